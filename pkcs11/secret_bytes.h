@@ -1,0 +1,79 @@
+// SecretBytes: the one type for PINs, key material and plaintext secrets.
+//
+// Promises: the bytes are wiped (OPENSSL_cleanse) when the object dies or its buffer
+// moves, it cannot be copied by accident (clone() is explicit), and it has no stream
+// operator or formatter, so it cannot end up in a log. The only way to the bytes is
+// reveal(), which is easy to grep for in review.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace idvault {
+
+namespace detail {
+void wipe(void* data, std::size_t size) noexcept;
+
+// Wipes every buffer it releases, so growth of the vector leaves no copy behind.
+template <typename T>
+struct WipingAllocator {
+  using value_type = T;
+  WipingAllocator() noexcept = default;
+  template <typename U>
+  WipingAllocator(const WipingAllocator<U>& /*unused*/) noexcept {}
+  T* allocate(std::size_t n) { return std::allocator<T>{}.allocate(n); }
+  void deallocate(T* p, std::size_t n) noexcept {
+    wipe(p, n * sizeof(T));
+    std::allocator<T>{}.deallocate(p, n);
+  }
+  template <typename U>
+  bool operator==(const WipingAllocator<U>& /*unused*/) const noexcept {
+    return true;
+  }
+};
+}  // namespace detail
+
+class SecretBytes {
+ public:
+  SecretBytes() = default;
+  explicit SecretBytes(std::size_t size) : bytes_(size) {}
+  explicit SecretBytes(std::span<const std::uint8_t> bytes) : bytes_(bytes.begin(), bytes.end()) {}
+  static SecretBytes from_string(std::string_view text) {
+    return SecretBytes(std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+  }
+
+  // Copies are deliberate: a secret that silently multiplies is a secret that leaks.
+  SecretBytes(const SecretBytes&) = delete;
+  SecretBytes& operator=(const SecretBytes&) = delete;
+  SecretBytes(SecretBytes&&) noexcept = default;
+  SecretBytes& operator=(SecretBytes&&) noexcept = default;
+  ~SecretBytes() = default;  // the allocator wipes on release
+
+  [[nodiscard]] SecretBytes clone() const { return SecretBytes(reveal()); }
+
+  [[nodiscard]] std::span<const std::uint8_t> reveal() const { return {bytes_.data(), bytes_.size()}; }
+  [[nodiscard]] std::span<std::uint8_t> reveal_mutable() { return {bytes_.data(), bytes_.size()}; }
+  [[nodiscard]] std::string_view reveal_text() const {
+    return {reinterpret_cast<const char*>(bytes_.data()), bytes_.size()};
+  }
+
+  [[nodiscard]] std::size_t size() const { return bytes_.size(); }
+  [[nodiscard]] bool empty() const { return bytes_.empty(); }
+  void resize(std::size_t size) { bytes_.resize(size); }
+  void clear() {
+    detail::wipe(bytes_.data(), bytes_.size());
+    bytes_.clear();
+  }
+
+  // Constant time, so comparing secrets leaks no prefix length.
+  [[nodiscard]] bool equals(std::span<const std::uint8_t> other) const noexcept;
+
+ private:
+  std::vector<std::uint8_t, detail::WipingAllocator<std::uint8_t>> bytes_;
+};
+
+}  // namespace idvault
