@@ -1,0 +1,392 @@
+#include "host/rpc/rpc_server.h"
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "host/rpc/line_framer.h"
+
+namespace idvault::rpc {
+namespace {
+
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd = -1) noexcept : fd_(fd) {}
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FileDescriptor(FileDescriptor&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  FileDescriptor& operator=(FileDescriptor&& other) noexcept {
+    if (this != &other) {
+      if (fd_ >= 0) ::close(fd_);
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  FileDescriptor(const FileDescriptor&) = delete;  // one owner closes it
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  [[nodiscard]] int get() const noexcept { return fd_; }
+  [[nodiscard]] int release() noexcept { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
+
+void set_nonblocking(int fd) {
+  int flags = fcntl(fd, F_GETFL);
+  if (flags >= 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+std::string dispatch(const MethodTable& methods, const std::string& line, const CallContext& context,
+                     bool& answer) {
+  nlohmann::json id = nullptr;
+  answer = true;
+  try {
+    RpcRequest request = parse_request(line, id);
+    answer = !request.is_notification;
+    const MethodHandler* handler = methods.find(request.method);
+    if (handler == nullptr) {
+      throw RpcError(RpcCode::method_not_found, "method not found: " + request.method.substr(0, 64));
+    }
+    nlohmann::json params = request.params.is_null() ? nlohmann::json::object() : request.params;
+    return format_result(id, (*handler)(params, context));
+  } catch (const RpcError& error) {
+    return format_error(id, error.code(), error.what(), error.data());
+  } catch (const nlohmann::json::exception&) {
+    return format_error(id, RpcCode::invalid_params, "invalid params: wrong type or missing member");
+  } catch (const std::exception&) {
+    // Whatever it was may hold details we must not hand to a client (or log).
+    return format_error(id, RpcCode::internal_error, "internal error");
+  }
+}
+
+}  // namespace
+
+struct RpcServer::Impl {
+  struct Connection {
+    FileDescriptor fd;
+    PeerIdentity peer{};
+    LineFramer framer;
+    std::deque<std::string> queued;  // frames waiting for the one in flight
+    std::string output;
+    bool in_flight = false;
+    bool reading = true;
+    bool close_after_flush = false;
+    bool subscribed = false;
+    bool peer_closed = false;  // the client shut its sending side; answer what it asked, then close
+    explicit Connection(int fd_, PeerIdentity peer_, std::size_t max_frame)
+        : fd(fd_), peer(peer_), framer(max_frame) {}
+  };
+
+  struct Job {
+    std::uint64_t connection;
+    std::string frame;
+    PeerIdentity peer;
+  };
+  struct Completion {
+    std::uint64_t connection;
+    std::string response;  // empty for a notification
+    bool subscribe = false;
+  };
+
+  FileDescriptor listen_fd;
+  FileDescriptor epoll_fd;
+  FileDescriptor wake_fd;
+  const MethodTable& methods;
+  RpcServerOptions options;
+
+  std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections;  // loop thread only
+  std::uint64_t next_id = 1;
+
+  std::mutex mutex;  // guards jobs, completions, events, stopping
+  std::condition_variable jobs_ready;
+  std::deque<Job> jobs;
+  std::deque<Completion> completions;
+  std::deque<std::string> events;
+  bool stopping = false;
+  std::vector<std::thread> workers;
+
+  std::atomic<std::size_t> open_count{0};
+  std::atomic<std::size_t> refused_count{0};
+
+  Impl(int fd, const MethodTable& table, RpcServerOptions opts)
+      : listen_fd(fd), epoll_fd(epoll_create1(EPOLL_CLOEXEC)), wake_fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
+        methods(table), options(opts) {
+    if (epoll_fd.get() < 0 || wake_fd.get() < 0) throw std::runtime_error("agent: cannot create event loop");
+    set_nonblocking(listen_fd.get());
+    watch(listen_fd.get(), 0, EPOLLIN);
+    watch(wake_fd.get(), 1, EPOLLIN);
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, options.workers); ++i) {
+      workers.emplace_back([this] { work(); });
+    }
+  }
+
+  ~Impl() {
+    {
+      std::lock_guard lock(mutex);
+      stopping = true;
+    }
+    jobs_ready.notify_all();
+    for (auto& worker : workers) worker.join();
+  }
+
+  // Keys 0 and 1 are the listener and the wake-up fd; connections use their id + 1.
+  void watch(int fd, std::uint64_t key, std::uint32_t events_mask) {
+    epoll_event event{};
+    event.events = events_mask;
+    event.data.u64 = key;
+    epoll_ctl(epoll_fd.get(), EPOLL_CTL_ADD, fd, &event);
+  }
+  void rewatch(Connection& connection, std::uint64_t id) {
+    epoll_event event{};
+    event.events = (connection.reading ? EPOLLIN | EPOLLRDHUP : 0u) | (connection.output.empty() ? 0u : EPOLLOUT);
+    event.data.u64 = id + 1;
+    epoll_ctl(epoll_fd.get(), EPOLL_CTL_MOD, connection.fd.get(), &event);
+  }
+
+  void wake() {
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto written = ::write(wake_fd.get(), &one, sizeof(one));
+  }
+
+  void work() {
+    for (;;) {
+      Job job;
+      {
+        std::unique_lock lock(mutex);
+        jobs_ready.wait(lock, [this] { return stopping || !jobs.empty(); });
+        if (stopping) return;
+        job = std::move(jobs.front());
+        jobs.pop_front();
+      }
+      bool subscribe = false;
+      CallContext context(job.peer, [&subscribe] { subscribe = true; });
+      bool answer = true;
+      std::string response = dispatch(methods, job.frame, context, answer);
+      if (!answer) response.clear();
+      {
+        std::lock_guard lock(mutex);
+        completions.push_back({job.connection, std::move(response), subscribe});
+      }
+      wake();
+    }
+  }
+
+  void accept_all() {
+    for (;;) {
+      int fd = accept4(listen_fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) return;  // EAGAIN, or a transient error: epoll will tell us again
+      FileDescriptor owned(fd);
+      auto peer = peer_identity(fd);
+      // The uid check holds even if someone loosened the socket's file mode.
+      if (!peer || peer->uid != options.allowed_uid) {
+        refused_count.fetch_add(1);
+        continue;
+      }
+      if (connections.size() >= options.max_connections) {
+        refused_count.fetch_add(1);
+        continue;
+      }
+      std::uint64_t id = next_id++;
+      auto connection = std::make_unique<Connection>(owned.release(), *peer, options.max_frame_bytes);
+      watch(fd, id + 1, EPOLLIN | EPOLLRDHUP);
+      connections.emplace(id, std::move(connection));
+      open_count.store(connections.size());
+    }
+  }
+
+  void close_connection(std::uint64_t id) {
+    auto it = connections.find(id);
+    if (it == connections.end()) return;
+    epoll_ctl(epoll_fd.get(), EPOLL_CTL_DEL, it->second->fd.get(), nullptr);
+    connections.erase(it);  // a job still in flight for it finds no connection and is dropped
+    open_count.store(connections.size());
+  }
+
+  void submit_next(std::uint64_t id, Connection& connection) {
+    if (connection.in_flight || connection.queued.empty()) return;
+    connection.in_flight = true;
+    {
+      std::lock_guard lock(mutex);
+      jobs.push_back({id, std::move(connection.queued.front()), connection.peer});
+    }
+    connection.queued.pop_front();
+    jobs_ready.notify_one();
+  }
+
+  // Returns false if the connection is gone.
+  bool read_from(std::uint64_t id, Connection& connection) {
+    char buffer[64 * 1024];
+    for (;;) {
+      ssize_t n = ::recv(connection.fd.get(), buffer, sizeof(buffer), 0);
+      if (n == 0) {
+        connection.peer_closed = true;
+        connection.reading = false;
+        break;
+      }
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        return false;
+      }
+      if (!connection.framer.feed(std::string_view(buffer, static_cast<std::size_t>(n)))) {
+        // Tell the client why, then hang up: the rest of its stream cannot be framed.
+        connection.output += format_error(nullptr, RpcCode::frame_too_large,
+                                          "request too large: the limit is " +
+                                              std::to_string(options.max_frame_bytes) + " bytes");
+        connection.close_after_flush = true;
+        connection.reading = false;
+        connection.queued.clear();
+        return true;
+      }
+      while (auto frame = connection.framer.next_frame()) {
+        if (frame->find_first_not_of(" \t") == std::string::npos) continue;  // blank keep-alive lines
+        connection.queued.push_back(std::move(*frame));
+      }
+      if (connection.queued.size() >= options.max_queued_frames) {
+        connection.reading = false;  // back-pressure: resume once the queue drains
+        break;
+      }
+    }
+    submit_next(id, connection);
+    return true;
+  }
+
+  bool write_to(Connection& connection) {
+    while (!connection.output.empty()) {
+      ssize_t n = ::send(connection.fd.get(), connection.output.data(), connection.output.size(), MSG_NOSIGNAL);
+      if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+      connection.output.erase(0, static_cast<std::size_t>(n));
+    }
+    return !connection.close_after_flush;
+  }
+
+  void drain_completions() {
+    std::uint64_t counter;
+    [[maybe_unused]] auto got = ::read(wake_fd.get(), &counter, sizeof(counter));
+    std::deque<Completion> done;
+    std::deque<std::string> to_publish;
+    {
+      std::lock_guard lock(mutex);
+      done.swap(completions);
+      to_publish.swap(events);
+    }
+    for (auto& completion : done) {
+      auto it = connections.find(completion.connection);
+      if (it == connections.end()) continue;
+      Connection& connection = *it->second;
+      connection.in_flight = false;
+      connection.subscribed = connection.subscribed || completion.subscribe;
+      connection.output += completion.response;
+      if (!connection.reading && !connection.close_after_flush &&
+          connection.queued.size() < options.max_queued_frames / 2) {
+        connection.reading = true;
+      }
+      submit_next(completion.connection, connection);
+      flush(completion.connection, connection);
+    }
+    for (const auto& line : to_publish) {
+      std::vector<std::uint64_t> ids;
+      for (auto& [id, connection] : connections) {
+        if (connection->subscribed) ids.push_back(id);
+      }
+      for (auto id : ids) {
+        auto& connection = *connections.at(id);
+        connection.output += line;
+        flush(id, connection);
+      }
+    }
+  }
+
+  void flush(std::uint64_t id, Connection& connection) {
+    if (connection.output.size() > options.max_pending_output || !write_to(connection)) {
+      close_connection(id);
+      return;
+    }
+    if (connection.peer_closed && !connection.in_flight && connection.queued.empty() &&
+        connection.output.empty()) {
+      close_connection(id);
+      return;
+    }
+    rewatch(connection, id);
+  }
+
+  void run() {
+    std::vector<epoll_event> ready(64);
+    for (;;) {
+      {
+        std::lock_guard lock(mutex);
+        if (stopping) return;
+      }
+      int n = epoll_wait(epoll_fd.get(), ready.data(), static_cast<int>(ready.size()), -1);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        throw std::runtime_error("agent: event loop failed");
+      }
+      for (int i = 0; i < n; ++i) {
+        std::uint64_t key = ready[i].data.u64;
+        if (key == 0) {
+          accept_all();
+          continue;
+        }
+        if (key == 1) {
+          drain_completions();
+          continue;
+        }
+        std::uint64_t id = key - 1;
+        auto it = connections.find(id);
+        if (it == connections.end()) continue;
+        Connection& connection = *it->second;
+        std::uint32_t what = ready[i].events;
+        bool alive = true;
+        if (what & (EPOLLIN | EPOLLRDHUP)) alive = read_from(id, connection);
+        // HUP: both directions are gone, so no answer can reach the client any more.
+        if (!alive || (what & (EPOLLERR | EPOLLHUP))) {
+          close_connection(id);
+          continue;
+        }
+        flush(id, connection);
+      }
+    }
+  }
+};
+
+RpcServer::RpcServer(int listen_fd, const MethodTable& methods, RpcServerOptions options)
+    : impl_(std::make_unique<Impl>(listen_fd, methods, options)) {}
+
+RpcServer::~RpcServer() = default;
+
+void RpcServer::run() { impl_->run(); }
+
+void RpcServer::stop() {
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->stopping = true;
+  }
+  impl_->jobs_ready.notify_all();
+  impl_->wake();
+}
+
+void RpcServer::publish(const std::string& method, const nlohmann::json& params) {
+  std::string line = nlohmann::json{{"jsonrpc", "2.0"}, {"method", method}, {"params", params}}.dump() + "\n";
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->events.push_back(std::move(line));
+  }
+  impl_->wake();
+}
+
+std::size_t RpcServer::open_connections() const noexcept { return impl_->open_count.load(); }
+std::size_t RpcServer::refused_peers() const noexcept { return impl_->refused_count.load(); }
+
+}  // namespace idvault::rpc
