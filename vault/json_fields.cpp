@@ -1,0 +1,100 @@
+#include "vault/json_fields.h"
+
+#include <openssl/crypto.h>
+
+#include "vault/errors.h"
+
+namespace idvault::vault::json_fields {
+namespace {
+
+const Json& require(const Json& object, std::string_view key, std::string_view where) {
+  const Json* value = find(object, key);
+  if (value == nullptr) throw FormatError(path(where, key), "missing");
+  return *value;
+}
+
+template <typename AnyJson>
+void wipe_tree(AnyJson& value) noexcept {
+  if (value.is_string()) {
+    auto& text = value.template get_ref<std::string&>();
+    OPENSSL_cleanse(text.data(), text.size());
+  } else if (value.is_structured()) {
+    for (auto& child : value) wipe_tree(child);
+  }
+}
+
+}  // namespace
+
+std::string path(std::string_view parent, std::string_view key) {
+  std::string out(parent);
+  if (!out.empty()) out += '.';
+  out += key;
+  return out;
+}
+
+std::string path(std::string_view parent, std::size_t index) {
+  return std::string(parent) + "[" + std::to_string(index) + "]";
+}
+
+void expect_object(const Json& value, std::string_view where) {
+  if (!value.is_object()) throw FormatError(std::string(where), "must be a JSON object");
+}
+
+const Json* find(const Json& object, std::string_view key) {
+  const auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+const std::string& require_string(const Json& object, std::string_view key, std::string_view where) {
+  const Json& value = require(object, key, where);
+  if (!value.is_string()) throw FormatError(path(where, key), "must be a string");
+  return value.get_ref<const std::string&>();
+}
+
+std::optional<std::string> optional_string(const Json& object, std::string_view key,
+                                           std::string_view where) {
+  if (find(object, key) == nullptr) return std::nullopt;
+  return require_string(object, key, where);
+}
+
+std::int64_t require_integer(const Json& object, std::string_view key, std::string_view where) {
+  const Json& value = require(object, key, where);
+  if (!value.is_number_integer()) throw FormatError(path(where, key), "must be an integer");
+  return value.get<std::int64_t>();
+}
+
+std::optional<std::int64_t> optional_integer(const Json& object, std::string_view key,
+                                             std::string_view where) {
+  if (find(object, key) == nullptr) return std::nullopt;
+  return require_integer(object, key, where);
+}
+
+const Json& require_object(const Json& object, std::string_view key, std::string_view where) {
+  const Json& value = require(object, key, where);
+  expect_object(value, path(where, key));
+  return value;
+}
+
+const Json* optional_object(const Json& object, std::string_view key, std::string_view where) {
+  const Json* value = find(object, key);
+  if (value != nullptr) expect_object(*value, path(where, key));
+  return value;
+}
+
+const Json* optional_array(const Json& object, std::string_view key, std::string_view where) {
+  const Json* value = find(object, key);
+  if (value != nullptr && !value->is_array()) throw FormatError(path(where, key), "must be an array");
+  return value;
+}
+
+Json parse(std::string_view text, std::string_view where) {
+  Json value = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) throw FormatError(std::string(where), "not valid UTF-8 JSON");
+  return value;
+}
+
+void wipe_strings(Json& value) noexcept { wipe_tree(value); }
+void wipe_strings(nlohmann::ordered_json& value) noexcept { wipe_tree(value); }
+
+}  // namespace idvault::vault::json_fields

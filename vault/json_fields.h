@@ -1,0 +1,49 @@
+// Reading Telegram Passport JSON field by field. Every failure is a FormatError whose
+// `where` is the dotted path of the field ("credentials.secure_data.passport.data.secret"),
+// so a person can find the bad field without seeing its value. Unknown fields are ignored:
+// Telegram adds fields over time and an old reader must not reject a new payload.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace idvault::vault::json_fields {
+
+using Json = nlohmann::json;
+
+[[nodiscard]] std::string path(std::string_view parent, std::string_view key);
+[[nodiscard]] std::string path(std::string_view parent, std::size_t index);
+
+void expect_object(const Json& value, std::string_view where);
+
+// nullptr when the key is absent (or the value is null).
+[[nodiscard]] const Json* find(const Json& object, std::string_view key);
+
+[[nodiscard]] const std::string& require_string(const Json& object, std::string_view key,
+                                                std::string_view where);
+[[nodiscard]] std::optional<std::string> optional_string(const Json& object, std::string_view key,
+                                                         std::string_view where);
+[[nodiscard]] std::int64_t require_integer(const Json& object, std::string_view key,
+                                           std::string_view where);
+[[nodiscard]] std::optional<std::int64_t> optional_integer(const Json& object, std::string_view key,
+                                                           std::string_view where);
+[[nodiscard]] const Json& require_object(const Json& object, std::string_view key,
+                                         std::string_view where);
+[[nodiscard]] const Json* optional_object(const Json& object, std::string_view key,
+                                          std::string_view where);
+[[nodiscard]] const Json* optional_array(const Json& object, std::string_view key,
+                                         std::string_view where);
+
+// Parses UTF-8 JSON text. The error message never quotes the input (it may be a
+// decrypted document), only that it is not JSON.
+[[nodiscard]] Json parse(std::string_view text, std::string_view where);
+
+// Overwrites every string in the tree in place, for JSON that carried secrets.
+void wipe_strings(Json& value) noexcept;
+void wipe_strings(nlohmann::ordered_json& value) noexcept;
+
+}  // namespace idvault::vault::json_fields
