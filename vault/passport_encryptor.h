@@ -1,0 +1,54 @@
+// The holder's side of a share as one pure function: plaintext elements in, what a
+// service receives out (Bot API PassportData, the encrypted files by file_id) plus the
+// Credentials that were encrypted into it. Used by tests and interop tools; the agent
+// reuses its pieces.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "pkcs11/secret_bytes.h"
+#include "vault/credentials.h"
+#include "vault/element_type.h"
+#include "vault/passport_data.h"
+
+namespace idvault::vault {
+
+struct PlainElement {
+  ElementType type = ElementType::personal_details;
+  nlohmann::json data;  // the data object, for types that carry data; null otherwise
+  std::string value;    // the phone number or e-mail address, for those two types
+  std::optional<SecretBytes> front_side;
+  std::optional<SecretBytes> reverse_side;
+  std::optional<SecretBytes> selfie;
+  std::vector<SecretBytes> files;
+  std::vector<SecretBytes> translation;
+};
+
+struct EncryptedBundle {
+  PassportData passport_data;
+  std::map<std::string, std::vector<std::uint8_t>> files;  // file_id -> ciphertext
+  Credentials credentials;
+};
+
+// Every value gets a fresh TDLib-style secret and a padding drawn from the whole
+// allowed range; file_ids are random (base64url, 24 characters) and unique.
+// The element `hash` is ours: SHA-256 over the element's data and file hashes (or its
+// type and plain value), base64. Telegram's server computes its own in an unknown way,
+// so decoders must treat it as opaque, as the Bot API says.
+// Throws FormatError naming the element for a slot its type may not carry, a missing
+// required slot, data that is not a JSON object (or present where the type has none),
+// an empty phone/e-mail value, data that is not valid UTF-8, or a type given twice; and
+// FormatError("public_key", ...) for a public key that is not RSA SPKI PEM.
+[[nodiscard]] EncryptedBundle encrypt_passport(std::span<const PlainElement> elements,
+                                               std::string_view nonce,
+                                               std::string_view service_public_key_pem);
+
+}  // namespace idvault::vault
