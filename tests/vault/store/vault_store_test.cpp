@@ -1,0 +1,203 @@
+#include "vault/vault_store.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <gtest/gtest.h>
+#include <random>
+
+using namespace idvault::vault;
+namespace fs = std::filesystem;
+
+namespace {
+
+class VaultStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/idvault-store-XXXXXX";
+    dir_ = ::mkdtemp(pattern);
+    path_ = dir_ / "vault.db";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+  fs::path path_;
+};
+
+Bytes bytes_of(std::string_view text) { return Bytes(text.begin(), text.end()); }
+
+StoredElement passport_with_files(std::string_view tag) {
+  StoredElement element;
+  element.type = ElementType::passport;
+  element.data = bytes_of(std::string("data-") + std::string(tag));
+  element.data_hash = Bytes(32, 1);
+  element.wrapped_data_secret = Bytes(40, 2);
+  element.element_hash = Bytes(32, 3);
+  element.files.push_back({std::string("front-") + std::string(tag), "front_side", 0, bytes_of("front"), Bytes(32, 4),
+                           Bytes(40, 5), 1700000000});
+  element.files.push_back({std::string("selfie-") + std::string(tag), "selfie", 0, bytes_of("selfie"), Bytes(32, 6),
+                           Bytes(40, 7), 1700000001});
+  return element;
+}
+
+}  // namespace
+
+TEST_F(VaultStoreTest, CreatesTheSchemaInWalModeAndReopens) {
+  {
+    auto store = VaultStore::open(path_, true);
+    EXPECT_EQ(store->schema_version(), kVaultSchemaVersion);
+    store->put_setting("mode", bytes_of("token_aes"));
+  }
+  auto store = VaultStore::open(path_, false);
+  EXPECT_EQ(store->setting("mode"), bytes_of("token_aes"));
+  EXPECT_FALSE(store->setting("missing").has_value());
+  SqliteDatabase raw(path_, false);
+  auto statement = raw.prepare("PRAGMA journal_mode");
+  ASSERT_TRUE(statement.step());
+  EXPECT_EQ(statement.text(0), "wal");
+}
+
+TEST_F(VaultStoreTest, OpeningAMissingStoreWithoutCreateFailsClearly) {
+  try {
+    (void)VaultStore::open(dir_ / "absent.db", false);
+    FAIL() << "opened a store that does not exist";
+  } catch (const StoreError& error) {
+    EXPECT_NE(std::string(error.what()).find("absent.db"), std::string::npos);
+  }
+}
+
+TEST_F(VaultStoreTest, RefusesAStoreFromANewerVersion) {
+  { auto store = VaultStore::open(path_, true); }
+  { SqliteDatabase(path_, false).execute("PRAGMA user_version = 99"); }
+  try {
+    (void)VaultStore::open(path_, false);
+    FAIL();
+  } catch (const StoreError& error) {
+    EXPECT_NE(std::string(error.what()).find("newer idvault"), std::string::npos);
+  }
+}
+
+TEST_F(VaultStoreTest, ElementWithFilesRoundTrips) {
+  auto store = VaultStore::open(path_, true);
+  store->put_element(passport_with_files("a"));
+  auto element = store->element(ElementType::passport);
+  ASSERT_TRUE(element.has_value());
+  EXPECT_EQ(element->data, bytes_of("data-a"));
+  EXPECT_EQ(element->wrapped_data_secret, Bytes(40, 2));
+  ASSERT_EQ(element->files.size(), 2u);
+  EXPECT_EQ(element->files[0].slot, "front_side");
+  EXPECT_EQ(element->files[0].ciphertext, bytes_of("front"));
+  EXPECT_EQ(element->files[1].file_id, "selfie-a");
+  EXPECT_EQ(element->files[1].file_date, 1700000001);
+  auto listing = store->elements(false);
+  ASSERT_EQ(listing.size(), 1u);
+  EXPECT_TRUE(listing[0].files[0].ciphertext.empty());
+}
+
+TEST_F(VaultStoreTest, PlainElementsKeepTheirValue) {
+  auto store = VaultStore::open(path_, true);
+  StoredElement phone;
+  phone.type = ElementType::phone_number;
+  phone.plain = "447700900123";
+  phone.element_hash = Bytes(32, 9);
+  store->put_element(phone);
+  auto back = store->element(ElementType::phone_number);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->plain, "447700900123");
+  EXPECT_FALSE(back->data.has_value());
+}
+
+TEST_F(VaultStoreTest, ReplacingAnElementReplacesItsFilesAndClearsItsErrors) {
+  auto store = VaultStore::open(path_, true);
+  store->put_element(passport_with_files("a"));
+  store->add_element_error(ElementType::passport, R"({"source":"selfie"})");
+  store->add_element_error(ElementType::address, R"({"source":"data"})");
+  store->put_element(passport_with_files("b"));
+  auto element = store->element(ElementType::passport);
+  ASSERT_EQ(element->files.size(), 2u);
+  EXPECT_EQ(element->files[0].file_id, "front-b");
+  auto errors = store->element_errors();
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].type, ElementType::address);
+}
+
+TEST_F(VaultStoreTest, RemovingAnElementRemovesItsFiles) {
+  auto store = VaultStore::open(path_, true);
+  store->put_element(passport_with_files("a"));
+  EXPECT_TRUE(store->remove_element(ElementType::passport));
+  EXPECT_FALSE(store->remove_element(ElementType::passport));
+  EXPECT_FALSE(store->element(ElementType::passport).has_value());
+  SqliteDatabase raw(path_, false);
+  auto count = raw.prepare("SELECT count(*) FROM files");
+  ASSERT_TRUE(count.step());
+  EXPECT_EQ(count.integer(0), 0);
+}
+
+TEST_F(VaultStoreTest, ReceiptsKeepTheirOrder) {
+  auto store = VaultStore::open(path_, true);
+  for (int i = 0; i < 5; ++i) {
+    store->append_receipt({0, "{\"n\":" + std::to_string(i) + "}", Bytes(32, static_cast<std::uint8_t>(i)),
+                           Bytes(32, static_cast<std::uint8_t>(i + 1))});
+  }
+  auto all = store->receipts();
+  ASSERT_EQ(all.size(), 5u);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(all[i].receipt_json, "{\"n\":" + std::to_string(i) + "}");
+  EXPECT_EQ(store->last_receipt()->entry_hash, Bytes(32, 5));
+}
+
+TEST_F(VaultStoreTest, AFileThatIsNotADatabaseIsACleanError) {
+  {
+    std::FILE* f = std::fopen(path_.c_str(), "w");
+    std::fputs("this is not sqlite, it is long enough to have a header though....", f);
+    std::fclose(f);
+  }
+  EXPECT_THROW((void)VaultStore::open(path_, false), StoreError);
+}
+
+// kill -9 at random points during writes: every write that was acknowledged is there,
+// the store opens, and SQLite's integrity check passes.
+TEST_F(VaultStoreTest, KillDuringWritesLosesNoAcknowledgedWrite) {
+  std::mt19937 random(12345);
+  for (int round = 0; round < 5; ++round) {
+    fs::remove(path_);
+    fs::remove(path_.string() + "-wal");
+    fs::remove(path_.string() + "-shm");
+    { auto store = VaultStore::open(path_, true); }
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe(pipe_fds), 0);
+    pid_t child = ::fork();
+    if (child == 0) {
+      ::close(pipe_fds[0]);
+      auto store = VaultStore::open(path_, false);
+      for (int i = 0; i < 1000; ++i) {
+        store->put_setting("k" + std::to_string(i), Bytes(512, static_cast<std::uint8_t>(i)));
+        int acknowledged = i;
+        if (::write(pipe_fds[1], &acknowledged, sizeof(acknowledged)) != sizeof(acknowledged)) ::_exit(2);
+      }
+      ::_exit(0);
+    }
+    ::close(pipe_fds[1]);
+    int last = -1;
+    int wanted = std::uniform_int_distribution<int>(5, 300)(random);
+    int value;
+    while (::read(pipe_fds[0], &value, sizeof(value)) == sizeof(value)) {
+      last = value;
+      if (value >= wanted) break;
+    }
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    while (::read(pipe_fds[0], &value, sizeof(value)) == sizeof(value)) last = value;
+    ::close(pipe_fds[0]);
+
+    auto store = VaultStore::open(path_, false);
+    for (int i = 0; i <= last; ++i) {
+      ASSERT_EQ(store->setting("k" + std::to_string(i)), Bytes(512, static_cast<std::uint8_t>(i)))
+          << "round " << round << ": acknowledged write " << i << " lost";
+    }
+    SqliteDatabase raw(path_, false);
+    auto check = raw.prepare("PRAGMA integrity_check");
+    ASSERT_TRUE(check.step());
+    EXPECT_EQ(check.text(0), "ok");
+  }
+}

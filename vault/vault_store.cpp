@@ -1,0 +1,267 @@
+#include "vault/vault_store.h"
+
+#include <chrono>
+#include <string_view>
+
+namespace idvault::vault {
+namespace {
+
+// Each entry moves the schema one version up; the index is the version it produces
+// minus one. Never edit a shipped entry: add one.
+constexpr std::string_view kMigrations[] = {
+    R"sql(
+CREATE TABLE settings (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE elements (
+  type TEXT PRIMARY KEY,
+  data BLOB, data_hash BLOB, wrapped_data_secret BLOB,
+  plain TEXT,
+  element_hash BLOB NOT NULL,
+  updated_at INTEGER NOT NULL);
+CREATE TABLE files (
+  file_id TEXT PRIMARY KEY,
+  element_type TEXT NOT NULL REFERENCES elements(type) ON DELETE CASCADE,
+  slot TEXT NOT NULL, position INTEGER NOT NULL,
+  ciphertext BLOB NOT NULL, file_hash BLOB NOT NULL, wrapped_secret BLOB NOT NULL,
+  file_date INTEGER NOT NULL);
+CREATE INDEX files_by_element ON files(element_type, slot, position);
+CREATE TABLE receipts (
+  sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+  receipt TEXT NOT NULL, previous_hash BLOB NOT NULL, entry_hash BLOB NOT NULL);
+CREATE TABLE attestations (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, element_type TEXT NOT NULL, body TEXT NOT NULL,
+  added_at INTEGER NOT NULL);
+CREATE TABLE element_errors (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, element_type TEXT NOT NULL, body TEXT NOT NULL,
+  added_at INTEGER NOT NULL);
+)sql",
+};
+static_assert(std::size(kMigrations) == kVaultSchemaVersion);
+
+std::int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+ElementType type_from_column(const std::string& name) {
+  auto type = parse_element_type(name);
+  if (!type) throw StoreError("store", "unknown element type in store: " + name.substr(0, 40));
+  return *type;
+}
+
+}  // namespace
+
+VaultStore::VaultStore(const std::filesystem::path& path, bool create) : db_(path, create) { migrate(); }
+
+std::unique_ptr<VaultStore> VaultStore::open(const std::filesystem::path& path, bool create) {
+  return std::make_unique<VaultStore>(path, create);
+}
+
+int VaultStore::schema_version() {
+  auto statement = db_.prepare("PRAGMA user_version");
+  (void)statement.step();
+  return static_cast<int>(statement.integer(0));
+}
+
+void VaultStore::migrate() {
+  std::lock_guard lock(mutex_);
+  SqliteTransaction transaction(db_);
+  int version = schema_version();
+  if (version > kVaultSchemaVersion) {
+    throw StoreError("store", "written by a newer idvault (schema " + std::to_string(version) +
+                                  ", this one knows up to " + std::to_string(kVaultSchemaVersion) + ")");
+  }
+  for (int next = version; next < kVaultSchemaVersion; ++next) {
+    db_.execute(kMigrations[next]);
+    db_.execute("PRAGMA user_version = " + std::to_string(next + 1));
+  }
+  transaction.commit();
+}
+
+void VaultStore::put_setting(const std::string& name, ByteView value) {
+  put_settings({{name, Bytes(value.begin(), value.end())}});
+}
+
+void VaultStore::put_settings(const std::vector<std::pair<std::string, Bytes>>& settings) {
+  std::lock_guard lock(mutex_);
+  SqliteTransaction transaction(db_);
+  auto statement = db_.prepare("INSERT OR REPLACE INTO settings(name, value) VALUES (?, ?)");
+  for (const auto& [name, value] : settings) {
+    statement.bind(1, name).bind_blob(2, value).run();
+    statement.reset();
+  }
+  transaction.commit();
+}
+
+std::optional<Bytes> VaultStore::setting(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  auto statement = db_.prepare("SELECT value FROM settings WHERE name = ?");
+  statement.bind(1, name);
+  if (!statement.step()) return std::nullopt;
+  return statement.blob(0);
+}
+
+void VaultStore::put_element(const StoredElement& element) {
+  std::lock_guard lock(mutex_);
+  const std::string type(to_string(element.type));
+  SqliteTransaction transaction(db_);
+  db_.prepare("DELETE FROM elements WHERE type = ?").bind(1, type).run();  // cascades to files
+  auto insert = db_.prepare(
+      "INSERT INTO elements(type, data, data_hash, wrapped_data_secret, plain, element_hash, updated_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?)");
+  insert.bind(1, type);
+  if (element.data) {
+    insert.bind_blob(2, *element.data).bind_blob(3, element.data_hash).bind_blob(4, element.wrapped_data_secret);
+  } else {
+    insert.bind_null(2).bind_null(3).bind_null(4);
+  }
+  if (element.plain) {
+    insert.bind(5, *element.plain);
+  } else {
+    insert.bind_null(5);
+  }
+  insert.bind_blob(6, element.element_hash).bind(7, element.updated_at ? element.updated_at : now_seconds()).run();
+
+  auto file_insert = db_.prepare(
+      "INSERT INTO files(file_id, element_type, slot, position, ciphertext, file_hash, wrapped_secret, file_date) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  for (const auto& file : element.files) {
+    file_insert.bind(1, file.file_id)
+        .bind(2, type)
+        .bind(3, file.slot)
+        .bind(4, file.position)
+        .bind_blob(5, file.ciphertext)
+        .bind_blob(6, file.file_hash)
+        .bind_blob(7, file.wrapped_secret)
+        .bind(8, file.file_date)
+        .run();
+    file_insert.reset();
+  }
+  db_.prepare("DELETE FROM element_errors WHERE element_type = ?").bind(1, type).run();
+  transaction.commit();
+}
+
+std::vector<StoredFile> VaultStore::files_of(ElementType type, bool with_file_bytes) {
+  auto statement = db_.prepare(
+      with_file_bytes
+          ? "SELECT file_id, slot, position, file_hash, wrapped_secret, file_date, ciphertext FROM files "
+            "WHERE element_type = ? ORDER BY slot, position"
+          : "SELECT file_id, slot, position, file_hash, wrapped_secret, file_date, length(ciphertext) FROM files "
+            "WHERE element_type = ? ORDER BY slot, position");
+  statement.bind(1, std::string(to_string(type)));
+  std::vector<StoredFile> files;
+  while (statement.step()) {
+    StoredFile file;
+    file.file_id = statement.text(0);
+    file.slot = statement.text(1);
+    file.position = static_cast<int>(statement.integer(2));
+    file.file_hash = statement.blob(3);
+    file.wrapped_secret = statement.blob(4);
+    file.file_date = statement.integer(5);
+    if (with_file_bytes) file.ciphertext = statement.blob(6);
+    files.push_back(std::move(file));
+  }
+  return files;
+}
+
+std::optional<StoredElement> VaultStore::element(ElementType type, bool with_file_bytes) {
+  std::lock_guard lock(mutex_);
+  auto statement = db_.prepare(
+      "SELECT data, data_hash, wrapped_data_secret, plain, element_hash, updated_at FROM elements WHERE type = ?");
+  statement.bind(1, std::string(to_string(type)));
+  if (!statement.step()) return std::nullopt;
+  StoredElement element;
+  element.type = type;
+  if (!statement.is_null(0)) {
+    element.data = statement.blob(0);
+    element.data_hash = statement.blob(1);
+    element.wrapped_data_secret = statement.blob(2);
+  }
+  if (!statement.is_null(3)) element.plain = statement.text(3);
+  element.element_hash = statement.blob(4);
+  element.updated_at = statement.integer(5);
+  element.files = files_of(type, with_file_bytes);
+  return element;
+}
+
+std::vector<StoredElement> VaultStore::elements(bool with_file_bytes) {
+  std::vector<StoredElement> all;
+  for (ElementType type : kAllElementTypes) {
+    if (auto element = this->element(type, with_file_bytes)) all.push_back(std::move(*element));
+  }
+  return all;
+}
+
+bool VaultStore::remove_element(ElementType type) {
+  std::lock_guard lock(mutex_);
+  SqliteTransaction transaction(db_);
+  const std::string name(to_string(type));
+  db_.prepare("DELETE FROM elements WHERE type = ?").bind(1, name).run();
+  bool removed = sqlite3_changes(db_.handle()) > 0;
+  db_.prepare("DELETE FROM element_errors WHERE element_type = ?").bind(1, name).run();
+  db_.prepare("DELETE FROM attestations WHERE element_type = ?").bind(1, name).run();
+  transaction.commit();
+  return removed;
+}
+
+void VaultStore::append_receipt(const StoredReceipt& receipt) {
+  std::lock_guard lock(mutex_);
+  db_.prepare("INSERT INTO receipts(receipt, previous_hash, entry_hash) VALUES (?, ?, ?)")
+      .bind(1, receipt.receipt_json)
+      .bind_blob(2, receipt.previous_hash)
+      .bind_blob(3, receipt.entry_hash)
+      .run();
+}
+
+std::vector<StoredReceipt> VaultStore::receipts() {
+  std::lock_guard lock(mutex_);
+  auto statement = db_.prepare("SELECT sequence, receipt, previous_hash, entry_hash FROM receipts ORDER BY sequence");
+  std::vector<StoredReceipt> all;
+  while (statement.step()) {
+    all.push_back({statement.integer(0), statement.text(1), statement.blob(2), statement.blob(3)});
+  }
+  return all;
+}
+
+std::optional<StoredReceipt> VaultStore::last_receipt() {
+  std::lock_guard lock(mutex_);
+  auto statement = db_.prepare(
+      "SELECT sequence, receipt, previous_hash, entry_hash FROM receipts ORDER BY sequence DESC LIMIT 1");
+  if (!statement.step()) return std::nullopt;
+  return StoredReceipt{statement.integer(0), statement.text(1), statement.blob(2), statement.blob(3)};
+}
+
+std::int64_t VaultStore::add_note(const char* table, ElementType type, const std::string& json) {
+  std::lock_guard lock(mutex_);
+  db_.prepare(std::string("INSERT INTO ") + table + "(element_type, body, added_at) VALUES (?, ?, ?)")
+      .bind(1, std::string(to_string(type)))
+      .bind(2, json)
+      .bind(3, now_seconds())
+      .run();
+  return sqlite3_last_insert_rowid(db_.handle());
+}
+
+std::vector<StoredNote> VaultStore::notes(const char* table) {
+  std::lock_guard lock(mutex_);
+  auto statement = db_.prepare(std::string("SELECT id, element_type, body, added_at FROM ") + table + " ORDER BY id");
+  std::vector<StoredNote> all;
+  while (statement.step()) {
+    all.push_back({statement.integer(0), type_from_column(statement.text(1)), statement.text(2), statement.integer(3)});
+  }
+  return all;
+}
+
+std::int64_t VaultStore::add_attestation(ElementType type, const std::string& json) {
+  return add_note("attestations", type, json);
+}
+std::vector<StoredNote> VaultStore::attestations() { return notes("attestations"); }
+std::int64_t VaultStore::add_element_error(ElementType type, const std::string& json) {
+  return add_note("element_errors", type, json);
+}
+std::vector<StoredNote> VaultStore::element_errors() { return notes("element_errors"); }
+
+void VaultStore::clear_element_errors(ElementType type) {
+  std::lock_guard lock(mutex_);
+  db_.prepare("DELETE FROM element_errors WHERE element_type = ?").bind(1, std::string(to_string(type))).run();
+}
+
+}  // namespace idvault::vault

@@ -1,0 +1,105 @@
+// The holder's store: SQLite (WAL, synchronous=FULL) holding only ciphertext — elements
+// and files in Telegram's format with their hashes, value secrets wrapped by the master
+// key, settings (wrapped keys, token URIs), the receipt log, attestations and the
+// errors services sent. Nothing readable, and no unwrapped key, is ever written here.
+//
+// A write returns only after its transaction committed, so an acknowledged write
+// survives a crash; every multi-row change (an element and its files) is one
+// transaction, so a crash never leaves half an element.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vault/element_type.h"
+#include "vault/keys.h"
+#include "vault/sqlite_db.h"
+
+namespace idvault::vault {
+
+inline constexpr int kVaultSchemaVersion = 1;
+
+struct StoredFile {
+  std::string file_id;
+  std::string slot;    // front_side, reverse_side, selfie, files, translation
+  int position = 0;    // index within files / translation
+  Bytes ciphertext;    // Telegram-format ciphertext (what a service downloads)
+  Bytes file_hash;     // SHA-256 of the padded plaintext
+  Bytes wrapped_secret;
+  std::int64_t file_date = 0;
+};
+
+struct StoredElement {
+  ElementType type = ElementType::personal_details;
+  std::optional<Bytes> data;  // encrypted data JSON, for types that carry data
+  Bytes data_hash;
+  Bytes wrapped_data_secret;
+  std::optional<std::string> plain;  // phone_number / email, which Telegram sends in clear
+  Bytes element_hash;                // opaque, what services echo in errors
+  std::int64_t updated_at = 0;
+  std::vector<StoredFile> files;     // ordered by slot then position
+};
+
+struct StoredReceipt {
+  std::int64_t sequence = 0;
+  std::string receipt_json;  // the signed receipt, as shared
+  Bytes previous_hash;       // entry hash of the previous receipt (32 zero bytes for the first)
+  Bytes entry_hash;
+};
+
+struct StoredNote {  // an attestation or an element error, kept as the JSON received
+  std::int64_t id = 0;
+  ElementType type = ElementType::personal_details;
+  std::string json;
+  std::int64_t added_at = 0;
+};
+
+class VaultStore {
+ public:
+  // Opens an existing store, or creates one when create is true. Migrates an older
+  // schema; refuses one from a newer idvault with a StoreError saying so.
+  static std::unique_ptr<VaultStore> open(const std::filesystem::path& path, bool create);
+
+  [[nodiscard]] int schema_version();
+
+  // Small named values: wrapped vault key, key URIs, mode, recovery parameters.
+  void put_setting(const std::string& name, ByteView value);
+  [[nodiscard]] std::optional<Bytes> setting(const std::string& name);
+  void put_settings(const std::vector<std::pair<std::string, Bytes>>& settings);  // one transaction
+
+  // Replaces the element of that type and all its files, atomically. The element's
+  // errors are cleared (the holder changed it: Telegram's fix-and-resend rule).
+  void put_element(const StoredElement& element);
+  // with_file_bytes=false leaves StoredFile::ciphertext empty (for listings).
+  [[nodiscard]] std::optional<StoredElement> element(ElementType type, bool with_file_bytes = true);
+  [[nodiscard]] std::vector<StoredElement> elements(bool with_file_bytes = false);
+  bool remove_element(ElementType type);
+
+  void append_receipt(const StoredReceipt& receipt);  // sequence is assigned
+  [[nodiscard]] std::vector<StoredReceipt> receipts();
+  [[nodiscard]] std::optional<StoredReceipt> last_receipt();
+
+  std::int64_t add_attestation(ElementType type, const std::string& json);
+  [[nodiscard]] std::vector<StoredNote> attestations();
+  std::int64_t add_element_error(ElementType type, const std::string& json);
+  [[nodiscard]] std::vector<StoredNote> element_errors();
+  void clear_element_errors(ElementType type);
+
+  explicit VaultStore(const std::filesystem::path& path, bool create);
+
+ private:
+  void migrate();
+  std::vector<StoredFile> files_of(ElementType type, bool with_file_bytes);
+  std::vector<StoredNote> notes(const char* table);
+  std::int64_t add_note(const char* table, ElementType type, const std::string& json);
+
+  std::mutex mutex_;  // one writer at a time through this handle
+  SqliteDatabase db_;
+};
+
+}  // namespace idvault::vault
