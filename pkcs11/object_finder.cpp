@@ -1,5 +1,8 @@
 #include "pkcs11/object_finder.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include "pkcs11/token.h"
 #include "pkcs11/uri.h"
 
@@ -51,10 +54,17 @@ std::vector<Object> find_objects(const std::shared_ptr<Token>& token, std::span<
   return objects;
 }
 
-Object find_object(const std::shared_ptr<Token>& token, const Uri& uri) {
-  const auto search_template = uri.object_template();
+namespace {
+
+Object find_one(const std::shared_ptr<Token>& token, const Uri& uri, const CK_OBJECT_CLASS* required_class) {
+  auto search_template = uri.object_template();
   if (search_template.empty()) {
     throw BadArgument("C_FindObjects", token->label(), "'" + uri.text() + "' names no object (add object=, id= or type=)");
+  }
+  const bool names_class = std::any_of(search_template.begin(), search_template.end(),
+                                       [](const CK_ATTRIBUTE& a) { return a.type == CKA_CLASS; });
+  if (required_class != nullptr && !names_class) {
+    search_template.push_back({CKA_CLASS, const_cast<CK_OBJECT_CLASS*>(required_class), sizeof *required_class});
   }
   std::vector<Object> matches;
   for (Object& candidate : find_objects(token, search_template)) {
@@ -65,7 +75,12 @@ Object find_object(const std::shared_ptr<Token>& token, const Uri& uri) {
     const CK_ATTRIBUTE attrs[] = {{CKA_CLASS, object_class.data(), object_class.size()},
                                   {CKA_LABEL, label.data(), label.size()},
                                   {CKA_ID, id.data(), id.size()}};
-    if (uri.matches_object(attrs)) matches.push_back(std::move(candidate));
+    if (!uri.matches_object(attrs)) continue;
+    if (required_class != nullptr && object_class.size() == sizeof(CK_OBJECT_CLASS) &&
+        std::memcmp(object_class.data(), required_class, sizeof(CK_OBJECT_CLASS)) != 0) {
+      continue;
+    }
+    matches.push_back(std::move(candidate));
   }
   if (matches.empty()) throw ObjectNotFound(token->label(), "'" + uri.text() + "'");
   if (matches.size() > 1) {
@@ -73,6 +88,14 @@ Object find_object(const std::shared_ptr<Token>& token, const Uri& uri) {
                       std::to_string(matches.size()) + " objects match '" + uri.text() + "'; add id= or type=");
   }
   return std::move(matches.front());
+}
+
+}  // namespace
+
+Object find_object(const std::shared_ptr<Token>& token, const Uri& uri) { return find_one(token, uri, nullptr); }
+
+Object find_object(const std::shared_ptr<Token>& token, const Uri& uri, CK_OBJECT_CLASS required_class) {
+  return find_one(token, uri, &required_class);
 }
 
 Object find_key(const std::shared_ptr<Token>& token, CK_OBJECT_CLASS object_class, std::string_view label,
