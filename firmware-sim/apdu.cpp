@@ -4,7 +4,9 @@ namespace idvault::cardsim {
 
 namespace {
 
-std::uint32_t short_le(std::uint8_t b) { return b == 0 ? 256U : b; }
+std::uint32_t short_le(std::uint8_t b) {
+  return b == 0 ? 256U : b;
+}
 std::uint32_t extended_le(std::uint8_t hi, std::uint8_t lo) {
   const std::uint32_t v = (static_cast<std::uint32_t>(hi) << 8) | lo;
   return v == 0 ? 65536U : v;

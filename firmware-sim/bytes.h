@@ -17,6 +17,8 @@ using ByteView = std::span<const std::uint8_t>;
 // Parses hex (upper or lower case, no separators); throws CardsimError on bad input.
 [[nodiscard]] Bytes from_hex(std::string_view hex);
 
-inline void append(Bytes& out, ByteView more) { out.insert(out.end(), more.begin(), more.end()); }
+inline void append(Bytes& out, ByteView more) {
+  out.insert(out.end(), more.begin(), more.end());
+}
 
 }  // namespace idvault::cardsim

@@ -26,7 +26,8 @@ namespace {
 std::string group_name_of(const EVP_PKEY* key) {
   char name[64] = {};
   std::size_t len = 0;
-  if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof name, &len) != 1) {
+  if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof name, &len) !=
+      1) {
     fail("EC key without a named curve");
   }
   return std::string(name, len);
@@ -35,10 +36,14 @@ std::string group_name_of(const EVP_PKEY* key) {
 PivAlgorithm algorithm_of(const EVP_PKEY* key) {
   if (EVP_PKEY_is_a(key, "RSA")) {
     switch (EVP_PKEY_get_bits(key)) {
-      case 1024: return PivAlgorithm::rsa1024;
-      case 2048: return PivAlgorithm::rsa2048;
-      case 3072: return PivAlgorithm::rsa3072;
-      default: fail("RSA key size not supported by PIV (use 1024, 2048 or 3072 bits)");
+      case 1024:
+        return PivAlgorithm::rsa1024;
+      case 2048:
+        return PivAlgorithm::rsa2048;
+      case 3072:
+        return PivAlgorithm::rsa3072;
+      default:
+        fail("RSA key size not supported by PIV (use 1024, 2048 or 3072 bits)");
     }
   }
   if (EVP_PKEY_is_a(key, "EC")) {
@@ -90,13 +95,15 @@ CardKey CardKey::from_private_pem(const WipedBytes& pem) {
 WipedBytes CardKey::private_pem() const {
   // A memory BIO's buffer is released with OPENSSL_clear_free, so no copy lingers there.
   BioOwner bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+  if (!bio ||
+      PEM_write_bio_PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     fail("could not encode the private key as PEM");
   }
   char* data = nullptr;
   const long len = BIO_get_mem_data(bio.get(), &data);
   if (len <= 0 || data == nullptr) fail("could not encode the private key as PEM");
-  return WipedBytes(std::span(reinterpret_cast<const std::uint8_t*>(data), static_cast<std::size_t>(len)));
+  return WipedBytes(
+      std::span(reinterpret_cast<const std::uint8_t*>(data), static_cast<std::size_t>(len)));
 }
 
 Bytes CardKey::public_key_spki_der() const {
@@ -108,7 +115,9 @@ Bytes CardKey::public_key_spki_der() const {
   return out;
 }
 
-bool CardKey::is_rsa() const { return EVP_PKEY_is_a(key_.get(), "RSA") == 1; }
+bool CardKey::is_rsa() const {
+  return EVP_PKEY_is_a(key_.get(), "RSA") == 1;
+}
 
 Bytes CardKey::self_signed_certificate_der(std::string_view common_name) const {
   X509Owner cert(X509_new());
@@ -125,8 +134,10 @@ Bytes CardKey::self_signed_certificate_der(std::string_view common_name) const {
       X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0) == nullptr ||
       X509_gmtime_adj(X509_getm_notAfter(cert.get()), kTenYears) == nullptr ||
       X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
-                                 reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0) != 1 ||
-      X509_set_issuer_name(cert.get(), subject) != 1 || X509_set_pubkey(cert.get(), key_.get()) != 1 ||
+                                 reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1,
+                                 0) != 1 ||
+      X509_set_issuer_name(cert.get(), subject) != 1 ||
+      X509_set_pubkey(cert.get(), key_.get()) != 1 ||
       X509_sign(cert.get(), key_.get(), EVP_sha256()) <= 0) {
     fail("could not build the self-signed certificate");
   }
@@ -160,7 +171,8 @@ Bytes CardKey::rsa_raw_private(ByteView input) const {
 
 Bytes CardKey::ecdsa_sign_digest(ByteView digest) const {
   if (is_rsa()) reject_input("not an EC key");
-  if (digest.empty() || digest.size() > size_bytes_) reject_input("ECDSA input longer than the field");
+  if (digest.empty() || digest.size() > size_bytes_)
+    reject_input("ECDSA input longer than the field");
   const PkeyCtxOwner ctx = context_for(key_.get());
   if (EVP_PKEY_sign_init(ctx.get()) != 1) fail("ECDSA set-up failed");
   std::size_t sig_len = 0;
@@ -183,8 +195,8 @@ Bytes CardKey::ecdh_shared_x(ByteView peer_point) const {
   std::string group = group_name_of(key_.get());
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group.data(), 0),
-      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
-                                        const_cast<std::uint8_t*>(peer_point.data()), peer_point.size()),
+      OSSL_PARAM_construct_octet_string(
+          OSSL_PKEY_PARAM_PUB_KEY, const_cast<std::uint8_t*>(peer_point.data()), peer_point.size()),
       OSSL_PARAM_construct_end(),
   };
   PkeyCtxOwner import_ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));

@@ -16,8 +16,10 @@ CardSlot make_slot(CardKey key, const std::string& common_name) {
 }  // namespace
 
 CardState personalise_card(const PersonalisationOptions& options) {
-  if (auto problem = pin_format_problem(options.pin.reveal())) throw CardsimError("--pin: " + *problem);
-  if (auto problem = puk_format_problem(options.puk.reveal())) throw CardsimError("--puk: " + *problem);
+  if (auto problem = pin_format_problem(options.pin.reveal()))
+    throw CardsimError("--pin: " + *problem);
+  if (auto problem = puk_format_problem(options.puk.reveal()))
+    throw CardsimError("--puk: " + *problem);
   if (options.label.empty() || options.label.size() > 32) {
     throw CardsimError("--label must be 1 to 32 characters (a PKCS#11 token label is 32)");
   }
@@ -35,10 +37,12 @@ CardState personalise_card(const PersonalisationOptions& options) {
                       make_slot(CardKey::generate_ec("P-256"), options.label));
   state.slots.emplace(ref(PivKeyRef::signature),
                       make_slot(CardKey::generate_ec("P-256"), options.label + " signature"));
-  state.slots.emplace(ref(PivKeyRef::key_management),
-                      make_slot(CardKey::generate_rsa(options.rsa_bits), options.label + " key management"));
-  state.slots.emplace(ref(PivKeyRef::card_authentication),
-                      make_slot(CardKey::generate_ec("P-256"), options.label + " card authentication"));
+  state.slots.emplace(
+      ref(PivKeyRef::key_management),
+      make_slot(CardKey::generate_rsa(options.rsa_bits), options.label + " key management"));
+  state.slots.emplace(
+      ref(PivKeyRef::card_authentication),
+      make_slot(CardKey::generate_ec("P-256"), options.label + " card authentication"));
   return state;
 }
 

@@ -29,7 +29,9 @@ milliseconds until(Clock::time_point when) {
   return std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(when - Clock::now()));
 }
 
-std::string endpoint_text(const VpcdEndpoint& e) { return e.host + ":" + std::to_string(e.port); }
+std::string endpoint_text(const VpcdEndpoint& e) {
+  return e.host + ":" + std::to_string(e.port);
+}
 
 }  // namespace
 
@@ -94,7 +96,8 @@ void CardSimulator::insert() {
     if (auto link = VpcdLink::try_connect(options_.vpcd)) {
       link_ = std::move(link);
       applet_.power_reset();  // a freshly inserted card starts cold
-      log_line(LogLevel::info, "card inserted: connected to vpcd at " + endpoint_text(options_.vpcd));
+      log_line(LogLevel::info,
+               "card inserted: connected to vpcd at " + endpoint_text(options_.vpcd));
       return;
     }
     if (Clock::now() >= deadline) {
@@ -116,7 +119,8 @@ void CardSimulator::link_lost() {
   link_.reset();
   applet_.power_reset();
   if (!options_.reconnect) {
-    throw CardsimError("vpcd closed the connection (pcscd stopped?); use --reconnect to wait for it");
+    throw CardsimError(
+        "vpcd closed the connection (pcscd stopped?); use --reconnect to wait for it");
   }
   log_line(LogLevel::info, "vpcd closed the connection; reinserting in " +
                                std::to_string(options_.reinsert_after.count()) + " ms");
@@ -169,9 +173,11 @@ void CardSimulator::answer_apdu(const Bytes& command) {
       if (stop_requested_ || !link_) return;
     }
   }
-  const Bytes response = inject_error ? response_apdu(StatusWord::no_precise_diagnosis) : applet_.process(command);
+  const Bytes response =
+      inject_error ? response_apdu(StatusWord::no_precise_diagnosis) : applet_.process(command);
   if (log_enabled(LogLevel::debug)) {
-    log_line(LogLevel::debug, loggable_command(command) + (inject_error ? " (fault error-after)" : ""));
+    log_line(LogLevel::debug,
+             loggable_command(command) + (inject_error ? " (fault error-after)" : ""));
     log_line(LogLevel::debug, loggable_response(response));
   }
   try {

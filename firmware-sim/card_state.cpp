@@ -50,9 +50,13 @@ struct WipedString {
   ~WipedString() { OPENSSL_cleanse(text.data(), text.size()); }
 };
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+  return std::strerror(errno);
+}
 
-std::string slot_name(std::uint8_t ref) { return to_hex(ByteView(&ref, 1)); }
+std::string slot_name(std::uint8_t ref) {
+  return to_hex(ByteView(&ref, 1));
+}
 
 std::string certificate_pem(ByteView der) {
   const unsigned char* p = der.data();
@@ -77,7 +81,8 @@ Bytes certificate_der(const std::string& pem) {
   const int len = i2d_X509(cert.get(), nullptr);
   Bytes der(static_cast<std::size_t>(len > 0 ? len : 0));
   unsigned char* p = der.data();
-  if (len <= 0 || i2d_X509(cert.get(), &p) != len) throw CardsimError("certificate does not encode");
+  if (len <= 0 || i2d_X509(cert.get(), &p) != len)
+    throw CardsimError("certificate does not encode");
   return der;
 }
 
@@ -124,8 +129,9 @@ std::optional<std::string> puk_format_problem(ByteView puk) {
 
 CardState load_card_state(const std::filesystem::path& file) {
   const std::string where = "state file " + file.string();
-  struct stat st{};
-  if (::stat(file.c_str(), &st) != 0) throw CardsimError("cannot read " + where + ": " + errno_text());
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0)
+    throw CardsimError("cannot read " + where + ": " + errno_text());
   // Like ssh with its keys: a card whose private keys anyone may read is not a card.
   if ((st.st_mode & 077) != 0) {
     throw CardsimError(where + " is readable by group or others; chmod 600 it");
@@ -159,8 +165,10 @@ CardState load_card_state(const std::filesystem::path& file) {
     if (state.guid.size() != 16) throw CardsimError("guid must be 16 bytes (32 hex digits)");
     state.pin = secret_field(doc, "pin");
     state.puk = secret_field(doc, "puk");
-    if (auto problem = pin_format_problem(state.pin.reveal())) throw CardsimError("pin: " + *problem);
-    if (auto problem = puk_format_problem(state.puk.reveal())) throw CardsimError("puk: " + *problem);
+    if (auto problem = pin_format_problem(state.pin.reveal()))
+      throw CardsimError("pin: " + *problem);
+    if (auto problem = puk_format_problem(state.puk.reveal()))
+      throw CardsimError("puk: " + *problem);
     state.pin_tries_left = tries_field(doc, "pin_tries_left");
     state.puk_tries_left = tries_field(doc, "puk_tries_left");
     for (const auto& [name, slot] : doc.at("slots").items()) {
@@ -209,7 +217,8 @@ void save_card_state(const std::filesystem::path& file, const CardState& state) 
   std::string temp_name = (dir / ("." + file.filename().string() + ".XXXXXX")).string();
   // mkstemp creates the file 0600, so the keys are never readable by others, not even briefly.
   UniqueFd fd(::mkstemp(temp_name.data()));
-  if (!fd.valid()) throw CardsimError("cannot create a temporary file next to " + where + ": " + errno_text());
+  if (!fd.valid())
+    throw CardsimError("cannot create a temporary file next to " + where + ": " + errno_text());
   try {
     write_all(fd.get(), text.text, where);
     if (::fsync(fd.get()) != 0) throw CardsimError("cannot fsync " + where + ": " + errno_text());

@@ -25,7 +25,8 @@ FaultPlan parse_faults(const std::vector<std::string>& specs) {
   for (const std::string& spec : specs) {
     const auto eq = spec.find('=');
     if (eq == std::string::npos) {
-      throw CardsimError("--fault " + spec + ": expected remove-after=N, delay-ms=N or error-after=N");
+      throw CardsimError("--fault " + spec +
+                         ": expected remove-after=N, delay-ms=N or error-after=N");
     }
     const std::string name = spec.substr(0, eq);
     const std::uint64_t value = parse_count(spec, std::string_view(spec).substr(eq + 1));

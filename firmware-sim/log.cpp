@@ -10,12 +10,18 @@ namespace {
 std::atomic<int> g_level{static_cast<int>(LogLevel::info)};
 constexpr std::size_t kMaxLoggedData = 32;
 
-bool carries_secret(std::uint8_t ins) { return ins == 0x20 || ins == 0x24 || ins == 0x2C; }
+bool carries_secret(std::uint8_t ins) {
+  return ins == 0x20 || ins == 0x24 || ins == 0x2C;
+}
 }  // namespace
 
-void set_log_level(LogLevel level) noexcept { g_level.store(static_cast<int>(level)); }
+void set_log_level(LogLevel level) noexcept {
+  g_level.store(static_cast<int>(level));
+}
 
-bool log_enabled(LogLevel level) noexcept { return static_cast<int>(level) <= g_level.load(); }
+bool log_enabled(LogLevel level) noexcept {
+  return static_cast<int>(level) <= g_level.load();
+}
 
 void log_line(LogLevel level, std::string_view message) {
   if (!log_enabled(level)) return;
@@ -29,7 +35,8 @@ std::string loggable_command(ByteView command) {
   std::string out = "C: " + to_hex(command.first(4));
   const ByteView body = command.subspan(4);
   if (body.empty()) return out;
-  if (carries_secret(command[1])) return out + " [" + std::to_string(body.size()) + " bytes masked]";
+  if (carries_secret(command[1]))
+    return out + " [" + std::to_string(body.size()) + " bytes masked]";
   out += " " + to_hex(body.first(std::min(body.size(), kMaxLoggedData)));
   if (body.size() > kMaxLoggedData) out += "... (" + std::to_string(body.size()) + " bytes)";
   return out;

@@ -28,7 +28,8 @@ constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
 constexpr const char* kUsage =
-    "usage: idvault-cardsim init --state FILE [--pin PIN | --pin-file F] [--puk PUK | --puk-file F]\n"
+    "usage: idvault-cardsim init --state FILE [--pin PIN | --pin-file F] [--puk PUK | --puk-file "
+    "F]\n"
     "                            [--rsa-bits 1024|2048|3072] [--label TEXT] [--force]\n"
     "       idvault-cardsim run  --state FILE [--vpcd HOST:PORT] [--fault SPEC]... [--reconnect]\n"
     "                            [--reinsert-after-ms N] [--connect-timeout-ms N] [--log-level L]\n"
@@ -79,15 +80,16 @@ bool wants_help(po::variables_map& vm, const po::options_description& desc) {
 
 int command_init(const std::vector<std::string>& args) {
   po::options_description desc("init: personalise a new card into a state file");
-  desc.add_options()("help,h", "show this help")
-      ("state", po::value<std::string>()->required(), "state file to create (mode 0600)")
-      ("pin", po::value<std::string>(), "PIN, 6-8 digits (default 123456; test device only)")
-      ("pin-file", po::value<std::string>(), "read the PIN from the first line of this file")
-      ("puk", po::value<std::string>(), "PUK, 6-8 characters (default 12345678)")
-      ("puk-file", po::value<std::string>(), "read the PUK from the first line of this file")
-      ("rsa-bits", po::value<unsigned>()->default_value(2048), "RSA size for slot 9D: 1024, 2048 or 3072")
-      ("label", po::value<std::string>()->default_value("idvault-cardsim"), "card label (CN of the 9A certificate)")
-      ("force", "overwrite an existing state file");
+  desc.add_options()("help,h", "show this help")("state", po::value<std::string>()->required(),
+                                                 "state file to create (mode 0600)")(
+      "pin", po::value<std::string>(), "PIN, 6-8 digits (default 123456; test device only)")(
+      "pin-file", po::value<std::string>(), "read the PIN from the first line of this file")(
+      "puk", po::value<std::string>(), "PUK, 6-8 characters (default 12345678)")(
+      "puk-file", po::value<std::string>(), "read the PUK from the first line of this file")(
+      "rsa-bits", po::value<unsigned>()->default_value(2048),
+      "RSA size for slot 9D: 1024, 2048 or 3072")(
+      "label", po::value<std::string>()->default_value("idvault-cardsim"),
+      "card label (CN of the 9A certificate)")("force", "overwrite an existing state file");
   auto vm = parse(args, desc);
   if (wants_help(vm, desc)) return 0;
   const std::filesystem::path state_file = vm["state"].as<std::string>();
@@ -101,14 +103,15 @@ int command_init(const std::vector<std::string>& args) {
   options.label = vm["label"].as<std::string>();
   const CardState state = personalise_card(options);
   save_card_state(state_file, state);
-  std::cout << "card personalised: label \"" << state.label << "\", serial " << opensc_token_serial(state.guid)
-            << ", state in " << state_file.string() << "\n";
+  std::cout << "card personalised: label \"" << state.label << "\", serial "
+            << opensc_token_serial(state.guid) << ", state in " << state_file.string() << "\n";
   return 0;
 }
 
 int command_info(const std::vector<std::string>& args) {
   po::options_description desc("info: show a card's public facts and retry counters");
-  desc.add_options()("help,h", "show this help")("state", po::value<std::string>()->required(), "state file");
+  desc.add_options()("help,h", "show this help")("state", po::value<std::string>()->required(),
+                                                 "state file");
   auto vm = parse(args, desc);
   if (wants_help(vm, desc)) return 0;
   const CardState state = load_card_state(vm["state"].as<std::string>());
@@ -119,8 +122,8 @@ int command_info(const std::vector<std::string>& args) {
             << "puk_tries_left: " << state.puk_tries_left << "\n";
   for (const auto& [ref, slot] : state.slots) {
     std::cout << "slot " << to_hex(ByteView(&ref, 1)) << ": algorithm "
-              << to_hex(std::vector<std::uint8_t>{static_cast<std::uint8_t>(slot.key.algorithm())}) << ", "
-              << slot.key.size_bytes() * 8 << " bits\n";
+              << to_hex(std::vector<std::uint8_t>{static_cast<std::uint8_t>(slot.key.algorithm())})
+              << ", " << slot.key.size_bytes() * 8 << " bits\n";
   }
   return 0;
 }
@@ -134,15 +137,19 @@ LogLevel parse_log_level(const std::string& text) {
 
 int command_run(const std::vector<std::string>& args) {
   po::options_description desc("run: plug the card into vpcd and answer APDUs until SIGTERM");
-  desc.add_options()("help,h", "show this help")
-      ("state", po::value<std::string>()->required(), "state file made by init (retry counters are written back)")
-      ("vpcd", po::value<std::string>()->default_value("127.0.0.1:35963"), "vpcd address (slot 0 = 35963)")
-      ("fault", po::value<std::vector<std::string>>()->composing(),
-       "remove-after=N | delay-ms=N | error-after=N (repeatable)")
-      ("reconnect", "reinsert the card after a fault removal or after vpcd closed the link")
-      ("reinsert-after-ms", po::value<unsigned>(), "reinsert this long after a removal (implies --reconnect; default 1000)")
-      ("connect-timeout-ms", po::value<unsigned>()->default_value(10000), "give up connecting to vpcd after this long")
-      ("log-level", po::value<std::string>()->default_value("info"), "error, info or debug (debug: one line per APDU, PINs masked)");
+  desc.add_options()("help,h", "show this help")(
+      "state", po::value<std::string>()->required(),
+      "state file made by init (retry counters are written back)")(
+      "vpcd", po::value<std::string>()->default_value("127.0.0.1:35963"),
+      "vpcd address (slot 0 = 35963)")("fault", po::value<std::vector<std::string>>()->composing(),
+                                       "remove-after=N | delay-ms=N | error-after=N (repeatable)")(
+      "reconnect", "reinsert the card after a fault removal or after vpcd closed the link")(
+      "reinsert-after-ms", po::value<unsigned>(),
+      "reinsert this long after a removal (implies --reconnect; default 1000)")(
+      "connect-timeout-ms", po::value<unsigned>()->default_value(10000),
+      "give up connecting to vpcd after this long")(
+      "log-level", po::value<std::string>()->default_value("info"),
+      "error, info or debug (debug: one line per APDU, PINs masked)");
   auto vm = parse(args, desc);
   if (wants_help(vm, desc)) return 0;
   set_log_level(parse_log_level(vm["log-level"].as<std::string>()));
@@ -151,7 +158,8 @@ int command_run(const std::vector<std::string>& args) {
   options.vpcd = parse_vpcd_endpoint(vm["vpcd"].as<std::string>());
   if (vm.count("fault")) options.faults = parse_faults(vm["fault"].as<std::vector<std::string>>());
   options.reconnect = vm.count("reconnect") > 0 || vm.count("reinsert-after-ms") > 0;
-  if (vm.count("reinsert-after-ms")) options.reinsert_after = std::chrono::milliseconds(vm["reinsert-after-ms"].as<unsigned>());
+  if (vm.count("reinsert-after-ms"))
+    options.reinsert_after = std::chrono::milliseconds(vm["reinsert-after-ms"].as<unsigned>());
   options.connect_timeout = std::chrono::milliseconds(vm["connect-timeout-ms"].as<unsigned>());
 
   SignalEvents events;  // before anything could start a thread

@@ -17,7 +17,9 @@ struct OpenSslDeleter {
 };
 
 namespace detail {
-inline void free_bio(BIO* b) { BIO_free(b); }
+inline void free_bio(BIO* b) {
+  BIO_free(b);
+}
 }  // namespace detail
 
 using PkeyOwner = std::unique_ptr<EVP_PKEY, OpenSslDeleter<EVP_PKEY, EVP_PKEY_free>>;

@@ -93,12 +93,18 @@ Bytes PivApplet::dispatch(const CommandApdu& apdu) {
   // Until PIV is selected this card has no application to answer for it.
   if (!selected_) return response_apdu(StatusWord::ins_not_supported);
   switch (apdu.ins) {
-    case kInsGetData: return process_get_data(apdu);
-    case kInsVerify: return process_verify(apdu);
-    case kInsChangeReference: return process_change_reference(apdu);
-    case kInsResetRetryCounter: return process_reset_retry_counter(apdu);
-    case kInsGeneralAuthenticate: return process_general_authenticate(apdu);
-    default: return response_apdu(StatusWord::ins_not_supported);
+    case kInsGetData:
+      return process_get_data(apdu);
+    case kInsVerify:
+      return process_verify(apdu);
+    case kInsChangeReference:
+      return process_change_reference(apdu);
+    case kInsResetRetryCounter:
+      return process_reset_retry_counter(apdu);
+    case kInsGeneralAuthenticate:
+      return process_general_authenticate(apdu);
+    default:
+      return response_apdu(StatusWord::ins_not_supported);
   }
 }
 
@@ -110,7 +116,8 @@ Bytes PivApplet::respond(Bytes data, std::optional<std::uint32_t> le) {
   Bytes chunk(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(limit));
   pending_response_.assign(data.begin() + static_cast<std::ptrdiff_t>(limit), data.end());
   // 61 00 means 256 or more bytes remain.
-  const auto remaining = static_cast<std::uint16_t>(std::min<std::size_t>(pending_response_.size(), 256) & 0xFF);
+  const auto remaining =
+      static_cast<std::uint16_t>(std::min<std::size_t>(pending_response_.size(), 256) & 0xFF);
   return response_apdu(chunk, static_cast<std::uint16_t>(0x6100 | remaining));
 }
 

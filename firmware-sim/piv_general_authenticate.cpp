@@ -35,7 +35,8 @@ Bytes PivApplet::process_general_authenticate(const CommandApdu& apdu) {
   const auto response_slot = find_tlv(*inner, kResponse);
   const auto challenge = find_tlv(*inner, kChallenge);
   const auto exponentiation = find_tlv(*inner, kExponentiation);
-  if (!response_slot || !response_slot->empty() || challenge.has_value() == exponentiation.has_value()) {
+  if (!response_slot || !response_slot->empty() ||
+      challenge.has_value() == exponentiation.has_value()) {
     return response_apdu(StatusWord::wrong_data);
   }
 

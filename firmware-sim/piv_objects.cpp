@@ -7,7 +7,8 @@ namespace idvault::cardsim {
 namespace {
 
 constexpr std::array<std::uint8_t, 13> make_atr() {
-  std::array<std::uint8_t, 13> atr = {0x3B, 0x88, 0x80, 0x01, 'F', 'W', 'S', 'I', 'M', 'P', 'I', 'V', 0};
+  std::array<std::uint8_t, 13> atr = {0x3B, 0x88, 0x80, 0x01, 'F', 'W', 'S',
+                                      'I',  'M',  'P',  'I',  'V', 0};
   std::uint8_t tck = 0;
   for (std::size_t i = 1; i + 1 < atr.size(); ++i) tck ^= atr[i];  // T0 .. last historical byte
   atr.back() = tck;
@@ -34,7 +35,8 @@ Bytes chuid(const CardState& state) {
   append_tlv(inner, 0x30, kFascn9999);
   append_tlv(inner, 0x34, state.guid);
   const std::string expiry = "20301231";
-  append_tlv(inner, 0x35, ByteView(reinterpret_cast<const std::uint8_t*>(expiry.data()), expiry.size()));
+  append_tlv(inner, 0x35,
+             ByteView(reinterpret_cast<const std::uint8_t*>(expiry.data()), expiry.size()));
   append_tlv(inner, 0x3E, {});  // issuer signature: empty, the card is self-issued
   append_tlv(inner, 0xFE, {});  // error detection code
   return tlv(0x53, inner);
@@ -53,7 +55,9 @@ std::optional<Bytes> certificate_object(const CardState& state, PivKeyRef ref) {
 
 }  // namespace
 
-ByteView card_atr() { return kAtr; }
+ByteView card_atr() {
+  return kAtr;
+}
 
 bool selects_piv(ByteView aid) {
   return aid.size() >= 5 && aid.size() <= kPivAid.size() &&
@@ -65,19 +69,27 @@ Bytes application_property_template(const CardState& state) {
   append_tlv(inner, 0x4F, ByteView(kPivAid).subspan(5));  // PIX + version
   append_tlv(inner, 0x79, tlv(0x4F, ByteView(kPivAid).first(5)));
   const std::string label = state.label + " PIV";
-  append_tlv(inner, 0x50, ByteView(reinterpret_cast<const std::uint8_t*>(label.data()), label.size()));
+  append_tlv(inner, 0x50,
+             ByteView(reinterpret_cast<const std::uint8_t*>(label.data()), label.size()));
   return tlv(0x61, inner);
 }
 
 std::optional<Bytes> piv_data_object(const CardState& state, TlvTag tag) {
   switch (tag) {
-    case kDiscoveryObject: return discovery_object();
-    case kChuid: return chuid(state);
-    case kCertAuthentication: return certificate_object(state, PivKeyRef::authentication);
-    case kCertSignature: return certificate_object(state, PivKeyRef::signature);
-    case kCertKeyManagement: return certificate_object(state, PivKeyRef::key_management);
-    case kCertCardAuthentication: return certificate_object(state, PivKeyRef::card_authentication);
-    default: return std::nullopt;
+    case kDiscoveryObject:
+      return discovery_object();
+    case kChuid:
+      return chuid(state);
+    case kCertAuthentication:
+      return certificate_object(state, PivKeyRef::authentication);
+    case kCertSignature:
+      return certificate_object(state, PivKeyRef::signature);
+    case kCertKeyManagement:
+      return certificate_object(state, PivKeyRef::key_management);
+    case kCertCardAuthentication:
+      return certificate_object(state, PivKeyRef::card_authentication);
+    default:
+      return std::nullopt;
   }
 }
 

@@ -29,10 +29,10 @@ inline constexpr std::array<std::uint8_t, 11> kPivAid = {0xA0, 0x00, 0x00, 0x03,
 // GET DATA object tags.
 inline constexpr TlvTag kDiscoveryObject = 0x7E;
 inline constexpr TlvTag kChuid = 0x5FC102;
-inline constexpr TlvTag kCertAuthentication = 0x5FC105;        // 9A
-inline constexpr TlvTag kCertSignature = 0x5FC10A;             // 9C
-inline constexpr TlvTag kCertKeyManagement = 0x5FC10B;         // 9D
-inline constexpr TlvTag kCertCardAuthentication = 0x5FC101;    // 9E
+inline constexpr TlvTag kCertAuthentication = 0x5FC105;      // 9A
+inline constexpr TlvTag kCertSignature = 0x5FC10A;           // 9C
+inline constexpr TlvTag kCertKeyManagement = 0x5FC10B;       // 9D
+inline constexpr TlvTag kCertCardAuthentication = 0x5FC101;  // 9E
 
 // The full BER-TLV object GET DATA returns for `tag`, or nullopt if the card has none.
 [[nodiscard]] std::optional<Bytes> piv_data_object(const CardState& state, TlvTag tag);

@@ -14,9 +14,13 @@ constexpr std::uint8_t kRefPivPin = 0x80;
 constexpr std::uint8_t kRefPuk = 0x81;
 constexpr std::size_t kPaddedLength = 8;
 
-bool is_ok(std::uint16_t sw) { return sw == static_cast<std::uint16_t>(StatusWord::ok); }
+bool is_ok(std::uint16_t sw) {
+  return sw == static_cast<std::uint16_t>(StatusWord::ok);
+}
 
-Bytes status_only(std::uint16_t sw) { return response_apdu({}, sw); }
+Bytes status_only(std::uint16_t sw) {
+  return response_apdu({}, sw);
+}
 
 WipedBytes padded(const WipedBytes& secret) {
   std::array<std::uint8_t, kPaddedLength> buffer{};
@@ -94,7 +98,8 @@ Bytes PivApplet::process_verify(const CommandApdu& apdu) {
 
 Bytes PivApplet::process_change_reference(const CommandApdu& apdu) {
   if (apdu.p1 != 0x00) return response_apdu(StatusWord::incorrect_p1p2);
-  if (apdu.p2 != kRefPivPin && apdu.p2 != kRefPuk) return response_apdu(StatusWord::reference_not_found);
+  if (apdu.p2 != kRefPivPin && apdu.p2 != kRefPuk)
+    return response_apdu(StatusWord::reference_not_found);
   if (apdu.data.size() != 2 * kPaddedLength) return response_apdu(StatusWord::wrong_data);
   const ByteView old_value = ByteView(apdu.data).first(kPaddedLength);
   const auto new_value = strip_pin_padding(ByteView(apdu.data).subspan(kPaddedLength));

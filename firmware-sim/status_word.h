@@ -7,7 +7,7 @@ namespace idvault::cardsim {
 
 enum class StatusWord : std::uint16_t {
   ok = 0x9000,
-  memory_failure = 0x6581,           // could not persist the retry counter
+  memory_failure = 0x6581,  // could not persist the retry counter
   wrong_length = 0x6700,
   security_status_not_satisfied = 0x6982,
   auth_method_blocked = 0x6983,

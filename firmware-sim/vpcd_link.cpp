@@ -65,7 +65,8 @@ std::optional<VpcdLink> VpcdLink::try_connect(const VpcdEndpoint& endpoint) {
   const std::string port = std::to_string(endpoint.port);
   const int rc = ::getaddrinfo(endpoint.host.c_str(), port.c_str(), &hints, &raw);
   if (rc != 0) {
-    throw CardsimError("--vpcd " + endpoint.host + ":" + port + ": cannot resolve host: " + gai_strerror(rc));
+    throw CardsimError("--vpcd " + endpoint.host + ":" + port +
+                       ": cannot resolve host: " + gai_strerror(rc));
   }
   const std::unique_ptr<addrinfo, AddrinfoDeleter> addresses(raw);
   for (const addrinfo* a = addresses.get(); a != nullptr; a = a->ai_next) {
@@ -90,7 +91,8 @@ std::optional<Bytes> VpcdLink::receive_frame() {
 }
 
 void VpcdLink::send_frame(ByteView payload) {
-  if (payload.empty()) throw CardsimError("refusing to send an empty vpcd frame (vpcd would eject the card)");
+  if (payload.empty())
+    throw CardsimError("refusing to send an empty vpcd frame (vpcd would eject the card)");
   if (payload.size() > 0xFFFF) throw CardsimError("vpcd frame longer than 65535 bytes");
   Bytes frame;
   frame.reserve(payload.size() + 2);
@@ -102,7 +104,9 @@ void VpcdLink::send_frame(ByteView payload) {
     // MSG_NOSIGNAL: a reader that went away is an error to report, not a SIGPIPE.
     const ssize_t n = ::send(fd_.get(), frame.data() + done, frame.size() - done, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw CardsimError(std::string("vpcd connection lost while sending: ") + std::strerror(errno));
+    if (n <= 0)
+      throw CardsimError(std::string("vpcd connection lost while sending: ") +
+                         std::strerror(errno));
     done += static_cast<std::size_t>(n);
   }
 }

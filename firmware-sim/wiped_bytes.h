@@ -41,8 +41,7 @@ class WipedBytes {
   WipedBytes() = default;
   explicit WipedBytes(std::span<const std::uint8_t> bytes) : bytes_(bytes.begin(), bytes.end()) {}
   static WipedBytes from_text(std::string_view text) {
-    return WipedBytes(
-        std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+    return WipedBytes(std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
   }
 
   // A secret that copies itself silently leaks; clone() says so at the call site.
@@ -53,7 +52,9 @@ class WipedBytes {
   ~WipedBytes() = default;
 
   [[nodiscard]] WipedBytes clone() const { return WipedBytes(reveal()); }
-  [[nodiscard]] std::span<const std::uint8_t> reveal() const { return {bytes_.data(), bytes_.size()}; }
+  [[nodiscard]] std::span<const std::uint8_t> reveal() const {
+    return {bytes_.data(), bytes_.size()};
+  }
   [[nodiscard]] std::string_view reveal_text() const {
     return {reinterpret_cast<const char*>(bytes_.data()), bytes_.size()};
   }

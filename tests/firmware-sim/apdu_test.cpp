@@ -8,7 +8,8 @@ namespace {
 CommandApdu parsed(std::string_view hex) {
   const ApduParse result = parse_command_apdu(from_hex(hex));
   EXPECT_TRUE(std::holds_alternative<CommandApdu>(result)) << hex;
-  return std::holds_alternative<CommandApdu>(result) ? std::get<CommandApdu>(result) : CommandApdu{};
+  return std::holds_alternative<CommandApdu>(result) ? std::get<CommandApdu>(result)
+                                                     : CommandApdu{};
 }
 
 StatusWord refused(std::string_view hex) {
@@ -81,9 +82,9 @@ TEST(CardsimApdu, TruncatedHeaderIsWrongLength) {
 }
 
 TEST(CardsimApdu, ShortLcMismatchIsWrongLength) {
-  EXPECT_EQ(refused("0020008008313233"), StatusWord::wrong_length);          // Lc 8, 3 bytes
-  EXPECT_EQ(refused("00200080023132333435"), StatusWord::wrong_length);      // Lc 2, 5 bytes
-  EXPECT_EQ(refused("00a4040003a000000308"), StatusWord::wrong_length);      // Lc 3, 5 bytes
+  EXPECT_EQ(refused("0020008008313233"), StatusWord::wrong_length);      // Lc 8, 3 bytes
+  EXPECT_EQ(refused("00200080023132333435"), StatusWord::wrong_length);  // Lc 2, 5 bytes
+  EXPECT_EQ(refused("00a4040003a000000308"), StatusWord::wrong_length);  // Lc 3, 5 bytes
 }
 
 TEST(CardsimApdu, ExtendedWithShortBufferIsWrongLength) {

@@ -160,7 +160,8 @@ TEST_F(CardsimSimulator, RemoveAfterPullsTheCardAndReconnectReinsertsIt) {
   EXPECT_FALSE(receive(*link).has_value()) << "the link closes after the 2nd APDU";
   auto again = vpcd_.accept_card();
   ASSERT_TRUE(again) << "reinserted";
-  EXPECT_EQ(sw_of(*transmit(*again, "00a4040009a00000030800001000")), 0x9000) << "remove-after is one-shot";
+  EXPECT_EQ(sw_of(*transmit(*again, "00a4040009a00000030800001000")), 0x9000)
+      << "remove-after is one-shot";
 }
 
 TEST_F(CardsimSimulator, ErrorAfterAnswers6F00) {

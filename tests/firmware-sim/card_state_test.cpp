@@ -49,11 +49,13 @@ TEST(CardsimState, RoundTripKeepsEverything) {
 TEST(CardsimState, FileIsPrivateAndNoTemporaryIsLeftBehind) {
   TestCard card;
   save_card_state(card.state_file(), card.state());
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(card.state_file().c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600U);
   int entries = 0;
-  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(card.state_file().parent_path())) ++entries;
+  for ([[maybe_unused]] const auto& e :
+       std::filesystem::directory_iterator(card.state_file().parent_path()))
+    ++entries;
   EXPECT_EQ(entries, 1);
 }
 

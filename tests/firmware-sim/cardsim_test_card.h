@@ -51,7 +51,10 @@ class TestCard {
   [[nodiscard]] CardState& state() { return state_; }
   [[nodiscard]] const std::filesystem::path& state_file() const { return state_file_; }
   // Makes every later persist fail, as a full disk would.
-  void break_persistence() { persistence_broken_ = std::make_shared<bool>(true); rebuild_applet(); }
+  void break_persistence() {
+    persistence_broken_ = std::make_shared<bool>(true);
+    rebuild_applet();
+  }
 
  private:
   void rebuild_applet();

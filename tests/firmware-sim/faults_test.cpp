@@ -16,8 +16,8 @@ TEST(CardsimFaults, ParsesEachFault) {
 }
 
 TEST(CardsimFaults, RefusesBadSpecsWithTheirName) {
-  for (const char* bad : {"remove-after", "remove-after=", "remove-after=x", "remove-after=-1", "remove-after=0",
-                          "delay-ms=60001", "explode=1", "error-after=1.5"}) {
+  for (const char* bad : {"remove-after", "remove-after=", "remove-after=x", "remove-after=-1",
+                          "remove-after=0", "delay-ms=60001", "explode=1", "error-after=1.5"}) {
     try {
       (void)parse_faults({bad});
       ADD_FAILURE() << bad << " was accepted";

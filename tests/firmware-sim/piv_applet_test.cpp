@@ -25,7 +25,8 @@ Bytes authenticate_template(TlvTag input_tag, ByteView input) {
   return tlv(0x7C, inner);
 }
 
-Bytes general_authenticate(std::uint8_t alg, std::uint8_t key, ByteView data, bool extended = false) {
+Bytes general_authenticate(std::uint8_t alg, std::uint8_t key, ByteView data,
+                           bool extended = false) {
   Bytes apdu = {0x00, 0x87, alg, key};
   if (extended) {
     apdu.push_back(0x00);
@@ -69,7 +70,8 @@ Bytes authenticate_result(const Bytes& response) {
 bool ecdsa_verifies(EVP_PKEY* key, ByteView digest, ByteView der_signature) {
   const PkeyCtxOwner ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
   return ctx && EVP_PKEY_verify_init(ctx.get()) == 1 &&
-         EVP_PKEY_verify(ctx.get(), der_signature.data(), der_signature.size(), digest.data(), digest.size()) == 1;
+         EVP_PKEY_verify(ctx.get(), der_signature.data(), der_signature.size(), digest.data(),
+                         digest.size()) == 1;
 }
 
 Bytes sha256(ByteView data) {
@@ -149,10 +151,11 @@ TEST(CardsimApplet, ChuidCarriesFascn9999AndTheGuid) {
 TEST(CardsimApplet, CertificatesComeBackWholeThroughResponseChaining) {
   TestCard card(2048);
   card.select();
-  for (const auto& [tag, ref] : {std::pair{kCertAuthentication, PivKeyRef::authentication},
-                                 std::pair{kCertSignature, PivKeyRef::signature},
-                                 std::pair{kCertKeyManagement, PivKeyRef::key_management},
-                                 std::pair{kCertCardAuthentication, PivKeyRef::card_authentication}}) {
+  for (const auto& [tag, ref] :
+       {std::pair{kCertAuthentication, PivKeyRef::authentication},
+        std::pair{kCertSignature, PivKeyRef::signature},
+        std::pair{kCertKeyManagement, PivKeyRef::key_management},
+        std::pair{kCertCardAuthentication, PivKeyRef::card_authentication}}) {
     const Bytes r = card.get_data(tag);
     ASSERT_EQ(sw_of(r), 0x9000);
     const Bytes data = data_of(r);
@@ -221,7 +224,8 @@ TEST(CardsimApplet, VerifyCountsDownToBlockedAndPersistsEachStep) {
   EXPECT_EQ(sw_of(card.send(wrong)), 0x63C1);
   EXPECT_EQ(sw_of(card.send(wrong)), 0x63C0);
   EXPECT_EQ(load_card_state(card.state_file()).pin_tries_left, 0U);
-  EXPECT_EQ(sw_of(card.send("0020008008" + padded_pin_hex("123456"))), 0x6983) << "blocked even for the right PIN";
+  EXPECT_EQ(sw_of(card.send("0020008008" + padded_pin_hex("123456"))), 0x6983)
+      << "blocked even for the right PIN";
   EXPECT_EQ(sw_of(card.send("00200080")), 0x6983);
   EXPECT_FALSE(card.applet().pin_verified());
 }
@@ -248,7 +252,7 @@ TEST(CardsimApplet, TriesSurviveAReloadOfTheStateFile) {
 TEST(CardsimApplet, VerifyRejectsMalformedPinBlocksWithoutSpendingATry) {
   TestCard card;
   card.select();
-  EXPECT_EQ(sw_of(card.send("0020008006313233343536")), 0x6A80);    // not padded to 8
+  EXPECT_EQ(sw_of(card.send("0020008006313233343536")), 0x6A80);      // not padded to 8
   EXPECT_EQ(sw_of(card.send("0020008008ff31323334353637")), 0x6A80);  // padding first
   EXPECT_EQ(sw_of(card.send("00200080083132ff3334353637")), 0x6A80);  // data after padding
   EXPECT_EQ(sw_of(card.send("0020008108" + padded_pin_hex("123456"))), 0x6A88);  // key ref 81
@@ -274,9 +278,14 @@ TEST(CardsimApplet, PukResetsABlockedPin) {
   card.select();
   for (int i = 0; i < 3; ++i) (void)card.send("0020008008" + padded_pin_hex("999999"));
   ASSERT_EQ(sw_of(card.send("00200080")), 0x6983);
-  EXPECT_EQ(sw_of(card.send("002c008010" + padded_pin_hex("87654321") + padded_pin_hex("24681357"))), 0x63C2);
-  EXPECT_EQ(sw_of(card.send("002c008010" + padded_pin_hex("12345678") + padded_pin_hex("12a"))), 0x6A80);
-  EXPECT_EQ(sw_of(card.send("002c008010" + padded_pin_hex("12345678") + padded_pin_hex("24681357"))), 0x9000);
+  EXPECT_EQ(
+      sw_of(card.send("002c008010" + padded_pin_hex("87654321") + padded_pin_hex("24681357"))),
+      0x63C2);
+  EXPECT_EQ(sw_of(card.send("002c008010" + padded_pin_hex("12345678") + padded_pin_hex("12a"))),
+            0x6A80);
+  EXPECT_EQ(
+      sw_of(card.send("002c008010" + padded_pin_hex("12345678") + padded_pin_hex("24681357"))),
+      0x9000);
   EXPECT_EQ(load_card_state(card.state_file()).puk_tries_left, 3U);
   EXPECT_EQ(sw_of(card.send("0020008008" + padded_pin_hex("123456"))), 0x63C2) << "old PIN is gone";
   card.verify_pin("24681357");
@@ -292,17 +301,23 @@ TEST(CardsimApplet, PukBlocksAfterThreeWrongTries) {
   EXPECT_EQ(sw_of(card.send(wrong)), 0x63C2);
   EXPECT_EQ(sw_of(card.send(wrong)), 0x63C1);
   EXPECT_EQ(sw_of(card.send(wrong)), 0x63C0);
-  EXPECT_EQ(sw_of(card.send("002c008010" + padded_pin_hex("12345678") + padded_pin_hex("111111"))), 0x6983);
+  EXPECT_EQ(sw_of(card.send("002c008010" + padded_pin_hex("12345678") + padded_pin_hex("111111"))),
+            0x6983);
 }
 
 TEST(CardsimApplet, ChangeReferenceReplacesThePin) {
   TestCard card;
   card.select();
-  EXPECT_EQ(sw_of(card.send("0024008010" + padded_pin_hex("000000") + padded_pin_hex("13572468"))), 0x63C2);
-  EXPECT_EQ(sw_of(card.send("0024008010" + padded_pin_hex("123456") + padded_pin_hex("13572468"))), 0x9000);
+  EXPECT_EQ(sw_of(card.send("0024008010" + padded_pin_hex("000000") + padded_pin_hex("13572468"))),
+            0x63C2);
+  EXPECT_EQ(sw_of(card.send("0024008010" + padded_pin_hex("123456") + padded_pin_hex("13572468"))),
+            0x9000);
   card.verify_pin("13572468");
-  EXPECT_EQ(sw_of(card.send("0024008110" + padded_pin_hex("12345678") + padded_pin_hex("abcdefgh"))), 0x9000);
-  EXPECT_EQ(sw_of(card.send("002c008010" + padded_pin_hex("abcdefgh") + padded_pin_hex("123456"))), 0x9000);
+  EXPECT_EQ(
+      sw_of(card.send("0024008110" + padded_pin_hex("12345678") + padded_pin_hex("abcdefgh"))),
+      0x9000);
+  EXPECT_EQ(sw_of(card.send("002c008010" + padded_pin_hex("abcdefgh") + padded_pin_hex("123456"))),
+            0x9000);
 }
 
 TEST(CardsimApplet, AFailedPersistRefusesToCheckThePin) {
@@ -334,7 +349,9 @@ TEST(CardsimApplet, GeneralAuthenticateRejectsUnknownKeysAlgorithmsAndTemplates)
   EXPECT_EQ(sw_of(card.send(general_authenticate(0x11, 0x9A, from_hex("7c028200")))), 0x6A80);
   EXPECT_EQ(sw_of(card.send(general_authenticate(0x11, 0x9A, from_hex("7d0482008100")))), 0x6A80);
   Bytes long_digest(33, 0x01);
-  EXPECT_EQ(sw_of(card.send(general_authenticate(0x11, 0x9A, authenticate_template(0x81, long_digest)))), 0x6A80);
+  EXPECT_EQ(
+      sw_of(card.send(general_authenticate(0x11, 0x9A, authenticate_template(0x81, long_digest)))),
+      0x6A80);
 }
 
 TEST(CardsimApplet, EcdsaSignatureVerifiesWithTheCertificateKey) {
@@ -379,7 +396,8 @@ TEST(CardsimApplet, RsaRawOperationMakesAVerifiablePkcs1Signature) {
   append(block, digest_info);
   append(block, digest);
   ASSERT_EQ(block.size(), 256U);
-  const Bytes r = send_and_collect(card, general_authenticate(0x07, 0x9D, authenticate_template(0x81, block), true));
+  const Bytes r = send_and_collect(
+      card, general_authenticate(0x07, 0x9D, authenticate_template(0x81, block), true));
   ASSERT_EQ(sw_of(r), 0x9000);
   const Bytes signature = authenticate_result(r);
   ASSERT_EQ(signature.size(), 256U);
@@ -388,7 +406,9 @@ TEST(CardsimApplet, RsaRawOperationMakesAVerifiablePkcs1Signature) {
   ASSERT_EQ(EVP_PKEY_verify_init(ctx.get()), 1);
   ASSERT_EQ(EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING), 1);
   ASSERT_EQ(EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()), 1);
-  EXPECT_EQ(EVP_PKEY_verify(ctx.get(), signature.data(), signature.size(), digest.data(), digest.size()), 1);
+  EXPECT_EQ(
+      EVP_PKEY_verify(ctx.get(), signature.data(), signature.size(), digest.data(), digest.size()),
+      1);
 }
 
 TEST(CardsimApplet, RsaDecryptThroughCommandChainingRecoversThePlaintext) {
@@ -423,8 +443,11 @@ TEST(CardsimApplet, RsaInputMustBeModulusSizedAndBelowTheModulus) {
   TestCard card;  // RSA-1024
   card.select();
   card.verify_pin();
-  EXPECT_EQ(sw_of(card.send(general_authenticate(0x06, 0x9D, authenticate_template(0x81, Bytes(127, 1))))), 0x6A80);
-  EXPECT_EQ(sw_of(card.send(general_authenticate(0x06, 0x9D, authenticate_template(0x81, Bytes(128, 0xFF)), true))),
+  EXPECT_EQ(sw_of(card.send(
+                general_authenticate(0x06, 0x9D, authenticate_template(0x81, Bytes(127, 1))))),
+            0x6A80);
+  EXPECT_EQ(sw_of(card.send(general_authenticate(
+                0x06, 0x9D, authenticate_template(0x81, Bytes(128, 0xFF)), true))),
             0x6A80);
 }
 
@@ -443,7 +466,8 @@ TEST(CardsimApplet, EcdhGivesTheSharedXCoordinate) {
   const PkeyOwner host_key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
   ASSERT_TRUE(host_key);
   Bytes point(65);
-  ASSERT_EQ(EVP_PKEY_get_octet_string_param(host_key.get(), "encoded-pub-key", point.data(), point.size(), nullptr),
+  ASSERT_EQ(EVP_PKEY_get_octet_string_param(host_key.get(), "encoded-pub-key", point.data(),
+                                            point.size(), nullptr),
             1);
   const Bytes r = card.send(general_authenticate(0x11, 0x9E, authenticate_template(0x85, point)));
   ASSERT_EQ(sw_of(r), 0x9000);
@@ -457,7 +481,8 @@ TEST(CardsimApplet, EcdhGivesTheSharedXCoordinate) {
   EXPECT_EQ(to_hex(authenticate_result(r)), to_hex(expected));
 
   point[64] ^= 1;  // off the curve
-  EXPECT_EQ(sw_of(card.send(general_authenticate(0x11, 0x9E, authenticate_template(0x85, point)))), 0x6A80);
+  EXPECT_EQ(sw_of(card.send(general_authenticate(0x11, 0x9E, authenticate_template(0x85, point)))),
+            0x6A80);
 }
 
 }  // namespace
