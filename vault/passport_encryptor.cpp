@@ -34,7 +34,7 @@ void check_slot(bool present, Slot rule, const std::string& where) {
 
 class BundleWriter {
  public:
-  BundleWriter(EncryptedBundle& bundle, std::int64_t now) : bundle_(bundle), now_(now) {}
+  BundleWriter(EncryptedElements& bundle, std::int64_t now) : bundle_(bundle), now_(now) {}
 
   FileCredentials add_file(const SecretBytes& plaintext, PassportFile& file, Bytes& element_hashes) {
     ValueSecret secret = ValueSecret::generate();
@@ -51,7 +51,7 @@ class BundleWriter {
   }
 
  private:
-  EncryptedBundle& bundle_;
+  EncryptedElements& bundle_;
   std::int64_t now_;
 };
 
@@ -65,10 +65,8 @@ std::string element_hash(std::span<const std::uint8_t> hashes) {
 
 }  // namespace
 
-EncryptedBundle encrypt_passport(std::span<const PlainElement> elements, std::string_view nonce,
-                                 std::string_view service_public_key_pem) {
-  EncryptedBundle bundle;
-  bundle.credentials.nonce = std::string(nonce);
+EncryptedElements encrypt_elements(std::span<const PlainElement> elements) {
+  EncryptedElements bundle;
   BundleWriter writer(bundle, static_cast<std::int64_t>(std::time(nullptr)));
   std::set<ElementType> seen;
 
@@ -88,7 +86,7 @@ EncryptedBundle encrypt_passport(std::span<const PlainElement> elements, std::st
       hashes.push_back(0);
       hashes.insert(hashes.end(), plain.value.begin(), plain.value.end());
       element.hash = element_hash(hashes);
-      bundle.passport_data.data.push_back(std::move(element));
+      bundle.elements.push_back(std::move(element));
       continue;
     }
 
@@ -139,10 +137,21 @@ EncryptedBundle encrypt_passport(std::span<const PlainElement> elements, std::st
 
     element.hash = element_hash(hashes);
     bundle.credentials.secure_data.emplace(plain.type, std::move(credentials));
-    bundle.passport_data.data.push_back(std::move(element));
+    bundle.elements.push_back(std::move(element));
   }
 
+  return bundle;
+}
+
+EncryptedBundle encrypt_passport(std::span<const PlainElement> elements, std::string_view nonce,
+                                 std::string_view service_public_key_pem) {
+  EncryptedElements encrypted = encrypt_elements(elements);
+  EncryptedBundle bundle;
+  bundle.credentials = std::move(encrypted.credentials);
+  bundle.credentials.nonce = std::string(nonce);
+  bundle.passport_data.data = std::move(encrypted.elements);
   bundle.passport_data.credentials = encrypt_credentials(bundle.credentials, service_public_key_pem);
+  bundle.files = std::move(encrypted.files);
   return bundle;
 }
 

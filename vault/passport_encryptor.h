@@ -32,6 +32,14 @@ struct PlainElement {
   std::vector<SecretBytes> translation;
 };
 
+// The elements encrypted, before any service is involved: what the holder's store keeps
+// (credentials.nonce is empty; secure_data holds each value's secret and hash).
+struct EncryptedElements {
+  std::vector<EncryptedPassportElement> elements;
+  std::map<std::string, std::vector<std::uint8_t>> files;  // file_id -> ciphertext
+  Credentials credentials;
+};
+
 struct EncryptedBundle {
   PassportData passport_data;
   std::map<std::string, std::vector<std::uint8_t>> files;  // file_id -> ciphertext
@@ -47,6 +55,9 @@ struct EncryptedBundle {
 // required slot, data that is not a JSON object (or present where the type has none),
 // an empty phone/e-mail value, data that is not valid UTF-8, or a type given twice; and
 // FormatError("public_key", ...) for a public key that is not RSA SPKI PEM.
+[[nodiscard]] EncryptedElements encrypt_elements(std::span<const PlainElement> elements);
+
+// encrypt_elements, then the credentials (with this nonce) encrypted to the service key.
 [[nodiscard]] EncryptedBundle encrypt_passport(std::span<const PlainElement> elements,
                                                std::string_view nonce,
                                                std::string_view service_public_key_pem);
