@@ -51,7 +51,8 @@ AesKey::AesKey(Object key) : key_(std::move(key)) {
 
 Bytes AesKey::wrap_secret(const SecretBytes& secret) const {
   Token& token = key_.token();
-  if (secret.empty()) throw BadArgument("C_WrapKey", token.label(), "nothing to wrap: the secret is empty");
+  if (secret.empty())
+    throw BadArgument("C_WrapKey", token.label(), "nothing to wrap: the secret is empty");
   // SoftHSM 2.6.1 unwraps CKM_AES_KEY_WRAP_PAD without removing the padding, so a
   // secret of another length would not come back as it went in.
   if (secret.size() % 8 != 0) {
@@ -62,7 +63,8 @@ Bytes AesKey::wrap_secret(const SecretBytes& secret) const {
   auto session = token.sessions().acquire();
 
   auto import_template = transit_secret_template();
-  import_template.push_back({CKA_VALUE, const_cast<std::uint8_t*>(secret.reveal().data()), secret.size()});
+  import_template.push_back(
+      {CKA_VALUE, const_cast<std::uint8_t*>(secret.reveal().data()), secret.size()});
   CK_OBJECT_HANDLE imported_handle = 0;
   token.check(IDVAULT_P11_FN(C_CreateObject), session.handle(), import_template.data(),
               static_cast<CK_ULONG>(import_template.size()), &imported_handle);
@@ -72,8 +74,8 @@ Bytes AesKey::wrap_secret(const SecretBytes& secret) const {
   // RFC 5649: the input padded to a multiple of 8, plus the 8-byte integrity block.
   Bytes wrapped((secret.size() + 7) / 8 * 8 + 8);
   CK_ULONG length = wrapped.size();
-  token.check(IDVAULT_P11_FN(C_WrapKey), session.handle(), &mechanism, key_.handle(), imported.handle(),
-              wrapped.data(), &length);
+  token.check(IDVAULT_P11_FN(C_WrapKey), session.handle(), &mechanism, key_.handle(),
+              imported.handle(), wrapped.data(), &length);
   wrapped.resize(length);
   return wrapped;
 }
@@ -88,10 +90,10 @@ SecretBytes AesKey::unwrap_secret(ByteView wrapped) const {
   CK_MECHANISM mechanism{CKM_AES_KEY_WRAP_PAD, nullptr, 0};
   auto unwrap_template = transit_secret_template();
   CK_OBJECT_HANDLE unwrapped_handle = 0;
-  const CK_RV rv = token.call(IDVAULT_P11_FN(C_UnwrapKey), session.handle(), &mechanism, key_.handle(),
-                              const_cast<std::uint8_t*>(wrapped.data()), static_cast<CK_ULONG>(wrapped.size()),
-                              unwrap_template.data(), static_cast<CK_ULONG>(unwrap_template.size()),
-                              &unwrapped_handle);
+  const CK_RV rv = token.call(IDVAULT_P11_FN(C_UnwrapKey), session.handle(), &mechanism,
+                              key_.handle(), const_cast<std::uint8_t*>(wrapped.data()),
+                              static_cast<CK_ULONG>(wrapped.size()), unwrap_template.data(),
+                              static_cast<CK_ULONG>(unwrap_template.size()), &unwrapped_handle);
   if (rv != CKR_OK) {
     token.raise_if_gone("C_UnwrapKey", rv);
     throw AuthenticationFailed(rv, "C_UnwrapKey", token.label());
@@ -117,7 +119,8 @@ Bytes AesKey::gcm_encrypt(const SecretBytes& plaintext, ByteView aad) const {
   auto session = token.sessions().acquire();
   token.check(IDVAULT_P11_FN(C_EncryptInit), session.handle(), &mechanism, key_.handle());
   CK_ULONG length = sealed.size() - kGcmIvBytes;
-  token.check(IDVAULT_P11_FN(C_Encrypt), session.handle(), const_cast<std::uint8_t*>(plaintext.reveal().data()),
+  token.check(IDVAULT_P11_FN(C_Encrypt), session.handle(),
+              const_cast<std::uint8_t*>(plaintext.reveal().data()),
               static_cast<CK_ULONG>(plaintext.size()), sealed.data() + kGcmIvBytes, &length);
   sealed.resize(kGcmIvBytes + length);
   return sealed;
@@ -138,8 +141,9 @@ SecretBytes AesKey::gcm_decrypt(ByteView sealed, ByteView aad) const {
   token.check(IDVAULT_P11_FN(C_DecryptInit), session.handle(), &mechanism, key_.handle());
   SecretBytes plaintext(body.size());
   CK_ULONG length = plaintext.size();
-  const CK_RV rv = token.call(IDVAULT_P11_FN(C_Decrypt), session.handle(), const_cast<std::uint8_t*>(body.data()),
-                              static_cast<CK_ULONG>(body.size()), plaintext.reveal_mutable().data(), &length);
+  const CK_RV rv = token.call(
+      IDVAULT_P11_FN(C_Decrypt), session.handle(), const_cast<std::uint8_t*>(body.data()),
+      static_cast<CK_ULONG>(body.size()), plaintext.reveal_mutable().data(), &length);
   if (rv != CKR_OK) {
     token.raise_if_gone("C_Decrypt", rv);
     throw AuthenticationFailed(rv, "C_Decrypt", token.label());

@@ -35,7 +35,8 @@ EcdsaSignature EcPrivateKey::sign_digest(ByteView digest) const {
 }
 
 Bytes ecdsa_raw_to_der(ByteView raw) {
-  if (raw.empty() || raw.size() % 2 != 0) throw std::invalid_argument("ECDSA signature: r||s must have even length");
+  if (raw.empty() || raw.size() % 2 != 0)
+    throw std::invalid_argument("ECDSA signature: r||s must have even length");
   const int half = static_cast<int>(raw.size() / 2);
   EcdsaSig sig(ECDSA_SIG_new());
   Bignum r(BN_bin2bn(raw.data(), half, nullptr));

@@ -110,7 +110,8 @@ constexpr auto kRvNames = std::to_array<RvName>({
     {CKR_FUNCTION_REJECTED, "CKR_FUNCTION_REJECTED"},
 });
 
-std::string describe(const std::string& function, const std::string& token, const std::string& rest) {
+std::string describe(const std::string& function, const std::string& token,
+                     const std::string& rest) {
   std::string out = function;
   if (!token.empty()) out += " on token '" + token + "'";
   return out + ": " + rest;
@@ -202,19 +203,26 @@ ErrorClass classify(CK_RV rv) noexcept {
 
 std::string_view to_string(ErrorClass c) noexcept {
   switch (c) {
-    case ErrorClass::retry: return "retry";
-    case ErrorClass::reopen_session: return "reopen_session";
-    case ErrorClass::relogin: return "relogin";
-    case ErrorClass::token_gone: return "token_gone";
-    case ErrorClass::user_error: return "user_error";
-    case ErrorClass::fatal: return "fatal";
+    case ErrorClass::retry:
+      return "retry";
+    case ErrorClass::reopen_session:
+      return "reopen_session";
+    case ErrorClass::relogin:
+      return "relogin";
+    case ErrorClass::token_gone:
+      return "token_gone";
+    case ErrorClass::user_error:
+      return "user_error";
+    case ErrorClass::fatal:
+      return "fatal";
   }
   return "fatal";
 }
 
 Pkcs11Error::Pkcs11Error(CK_RV rv, std::string function, std::string token, std::string detail)
-    : Pkcs11Error(ErrorKind::cryptoki, classify(rv), rv, function, token,
-                  describe(function, token, p11::rv_name(rv) + (detail.empty() ? "" : ": " + detail))) {}
+    : Pkcs11Error(
+          ErrorKind::cryptoki, classify(rv), rv, function, token,
+          describe(function, token, p11::rv_name(rv) + (detail.empty() ? "" : ": " + detail))) {}
 
 Pkcs11Error::Pkcs11Error(ErrorKind kind, ErrorClass error_class, CK_RV rv, std::string function,
                          std::string token, const std::string& message)
@@ -227,12 +235,16 @@ Pkcs11Error::Pkcs11Error(ErrorKind kind, ErrorClass error_class, CK_RV rv, std::
 
 TokenGone::TokenGone(CK_RV rv, std::string function, std::string token)
     : Pkcs11Error(ErrorKind::token_gone, ErrorClass::token_gone, rv, function, token,
-                  describe(function, token, p11::rv_name(rv) + ": the token was removed or is no longer present")) {}
+                  describe(function, token,
+                           p11::rv_name(rv) + ": the token was removed or is no longer present")) {}
 
 namespace {
-std::string pin_incorrect_message(std::optional<int> tries_left, bool count_low, bool resend_refused) {
-  std::string msg = resend_refused ? "CKR_PIN_INCORRECT: this PIN was already rejected by the token; not sending it again"
-                                   : "CKR_PIN_INCORRECT: wrong PIN";
+std::string pin_incorrect_message(std::optional<int> tries_left, bool count_low,
+                                  bool resend_refused) {
+  std::string msg =
+      resend_refused
+          ? "CKR_PIN_INCORRECT: this PIN was already rejected by the token; not sending it again"
+          : "CKR_PIN_INCORRECT: wrong PIN";
   if (tries_left) {
     msg += " (tries left: " + std::to_string(*tries_left) + ")";
   } else if (count_low) {
@@ -242,27 +254,33 @@ std::string pin_incorrect_message(std::optional<int> tries_left, bool count_low,
 }
 }  // namespace
 
-PinIncorrect::PinIncorrect(std::string token, std::optional<int> tries_left, bool count_low, bool resend_refused)
-    : Pkcs11Error(ErrorKind::pin_incorrect, ErrorClass::user_error, CKR_PIN_INCORRECT, "C_Login", token,
-                  describe("C_Login", token, pin_incorrect_message(tries_left, count_low, resend_refused))),
+PinIncorrect::PinIncorrect(std::string token, std::optional<int> tries_left, bool count_low,
+                           bool resend_refused)
+    : Pkcs11Error(
+          ErrorKind::pin_incorrect, ErrorClass::user_error, CKR_PIN_INCORRECT, "C_Login", token,
+          describe("C_Login", token, pin_incorrect_message(tries_left, count_low, resend_refused))),
       tries_left_(tries_left),
       count_low_(count_low),
       resend_refused_(resend_refused) {}
 
 PinLocked::PinLocked(std::string token)
     : Pkcs11Error(ErrorKind::pin_locked, ErrorClass::user_error, CKR_PIN_LOCKED, "C_Login", token,
-                  describe("C_Login", token, "CKR_PIN_LOCKED: the user PIN is locked; unblock it with the SO PIN")) {}
+                  describe("C_Login", token,
+                           "CKR_PIN_LOCKED: the user PIN is locked; unblock it with the SO PIN")) {}
 
 FinalTryRefused::FinalTryRefused(std::string token)
-    : Pkcs11Error(ErrorKind::final_try_refused, ErrorClass::user_error, CKR_OK, "C_Login", token,
-                  describe("C_Login", token,
-                           "not attempted: the token is on its final PIN try (CKF_USER_PIN_FINAL_TRY); "
-                           "a wrong PIN now locks it, so the caller must allow the final try explicitly")) {}
+    : Pkcs11Error(
+          ErrorKind::final_try_refused, ErrorClass::user_error, CKR_OK, "C_Login", token,
+          describe("C_Login", token,
+                   "not attempted: the token is on its final PIN try (CKF_USER_PIN_FINAL_TRY); "
+                   "a wrong PIN now locks it, so the caller must allow the final try explicitly")) {
+}
 
 UnsupportedMechanism::UnsupportedMechanism(std::string token, const std::string& what, CK_RV rv,
                                            std::string function)
-    : Pkcs11Error(ErrorKind::unsupported_mechanism, ErrorClass::user_error, rv, function, token,
-                  describe(function, token, "unsupported: " + what + " (" + p11::rv_name(rv) + ")")) {}
+    : Pkcs11Error(
+          ErrorKind::unsupported_mechanism, ErrorClass::user_error, rv, function, token,
+          describe(function, token, "unsupported: " + what + " (" + p11::rv_name(rv) + ")")) {}
 
 UriError::UriError(const std::string& uri, const std::string& why)
     : Pkcs11Error(ErrorKind::bad_uri, ErrorClass::user_error, CKR_ARGUMENTS_BAD, "URI", "",
@@ -273,7 +291,8 @@ ModuleLoadError::ModuleLoadError(const std::string& path, const std::string& why
                   "cannot load PKCS#11 module '" + path + "': " + why) {}
 
 TokenNotFound::TokenNotFound(const std::string& uri, const std::string& module)
-    : Pkcs11Error(ErrorKind::token_not_found, ErrorClass::user_error, CKR_TOKEN_NOT_PRESENT, "token lookup", "",
+    : Pkcs11Error(ErrorKind::token_not_found, ErrorClass::user_error, CKR_TOKEN_NOT_PRESENT,
+                  "token lookup", "",
                   "no token matching '" + uri + "' is present in module '" + module + "'") {}
 
 namespace {
@@ -290,16 +309,18 @@ AmbiguousToken::AmbiguousToken(const std::string& uri, std::vector<std::string> 
       candidates_(std::move(candidates)) {}
 
 ObjectNotFound::ObjectNotFound(std::string token, const std::string& what)
-    : Pkcs11Error(ErrorKind::object_not_found, ErrorClass::user_error, CKR_OK, "C_FindObjects", token,
-                  describe("C_FindObjects", token, "no object matches " + what)) {}
+    : Pkcs11Error(ErrorKind::object_not_found, ErrorClass::user_error, CKR_OK, "C_FindObjects",
+                  token, describe("C_FindObjects", token, "no object matches " + what)) {}
 
 AuthenticationFailed::AuthenticationFailed(CK_RV rv, std::string function, std::string token)
-    : Pkcs11Error(ErrorKind::authentication_failed, ErrorClass::user_error, rv, function, token,
-                  describe(function, token,
-                           "authentication failed: the ciphertext was altered or made under another key")) {}
+    : Pkcs11Error(
+          ErrorKind::authentication_failed, ErrorClass::user_error, rv, function, token,
+          describe(function, token,
+                   "authentication failed: the ciphertext was altered or made under another key")) {
+}
 
 BadArgument::BadArgument(std::string function, std::string token, const std::string& why)
-    : Pkcs11Error(ErrorKind::bad_argument, ErrorClass::user_error, CKR_ARGUMENTS_BAD, function, token,
-                  describe(function, token, why)) {}
+    : Pkcs11Error(ErrorKind::bad_argument, ErrorClass::user_error, CKR_ARGUMENTS_BAD, function,
+                  token, describe(function, token, why)) {}
 
 }  // namespace idvault::p11

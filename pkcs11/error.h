@@ -62,8 +62,8 @@ class Pkcs11Error : public std::runtime_error {
   [[nodiscard]] ErrorClass error_class() const noexcept { return class_; }
 
  protected:
-  Pkcs11Error(ErrorKind kind, ErrorClass error_class, CK_RV rv, std::string function, std::string token,
-              const std::string& message);
+  Pkcs11Error(ErrorKind kind, ErrorClass error_class, CK_RV rv, std::string function,
+              std::string token, const std::string& message);
 
  private:
   ErrorKind kind_;
@@ -84,7 +84,8 @@ class PinIncorrect : public Pkcs11Error {
  public:
   // tries_left: 1 when the token now reports CKF_USER_PIN_FINAL_TRY; count_low when it
   // reports CKF_USER_PIN_COUNT_LOW; tokens say no more than that.
-  PinIncorrect(std::string token, std::optional<int> tries_left, bool count_low, bool resend_refused);
+  PinIncorrect(std::string token, std::optional<int> tries_left, bool count_low,
+               bool resend_refused);
   [[nodiscard]] std::optional<int> tries_left() const noexcept { return tries_left_; }
   [[nodiscard]] bool count_low() const noexcept { return count_low_; }
   // True when C_Login was not called because this PIN was already rejected.
@@ -123,7 +124,8 @@ class UriError : public Pkcs11Error {
 
 class ModuleLoadError : public Pkcs11Error {
  public:
-  ModuleLoadError(const std::string& path, const std::string& why, CK_RV rv = CKR_LIBRARY_LOAD_FAILED);
+  ModuleLoadError(const std::string& path, const std::string& why,
+                  CK_RV rv = CKR_LIBRARY_LOAD_FAILED);
 };
 
 class TokenNotFound : public Pkcs11Error {

@@ -21,7 +21,8 @@ struct CommonAttributes {
   explicit CommonAttributes(const KeySpec& spec) : on_token(spec.on_token ? CK_TRUE : CK_FALSE) {
     list.push_back({CKA_TOKEN, &on_token, sizeof on_token});
     list.push_back({CKA_LABEL, const_cast<char*>(spec.label.data()), spec.label.size()});
-    if (!spec.id.empty()) list.push_back({CKA_ID, const_cast<std::uint8_t*>(spec.id.data()), spec.id.size()});
+    if (!spec.id.empty())
+      list.push_back({CKA_ID, const_cast<std::uint8_t*>(spec.id.data()), spec.id.size()});
   }
 };
 
@@ -31,20 +32,22 @@ void add(std::vector<CK_ATTRIBUTE>& list, CK_ATTRIBUTE_TYPE type, CK_BBOOL& valu
 
 void require_writable(Token& token, const char* what) {
   if (token.write_protected()) {
-    throw UnsupportedMechanism(token.label(), std::string(what) + ": the token is read-only", CKR_TOKEN_WRITE_PROTECTED,
-                               "C_GenerateKey");
+    throw UnsupportedMechanism(token.label(), std::string(what) + ": the token is read-only",
+                               CKR_TOKEN_WRITE_PROTECTED, "C_GenerateKey");
   }
 }
 
 KeyPair generate_pair(const std::shared_ptr<Token>& token, CK_MECHANISM_TYPE mechanism_type,
-                      std::vector<CK_ATTRIBUTE> public_template, std::vector<CK_ATTRIBUTE> private_template) {
+                      std::vector<CK_ATTRIBUTE> public_template,
+                      std::vector<CK_ATTRIBUTE> private_template) {
   CK_MECHANISM mechanism{mechanism_type, nullptr, 0};
   CK_OBJECT_HANDLE public_handle = 0;
   CK_OBJECT_HANDLE private_handle = 0;
   auto session = token->sessions().acquire();
-  token->check(IDVAULT_P11_FN(C_GenerateKeyPair), session.handle(), &mechanism, public_template.data(),
-               static_cast<CK_ULONG>(public_template.size()), private_template.data(),
-               static_cast<CK_ULONG>(private_template.size()), &public_handle, &private_handle);
+  token->check(IDVAULT_P11_FN(C_GenerateKeyPair), session.handle(), &mechanism,
+               public_template.data(), static_cast<CK_ULONG>(public_template.size()),
+               private_template.data(), static_cast<CK_ULONG>(private_template.size()),
+               &public_handle, &private_handle);
   return KeyPair{Object(token, public_handle), Object(token, private_handle)};
 }
 
@@ -58,7 +61,8 @@ std::vector<CK_ATTRIBUTE> private_key_base(const CommonAttributes& common) {
 
 }  // namespace
 
-KeyPair generate_rsa_key_pair(const std::shared_ptr<Token>& token, CK_ULONG bits, const KeySpec& spec) {
+KeyPair generate_rsa_key_pair(const std::shared_ptr<Token>& token, CK_ULONG bits,
+                              const KeySpec& spec) {
   if (bits != 2048 && bits != 3072 && bits != 4096) {
     throw BadArgument("C_GenerateKeyPair", token->label(),
                       "RSA keys must have 2048, 3072 or 4096 bits, not " + std::to_string(bits));
@@ -79,7 +83,8 @@ KeyPair generate_rsa_key_pair(const std::shared_ptr<Token>& token, CK_ULONG bits
   add(private_template, CKA_DECRYPT, kTrue);
   add(private_template, CKA_SIGN, kTrue);
   add(private_template, CKA_UNWRAP, kTrue);
-  return generate_pair(token, CKM_RSA_PKCS_KEY_PAIR_GEN, std::move(public_template), std::move(private_template));
+  return generate_pair(token, CKM_RSA_PKCS_KEY_PAIR_GEN, std::move(public_template),
+                       std::move(private_template));
 }
 
 KeyPair generate_ec_p256_key_pair(const std::shared_ptr<Token>& token, const KeySpec& spec) {
@@ -88,12 +93,14 @@ KeyPair generate_ec_p256_key_pair(const std::shared_ptr<Token>& token, const Key
   CommonAttributes common(spec);
 
   auto public_template = common.list;
-  public_template.push_back({CKA_EC_PARAMS, const_cast<std::uint8_t*>(kP256Params), sizeof kP256Params});
+  public_template.push_back(
+      {CKA_EC_PARAMS, const_cast<std::uint8_t*>(kP256Params), sizeof kP256Params});
   add(public_template, CKA_VERIFY, kTrue);
 
   auto private_template = private_key_base(common);
   add(private_template, CKA_SIGN, kTrue);
-  return generate_pair(token, CKM_EC_KEY_PAIR_GEN, std::move(public_template), std::move(private_template));
+  return generate_pair(token, CKM_EC_KEY_PAIR_GEN, std::move(public_template),
+                       std::move(private_template));
 }
 
 Object generate_aes256_key(const std::shared_ptr<Token>& token, const KeySpec& spec) {

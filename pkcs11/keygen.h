@@ -13,8 +13,8 @@ namespace idvault::p11 {
 class Token;
 
 struct KeySpec {
-  std::string label;   // CKA_LABEL (the URI's object=)
-  Bytes id;            // CKA_ID (the URI's id=); pairs public and private halves
+  std::string label;     // CKA_LABEL (the URI's object=)
+  Bytes id;              // CKA_ID (the URI's id=); pairs public and private halves
   bool on_token = true;  // false: a session object, gone when its session closes (benchmarks)
 };
 
@@ -25,10 +25,12 @@ struct KeyPair {
 
 // RSA with 2048, 3072 or 4096 bits (BadArgument otherwise), e = 65537; the private half
 // can decrypt, sign and unwrap. UnsupportedMechanism if the token cannot generate RSA.
-[[nodiscard]] KeyPair generate_rsa_key_pair(const std::shared_ptr<Token>& token, CK_ULONG bits, const KeySpec& spec);
+[[nodiscard]] KeyPair generate_rsa_key_pair(const std::shared_ptr<Token>& token, CK_ULONG bits,
+                                            const KeySpec& spec);
 
 // EC on P-256 (prime256v1); the private half signs.
-[[nodiscard]] KeyPair generate_ec_p256_key_pair(const std::shared_ptr<Token>& token, const KeySpec& spec);
+[[nodiscard]] KeyPair generate_ec_p256_key_pair(const std::shared_ptr<Token>& token,
+                                                const KeySpec& spec);
 
 // AES-256 that encrypts, decrypts, wraps and unwraps.
 [[nodiscard]] Object generate_aes256_key(const std::shared_ptr<Token>& token, const KeySpec& spec);

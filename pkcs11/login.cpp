@@ -30,11 +30,13 @@ namespace {
 Login Login::open(std::shared_ptr<Token> token, const SecretBytes& pin, LoginOptions options) {
   if (pin.empty()) throw BadArgument("C_Login", token->label(), "empty PIN");
   const auto digest = token->pin_digest(pin);
-  if (token->pin_rejected_before(digest)) throw PinIncorrect(token->label(), std::nullopt, false, true);
+  if (token->pin_rejected_before(digest))
+    throw PinIncorrect(token->label(), std::nullopt, false, true);
 
   const auto flags = token->info().flags;
   if ((flags & CKF_USER_PIN_LOCKED) != 0) throw PinLocked(token->label());
-  if ((flags & CKF_USER_PIN_FINAL_TRY) != 0 && !options.allow_final_try) throw FinalTryRefused(token->label());
+  if ((flags & CKF_USER_PIN_FINAL_TRY) != 0 && !options.allow_final_try)
+    throw FinalTryRefused(token->label());
 
   Session pinned = Session::open(*token);
   // The PIN goes to the token straight from its SecretBytes; no copy is made here.
@@ -59,7 +61,9 @@ Login Login::open(std::shared_ptr<Token> token, const SecretBytes& pin, LoginOpt
 Login::Login(std::shared_ptr<Token> token, Session pinned) noexcept
     : token_(std::move(token)), pinned_(std::move(pinned)) {}
 
-Login::~Login() { close(); }
+Login::~Login() {
+  close();
+}
 
 void Login::close() noexcept {
   if (token_ == nullptr) return;

@@ -29,7 +29,8 @@ class Login {
  public:
   // Throws PinIncorrect (tries_left when the token reports them), PinLocked,
   // FinalTryRefused, BadArgument (empty PIN), TokenGone, Pkcs11Error.
-  static Login open(std::shared_ptr<Token> token, const SecretBytes& pin, LoginOptions options = {});
+  static Login open(std::shared_ptr<Token> token, const SecretBytes& pin,
+                    LoginOptions options = {});
 
   // A copy would log out twice.
   Login(const Login&) = delete;

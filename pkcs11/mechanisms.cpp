@@ -54,13 +54,15 @@ Capabilities probe_capabilities(Token& token) {
 
   auto offers = [&](CK_MECHANISM_TYPE type, CK_FLAGS needed) { return token.offers(type, needed); };
   const bool can_create = !caps.read_only;
-  caps.aes_keygen = can_create && offers(CKM_AES_KEY_GEN, CKF_GENERATE) && token.key_size_ok(CKM_AES_KEY_GEN, 32);
+  caps.aes_keygen =
+      can_create && offers(CKM_AES_KEY_GEN, CKF_GENERATE) && token.key_size_ok(CKM_AES_KEY_GEN, 32);
   caps.aes_key_wrap_pad = offers(CKM_AES_KEY_WRAP_PAD, CKF_WRAP);
   caps.unwrap = offers(CKM_AES_KEY_WRAP_PAD, CKF_UNWRAP);
   caps.aes_gcm = offers(CKM_AES_GCM, CKF_ENCRYPT | CKF_DECRYPT);
   caps.rsa_keygen = can_create && offers(CKM_RSA_PKCS_KEY_PAIR_GEN, CKF_GENERATE_KEY_PAIR);
   caps.rsa_oaep_sha1 = offers(CKM_RSA_PKCS_OAEP, CKF_DECRYPT);
-  caps.rsa_oaep_sha256 = caps.rsa_oaep_sha1 && offers(CKM_SHA256, 0) && !token.oaep_sha256_rejected();
+  caps.rsa_oaep_sha256 =
+      caps.rsa_oaep_sha1 && offers(CKM_SHA256, 0) && !token.oaep_sha256_rejected();
   caps.rsa_pss = offers(CKM_SHA256_RSA_PKCS_PSS, CKF_SIGN) || offers(CKM_RSA_PKCS_PSS, CKF_SIGN);
   caps.ec_keygen = can_create && offers(CKM_EC_KEY_PAIR_GEN, CKF_GENERATE_KEY_PAIR);
   caps.ecdsa = offers(CKM_ECDSA, CKF_SIGN);

@@ -22,10 +22,10 @@ struct Capabilities {
   // 2.6.1 advertises both and rejects the combination; once a token has rejected it,
   // this turns false for that token.
   bool rsa_oaep_sha256 = false;
-  bool rsa_pss = false;           // CKM_SHA256_RSA_PKCS_PSS or CKM_RSA_PKCS_PSS, sign
-  bool ec_keygen = false;         // CKM_EC_KEY_PAIR_GEN
-  bool ecdsa = false;             // CKM_ECDSA (raw; the hash is computed on the host)
-  bool random = false;            // CKF_RNG
+  bool rsa_pss = false;    // CKM_SHA256_RSA_PKCS_PSS or CKM_RSA_PKCS_PSS, sign
+  bool ec_keygen = false;  // CKM_EC_KEY_PAIR_GEN
+  bool ecdsa = false;      // CKM_ECDSA (raw; the hash is computed on the host)
+  bool random = false;     // CKF_RNG
 
   // One line per capability, "name: yes|no", for display.
   [[nodiscard]] std::string describe() const;

@@ -43,7 +43,9 @@ struct LibraryHandle {
 
 }  // namespace
 
-void set_call_observer(CallObserver observer) noexcept { g_observer.store(observer, std::memory_order_release); }
+void set_call_observer(CallObserver observer) noexcept {
+  g_observer.store(observer, std::memory_order_release);
+}
 
 void Module::notify(const char* name, CK_RV rv) noexcept {
   if (auto* observer = g_observer.load(std::memory_order_acquire)) observer(name, rv);
@@ -53,7 +55,8 @@ std::shared_ptr<Module> Module::load(const std::filesystem::path& path) {
   std::error_code ec;
   const auto real = std::filesystem::canonical(path, ec);
   if (ec) throw ModuleLoadError(path.string(), ec.message());
-  if (!std::filesystem::is_regular_file(real, ec)) throw ModuleLoadError(path.string(), "not a regular file");
+  if (!std::filesystem::is_regular_file(real, ec))
+    throw ModuleLoadError(path.string(), "not a regular file");
 
   auto& reg = registry();
   std::lock_guard lock(reg.mutex);
@@ -67,7 +70,8 @@ std::shared_ptr<Module> Module::load(const std::filesystem::path& path) {
     const char* why = dlerror();
     throw ModuleLoadError(path.string(), why != nullptr ? why : "dlopen failed");
   }
-  auto get_function_list = reinterpret_cast<CK_C_GetFunctionList>(dlsym(library.handle, "C_GetFunctionList"));
+  auto get_function_list =
+      reinterpret_cast<CK_C_GetFunctionList>(dlsym(library.handle, "C_GetFunctionList"));
   if (get_function_list == nullptr) {
     throw ModuleLoadError(path.string(), "not a PKCS#11 module (it has no C_GetFunctionList)");
   }
@@ -91,17 +95,20 @@ std::shared_ptr<Module> Module::load(const std::filesystem::path& path) {
     throw ModuleLoadError(path.string(), "C_Initialize failed: " + rv_name(init_rv), init_rv);
   }
 
-  auto module = std::make_shared<Module>(Private{}, real, library.release(), functions, init_rv == CKR_OK);
+  auto module =
+      std::make_shared<Module>(Private{}, real, library.release(), functions, init_rv == CKR_OK);
   reg.modules[real.string()] = module;
   return module;
 }
 
-Module::Module(Private, std::filesystem::path path, void* library, CK_FUNCTION_LIST* functions, bool owns_init)
+Module::Module(Private, std::filesystem::path path, void* library, CK_FUNCTION_LIST* functions,
+               bool owns_init)
     : path_(std::move(path)), library_(library), functions_(functions), owns_init_(owns_init) {
   CK_INFO info{};
   if (call(IDVAULT_P11_FN(C_GetInfo), &info) == CKR_OK) {
-    description_ = padded_text(info.manufacturerID) + " " + padded_text(info.libraryDescription) + " " +
-                   std::to_string(info.libraryVersion.major) + "." + std::to_string(info.libraryVersion.minor);
+    description_ = padded_text(info.manufacturerID) + " " + padded_text(info.libraryDescription) +
+                   " " + std::to_string(info.libraryVersion.major) + "." +
+                   std::to_string(info.libraryVersion.minor);
   }
 }
 
@@ -111,7 +118,8 @@ Module::~Module() {
   {
     auto& reg = registry();
     std::lock_guard lock(reg.mutex);
-    if (auto it = reg.modules.find(path_.string()); it != reg.modules.end() && it->second.expired()) {
+    if (auto it = reg.modules.find(path_.string());
+        it != reg.modules.end() && it->second.expired()) {
       reg.modules.erase(it);
     }
   }

@@ -49,7 +49,8 @@ class Module : public std::enable_shared_from_this<Module> {
   ~Module();
 
   [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
-  // "<manufacturer> <library description> <major>.<minor>", e.g. "SoftHSM Implementation of PKCS11 2.6".
+  // "<manufacturer> <library description> <major>.<minor>", e.g. "SoftHSM Implementation of
+  // PKCS11 2.6".
   [[nodiscard]] const std::string& description() const noexcept { return description_; }
   [[nodiscard]] CK_INFO info() const;
 
@@ -64,7 +65,8 @@ class Module : public std::enable_shared_from_this<Module> {
   // call(), throwing Pkcs11Error(rv, name, token_label) on failure. For calls that are
   // not bound to a token (C_GetSlotList, C_GetInfo); token calls go through Token::check.
   template <typename Fn, typename... Args>
-  void check(Fn CK_FUNCTION_LIST::*fn, const char* name, const std::string& token_label, Args... args) const {
+  void check(Fn CK_FUNCTION_LIST::*fn, const char* name, const std::string& token_label,
+             Args... args) const {
     const CK_RV rv = call(fn, name, args...);
     if (rv != CKR_OK) throw Pkcs11Error(rv, name, token_label);
   }
@@ -80,7 +82,8 @@ class Module : public std::enable_shared_from_this<Module> {
   struct Private {};
 
  public:
-  Module(Private, std::filesystem::path path, void* library, CK_FUNCTION_LIST* functions, bool owns_init);
+  Module(Private, std::filesystem::path path, void* library, CK_FUNCTION_LIST* functions,
+         bool owns_init);
 
  private:
   static void notify(const char* name, CK_RV rv) noexcept;

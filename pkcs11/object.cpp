@@ -33,7 +33,8 @@ std::optional<Bytes> Object::try_attribute(CK_ATTRIBUTE_TYPE type) const {
   } catch (const TokenGone&) {
     throw;
   } catch (const Pkcs11Error& e) {
-    if (e.rv() == CKR_ATTRIBUTE_TYPE_INVALID || e.rv() == CKR_ATTRIBUTE_SENSITIVE) return std::nullopt;
+    if (e.rv() == CKR_ATTRIBUTE_TYPE_INVALID || e.rv() == CKR_ATTRIBUTE_SENSITIVE)
+      return std::nullopt;
     throw;
   }
 }
@@ -45,7 +46,8 @@ bool Object::flag(CK_ATTRIBUTE_TYPE type) const {
 
 CK_ULONG Object::ulong_attribute(CK_ATTRIBUTE_TYPE type) const {
   const Bytes value = attribute(type);
-  if (value.size() != sizeof(CK_ULONG)) throw Pkcs11Error(CKR_ATTRIBUTE_VALUE_INVALID, "C_GetAttributeValue", token_->label());
+  if (value.size() != sizeof(CK_ULONG))
+    throw Pkcs11Error(CKR_ATTRIBUTE_VALUE_INVALID, "C_GetAttributeValue", token_->label());
   CK_ULONG out = 0;
   std::memcpy(&out, value.data(), sizeof out);
   return out;
@@ -56,7 +58,9 @@ std::string Object::label() const {
   return value ? std::string(value->begin(), value->end()) : std::string();
 }
 
-Bytes Object::id() const { return try_attribute(CKA_ID).value_or(Bytes{}); }
+Bytes Object::id() const {
+  return try_attribute(CKA_ID).value_or(Bytes{});
+}
 
 std::string Object::uri() const {
   const CK_TOKEN_INFO info = token_->raw_info();

@@ -46,13 +46,15 @@ class Object {
 };
 
 // Reads one attribute through an already leased session (two-call pattern).
-[[nodiscard]] Bytes read_attribute(SessionLease& session, CK_OBJECT_HANDLE handle, CK_ATTRIBUTE_TYPE type);
+[[nodiscard]] Bytes read_attribute(SessionLease& session, CK_OBJECT_HANDLE handle,
+                                   CK_ATTRIBUTE_TYPE type);
 
 // A session object that exists only for one operation (an imported secret, an unwrapped
 // key): destroyed when this goes, even if the operation threw.
 class TemporaryObject {
  public:
-  TemporaryObject(SessionLease& session, CK_OBJECT_HANDLE handle) noexcept : session_(&session), handle_(handle) {}
+  TemporaryObject(SessionLease& session, CK_OBJECT_HANDLE handle) noexcept
+      : session_(&session), handle_(handle) {}
   // Destroying twice would hit whatever object reuses the handle.
   TemporaryObject(const TemporaryObject&) = delete;
   TemporaryObject& operator=(const TemporaryObject&) = delete;

@@ -11,7 +11,8 @@ namespace idvault::p11 {
 namespace {
 
 std::string describe_search(std::string_view label, ByteView id, CK_OBJECT_CLASS object_class) {
-  static constexpr const char* kClassNames[] = {"data", "certificate", "public key", "private key", "secret key"};
+  static constexpr const char* kClassNames[] = {"data", "certificate", "public key", "private key",
+                                                "secret key"};
   std::string what = object_class < std::size(kClassNames) ? kClassNames[object_class] : "object";
   what += " labelled '" + std::string(label) + "'";
   if (!id.empty()) {
@@ -34,17 +35,21 @@ ObjectSearch::ObjectSearch(SessionLease& session, std::span<const CK_ATTRIBUTE> 
                         static_cast<CK_ULONG>(search_template.size()));
 }
 
-ObjectSearch::~ObjectSearch() { (void)session_.token().call(IDVAULT_P11_FN(C_FindObjectsFinal), session_.handle()); }
+ObjectSearch::~ObjectSearch() {
+  (void)session_.token().call(IDVAULT_P11_FN(C_FindObjectsFinal), session_.handle());
+}
 
 std::vector<CK_OBJECT_HANDLE> ObjectSearch::next(CK_ULONG max) {
   std::vector<CK_OBJECT_HANDLE> handles(max);
   CK_ULONG found = 0;
-  session_.token().check(IDVAULT_P11_FN(C_FindObjects), session_.handle(), handles.data(), max, &found);
+  session_.token().check(IDVAULT_P11_FN(C_FindObjects), session_.handle(), handles.data(), max,
+                         &found);
   handles.resize(found);
   return handles;
 }
 
-std::vector<Object> find_objects(const std::shared_ptr<Token>& token, std::span<const CK_ATTRIBUTE> search_template) {
+std::vector<Object> find_objects(const std::shared_ptr<Token>& token,
+                                 std::span<const CK_ATTRIBUTE> search_template) {
   std::vector<Object> objects;
   auto session = token->sessions().acquire();
   ObjectSearch search(session, search_template);
@@ -56,15 +61,18 @@ std::vector<Object> find_objects(const std::shared_ptr<Token>& token, std::span<
 
 namespace {
 
-Object find_one(const std::shared_ptr<Token>& token, const Uri& uri, const CK_OBJECT_CLASS* required_class) {
+Object find_one(const std::shared_ptr<Token>& token, const Uri& uri,
+                const CK_OBJECT_CLASS* required_class) {
   auto search_template = uri.object_template();
   if (search_template.empty()) {
-    throw BadArgument("C_FindObjects", token->label(), "'" + uri.text() + "' names no object (add object=, id= or type=)");
+    throw BadArgument("C_FindObjects", token->label(),
+                      "'" + uri.text() + "' names no object (add object=, id= or type=)");
   }
   const bool names_class = std::any_of(search_template.begin(), search_template.end(),
                                        [](const CK_ATTRIBUTE& a) { return a.type == CKA_CLASS; });
   if (required_class != nullptr && !names_class) {
-    search_template.push_back({CKA_CLASS, const_cast<CK_OBJECT_CLASS*>(required_class), sizeof *required_class});
+    search_template.push_back(
+        {CKA_CLASS, const_cast<CK_OBJECT_CLASS*>(required_class), sizeof *required_class});
   }
   std::vector<Object> matches;
   for (Object& candidate : find_objects(token, search_template)) {
@@ -84,32 +92,38 @@ Object find_one(const std::shared_ptr<Token>& token, const Uri& uri, const CK_OB
   }
   if (matches.empty()) throw ObjectNotFound(token->label(), "'" + uri.text() + "'");
   if (matches.size() > 1) {
-    throw BadArgument("C_FindObjects", token->label(),
-                      std::to_string(matches.size()) + " objects match '" + uri.text() + "'; add id= or type=");
+    throw BadArgument(
+        "C_FindObjects", token->label(),
+        std::to_string(matches.size()) + " objects match '" + uri.text() + "'; add id= or type=");
   }
   return std::move(matches.front());
 }
 
 }  // namespace
 
-Object find_object(const std::shared_ptr<Token>& token, const Uri& uri) { return find_one(token, uri, nullptr); }
+Object find_object(const std::shared_ptr<Token>& token, const Uri& uri) {
+  return find_one(token, uri, nullptr);
+}
 
-Object find_object(const std::shared_ptr<Token>& token, const Uri& uri, CK_OBJECT_CLASS required_class) {
+Object find_object(const std::shared_ptr<Token>& token, const Uri& uri,
+                   CK_OBJECT_CLASS required_class) {
   return find_one(token, uri, &required_class);
 }
 
-Object find_key(const std::shared_ptr<Token>& token, CK_OBJECT_CLASS object_class, std::string_view label,
-                ByteView id) {
+Object find_key(const std::shared_ptr<Token>& token, CK_OBJECT_CLASS object_class,
+                std::string_view label, ByteView id) {
   std::vector<CK_ATTRIBUTE> search_template{
       {CKA_CLASS, &object_class, sizeof object_class},
       {CKA_LABEL, const_cast<char*>(label.data()), label.size()},
   };
-  if (!id.empty()) search_template.push_back({CKA_ID, const_cast<std::uint8_t*>(id.data()), id.size()});
+  if (!id.empty())
+    search_template.push_back({CKA_ID, const_cast<std::uint8_t*>(id.data()), id.size()});
   auto objects = find_objects(token, search_template);
   const auto what = describe_search(label, id, object_class);
   if (objects.empty()) throw ObjectNotFound(token->label(), what);
   if (objects.size() > 1) {
-    throw BadArgument("C_FindObjects", token->label(), std::to_string(objects.size()) + " objects match " + what);
+    throw BadArgument("C_FindObjects", token->label(),
+                      std::to_string(objects.size()) + " objects match " + what);
   }
   return std::move(objects.front());
 }

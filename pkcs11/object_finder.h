@@ -45,7 +45,8 @@ class ObjectSearch {
 // Same, restricted to one class (CKO_PRIVATE_KEY, ...), so "pkcs11:object=identity"
 // finds the private key even though the public one shares its label. A URI whose
 // type= names another class matches nothing (ObjectNotFound).
-[[nodiscard]] Object find_object(const std::shared_ptr<Token>& token, const Uri& uri, CK_OBJECT_CLASS required_class);
+[[nodiscard]] Object find_object(const std::shared_ptr<Token>& token, const Uri& uri,
+                                 CK_OBJECT_CLASS required_class);
 
 // The one object of this class with this label and (when non-empty) CKA_ID.
 [[nodiscard]] Object find_key(const std::shared_ptr<Token>& token, CK_OBJECT_CLASS object_class,

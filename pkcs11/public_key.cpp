@@ -47,7 +47,8 @@ EvpPkey rsa_public_key(const Object& key) {
   Bignum bn_n(BN_bin2bn(n.data(), static_cast<int>(n.size()), nullptr));
   Bignum bn_e(BN_bin2bn(e.data(), static_cast<int>(e.size()), nullptr));
   ParamBld builder(OSSL_PARAM_BLD_new());
-  if (!bn_n || !bn_e || !builder || OSSL_PARAM_BLD_push_BN(builder.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||
+  if (!bn_n || !bn_e || !builder ||
+      OSSL_PARAM_BLD_push_BN(builder.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||
       OSSL_PARAM_BLD_push_BN(builder.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()) != 1) {
     openssl_failed(key, "cannot build an RSA key");
   }
@@ -58,7 +59,8 @@ EvpPkey rsa_public_key(const Object& key) {
 // point. Accept both, preferring the standard form.
 Bytes unwrap_ec_point(const Bytes& attr) {
   const unsigned char* p = attr.data();
-  std::unique_ptr<ASN1_OCTET_STRING, OctetStringFree> octets(d2i_ASN1_OCTET_STRING(nullptr, &p, static_cast<long>(attr.size())));
+  std::unique_ptr<ASN1_OCTET_STRING, OctetStringFree> octets(
+      d2i_ASN1_OCTET_STRING(nullptr, &p, static_cast<long>(attr.size())));
   if (octets && p == attr.data() + attr.size()) {
     const auto* data = ASN1_STRING_get0_data(octets.get());
     return Bytes(data, data + ASN1_STRING_length(octets.get()));
@@ -70,13 +72,17 @@ EvpPkey ec_public_key(const Object& key) {
   const Bytes params = key.attribute(CKA_EC_PARAMS);
   const Bytes point = unwrap_ec_point(key.attribute(CKA_EC_POINT));
   const unsigned char* p = params.data();
-  std::unique_ptr<ASN1_OBJECT, Asn1ObjectFree> oid(d2i_ASN1_OBJECT(nullptr, &p, static_cast<long>(params.size())));
+  std::unique_ptr<ASN1_OBJECT, Asn1ObjectFree> oid(
+      d2i_ASN1_OBJECT(nullptr, &p, static_cast<long>(params.size())));
   if (!oid) openssl_failed(key, "CKA_EC_PARAMS is not a named curve");
   const char* curve = OBJ_nid2sn(OBJ_obj2nid(oid.get()));
-  if (curve == nullptr || OBJ_obj2nid(oid.get()) == NID_undef) openssl_failed(key, "unknown EC curve");
+  if (curve == nullptr || OBJ_obj2nid(oid.get()) == NID_undef)
+    openssl_failed(key, "unknown EC curve");
   ParamBld builder(OSSL_PARAM_BLD_new());
-  if (!builder || OSSL_PARAM_BLD_push_utf8_string(builder.get(), OSSL_PKEY_PARAM_GROUP_NAME, curve, 0) != 1 ||
-      OSSL_PARAM_BLD_push_octet_string(builder.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()) != 1) {
+  if (!builder ||
+      OSSL_PARAM_BLD_push_utf8_string(builder.get(), OSSL_PKEY_PARAM_GROUP_NAME, curve, 0) != 1 ||
+      OSSL_PARAM_BLD_push_octet_string(builder.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
+                                       point.size()) != 1) {
     openssl_failed(key, "cannot build an EC key");
   }
   return from_params(key, "EC", builder.get());
@@ -87,7 +93,8 @@ EvpPkey ec_public_key(const Object& key) {
 EvpPkey public_key_of(const Object& key) {
   const CK_OBJECT_CLASS object_class = key.object_class();
   if (object_class != CKO_PUBLIC_KEY && object_class != CKO_PRIVATE_KEY) {
-    throw BadArgument("public key export", key.token().label(), "the object is not a public or private key");
+    throw BadArgument("public key export", key.token().label(),
+                      "the object is not a public or private key");
   }
   switch (key.key_type()) {
     case CKK_RSA:
@@ -95,7 +102,8 @@ EvpPkey public_key_of(const Object& key) {
     case CKK_EC:
       return ec_public_key(object_class == CKO_PUBLIC_KEY ? key : find_public_key_for(key));
     default:
-      throw BadArgument("public key export", key.token().label(), "only RSA and EC keys can be exported");
+      throw BadArgument("public key export", key.token().label(),
+                        "only RSA and EC keys can be exported");
   }
 }
 
@@ -109,7 +117,8 @@ Bytes spki_der(const EVP_PKEY& key) {
 
 std::string spki_pem(const EVP_PKEY& key) {
   std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PUBKEY(bio.get(), &key) != 1) throw std::runtime_error("PEM_write_bio_PUBKEY failed");
+  if (!bio || PEM_write_bio_PUBKEY(bio.get(), &key) != 1)
+    throw std::runtime_error("PEM_write_bio_PUBKEY failed");
   char* data = nullptr;
   const long len = BIO_get_mem_data(bio.get(), &data);
   return std::string(data, static_cast<std::size_t>(len));

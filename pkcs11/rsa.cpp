@@ -25,13 +25,16 @@ SecretBytes RsaPrivateKey::decrypt_oaep(ByteView ciphertext, OaepHash hash) cons
   CK_MECHANISM mechanism{CKM_RSA_PKCS_OAEP, &params, sizeof params};
 
   auto session = token.sessions().acquire();
-  const CK_RV init_rv = token.call(IDVAULT_P11_FN(C_DecryptInit), session.handle(), &mechanism, key_.handle());
+  const CK_RV init_rv =
+      token.call(IDVAULT_P11_FN(C_DecryptInit), session.handle(), &mechanism, key_.handle());
   if (init_rv != CKR_OK) {
     token.raise_if_gone("C_DecryptInit", init_rv);
     if (hash == OaepHash::sha256 &&
-        (init_rv == CKR_ARGUMENTS_BAD || init_rv == CKR_MECHANISM_PARAM_INVALID || init_rv == CKR_MECHANISM_INVALID)) {
+        (init_rv == CKR_ARGUMENTS_BAD || init_rv == CKR_MECHANISM_PARAM_INVALID ||
+         init_rv == CKR_MECHANISM_INVALID)) {
       token.note_oaep_sha256_rejected();
-      throw UnsupportedMechanism(token.label(), "RSA-OAEP with SHA-256 (the token accepts OAEP only with SHA-1)",
+      throw UnsupportedMechanism(token.label(),
+                                 "RSA-OAEP with SHA-256 (the token accepts OAEP only with SHA-1)",
                                  init_rv, "C_DecryptInit");
     }
     token.fail("C_DecryptInit", init_rv);
@@ -40,7 +43,8 @@ SecretBytes RsaPrivateKey::decrypt_oaep(ByteView ciphertext, OaepHash hash) cons
   // length-query round trip.
   SecretBytes plaintext(modulus_bytes_);
   CK_ULONG length = plaintext.size();
-  token.check(IDVAULT_P11_FN(C_Decrypt), session.handle(), const_cast<std::uint8_t*>(ciphertext.data()),
+  token.check(IDVAULT_P11_FN(C_Decrypt), session.handle(),
+              const_cast<std::uint8_t*>(ciphertext.data()),
               static_cast<CK_ULONG>(ciphertext.size()), plaintext.reveal_mutable().data(), &length);
   plaintext.resize(length);
   return plaintext;
@@ -51,7 +55,8 @@ Bytes RsaPrivateKey::sign_pss_sha256(ByteView message) const {
   CK_RSA_PKCS_PSS_PARAMS params{CKM_SHA256, CKG_MGF1_SHA256, 32};
   const bool combined = token.offers(CKM_SHA256_RSA_PKCS_PSS, CKF_SIGN);
   if (!combined) token.require(CKM_RSA_PKCS_PSS, CKF_SIGN, "RSA-PSS signing");
-  CK_MECHANISM mechanism{combined ? CKM_SHA256_RSA_PKCS_PSS : CKM_RSA_PKCS_PSS, &params, sizeof params};
+  CK_MECHANISM mechanism{combined ? CKM_SHA256_RSA_PKCS_PSS : CKM_RSA_PKCS_PSS, &params,
+                         sizeof params};
   const auto digest = sha256(message);
   const ByteView input = combined ? message : ByteView(digest);
 

@@ -9,7 +9,10 @@
 namespace idvault::p11 {
 
 SessionLease::SessionLease(SessionPool& pool, Session session, std::uint64_t generation) noexcept
-    : pool_(&pool), session_(std::move(session)), generation_(generation), uncaught_at_start_(std::uncaught_exceptions()) {}
+    : pool_(&pool),
+      session_(std::move(session)),
+      generation_(generation),
+      uncaught_at_start_(std::uncaught_exceptions()) {}
 
 SessionLease::SessionLease(SessionLease&& other) noexcept
     : pool_(std::exchange(other.pool_, nullptr)),
@@ -26,15 +29,20 @@ SessionLease::~SessionLease() {
   pool_->give_back(std::move(session_), generation_, healthy_ && !unwinding);
 }
 
-Token& SessionLease::token() const noexcept { return pool_->token_; }
+Token& SessionLease::token() const noexcept {
+  return pool_->token_;
+}
 
 SessionPool::SessionPool(Token& token, CK_ULONG max_session_count)
     : token_(token),
-      capacity_(max_session_count == CK_EFFECTIVELY_INFINITE || max_session_count == CK_UNAVAILABLE_INFORMATION
+      capacity_(max_session_count == CK_EFFECTIVELY_INFINITE ||
+                        max_session_count == CK_UNAVAILABLE_INFORMATION
                     ? kDefaultBound
                     : static_cast<std::size_t>(max_session_count)) {}
 
-SessionPool::~SessionPool() { invalidate(); }
+SessionPool::~SessionPool() {
+  invalidate();
+}
 
 SessionLease SessionPool::acquire() {
   std::unique_lock lock(mutex_);

@@ -8,11 +8,13 @@
 
 namespace idvault::p11 {
 
-Token::Token(std::shared_ptr<Module> module, CK_SLOT_ID slot) : module_(std::move(module)), slot_(slot) {
+Token::Token(std::shared_ptr<Module> module, CK_SLOT_ID slot)
+    : module_(std::move(module)), slot_(slot) {
   CK_TOKEN_INFO raw{};
   const CK_RV rv = module_->call(IDVAULT_P11_FN(C_GetTokenInfo), slot_, &raw);
   if (rv != CKR_OK) {
-    if (classify(rv) == ErrorClass::token_gone || rv == CKR_GENERAL_ERROR) throw TokenGone(rv, "C_GetTokenInfo", "");
+    if (classify(rv) == ErrorClass::token_gone || rv == CKR_GENERAL_ERROR)
+      throw TokenGone(rv, "C_GetTokenInfo", "");
     throw Pkcs11Error(rv, "C_GetTokenInfo", "");
   }
   label_ = padded_text(raw.label);
@@ -34,7 +36,9 @@ CK_TOKEN_INFO Token::raw_info() {
   return raw;
 }
 
-TokenInfo Token::info() { return make_token_info(slot_, raw_info()); }
+TokenInfo Token::info() {
+  return make_token_info(slot_, raw_info());
+}
 
 bool Token::present_in_slot() const noexcept {
   if (gone()) return false;
@@ -96,7 +100,9 @@ bool Token::key_size_ok(CK_MECHANISM_TYPE mechanism, CK_ULONG size) {
   const auto& info = mechanisms_[mechanism];
   // Units differ by mechanism (bits or bytes); AES key sizes are bytes in SoftHSM and
   // OpenSC but bits in some HSMs, so accept either reading.
-  const auto in_range = [&](CK_ULONG v) { return v >= info->ulMinKeySize && v <= info->ulMaxKeySize; };
+  const auto in_range = [&](CK_ULONG v) {
+    return v >= info->ulMinKeySize && v <= info->ulMaxKeySize;
+  };
   return in_range(size) || in_range(size * 8);
 }
 
@@ -107,15 +113,17 @@ void Token::require(CK_MECHANISM_TYPE mechanism, CK_FLAGS needed, std::string_vi
   }
 }
 
-Capabilities Token::capabilities() { return probe_capabilities(*this); }
+Capabilities Token::capabilities() {
+  return probe_capabilities(*this);
+}
 
 Token::PinDigest Token::pin_digest(const SecretBytes& pin) const {
   PinDigest out{};
   size_t out_len = 0;
   const auto key = pin_key_.reveal();
   const auto data = pin.reveal();
-  if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(), data.data(), data.size(),
-                out.data(), out.size(), &out_len) == nullptr ||
+  if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(), data.data(),
+                data.size(), out.data(), out.size(), &out_len) == nullptr ||
       out_len != out.size()) {
     throw std::runtime_error("HMAC-SHA-256 failed");
   }

@@ -18,12 +18,17 @@ struct TokenInfo {
   std::string serial;
   CK_FLAGS flags = 0;
   CK_ULONG max_session_count = 0;
-  std::string uri;  // RFC 7512, e.g. "pkcs11:model=SoftHSM%20v2;manufacturer=...;serial=...;token=holder"
+  std::string
+      uri;  // RFC 7512, e.g. "pkcs11:model=SoftHSM%20v2;manufacturer=...;serial=...;token=holder"
 
   [[nodiscard]] bool write_protected() const noexcept { return (flags & CKF_WRITE_PROTECTED) != 0; }
   [[nodiscard]] bool pin_locked() const noexcept { return (flags & CKF_USER_PIN_LOCKED) != 0; }
-  [[nodiscard]] bool pin_final_try() const noexcept { return (flags & CKF_USER_PIN_FINAL_TRY) != 0; }
-  [[nodiscard]] bool pin_count_low() const noexcept { return (flags & CKF_USER_PIN_COUNT_LOW) != 0; }
+  [[nodiscard]] bool pin_final_try() const noexcept {
+    return (flags & CKF_USER_PIN_FINAL_TRY) != 0;
+  }
+  [[nodiscard]] bool pin_count_low() const noexcept {
+    return (flags & CKF_USER_PIN_COUNT_LOW) != 0;
+  }
 };
 
 [[nodiscard]] TokenInfo make_token_info(CK_SLOT_ID slot, const CK_TOKEN_INFO& raw);

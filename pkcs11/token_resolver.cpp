@@ -24,12 +24,14 @@ std::shared_ptr<Token> resolve_token(const std::shared_ptr<Module>& module, cons
   return module->token_at(matching.front());
 }
 
-std::shared_ptr<Token> open_token(std::string_view uri_text, const std::filesystem::path& fallback_module) {
+std::shared_ptr<Token> open_token(std::string_view uri_text,
+                                  const std::filesystem::path& fallback_module) {
   const Uri uri = Uri::parse(uri_text);
   std::filesystem::path module_path = fallback_module;
   if (auto from_uri = uri.module_path()) module_path = *from_uri;
   if (module_path.empty()) {
-    throw ModuleLoadError("", "no module given: pass one or put ?module-path= in '" + uri.text() + "'");
+    throw ModuleLoadError("",
+                          "no module given: pass one or put ?module-path= in '" + uri.text() + "'");
   }
   return resolve_token(Module::load(module_path), uri);
 }

@@ -14,7 +14,8 @@ namespace idvault::p11 {
 // The one initialised token of module that uri matches. `pkcs11:` matches any token. Throws
 // TokenNotFound when none matches, AmbiguousToken (listing each match's URI) when
 // several do.
-[[nodiscard]] std::shared_ptr<Token> resolve_token(const std::shared_ptr<Module>& module, const Uri& uri);
+[[nodiscard]] std::shared_ptr<Token> resolve_token(const std::shared_ptr<Module>& module,
+                                                   const Uri& uri);
 
 // Loads the module named by the URI's module-path, or fallback_module when it names
 // none (ModuleLoadError if neither), then resolve_token().

@@ -28,7 +28,8 @@ std::string format(p11_kit_uri* uri, P11KitUriType type) {
   char* raw = nullptr;
   const int rc = p11_kit_uri_format(uri, type, &raw);
   std::unique_ptr<char, MallocDeleter> text(raw);
-  if (rc != P11_KIT_URI_OK || text == nullptr) throw UriError("", std::string("cannot format: ") + p11_kit_uri_message(rc));
+  if (rc != P11_KIT_URI_OK || text == nullptr)
+    throw UriError("", std::string("cannot format: ") + p11_kit_uri_message(rc));
   return text.get();
 }
 
@@ -49,11 +50,13 @@ Uri Uri::parse(std::string_view text) {
   if (rc != P11_KIT_URI_OK) throw UriError(owned, p11_kit_uri_message(rc));
   // RFC 7512 says a URI with attributes we do not understand matches nothing; say so
   // instead of silently finding no token.
-  if (p11_kit_uri_any_unrecognized(uri.get()) != 0) throw UriError(owned, "it has an attribute p11-kit does not recognise");
+  if (p11_kit_uri_any_unrecognized(uri.get()) != 0)
+    throw UriError(owned, "it has an attribute p11-kit does not recognise");
   return Uri(std::move(owned), uri.release());
 }
 
-Uri::Uri(Uri&& other) noexcept : text_(std::move(other.text_)), uri_(std::exchange(other.uri_, nullptr)) {}
+Uri::Uri(Uri&& other) noexcept
+    : text_(std::move(other.text_)), uri_(std::exchange(other.uri_, nullptr)) {}
 
 Uri& Uri::operator=(Uri&& other) noexcept {
   if (this != &other) {
@@ -68,7 +71,9 @@ Uri::~Uri() {
   if (uri_ != nullptr) p11_kit_uri_free(uri_);
 }
 
-bool Uri::matches_token(const CK_TOKEN_INFO& info) const { return p11_kit_uri_match_token_info(uri_, &info) != 0; }
+bool Uri::matches_token(const CK_TOKEN_INFO& info) const {
+  return p11_kit_uri_match_token_info(uri_, &info) != 0;
+}
 
 bool Uri::matches_object(std::span<const CK_ATTRIBUTE> attrs) const {
   return p11_kit_uri_match_attributes(uri_, attrs.data(), attrs.size()) != 0;
@@ -82,7 +87,9 @@ std::vector<CK_ATTRIBUTE> Uri::object_template() const {
   return out;
 }
 
-bool Uri::names_object() const { return !object_template().empty(); }
+bool Uri::names_object() const {
+  return !object_template().empty();
+}
 
 std::optional<std::string> Uri::module_path() const {
   const char* path = p11_kit_uri_get_module_path(uri_);

@@ -54,6 +54,7 @@ class Uri {
 // p11_kit_uri_format of a token: model, manufacturer, serial and label.
 [[nodiscard]] std::string format_token_uri(const CK_TOKEN_INFO& info);
 // An object on a token: the token's URI plus object label, id and type.
-[[nodiscard]] std::string format_object_uri(const CK_TOKEN_INFO& info, std::span<const CK_ATTRIBUTE> attrs);
+[[nodiscard]] std::string format_object_uri(const CK_TOKEN_INFO& info,
+                                            std::span<const CK_ATTRIBUTE> attrs);
 
 }  // namespace idvault::p11

@@ -13,11 +13,14 @@ namespace {
 
 // What is about the token, not the input: let it through so the user can act on it.
 bool is_about_the_token(const p11::Pkcs11Error& e) {
-  return e.kind() == p11::ErrorKind::token_gone || e.kind() == p11::ErrorKind::unsupported_mechanism ||
-         e.error_class() == p11::ErrorClass::relogin || e.error_class() == p11::ErrorClass::token_gone;
+  return e.kind() == p11::ErrorKind::token_gone ||
+         e.kind() == p11::ErrorKind::unsupported_mechanism ||
+         e.error_class() == p11::ErrorClass::relogin ||
+         e.error_class() == p11::ErrorClass::token_gone;
 }
 
-p11::Object find_private(const std::shared_ptr<p11::Token>& token, std::string_view uri, CK_OBJECT_CLASS cls) {
+p11::Object find_private(const std::shared_ptr<p11::Token>& token, std::string_view uri,
+                         CK_OBJECT_CLASS cls) {
   return p11::find_object(token, p11::Uri::parse(uri), cls);
 }
 
@@ -26,7 +29,8 @@ p11::Object find_private(const std::shared_ptr<p11::Token>& token, std::string_v
 TokenServiceKey::TokenServiceKey(p11::Object key)
     : key_(key), public_key_pem_(p11::spki_pem(*p11::public_key_of(key))) {}
 
-TokenServiceKey TokenServiceKey::from_uri(const std::shared_ptr<p11::Token>& token, std::string_view uri) {
+TokenServiceKey TokenServiceKey::from_uri(const std::shared_ptr<p11::Token>& token,
+                                          std::string_view uri) {
   return TokenServiceKey(find_private(token, uri, CKO_PRIVATE_KEY));
 }
 
@@ -43,7 +47,8 @@ SecretBytes TokenServiceKey::decrypt_oaep_sha1(ByteView ciphertext) const {
 TokenSigningKey::TokenSigningKey(p11::Object key)
     : key_(key), public_key_spki_der_(p11::spki_der(*p11::public_key_of(key))) {}
 
-TokenSigningKey TokenSigningKey::from_uri(const std::shared_ptr<p11::Token>& token, std::string_view uri) {
+TokenSigningKey TokenSigningKey::from_uri(const std::shared_ptr<p11::Token>& token,
+                                          std::string_view uri) {
   return TokenSigningKey(find_private(token, uri, CKO_PRIVATE_KEY));
 }
 
@@ -57,7 +62,8 @@ Bytes TokenSigningKey::sign_es256(ByteView message) const {
 
 TokenMasterKey::TokenMasterKey(p11::Object key, Mode mode) : key_(std::move(key)), mode_(mode) {}
 
-TokenMasterKey TokenMasterKey::from_uri(const std::shared_ptr<p11::Token>& token, std::string_view uri, Mode mode) {
+TokenMasterKey TokenMasterKey::from_uri(const std::shared_ptr<p11::Token>& token,
+                                        std::string_view uri, Mode mode) {
   return TokenMasterKey(find_private(token, uri, CKO_SECRET_KEY), mode);
 }
 
@@ -78,7 +84,8 @@ TokenMasterKey::Mode choose_master_key_mode(p11::Token& token) {
   const auto caps = token.capabilities();
   if (caps.aes_key_wrap_pad && caps.unwrap) return TokenMasterKey::Mode::key_wrap_pad;
   if (caps.aes_gcm) return TokenMasterKey::Mode::aes_gcm;
-  throw p11::UnsupportedMechanism(token.label(), "a master key needs AES key wrap with padding or AES-GCM");
+  throw p11::UnsupportedMechanism(token.label(),
+                                  "a master key needs AES key wrap with padding or AES-GCM");
 }
 
 }  // namespace idvault::vault

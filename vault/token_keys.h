@@ -27,7 +27,8 @@ class TokenServiceKey final : public ServiceKey {
   // key: an RSA private key object. Reads and caches the public key.
   explicit TokenServiceKey(p11::Object key);
   // The private key the URI names (type=private is implied).
-  [[nodiscard]] static TokenServiceKey from_uri(const std::shared_ptr<p11::Token>& token, std::string_view uri);
+  [[nodiscard]] static TokenServiceKey from_uri(const std::shared_ptr<p11::Token>& token,
+                                                std::string_view uri);
 
   // RSA-OAEP SHA-1/MGF1-SHA-1 on the token. DecryptError for anything the ciphertext
   // could have caused; TokenGone / relogin-class Pkcs11Error / UnsupportedMechanism
@@ -44,7 +45,8 @@ class TokenServiceKey final : public ServiceKey {
 class TokenSigningKey final : public SigningKey {
  public:
   explicit TokenSigningKey(p11::Object key);
-  [[nodiscard]] static TokenSigningKey from_uri(const std::shared_ptr<p11::Token>& token, std::string_view uri);
+  [[nodiscard]] static TokenSigningKey from_uri(const std::shared_ptr<p11::Token>& token,
+                                                std::string_view uri);
 
   // SHA-256 on the host, CKM_ECDSA on the token; r||s (64 bytes).
   [[nodiscard]] Bytes sign_es256(ByteView message) const override;
@@ -68,7 +70,8 @@ class TokenMasterKey final : public MasterKey {
   enum class Mode { key_wrap_pad, aes_gcm };
 
   explicit TokenMasterKey(p11::Object key, Mode mode = Mode::key_wrap_pad);
-  [[nodiscard]] static TokenMasterKey from_uri(const std::shared_ptr<p11::Token>& token, std::string_view uri,
+  [[nodiscard]] static TokenMasterKey from_uri(const std::shared_ptr<p11::Token>& token,
+                                               std::string_view uri,
                                                Mode mode = Mode::key_wrap_pad);
 
   [[nodiscard]] Bytes wrap(const SecretBytes& secret) const override;

@@ -39,7 +39,8 @@ struct Bench {
   std::shared_ptr<idvault::p11::Token> token =
       idvault::p11::open_token(softhsm.uri(), idvault::testing::softhsm_module_path());
   idvault::p11::Login login = idvault::p11::Login::open(token, softhsm.pin());
-  idvault::p11::KeyPair pair = idvault::p11::generate_rsa_key_pair(token, 2048, {"bench-rsa", {0x42}});
+  idvault::p11::KeyPair pair =
+      idvault::p11::generate_rsa_key_pair(token, 2048, {"bench-rsa", {0x42}});
   idvault::p11::RsaPrivateKey ours{pair.private_key};
   Bytes secret = idvault::testing::random_bytes(32);
   Bytes token_ciphertext;
@@ -61,7 +62,8 @@ struct Bench {
     library = dlopen(token->module().path().c_str(), RTLD_NOW | RTLD_NOLOAD);
     auto get = reinterpret_cast<CK_C_GetFunctionList>(dlsym(library, "C_GetFunctionList"));
     if (get == nullptr || get(&raw) != CKR_OK) throw std::runtime_error("no function list");
-    if (raw->C_OpenSession(token->slot(), CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &raw_session) != CKR_OK) {
+    if (raw->C_OpenSession(token->slot(), CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr,
+                           &raw_session) != CKR_OK) {
       throw std::runtime_error("C_OpenSession");
     }
 
@@ -90,8 +92,8 @@ struct Bench {
     unsigned char out[256];
     CK_ULONG length = sizeof out;
     if (raw->C_DecryptInit(raw_session, &mechanism, pair.private_key.handle()) != CKR_OK ||
-        raw->C_Decrypt(raw_session, const_cast<unsigned char*>(token_ciphertext.data()), token_ciphertext.size(), out,
-                       &length) != CKR_OK) {
+        raw->C_Decrypt(raw_session, const_cast<unsigned char*>(token_ciphertext.data()),
+                       token_ciphertext.size(), out, &length) != CKR_OK) {
       throw std::runtime_error("raw decrypt");
     }
     check(length == 32 && std::memcmp(out, secret.data(), 32) == 0);
@@ -100,7 +102,8 @@ struct Bench {
   void decrypt_openssl() const {
     unsigned char out[256];
     size_t length = sizeof out;
-    if (EVP_PKEY_decrypt(host_ctx.get(), out, &length, host_ciphertext.data(), host_ciphertext.size()) != 1) {
+    if (EVP_PKEY_decrypt(host_ctx.get(), out, &length, host_ciphertext.data(),
+                         host_ciphertext.size()) != 1) {
       throw std::runtime_error("EVP_PKEY_decrypt");
     }
     check(length == 32 && std::memcmp(out, secret.data(), 32) == 0);
@@ -119,7 +122,9 @@ void BM_OpenSsl(benchmark::State& state) {
   for (auto _ : state) g_bench->decrypt_openssl();
 }
 BENCHMARK(BM_Ours)->Name("rsa2048_oaep_sha1_decrypt/ours")->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_RawCryptoki)->Name("rsa2048_oaep_sha1_decrypt/raw_cryptoki")->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_RawCryptoki)
+    ->Name("rsa2048_oaep_sha1_decrypt/raw_cryptoki")
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_OpenSsl)->Name("rsa2048_oaep_sha1_decrypt/openssl")->Unit(benchmark::kMicrosecond);
 
 double median(std::vector<double> v) {
@@ -137,7 +142,8 @@ double thread_cpu_us() {
 long option(int argc, char** argv, const char* name, long fallback) {
   const std::string prefix = std::string("--") + name + "=";
   for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], prefix.c_str(), prefix.size()) == 0) return std::atol(argv[i] + prefix.size());
+    if (std::strncmp(argv[i], prefix.c_str(), prefix.size()) == 0)
+      return std::atol(argv[i] + prefix.size());
   }
   return fallback;
 }
@@ -170,22 +176,25 @@ int main(int argc, char** argv) {
       const double cpu_start = thread_cpu_us();
       const auto start = std::chrono::steady_clock::now();
       for (long i = 0; i < ops; ++i) run();
-      const std::chrono::duration<double, std::micro> elapsed = std::chrono::steady_clock::now() - start;
+      const std::chrono::duration<double, std::micro> elapsed =
+          std::chrono::steady_clock::now() - start;
       per_op_us[name].push_back(elapsed.count() / static_cast<double>(ops));
       cpu_per_op_us[name].push_back((thread_cpu_us() - cpu_start) / static_cast<double>(ops));
     }
   }
-  std::printf("\ninterleaved: %ld rounds x %ld ops per mode (RSA-2048 OAEP-SHA1 decrypt, 1 thread)\n", rounds, ops);
+  std::printf(
+      "\ninterleaved: %ld rounds x %ld ops per mode (RSA-2048 OAEP-SHA1 decrypt, 1 thread)\n",
+      rounds, ops);
   for (const auto& [name, run] : modes) {
     const double m = median(per_op_us[name]);
-    std::printf("  %-9s median wall %8.1f us/op (%7.1f ops/s)   cpu %8.1f us/op\n", name.c_str(), m, 1e6 / m,
-                median(cpu_per_op_us[name]));
+    std::printf("  %-9s median wall %8.1f us/op (%7.1f ops/s)   cpu %8.1f us/op\n", name.c_str(), m,
+                1e6 / m, median(cpu_per_op_us[name]));
   }
   for (const auto* clock : {"wall", "cpu"}) {
     auto& table = std::string(clock) == "wall" ? per_op_us : cpu_per_op_us;
     const double ours = median(table["ours"]);
-    std::printf("  %-4s ratio ours/cryptoki %.3f   ours/openssl %.3f\n", clock, ours / median(table["cryptoki"]),
-                ours / median(table["openssl"]));
+    std::printf("  %-4s ratio ours/cryptoki %.3f   ours/openssl %.3f\n", clock,
+                ours / median(table["cryptoki"]), ours / median(table["openssl"]));
   }
   return 0;
 }

@@ -1,6 +1,5 @@
 // Operations on token keys, checked against OpenSSL on the host.
 #include <gtest/gtest.h>
-
 #include <openssl/evp.h>
 
 #include "pkcs11/aes.h"
@@ -138,7 +137,8 @@ TEST_F(LoggedInTest, TamperedGcmIsAuthenticationFailure) {
   const SecretBytes secret(random_bytes(32));
   const Bytes aad{'a', 'a', 'd'};
   const Bytes sealed = key.gcm_encrypt(secret, aad);
-  for (std::size_t position : {std::size_t{0}, std::size_t{20}, sealed.size() - 1}) {  // IV, body, tag
+  for (std::size_t position :
+       {std::size_t{0}, std::size_t{20}, sealed.size() - 1}) {  // IV, body, tag
     Bytes tampered = sealed;
     tampered[position] ^= 0x80;
     try {
@@ -150,7 +150,8 @@ TEST_F(LoggedInTest, TamperedGcmIsAuthenticationFailure) {
   }
   EXPECT_THROW((void)key.gcm_decrypt(sealed, Bytes{'x'}), AuthenticationFailed);
   EXPECT_THROW((void)key.gcm_decrypt(Bytes(20, 0), aad), AuthenticationFailed);
-  EXPECT_TRUE(key.gcm_decrypt(sealed, aad).equals(secret.reveal())) << "failures must not poison the pool";
+  EXPECT_TRUE(key.gcm_decrypt(sealed, aad).equals(secret.reveal()))
+      << "failures must not poison the pool";
 }
 
 TEST_F(TokenTest, RandomBytesComeFromTheToken) {

@@ -1,7 +1,7 @@
 // Pkcs11Error: names, classes, messages.
-#include <gtest/gtest.h>
-
 #include "pkcs11/error.h"
+
+#include <gtest/gtest.h>
 
 namespace idvault::p11::test {
 namespace {

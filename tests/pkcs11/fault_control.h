@@ -14,8 +14,10 @@ class FaultControl {
   // The module must already be loaded (Module::load(IDVAULT_FAULT_MODULE)).
   FaultControl() : handle_(dlopen(IDVAULT_FAULT_MODULE, RTLD_NOW | RTLD_NOLOAD)) {
     if (handle_ == nullptr) throw std::runtime_error("fault module not loaded");
-    set_flags_ = reinterpret_cast<void (*)(CK_FLAGS)>(dlsym(handle_, "idvault_fault_set_token_flags"));
-    set_login_ = reinterpret_cast<void (*)(int, CK_RV)>(dlsym(handle_, "idvault_fault_set_login_result"));
+    set_flags_ =
+        reinterpret_cast<void (*)(CK_FLAGS)>(dlsym(handle_, "idvault_fault_set_token_flags"));
+    set_login_ =
+        reinterpret_cast<void (*)(int, CK_RV)>(dlsym(handle_, "idvault_fault_set_login_result"));
     set_removed_ = reinterpret_cast<void (*)(int)>(dlsym(handle_, "idvault_fault_set_removed"));
     if (set_flags_ == nullptr || set_login_ == nullptr || set_removed_ == nullptr) {
       throw std::runtime_error("fault module lacks its switches");

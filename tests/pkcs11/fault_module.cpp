@@ -17,7 +17,9 @@ std::atomic<CK_RV> g_login_rv{CKR_OK};
 std::atomic<bool> g_forced_login{false};
 std::atomic<bool> g_removed{false};
 
-bool removed() { return g_removed.load(); }
+bool removed() {
+  return g_removed.load();
+}
 
 CK_RV get_slot_list(CK_BBOOL present, CK_SLOT_ID_PTR list, CK_ULONG_PTR count) {
   if (removed() && present) {
@@ -46,7 +48,8 @@ CK_RV login(CK_SESSION_HANDLE session, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, C
   return g_target->C_Login(session, user, pin, len);
 }
 
-CK_RV open_session(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app, CK_NOTIFY notify, CK_SESSION_HANDLE_PTR out) {
+CK_RV open_session(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app, CK_NOTIFY notify,
+                   CK_SESSION_HANDLE_PTR out) {
   if (removed()) return CKR_DEVICE_REMOVED;
   return g_target->C_OpenSession(slot, flags, app, notify, out);
 }
@@ -61,7 +64,8 @@ CK_RV decrypt_init(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_OBJ
   return g_target->C_DecryptInit(session, mechanism, key);
 }
 
-CK_RV decrypt(CK_SESSION_HANDLE session, CK_BYTE_PTR in, CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len) {
+CK_RV decrypt(CK_SESSION_HANDLE session, CK_BYTE_PTR in, CK_ULONG in_len, CK_BYTE_PTR out,
+              CK_ULONG_PTR out_len) {
   if (removed()) return CKR_DEVICE_REMOVED;
   return g_target->C_Decrypt(session, in, in_len, out, out_len);
 }
@@ -78,7 +82,8 @@ extern "C" {
 __attribute__((visibility("default"))) CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out) {
   if (g_target == nullptr) {
     const char* path = std::getenv("IDVAULT_FAULT_TARGET");
-    void* library = dlopen(path != nullptr ? path : "/usr/lib/softhsm/libsofthsm2.so", RTLD_NOW | RTLD_LOCAL);
+    void* library =
+        dlopen(path != nullptr ? path : "/usr/lib/softhsm/libsofthsm2.so", RTLD_NOW | RTLD_LOCAL);
     if (library == nullptr) return CKR_GENERAL_ERROR;
     auto get = reinterpret_cast<CK_C_GetFunctionList>(dlsym(library, "C_GetFunctionList"));
     if (get == nullptr || get(&g_target) != CKR_OK) return CKR_GENERAL_ERROR;
@@ -97,7 +102,9 @@ __attribute__((visibility("default"))) CK_RV C_GetFunctionList(CK_FUNCTION_LIST_
   return CKR_OK;
 }
 
-__attribute__((visibility("default"))) void idvault_fault_set_token_flags(CK_FLAGS flags) { g_extra_flags = flags; }
+__attribute__((visibility("default"))) void idvault_fault_set_token_flags(CK_FLAGS flags) {
+  g_extra_flags = flags;
+}
 
 // forced: C_Login returns rv without reaching SoftHSM; not forced: the real C_Login.
 __attribute__((visibility("default"))) void idvault_fault_set_login_result(int forced, CK_RV rv) {
@@ -105,5 +112,7 @@ __attribute__((visibility("default"))) void idvault_fault_set_login_result(int f
   g_forced_login = forced != 0;
 }
 
-__attribute__((visibility("default"))) void idvault_fault_set_removed(int removed) { g_removed = removed != 0; }
+__attribute__((visibility("default"))) void idvault_fault_set_removed(int removed) {
+  g_removed = removed != 0;
+}
 }

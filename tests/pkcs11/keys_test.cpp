@@ -1,6 +1,5 @@
 // Key generation, lookup by URI/label/id, public key export.
 #include <gtest/gtest.h>
-
 #include <openssl/evp.h>
 
 #include "pkcs11/keygen.h"
@@ -73,10 +72,13 @@ TEST_F(LoggedInTest, EcP256PairExportsAsP256Spki) {
 TEST_F(LoggedInTest, FindsKeysByUriLabelAndId) {
   const KeyPair ec = generate_ec_p256_key_pair(token, {"identity", {0x02}});
   const KeyPair rsa = generate_rsa_key_pair(token, 2048, {"service", {0x01}});
-  EXPECT_EQ(find_object(token, Uri::parse("pkcs11:token=test;object=identity;type=private")).handle(),
-            ec.private_key.handle());
-  EXPECT_EQ(find_object(token, Uri::parse("pkcs11:id=%01;type=public")).handle(), rsa.public_key.handle());
-  EXPECT_EQ(find_key(token, CKO_PRIVATE_KEY, "service", Bytes{0x01}).handle(), rsa.private_key.handle());
+  EXPECT_EQ(
+      find_object(token, Uri::parse("pkcs11:token=test;object=identity;type=private")).handle(),
+      ec.private_key.handle());
+  EXPECT_EQ(find_object(token, Uri::parse("pkcs11:id=%01;type=public")).handle(),
+            rsa.public_key.handle());
+  EXPECT_EQ(find_key(token, CKO_PRIVATE_KEY, "service", Bytes{0x01}).handle(),
+            rsa.private_key.handle());
   // An object's own URI finds it again.
   const std::string uri = ec.private_key.uri();
   EXPECT_NE(uri.find("object=identity"), std::string::npos) << uri;

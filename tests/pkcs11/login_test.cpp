@@ -1,9 +1,10 @@
 // Login: PIN handling that never burns a try the user did not mean to spend.
+#include "pkcs11/login.h"
+
 #include <gtest/gtest.h>
 
-#include "pkcs11/login.h"
-#include "pkcs11/object_finder.h"
 #include "pkcs11/keygen.h"
+#include "pkcs11/object_finder.h"
 #include "tests/pkcs11/fault_control.h"
 #include "tests/pkcs11/token_fixture.h"
 
@@ -36,7 +37,9 @@ TEST_F(TokenTest, WrongPinIsRejectedOnceAndNeverSentAgain) {
     EXPECT_FALSE(e.resend_refused());
     EXPECT_EQ(e.rv(), CKR_PIN_INCORRECT);
     // SoftHSM raises CKF_USER_PIN_COUNT_LOW after a failure, so "(few tries left)" may follow.
-    EXPECT_EQ(std::string(e.what()).rfind("C_Login on token 'test': CKR_PIN_INCORRECT: wrong PIN", 0), 0u) << e.what();
+    EXPECT_EQ(
+        std::string(e.what()).rfind("C_Login on token 'test': CKR_PIN_INCORRECT: wrong PIN", 0), 0u)
+        << e.what();
   }
   EXPECT_EQ(CallCounter::count("C_Login"), 1);
   try {
@@ -60,7 +63,8 @@ TEST_F(TokenTest, SecondLoginIsAlreadyLoggedInAndLastOneLogsOut) {
   }
   CK_OBJECT_CLASS secret_class = CKO_SECRET_KEY;
   const CK_ATTRIBUTE search[] = {{CKA_CLASS, &secret_class, sizeof secret_class}};
-  EXPECT_EQ(find_objects(token, search).size(), 1u) << "the first login must survive the second's end";
+  EXPECT_EQ(find_objects(token, search).size(), 1u)
+      << "the first login must survive the second's end";
   first.close();
   EXPECT_EQ(find_objects(token, search).size(), 0u);
 }

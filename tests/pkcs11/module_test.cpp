@@ -1,9 +1,10 @@
 // Loading modules: the registry, symlinks, and what goes wrong with bad paths.
+#include "pkcs11/module.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
-#include "pkcs11/module.h"
 #include "pkcs11/token_info.h"
 #include "tests/pkcs11/token_fixture.h"
 #include "tests/support/softhsm_token.h"
@@ -46,7 +47,8 @@ TEST(Module, BogusPathIsAClearErrorNamingThePath) {
     (void)Module::load("/nonexistent/libnothing.so");
     FAIL() << "expected ModuleLoadError";
   } catch (const ModuleLoadError& e) {
-    EXPECT_NE(std::string(e.what()).find("/nonexistent/libnothing.so"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/libnothing.so"), std::string::npos)
+        << e.what();
     EXPECT_EQ(e.kind(), ErrorKind::module_load);
   }
 }

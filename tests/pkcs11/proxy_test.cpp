@@ -50,7 +50,8 @@ TEST_F(ProxyTest, SignsAndDecryptsThroughTheProxy) {
   const Object decrypting = find_object(token, Uri::parse("pkcs11:object=service;type=private"));
   auto rsa_public = public_key_of(rsa.public_key);
   const Bytes secret = idvault::testing::random_bytes(32);
-  const auto plaintext = RsaPrivateKey(decrypting).decrypt_oaep(idvault::testing::oaep_encrypt(*rsa_public, secret));
+  const auto plaintext =
+      RsaPrivateKey(decrypting).decrypt_oaep(idvault::testing::oaep_encrypt(*rsa_public, secret));
   EXPECT_TRUE(plaintext.equals(secret));
 }
 

@@ -27,7 +27,8 @@ TEST_F(TokenTest, ReturnedSessionIsReused) {
   auto lease = token->sessions().acquire();
   EXPECT_EQ(lease.handle(), first);
   EXPECT_EQ(CallCounter::count("C_OpenSession"), 0);
-  EXPECT_EQ(CallCounter::count("C_GetSessionInfo"), 1) << "an idle session is validated before reuse";
+  EXPECT_EQ(CallCounter::count("C_GetSessionInfo"), 1)
+      << "an idle session is validated before reuse";
 }
 
 TEST_F(TokenTest, SessionOfAFailedOperationIsNotReused) {

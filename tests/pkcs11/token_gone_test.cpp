@@ -1,10 +1,10 @@
 // Token removal surfaces as TokenGone, drops the pool, and never hangs or crashes.
 #include <gtest/gtest.h>
 
+#include "pkcs11/ecdsa.h"
 #include "pkcs11/keygen.h"
 #include "pkcs11/public_key.h"
 #include "pkcs11/rsa.h"
-#include "pkcs11/ecdsa.h"
 #include "tests/pkcs11/fault_control.h"
 #include "tests/pkcs11/token_fixture.h"
 #include "tests/support/host_crypto.h"
@@ -16,7 +16,8 @@ TEST_F(LoggedInTest, DeletedSoftHsmTokenIsTokenGone) {
   const KeyPair pair = generate_rsa_key_pair(token, 2048, {"service", {0x01}});
   auto public_key = public_key_of(pair.public_key);
   const RsaPrivateKey key(pair.private_key);
-  const Bytes ciphertext = idvault::testing::oaep_encrypt(*public_key, idvault::testing::random_bytes(32));
+  const Bytes ciphertext =
+      idvault::testing::oaep_encrypt(*public_key, idvault::testing::random_bytes(32));
   ASSERT_NO_THROW((void)key.decrypt_oaep(ciphertext));
   ASSERT_GE(token->sessions().idle_count(), 1u);
 

@@ -1,9 +1,10 @@
 // RFC 7512 URIs and finding tokens by them.
+#include "pkcs11/uri.h"
+
 #include <gtest/gtest.h>
 
 #include "pkcs11/token_info.h"
 #include "pkcs11/token_resolver.h"
-#include "pkcs11/uri.h"
 #include "tests/pkcs11/token_fixture.h"
 
 namespace idvault::p11::test {
@@ -30,7 +31,8 @@ TEST(Uri, ParsesObjectAttributes) {
 }
 
 TEST(Uri, ReadsModulePathAndPinSource) {
-  const Uri uri = Uri::parse("pkcs11:token=holder?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/pin");
+  const Uri uri = Uri::parse(
+      "pkcs11:token=holder?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/pin");
   EXPECT_EQ(uri.module_path(), "/usr/lib/softhsm/libsofthsm2.so");
   EXPECT_EQ(uri.pin_source(), "file:/run/pin");
   EXPECT_FALSE(uri.names_object());
@@ -40,8 +42,8 @@ TEST(Uri, ReadsModulePathAndPinSource) {
 }
 
 TEST(Uri, MalformedUrisAreClearErrors) {
-  for (const char* bad : {"http://example.com", "pkcs11:token=%zz", "holder", "pkcs11:type=sideways",
-                          "pkcs11:flavour=vanilla"}) {
+  for (const char* bad : {"http://example.com", "pkcs11:token=%zz", "holder",
+                          "pkcs11:type=sideways", "pkcs11:flavour=vanilla"}) {
     try {
       (void)Uri::parse(bad);
       ADD_FAILURE() << "accepted " << bad;
@@ -93,7 +95,8 @@ TEST(TokenResolver, SeveralMatchingTokensAreListedNotGuessed) {
     EXPECT_NE(what.find("token=beta"), std::string::npos) << what;
   }
   EXPECT_EQ(resolve_token(module, Uri::parse("pkcs11:token=beta"))->label(), "beta");
-  EXPECT_EQ(resolve_token(module, Uri::parse("pkcs11:model=SoftHSM%20v2;token=alpha"))->label(), "alpha");
+  EXPECT_EQ(resolve_token(module, Uri::parse("pkcs11:model=SoftHSM%20v2;token=alpha"))->label(),
+            "alpha");
 }
 
 TEST(TokenList, ListsPresentTokensWithInfoAndUri) {

@@ -51,20 +51,25 @@ Bytes oaep_encrypt(EVP_PKEY& key, ByteView plaintext, bool sha256) {
   const EVP_MD* md = sha256 ? EVP_sha256() : EVP_sha1();
   ensure(ctx && EVP_PKEY_encrypt_init(ctx.get()) == 1 &&
              EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING) == 1 &&
-             EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), md) == 1 && EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), md) == 1,
+             EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), md) == 1 &&
+             EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), md) == 1,
          "OAEP setup");
   size_t length = 0;
-  ensure(EVP_PKEY_encrypt(ctx.get(), nullptr, &length, plaintext.data(), plaintext.size()) == 1, "OAEP size");
+  ensure(EVP_PKEY_encrypt(ctx.get(), nullptr, &length, plaintext.data(), plaintext.size()) == 1,
+         "OAEP size");
   Bytes out(length);
-  ensure(EVP_PKEY_encrypt(ctx.get(), out.data(), &length, plaintext.data(), plaintext.size()) == 1, "OAEP encrypt");
+  ensure(EVP_PKEY_encrypt(ctx.get(), out.data(), &length, plaintext.data(), plaintext.size()) == 1,
+         "OAEP encrypt");
   out.resize(length);
   return out;
 }
 
 bool verify_ecdsa_sha256_der(EVP_PKEY& key, ByteView message, ByteView der_signature) {
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
-  ensure(ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, &key) == 1, "verify init");
-  return EVP_DigestVerify(ctx.get(), der_signature.data(), der_signature.size(), message.data(), message.size()) == 1;
+  ensure(ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, &key) == 1,
+         "verify init");
+  return EVP_DigestVerify(ctx.get(), der_signature.data(), der_signature.size(), message.data(),
+                          message.size()) == 1;
 }
 
 bool verify_pss_sha256(EVP_PKEY& key, ByteView message, ByteView signature) {
@@ -72,9 +77,11 @@ bool verify_pss_sha256(EVP_PKEY& key, ByteView message, ByteView signature) {
   EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
   ensure(ctx && EVP_DigestVerifyInit(ctx.get(), &pctx, EVP_sha256(), nullptr, &key) == 1 &&
              EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
-             EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) == 1 && EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) == 1,
+             EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) == 1 &&
+             EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) == 1,
          "PSS verify init");
-  return EVP_DigestVerify(ctx.get(), signature.data(), signature.size(), message.data(), message.size()) == 1;
+  return EVP_DigestVerify(ctx.get(), signature.data(), signature.size(), message.data(),
+                          message.size()) == 1;
 }
 
 Bytes random_bytes(std::size_t size) {

@@ -9,8 +9,8 @@
 
 namespace idvault::testing {
 
-using p11::ByteView;
 using p11::Bytes;
+using p11::ByteView;
 
 [[nodiscard]] p11::EvpPkey load_public_pem(const std::string& pem);
 [[nodiscard]] p11::EvpPkey load_public_der(ByteView spki_der);

@@ -13,9 +13,13 @@ extern char** environ;
 
 namespace idvault::testing {
 
-std::filesystem::path softhsm_module_path() { return "/usr/lib/softhsm/libsofthsm2.so"; }
+std::filesystem::path softhsm_module_path() {
+  return "/usr/lib/softhsm/libsofthsm2.so";
+}
 
-std::filesystem::path p11kit_proxy_path() { return "/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so"; }
+std::filesystem::path p11kit_proxy_path() {
+  return "/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so";
+}
 
 int run_quietly(const std::vector<std::string>& argv) {
   std::vector<char*> args;
@@ -36,7 +40,8 @@ int run_quietly(const std::vector<std::string>& argv) {
 }
 
 SoftHsmEnvironment::SoftHsmEnvironment() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "idvault-softhsm-XXXXXX").string();
+  std::string pattern =
+      (std::filesystem::temp_directory_path() / "idvault-softhsm-XXXXXX").string();
   if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = pattern;
   std::filesystem::create_directory(token_dir());
@@ -55,8 +60,10 @@ SoftHsmEnvironment::~SoftHsmEnvironment() {
   std::filesystem::remove_all(dir_, ec);
 }
 
-void SoftHsmEnvironment::add_token(const std::string& label, const std::string& pin, const std::string& so_pin) {
-  if (run_quietly({"softhsm2-util", "--init-token", "--free", "--label", label, "--pin", pin, "--so-pin", so_pin}) != 0) {
+void SoftHsmEnvironment::add_token(const std::string& label, const std::string& pin,
+                                   const std::string& so_pin) {
+  if (run_quietly({"softhsm2-util", "--init-token", "--free", "--label", label, "--pin", pin,
+                   "--so-pin", so_pin}) != 0) {
     throw std::runtime_error("softhsm2-util --init-token failed for '" + label + "'");
   }
 }

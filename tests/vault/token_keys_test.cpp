@@ -1,4 +1,6 @@
 // The vault key interface on SoftHSM keys, checked with OpenSSL on the host.
+#include "vault/token_keys.h"
+
 #include <gtest/gtest.h>
 
 #include "pkcs11/error.h"
@@ -8,7 +10,6 @@
 #include "tests/support/host_crypto.h"
 #include "tests/support/softhsm_token.h"
 #include "vault/errors.h"
-#include "vault/token_keys.h"
 
 namespace idvault::vault {
 namespace {
@@ -25,7 +26,8 @@ TEST_F(TokenKeysTest, ServiceKeyDecryptsWhatOpenSslEncryptedToItsPem) {
   const auto key = TokenServiceKey::from_uri(token, "pkcs11:token=holder;object=service");
   auto public_key = idvault::testing::load_public_pem(key.public_key_pem());
   const p11::Bytes secret = idvault::testing::random_bytes(32);
-  const SecretBytes plaintext = key.decrypt_oaep_sha1(idvault::testing::oaep_encrypt(*public_key, secret));
+  const SecretBytes plaintext =
+      key.decrypt_oaep_sha1(idvault::testing::oaep_encrypt(*public_key, secret));
   EXPECT_TRUE(plaintext.equals(secret));
 }
 
@@ -33,9 +35,11 @@ TEST_F(TokenKeysTest, ServiceKeyGivesOneErrorForEveryBadCiphertext) {
   (void)p11::generate_rsa_key_pair(token, 2048, {"service", {0x01}});
   const auto key = TokenServiceKey::from_uri(token, "pkcs11:object=service");
   auto other = idvault::testing::generate_rsa_host_key(2048);
-  const p11::Bytes foreign = idvault::testing::oaep_encrypt(*other, idvault::testing::random_bytes(32));
+  const p11::Bytes foreign =
+      idvault::testing::oaep_encrypt(*other, idvault::testing::random_bytes(32));
   std::string first_message;
-  for (const p11::Bytes& bad : {foreign, p11::Bytes(256, 0x01), p11::Bytes(10, 0x00), p11::Bytes{}}) {
+  for (const p11::Bytes& bad :
+       {foreign, p11::Bytes(256, 0x01), p11::Bytes(10, 0x00), p11::Bytes{}}) {
     try {
       (void)key.decrypt_oaep_sha1(bad);
       ADD_FAILURE() << "a bad ciphertext decrypted";
@@ -50,7 +54,8 @@ TEST_F(TokenKeysTest, ServiceKeyOnARemovedTokenSaysSo) {
   (void)p11::generate_rsa_key_pair(token, 2048, {"service", {0x01}});
   const auto key = TokenServiceKey::from_uri(token, "pkcs11:object=service");
   auto public_key = idvault::testing::load_public_pem(key.public_key_pem());
-  const p11::Bytes ciphertext = idvault::testing::oaep_encrypt(*public_key, idvault::testing::random_bytes(32));
+  const p11::Bytes ciphertext =
+      idvault::testing::oaep_encrypt(*public_key, idvault::testing::random_bytes(32));
   softhsm.remove();
   EXPECT_THROW((void)key.decrypt_oaep_sha1(ciphertext), p11::TokenGone);
 }
@@ -62,10 +67,12 @@ TEST_F(TokenKeysTest, SigningKeyMakesEs256ThatOpenSslVerifies) {
   const p11::Bytes signature = key.sign_es256(message);
   ASSERT_EQ(signature.size(), 64u);
   auto public_key = idvault::testing::load_public_der(key.public_key_spki_der());
-  EXPECT_TRUE(idvault::testing::verify_ecdsa_sha256_der(*public_key, message, p11::ecdsa_raw_to_der(signature)));
+  EXPECT_TRUE(idvault::testing::verify_ecdsa_sha256_der(*public_key, message,
+                                                        p11::ecdsa_raw_to_der(signature)));
   p11::Bytes altered = message;
   altered[0] ^= 1;
-  EXPECT_FALSE(idvault::testing::verify_ecdsa_sha256_der(*public_key, altered, p11::ecdsa_raw_to_der(signature)));
+  EXPECT_FALSE(idvault::testing::verify_ecdsa_sha256_der(*public_key, altered,
+                                                         p11::ecdsa_raw_to_der(signature)));
 }
 
 TEST_F(TokenKeysTest, MasterKeyWrapsAndUnwrapsValueSecretsInBothModes) {
