@@ -17,6 +17,8 @@ class CardEventSource {
   CardEventSource() = default;
   CardEventSource(const CardEventSource&) = delete;
   CardEventSource& operator=(const CardEventSource&) = delete;
+  CardEventSource(CardEventSource&&) = delete;  // owns a descriptor the event loop polls
+  CardEventSource& operator=(CardEventSource&&) = delete;
   virtual ~CardEventSource() = default;
 
   // Readable (poll POLLIN) when an event is waiting.

@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <nlohmann/json.hpp>
+#include <system_error>
 
 #include "firmware-sim/errors.h"
 #include "firmware-sim/openssl_owners.h"
@@ -39,6 +39,8 @@ struct WipedJson {
   WipedJson() = default;
   WipedJson(const WipedJson&) = delete;
   WipedJson& operator=(const WipedJson&) = delete;
+  WipedJson(WipedJson&&) = delete;  // one owner, one wipe
+  WipedJson& operator=(WipedJson&&) = delete;
   ~WipedJson() { wipe_strings(doc); }
 };
 
@@ -47,11 +49,13 @@ struct WipedString {
   WipedString() = default;
   WipedString(const WipedString&) = delete;
   WipedString& operator=(const WipedString&) = delete;
+  WipedString(WipedString&&) = delete;  // one owner, one wipe
+  WipedString& operator=(WipedString&&) = delete;
   ~WipedString() { OPENSSL_cleanse(text.data(), text.size()); }
 };
 
 std::string errno_text() {
-  return std::strerror(errno);
+  return std::system_category().message(errno);
 }
 
 std::string slot_name(std::uint8_t ref) {

@@ -20,7 +20,7 @@ constexpr std::uint8_t kInsGeneralAuthenticate = 0x87;
 
 // Big enough for any object or RSA-3072 command; bounds what a misbehaving host can make
 // the card buffer.
-constexpr std::size_t kMaxChainedData = 16 * 1024;
+constexpr std::size_t kMaxChainedData = std::size_t{16} * 1024;
 // A vpcd frame carries at most 0xFFFF bytes, two of which are the status word.
 constexpr std::size_t kMaxResponseChunk = 0xFFFF - 2;
 

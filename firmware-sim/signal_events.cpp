@@ -1,12 +1,13 @@
 #include "firmware-sim/signal_events.h"
 
+#include <pthread.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
-#include <cstring>
 #include <string>
+#include <system_error>
 
 #include "firmware-sim/errors.h"
 
@@ -16,11 +17,11 @@ SignalEvents::SignalEvents() {
   sigset_t set;
   sigemptyset(&set);
   for (const int sig : {SIGUSR1, SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, sig);
-  if (sigprocmask(SIG_BLOCK, &set, nullptr) != 0) {
-    throw CardsimError(std::string("sigprocmask failed: ") + std::strerror(errno));
+  if (const int rc = pthread_sigmask(SIG_BLOCK, &set, nullptr); rc != 0) {
+    throw CardsimError("pthread_sigmask failed: " + std::system_category().message(rc));
   }
   fd_ = UniqueFd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
-  if (!fd_.valid()) throw CardsimError(std::string("signalfd failed: ") + std::strerror(errno));
+  if (!fd_.valid()) throw CardsimError("signalfd failed: " + std::system_category().message(errno));
 }
 
 std::optional<CardEvent> SignalEvents::take() {

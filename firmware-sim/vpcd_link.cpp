@@ -8,8 +8,8 @@
 
 #include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <memory>
+#include <system_error>
 
 #include "firmware-sim/errors.h"
 
@@ -105,8 +105,8 @@ void VpcdLink::send_frame(ByteView payload) {
     const ssize_t n = ::send(fd_.get(), frame.data() + done, frame.size() - done, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0)
-      throw CardsimError(std::string("vpcd connection lost while sending: ") +
-                         std::strerror(errno));
+      throw CardsimError("vpcd connection lost while sending: " +
+                         std::system_category().message(errno));
     done += static_cast<std::size_t>(n);
   }
 }
