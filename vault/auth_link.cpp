@@ -18,7 +18,7 @@ namespace idvault::vault {
 namespace {
 
 // A real link is a few KiB (the PEM key dominates); this bounds hostile input.
-constexpr std::size_t kMaxLinkBytes = 64 * 1024;
+constexpr std::size_t kMaxLinkBytes = std::size_t{64} * 1024;
 constexpr std::size_t kMaxServiceIdBytes = 256;
 constexpr unsigned kMinRsaBits = 2048;
 // TDLib's UserId::is_valid bound: user and bot ids are below 2^40.
@@ -132,7 +132,8 @@ Parameters parse_query(std::string_view query) {
     if (!index) continue;
     const auto where = "link." + name;
     if (parameters[*index]) throw FormatError(where, "is given more than once");
-    const auto raw = equals == std::string_view::npos ? std::string_view() : pair.substr(equals + 1);
+    const auto raw =
+        equals == std::string_view::npos ? std::string_view() : pair.substr(equals + 1);
     auto value = percent_decode(raw, where);
     if (!is_valid_utf8(value)) throw FormatError(where, "is not valid UTF-8");
     parameters[*index] = std::move(value);
@@ -160,7 +161,8 @@ std::string checked_bot_id(std::string_view text, const std::string& where) {
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), id);
   if (!digits_only || error != std::errc() || end != text.data() + text.size() || id == 0 ||
       id > kMaxBotId) {
-    throw FormatError(where, quote_untrusted(text) + " is not a bot id (a positive integer below 2^40)");
+    throw FormatError(where,
+                      quote_untrusted(text) + " is not a bot id (a positive integer below 2^40)");
   }
   return std::to_string(id);
 }
@@ -182,8 +184,8 @@ ScopeRequest parse_link_scope(const std::string& text) {
     // Keep the scope's own position, under the link parameter it came from.
     const std::string what = error.what();
     const auto prefix = error.where() + ": ";
-    const auto message = what.compare(0, prefix.size(), prefix) == 0 ? what.substr(prefix.size())
-                                                                     : what;
+    const auto message =
+        what.compare(0, prefix.size(), prefix) == 0 ? what.substr(prefix.size()) : what;
     throw FormatError("link." + error.where(), message);
   }
 }
@@ -200,7 +202,9 @@ void check_callback(const std::optional<std::string>& callback) {
 }
 
 // OpenSSL must never stop to ask for a passphrase on a terminal.
-int refuse_passphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*user*/) { return 0; }
+int refuse_passphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*user*/) {
+  return 0;
+}
 
 }  // namespace
 
@@ -225,8 +229,8 @@ void validate_service_public_key(std::string_view pem, const std::string& where)
   }
   const int bits = EVP_PKEY_get_bits(key.get());
   if (bits < static_cast<int>(kMinRsaBits)) {
-    throw FormatError(where, "is a " + std::to_string(bits) +
-                                 "-bit RSA key; at least 2048 bits are required");
+    throw FormatError(
+        where, "is a " + std::to_string(bits) + "-bit RSA key; at least 2048 bits are required");
   }
 }
 

@@ -33,8 +33,8 @@ struct AuthorizationRequest {
   // The bot id (a positive integer, as decimal digits) in tg links; any non-empty id
   // without control characters in idvault links.
   std::string service_id;
-  std::string scope_text;  // verbatim, as the service wrote it
-  ScopeRequest scope;      // parsed scope_text
+  std::string scope_text;      // verbatim, as the service wrote it
+  ScopeRequest scope;          // parsed scope_text
   std::string public_key_pem;  // RSA SubjectPublicKeyInfo, "-----BEGIN PUBLIC KEY-----"
   // From `nonce`, or from the legacy `payload` when `nonce` is missing or empty.
   std::string nonce;

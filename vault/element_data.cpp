@@ -76,10 +76,14 @@ DataKind data_kind(ElementType type) noexcept {
 
 std::span<const FieldRule> rules_of(DataKind kind) noexcept {
   switch (kind) {
-    case DataKind::personal_details: return kPersonalRules;
-    case DataKind::id_document: return kIdDocumentRules;
-    case DataKind::address: return kAddressRules;
-    case DataKind::none: break;
+    case DataKind::personal_details:
+      return kPersonalRules;
+    case DataKind::id_document:
+      return kIdDocumentRules;
+    case DataKind::address:
+      return kAddressRules;
+    case DataKind::none:
+      break;
   }
   return {};
 }
@@ -124,7 +128,8 @@ std::string checked_country(ElementType type, const FieldRule& rule, const std::
                                  " is not an ISO 3166-1 alpha-2 code (two uppercase letters A-Z)");
   }
   if (strictness == Strictness::own_output && !is_assigned_country_code(value)) {
-    throw FormatError(where, quote_untrusted(value) + " is not an assigned ISO 3166-1 alpha-2 country code");
+    throw FormatError(
+        where, quote_untrusted(value) + " is not an assigned ISO 3166-1 alpha-2 country code");
   }
   return value;
 }
@@ -132,8 +137,9 @@ std::string checked_country(ElementType type, const FieldRule& rule, const std::
 Gender checked_gender(ElementType type, const FieldRule& rule, const std::string& value) {
   if (value == "male") return Gender::male;
   if (value == "female") return Gender::female;
-  throw FormatError(where_of(type, rule.name),
-                    quote_untrusted(value) + " is not a gender Telegram knows (exactly \"male\" or \"female\")");
+  throw FormatError(
+      where_of(type, rule.name),
+      quote_untrusted(value) + " is not a gender Telegram knows (exactly \"male\" or \"female\")");
 }
 
 // Hands out each field's value in rule order, applying that field's checks.
@@ -212,7 +218,8 @@ ElementData build(ElementType type, DataKind kind, const RawFields& raw, Strictn
       address.post_code = read.text();
       return address;
     }
-    case DataKind::none: break;
+    case DataKind::none:
+      break;
   }
   throw FormatError(std::string(to_string(type)), "this element type carries no data object");
 }
@@ -246,10 +253,10 @@ RawFields to_raw(ElementType type, DataKind kind, const ElementData& data) {
     case DataKind::address: {
       const auto* d = std::get_if<ResidentialAddress>(&data);
       if (d == nullptr) throw mismatch();
-      return {d->country_code, d->state,        d->city,
-              d->street_line1, d->street_line2, d->post_code};
+      return {d->country_code, d->state, d->city, d->street_line1, d->street_line2, d->post_code};
     }
-    case DataKind::none: break;
+    case DataKind::none:
+      break;
   }
   throw mismatch();
 }
@@ -267,10 +274,14 @@ std::string field_list(std::span<const FieldRule> rules) {
 
 std::span<const std::string_view> data_field_names(ElementType type) noexcept {
   switch (data_kind(type)) {
-    case DataKind::personal_details: return kPersonalNames;
-    case DataKind::id_document: return kIdDocumentNames;
-    case DataKind::address: return kAddressNames;
-    case DataKind::none: break;
+    case DataKind::personal_details:
+      return kPersonalNames;
+    case DataKind::id_document:
+      return kIdDocumentNames;
+    case DataKind::address:
+      return kAddressNames;
+    case DataKind::none:
+      break;
   }
   return {};
 }

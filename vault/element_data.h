@@ -50,7 +50,7 @@ struct PersonalDetails {
 
 // passport, driver_license, identity_card, internal_passport
 struct IdDocumentData {
-  std::string document_no;                 // 1..24 characters
+  std::string document_no;                  // 1..24 characters
   std::optional<CalendarDate> expiry_date;  // nullopt: no expiry (written as "")
   friend bool operator==(const IdDocumentData&, const IdDocumentData&) = default;
 };

@@ -14,7 +14,7 @@ namespace {
 constexpr std::size_t kHashSize = 32;
 
 constexpr std::array<std::string_view, 9> kSourceNames = {
-    "data", "front_side", "reverse_side", "selfie", "file",
+    "data",  "front_side",       "reverse_side",      "selfie",      "file",
     "files", "translation_file", "translation_files", "unspecified",
 };
 
@@ -75,7 +75,6 @@ void check_source_allows(ErrorSource source, ElementType type, const std::string
 
 }  // namespace
 
-
 std::string_view to_string(ErrorSource source) noexcept {
   return kSourceNames[static_cast<std::size_t>(source)];
 }
@@ -89,28 +88,36 @@ std::optional<ErrorSource> parse_error_source(std::string_view name) noexcept {
 
 bool source_allows(ErrorSource source, ElementType type) noexcept {
   switch (source) {
-    case ErrorSource::data: return is_data_type(type);
+    case ErrorSource::data:
+      return is_data_type(type);
     case ErrorSource::front_side:
-    case ErrorSource::selfie: return is_identity_document(type);
+    case ErrorSource::selfie:
+      return is_identity_document(type);
     case ErrorSource::reverse_side:
       return type == ElementType::driver_license || type == ElementType::identity_card;
     case ErrorSource::file:
-    case ErrorSource::files: return is_address_document(type);
+    case ErrorSource::files:
+      return is_address_document(type);
     case ErrorSource::translation_file:
     case ErrorSource::translation_files:
       return is_identity_document(type) || is_address_document(type);
-    case ErrorSource::unspecified: return true;
+    case ErrorSource::unspecified:
+      return true;
   }
   return false;
 }
 
 std::string_view hash_key(ErrorSource source) noexcept {
   switch (source) {
-    case ErrorSource::data: return "data_hash";
+    case ErrorSource::data:
+      return "data_hash";
     case ErrorSource::files:
-    case ErrorSource::translation_files: return "file_hashes";
-    case ErrorSource::unspecified: return "element_hash";
-    default: return "file_hash";
+    case ErrorSource::translation_files:
+      return "file_hashes";
+    case ErrorSource::unspecified:
+      return "element_hash";
+    default:
+      return "file_hash";
   }
 }
 
@@ -132,7 +139,8 @@ void validate_element_error(const PassportElementError& error, Strictness strict
     const auto names = data_field_names(error.type);
     const bool known = std::find(names.begin(), names.end(), error.field_name) != names.end();
     if (strictness == Strictness::own_output && !known) {
-      throw FormatError(field_where, quote_untrusted(error.field_name) + " is not a data field of " +
+      throw FormatError(field_where, quote_untrusted(error.field_name) +
+                                         " is not a data field of " +
                                          std::string(to_string(error.type)));
     }
   } else if (!error.field_name.empty()) {
@@ -153,7 +161,8 @@ PassportElementError parse_element_error(const nlohmann::json& json, const std::
     if (!name.empty()) {
       const auto parsed = parse_error_source(name);
       if (!parsed) {
-        throw FormatError(field_of(where, "source"), "wrong source specified: " + quote_untrusted(name));
+        throw FormatError(field_of(where, "source"),
+                          "wrong source specified: " + quote_untrusted(name));
       }
       error.source = *parsed;
     }
@@ -161,7 +170,8 @@ PassportElementError parse_element_error(const nlohmann::json& json, const std::
   const auto type_name = read_string(json, "type", where);
   const auto type = parse_element_type(type_name);
   if (!type) {
-    throw FormatError(field_of(where, "type"), quote_untrusted(type_name) + " is not a Passport element type");
+    throw FormatError(field_of(where, "type"),
+                      quote_untrusted(type_name) + " is not a Passport element type");
   }
   error.type = *type;
   check_source_allows(error.source, error.type, where);

@@ -19,7 +19,9 @@ void check_slot(ElementType type, std::string_view slot_name, Slot rule, std::si
   }
 }
 
-std::size_t count_of(bool present) { return present ? 1 : 0; }
+std::size_t count_of(bool present) {
+  return present ? 1 : 0;
+}
 
 }  // namespace
 

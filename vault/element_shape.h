@@ -9,7 +9,7 @@
 namespace idvault::vault {
 
 struct ElementShape {
-  bool data = false;  // an encrypted data object
+  bool data = false;   // an encrypted data object
   bool plain = false;  // a plain phone_number / email value
   bool front_side = false;
   bool reverse_side = false;

@@ -21,7 +21,8 @@ std::string normalize_phone_number(std::string_view text) {
     throw FormatError("phone_number", "must have 5 to 15 digits including the country code");
   }
   if (digits.front() == '0') {
-    throw FormatError("phone_number", "must start with the country code, which never starts with 0");
+    throw FormatError("phone_number",
+                      "must start with the country code, which never starts with 0");
   }
   return std::string(digits);
 }

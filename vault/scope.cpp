@@ -14,7 +14,7 @@ namespace {
 
 // Far above any real scope (13 types with flags fit in well under 1 KiB); bounds the
 // work a hostile link can cause before we reject it.
-constexpr std::size_t kMaxScopeBytes = 16 * 1024;
+constexpr std::size_t kMaxScopeBytes = std::size_t{16} * 1024;
 
 using T = ElementType;
 
@@ -78,10 +78,13 @@ constexpr FormKeys kPackedKeys{"d", "_", "_", "s", "t", "n"};
 std::string item_where(ScopeForm form, std::size_t index) {
   const auto position = "[" + std::to_string(index) + "]";
   switch (form) {
-    case ScopeForm::v1_json: return "scope.data" + position;
-    case ScopeForm::packed_json: return "scope.d" + position;
+    case ScopeForm::v1_json:
+      return "scope.data" + position;
+    case ScopeForm::packed_json:
+      return "scope.d" + position;
     case ScopeForm::legacy_array:
-    case ScopeForm::legacy_list: break;
+    case ScopeForm::legacy_list:
+      break;
   }
   return "scope" + position;
 }
@@ -136,8 +139,7 @@ void parse_one_of_member(const nlohmann::json& member, const FormKeys& keys,
               read_flags(member, keys, where));
 }
 
-ScopeItem parse_one_of(const nlohmann::json& list, const FormKeys& keys,
-                       const std::string& where) {
+ScopeItem parse_one_of(const nlohmann::json& list, const FormKeys& keys, const std::string& where) {
   ScopeItem item;
   item.one_of = true;
   const auto list_where = key_where(where, keys.one_of);
@@ -378,7 +380,9 @@ std::vector<ElementType> ScopeRequest::all_types() const {
   return types;
 }
 
-bool ScopeRequest::contains(ElementType type) const { return find_choice(*this, type) != nullptr; }
+bool ScopeRequest::contains(ElementType type) const {
+  return find_choice(*this, type) != nullptr;
+}
 
 bool ScopeRequest::wants_selfie(ElementType type) const {
   const auto* choice = find_choice(*this, type);
@@ -413,10 +417,16 @@ ScopeRequest parse_scope(std::string_view text) {
   return scope;
 }
 
-void validate_scope(const ScopeRequest& scope) { validate_items(scope); }
+void validate_scope(const ScopeRequest& scope) {
+  validate_items(scope);
+}
 
-std::string to_v1_json(const ScopeRequest& scope) { return write_scope(scope, false); }
+std::string to_v1_json(const ScopeRequest& scope) {
+  return write_scope(scope, false);
+}
 
-std::string to_packed_json(const ScopeRequest& scope) { return write_scope(scope, true); }
+std::string to_packed_json(const ScopeRequest& scope) {
+  return write_scope(scope, true);
+}
 
 }  // namespace idvault::vault

@@ -50,7 +50,9 @@ struct ScopeRequest {
   [[nodiscard]] bool wants_translation(ElementType type) const;
   [[nodiscard]] bool wants_native_names() const;
   // Compares items only: the same request written in two forms is the same request.
-  friend bool operator==(const ScopeRequest& a, const ScopeRequest& b) { return a.items == b.items; }
+  friend bool operator==(const ScopeRequest& a, const ScopeRequest& b) {
+    return a.items == b.items;
+  }
 };
 
 // Parses any of the four forms and enforces Telegram's rules: at least one item; every

@@ -8,7 +8,9 @@
 #include "vault/auth_link.h"
 #include "vault/errors.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+// The entry point libFuzzer calls; its name is fixed by libFuzzer.
+extern "C" int LLVMFuzzerTestOneInput(  // NOLINT(readability-identifier-naming)
+    const std::uint8_t* data, std::size_t size) {
   using namespace idvault::vault;
   const std::string_view url(reinterpret_cast<const char*>(data), size);
   try {

@@ -9,7 +9,9 @@
 #include "vault/element_error.h"
 #include "vault/errors.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+// The entry point libFuzzer calls; its name is fixed by libFuzzer.
+extern "C" int LLVMFuzzerTestOneInput(  // NOLINT(readability-identifier-naming)
+    const std::uint8_t* data, std::size_t size) {
   using namespace idvault::vault;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   try {

@@ -7,12 +7,15 @@
 #include "vault/errors.h"
 #include "vault/scope.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+// The entry point libFuzzer calls; its name is fixed by libFuzzer.
+extern "C" int LLVMFuzzerTestOneInput(  // NOLINT(readability-identifier-naming)
+    const std::uint8_t* data, std::size_t size) {
   using namespace idvault::vault;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   try {
     const auto scope = parse_scope(text);
-    if (!(parse_scope(to_v1_json(scope)) == scope) || !(parse_scope(to_packed_json(scope)) == scope)) {
+    if (!(parse_scope(to_v1_json(scope)) == scope) ||
+        !(parse_scope(to_packed_json(scope)) == scope)) {
       __builtin_trap();
     }
   } catch (const FormatError&) {

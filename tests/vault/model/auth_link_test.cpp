@@ -1,4 +1,6 @@
 // Authorization links: every accepted form, decoding, TDLib's rejection cases, keys.
+#include "vault/auth_link.h"
+
 #include <gtest/gtest.h>
 
 #include <cctype>
@@ -6,7 +8,6 @@
 #include <string>
 
 #include "tests/vault/model/test_public_keys.h"
-#include "vault/auth_link.h"
 #include "vault/errors.h"
 
 namespace idvault::vault {
@@ -19,7 +20,8 @@ std::string uri_component(std::string_view text) {
   std::string out;
   char buffer[4];
   for (const char c : text) {
-    if (std::isalnum(static_cast<unsigned char>(c)) || std::string_view("-_.!~*'()").find(c) != std::string_view::npos) {
+    if (std::isalnum(static_cast<unsigned char>(c)) ||
+        std::string_view("-_.!~*'()").find(c) != std::string_view::npos) {
       out += c;
     } else {
       std::snprintf(buffer, sizeof buffer, "%%%02X", static_cast<unsigned char>(c));
@@ -35,7 +37,9 @@ std::string query(std::string_view bot_id = "543260180", std::string_view scope 
          "&public_key=" + uri_component(key) + "&nonce=" + uri_component(nonce);
 }
 
-std::string tg_link(const std::string& rest) { return "tg://resolve?domain=telegrampassport&" + rest; }
+std::string tg_link(const std::string& rest) {
+  return "tg://resolve?domain=telegrampassport&" + rest;
+}
 
 FormatError link_error(std::string_view url) {
   try {
@@ -60,7 +64,7 @@ TEST(AuthLink, ParsesTheSdkLink) {
   EXPECT_EQ(request.scope.form, ScopeForm::packed_json);
   EXPECT_TRUE(request.scope.wants_native_names());
   EXPECT_EQ(request.public_key_pem, test_keys::kRsa2048Spki);  // %0A decoded back to newlines
-  EXPECT_EQ(request.nonce, "b8ee");                             // nonce wins over payload
+  EXPECT_EQ(request.nonce, "b8ee");                            // nonce wins over payload
   EXPECT_EQ(request.payload, "nonce");
   EXPECT_EQ(request.callback_url, "https://example.org/cb?ssid=b8ee");
   EXPECT_FALSE(request.credentials_use_payload_key());
@@ -70,10 +74,10 @@ TEST(AuthLink, AcceptsEveryForm) {
   const std::string q = query();
   for (const std::string& url :
        {"tg://resolve?domain=telegrampassport&" + q, "tg:resolve?domain=telegrampassport&" + q,
-        "tg://resolve?" + q + "&domain=telegrampassport", "TG://RESOLVE?domain=TelegramPassport&" + q,
-        "tg://passport?" + q, "https://t.me/telegrampassport?" + q,
-        "http://telegram.me/telegrampassport?" + q, "idvault://authorize?" + q,
-        "tg://passport?" + q + "#fragment"}) {
+        "tg://resolve?" + q + "&domain=telegrampassport",
+        "TG://RESOLVE?domain=TelegramPassport&" + q, "tg://passport?" + q,
+        "https://t.me/telegrampassport?" + q, "http://telegram.me/telegrampassport?" + q,
+        "idvault://authorize?" + q, "tg://passport?" + q + "#fragment"}) {
     const auto request = parse_authorization_link(url);
     EXPECT_EQ(request.service_id, "543260180") << url;
     EXPECT_EQ(request.nonce, "b8ee") << url;
@@ -82,25 +86,26 @@ TEST(AuthLink, AcceptsEveryForm) {
 }
 
 TEST(AuthLink, RejectsOtherLinks) {
-  for (const std::string& url : {std::string(""), std::string("https://example.org/?") + query(),
-                                 "tg://resolve?domain=durov&" + query(), "tg://resolve?" + query(),
-                                 "tg://passport" + query(), "idvault://share?" + query(),
-                                 "https://t.me/durov?" + query()}) {
+  for (const std::string& url :
+       {std::string(""), std::string("https://example.org/?") + query(),
+        "tg://resolve?domain=durov&" + query(), "tg://resolve?" + query(),
+        "tg://passport" + query(), "idvault://share?" + query(), "https://t.me/durov?" + query()}) {
     const auto error = link_error(url);
     EXPECT_TRUE(error.where() == "link" || error.where() == "link.domain") << url;
   }
 }
 
 TEST(AuthLink, BotIdMustBeAPositiveInteger) {
-  for (const char* bad : {"0", "-1", "abc", "", "+5", "1.0", "12 3", "1099511627776",
-                          "99999999999999999999999"}) {
+  for (const char* bad :
+       {"0", "-1", "abc", "", "+5", "1.0", "12 3", "1099511627776", "99999999999999999999999"}) {
     const auto error = link_error(tg_link(query(bad)));
     EXPECT_EQ(error.where(), "link.bot_id") << bad;
   }
   EXPECT_EQ(parse_authorization_link(tg_link(query("1099511627775"))).service_id, "1099511627775");
   EXPECT_EQ(parse_authorization_link(tg_link(query("007"))).service_id, "7");
-  const auto missing = link_error("tg://passport?scope=email&public_key=" +
-                                  uri_component(test_keys::kRsa2048Spki) + "&nonce=n");
+  const auto missing =
+      link_error("tg://passport?scope=email&public_key=" + uri_component(test_keys::kRsa2048Spki) +
+                 "&nonce=n");
   EXPECT_EQ(missing.where(), "link.bot_id");
 }
 
@@ -117,8 +122,8 @@ TEST(AuthLink, ScopePublicKeyAndNonceMustBeNonEmpty) {
   EXPECT_EQ(link_error(tg_link(query("12345", kPackedScope, test_keys::kRsa2048Spki, ""))).where(),
             "link.nonce");
   // TDLib: "...&payload=" with no nonce is rejected.
-  EXPECT_EQ(link_error("tg://passport?bot_id=12345&public_key=" + uri_component(test_keys::kRsa2048Spki) +
-                       "&scope=email&payload=")
+  EXPECT_EQ(link_error("tg://passport?bot_id=12345&public_key=" +
+                       uri_component(test_keys::kRsa2048Spki) + "&scope=email&payload=")
                 .where(),
             "link.nonce");
 }
@@ -136,7 +141,8 @@ TEST(AuthLink, NonceFallsBackToLegacyPayload) {
 }
 
 TEST(AuthLink, ScopeErrorsKeepTheirPositionUnderTheLink) {
-  const auto error = link_error(tg_link(query("12345", R"({"data":["email",{"type":"address","selfie":true}],"v":1})")));
+  const auto error = link_error(
+      tg_link(query("12345", R"({"data":["email",{"type":"address","selfie":true}],"v":1})")));
   EXPECT_EQ(error.where(), "link.scope.data[1]");
   EXPECT_TRUE(says(error, "selfie is not allowed for address"));
   EXPECT_EQ(link_error(tg_link(query("12345", R"({"v":1,"d":[{""]}]})"))).where(), "link.scope");
@@ -144,13 +150,14 @@ TEST(AuthLink, ScopeErrorsKeepTheirPositionUnderTheLink) {
 
 TEST(AuthLink, PercentDecoding) {
   // '+' stays '+', as encodeURIComponent never writes '+' for a space.
-  auto request = parse_authorization_link("tg://passport?bot_id=1&scope=email&public_key=" +
-                                          uri_component(test_keys::kRsa2048Spki) +
-                                          "&nonce=a+b%20c%2B");
+  auto request = parse_authorization_link(
+      "tg://passport?bot_id=1&scope=email&public_key=" + uri_component(test_keys::kRsa2048Spki) +
+      "&nonce=a+b%20c%2B");
   EXPECT_EQ(request.nonce, "a+b c+");
   // Lower-case hex is fine; unencoded JSON characters are fine too.
-  request = parse_authorization_link("tg://passport?bot_id=1&scope=%5b%22email%22%5d&nonce=x&public_key=" +
-                                     uri_component(test_keys::kRsa2048Spki));
+  request = parse_authorization_link(
+      "tg://passport?bot_id=1&scope=%5b%22email%22%5d&nonce=x&public_key=" +
+      uri_component(test_keys::kRsa2048Spki));
   EXPECT_EQ(request.scope_text, R"(["email"])");
   for (const char* bad_nonce : {"%", "%4", "%zz", "abc%g1", "%%41"}) {
     const auto error = link_error(tg_link(query("12345", kPackedScope, test_keys::kRsa2048Spki)) +
@@ -173,7 +180,8 @@ TEST(AuthLink, DuplicateParametersAreRejectedUnknownOnesIgnored) {
   EXPECT_TRUE(says(error, "more than once"));
   EXPECT_EQ(link_error(tg_link(query() + "&bot_id=1")).where(), "link.bot_id");
   EXPECT_EQ(link_error(tg_link(query()) + "&domain=telegrampassport").where(), "link.domain");
-  const auto request = parse_authorization_link(tg_link(query() + "&utm_source=x&utm_source=y&&flag"));
+  const auto request =
+      parse_authorization_link(tg_link(query() + "&utm_source=x&utm_source=y&&flag"));
   EXPECT_EQ(request.nonce, "b8ee");
 }
 
@@ -198,7 +206,8 @@ TEST(AuthLink, PublicKeyMustBeRsaSpkiPem) {
   error = link_error(tg_link(query("1", kPackedScope, truncated)));
   EXPECT_EQ(error.where(), "link.public_key");
 
-  error = link_error(tg_link(query("1", kPackedScope, "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n")));
+  error = link_error(tg_link(
+      query("1", kPackedScope, "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n")));
   EXPECT_TRUE(says(error, "private key"));
 }
 
@@ -230,7 +239,9 @@ void expect_same_request(const AuthorizationRequest& a, const AuthorizationReque
 TEST(AuthLinkBuilder, TgFormRoundTripsAndCarriesPayload) {
   const auto request = sample_request();
   const auto link = build_authorization_link(request, LinkFormat::tg);
-  EXPECT_EQ(link.rfind("tg://resolve?domain=telegrampassport&bot_id=543260180&scope=%7B%22v%22%3A1", 0), 0u)
+  EXPECT_EQ(
+      link.rfind("tg://resolve?domain=telegrampassport&bot_id=543260180&scope=%7B%22v%22%3A1", 0),
+      0u)
       << link;
   EXPECT_NE(link.find("public_key=-----BEGIN%20PUBLIC%20KEY-----%0A"), std::string::npos);
   EXPECT_EQ(link.find(' '), std::string::npos);
@@ -264,13 +275,16 @@ TEST(AuthLinkBuilder, RefusesInvalidRequests) {
   EXPECT_THROW(static_cast<void>(build_authorization_link(request, LinkFormat::tg)), FormatError);
   request = sample_request();
   request.public_key_pem = test_keys::kRsa2048Pkcs1;
-  EXPECT_THROW(static_cast<void>(build_authorization_link(request, LinkFormat::idvault)), FormatError);
+  EXPECT_THROW(static_cast<void>(build_authorization_link(request, LinkFormat::idvault)),
+               FormatError);
   request = sample_request();
   request.nonce.clear();
-  EXPECT_THROW(static_cast<void>(build_authorization_link(request, LinkFormat::idvault)), FormatError);
+  EXPECT_THROW(static_cast<void>(build_authorization_link(request, LinkFormat::idvault)),
+               FormatError);
   request = sample_request();
   request.scope_text = "not,a,scope";
-  EXPECT_THROW(static_cast<void>(build_authorization_link(request, LinkFormat::idvault)), FormatError);
+  EXPECT_THROW(static_cast<void>(build_authorization_link(request, LinkFormat::idvault)),
+               FormatError);
 }
 
 }  // namespace

@@ -1,11 +1,12 @@
 // Element data (PersonalDetails, IdDocumentData, ResidentialAddress), the plain
 // phone/email values and the slot shape of each type.
+#include "vault/element_data.h"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "vault/element_data.h"
 #include "vault/element_shape.h"
 #include "vault/errors.h"
 #include "vault/plain_value.h"
@@ -29,8 +30,9 @@ json personal_json() {
 }
 
 json address_json() {
-  return json{{"street_line1", "1 Main St"}, {"street_line2", ""}, {"city", "Springfield"},
-              {"state", ""},               {"country_code", "US"}, {"post_code", "12345"}};
+  return json{{"street_line1", "1 Main St"}, {"street_line2", ""},
+              {"city", "Springfield"},       {"state", ""},
+              {"country_code", "US"},        {"post_code", "12345"}};
 }
 
 // Runs fn, expects a FormatError, and returns it for inspection.
@@ -48,7 +50,8 @@ FormatError expect_format_error(Fn&& fn) {
 FormatError personal_error_with(const std::string& key, const json& value) {
   auto data = personal_json();
   data[key] = value;
-  return expect_format_error([&] { static_cast<void>(parse_element_data(ElementType::personal_details, data)); });
+  return expect_format_error(
+      [&] { static_cast<void>(parse_element_data(ElementType::personal_details, data)); });
 }
 
 bool contains(const FormatError& error, std::string_view text) {
@@ -56,7 +59,8 @@ bool contains(const FormatError& error, std::string_view text) {
 }
 
 TEST(PersonalDetails, ReadsTdlibShapedJson) {
-  const auto data = std::get<PersonalDetails>(parse_element_data(ElementType::personal_details, personal_json()));
+  const auto data =
+      std::get<PersonalDetails>(parse_element_data(ElementType::personal_details, personal_json()));
   EXPECT_EQ(data.first_name, "Ivan");
   EXPECT_EQ(data.last_name, "Petrov");
   EXPECT_EQ(data.last_name_native, "\xd0\x9f\xd0\xb5\xd1\x82\xd1\x80\xd0\xbe\xd0\xb2");
@@ -73,7 +77,8 @@ TEST(PersonalDetails, ReadsJsonWithOptionalKeysLeftOutAndUnknownKeys) {
   data.erase("first_name_native");
   data.erase("last_name_native");  // Passport 1.0 clients had no native names
   data["some_future_field"] = 42;
-  const auto details = std::get<PersonalDetails>(parse_element_data(ElementType::personal_details, data));
+  const auto details =
+      std::get<PersonalDetails>(parse_element_data(ElementType::personal_details, data));
   EXPECT_EQ(details.middle_name, "");
   EXPECT_EQ(details.first_name_native, "");
 }
@@ -83,12 +88,13 @@ TEST(PersonalDetails, WritesEveryKeyInTdlibOrderWithPaddedDates) {
   data["birth_date"] = "1.2.1990";
   data.erase("middle_name");
   const auto parsed = parse_element_data(ElementType::personal_details, data);
-  EXPECT_EQ(to_json_text(ElementType::personal_details, parsed),
-            "{\"first_name\":\"Ivan\",\"middle_name\":\"\",\"last_name\":\"Petrov\","
-            "\"first_name_native\":\"\xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd\",\"middle_name_native\":\"\","
-            "\"last_name_native\":\"\xd0\x9f\xd0\xb5\xd1\x82\xd1\x80\xd0\xbe\xd0\xb2\","
-            "\"birth_date\":\"01.02.1990\",\"gender\":\"male\",\"country_code\":\"RU\","
-            "\"residence_country_code\":\"DE\"}");
+  EXPECT_EQ(
+      to_json_text(ElementType::personal_details, parsed),
+      "{\"first_name\":\"Ivan\",\"middle_name\":\"\",\"last_name\":\"Petrov\","
+      "\"first_name_native\":\"\xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd\",\"middle_name_native\":\"\","
+      "\"last_name_native\":\"\xd0\x9f\xd0\xb5\xd1\x82\xd1\x80\xd0\xbe\xd0\xb2\","
+      "\"birth_date\":\"01.02.1990\",\"gender\":\"male\",\"country_code\":\"RU\","
+      "\"residence_country_code\":\"DE\"}");
 }
 
 TEST(PersonalDetails, RoundTripsThroughJsonText) {
@@ -100,7 +106,8 @@ TEST(PersonalDetails, RoundTripsThroughJsonText) {
 TEST(PersonalDetails, BirthDateIsRequiredAndMustExist) {
   auto data = personal_json();
   data.erase("birth_date");
-  auto error = expect_format_error([&] { static_cast<void>(parse_element_data(ElementType::personal_details, data)); });
+  auto error = expect_format_error(
+      [&] { static_cast<void>(parse_element_data(ElementType::personal_details, data)); });
   EXPECT_EQ(error.where(), "personal_details.birth_date");
   EXPECT_TRUE(contains(error, "is missing"));
 
@@ -119,8 +126,9 @@ TEST(PersonalDetails, GenderIsExactlyMaleOrFemale) {
   }
   auto data = personal_json();
   data["gender"] = "female";
-  EXPECT_EQ(std::get<PersonalDetails>(parse_element_data(ElementType::personal_details, data)).gender,
-            Gender::female);
+  EXPECT_EQ(
+      std::get<PersonalDetails>(parse_element_data(ElementType::personal_details, data)).gender,
+      Gender::female);
 }
 
 TEST(PersonalDetails, CountryCodesAreTwoUppercaseLetters) {
@@ -140,11 +148,13 @@ TEST(PersonalDetails, UnassignedCountryCodeIsReadButNeverWritten) {
   EXPECT_EQ(std::get<PersonalDetails>(parsed).country_code, "QQ");
 
   const auto strict = expect_format_error([&] {
-    static_cast<void>(parse_element_data(ElementType::personal_details, data, Strictness::own_output));
+    static_cast<void>(
+        parse_element_data(ElementType::personal_details, data, Strictness::own_output));
   });
   EXPECT_EQ(strict.where(), "personal_details.country_code");
   EXPECT_TRUE(contains(strict, "not an assigned"));
-  const auto on_write = expect_format_error([&] { static_cast<void>(to_json(ElementType::personal_details, parsed)); });
+  const auto on_write = expect_format_error(
+      [&] { static_cast<void>(to_json(ElementType::personal_details, parsed)); });
   EXPECT_EQ(on_write.where(), "personal_details.country_code");
 }
 
@@ -176,16 +186,20 @@ TEST(PersonalDetails, NameIsNotEchoedInErrors) {
 }
 
 TEST(ElementData, NonObjectAndNonJsonAreRejected) {
-  auto error = expect_format_error([] { static_cast<void>(parse_element_data(ElementType::address, json::array())); });
+  auto error = expect_format_error(
+      [] { static_cast<void>(parse_element_data(ElementType::address, json::array())); });
   EXPECT_EQ(error.where(), "address");
-  error = expect_format_error(
-      [] { static_cast<void>(parse_element_data(ElementType::address, std::string_view("{\"city\":"))); });
+  error = expect_format_error([] {
+    static_cast<void>(parse_element_data(ElementType::address, std::string_view("{\"city\":")));
+  });
   EXPECT_TRUE(contains(error, "not valid JSON"));
 }
 
 TEST(ElementData, TypesWithoutDataAreRejected) {
-  for (const auto type : {ElementType::utility_bill, ElementType::phone_number, ElementType::email}) {
-    const auto error = expect_format_error([&] { static_cast<void>(parse_element_data(type, json::object())); });
+  for (const auto type :
+       {ElementType::utility_bill, ElementType::phone_number, ElementType::email}) {
+    const auto error =
+        expect_format_error([&] { static_cast<void>(parse_element_data(type, json::object())); });
     EXPECT_EQ(error.where(), to_string(type));
     EXPECT_TRUE(data_field_names(type).empty());
   }
@@ -212,8 +226,8 @@ TEST(IdDocumentData, ExpiryDateIsReadUnpaddedAndWrittenPadded) {
 
 TEST(IdDocumentData, BadExpiryNamesTheDocumentType) {
   const auto error = expect_format_error([] {
-    static_cast<void>(parse_element_data(ElementType::driver_license,
-                                         json{{"document_no", "X1"}, {"expiry_date", "31.04.2030"}}));
+    static_cast<void>(parse_element_data(
+        ElementType::driver_license, json{{"document_no", "X1"}, {"expiry_date", "31.04.2030"}}));
   });
   EXPECT_EQ(error.where(), "driver_license.expiry_date");
 }
@@ -236,8 +250,9 @@ TEST(IdDocumentData, DocumentNumberIsOneTo24Characters) {
   EXPECT_TRUE(contains(error, "must not be empty"));
   error = expect_format_error([&] { static_cast<void>(parse_number("\xc3\x28")); });
   EXPECT_TRUE(contains(error, "not valid UTF-8"));
-  error = expect_format_error(
-      [] { static_cast<void>(parse_element_data(ElementType::passport, json{{"expiry_date", ""}})); });
+  error = expect_format_error([] {
+    static_cast<void>(parse_element_data(ElementType::passport, json{{"expiry_date", ""}}));
+  });
   EXPECT_EQ(error.where(), "passport.document_no");
   EXPECT_TRUE(contains(error, "is missing"));
 }
@@ -253,17 +268,21 @@ TEST(ResidentialAddress, ReadsAndWritesInTdlibOrder) {
 TEST(ResidentialAddress, CountryCodeAndUtf8AreChecked) {
   auto data = address_json();
   data["country_code"] = "us";
-  auto error = expect_format_error([&] { static_cast<void>(parse_element_data(ElementType::address, data)); });
+  auto error = expect_format_error(
+      [&] { static_cast<void>(parse_element_data(ElementType::address, data)); });
   EXPECT_EQ(error.where(), "address.country_code");
   data = address_json();
   data["street_line2"] = "\xe2\x28\xa1";
-  error = expect_format_error([&] { static_cast<void>(parse_element_data(ElementType::address, data)); });
+  error = expect_format_error(
+      [&] { static_cast<void>(parse_element_data(ElementType::address, data)); });
   EXPECT_EQ(error.where(), "address.street_line2");
 }
 
 TEST(ElementData, KindMustMatchTheType) {
-  const ElementData address = std::get<ResidentialAddress>(parse_element_data(ElementType::address, address_json()));
-  const auto error = expect_format_error([&] { static_cast<void>(to_json(ElementType::passport, address)); });
+  const ElementData address =
+      std::get<ResidentialAddress>(parse_element_data(ElementType::address, address_json()));
+  const auto error =
+      expect_format_error([&] { static_cast<void>(to_json(ElementType::passport, address)); });
   EXPECT_EQ(error.where(), "passport");
 }
 
@@ -288,8 +307,8 @@ TEST(ElementDataFields, BuildsPersonalDetailsFromKeyValuePairs) {
 
 TEST(ElementDataFields, UnknownDuplicateAndMissingKeysAreRejected) {
   auto error = expect_format_error([] {
-    static_cast<void>(element_data_from_fields(ElementType::passport,
-                                               {{"document_no", "1"}, {"number", "2"}}));
+    static_cast<void>(
+        element_data_from_fields(ElementType::passport, {{"document_no", "1"}, {"number", "2"}}));
   });
   EXPECT_EQ(error.where(), "passport.number");
   EXPECT_TRUE(contains(error, "document_no, expiry_date"));
@@ -310,9 +329,10 @@ TEST(ElementDataFields, UnknownDuplicateAndMissingKeysAreRejected) {
 
 TEST(ElementDataFields, RequireAssignedCountryCodes) {
   const auto error = expect_format_error([] {
-    static_cast<void>(element_data_from_fields(
-        ElementType::address, {{"country_code", "UK"}, {"city", "London"},
-                               {"street_line1", "1 High St"}, {"post_code", "N1"}}));
+    static_cast<void>(element_data_from_fields(ElementType::address, {{"country_code", "UK"},
+                                                                      {"city", "London"},
+                                                                      {"street_line1", "1 High St"},
+                                                                      {"post_code", "N1"}}));
   });
   EXPECT_EQ(error.where(), "address.country_code");
   EXPECT_TRUE(contains(error, "\"UK\" is not an assigned"));
@@ -353,15 +373,17 @@ TEST(PhoneNumber, RejectsWhatIsNotAnInternationalNumber) {
 TEST(Email, AcceptsOrdinaryAndInternationalAddresses) {
   EXPECT_NO_THROW(validate_email("a@b"));
   EXPECT_NO_THROW(validate_email("first.last+tag@example.co.uk"));
-  EXPECT_NO_THROW(validate_email("\xd0\xb8\xd0\xb2\xd0\xb0\xd0\xbd@\xd0\xbf\xd1\x80\xd0\xb8\xd0\xbc\xd0\xb5\xd1\x80.\xd1\x80\xd1\x84"));
+  EXPECT_NO_THROW(
+      validate_email("\xd0\xb8\xd0\xb2\xd0\xb0\xd0\xbd@"
+                     "\xd0\xbf\xd1\x80\xd0\xb8\xd0\xbc\xd0\xb5\xd1\x80.\xd1\x80\xd1\x84"));
   EXPECT_NO_THROW(validate_email(std::string(250, 'a') + "@b.c"));  // 254 bytes
 }
 
 TEST(Email, RejectsMalformedAddresses) {
-  for (const std::string& bad : {std::string(""), std::string("plain"), std::string("@b.c"),
-                                std::string("a@"), std::string("a@b@c"), std::string("a b@c"),
-                                std::string("a@b\tc"), std::string("a@b\n"),
-                                std::string("a\xff@b"), std::string(251, 'a') + "@b.c"}) {
+  for (const std::string& bad :
+       {std::string(""), std::string("plain"), std::string("@b.c"), std::string("a@"),
+        std::string("a@b@c"), std::string("a b@c"), std::string("a@b\tc"), std::string("a@b\n"),
+        std::string("a\xff@b"), std::string(251, 'a') + "@b.c"}) {
     const auto error = expect_format_error([&] { validate_email(bad); });
     EXPECT_EQ(error.where(), "email") << bad;
   }
@@ -381,52 +403,72 @@ ElementShape shape_with(bool data, bool front, bool reverse, bool selfie, std::s
 }
 
 TEST(ElementShape, AcceptsWhatEachTypeMayCarry) {
-  EXPECT_NO_THROW(validate_element_shape(ElementType::personal_details, shape_with(true, false, false, false, 0, 0)));
-  EXPECT_NO_THROW(validate_element_shape(ElementType::passport, shape_with(true, true, false, true, 2, 0)));
-  EXPECT_NO_THROW(validate_element_shape(ElementType::passport, shape_with(true, true, false, false, 0, 0)));
-  EXPECT_NO_THROW(validate_element_shape(ElementType::driver_license, shape_with(true, true, true, false, 0, 0)));
-  EXPECT_NO_THROW(validate_element_shape(ElementType::utility_bill, shape_with(false, false, false, false, 1, 3)));
-  EXPECT_NO_THROW(validate_element_shape(ElementType::email, shape_with(false, false, false, false, 0, 0, true)));
+  EXPECT_NO_THROW(validate_element_shape(ElementType::personal_details,
+                                         shape_with(true, false, false, false, 0, 0)));
+  EXPECT_NO_THROW(
+      validate_element_shape(ElementType::passport, shape_with(true, true, false, true, 2, 0)));
+  EXPECT_NO_THROW(
+      validate_element_shape(ElementType::passport, shape_with(true, true, false, false, 0, 0)));
+  EXPECT_NO_THROW(validate_element_shape(ElementType::driver_license,
+                                         shape_with(true, true, true, false, 0, 0)));
+  EXPECT_NO_THROW(validate_element_shape(ElementType::utility_bill,
+                                         shape_with(false, false, false, false, 1, 3)));
+  EXPECT_NO_THROW(validate_element_shape(ElementType::email,
+                                         shape_with(false, false, false, false, 0, 0, true)));
 }
 
 TEST(ElementShape, RejectsForbiddenSlots) {
-  auto error = expect_format_error(
-      [] { validate_element_shape(ElementType::passport, shape_with(true, true, true, false, 0, 0)); });
+  auto error = expect_format_error([] {
+    validate_element_shape(ElementType::passport, shape_with(true, true, true, false, 0, 0));
+  });
   EXPECT_EQ(error.where(), "passport.reverse_side");
   EXPECT_TRUE(contains(error, "not allowed"));
-  error = expect_format_error(
-      [] { validate_element_shape(ElementType::address, shape_with(true, false, false, false, 1, 0)); });
+  error = expect_format_error([] {
+    validate_element_shape(ElementType::address, shape_with(true, false, false, false, 1, 0));
+  });
   EXPECT_EQ(error.where(), "address.translation");
-  error = expect_format_error(
-      [] { validate_element_shape(ElementType::bank_statement, shape_with(false, false, false, true, 0, 1)); });
+  error = expect_format_error([] {
+    validate_element_shape(ElementType::bank_statement,
+                           shape_with(false, false, false, true, 0, 1));
+  });
   EXPECT_EQ(error.where(), "bank_statement.selfie");
-  error = expect_format_error(
-      [] { validate_element_shape(ElementType::utility_bill, shape_with(true, false, false, false, 0, 1)); });
+  error = expect_format_error([] {
+    validate_element_shape(ElementType::utility_bill, shape_with(true, false, false, false, 0, 1));
+  });
   EXPECT_EQ(error.where(), "utility_bill.data");
-  error = expect_format_error(
-      [] { validate_element_shape(ElementType::identity_card, shape_with(true, true, true, false, 0, 1)); });
+  error = expect_format_error([] {
+    validate_element_shape(ElementType::identity_card, shape_with(true, true, true, false, 0, 1));
+  });
   EXPECT_EQ(error.where(), "identity_card.files");
-  error = expect_format_error(
-      [] { validate_element_shape(ElementType::passport, shape_with(true, true, false, false, 0, 0, true)); });
+  error = expect_format_error([] {
+    validate_element_shape(ElementType::passport, shape_with(true, true, false, false, 0, 0, true));
+  });
   EXPECT_EQ(error.where(), "passport.plain");
 }
 
 TEST(ElementShape, RejectsMissingRequiredSlots) {
-  auto error = expect_format_error(
-      [] { validate_element_shape(ElementType::identity_card, shape_with(true, true, false, false, 0, 0)); });
+  auto error = expect_format_error([] {
+    validate_element_shape(ElementType::identity_card, shape_with(true, true, false, false, 0, 0));
+  });
   EXPECT_EQ(error.where(), "identity_card.reverse_side");
   EXPECT_TRUE(contains(error, "is required"));
-  error = expect_format_error(
-      [] { validate_element_shape(ElementType::passport, shape_with(true, false, false, false, 0, 0)); });
+  error = expect_format_error([] {
+    validate_element_shape(ElementType::passport, shape_with(true, false, false, false, 0, 0));
+  });
   EXPECT_EQ(error.where(), "passport.front_side");
-  error = expect_format_error(
-      [] { validate_element_shape(ElementType::rental_agreement, shape_with(false, false, false, false, 1, 0)); });
+  error = expect_format_error([] {
+    validate_element_shape(ElementType::rental_agreement,
+                           shape_with(false, false, false, false, 1, 0));
+  });
   EXPECT_EQ(error.where(), "rental_agreement.files");
-  error = expect_format_error(
-      [] { validate_element_shape(ElementType::personal_details, shape_with(false, false, false, false, 0, 0)); });
+  error = expect_format_error([] {
+    validate_element_shape(ElementType::personal_details,
+                           shape_with(false, false, false, false, 0, 0));
+  });
   EXPECT_EQ(error.where(), "personal_details.data");
-  error = expect_format_error(
-      [] { validate_element_shape(ElementType::phone_number, shape_with(false, false, false, false, 0, 0)); });
+  error = expect_format_error([] {
+    validate_element_shape(ElementType::phone_number, shape_with(false, false, false, false, 0, 0));
+  });
   EXPECT_EQ(error.where(), "phone_number.phone_number");
 }
 

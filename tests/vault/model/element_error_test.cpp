@@ -1,11 +1,12 @@
 // PassportElementError: all nine kinds, the Bot API's read rules, and the type table.
+#include "vault/element_error.h"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <string>
 
-#include "vault/element_error.h"
 #include "vault/errors.h"
 
 namespace idvault::vault {
@@ -43,16 +44,40 @@ bool says(const FormatError& error, std::string_view text) {
 // One valid Bot API object for each kind.
 std::vector<json> one_of_each_kind() {
   return {
-      {{"source", "data"}, {"type", "personal_details"}, {"field_name", "birth_date"},
-       {"data_hash", kHashA}, {"message", "Date of birth is unreadable"}},
-      {{"source", "front_side"}, {"type", "passport"}, {"file_hash", kHashA}, {"message", "Blurry"}},
-      {{"source", "reverse_side"}, {"type", "identity_card"}, {"file_hash", kHashA}, {"message", "Cut off"}},
-      {{"source", "selfie"}, {"type", "driver_license"}, {"file_hash", kHashA}, {"message", "Face hidden"}},
+      {{"source", "data"},
+       {"type", "personal_details"},
+       {"field_name", "birth_date"},
+       {"data_hash", kHashA},
+       {"message", "Date of birth is unreadable"}},
+      {{"source", "front_side"},
+       {"type", "passport"},
+       {"file_hash", kHashA},
+       {"message", "Blurry"}},
+      {{"source", "reverse_side"},
+       {"type", "identity_card"},
+       {"file_hash", kHashA},
+       {"message", "Cut off"}},
+      {{"source", "selfie"},
+       {"type", "driver_license"},
+       {"file_hash", kHashA},
+       {"message", "Face hidden"}},
       {{"source", "file"}, {"type", "utility_bill"}, {"file_hash", kHashA}, {"message", "Too old"}},
-      {{"source", "files"}, {"type", "bank_statement"}, {"file_hashes", {kHashA, kHashB}}, {"message", "Wrong bank"}},
-      {{"source", "translation_file"}, {"type", "internal_passport"}, {"file_hash", kHashA}, {"message", "No stamp"}},
-      {{"source", "translation_files"}, {"type", "rental_agreement"}, {"file_hashes", {kHashB}}, {"message", "Unsigned"}},
-      {{"source", "unspecified"}, {"type", "email"}, {"element_hash", kHashA}, {"message", "Use a work e-mail"}},
+      {{"source", "files"},
+       {"type", "bank_statement"},
+       {"file_hashes", {kHashA, kHashB}},
+       {"message", "Wrong bank"}},
+      {{"source", "translation_file"},
+       {"type", "internal_passport"},
+       {"file_hash", kHashA},
+       {"message", "No stamp"}},
+      {{"source", "translation_files"},
+       {"type", "rental_agreement"},
+       {"file_hashes", {kHashB}},
+       {"message", "Unsigned"}},
+      {{"source", "unspecified"},
+       {"type", "email"},
+       {"element_hash", kHashA},
+       {"message", "Use a work e-mail"}},
   };
 }
 
@@ -69,9 +94,11 @@ TEST(ElementError, EveryKindRoundTripsInBotApiShape) {
 
 TEST(ElementError, WritesKeysInBotApiOrder) {
   const auto parsed = parse_element_error(one_of_each_kind()[0]);
-  EXPECT_EQ(to_json(parsed).dump(),
-            std::string(R"({"source":"data","type":"personal_details","field_name":"birth_date","data_hash":")") +
-                kHashA + R"(","message":"Date of birth is unreadable"})");
+  EXPECT_EQ(
+      to_json(parsed).dump(),
+      std::string(
+          R"({"source":"data","type":"personal_details","field_name":"birth_date","data_hash":")") +
+          kHashA + R"(","message":"Date of birth is unreadable"})");
 }
 
 TEST(ElementError, DecodesHashesToBytes) {
@@ -84,7 +111,8 @@ TEST(ElementError, DecodesHashesToBytes) {
 }
 
 TEST(ElementError, MissingOrEmptySourceMeansUnspecified) {
-  const auto missing = parse_element_error(json{{"type", "passport"}, {"element_hash", kHashA}, {"message", "m"}});
+  const auto missing =
+      parse_element_error(json{{"type", "passport"}, {"element_hash", kHashA}, {"message", "m"}});
   EXPECT_EQ(missing.source, ErrorSource::unspecified);
   const auto empty = parse_element_error(
       json{{"source", ""}, {"type", "address"}, {"element_hash", kHashA}, {"message", "m"}});
@@ -93,20 +121,28 @@ TEST(ElementError, MissingOrEmptySourceMeansUnspecified) {
 }
 
 TEST(ElementError, UnknownSourceIsWrongSourceSpecified) {
-  const auto error = read_error(json{{"source", "back_side"}, {"type", "passport"}, {"file_hash", kHashA}, {"message", "m"}});
+  const auto error = read_error(
+      json{{"source", "back_side"}, {"type", "passport"}, {"file_hash", kHashA}, {"message", "m"}});
   EXPECT_EQ(error.where(), "error.source");
   EXPECT_TRUE(says(error, "wrong source specified"));
-  EXPECT_EQ(read_error(json{{"source", 3}, {"type", "passport"}, {"message", "m"}}).where(), "error.source");
+  EXPECT_EQ(read_error(json{{"source", 3}, {"type", "passport"}, {"message", "m"}}).where(),
+            "error.source");
 }
 
 TEST(ElementError, TypeMustBeAllowedForTheSource) {
   const std::tuple<const char*, const char*, const char*> mismatches[] = {
-      {"data", "utility_bill", "data_hash"},        {"data", "phone_number", "data_hash"},
-      {"front_side", "address", "file_hash"},       {"front_side", "utility_bill", "file_hash"},
-      {"reverse_side", "passport", "file_hash"},    {"reverse_side", "internal_passport", "file_hash"},
-      {"selfie", "utility_bill", "file_hash"},      {"file", "passport", "file_hash"},
-      {"files", "identity_card", "file_hashes"},    {"translation_file", "personal_details", "file_hash"},
-      {"translation_files", "email", "file_hashes"}, {"translation_file", "address", "file_hash"},
+      {"data", "utility_bill", "data_hash"},
+      {"data", "phone_number", "data_hash"},
+      {"front_side", "address", "file_hash"},
+      {"front_side", "utility_bill", "file_hash"},
+      {"reverse_side", "passport", "file_hash"},
+      {"reverse_side", "internal_passport", "file_hash"},
+      {"selfie", "utility_bill", "file_hash"},
+      {"file", "passport", "file_hash"},
+      {"files", "identity_card", "file_hashes"},
+      {"translation_file", "personal_details", "file_hash"},
+      {"translation_files", "email", "file_hashes"},
+      {"translation_file", "address", "file_hash"},
   };
   for (const auto& [source, type, key] : mismatches) {
     json value = {{"source", source}, {"type", type}, {"message", "m"}, {"field_name", "x"}};
@@ -133,38 +169,67 @@ TEST(ElementError, SourceTableMatchesTheBotApi) {
 }
 
 TEST(ElementError, HashesMustBeBase64Of32Bytes) {
-  for (const char* bad : {kHash31, kHash33, "not base64!", "", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}) {
-    const auto error = read_error(json{{"source", "selfie"}, {"type", "passport"}, {"file_hash", bad}, {"message", "m"}});
+  for (const char* bad :
+       {kHash31, kHash33, "not base64!", "", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}) {
+    const auto error = read_error(
+        json{{"source", "selfie"}, {"type", "passport"}, {"file_hash", bad}, {"message", "m"}});
     EXPECT_EQ(error.where(), "error.file_hash") << bad;
   }
-  EXPECT_EQ(read_error(json{{"source", "selfie"}, {"type", "passport"}, {"file_hash", 5}, {"message", "m"}}).where(),
+  EXPECT_EQ(
+      read_error(
+          json{{"source", "selfie"}, {"type", "passport"}, {"file_hash", 5}, {"message", "m"}})
+          .where(),
+      "error.file_hash");
+  EXPECT_EQ(read_error(json{{"source", "selfie"}, {"type", "passport"}, {"message", "m"}}).where(),
             "error.file_hash");
-  EXPECT_EQ(read_error(json{{"source", "selfie"}, {"type", "passport"}, {"message", "m"}}).where(), "error.file_hash");
-  EXPECT_EQ(read_error(json{{"source", "unspecified"}, {"type", "email"}, {"element_hash", kHash31}, {"message", "m"}}).where(),
+  EXPECT_EQ(read_error(json{{"source", "unspecified"},
+                            {"type", "email"},
+                            {"element_hash", kHash31},
+                            {"message", "m"}})
+                .where(),
             "error.element_hash");
 }
 
 TEST(ElementError, FileHashListsMustBeNonEmptyArraysOfValidHashes) {
-  auto error = read_error(json{{"source", "files"}, {"type", "utility_bill"}, {"file_hashes", json::array()}, {"message", "m"}});
+  auto error = read_error(json{{"source", "files"},
+                               {"type", "utility_bill"},
+                               {"file_hashes", json::array()},
+                               {"message", "m"}});
   EXPECT_EQ(error.where(), "error.file_hashes");
   EXPECT_TRUE(says(error, "at least one"));
-  error = read_error(json{{"source", "translation_files"}, {"type", "passport"}, {"file_hashes", kHashA}, {"message", "m"}});
+  error = read_error(json{{"source", "translation_files"},
+                          {"type", "passport"},
+                          {"file_hashes", kHashA},
+                          {"message", "m"}});
   EXPECT_EQ(error.where(), "error.file_hashes");
-  error = read_error(json{{"source", "files"}, {"type", "utility_bill"}, {"file_hashes", {kHashA, kHash31}}, {"message", "m"}});
+  error = read_error(json{{"source", "files"},
+                          {"type", "utility_bill"},
+                          {"file_hashes", {kHashA, kHash31}},
+                          {"message", "m"}});
   EXPECT_EQ(error.where(), "error.file_hashes[1]");
 }
 
 TEST(ElementError, TypeAndMessageAreRequired) {
-  EXPECT_EQ(read_error(json{{"source", "unspecified"}, {"element_hash", kHashA}, {"message", "m"}}).where(), "error.type");
-  EXPECT_EQ(read_error(json{{"type", "passports"}, {"element_hash", kHashA}, {"message", "m"}}).where(), "error.type");
-  EXPECT_EQ(read_error(json{{"type", "passport"}, {"element_hash", kHashA}}).where(), "error.message");
-  EXPECT_EQ(read_error(json{{"type", "passport"}, {"element_hash", kHashA}, {"message", 1}}).where(), "error.message");
+  EXPECT_EQ(read_error(json{{"source", "unspecified"}, {"element_hash", kHashA}, {"message", "m"}})
+                .where(),
+            "error.type");
+  EXPECT_EQ(
+      read_error(json{{"type", "passports"}, {"element_hash", kHashA}, {"message", "m"}}).where(),
+      "error.type");
+  EXPECT_EQ(read_error(json{{"type", "passport"}, {"element_hash", kHashA}}).where(),
+            "error.message");
+  EXPECT_EQ(
+      read_error(json{{"type", "passport"}, {"element_hash", kHashA}, {"message", 1}}).where(),
+      "error.message");
   EXPECT_EQ(read_error(json::array()).where(), "error");
 }
 
 TEST(ElementError, DataFieldNameUnknownIsReadButNotWritten) {
-  const json value = {{"source", "data"}, {"type", "passport"}, {"field_name", "number"},
-                      {"data_hash", kHashA}, {"message", "m"}};
+  const json value = {{"source", "data"},
+                      {"type", "passport"},
+                      {"field_name", "number"},
+                      {"data_hash", kHashA},
+                      {"message", "m"}};
   const auto parsed = parse_element_error(value);  // tolerated, as TDLib does
   EXPECT_EQ(parsed.field_name, "number");
   try {
@@ -179,9 +244,16 @@ TEST(ElementError, DataFieldNameUnknownIsReadButNotWritten) {
 }
 
 TEST(ElementError, DataFieldNameMustBeGivenAndMatchTheType) {
-  EXPECT_EQ(read_error(json{{"source", "data"}, {"type", "address"}, {"data_hash", kHashA}, {"message", "m"}}).where(),
-            "error.field_name");
-  EXPECT_EQ(read_error(json{{"source", "data"}, {"type", "address"}, {"field_name", ""}, {"data_hash", kHashA}, {"message", "m"}})
+  EXPECT_EQ(
+      read_error(
+          json{{"source", "data"}, {"type", "address"}, {"data_hash", kHashA}, {"message", "m"}})
+          .where(),
+      "error.field_name");
+  EXPECT_EQ(read_error(json{{"source", "data"},
+                            {"type", "address"},
+                            {"field_name", ""},
+                            {"data_hash", kHashA},
+                            {"message", "m"}})
                 .where(),
             "error.field_name");
   PassportElementError error;

@@ -1,10 +1,11 @@
 // ScopeRequest: the four scope forms, aliases, Telegram's rules, and both writers.
+#include "vault/scope.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "vault/errors.h"
-#include "vault/scope.h"
 
 namespace idvault::vault {
 namespace {
@@ -46,8 +47,8 @@ TEST(Scope, OfficialPackedExampleParsesToTheRightItems) {
   EXPECT_EQ(types_of(scope.items[2]), std::vector<T>{T::phone_number});
   EXPECT_EQ(types_of(scope.items[3]), std::vector<T>{T::email});
   EXPECT_TRUE(scope.items[4].one_of);
-  EXPECT_EQ(types_of(scope.items[4]),
-            (std::vector<T>{T::passport, T::internal_passport, T::driver_license, T::identity_card}));
+  EXPECT_EQ(types_of(scope.items[4]), (std::vector<T>{T::passport, T::internal_passport,
+                                                      T::driver_license, T::identity_card}));
   EXPECT_TRUE(scope.items[5].one_of);
   EXPECT_EQ(types_of(scope.items[5]),
             (std::vector<T>{T::utility_bill, T::bank_statement, T::rental_agreement,
@@ -88,8 +89,10 @@ TEST(Scope, EveryPackedAliasResolves) {
 }
 
 TEST(Scope, V1JsonInAnyKeyOrder) {
-  const auto a = parse_scope(R"({"data":["personal_details",{"type":"passport","selfie":true}],"v":1})");
-  const auto b = parse_scope(R"({"v":1,"data":[{"selfie":true,"type":"passport"},"personal_details"]})");
+  const auto a =
+      parse_scope(R"({"data":["personal_details",{"type":"passport","selfie":true}],"v":1})");
+  const auto b =
+      parse_scope(R"({"v":1,"data":[{"selfie":true,"type":"passport"},"personal_details"]})");
   EXPECT_EQ(a.form, ScopeForm::v1_json);
   EXPECT_EQ(types_of(a.items[1]), std::vector<T>{T::passport});
   EXPECT_TRUE(a.wants_selfie(T::passport));
@@ -106,8 +109,8 @@ TEST(Scope, AliasWithFlagsEqualsTheSpelledOutOneOf) {
 }
 
 TEST(Scope, OneOfFlagsApplyToEveryChoice) {
-  const auto scope =
-      parse_scope(R"({"data":[{"one_of":["utility_bill","bank_statement"],"translation":1}],"v":1})");
+  const auto scope = parse_scope(
+      R"({"data":[{"one_of":["utility_bill","bank_statement"],"translation":1}],"v":1})");
   EXPECT_TRUE(scope.wants_translation(T::utility_bill));
   EXPECT_TRUE(scope.wants_translation(T::bank_statement));
 }
@@ -140,7 +143,8 @@ TEST(Scope, LegacyListErrorsNamePositions) {
 }
 
 TEST(Scope, EachTypeAtMostOnce) {
-  auto error = scope_error(R"({"data":["passport","email",{"type":"passport","selfie":true}],"v":1})");
+  auto error =
+      scope_error(R"({"data":["passport","email",{"type":"passport","selfie":true}],"v":1})");
   EXPECT_EQ(error.where(), "scope.data[2]");
   EXPECT_TRUE(says(error, "passport is asked for more than once (also at scope.data[0])"));
   // Across a one_of and an alias.
@@ -164,7 +168,8 @@ TEST(Scope, OneOfMustNotMixIdentityAndAddressDocuments) {
 }
 
 TEST(Scope, SelfieOnlyForIdentityDocuments) {
-  auto error = scope_error(R"({"data":["email","personal_details",{"type":"address","selfie":true}],"v":1})");
+  auto error = scope_error(
+      R"({"data":["email","personal_details",{"type":"address","selfie":true}],"v":1})");
   EXPECT_EQ(error.where(), "scope.data[2]");
   EXPECT_TRUE(says(error, "scope.data[2]: selfie is not allowed for address"));
   error = scope_error(R"({"data":[{"type":"address_document","selfie":true}],"v":1})");
@@ -172,8 +177,8 @@ TEST(Scope, SelfieOnlyForIdentityDocuments) {
   error = scope_error(R"({"v":1,"d":[{"_":"pd","s":1}]})");
   EXPECT_TRUE(says(error, "selfie is not allowed for personal_details"));
   for (const char* type : {"passport", "driver_license", "identity_card", "internal_passport"}) {
-    const auto scope = parse_scope(std::string(R"({"data":[{"type":")") + type +
-                                   R"(","selfie":true}],"v":1})");
+    const auto scope =
+        parse_scope(std::string(R"({"data":[{"type":")") + type + R"(","selfie":true}],"v":1})");
     EXPECT_TRUE(scope.wants_selfie(scope.items[0].choices[0].type)) << type;
   }
 }
@@ -185,8 +190,10 @@ TEST(Scope, TranslationOnlyForDocuments) {
   EXPECT_TRUE(says(error, "translation is not allowed for address"));
   error = scope_error(R"({"v":1,"d":[{"_":"em","t":1}]})");
   EXPECT_TRUE(says(error, "translation is not allowed for email"));
-  EXPECT_TRUE(parse_scope(R"({"v":1,"d":[{"_":"tr","t":1}]})").wants_translation(T::temporary_registration));
-  EXPECT_TRUE(parse_scope(R"({"v":1,"d":[{"_":"ic","t":true}]})").wants_translation(T::identity_card));
+  EXPECT_TRUE(parse_scope(R"({"v":1,"d":[{"_":"tr","t":1}]})")
+                  .wants_translation(T::temporary_registration));
+  EXPECT_TRUE(
+      parse_scope(R"({"v":1,"d":[{"_":"ic","t":true}]})").wants_translation(T::identity_card));
 }
 
 TEST(Scope, NativeNamesOnlyForPersonalDetails) {
@@ -237,14 +244,16 @@ TEST(Scope, MalformedShapesAreRejectedWithPositions) {
 }
 
 TEST(Scope, UnknownKeysInElementsAreIgnored) {
-  const auto scope = parse_scope(R"({"data":[{"type":"passport","future":{"x":1}}],"v":1,"extra":2})");
+  const auto scope =
+      parse_scope(R"({"data":[{"type":"passport","future":{"x":1}}],"v":1,"extra":2})");
   EXPECT_EQ(scope.all_types(), std::vector<T>{T::passport});
 }
 
 TEST(ScopeWriter, V1JsonRoundTrips) {
   const auto scope = parse_scope(kOfficialPacked);
   const auto text = to_v1_json(scope);
-  EXPECT_EQ(text.rfind(R"({"data":[{"type":"personal_details","native_names":true},"address",)", 0), 0u)
+  EXPECT_EQ(text.rfind(R"({"data":[{"type":"personal_details","native_names":true},"address",)", 0),
+            0u)
       << text;
   const auto again = parse_scope(text);
   EXPECT_EQ(again.form, ScopeForm::v1_json);
@@ -254,16 +263,19 @@ TEST(ScopeWriter, V1JsonRoundTrips) {
 TEST(ScopeWriter, PackedRoundTripsAndMatchesTheSdkShape) {
   const auto scope = parse_scope(kOfficialPacked);
   const auto text = to_packed_json(scope);
-  EXPECT_EQ(text,
-            R"({"d":[{"_":"pd","n":1},"ad","pn","em",{"_":[{"_":"pp","s":1,"t":1},"ip","dl","ic"]},)"
-            R"({"_":["ub","bs","ra","pr","tr"]}],"v":1})");
+  EXPECT_EQ(
+      text,
+      R"({"d":[{"_":"pd","n":1},"ad","pn","em",{"_":[{"_":"pp","s":1,"t":1},"ip","dl","ic"]},)"
+      R"({"_":["ub","bs","ra","pr","tr"]}],"v":1})");
   EXPECT_EQ(parse_scope(text), scope);
 }
 
 TEST(ScopeWriter, SharedOneOfFlagsAreWrittenOnceOnTheGroup) {
-  const auto scope = parse_scope(R"({"data":[{"type":"id_document","selfie":true,"translation":true}],"v":1})");
-  EXPECT_EQ(to_v1_json(scope),
-            R"({"data":[{"one_of":["passport","driver_license","identity_card"],"selfie":true,"translation":true}],"v":1})");
+  const auto scope =
+      parse_scope(R"({"data":[{"type":"id_document","selfie":true,"translation":true}],"v":1})");
+  EXPECT_EQ(
+      to_v1_json(scope),
+      R"({"data":[{"one_of":["passport","driver_license","identity_card"],"selfie":true,"translation":true}],"v":1})");
   EXPECT_EQ(parse_scope(to_packed_json(scope)), scope);
 }
 
