@@ -23,7 +23,7 @@ EcdsaSignature EcPrivateKey::sign_digest(ByteView digest) const {
   CK_MECHANISM mechanism{CKM_ECDSA, nullptr, 0};
   auto session = token.sessions().acquire();
   token.check(IDVAULT_P11_FN(C_SignInit), session.handle(), &mechanism, key_.handle());
-  Bytes raw(2 * 66);  // room for r || s on curves up to P-521
+  Bytes raw(std::size_t{2} * 66);  // room for r || s on curves up to P-521
   CK_ULONG length = raw.size();
   token.check(IDVAULT_P11_FN(C_Sign), session.handle(), const_cast<std::uint8_t*>(digest.data()),
               static_cast<CK_ULONG>(digest.size()), raw.data(), &length);

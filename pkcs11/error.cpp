@@ -219,21 +219,23 @@ std::string_view to_string(ErrorClass c) noexcept {
   return "fatal";
 }
 
-Pkcs11Error::Pkcs11Error(CK_RV rv, std::string function, std::string token, std::string detail)
+Pkcs11Error::Pkcs11Error(CK_RV rv, const std::string& function, const std::string& token,
+                         const std::string& detail)
     : Pkcs11Error(
           ErrorKind::cryptoki, classify(rv), rv, function, token,
           describe(function, token, p11::rv_name(rv) + (detail.empty() ? "" : ": " + detail))) {}
 
-Pkcs11Error::Pkcs11Error(ErrorKind kind, ErrorClass error_class, CK_RV rv, std::string function,
-                         std::string token, const std::string& message)
+Pkcs11Error::Pkcs11Error(ErrorKind kind, ErrorClass error_class, CK_RV rv,
+                         const std::string& function, const std::string& token,
+                         const std::string& message)
     : std::runtime_error(message),
       kind_(kind),
       class_(error_class),
       rv_(rv),
-      function_(std::move(function)),
-      token_(std::move(token)) {}
+      function_(function),
+      token_(token) {}
 
-TokenGone::TokenGone(CK_RV rv, std::string function, std::string token)
+TokenGone::TokenGone(CK_RV rv, const std::string& function, const std::string& token)
     : Pkcs11Error(ErrorKind::token_gone, ErrorClass::token_gone, rv, function, token,
                   describe(function, token,
                            p11::rv_name(rv) + ": the token was removed or is no longer present")) {}
@@ -254,7 +256,7 @@ std::string pin_incorrect_message(std::optional<int> tries_left, bool count_low,
 }
 }  // namespace
 
-PinIncorrect::PinIncorrect(std::string token, std::optional<int> tries_left, bool count_low,
+PinIncorrect::PinIncorrect(const std::string& token, std::optional<int> tries_left, bool count_low,
                            bool resend_refused)
     : Pkcs11Error(
           ErrorKind::pin_incorrect, ErrorClass::user_error, CKR_PIN_INCORRECT, "C_Login", token,
@@ -263,12 +265,12 @@ PinIncorrect::PinIncorrect(std::string token, std::optional<int> tries_left, boo
       count_low_(count_low),
       resend_refused_(resend_refused) {}
 
-PinLocked::PinLocked(std::string token)
+PinLocked::PinLocked(const std::string& token)
     : Pkcs11Error(ErrorKind::pin_locked, ErrorClass::user_error, CKR_PIN_LOCKED, "C_Login", token,
                   describe("C_Login", token,
                            "CKR_PIN_LOCKED: the user PIN is locked; unblock it with the SO PIN")) {}
 
-FinalTryRefused::FinalTryRefused(std::string token)
+FinalTryRefused::FinalTryRefused(const std::string& token)
     : Pkcs11Error(
           ErrorKind::final_try_refused, ErrorClass::user_error, CKR_OK, "C_Login", token,
           describe("C_Login", token,
@@ -276,8 +278,8 @@ FinalTryRefused::FinalTryRefused(std::string token)
                    "a wrong PIN now locks it, so the caller must allow the final try explicitly")) {
 }
 
-UnsupportedMechanism::UnsupportedMechanism(std::string token, const std::string& what, CK_RV rv,
-                                           std::string function)
+UnsupportedMechanism::UnsupportedMechanism(const std::string& token, const std::string& what,
+                                           CK_RV rv, const std::string& function)
     : Pkcs11Error(
           ErrorKind::unsupported_mechanism, ErrorClass::user_error, rv, function, token,
           describe(function, token, "unsupported: " + what + " (" + p11::rv_name(rv) + ")")) {}
@@ -308,18 +310,20 @@ AmbiguousToken::AmbiguousToken(const std::string& uri, std::vector<std::string> 
                   ambiguous_message(uri, candidates)),
       candidates_(std::move(candidates)) {}
 
-ObjectNotFound::ObjectNotFound(std::string token, const std::string& what)
+ObjectNotFound::ObjectNotFound(const std::string& token, const std::string& what)
     : Pkcs11Error(ErrorKind::object_not_found, ErrorClass::user_error, CKR_OK, "C_FindObjects",
                   token, describe("C_FindObjects", token, "no object matches " + what)) {}
 
-AuthenticationFailed::AuthenticationFailed(CK_RV rv, std::string function, std::string token)
+AuthenticationFailed::AuthenticationFailed(CK_RV rv, const std::string& function,
+                                           const std::string& token)
     : Pkcs11Error(
           ErrorKind::authentication_failed, ErrorClass::user_error, rv, function, token,
           describe(function, token,
                    "authentication failed: the ciphertext was altered or made under another key")) {
 }
 
-BadArgument::BadArgument(std::string function, std::string token, const std::string& why)
+BadArgument::BadArgument(const std::string& function, const std::string& token,
+                         const std::string& why)
     : Pkcs11Error(ErrorKind::bad_argument, ErrorClass::user_error, CKR_ARGUMENTS_BAD, function,
                   token, describe(function, token, why)) {}
 

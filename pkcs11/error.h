@@ -52,7 +52,8 @@ enum class ErrorKind {
 class Pkcs11Error : public std::runtime_error {
  public:
   // what(): "C_Login on token 'holder': CKR_PIN_INCORRECT" (+ ": detail" when given).
-  Pkcs11Error(CK_RV rv, std::string function, std::string token, std::string detail = {});
+  Pkcs11Error(CK_RV rv, const std::string& function, const std::string& token,
+              const std::string& detail = {});
 
   [[nodiscard]] CK_RV rv() const noexcept { return rv_; }
   [[nodiscard]] std::string rv_name() const { return p11::rv_name(rv_); }
@@ -62,8 +63,8 @@ class Pkcs11Error : public std::runtime_error {
   [[nodiscard]] ErrorClass error_class() const noexcept { return class_; }
 
  protected:
-  Pkcs11Error(ErrorKind kind, ErrorClass error_class, CK_RV rv, std::string function,
-              std::string token, const std::string& message);
+  Pkcs11Error(ErrorKind kind, ErrorClass error_class, CK_RV rv, const std::string& function,
+              const std::string& token, const std::string& message);
 
  private:
   ErrorKind kind_;
@@ -76,7 +77,7 @@ class Pkcs11Error : public std::runtime_error {
 // The token was removed, replaced, or its slot vanished. Every session on it is gone.
 class TokenGone : public Pkcs11Error {
  public:
-  TokenGone(CK_RV rv, std::string function, std::string token);
+  TokenGone(CK_RV rv, const std::string& function, const std::string& token);
 };
 
 // C_Login said CKR_PIN_INCORRECT, or we refused to resend a PIN the token rejected before.
@@ -84,7 +85,7 @@ class PinIncorrect : public Pkcs11Error {
  public:
   // tries_left: 1 when the token now reports CKF_USER_PIN_FINAL_TRY; count_low when it
   // reports CKF_USER_PIN_COUNT_LOW; tokens say no more than that.
-  PinIncorrect(std::string token, std::optional<int> tries_left, bool count_low,
+  PinIncorrect(const std::string& token, std::optional<int> tries_left, bool count_low,
                bool resend_refused);
   [[nodiscard]] std::optional<int> tries_left() const noexcept { return tries_left_; }
   [[nodiscard]] bool count_low() const noexcept { return count_low_; }
@@ -100,21 +101,22 @@ class PinIncorrect : public Pkcs11Error {
 // The user PIN is locked (token flag CKF_USER_PIN_LOCKED or CKR_PIN_LOCKED).
 class PinLocked : public Pkcs11Error {
  public:
-  explicit PinLocked(std::string token);
+  explicit PinLocked(const std::string& token);
 };
 
 // The token is on its final PIN try and the caller did not allow spending it.
 class FinalTryRefused : public Pkcs11Error {
  public:
-  explicit FinalTryRefused(std::string token);
+  explicit FinalTryRefused(const std::string& token);
 };
 
 // The token cannot do what was asked: mechanism missing, or present but rejected the
 // parameters (SoftHSM 2.6.1 and RSA-OAEP with SHA-256).
 class UnsupportedMechanism : public Pkcs11Error {
  public:
-  UnsupportedMechanism(std::string token, const std::string& what, CK_RV rv = CKR_MECHANISM_INVALID,
-                       std::string function = "C_GetMechanismInfo");
+  UnsupportedMechanism(const std::string& token, const std::string& what,
+                       CK_RV rv = CKR_MECHANISM_INVALID,
+                       const std::string& function = "C_GetMechanismInfo");
 };
 
 class UriError : public Pkcs11Error {
@@ -145,7 +147,7 @@ class AmbiguousToken : public Pkcs11Error {
 
 class ObjectNotFound : public Pkcs11Error {
  public:
-  ObjectNotFound(std::string token, const std::string& what);
+  ObjectNotFound(const std::string& token, const std::string& what);
 };
 
 // An authenticated decryption (AES-GCM, key unwrap) rejected its input. Deliberately the
@@ -153,12 +155,12 @@ class ObjectNotFound : public Pkcs11Error {
 // rv() for diagnostics only.
 class AuthenticationFailed : public Pkcs11Error {
  public:
-  AuthenticationFailed(CK_RV rv, std::string function, std::string token);
+  AuthenticationFailed(CK_RV rv, const std::string& function, const std::string& token);
 };
 
 class BadArgument : public Pkcs11Error {
  public:
-  BadArgument(std::string function, std::string token, const std::string& why);
+  BadArgument(const std::string& function, const std::string& token, const std::string& why);
 };
 
 }  // namespace idvault::p11

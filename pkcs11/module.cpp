@@ -25,8 +25,9 @@ struct Registry {
 };
 
 Registry& registry() {
-  static Registry* instance = new Registry;  // never destroyed: modules may outlive static teardown
-  return *instance;
+  // Built before the first Module, so destroyed after any static that holds one.
+  static Registry instance;
+  return instance;
 }
 
 // Owns a dlopen handle until a Module takes it.
@@ -35,6 +36,8 @@ struct LibraryHandle {
   explicit LibraryHandle(void* h) : handle(h) {}
   LibraryHandle(const LibraryHandle&) = delete;
   LibraryHandle& operator=(const LibraryHandle&) = delete;
+  LibraryHandle(LibraryHandle&&) = delete;
+  LibraryHandle& operator=(LibraryHandle&&) = delete;
   ~LibraryHandle() {
     if (handle != nullptr) dlclose(handle);
   }
@@ -67,7 +70,7 @@ std::shared_ptr<Module> Module::load(const std::filesystem::path& path) {
   // RTLD_LOCAL: two modules exporting the same C_* symbols must not see each other's.
   LibraryHandle library(dlopen(real.c_str(), RTLD_NOW | RTLD_LOCAL));
   if (library.handle == nullptr) {
-    const char* why = dlerror();
+    const char* why = dlerror();  // NOLINT(concurrency-mt-unsafe): glibc keeps it per thread
     throw ModuleLoadError(path.string(), why != nullptr ? why : "dlopen failed");
   }
   auto get_function_list =

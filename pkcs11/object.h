@@ -58,6 +58,8 @@ class TemporaryObject {
   // Destroying twice would hit whatever object reuses the handle.
   TemporaryObject(const TemporaryObject&) = delete;
   TemporaryObject& operator=(const TemporaryObject&) = delete;
+  TemporaryObject(TemporaryObject&&) = delete;
+  TemporaryObject& operator=(TemporaryObject&&) = delete;
   ~TemporaryObject();
   [[nodiscard]] CK_OBJECT_HANDLE handle() const noexcept { return handle_; }
 

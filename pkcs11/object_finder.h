@@ -23,6 +23,8 @@ class ObjectSearch {
   // Copying would finish the search twice.
   ObjectSearch(const ObjectSearch&) = delete;
   ObjectSearch& operator=(const ObjectSearch&) = delete;
+  ObjectSearch(ObjectSearch&&) = delete;
+  ObjectSearch& operator=(ObjectSearch&&) = delete;
   // C_FindObjectsFinal; errors swallowed.
   ~ObjectSearch();
 

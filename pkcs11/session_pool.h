@@ -58,6 +58,8 @@ class SessionPool {
   // Owned by its Token; leases point back to it.
   SessionPool(const SessionPool&) = delete;
   SessionPool& operator=(const SessionPool&) = delete;
+  SessionPool(SessionPool&&) = delete;
+  SessionPool& operator=(SessionPool&&) = delete;
   ~SessionPool();
 
   // An idle validated session, a new one, or (at the bound) waits for a return.

@@ -37,6 +37,8 @@ class Token : public std::enable_shared_from_this<Token> {
   // Shared by everyone using the slot; a copy would split its pool and PIN memory.
   Token(const Token&) = delete;
   Token& operator=(const Token&) = delete;
+  Token(Token&&) = delete;
+  Token& operator=(Token&&) = delete;
   ~Token();
 
   [[nodiscard]] const std::string& label() const noexcept { return label_; }

@@ -19,7 +19,10 @@ struct UriDeleter {
 using UriPtr = std::unique_ptr<p11_kit_uri, UriDeleter>;
 
 struct MallocDeleter {
-  void operator()(char* p) const noexcept { std::free(p); }
+  // p11_kit_uri_format hands back malloc'ed text.
+  void operator()(char* p) const noexcept {
+    std::free(p);  // NOLINT(cppcoreguidelines-no-malloc,cppcoreguidelines-owning-memory)
+  }
 };
 
 constexpr CK_ATTRIBUTE_TYPE kObjectAttributes[] = {CKA_CLASS, CKA_LABEL, CKA_ID};

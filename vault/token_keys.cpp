@@ -26,7 +26,7 @@ p11::Object find_private(const std::shared_ptr<p11::Token>& token, std::string_v
 
 }  // namespace
 
-TokenServiceKey::TokenServiceKey(p11::Object key)
+TokenServiceKey::TokenServiceKey(const p11::Object& key)
     : key_(key), public_key_pem_(p11::spki_pem(*p11::public_key_of(key))) {}
 
 TokenServiceKey TokenServiceKey::from_uri(const std::shared_ptr<p11::Token>& token,
@@ -44,7 +44,7 @@ SecretBytes TokenServiceKey::decrypt_oaep_sha1(ByteView ciphertext) const {
   }
 }
 
-TokenSigningKey::TokenSigningKey(p11::Object key)
+TokenSigningKey::TokenSigningKey(const p11::Object& key)
     : key_(key), public_key_spki_der_(p11::spki_der(*p11::public_key_of(key))) {}
 
 TokenSigningKey TokenSigningKey::from_uri(const std::shared_ptr<p11::Token>& token,

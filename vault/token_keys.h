@@ -25,7 +25,7 @@ namespace idvault::vault {
 class TokenServiceKey final : public ServiceKey {
  public:
   // key: an RSA private key object. Reads and caches the public key.
-  explicit TokenServiceKey(p11::Object key);
+  explicit TokenServiceKey(const p11::Object& key);
   // The private key the URI names (type=private is implied).
   [[nodiscard]] static TokenServiceKey from_uri(const std::shared_ptr<p11::Token>& token,
                                                 std::string_view uri);
@@ -44,7 +44,7 @@ class TokenServiceKey final : public ServiceKey {
 // An EC P-256 key on the token (the holder's identity key, a verifier's attestation key).
 class TokenSigningKey final : public SigningKey {
  public:
-  explicit TokenSigningKey(p11::Object key);
+  explicit TokenSigningKey(const p11::Object& key);
   [[nodiscard]] static TokenSigningKey from_uri(const std::shared_ptr<p11::Token>& token,
                                                 std::string_view uri);
 

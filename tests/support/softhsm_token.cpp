@@ -23,6 +23,7 @@ std::filesystem::path p11kit_proxy_path() {
 
 int run_quietly(const std::vector<std::string>& argv) {
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   posix_spawn_file_actions_t actions;
@@ -52,7 +53,8 @@ SoftHsmEnvironment::SoftHsmEnvironment() {
        << "slots.removable = false\n";
   conf.close();
   if (!conf) throw std::runtime_error("cannot write " + conf_path().string());
-  setenv("SOFTHSM2_CONF", conf_path().c_str(), 1);
+  // Before any module loads and before tests start threads.
+  setenv("SOFTHSM2_CONF", conf_path().c_str(), 1);  // NOLINT(concurrency-mt-unsafe)
 }
 
 SoftHsmEnvironment::~SoftHsmEnvironment() {
