@@ -1,0 +1,311 @@
+#include "vault/holder_vault.h"
+
+#include <algorithm>
+
+#include "vault/base64.h"
+#include "vault/element_data.h"
+#include "vault/element_shape.h"
+#include "vault/errors.h"
+#include "vault/plain_value.h"
+#include "vault/value_cipher.h"
+
+namespace idvault::vault {
+namespace {
+
+constexpr const char* kZeroHash = "0000000000000000000000000000000000000000000000000000000000000000";
+
+SecretBytes unwrap_secret(const MasterKey& key, const Bytes& wrapped) { return key.unwrap(wrapped); }
+
+ValueSecret value_secret(SecretBytes bytes, std::string_view where) {
+  return ValueSecret::from_bytes(std::move(bytes), where);
+}
+
+ElementShape shape_of(const PlainElement& element) {
+  ElementShape shape;
+  shape.data = !element.data.is_null();
+  shape.plain = !element.value.empty();
+  shape.front_side = element.front_side.has_value();
+  shape.reverse_side = element.reverse_side.has_value();
+  shape.selfie = element.selfie.has_value();
+  shape.translation_count = element.translation.size();
+  shape.file_count = element.files.size();
+  return shape;
+}
+
+// Validates and returns the element with its data in our canonical form.
+PlainElement validated(const PlainElement& element) {
+  validate_element_shape(element.type, shape_of(element));
+  PlainElement clean;
+  clean.type = element.type;
+  if (!element.data.is_null()) {
+    clean.data = nlohmann::json::parse(
+        to_json_text(element.type, parse_element_data(element.type, element.data, Strictness::own_output)));
+  }
+  if (element.type == ElementType::phone_number) clean.value = normalize_phone_number(element.value);
+  if (element.type == ElementType::email) {
+    validate_email(element.value);
+    clean.value = element.value;
+  }
+  if (element.front_side) clean.front_side = element.front_side->clone();
+  if (element.reverse_side) clean.reverse_side = element.reverse_side->clone();
+  if (element.selfie) clean.selfie = element.selfie->clone();
+  for (const auto& file : element.files) clean.files.push_back(file.clone());
+  for (const auto& file : element.translation) clean.translation.push_back(file.clone());
+  return clean;
+}
+
+}  // namespace
+
+void HolderVault::put(const PlainElement& element) {
+  PlainElement clean = validated(element);
+  EncryptedElements encrypted = encrypt_elements(std::span(&clean, 1));
+  const EncryptedPassportElement& out = encrypted.elements.at(0);
+
+  StoredElement stored;
+  stored.type = clean.type;
+  stored.element_hash = base64_decode(out.hash, "element.hash");
+  if (out.phone_number) stored.plain = *out.phone_number;
+  if (out.email) stored.plain = *out.email;
+
+  auto secure = encrypted.credentials.secure_data.find(clean.type);
+  if (secure != encrypted.credentials.secure_data.end()) {
+    const SecureValueCredentials& credentials = secure->second;
+    if (out.data && credentials.data) {
+      stored.data = base64_decode(*out.data, "element.data");
+      stored.data_hash = credentials.data->data_hash;
+      stored.wrapped_data_secret = master_key_.wrap(SecretBytes(credentials.data->secret.reveal()));
+    }
+    const auto keep = [&](const PassportFile& file, const FileCredentials& file_credentials, const char* slot,
+                          int position) {
+      StoredFile stored_file;
+      stored_file.file_id = file.file_id;
+      stored_file.slot = slot;
+      stored_file.position = position;
+      stored_file.ciphertext = std::move(encrypted.files.at(file.file_id));
+      stored_file.file_hash = file_credentials.file_hash;
+      stored_file.wrapped_secret = master_key_.wrap(SecretBytes(file_credentials.secret.reveal()));
+      stored_file.file_date = file.file_date;
+      stored.files.push_back(std::move(stored_file));
+    };
+    if (out.front_side) keep(*out.front_side, *credentials.front_side, "front_side", 0);
+    if (out.reverse_side) keep(*out.reverse_side, *credentials.reverse_side, "reverse_side", 0);
+    if (out.selfie) keep(*out.selfie, *credentials.selfie, "selfie", 0);
+    for (std::size_t i = 0; i < out.files.size(); ++i) keep(out.files[i], credentials.files[i], "files", static_cast<int>(i));
+    for (std::size_t i = 0; i < out.translation.size(); ++i) {
+      keep(out.translation[i], credentials.translation[i], "translation", static_cast<int>(i));
+    }
+  }
+  store_.put_element(stored);
+}
+
+std::optional<PlainElement> HolderVault::get(ElementType type) {
+  auto stored = store_.element(type, true);
+  if (!stored) return std::nullopt;
+  PlainElement element;
+  element.type = type;
+  if (stored->plain) element.value = *stored->plain;
+  ValueDecryptor decryptor;
+  const std::string where(to_string(type));
+  if (stored->data) {
+    ValueSecret secret = value_secret(unwrap_secret(master_key_, stored->wrapped_data_secret), where + ".data");
+    SecretBytes text = decryptor.decrypt(*stored->data, stored->data_hash, secret);
+    element.data = nlohmann::json::parse(text.reveal_text());
+  }
+  for (const StoredFile& file : stored->files) {
+    ValueSecret secret = value_secret(unwrap_secret(master_key_, file.wrapped_secret), where + "." + file.slot);
+    SecretBytes plaintext = decryptor.decrypt(file.ciphertext, file.file_hash, secret);
+    if (file.slot == "front_side") element.front_side = std::move(plaintext);
+    else if (file.slot == "reverse_side") element.reverse_side = std::move(plaintext);
+    else if (file.slot == "selfie") element.selfie = std::move(plaintext);
+    else if (file.slot == "files") element.files.push_back(std::move(plaintext));
+    else element.translation.push_back(std::move(plaintext));
+  }
+  return element;
+}
+
+std::vector<ElementSummary> HolderVault::list() {
+  std::vector<ElementSummary> summaries;
+  std::map<ElementType, std::vector<std::string>> errors;
+  for (const StoredNote& note : store_.element_errors()) errors[note.type].push_back(note.json);
+  for (const StoredElement& stored : store_.elements(false)) {
+    ElementSummary summary;
+    summary.type = stored.type;
+    summary.has_data = stored.data.has_value();
+    summary.plain = stored.plain;
+    summary.updated_at = stored.updated_at;
+    for (const StoredFile& file : stored.files) {
+      if (file.slot == "front_side") summary.front_side = true;
+      else if (file.slot == "reverse_side") summary.reverse_side = true;
+      else if (file.slot == "selfie") summary.selfie = true;
+      else if (file.slot == "files") ++summary.files;
+      else ++summary.translation;
+    }
+    summary.errors = errors[stored.type];
+    summaries.push_back(std::move(summary));
+  }
+  return summaries;
+}
+
+bool HolderVault::remove(ElementType type) { return store_.remove_element(type); }
+
+ShareOffer HolderVault::plan_share(const AuthorizationRequest& request) {
+  ShareOffer offer;
+  std::vector<ElementType> held;
+  for (const StoredElement& stored : store_.elements(false)) held.push_back(stored.type);
+  const auto is_held = [&](ElementType type) { return std::find(held.begin(), held.end(), type) != held.end(); };
+  for (const ScopeItem& item : request.scope.items) {
+    auto chosen = std::find_if(item.choices.begin(), item.choices.end(),
+                               [&](const ScopeChoice& choice) { return is_held(choice.type); });
+    if (chosen == item.choices.end()) {
+      std::string names;
+      for (const ScopeChoice& choice : item.choices) {
+        if (!names.empty()) names += "|";
+        names += to_string(choice.type);
+      }
+      offer.missing.push_back(names);
+      continue;
+    }
+    offer.types.push_back(chosen->type);
+  }
+  for (ElementType type : offer.types) {
+    auto stored = store_.element(type, false);
+    std::vector<std::string>& parts = offer.parts[type];
+    if (stored->data) parts.push_back("data");
+    if (stored->plain) parts.emplace_back(to_string(type));
+    for (const StoredFile& file : stored->files) {
+      if (file.slot == "selfie" && !request.scope.wants_selfie(type)) continue;
+      if (file.slot == "translation" && !request.scope.wants_translation(type)) continue;
+      if (std::find(parts.begin(), parts.end(), file.slot) == parts.end()) parts.push_back(file.slot);
+    }
+  }
+  return offer;
+}
+
+ShareBundle HolderVault::share(const AuthorizationRequest& request, const ShareOffer& offer,
+                               const SigningKey& identity_key, std::int64_t now) {
+  ShareBundle bundle;
+  Credentials credentials;
+  credentials.nonce = request.nonce;
+  ReceiptFields fields;
+
+  for (ElementType type : offer.types) {
+    const std::string where(to_string(type));
+    auto stored = store_.element(type, true);
+    if (!stored) throw FormatError(where, "no longer stored");
+    EncryptedPassportElement element;
+    element.type = type;
+    element.hash = base64_encode(stored->element_hash);
+    if (stored->plain) (type == ElementType::phone_number ? element.phone_number : element.email) = *stored->plain;
+    SecureValueCredentials secure;
+    if (stored->data) {
+      element.data = base64_encode(*stored->data);
+      secure.data = DataCredentials{stored->data_hash,
+                                    value_secret(unwrap_secret(master_key_, stored->wrapped_data_secret), where)};
+    }
+    for (StoredFile& file : stored->files) {
+      if (file.slot == "selfie" && !request.scope.wants_selfie(type)) continue;  // as Telegram's clients do
+      if (file.slot == "translation" && !request.scope.wants_translation(type)) continue;
+      PassportFile passport_file;
+      passport_file.file_id = file.file_id;
+      passport_file.file_unique_id = file.file_id.substr(0, 16);
+      passport_file.file_size = static_cast<std::int64_t>(file.ciphertext.size());
+      passport_file.file_date = file.file_date;
+      FileCredentials file_credentials{file.file_hash,
+                                       value_secret(unwrap_secret(master_key_, file.wrapped_secret), where)};
+      if (file.slot == "front_side") {
+        element.front_side = passport_file;
+        secure.front_side = std::move(file_credentials);
+      } else if (file.slot == "reverse_side") {
+        element.reverse_side = passport_file;
+        secure.reverse_side = std::move(file_credentials);
+      } else if (file.slot == "selfie") {
+        element.selfie = passport_file;
+        secure.selfie = std::move(file_credentials);
+      } else if (file.slot == "files") {
+        element.files.push_back(passport_file);
+        secure.files.push_back(std::move(file_credentials));
+      } else {
+        element.translation.push_back(passport_file);
+        secure.translation.push_back(std::move(file_credentials));
+      }
+      bundle.files.emplace(file.file_id, base64_encode(file.ciphertext));
+    }
+    if (!rules_for(type).plain) credentials.secure_data.emplace(type, std::move(secure));
+    fields.element_hashes[where] = element.hash;
+    bundle.passport_data.data.push_back(std::move(element));
+  }
+
+  bundle.passport_data.credentials = encrypt_credentials(credentials, request.public_key_pem);
+  for (const StoredNote& note : store_.attestations()) {
+    if (std::find(offer.types.begin(), offer.types.end(), note.type) != offer.types.end()) {
+      bundle.attestations.push_back(nlohmann::json::parse(note.json));
+    }
+  }
+
+  fields.service_id = request.service_id;
+  fields.service_key_sha256 = service_key_fingerprint(request.public_key_pem);
+  fields.nonce = request.nonce;
+  fields.credentials_hash = bundle.passport_data.credentials.hash;
+  fields.time = now;
+  auto last = store_.last_receipt();
+  fields.previous = last ? std::string(last->entry_hash.begin(), last->entry_hash.end()) : kZeroHash;
+  bundle.receipt = sign_receipt(std::move(fields), identity_key);
+
+  const std::string entry_hash = receipt_entry_hash(bundle.receipt);
+  StoredReceipt stored_receipt;
+  stored_receipt.receipt_json = to_json(bundle.receipt).dump();
+  stored_receipt.previous_hash = Bytes(bundle.receipt.fields.previous.begin(), bundle.receipt.fields.previous.end());
+  stored_receipt.entry_hash = Bytes(entry_hash.begin(), entry_hash.end());
+  store_.append_receipt(stored_receipt);
+  return bundle;
+}
+
+ReceiptChainReport verify_receipt_chain(VaultStore& store) {
+  ReceiptChainReport report;
+  std::string previous = kZeroHash;
+  for (const StoredReceipt& stored : store.receipts()) {
+    ++report.count;
+    const auto fail = [&](std::string reason) {
+      report.valid = false;
+      report.first_bad_sequence = stored.sequence;
+      report.reason = std::move(reason);
+    };
+    ShareReceipt receipt;
+    try {
+      receipt = receipt_from_json(nlohmann::json::parse(stored.receipt_json));
+    } catch (const std::exception&) {
+      fail("receipt is not readable");
+      break;
+    }
+    if (receipt.fields.previous != previous) {
+      fail("chain broken: receipt does not follow the one before it");
+      break;
+    }
+    if (!verify_receipt(receipt)) {
+      fail("signature does not verify");
+      break;
+    }
+    const std::string entry_hash = receipt_entry_hash(receipt);
+    if (Bytes(entry_hash.begin(), entry_hash.end()) != stored.entry_hash) {
+      fail("entry hash does not match the receipt");
+      break;
+    }
+    previous = entry_hash;
+  }
+  return report;
+}
+
+nlohmann::ordered_json ShareBundle::to_json() const {
+  nlohmann::ordered_json json;
+  json["passport_data"] = vault::to_json(passport_data);
+  nlohmann::ordered_json file_map = nlohmann::ordered_json::object();
+  for (const auto& [id, text] : files) file_map[id] = text;
+  json["files"] = std::move(file_map);
+  json["receipt"] = vault::to_json(receipt);
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const auto& attestation : attestations) list.push_back(nlohmann::ordered_json::parse(attestation.dump()));
+  json["attestations"] = std::move(list);
+  return json;
+}
+
+}  // namespace idvault::vault

@@ -1,0 +1,91 @@
+// The holder's vault: what a person does with their documents, independent of how they
+// reach it (agent socket, tests). Puts encrypt every value in Telegram's format under a
+// fresh secret and keep only ciphertext plus the secret wrapped by the master key; a
+// share sends the stored ciphertext as is and encrypts only the small credentials to
+// the service, so its cost does not grow with the scans; every share is signed by the
+// identity key and chained into the receipt log.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "vault/auth_link.h"
+#include "vault/keys.h"
+#include "vault/passport_data.h"
+#include "vault/passport_encryptor.h"
+#include "vault/share_receipt.h"
+#include "vault/vault_store.h"
+
+namespace idvault::vault {
+
+struct ElementSummary {
+  ElementType type = ElementType::personal_details;
+  bool has_data = false;
+  std::optional<std::string> plain;
+  bool front_side = false;
+  bool reverse_side = false;
+  bool selfie = false;
+  std::size_t files = 0;
+  std::size_t translation = 0;
+  std::int64_t updated_at = 0;
+  std::vector<std::string> errors;  // PassportElementError JSON a service sent for it
+};
+
+// What a share would contain, for the holder to consent to before anything is sent.
+struct ShareOffer {
+  std::vector<ElementType> types;      // in scope order, one per satisfiable scope item
+  std::vector<std::string> missing;    // scope items the vault cannot satisfy, e.g. "passport|identity_card"
+  std::map<ElementType, std::vector<std::string>> parts;  // what of each goes: data, front_side, selfie...
+};
+
+struct ShareBundle {
+  PassportData passport_data;
+  std::map<std::string, std::string> files;  // file_id -> base64 of the ciphertext
+  ShareReceipt receipt;
+  std::vector<nlohmann::json> attestations;
+  // The bundle as design.md gives it; passport_data is exactly Bot API PassportData.
+  [[nodiscard]] nlohmann::ordered_json to_json() const;
+};
+
+struct ReceiptChainReport {
+  bool valid = true;
+  std::size_t count = 0;
+  std::optional<std::int64_t> first_bad_sequence;
+  std::string reason;
+};
+
+class HolderVault {
+ public:
+  HolderVault(VaultStore& store, const MasterKey& master_key) : store_(store), master_key_(master_key) {}
+
+  // Validates (fields as Telegram would, slots per type) and stores, replacing any
+  // element of the same type. Throws FormatError naming the element and field.
+  void put(const PlainElement& element);
+  [[nodiscard]] std::optional<PlainElement> get(ElementType type);
+  [[nodiscard]] std::vector<ElementSummary> list();
+  bool remove(ElementType type);
+
+  // Which stored elements answer the request's scope (first held choice of each one_of).
+  [[nodiscard]] ShareOffer plan_share(const AuthorizationRequest& request);
+  // Builds the bundle for an offer the holder consented to, signs its receipt with the
+  // identity key and appends it to the log. Throws FormatError if the offer names an
+  // element that is no longer stored.
+  [[nodiscard]] ShareBundle share(const AuthorizationRequest& request, const ShareOffer& offer,
+                                  const SigningKey& identity_key, std::int64_t now);
+
+
+ private:
+  VaultStore& store_;
+  const MasterKey& master_key_;
+};
+
+// Walks the receipt log: each receipt follows the previous one's entry hash, its
+// signature verifies, and its stored entry hash matches. Needs no secret.
+[[nodiscard]] ReceiptChainReport verify_receipt_chain(VaultStore& store);
+
+}  // namespace idvault::vault
