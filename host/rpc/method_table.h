@@ -26,9 +26,10 @@ class CallContext {
   std::function<void()> subscribe_;
 };
 
-// Returns the result; throws RpcError for anything the caller should see. Any other
+// Returns the result; throws RpcError for anything the caller should see. params is
+// mutable so a handler can wipe a secret (a PIN) out of it once taken. Any other
 // exception becomes internal_error with a generic message (details are not leaked).
-using MethodHandler = std::function<nlohmann::json(const nlohmann::json& params, const CallContext&)>;
+using MethodHandler = std::function<nlohmann::json(nlohmann::json& params, const CallContext&)>;
 
 class MethodTable {
  public:

@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <string.h>
+
 #include <cerrno>
 #include <condition_variable>
 #include <deque>
@@ -58,7 +60,7 @@ std::string dispatch(const MethodTable& methods, const std::string& line, const 
     if (handler == nullptr) {
       throw RpcError(RpcCode::method_not_found, "method not found: " + request.method.substr(0, 64));
     }
-    nlohmann::json params = request.params.is_null() ? nlohmann::json::object() : request.params;
+    nlohmann::json params = request.params.is_null() ? nlohmann::json::object() : std::move(request.params);
     return format_result(id, (*handler)(params, context));
   } catch (const RpcError& error) {
     return format_error(id, error.code(), error.what(), error.data());
@@ -173,6 +175,8 @@ struct RpcServer::Impl {
       CallContext context(job.peer, [&subscribe] { subscribe = true; });
       bool answer = true;
       std::string response = dispatch(methods, job.frame, context, answer);
+      // The frame may have carried a PIN; it is not needed any more.
+      ::explicit_bzero(job.frame.data(), job.frame.size());
       if (!answer) response.clear();
       {
         std::lock_guard lock(mutex);

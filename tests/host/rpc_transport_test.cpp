@@ -19,76 +19,14 @@
 
 #include "host/rpc/agent_socket.h"
 #include "host/rpc/rpc_server.h"
+#include "tests/host/rpc_test_client.h"
 
 using namespace idvault::rpc;
 using nlohmann::json;
+using idvault::testing::Client;
 namespace fs = std::filesystem;
 
 namespace {
-
-class Client {
- public:
-  explicit Client(const fs::path& path) {
-    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-      throw std::runtime_error("connect failed");
-    }
-  }
-  ~Client() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Client(const Client&) = delete;
-  Client& operator=(const Client&) = delete;
-
-  void send(std::string_view bytes) const {
-    while (!bytes.empty()) {
-      ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n <= 0) return;  // the server hung up; the caller checks what it read
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-  }
-  void shutdown_sending() const { ::shutdown(fd_, SHUT_WR); }
-
-  // One line, or "" on timeout or end of stream.
-  std::string read_line(int timeout_ms = 5000) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    for (;;) {
-      if (auto newline = pending_.find('\n'); newline != std::string::npos) {
-        std::string line = pending_.substr(0, newline);
-        pending_.erase(0, newline + 1);
-        return line;
-      }
-      int left = static_cast<int>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
-      if (left <= 0) return "";
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, left) <= 0) return "";
-      char buffer[4096];
-      ssize_t n = ::recv(fd_, buffer, sizeof(buffer), 0);
-      if (n <= 0) return "";
-      pending_.append(buffer, static_cast<std::size_t>(n));
-    }
-  }
-  json call(const std::string& method, const json& params = json::object(), int id = 1) {
-    send(json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}}.dump() + "\n");
-    std::string line = read_line();
-    return line.empty() ? json() : json::parse(line);
-  }
-  // True once the server has closed its end.
-  bool closed_by_server(int timeout_ms = 5000) {
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, timeout_ms) <= 0) return false;
-    char c;
-    return ::recv(fd_, &c, 1, MSG_PEEK) == 0;
-  }
-
- private:
-  int fd_ = -1;
-  std::string pending_;
-};
 
 class RpcTransport : public ::testing::Test {
  protected:
@@ -96,26 +34,26 @@ class RpcTransport : public ::testing::Test {
     char pattern[] = "/tmp/idvault-rpc-XXXXXX";
     dir_ = ::mkdtemp(pattern);
     socket_path_ = dir_ / "agent" / "agent.sock";
-    methods_.add("echo", [](const json& params, const CallContext&) { return params; });
-    methods_.add("sleep", [](const json& params, const CallContext&) {
+    methods_.add("echo", [](json& params, const CallContext&) { return params; });
+    methods_.add("sleep", [](json& params, const CallContext&) {
       std::this_thread::sleep_for(std::chrono::milliseconds(params.at("ms").get<int>()));
       return json("slept");
     });
-    methods_.add("wait_for_gate", [this](const json&, const CallContext&) {
+    methods_.add("wait_for_gate", [this](json&, const CallContext&) {
       for (int i = 0; i < 1000 && !gate_.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
       return json(gate_.load() ? "opened" : "timed out");
     });
-    methods_.add("boom", [](const json&, const CallContext&) -> json {
+    methods_.add("boom", [](json&, const CallContext&) -> json {
       throw std::runtime_error("secret detail 1234");
     });
-    methods_.add("refuse", [](const json&, const CallContext&) -> json {
+    methods_.add("refuse", [](json&, const CallContext&) -> json {
       throw RpcError(RpcCode::consent_refused, "the holder said no");
     });
-    methods_.add("subscribe", [](const json&, const CallContext& context) {
+    methods_.add("subscribe", [](json&, const CallContext& context) {
       context.subscribe_events();
       return json(true);
     });
-    methods_.add("whoami", [](const json&, const CallContext& context) { return json(context.peer().uid); });
+    methods_.add("whoami", [](json&, const CallContext& context) { return json(context.peer().uid); });
   }
   void start(RpcServerOptions options = {}) {
     options.allowed_uid = ::geteuid();
