@@ -1,0 +1,101 @@
+#include "host/agent/agent_methods.h"
+
+#include <string.h>
+
+#include "host/agent/element_json.h"
+#include "host/rpc/json_rpc.h"
+
+namespace idvault::agent {
+namespace {
+
+using nlohmann::json;
+using rpc::CallContext;
+using rpc::RpcCode;
+using rpc::RpcError;
+
+// Moves the PIN out of the params into a SecretBytes and wipes the JSON string it came
+// in, so the only copy left is the one that wipes itself.
+SecretBytes take_pin(json& params) {
+  auto it = params.find("pin");
+  if (it == params.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
+    throw RpcError(RpcCode::invalid_params, "pin: a non-empty string is required");
+  }
+  std::string& text = it->get_ref<std::string&>();
+  SecretBytes pin = SecretBytes::from_string(text);
+  ::explicit_bzero(text.data(), text.size());
+  params.erase(it);
+  return pin;
+}
+
+bool flag(const json& params, const char* name) {
+  auto it = params.find(name);
+  if (it == params.end() || it->is_null()) return false;
+  if (!it->is_boolean()) throw RpcError(RpcCode::invalid_params, std::string(name) + ": expected true or false");
+  return it->get<bool>();
+}
+
+std::string text(const json& params, const char* name) {
+  auto it = params.find(name);
+  if (it == params.end() || !it->is_string()) {
+    throw RpcError(RpcCode::invalid_params, std::string(name) + ": a string is required");
+  }
+  return it->get<std::string>();
+}
+
+vault::ElementType type_param(const json& params) {
+  std::string name = text(params, "type");
+  auto type = vault::parse_element_type(name);
+  if (!type) throw RpcError(RpcCode::invalid_params, "type: unknown element type '" + name.substr(0, 40) + "'");
+  return *type;
+}
+
+}  // namespace
+
+void register_agent_methods(rpc::MethodTable& table, HolderAgent& agent) {
+  table.add("status", [&agent](json&, const CallContext&) { return agent.status(); });
+  table.add("tokens", [&agent](json&, const CallContext&) { return agent.tokens(); });
+  table.add("init", [&agent](json& params, const CallContext&) {
+    SecretBytes pin = take_pin(params);
+    return agent.init(pin, flag(params, "allow_final_try"));
+  });
+  table.add("unlock", [&agent](json& params, const CallContext&) {
+    SecretBytes pin = take_pin(params);
+    return agent.unlock(pin, flag(params, "allow_final_try"));
+  });
+  table.add("lock", [&agent](json&, const CallContext&) { return agent.lock("client asked"); });
+
+  table.add("element.put", [&agent](json& params, const CallContext&) {
+    vault::PlainElement element = element_from_params(params);
+    agent.put(element);
+    return json{{"stored", vault::to_string(element.type)}};
+  });
+  table.add("element.get", [&agent](json& params, const CallContext&) { return agent.get(type_param(params)); });
+  table.add("element.list", [&agent](json&, const CallContext&) { return agent.list(); });
+  table.add("element.delete", [&agent](json& params, const CallContext&) {
+    vault::ElementType type = type_param(params);
+    if (!agent.remove(type)) {
+      throw RpcError(RpcCode::not_found, std::string("no ") + std::string(vault::to_string(type)) + " in the vault");
+    }
+    return json{{"deleted", vault::to_string(type)}};
+  });
+
+  table.add("authorize", [&agent](json& params, const CallContext&) { return agent.authorize(text(params, "link")); });
+  table.add("shares", [&agent](json& params, const CallContext&) { return agent.shares(flag(params, "verify")); });
+  table.add("attestation.add", [&agent](json& params, const CallContext&) {
+    auto it = params.find("attestation");
+    if (it == params.end() || !it->is_object()) throw RpcError(RpcCode::invalid_params, "attestation: an object is required");
+    return agent.add_attestation(*it);
+  });
+  table.add("attestation.list", [&agent](json&, const CallContext&) { return agent.attestations(); });
+  table.add("error.add", [&agent](json& params, const CallContext&) {
+    auto it = params.find("error");
+    if (it == params.end() || !it->is_object()) throw RpcError(RpcCode::invalid_params, "error: an object is required");
+    return agent.add_element_error(*it);
+  });
+  table.add("events.subscribe", [](json&, const CallContext& context) {
+    context.subscribe_events();
+    return json{{"subscribed", true}};
+  });
+}
+
+}  // namespace idvault::agent

@@ -1,0 +1,77 @@
+#include "host/agent/consent_prompt.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace idvault::agent {
+namespace {
+
+// The prompt inherits nothing of ours but a minimal environment: no PINs or tokens can
+// reach it through variables, and LISTEN_* never leak to it.
+std::vector<std::string> prompt_environment() {
+  std::vector<std::string> kept;
+  for (const char* name : {"PATH", "HOME", "DISPLAY", "WAYLAND_DISPLAY", "XDG_RUNTIME_DIR", "LANG", "TERM"}) {
+    if (const char* value = std::getenv(name)) kept.push_back(std::string(name) + "=" + value);
+  }
+  return kept;
+}
+
+}  // namespace
+
+bool ConsentPrompt::ask(const ConsentRequest& request) const {
+  if (program_.empty()) return false;
+  int to_child[2];
+  if (::pipe2(to_child, O_CLOEXEC) != 0) return false;
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, to_child[0], STDIN_FILENO);
+  std::vector<std::string> env_storage = prompt_environment();
+  std::vector<char*> env;
+  for (auto& entry : env_storage) env.push_back(entry.data());
+  env.push_back(nullptr);
+  std::string program = program_;
+  std::string summary = request.summary;
+  char* argv[] = {program.data(), summary.data(), nullptr};
+  pid_t child = -1;
+  int spawned = ::posix_spawnp(&child, program.c_str(), &actions, nullptr, argv, env.data());
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(to_child[0]);
+  if (spawned != 0) {
+    ::close(to_child[1]);
+    return false;
+  }
+
+  // A prompt that does not read its input must not block us: write what fits, then go on.
+  ::fcntl(to_child[1], F_SETFL, O_NONBLOCK);
+  std::string details = request.details.dump() + "\n";
+  [[maybe_unused]] ssize_t written = ::write(to_child[1], details.data(), details.size());
+  ::close(to_child[1]);
+
+  auto deadline = std::chrono::steady_clock::now() + timeout_;
+  int status = 0;
+  for (;;) {
+    pid_t done = ::waitpid(child, &status, WNOHANG);
+    if (done == child) break;
+    if (done < 0 && errno != EINTR) return false;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::kill(child, SIGKILL);
+      ::waitpid(child, &status, 0);
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+}  // namespace idvault::agent

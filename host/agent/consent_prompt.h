@@ -1,0 +1,33 @@
+// Consent the agent obtains itself, from a program the holder configured (like
+// ssh-askpass or pinentry): a client's word is never enough to share documents.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace idvault::agent {
+
+struct ConsentRequest {
+  std::string summary;      // one human-readable line: who asks for what
+  nlohmann::json details;   // the same, structured: service_id, elements and parts, missing
+};
+
+class ConsentPrompt {
+ public:
+  // program: run with the summary as its only argument and the details as JSON on its
+  // standard input; exit status 0 means yes. Empty: every request is refused.
+  ConsentPrompt(std::string program, std::chrono::seconds timeout) : program_(std::move(program)), timeout_(timeout) {}
+
+  // True only if the program ran and said yes within the time-out. A program that cannot
+  // be started, crashes, or takes too long is a no.
+  [[nodiscard]] bool ask(const ConsentRequest& request) const;
+  [[nodiscard]] bool configured() const noexcept { return !program_.empty(); }
+
+ private:
+  std::string program_;
+  std::chrono::seconds timeout_;
+};
+
+}  // namespace idvault::agent

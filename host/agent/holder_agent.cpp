@@ -1,0 +1,361 @@
+#include "host/agent/holder_agent.h"
+
+#include <ctime>
+#include <thread>
+
+#include "host/agent/element_json.h"
+#include "host/agent/rpc_errors.h"
+#include "host/rpc/json_rpc.h"
+#include "pkcs11/error.h"
+#include "pkcs11/token.h"
+#include "pkcs11/token_info.h"
+#include "pkcs11/token_resolver.h"
+#include "pkcs11/uri.h"
+#include "vault/auth_link.h"
+#include "vault/base64.h"
+#include "vault/element_error.h"
+
+namespace idvault::agent {
+
+using rpc::RpcCode;
+using rpc::RpcError;
+
+struct HolderAgent::Unlocked {
+  std::shared_ptr<p11::Token> token;
+  p11::Login login;
+  HolderKeys keys;
+  std::unique_ptr<vault::HolderVault> vault;
+};
+
+namespace {
+
+std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+nlohmann::json offer_to_json(const vault::ShareOffer& offer) {
+  nlohmann::json elements = nlohmann::json::array();
+  for (auto type : offer.types) {
+    elements.push_back({{"type", vault::to_string(type)}, {"parts", offer.parts.at(type)}});
+  }
+  return {{"elements", elements}, {"missing", offer.missing}};
+}
+
+std::string offer_summary(const vault::AuthorizationRequest& request, const vault::ShareOffer& offer) {
+  std::string text = "Share with service " + request.service_id + ": ";
+  bool first = true;
+  for (auto type : offer.types) {
+    if (!first) text += "; ";
+    first = false;
+    text += std::string(vault::to_string(type)) + " (";
+    const auto& parts = offer.parts.at(type);
+    for (std::size_t i = 0; i < parts.size(); ++i) text += (i ? ", " : "") + parts[i];
+    text += ")";
+  }
+  if (!offer.missing.empty()) {
+    text += "; not in the vault:";
+    for (const auto& missing : offer.missing) text += " " + missing;
+  }
+  return text + "?";
+}
+
+}  // namespace
+
+HolderAgent::HolderAgent(AgentConfig config)
+    : config_(std::move(config)),
+      consent_(config_.confirm_program, config_.confirm_timeout),
+      last_use_(std::chrono::steady_clock::now()) {}
+
+HolderAgent::~HolderAgent() {
+  std::lock_guard lock(mutex_);
+  unlocked_.reset();
+}
+
+void HolderAgent::set_event_sink(EventSink sink) {
+  std::lock_guard lock(sink_mutex_);
+  sink_ = std::move(sink);
+}
+
+void HolderAgent::emit(const std::string& event, const nlohmann::json& params) {
+  std::lock_guard lock(sink_mutex_);
+  if (sink_) sink_(event, params);
+}
+
+vault::VaultStore& HolderAgent::store() {
+  if (!store_) {
+    std::filesystem::create_directories(config_.store_path.parent_path());
+    store_ = vault::VaultStore::open(config_.store_path, true);
+  }
+  return *store_;
+}
+
+std::shared_ptr<p11::Token> HolderAgent::resolve_token() {
+  if (config_.module_path.empty()) {
+    throw RpcError(RpcCode::bad_input, "no PKCS#11 module configured (--module)");
+  }
+  // Kept between calls: the token object remembers which PINs it rejected, and that
+  // memory must survive a failed unlock so a wrong PIN is never sent twice.
+  if (token_ && !token_->gone() && token_->present_in_slot()) return token_;
+  token_ = p11::open_token(config_.token_uri, config_.module_path);
+  return token_;
+}
+
+template <typename Fn>
+auto HolderAgent::with_vault(Fn&& fn) {
+  std::lock_guard lock(mutex_);
+  return translating_errors([&] {
+    if (!unlocked_) {
+      if (!vault_initialised(store())) throw RpcError(RpcCode::not_initialised, "vault not initialised: run 'idvault init'");
+      throw RpcError(RpcCode::locked, "vault locked: run 'idvault unlock'");
+    }
+    last_use_ = std::chrono::steady_clock::now();
+    try {
+      return fn(*unlocked_);
+    } catch (const p11::TokenGone&) {
+      lock_locked("token removed");
+      throw;
+    }
+  });
+}
+
+nlohmann::json HolderAgent::status() {
+  std::lock_guard lock(mutex_);
+  return translating_errors([&] {
+    nlohmann::json status = {{"initialised", vault_initialised(store())},
+                             {"unlocked", unlocked_ != nullptr},
+                             {"store", config_.store_path.string()},
+                             {"token_uri", config_.token_uri}};
+    if (auto mode = store().setting("mode")) status["mode"] = std::string(mode->begin(), mode->end());
+    if (auto label = store().setting("token_label")) status["token_label"] = std::string(label->begin(), label->end());
+    if (unlocked_) status["elements"] = store().elements(false).size();
+    return status;
+  });
+}
+
+nlohmann::json HolderAgent::tokens() {
+  std::lock_guard lock(mutex_);
+  return translating_errors([&] {
+    if (config_.module_path.empty()) throw RpcError(RpcCode::bad_input, "no PKCS#11 module configured (--module)");
+    auto module = p11::Module::load(config_.module_path);
+    nlohmann::json list = nlohmann::json::array();
+    for (const p11::TokenInfo& info : p11::list_tokens(*module)) {
+      nlohmann::json entry = {{"label", info.label},       {"manufacturer", info.manufacturer},
+                              {"model", info.model},       {"serial", info.serial},
+                              {"uri", info.uri},           {"read_only", info.write_protected()},
+                              {"pin_locked", info.pin_locked()}, {"pin_final_try", info.pin_final_try()}};
+      try {
+        auto token = module->token_at(info.slot);
+        const p11::Capabilities caps = token->capabilities();
+        entry["capabilities"] = {{"aes_key_wrap", caps.aes_key_wrap_pad && caps.unwrap},
+                                 {"aes_keygen", caps.aes_keygen},
+                                 {"rsa_oaep_sha1", caps.rsa_oaep_sha1},
+                                 {"ecdsa", caps.ecdsa},
+                                 {"ec_keygen", caps.ec_keygen},
+                                 {"rsa_keygen", caps.rsa_keygen}};
+        entry["vault_mode"] = (!caps.read_only && caps.aes_keygen && caps.aes_key_wrap_pad && caps.unwrap)
+                                  ? "token_aes"
+                                  : "asymmetric";
+      } catch (const p11::Pkcs11Error&) {
+        entry["capabilities"] = nullptr;  // gone between listing and probing
+      }
+      list.push_back(std::move(entry));
+    }
+    return list;
+  });
+}
+
+nlohmann::json HolderAgent::init(const SecretBytes& pin, bool allow_final_try) {
+  std::lock_guard lock(mutex_);
+  return translating_errors([&] {
+    if (vault_initialised(store())) {
+      throw RpcError(RpcCode::already_initialised, "vault already initialised at " + config_.store_path.string());
+    }
+    auto token = resolve_token();
+    auto login = p11::Login::open(token, pin, {allow_final_try});
+    HolderKeys keys = create_holder_keys(token, store(), config_.force_asymmetric);
+    nlohmann::json result = {{"mode", to_string(keys.mode)},
+                             {"token", token->label()},
+                             {"token_uri", token->uri()},
+                             {"identity_key", keys.identity_key_uri},
+                             {"identity_key_sha256", vault::key_fingerprint(keys.identity_key->public_key_spki_der())}};
+    unlocked_.reset(new Unlocked{token, std::move(login), std::move(keys), nullptr});
+    unlocked_->vault = std::make_unique<vault::HolderVault>(store(), *unlocked_->keys.master_key);
+    last_use_ = std::chrono::steady_clock::now();
+    token_seen_ = true;
+    return result;
+  });
+}
+
+nlohmann::json HolderAgent::unlock(const SecretBytes& pin, bool allow_final_try) {
+  std::lock_guard lock(mutex_);
+  return translating_errors([&] {
+    if (!vault_initialised(store())) throw RpcError(RpcCode::not_initialised, "vault not initialised: run 'idvault init'");
+    if (unlocked_) return nlohmann::json{{"unlocked", true}, {"already", true}};
+    auto token = resolve_token();
+    auto login = p11::Login::open(token, pin, {allow_final_try});
+    HolderKeys keys;
+    try {
+      keys = open_holder_keys(token, store());
+    } catch (const p11::Pkcs11Error&) {
+      throw;
+    } catch (const std::runtime_error& error) {
+      throw RpcError(RpcCode::bad_input, error.what());
+    }
+    unlocked_.reset(new Unlocked{token, std::move(login), std::move(keys), nullptr});
+    unlocked_->vault = std::make_unique<vault::HolderVault>(store(), *unlocked_->keys.master_key);
+    last_use_ = std::chrono::steady_clock::now();
+    token_seen_ = true;
+    return nlohmann::json{{"unlocked", true}, {"mode", to_string(unlocked_->keys.mode)}, {"token", token->label()}};
+  });
+}
+
+void HolderAgent::lock_locked(const std::string& reason) {
+  if (!unlocked_) return;
+  // Destroying the login logs out of the token and drops its sessions: the token's
+  // login state, not just our copy of a key, ends here.
+  unlocked_.reset();
+  emit("locked", {{"reason", reason}});
+}
+
+nlohmann::json HolderAgent::lock(const std::string& reason) {
+  std::lock_guard lock(mutex_);
+  bool was_unlocked = unlocked_ != nullptr;
+  lock_locked(reason);
+  return {{"locked", true}, {"was_unlocked", was_unlocked}};
+}
+
+void HolderAgent::put(const vault::PlainElement& element) {
+  with_vault([&](Unlocked& state) {
+    state.vault->put(element);
+    return 0;
+  });
+}
+
+nlohmann::json HolderAgent::get(vault::ElementType type) {
+  return with_vault([&](Unlocked& state) {
+    auto element = state.vault->get(type);
+    if (!element) throw RpcError(RpcCode::not_found, std::string("no ") + std::string(vault::to_string(type)) + " in the vault");
+    nlohmann::json json = element_to_json(*element);
+    for (const auto& summary : state.vault->list()) {
+      if (summary.type == type) json["errors"] = summary_to_json(summary)["errors"];
+    }
+    return json;
+  });
+}
+
+nlohmann::json HolderAgent::list() {
+  return with_vault([&](Unlocked& state) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& summary : state.vault->list()) list.push_back(summary_to_json(summary));
+    return list;
+  });
+}
+
+bool HolderAgent::remove(vault::ElementType type) {
+  return with_vault([&](Unlocked& state) { return state.vault->remove(type); });
+}
+
+nlohmann::json HolderAgent::authorize(const std::string& link) {
+  vault::AuthorizationRequest request = translating_errors([&] { return vault::parse_authorization_link(link); });
+  vault::ShareOffer offer = with_vault([&](Unlocked& state) { return state.vault->plan_share(request); });
+  if (offer.types.empty()) {
+    throw RpcError(RpcCode::not_found, "the vault holds nothing this service asks for", offer_to_json(offer));
+  }
+  // Asked without holding the lock: a person may take a minute, and status, lock and
+  // other clients must not wait for them.
+  ConsentRequest consent{offer_summary(request, offer), offer_to_json(offer)};
+  consent.details["service_id"] = request.service_id;
+  if (request.callback_url) consent.details["callback_url"] = *request.callback_url;
+  if (!consent_.configured()) {
+    throw RpcError(RpcCode::consent_refused, "no consent prompt configured (--confirm-program): nothing shared");
+  }
+  if (!consent_.ask(consent)) throw RpcError(RpcCode::consent_refused, "the holder did not consent: nothing shared");
+  return with_vault([&](Unlocked& state) {
+    vault::ShareBundle bundle = state.vault->share(request, offer, *state.keys.identity_key, unix_now());
+    nlohmann::json result = {{"bundle", bundle.to_json()}, {"offer", offer_to_json(offer)},
+                             {"service_id", request.service_id}, {"nonce", request.nonce}};
+    if (request.callback_url) result["callback_url"] = *request.callback_url;
+    return result;
+  });
+}
+
+nlohmann::json HolderAgent::shares(bool verify) {
+  std::lock_guard lock(mutex_);
+  return translating_errors([&] {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& stored : store().receipts()) {
+      nlohmann::json receipt = nlohmann::json::parse(stored.receipt_json);
+      list.push_back({{"sequence", stored.sequence}, {"receipt", receipt}});
+    }
+    nlohmann::json result = {{"shares", list}};
+    if (verify) {
+      // Chain and signatures are checked with the public keys in the receipts; nothing
+      // secret is needed, so this works while locked.
+      vault::ReceiptChainReport report = vault::verify_receipt_chain(store());
+      result["verified"] = {{"valid", report.valid}, {"count", report.count}, {"reason", report.reason}};
+      if (report.first_bad_sequence) result["verified"]["first_bad_sequence"] = *report.first_bad_sequence;
+    }
+    return result;
+  });
+}
+
+nlohmann::json HolderAgent::add_attestation(const nlohmann::json& attestation) {
+  return with_vault([&](Unlocked&) -> nlohmann::json {
+    auto type_name = attestation.find("element_type");
+    if (type_name == attestation.end() || !type_name->is_string()) {
+      throw RpcError(RpcCode::invalid_params, "attestation: element_type missing");
+    }
+    auto type = vault::parse_element_type(type_name->get<std::string>());
+    if (!type) throw RpcError(RpcCode::invalid_params, "attestation: unknown element_type");
+    return {{"id", store().add_attestation(*type, attestation.dump())}};
+  });
+}
+
+nlohmann::json HolderAgent::attestations() {
+  return with_vault([&](Unlocked&) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& note : store().attestations()) list.push_back(nlohmann::json::parse(note.json));
+    return list;
+  });
+}
+
+nlohmann::json HolderAgent::add_element_error(const nlohmann::json& error) {
+  return with_vault([&](Unlocked&) -> nlohmann::json {
+    vault::PassportElementError parsed = vault::parse_element_error(error);
+    return {{"id", store().add_element_error(parsed.type, error.dump())}};
+  });
+}
+
+void HolderAgent::watch() {
+  std::unique_lock lock(mutex_, std::try_to_lock);
+  if (!lock.owns_lock()) return;  // busy with a request: the token is evidently in use
+  try {
+    if (unlocked_) {
+      if (unlocked_->token->gone() || !unlocked_->token->present_in_slot()) {
+        unlocked_->token->mark_gone();
+        lock_locked("token removed");
+        emit("token_removed", {{"token", config_.token_uri}});
+        token_seen_ = false;
+        return;
+      }
+      if (config_.idle_timeout.count() > 0 && std::chrono::steady_clock::now() - last_use_ > config_.idle_timeout) {
+        lock_locked("idle time-out");
+      }
+      return;
+    }
+    if (config_.module_path.empty()) return;
+    bool present = false;
+    try {
+      (void)p11::open_token(config_.token_uri, config_.module_path);
+      present = true;
+    } catch (const p11::Pkcs11Error&) {
+      present = false;
+    }
+    if (present != token_seen_) {
+      token_seen_ = present;
+      emit(present ? "token_inserted" : "token_removed", {{"token", config_.token_uri}});
+    }
+  } catch (...) {
+    // The watcher must outlive any token misbehaviour; the next tick tries again.
+  }
+}
+
+}  // namespace idvault::agent

@@ -1,0 +1,90 @@
+// The holder's agent: one vault, one token, and the rules of ssh-agent/gpg-agent for
+// keeping them — unlock logs in to the token, lock and idle time-out log out and close
+// its sessions (not just forget a PIN), removal of the token locks the vault, and a
+// share happens only after the configured prompt program said yes.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "host/agent/consent_prompt.h"
+#include "host/agent/holder_keys.h"
+#include "pkcs11/login.h"
+#include "pkcs11/module.h"
+#include "vault/holder_vault.h"
+
+namespace idvault::agent {
+
+struct AgentConfig {
+  std::filesystem::path store_path;
+  std::filesystem::path module_path;
+  std::string token_uri = "pkcs11:";
+  std::string confirm_program;
+  std::chrono::seconds confirm_timeout{120};
+  std::chrono::seconds idle_timeout{0};  // 0: no idle lock
+  bool force_asymmetric = false;
+};
+
+class HolderAgent {
+ public:
+  using EventSink = std::function<void(const std::string& event, const nlohmann::json& params)>;
+
+  explicit HolderAgent(AgentConfig config);
+  ~HolderAgent();
+  HolderAgent(const HolderAgent&) = delete;  // owns a token login
+  HolderAgent& operator=(const HolderAgent&) = delete;
+
+  void set_event_sink(EventSink sink);
+
+  [[nodiscard]] nlohmann::json status();
+  [[nodiscard]] nlohmann::json tokens();
+  [[nodiscard]] nlohmann::json init(const SecretBytes& pin, bool allow_final_try);
+  [[nodiscard]] nlohmann::json unlock(const SecretBytes& pin, bool allow_final_try);
+  [[nodiscard]] nlohmann::json lock(const std::string& reason);
+
+  void put(const vault::PlainElement& element);
+  [[nodiscard]] nlohmann::json get(vault::ElementType type);
+  [[nodiscard]] nlohmann::json list();
+  [[nodiscard]] bool remove(vault::ElementType type);
+
+  // Parses the link, asks the prompt program, and returns {"bundle", "offer", ...}.
+  [[nodiscard]] nlohmann::json authorize(const std::string& link);
+  [[nodiscard]] nlohmann::json shares(bool verify);
+  [[nodiscard]] nlohmann::json add_attestation(const nlohmann::json& attestation);
+  [[nodiscard]] nlohmann::json attestations();
+  [[nodiscard]] nlohmann::json add_element_error(const nlohmann::json& error);
+
+  // Called about once a second: notices a removed or returned token and the idle
+  // time-out. Never throws.
+  void watch();
+
+ private:
+  struct Unlocked;
+  // Runs fn on the unlocked vault; RpcError(locked / not_initialised) otherwise.
+  template <typename Fn>
+  auto with_vault(Fn&& fn);
+  void lock_locked(const std::string& reason);  // mutex_ held
+  vault::VaultStore& store();                   // mutex_ held
+  std::shared_ptr<p11::Token> resolve_token();  // mutex_ held
+  void emit(const std::string& event, const nlohmann::json& params);
+
+  AgentConfig config_;
+  ConsentPrompt consent_;
+  std::mutex mutex_;
+  std::unique_ptr<vault::VaultStore> store_;
+  std::shared_ptr<p11::Token> token_;
+  std::unique_ptr<Unlocked> unlocked_;
+  std::chrono::steady_clock::time_point last_use_;
+  bool token_seen_ = false;
+  std::mutex sink_mutex_;
+  EventSink sink_;
+};
+
+}  // namespace idvault::agent

@@ -1,0 +1,121 @@
+#include "host/agent/holder_keys.h"
+
+#include <stdexcept>
+
+#include "pkcs11/keygen.h"
+#include "pkcs11/object_finder.h"
+#include "pkcs11/random.h"
+#include "vault/rsa_oaep.h"
+#include "vault/software_keys.h"
+#include "vault/token_keys.h"
+
+namespace idvault::agent {
+namespace {
+
+constexpr const char* kMasterLabel = "idvault-master";
+constexpr const char* kIdentityLabel = "idvault-identity";
+constexpr const char* kVaultKeyLabel = "idvault-vault-key";
+
+// A fresh CKA_ID pairs the halves of each key we make and tells our keys apart from
+// anything else on the token with the same label.
+vault::Bytes fresh_key_id(p11::Token& token) {
+  SecretBytes random = p11::generate_random(token, 8);
+  return vault::Bytes(random.reveal().begin(), random.reveal().end());
+}
+
+vault::Bytes text_bytes(std::string_view text) { return vault::Bytes(text.begin(), text.end()); }
+
+std::string setting_text(vault::VaultStore& store, const std::string& name) {
+  auto value = store.setting(name);
+  if (!value) throw std::runtime_error("vault store is missing its '" + name + "' setting");
+  return std::string(value->begin(), value->end());
+}
+
+// Read-only cards (PIV through OpenSC) cannot make keys: use the first one of the
+// class and type that can do the job, as a card comes personalised.
+p11::Object pick_existing_key(const std::shared_ptr<p11::Token>& token, CK_KEY_TYPE key_type, CK_ATTRIBUTE_TYPE usage,
+                              const char* purpose) {
+  CK_OBJECT_CLASS object_class = CKO_PRIVATE_KEY;
+  CK_BBOOL yes = CK_TRUE;
+  CK_ATTRIBUTE search[] = {
+      {CKA_CLASS, &object_class, sizeof(object_class)},
+      {CKA_KEY_TYPE, &key_type, sizeof(key_type)},
+      {usage, &yes, sizeof(yes)},
+  };
+  auto keys = p11::find_objects(token, search);
+  if (keys.empty()) {
+    throw std::runtime_error(std::string("the token has no key for ") + purpose + " and cannot make one");
+  }
+  return keys.front();
+}
+
+}  // namespace
+
+std::string_view to_string(KeyMode mode) noexcept {
+  return mode == KeyMode::token_aes ? "token_aes" : "asymmetric";
+}
+
+bool vault_initialised(vault::VaultStore& store) { return store.setting("mode").has_value(); }
+
+HolderKeys create_holder_keys(const std::shared_ptr<p11::Token>& token, vault::VaultStore& store,
+                              bool force_asymmetric) {
+  const p11::Capabilities caps = token->capabilities();
+  HolderKeys keys;
+  keys.mode = (!force_asymmetric && !caps.read_only && caps.aes_keygen && caps.aes_key_wrap_pad && caps.unwrap)
+                  ? KeyMode::token_aes
+                  : KeyMode::asymmetric;
+  std::vector<std::pair<std::string, vault::Bytes>> settings;
+
+  p11::Object identity = (!caps.read_only && caps.ec_keygen)
+                             ? p11::generate_ec_p256_key_pair(token, {kIdentityLabel, fresh_key_id(*token)}).private_key
+                             : pick_existing_key(token, CKK_EC, CKA_SIGN, "signing shares");
+  keys.identity_key_uri = identity.uri();
+  settings.emplace_back("identity_key_uri", text_bytes(keys.identity_key_uri));
+  keys.identity_key = std::make_unique<vault::TokenSigningKey>(std::move(identity));
+
+  if (keys.mode == KeyMode::token_aes) {
+    p11::Object master = p11::generate_aes256_key(token, {kMasterLabel, fresh_key_id(*token)});
+    settings.emplace_back("master_key_uri", text_bytes(master.uri()));
+    keys.master_key = std::make_unique<vault::TokenMasterKey>(std::move(master));
+  } else {
+    p11::Object card_key = (!caps.read_only && caps.rsa_keygen)
+                               ? p11::generate_rsa_key_pair(token, 2048, {kVaultKeyLabel, fresh_key_id(*token)})
+                                     .private_key
+                               : pick_existing_key(token, CKK_RSA, CKA_DECRYPT, "opening the vault key");
+    settings.emplace_back("card_key_uri", text_bytes(card_key.uri()));
+    vault::TokenServiceKey opener(std::move(card_key));
+    SecretBytes vault_key = p11::generate_random(*token, 32);
+    settings.emplace_back("sealed_vault_key", vault::rsa_oaep_sha1_encrypt(opener.public_key_pem(), vault_key.reveal()));
+    keys.master_key = std::make_unique<vault::SoftwareMasterKey>(vault::SoftwareMasterKey::from_bytes(std::move(vault_key)));
+  }
+  settings.emplace_back("token_serial", text_bytes(token->serial()));
+  settings.emplace_back("token_label", text_bytes(token->label()));
+  // Written last and in one transaction: a vault is initialised only once all of it is.
+  settings.emplace_back("mode", text_bytes(to_string(keys.mode)));
+  store.put_settings(settings);
+  return keys;
+}
+
+HolderKeys open_holder_keys(const std::shared_ptr<p11::Token>& token, vault::VaultStore& store) {
+  if (setting_text(store, "token_serial") != token->serial()) {
+    throw std::runtime_error("this vault belongs to token '" + setting_text(store, "token_label") +
+                             "' (serial " + setting_text(store, "token_serial") + "), not to '" + token->label() + "'");
+  }
+  HolderKeys keys;
+  keys.mode = setting_text(store, "mode") == "token_aes" ? KeyMode::token_aes : KeyMode::asymmetric;
+  keys.identity_key_uri = setting_text(store, "identity_key_uri");
+  keys.identity_key = std::make_unique<vault::TokenSigningKey>(vault::TokenSigningKey::from_uri(token, keys.identity_key_uri));
+  if (keys.mode == KeyMode::token_aes) {
+    keys.master_key = std::make_unique<vault::TokenMasterKey>(
+        vault::TokenMasterKey::from_uri(token, setting_text(store, "master_key_uri")));
+  } else {
+    auto opener = vault::TokenServiceKey::from_uri(token, setting_text(store, "card_key_uri"));
+    auto sealed = store.setting("sealed_vault_key");
+    if (!sealed) throw std::runtime_error("vault store is missing its sealed vault key");
+    keys.master_key = std::make_unique<vault::SoftwareMasterKey>(
+        vault::SoftwareMasterKey::from_bytes(opener.decrypt_oaep_sha1(*sealed)));
+  }
+  return keys;
+}
+
+}  // namespace idvault::agent

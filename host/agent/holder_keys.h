@@ -1,0 +1,42 @@
+// The holder's keys on the token, and the choice between the two key hierarchies of
+// design.md: AES-on-token (value secrets wrapped by a non-extractable AES key, unwrapped
+// on the device per use) where the token can do AES key wrap, else asymmetric (a random
+// vault key sealed to an RSA key on the card, opened on the card at unlock and held in
+// memory until lock). The identity key (EC P-256) signs every share on the token.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "pkcs11/token.h"
+#include "vault/keys.h"
+#include "vault/vault_store.h"
+
+namespace idvault::agent {
+
+enum class KeyMode { token_aes, asymmetric };
+
+[[nodiscard]] std::string_view to_string(KeyMode mode) noexcept;
+
+struct HolderKeys {
+  KeyMode mode = KeyMode::token_aes;
+  std::unique_ptr<vault::MasterKey> master_key;
+  std::unique_ptr<vault::SigningKey> identity_key;
+  std::string identity_key_uri;
+};
+
+// On a logged-in token: makes (or, on read-only cards, picks) the keys, records in the
+// store which token and keys the vault belongs to, and returns them ready to use.
+// force_asymmetric chooses the card mode even where AES would work (tests, and people
+// who want one code path for both their tokens).
+[[nodiscard]] HolderKeys create_holder_keys(const std::shared_ptr<p11::Token>& token, vault::VaultStore& store,
+                                            bool force_asymmetric);
+
+// On a logged-in token: finds the keys the store names and opens the vault key.
+// Throws std::runtime_error if the token is not the one the vault was made on.
+[[nodiscard]] HolderKeys open_holder_keys(const std::shared_ptr<p11::Token>& token, vault::VaultStore& store);
+
+// Whether the store holds a vault (init ran to the end).
+[[nodiscard]] bool vault_initialised(vault::VaultStore& store);
+
+}  // namespace idvault::agent

@@ -1,0 +1,143 @@
+// idvault-agent: holds the token and serves wallet apps over a local socket, the way
+// ssh-agent and gpg-agent do.
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/program_options.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "host/agent/agent_methods.h"
+#include "host/agent/holder_agent.h"
+#include "host/rpc/agent_socket.h"
+#include "host/rpc/rpc_server.h"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+using namespace idvault;
+
+namespace {
+
+std::atomic<rpc::RpcServer*> g_server{nullptr};
+
+void on_signal(int) {
+  // stop() only takes a mutex and writes to an eventfd; the loop does the rest.
+  if (auto* server = g_server.load()) server->stop();
+}
+
+// Secrets pass through this process: no core files, no ptrace by same-uid processes, no
+// /proc/PID/mem reads (as ssh-agent does).
+void harden_process() {
+  rlimit no_core{0, 0};
+  ::setrlimit(RLIMIT_CORE, &no_core);
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+fs::path default_store() {
+  if (const char* data = std::getenv("XDG_DATA_HOME"); data && *data) return fs::path(data) / "idvault" / "vault.db";
+  if (const char* home = std::getenv("HOME"); home && *home) {
+    return fs::path(home) / ".local" / "share" / "idvault" / "vault.db";
+  }
+  throw std::runtime_error("cannot find a place for the vault: set --store, XDG_DATA_HOME or HOME");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  po::options_description options("idvault-agent options");
+  std::string socket_path, store_path, module, token_uri, config_file, confirm_program;
+  long idle_timeout = 0;
+  options.add_options()("help,h", "show this help")
+      ("socket", po::value(&socket_path), "socket path (default $XDG_RUNTIME_DIR/idvault/agent.sock)")
+      ("store", po::value(&store_path), "vault store (default $XDG_DATA_HOME/idvault/vault.db)")
+      ("module", po::value(&module), "PKCS#11 module (.so) that drives the token")
+      ("token", po::value(&token_uri)->default_value("pkcs11:"), "RFC 7512 URI of the token")
+      ("config", po::value(&config_file), "file with the same options, one 'name = value' a line")
+      ("confirm-program", po::value(&confirm_program),
+       "program asked before every share (gets a summary as argument, JSON on stdin; exit 0 = yes)")
+      ("idle-timeout", po::value(&idle_timeout)->default_value(0), "lock after this many idle seconds (0: never)")
+      ("asymmetric", "use the card key hierarchy even if the token can do AES (at init)")
+      ("foreground", "stay in the foreground (the default; kept for ssh-agent habits)");
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, options), vm);
+    if (vm.count("config")) {
+      std::ifstream file(vm["config"].as<std::string>());
+      if (!file) throw std::runtime_error("cannot read config file " + vm["config"].as<std::string>());
+      po::store(po::parse_config_file(file, options), vm);
+    }
+    po::notify(vm);
+  } catch (const std::exception& error) {
+    std::cerr << "idvault-agent: " << error.what() << "\n";
+    return 2;
+  }
+  if (vm.count("help")) {
+    std::cout << "usage: idvault-agent [--socket P] [--store P] [--module SO] [--token URI] [--config F] [--foreground]\n"
+              << options;
+    return 0;
+  }
+
+  try {
+    harden_process();
+    agent::AgentConfig config;
+    config.store_path = store_path.empty() ? default_store() : fs::path(store_path);
+    config.module_path = module;
+    config.token_uri = token_uri;
+    config.confirm_program = confirm_program;
+    config.idle_timeout = std::chrono::seconds(idle_timeout);
+    config.force_asymmetric = vm.count("asymmetric") > 0;
+    if (idle_timeout < 0) throw std::runtime_error("--idle-timeout must not be negative");
+
+    int listen_fd = -1;
+    fs::path path;
+    if (auto passed = rpc::socket_from_systemd()) {
+      listen_fd = *passed;
+    } else {
+      path = socket_path.empty() ? rpc::default_socket_path() : fs::path(socket_path);
+      listen_fd = rpc::listen_on_path(path);
+    }
+
+    agent::HolderAgent holder(config);
+    rpc::MethodTable methods;
+    agent::register_agent_methods(methods, holder);
+    rpc::RpcServerOptions server_options;
+    server_options.allowed_uid = ::geteuid();
+    rpc::RpcServer server(listen_fd, methods, server_options);
+    holder.set_event_sink([&server](const std::string& event, const nlohmann::json& params) {
+      server.publish(event, params);
+    });
+    g_server = &server;
+    struct sigaction action {};
+    action.sa_handler = on_signal;
+    ::sigaction(SIGTERM, &action, nullptr);
+    ::sigaction(SIGINT, &action, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+
+    std::atomic<bool> running{true};
+    std::thread watcher([&] {
+      while (running.load()) {
+        holder.watch();
+        for (int i = 0; i < 10 && running.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    });
+    if (!path.empty()) {
+      // What a shell would eval, like ssh-agent -s; to stdout so scripts can capture it.
+      std::cout << "IDVAULT_SOCK=" << path.string() << "; export IDVAULT_SOCK;" << std::endl;
+    }
+    server.run();
+    running = false;
+    watcher.join();
+    g_server = nullptr;
+    (void)holder.lock("agent stopping");
+    if (!path.empty()) ::unlink(path.c_str());
+    return 0;
+  } catch (const std::exception& error) {
+    std::cerr << "idvault-agent: " << error.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,403 @@
+// The holder's agent end to end: a real socket, a real (throwaway) SoftHSM2 token, the
+// real store on disk. Each test is its own process under ctest, with its own token.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <iterator>
+#include <thread>
+
+#include "host/agent/agent_methods.h"
+#include "host/agent/holder_agent.h"
+#include "host/rpc/agent_socket.h"
+#include "host/rpc/rpc_server.h"
+#include "tests/host/rpc_test_client.h"
+#include "tests/support/softhsm_token.h"
+#include "vault/auth_link.h"
+#include "vault/base64.h"
+#include "vault/passport_data.h"
+#include "vault/passport_decryptor.h"
+#include "vault/share_receipt.h"
+#include "vault/software_keys.h"
+#include "vault/sqlite_db.h"
+
+using namespace idvault;
+using idvault::testing::Client;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string b64(std::string_view text) {
+  return vault::base64_encode(std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+}
+
+// A scan whose bytes are easy to look for on disk.
+std::string scan(std::string_view tag, std::size_t size) {
+  std::string bytes = "\xff\xd8\xff\xe0JFIF-" + std::string(tag) + "-";
+  while (bytes.size() < size) bytes += "SCANBYTES-" + std::string(tag) + "-";
+  bytes.resize(size);
+  return bytes;
+}
+
+json personal_details() {
+  return {{"first_name", "Ada"},          {"last_name", "Lovelace"},       {"first_name_native", "Ada"},
+          {"last_name_native", "Lovelace"}, {"birth_date", "10.12.1815"}, {"gender", "female"},
+          {"country_code", "GB"},         {"residence_country_code", "GB"}};
+}
+
+class AgentTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/idvault-agent-XXXXXX";
+    dir_ = ::mkdtemp(pattern);
+    socket_path_ = dir_ / "run" / "agent.sock";
+    consent_yes_ = write_script("yes.sh", "#!/bin/sh\ncat > \"$(dirname \"$0\")/consent-input.json\"\necho \"$1\" > \"$(dirname \"$0\")/consent-summary.txt\"\nexit 0\n");
+    consent_no_ = write_script("no.sh", "#!/bin/sh\nexit 1\n");
+  }
+  void TearDown() override {
+    stop();
+    fs::remove_all(dir_);
+  }
+
+  fs::path write_script(const std::string& name, const std::string& body) {
+    fs::path path = dir_ / name;
+    std::ofstream(path) << body;
+    fs::permissions(path, fs::perms::owner_all);
+    return path;
+  }
+
+  void start(agent::AgentConfig config = {}) {
+    if (config.store_path.empty()) config.store_path = dir_ / "data" / "vault.db";
+    config.module_path = idvault::testing::softhsm_module_path();
+    config.token_uri = token_.uri();
+    if (config.confirm_program.empty()) config.confirm_program = consent_yes_;
+    agent_ = std::make_unique<agent::HolderAgent>(config);
+    agent::register_agent_methods(methods_, *agent_);
+    rpc::RpcServerOptions options;
+    options.allowed_uid = ::geteuid();
+    server_ = std::make_unique<rpc::RpcServer>(rpc::listen_on_path(socket_path_), methods_, options);
+    agent_->set_event_sink([this](const std::string& event, const json& params) { server_->publish(event, params); });
+    thread_ = std::thread([this] { server_->run(); });
+  }
+  void stop() {
+    if (!server_) return;
+    server_->stop();
+    thread_.join();
+    server_.reset();
+    agent_.reset();
+  }
+
+  json call(const std::string& method, const json& params = json::object()) {
+    Client client(socket_path_);
+    return client.call(method, params);
+  }
+  json init() { return call("init", {{"pin", idvault::testing::kDefaultPin}}); }
+
+  std::string store_bytes() {
+    std::string all;
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::ifstream file(dir_ / "data" / (std::string("vault.db") + suffix), std::ios::binary);
+      all.append(std::istreambuf_iterator<char>(file), {});
+    }
+    return all;
+  }
+
+  idvault::testing::SoftHsmToken token_{"holder"};
+  fs::path dir_;
+  fs::path socket_path_;
+  fs::path consent_yes_;
+  fs::path consent_no_;
+  rpc::MethodTable methods_;
+  std::unique_ptr<agent::HolderAgent> agent_;
+  std::unique_ptr<rpc::RpcServer> server_;
+  std::thread thread_;
+};
+
+vault::PassportData passport_data_of(const json& bundle) {
+  return vault::passport_data_from_json(bundle.at("passport_data"));
+}
+
+}  // namespace
+
+TEST_F(AgentTest, StatusBeforeInitAndClearErrorsForEverythingElse) {
+  start();
+  json status = call("status")["result"];
+  EXPECT_EQ(status["initialised"], false);
+  EXPECT_EQ(status["unlocked"], false);
+  EXPECT_EQ(call("element.list")["error"]["code"], -32002);
+  EXPECT_EQ(call("unlock", {{"pin", "1234"}})["error"]["code"], -32002);
+}
+
+TEST_F(AgentTest, InitChoosesTheAesModeOnSoftHsmAndKeepsKeysOnTheToken) {
+  start();
+  json result = init()["result"];
+  EXPECT_EQ(result["mode"], "token_aes");
+  EXPECT_EQ(result["token"], "holder");
+  EXPECT_EQ(result["identity_key_sha256"].get<std::string>().size(), 64u);
+  EXPECT_EQ(init()["error"]["code"], -32011);  // already initialised
+  json status = call("status")["result"];
+  EXPECT_EQ(status["initialised"], true);
+  EXPECT_EQ(status["unlocked"], true);
+}
+
+TEST_F(AgentTest, EveryElementTypeRoundTripsWithItsFiles) {
+  start();
+  ASSERT_TRUE(init().contains("result"));
+  const json id_doc = {{"document_no", "123456789"}, {"expiry_date", "01.01.2030"}};
+  const json address = {{"street_line1", "12 St James's Square"}, {"city", "London"},
+                         {"country_code", "GB"},              {"post_code", "SW1Y 4LB"}};
+  std::vector<json> puts = {
+      {{"type", "personal_details"}, {"data", personal_details()}},
+      {{"type", "passport"}, {"data", id_doc}, {"front_side", b64(scan("pp-front", 5000))},
+       {"selfie", b64(scan("pp-selfie", 3000))}, {"translation", {b64(scan("pp-tr", 700))}}},
+      {{"type", "internal_passport"}, {"data", id_doc}, {"front_side", b64(scan("ip-front", 900))}},
+      {{"type", "driver_license"}, {"data", id_doc}, {"front_side", b64(scan("dl-front", 900))},
+       {"reverse_side", b64(scan("dl-back", 800))}},
+      {{"type", "identity_card"}, {"data", id_doc}, {"front_side", b64(scan("ic-front", 900))},
+       {"reverse_side", b64(scan("ic-back", 800))}, {"selfie", b64(scan("ic-selfie", 100))}},
+      {{"type", "address"}, {"data", address}},
+      {{"type", "phone_number"}, {"value", "+447700900123"}},
+      {{"type", "email"}, {"value", "ada@example.org"}},
+  };
+  for (const char* proof : {"utility_bill", "bank_statement", "rental_agreement", "passport_registration",
+                            "temporary_registration"}) {
+    puts.push_back({{"type", proof},
+                    {"files", {b64(scan(std::string(proof) + "-1", 1200)), b64(scan(std::string(proof) + "-2", 10))}},
+                    {"translation", {b64(scan(std::string(proof) + "-tr", 50))}}});
+  }
+  for (const json& element : puts) {
+    json answer = call("element.put", element);
+    ASSERT_TRUE(answer.contains("result")) << element["type"] << ": " << answer.dump();
+  }
+  json list = call("element.list")["result"];
+  EXPECT_EQ(list.size(), 13u);
+  for (const json& element : puts) {
+    json got = call("element.get", {{"type", element["type"]}})["result"];
+    for (const char* slot : {"front_side", "reverse_side", "selfie", "files", "translation"}) {
+      EXPECT_EQ(got.value(slot, json()), element.value(slot, json())) << element["type"] << "." << slot;
+    }
+    if (element.contains("data")) {
+      for (auto& [key, value] : element["data"].items()) {
+        EXPECT_EQ(got["data"][key], value) << element["type"] << ".data." << key;
+      }
+    }
+  }
+  EXPECT_EQ(call("element.get", {{"type", "phone_number"}})["result"]["value"], "447700900123");
+  EXPECT_EQ(call("element.get", {{"type", "email"}})["result"]["value"], "ada@example.org");
+}
+
+TEST_F(AgentTest, NothingReadableReachesTheStoreOrItsWal) {
+  start();
+  init();
+  ASSERT_TRUE(call("element.put", {{"type", "personal_details"}, {"data", personal_details()}}).contains("result"));
+  ASSERT_TRUE(call("element.put", {{"type", "passport"},
+                                   {"data", {{"document_no", "SECRETDOC42"}, {"expiry_date", ""}}},
+                                   {"front_side", b64(scan("FRONTMARK", 4096))}})
+                  .contains("result"));
+  ASSERT_TRUE(call("element.put", {{"type", "email"}, {"value", "ada@example.org"}}).contains("result"));
+  std::string disk = store_bytes();
+  ASSERT_FALSE(disk.empty());
+  for (const char* plaintext : {"Lovelace", "SECRETDOC42", "FRONTMARK", "SCANBYTES", "10.12.1815"}) {
+    EXPECT_EQ(disk.find(plaintext), std::string::npos) << plaintext << " is readable on disk";
+  }
+  // Telegram sends phone and e-mail in clear, and so do we; they are the only exception.
+  EXPECT_NE(disk.find("ada@example.org"), std::string::npos);
+}
+
+TEST_F(AgentTest, BadElementsGetErrorsThatNameTheField) {
+  start();
+  init();
+  json bad_date = personal_details();
+  bad_date["birth_date"] = "31.02.1990";
+  json answer = call("element.put", {{"type", "personal_details"}, {"data", bad_date}});
+  EXPECT_EQ(answer["error"]["code"], -32009);
+  EXPECT_EQ(answer["error"]["data"]["where"], "personal_details.birth_date");
+  EXPECT_EQ(call("element.put", {{"type", "passport"}, {"data", {{"document_no", "1"}}}})["error"]["code"], -32009);
+  EXPECT_EQ(call("element.put", {{"type", "nonsense"}})["error"]["code"], -32602);
+  EXPECT_EQ(call("element.put", {{"type", "utility_bill"}, {"files", {"not base64!"}}})["error"]["code"], -32602);
+  EXPECT_EQ(call("element.get", {{"type", "passport"}})["error"]["code"], -32008);
+  EXPECT_EQ(call("element.delete", {{"type", "passport"}})["error"]["code"], -32008);
+  EXPECT_EQ(call("unlock", json::object())["error"]["code"], -32602);
+}
+
+TEST_F(AgentTest, LockLogsOutAndWrongPinsAreReportedNotRetried) {
+  start();
+  init();
+  ASSERT_TRUE(call("element.put", {{"type", "email"}, {"value", "ada@example.org"}}).contains("result"));
+  EXPECT_EQ(call("lock")["result"]["was_unlocked"], true);
+  EXPECT_EQ(call("element.list")["error"]["code"], -32003);
+  json wrong = call("unlock", {{"pin", "9999"}});
+  EXPECT_EQ(wrong["error"]["code"], -32004);
+  EXPECT_NE(wrong["error"]["message"].get<std::string>().find("wrong PIN"), std::string::npos);
+  json again = call("unlock", {{"pin", "9999"}});
+  EXPECT_EQ(again["error"]["code"], -32004);
+  EXPECT_EQ(again["error"]["data"]["resend_refused"], true);
+  EXPECT_EQ(call("unlock", {{"pin", idvault::testing::kDefaultPin}})["result"]["unlocked"], true);
+  EXPECT_EQ(call("element.list")["result"].size(), 1u);
+}
+
+TEST_F(AgentTest, TheAsymmetricModeWorksOnSoftHsmToo) {
+  agent::AgentConfig config;
+  config.force_asymmetric = true;
+  start(config);
+  EXPECT_EQ(init()["result"]["mode"], "asymmetric");
+  ASSERT_TRUE(call("element.put", {{"type", "personal_details"}, {"data", personal_details()}}).contains("result"));
+  call("lock");
+  ASSERT_TRUE(call("unlock", {{"pin", idvault::testing::kDefaultPin}}).contains("result"));
+  EXPECT_EQ(call("element.get", {{"type", "personal_details"}})["result"]["data"]["last_name"], "Lovelace");
+  EXPECT_EQ(store_bytes().find("Lovelace"), std::string::npos);
+}
+
+TEST_F(AgentTest, AuthorizeAsksTheHolderAndSharesTheStoredCiphertext) {
+  start();
+  init();
+  const std::string front = scan("front", 20000);
+  ASSERT_TRUE(call("element.put", {{"type", "personal_details"}, {"data", personal_details()}}).contains("result"));
+  ASSERT_TRUE(call("element.put", {{"type", "passport"},
+                                   {"data", {{"document_no", "X1234567"}, {"expiry_date", ""}}},
+                                   {"front_side", b64(front)},
+                                   {"selfie", b64(scan("selfie", 1000))}})
+                  .contains("result"));
+
+  auto service = vault::SoftwareServiceKey::generate();
+  vault::AuthorizationRequest request;
+  request.service_id = "424242";
+  request.scope_text = R"({"data":["personal_details",{"one_of":["identity_card","passport"]}],"v":1})";
+  request.scope = vault::parse_scope(request.scope_text);
+  request.public_key_pem = service.public_key_pem();
+  request.nonce = "nonce-for-this-request";
+  request.callback_url = "http://127.0.0.1:9/callback";
+  json answer = call("authorize", {{"link", vault::build_authorization_link(request, vault::LinkFormat::idvault)}});
+  ASSERT_TRUE(answer.contains("result")) << answer.dump();
+  json result = answer["result"];
+
+  // The prompt saw who asks and for what; the selfie was not asked for, so not offered.
+  std::ifstream summary(dir_ / "consent-summary.txt");
+  std::string summary_text((std::istreambuf_iterator<char>(summary)), {});
+  EXPECT_NE(summary_text.find("424242"), std::string::npos);
+  EXPECT_NE(summary_text.find("passport"), std::string::npos);
+  EXPECT_EQ(summary_text.find("selfie"), std::string::npos);
+
+  const json& bundle = result["bundle"];
+  vault::PassportData passport_data = passport_data_of(bundle);
+  vault::PassportDecryptor decryptor(service);
+  std::map<std::string, vault::Bytes> files;
+  for (auto& [id, text] : bundle["files"].items()) files[id] = vault::base64_decode(text.get<std::string>(), id);
+  auto decrypted = decryptor.decrypt(
+      passport_data,
+      [&](std::string_view id) -> std::optional<std::span<const std::uint8_t>> {
+        auto it = files.find(std::string(id));
+        if (it == files.end()) return std::nullopt;
+        return std::span<const std::uint8_t>(it->second);
+      },
+      {.expected_nonce = "nonce-for-this-request"});
+  ASSERT_EQ(decrypted.elements.size(), 2u);
+  const auto* passport = decrypted.find(vault::ElementType::passport);
+  ASSERT_NE(passport, nullptr);
+  EXPECT_EQ(passport->data["document_no"], "X1234567");
+  ASSERT_TRUE(passport->front_side.has_value());
+  EXPECT_EQ(std::string(passport->front_side->plaintext->begin(), passport->front_side->plaintext->end()), front);
+  EXPECT_FALSE(passport->selfie.has_value());
+
+  // The receipt is signed by the identity key and names this service and nonce.
+  vault::ShareReceipt receipt = vault::receipt_from_json(bundle["receipt"]);
+  EXPECT_TRUE(vault::verify_receipt(receipt));
+  EXPECT_EQ(receipt.fields.nonce, "nonce-for-this-request");
+  EXPECT_EQ(receipt.fields.service_key_sha256, vault::service_key_fingerprint(service.public_key_pem()));
+  EXPECT_EQ(receipt.fields.credentials_hash, passport_data.credentials.hash);
+
+  // A second share: the stored ciphertext is sent as it is (no re-encryption per share).
+  json second = call("authorize", {{"link", vault::build_authorization_link(request, vault::LinkFormat::tg)}})["result"];
+  EXPECT_EQ(second["bundle"]["passport_data"]["data"][1]["data"], bundle["passport_data"]["data"][1]["data"]);
+  json shares = call("shares", {{"verify", true}})["result"];
+  EXPECT_EQ(shares["shares"].size(), 2u);
+  EXPECT_EQ(shares["verified"]["valid"], true);
+}
+
+TEST_F(AgentTest, NoConsentNothingShared) {
+  agent::AgentConfig config;
+  config.confirm_program = consent_no_;
+  start(config);
+  init();
+  ASSERT_TRUE(call("element.put", {{"type", "personal_details"}, {"data", personal_details()}}).contains("result"));
+  auto service = vault::SoftwareServiceKey::generate();
+  vault::AuthorizationRequest request;
+  request.service_id = "7";
+  request.scope_text = "personal_details";
+  request.scope = vault::parse_scope(request.scope_text);
+  request.public_key_pem = service.public_key_pem();
+  request.nonce = "n";
+  json answer = call("authorize", {{"link", vault::build_authorization_link(request, vault::LinkFormat::idvault)}});
+  EXPECT_EQ(answer["error"]["code"], -32007);
+  EXPECT_FALSE(answer["error"].contains("data") && answer["error"]["data"].contains("bundle"));
+  EXPECT_EQ(call("shares")["result"]["shares"].size(), 0u);
+}
+
+TEST_F(AgentTest, ATamperedReceiptLogIsDetected) {
+  start();
+  init();
+  ASSERT_TRUE(call("element.put", {{"type", "email"}, {"value", "ada@example.org"}}).contains("result"));
+  auto service = vault::SoftwareServiceKey::generate();
+  vault::AuthorizationRequest request;
+  request.service_id = "7";
+  request.scope_text = "email";
+  request.scope = vault::parse_scope(request.scope_text);
+  request.public_key_pem = service.public_key_pem();
+  for (const char* nonce : {"one", "two", "three"}) {
+    request.nonce = nonce;
+    ASSERT_TRUE(call("authorize", {{"link", vault::build_authorization_link(request, vault::LinkFormat::idvault)}})
+                    .contains("result"));
+  }
+  EXPECT_EQ(call("shares", {{"verify", true}})["result"]["verified"]["valid"], true);
+  {
+    vault::SqliteDatabase raw(dir_ / "data" / "vault.db", false);
+    raw.execute("UPDATE receipts SET receipt = replace(receipt, '\"two\"', '\"TWO\"') WHERE sequence = 2");
+  }
+  json verified = call("shares", {{"verify", true}})["result"]["verified"];
+  EXPECT_EQ(verified["valid"], false);
+  EXPECT_EQ(verified["first_bad_sequence"], 2);
+}
+
+TEST_F(AgentTest, RemovingTheTokenLocksTheVaultAndSaysSo) {
+  start();
+  init();
+  Client listener(socket_path_);
+  EXPECT_EQ(listener.call("events.subscribe")["result"]["subscribed"], true);
+  token_.remove();
+  agent_->watch();
+  json event = json::parse(listener.read_line());
+  EXPECT_EQ(event["method"], "locked");
+  EXPECT_EQ(event["params"]["reason"], "token removed");
+  json removed = json::parse(listener.read_line());
+  EXPECT_EQ(removed["method"], "token_removed");
+  EXPECT_EQ(call("status")["result"]["unlocked"], false);
+  json unlock = call("unlock", {{"pin", idvault::testing::kDefaultPin}});
+  EXPECT_EQ(unlock["error"]["code"], -32006);
+}
+
+TEST_F(AgentTest, IdleTimeOutLocks) {
+  agent::AgentConfig config;
+  config.idle_timeout = std::chrono::seconds(1);
+  start(config);
+  init();
+  EXPECT_EQ(call("status")["result"]["unlocked"], true);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  agent_->watch();
+  EXPECT_EQ(call("status")["result"]["unlocked"], false);
+  EXPECT_EQ(call("element.list")["error"]["code"], -32003);
+}
+
+TEST_F(AgentTest, KilledAgentLeavesAStoreThatReopens) {
+  start();
+  init();
+  ASSERT_TRUE(call("element.put", {{"type", "personal_details"}, {"data", personal_details()}}).contains("result"));
+  stop();  // an abrupt end of this agent object; the store must reopen with everything
+  start();
+  EXPECT_EQ(call("status")["result"]["initialised"], true);
+  ASSERT_TRUE(call("unlock", {{"pin", idvault::testing::kDefaultPin}}).contains("result"));
+  EXPECT_EQ(call("element.get", {{"type", "personal_details"}})["result"]["data"]["first_name"], "Ada");
+}
