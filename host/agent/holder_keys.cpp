@@ -1,10 +1,11 @@
 #include "host/agent/holder_keys.h"
 
+#include <openssl/rand.h>
+
 #include <stdexcept>
 
 #include "pkcs11/keygen.h"
 #include "pkcs11/object_finder.h"
-#include "pkcs11/random.h"
 #include "vault/rsa_oaep.h"
 #include "vault/software_keys.h"
 #include "vault/token_keys.h"
@@ -18,9 +19,19 @@ constexpr const char* kVaultKeyLabel = "idvault-vault-key";
 
 // A fresh CKA_ID pairs the halves of each key we make and tells our keys apart from
 // anything else on the token with the same label.
-vault::Bytes fresh_key_id(p11::Token& token) {
-  SecretBytes random = p11::generate_random(token, 8);
-  return vault::Bytes(random.reveal().begin(), random.reveal().end());
+vault::Bytes fresh_key_id() {
+  vault::Bytes id(8);
+  if (RAND_bytes(id.data(), static_cast<int>(id.size())) != 1) throw std::runtime_error("no randomness for a key id");
+  return id;
+}
+
+// The host's CSPRNG, not the token's: many cards (PIV among them) have no GET CHALLENGE.
+SecretBytes fresh_vault_key() {
+  SecretBytes key(32);
+  if (RAND_bytes(key.reveal_mutable().data(), static_cast<int>(key.size())) != 1) {
+    throw std::runtime_error("no randomness for the vault key");
+  }
+  return key;
 }
 
 vault::Bytes text_bytes(std::string_view text) { return vault::Bytes(text.begin(), text.end()); }
@@ -43,10 +54,13 @@ p11::Object pick_existing_key(const std::shared_ptr<p11::Token>& token, CK_KEY_T
       {usage, &yes, sizeof(yes)},
   };
   auto keys = p11::find_objects(token, search);
-  if (keys.empty()) {
-    throw std::runtime_error(std::string("the token has no key for ") + purpose + " and cannot make one");
+  // A key that wants the PIN again before every use (PIV slot 9C) would make every share
+  // ask for it; prefer one that does not.
+  for (auto& key : keys) {
+    auto always = key.try_attribute(CKA_ALWAYS_AUTHENTICATE);
+    if (!always || always->empty() || (*always)[0] == CK_FALSE) return std::move(key);
   }
-  return keys.front();
+  throw std::runtime_error(std::string("the token has no key for ") + purpose + " and cannot make one");
 }
 
 }  // namespace
@@ -67,24 +81,24 @@ HolderKeys create_holder_keys(const std::shared_ptr<p11::Token>& token, vault::V
   std::vector<std::pair<std::string, vault::Bytes>> settings;
 
   p11::Object identity = (!caps.read_only && caps.ec_keygen)
-                             ? p11::generate_ec_p256_key_pair(token, {kIdentityLabel, fresh_key_id(*token)}).private_key
+                             ? p11::generate_ec_p256_key_pair(token, {kIdentityLabel, fresh_key_id()}).private_key
                              : pick_existing_key(token, CKK_EC, CKA_SIGN, "signing shares");
   keys.identity_key_uri = identity.uri();
   settings.emplace_back("identity_key_uri", text_bytes(keys.identity_key_uri));
   keys.identity_key = std::make_unique<vault::TokenSigningKey>(std::move(identity));
 
   if (keys.mode == KeyMode::token_aes) {
-    p11::Object master = p11::generate_aes256_key(token, {kMasterLabel, fresh_key_id(*token)});
+    p11::Object master = p11::generate_aes256_key(token, {kMasterLabel, fresh_key_id()});
     settings.emplace_back("master_key_uri", text_bytes(master.uri()));
     keys.master_key = std::make_unique<vault::TokenMasterKey>(std::move(master));
   } else {
     p11::Object card_key = (!caps.read_only && caps.rsa_keygen)
-                               ? p11::generate_rsa_key_pair(token, 2048, {kVaultKeyLabel, fresh_key_id(*token)})
+                               ? p11::generate_rsa_key_pair(token, 2048, {kVaultKeyLabel, fresh_key_id()})
                                      .private_key
                                : pick_existing_key(token, CKK_RSA, CKA_DECRYPT, "opening the vault key");
     settings.emplace_back("card_key_uri", text_bytes(card_key.uri()));
     vault::TokenServiceKey opener(std::move(card_key));
-    SecretBytes vault_key = p11::generate_random(*token, 32);
+    SecretBytes vault_key = fresh_vault_key();
     settings.emplace_back("sealed_vault_key", vault::rsa_oaep_sha1_encrypt(opener.public_key_pem(), vault_key.reveal()));
     keys.master_key = std::make_unique<vault::SoftwareMasterKey>(vault::SoftwareMasterKey::from_bytes(std::move(vault_key)));
   }
