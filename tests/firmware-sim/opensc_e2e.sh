@@ -13,58 +13,13 @@ CARDSIM=${1:?usage: opensc_e2e.sh /path/to/idvault-cardsim}
 CARDSIM=$(readlink -f "$CARDSIM")
 SELF=$(readlink -f "$0")
 
-if [ "${CARDSIM_E2E_IN_NAMESPACE:-}" != 1 ]; then
-  if ! unshare --mount --net --fork --kill-child true 2>/dev/null; then
-    echo "SKIP: unshare --mount --net is not permitted here (needs root or user namespaces)"
-    exit 77
-  fi
-  exec env CARDSIM_E2E_IN_NAMESPACE=1 unshare --mount --net --fork --kill-child "$SELF" "$CARDSIM"
-fi
-
-START=$EPOCHREALTIME
+. "$(dirname "$SELF")/../support/pcsc_sandbox.sh"
+pcsc_sandbox_enter "$CARDSIM"
+pcsc_sandbox_start
+SANDBOX_LOGS+=("cardsim log:$T/cardsim.log")
 MODULE=/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so
 PIN=123456
 PUK=12345678
-T=$(mktemp -d)
-PIDS=()
-cleanup() {
-  local rc=$?
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  if [ "$rc" -ne 0 ]; then
-    echo "---- cardsim log (tail) ----"; tail -n 40 "$T/cardsim.log" 2>/dev/null || true
-    echo "---- pcscd log (tail) ----"; tail -n 20 "$T/pcscd.log" 2>/dev/null || true
-  fi
-  rm -rf "$T"
-  exit "$rc"
-}
-trap cleanup EXIT
-
-fail() { echo "FAIL: $*"; exit 1; }
-ok() { printf 'ok   %-66s %5.1fs\n' "$1" "$(awk -v a="$START" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')"; }
-
-# Polls `cmd` until it succeeds, at most $1 tenths of a second.
-wait_until() {
-  local tenths=$1; shift
-  for _ in $(seq "$tenths"); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.1
-  done
-  return 1
-}
-
-# --- private namespace plumbing ---------------------------------------------------------
-ip link set lo up
-# A private /run: pcscd's socket dir lives there, and the host's /run stays untouched.
-mount -t tmpfs tmpfs /run
-mkdir -p /run/pcscd "$T/conf"
-printf 'FRIENDLYNAME "CardSim"\nDEVICENAME /dev/null:0x8C7B\nLIBPATH /usr/lib/pcsc/drivers/serial/libifdvpcd.so\nCHANNELID 0x8C7B\n' \
-  > "$T/conf/vpcd"
-export HOME="$T/home"  # no user-level OpenSC cache or config from the host
-mkdir -p "$HOME"
-
-pcscd --foreground --apdu --debug -c "$T/conf" > "$T/pcscd.log" 2>&1 &
-PIDS+=($!)
 
 "$CARDSIM" init --state "$T/card.json" --rsa-bits 2048 --label idvault-cardsim > "$T/init.txt"
 SERIAL=$("$CARDSIM" info --state "$T/card.json" | sed -n 's/^serial: //p')

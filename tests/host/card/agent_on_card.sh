@@ -16,52 +16,13 @@ HERE=$(dirname "$(readlink -f "$0")")
 SELF=$(readlink -f "$0")
 PY=/usr/bin/python3
 
-if [ "${AGENT_CARD_IN_NAMESPACE:-}" != 1 ]; then
-  if ! unshare --mount --net --fork --kill-child true 2>/dev/null; then
-    echo "SKIP: unshare --mount --net is not permitted here"
-    exit 77
-  fi
-  exec env AGENT_CARD_IN_NAMESPACE=1 unshare --mount --net --fork --kill-child "$SELF" "$AGENT" "$CARDSIM"
-fi
-
-START=$EPOCHREALTIME
+. "$HERE/../../support/pcsc_sandbox.sh"
+pcsc_sandbox_enter "$AGENT" "$CARDSIM"
+pcsc_sandbox_start
+SANDBOX_LOGS+=("agent log:$T/agent.log" "cardsim log:$T/cardsim.log")
 MODULE=/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so
 PIN=123456
 PUK=12345678
-T=$(mktemp -d)
-PIDS=()
-cleanup() {
-  local rc=$?
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  if [ "$rc" -ne 0 ]; then
-    echo "---- agent log (tail) ----"; tail -n 30 "$T/agent.log" 2>/dev/null || true
-    echo "---- cardsim log (tail) ----"; tail -n 20 "$T/cardsim.log" 2>/dev/null || true
-  fi
-  rm -rf "$T"
-  exit "$rc"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-ok() { printf 'ok   %-70s %5.1fs\n' "$1" "$(awk -v a="$START" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')"; }
-wait_until() {
-  local tenths=$1; shift
-  for _ in $(seq "$tenths"); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.1
-  done
-  return 1
-}
-
-ip link set lo up
-mount -t tmpfs tmpfs /run
-mkdir -p /run/pcscd "$T/conf"
-printf 'FRIENDLYNAME "CardSim"\nDEVICENAME /dev/null:0x8C7B\nLIBPATH /usr/lib/pcsc/drivers/serial/libifdvpcd.so\nCHANNELID 0x8C7B\n' \
-  > "$T/conf/vpcd"
-export HOME="$T/home"
-mkdir -p "$HOME"
-pcscd --foreground -c "$T/conf" > "$T/pcscd.log" 2>&1 &
-PIDS+=($!)
 
 "$CARDSIM" init --state "$T/card.json" --rsa-bits 2048 --label idvault-card > /dev/null
 tries() { "$CARDSIM" info --state "$T/card.json" | sed -n 's/^pin_tries_left: //p'; }
