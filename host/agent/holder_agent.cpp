@@ -122,7 +122,8 @@ nlohmann::json HolderAgent::status() {
     nlohmann::json status = {{"initialised", vault_initialised(store())},
                              {"unlocked", unlocked_ != nullptr},
                              {"store", config_.store_path.string()},
-                             {"token_uri", config_.token_uri}};
+                             {"token_uri", config_.token_uri},
+                             {"module", config_.module_path.string()}};
     if (auto mode = store().setting("mode")) status["mode"] = std::string(mode->begin(), mode->end());
     if (auto label = store().setting("token_label")) status["token_label"] = std::string(label->begin(), label->end());
     if (unlocked_) status["elements"] = store().elements(false).size();

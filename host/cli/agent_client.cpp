@@ -1,0 +1,136 @@
+#include "host/cli/agent_client.h"
+
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "host/cli/cli_error.h"
+#include "host/rpc/agent_socket.h"
+
+namespace idvault::cli {
+namespace {
+
+// An answer bigger than this is not from our agent (its largest is a get of scans that
+// fit in one 32 MiB request).
+constexpr std::size_t kAnswerLimit = 256u << 20;
+
+// The agent drops a connection whose request is over its frame limit or that another
+// uid opened; say which is likely rather than "connection reset".
+[[noreturn]] void dropped(const std::filesystem::path& path) {
+  throw OperationFailed("the agent closed the connection without answering (" + path.string() +
+                        "; is it running as your user?)");
+}
+
+std::string hint_for(const std::filesystem::path& path) {
+  return "no agent answers at " + path.string() + " (start idvault-agent, or set IDVAULT_SOCK)";
+}
+
+}  // namespace
+
+std::filesystem::path agent_socket_path() { return rpc::default_socket_path(); }
+
+AgentClient::AgentClient(std::filesystem::path socket_path) : path_(std::move(socket_path)) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  const std::string text = path_.string();
+  if (text.empty() || text.size() >= sizeof(address.sun_path)) {
+    throw UsageError("socket path is empty or too long: " + text.substr(0, 120));
+  }
+  std::memcpy(address.sun_path, text.c_str(), text.size() + 1);
+  fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) throw OperationFailed(std::string("cannot create a socket: ") + std::strerror(errno));
+  if (::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {
+    const int saved = errno;
+    ::close(fd_);
+    fd_ = -1;
+    if (saved == EACCES) throw OperationFailed("permission denied on the agent socket " + text);
+    throw OperationFailed(hint_for(path_));
+  }
+}
+
+AgentClient::~AgentClient() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void AgentClient::send_all(std::span<const std::uint8_t> bytes) {
+  while (!bytes.empty()) {
+    const ssize_t sent = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent <= 0) dropped(path_);
+    bytes = bytes.subspan(static_cast<std::size_t>(sent));
+  }
+}
+
+SecretBytes AgentClient::read_line() {
+  SecretBytes line(64u << 10);
+  std::size_t length = 0;
+  for (;;) {
+    if (length == line.size()) {
+      if (line.size() >= kAnswerLimit) throw OperationFailed("the agent's answer is too large");
+      line.resize(line.size() * 2);
+    }
+    const ssize_t got = ::recv(fd_, line.reveal_mutable().data() + length, line.size() - length, 0);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) dropped(path_);
+    const auto* start = line.reveal().data() + length;
+    const void* newline = std::memchr(start, '\n', static_cast<std::size_t>(got));
+    length += static_cast<std::size_t>(got);
+    if (newline != nullptr) {
+      // Requests are answered one at a time, so nothing follows the newline.
+      line.resize(static_cast<std::size_t>(static_cast<const std::uint8_t*>(newline) - line.reveal().data()));
+      return line;
+    }
+  }
+}
+
+nlohmann::json result_of(const nlohmann::json& answer) {
+  if (!answer.is_object()) throw OperationFailed("the agent sent something that is not JSON-RPC");
+  if (auto error = answer.find("error"); error != answer.end() && error->is_object()) {
+    throw AgentError(error->value("code", 0), error->value("message", std::string("unknown error")),
+                     error->value("data", nlohmann::json()));
+  }
+  auto result = answer.find("result");
+  if (result == answer.end()) throw OperationFailed("the agent's answer has neither result nor error");
+  return *result;
+}
+
+nlohmann::json AgentClient::call(std::string_view method, const nlohmann::json& params) {
+  SecretBytes answer = call_raw(method, params);
+  return result_of(nlohmann::json::parse(answer.reveal_text(), nullptr, false));
+}
+
+SecretBytes AgentClient::call_raw(std::string_view method, const nlohmann::json& params) {
+  const std::string line =
+      nlohmann::json{{"jsonrpc", "2.0"}, {"id", next_id()}, {"method", method}, {"params", params}}.dump() + "\n";
+  if (line.size() > kAgentFrameLimit) {
+    throw UsageError("request of " + std::to_string(line.size() >> 20) + " MiB is over the agent's 32 MiB limit");
+  }
+  send_all(std::span(reinterpret_cast<const std::uint8_t*>(line.data()), line.size()));
+  return read_line();
+}
+
+nlohmann::json AgentClient::call(SecretRequest& request) {
+  const SecretBytes& line = request.finish();
+  if (line.size() > kAgentFrameLimit) {
+    throw UsageError("request of " + std::to_string(line.size() >> 20) +
+                     " MiB (files in base64) is over the agent's 32 MiB limit: use smaller scans");
+  }
+  send_all(line.reveal());
+  SecretBytes answer = read_line();
+  return result_of(nlohmann::json::parse(answer.reveal_text(), nullptr, false));
+}
+
+void wipe_strings(nlohmann::json& json) noexcept {
+  if (json.is_string()) {
+    std::string& text = json.get_ref<std::string&>();
+    ::explicit_bzero(text.data(), text.size());
+  } else if (json.is_structured()) {
+    for (auto& child : json) wipe_strings(child);
+  }
+}
+
+}  // namespace idvault::cli

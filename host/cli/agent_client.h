@@ -1,0 +1,71 @@
+// The CLI's side of the agent's socket: JSON-RPC 2.0 lines over the Unix socket named by
+// $IDVAULT_SOCK (or the agent's default path), one request at a time.
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "host/cli/secret_request.h"
+#include "pkcs11/secret_bytes.h"
+
+namespace idvault::cli {
+
+// The agent answered with a JSON-RPC error.
+class AgentError : public std::runtime_error {
+ public:
+  AgentError(int code, const std::string& message, nlohmann::json data)
+      : std::runtime_error(message), code_(code), data_(std::move(data)) {}
+  [[nodiscard]] int code() const noexcept { return code_; }
+  [[nodiscard]] const nlohmann::json& data() const noexcept { return data_; }
+
+ private:
+  int code_;
+  nlohmann::json data_;
+};
+
+// The agent refuses longer lines (host/rpc/rpc_server.h); checked here first so the user
+// gets a message that names the size instead of a closed connection.
+inline constexpr std::size_t kAgentFrameLimit = 32u << 20;
+
+class AgentClient {
+ public:
+  // Throws OperationFailed naming the path when nothing answers there.
+  explicit AgentClient(std::filesystem::path socket_path);
+  ~AgentClient();
+  AgentClient(const AgentClient&) = delete;  // owns the connection
+  AgentClient& operator=(const AgentClient&) = delete;
+
+  [[nodiscard]] const std::filesystem::path& socket_path() const noexcept { return path_; }
+
+  // The result member; throws AgentError for an error answer, OperationFailed when the
+  // connection breaks.
+  nlohmann::json call(std::string_view method, const nlohmann::json& params = nlohmann::json::object());
+  // The same for a request built in wiping memory (a PIN, scans).
+  nlohmann::json call(SecretRequest& request);
+  // For answers that carry document contents: the raw answer line stays in wiping
+  // memory; the caller parses it and wipes what it parsed.
+  [[nodiscard]] SecretBytes call_raw(std::string_view method, const nlohmann::json& params);
+
+  [[nodiscard]] int next_id() noexcept { return ++last_id_; }
+
+ private:
+  void send_all(std::span<const std::uint8_t> bytes);
+  [[nodiscard]] SecretBytes read_line();
+
+  std::filesystem::path path_;
+  int fd_ = -1;
+  int last_id_ = 0;
+};
+
+// $IDVAULT_SOCK, else the agent's default (host/rpc/agent_socket.h).
+[[nodiscard]] std::filesystem::path agent_socket_path();
+
+// Parses an answer line; returns the result or throws AgentError.
+[[nodiscard]] nlohmann::json result_of(const nlohmann::json& answer);
+
+// Overwrites every string in a JSON tree (document contents parsed from an answer).
+void wipe_strings(nlohmann::json& json) noexcept;
+
+}  // namespace idvault::cli

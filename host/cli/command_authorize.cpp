@@ -1,0 +1,107 @@
+// authorize: show what a service asks for, ask the holder, have the agent build the
+// bundle (it asks its own consent prompt too), then save it or deliver it.
+#include <iostream>
+#include <set>
+
+#include "host/cli/agent_client.h"
+#include "host/cli/agent_messages.h"
+#include "host/cli/bundle_delivery.h"
+#include "host/cli/cli_error.h"
+#include "host/cli/command_line.h"
+#include "host/cli/commands.h"
+#include "host/cli/local_files.h"
+#include "host/cli/terminal_question.h"
+#include "vault/auth_link.h"
+#include "vault/errors.h"
+
+namespace idvault::cli {
+namespace {
+
+std::string describe_choice(const vault::ScopeChoice& choice) {
+  std::string text(vault::to_string(choice.type));
+  std::string extras;
+  if (choice.selfie) extras += ", selfie";
+  if (choice.translation) extras += ", translation";
+  if (choice.native_names) extras += ", names in the native language";
+  return extras.empty() ? text : text + " (" + extras.substr(2) + ")";
+}
+
+// What will go and what is missing, computed as the vault plans a share: the first held
+// choice of each one_of.
+void print_request(const vault::AuthorizationRequest& request, const std::set<std::string>& held) {
+  std::cout << "service " << one_line(request.service_id, 80) << " asks for:\n";
+  std::vector<std::string> shared, missing;
+  for (const vault::ScopeItem& item : request.scope.items) {
+    std::string line;
+    std::optional<std::string> found;
+    for (const auto& choice : item.choices) {
+      line += (line.empty() ? "" : " or ") + describe_choice(choice);
+      const std::string name(vault::to_string(choice.type));
+      if (!found && held.contains(name)) found = name;
+    }
+    std::cout << "  " << (item.one_of ? "one of: " : "") << line << "\n";
+    (found ? shared : missing).push_back(found ? *found : line);
+  }
+  if (request.callback_url) std::cout << "callback: " << one_line(*request.callback_url, 200) << "\n";
+  auto join = [](const std::vector<std::string>& list) {
+    std::string text;
+    for (const auto& item : list) text += (text.empty() ? "" : ", ") + item;
+    return text;
+  };
+  std::cout << "from your vault: " << (shared.empty() ? "nothing" : join(shared)) << "\n";
+  if (!missing.empty()) std::cout << "not in your vault: " << join(missing) << "\n";
+}
+
+}  // namespace
+
+int run_authorize(const Args& args) {
+  CommandLine command("idvault authorize REQUEST_URL [--yes] (--out BUNDLE | --deliver)",
+                      "Shares documents with the service that made REQUEST_URL (tg://resolve?domain=\n"
+                      "telegrampassport&..., tg://passport?..., idvault://authorize?...). Shows what is asked\n"
+                      "and asks before sharing; the agent's own consent prompt still decides.");
+  command.argument("REQUEST_URL", true);
+  command.options.add_options()("yes,y", "do not ask here (the agent's consent prompt still applies)")(
+      "out,o", po::value<std::string>(), "write the bundle JSON to this file (mode 0600)")(
+      "deliver", "POST the bundle to the request's callback_url");
+  auto vm = command.parse(args);
+  if (!vm) return kExitOk;
+  const std::string link = (*vm)["REQUEST_URL"].as<std::string>();
+  const auto out = optional_value<std::string>(*vm, "out");
+  const bool deliver = vm->count("deliver") > 0;
+  if (!out && !deliver) throw UsageError("say where the bundle goes: --out BUNDLE or --deliver");
+
+  vault::AuthorizationRequest request;
+  try {
+    request = vault::parse_authorization_link(link);
+  } catch (const vault::FormatError& error) {
+    throw UsageError(std::string("bad request link: ") + error.what());
+  }
+  if (deliver) {
+    if (!request.callback_url) throw UsageError("the request has no callback_url to deliver to: use --out BUNDLE");
+    check_callback_url(*request.callback_url);
+  }
+
+  AgentClient agent(agent_socket_path());
+  std::set<std::string> held;
+  for (const auto& summary : agent.call("element.list")) held.insert(summary.value("type", std::string()));
+  print_request(request, held);
+  std::cout.flush();
+  if (!vm->count("yes") && !ask_yes_no("share these with service " + one_line(request.service_id, 80) + "?", "--yes")) {
+    throw OperationFailed("not shared: you said no");
+  }
+
+  nlohmann::json result = agent.call("authorize", {{"link", link}});
+  const std::string bundle = result.at("bundle").dump();
+  if (out) {
+    write_private_file(*out, std::span(reinterpret_cast<const std::uint8_t*>(bundle.data()), bundle.size()));
+    std::cout << "shared with service " << one_line(request.service_id, 80) << ": bundle written to " << *out << "\n";
+  }
+  if (deliver) {
+    const long status = deliver_bundle(*request.callback_url, bundle);
+    std::cout << "shared with service " << one_line(request.service_id, 80) << ": delivered to "
+              << one_line(*request.callback_url, 200) << " (HTTP " << status << ")\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace idvault::cli

@@ -1,0 +1,240 @@
+// put, list, get, rm: the holder's documents.
+#include <ctime>
+#include <iostream>
+
+#include "host/cli/agent_client.h"
+#include "host/cli/agent_messages.h"
+#include "host/cli/cli_error.h"
+#include "host/cli/command_line.h"
+#include "host/cli/commands.h"
+#include "host/cli/element_args.h"
+#include "host/cli/local_files.h"
+#include "vault/base64.h"
+#include "vault/element_data.h"
+#include "vault/errors.h"
+
+namespace idvault::cli {
+namespace {
+
+using vault::ElementType;
+using vault::Slot;
+
+struct FileOption {
+  const char* option;  // the flag
+  const char* member;  // the socket API's member, and the base of the saved file's name
+  Slot vault::ElementRules::*slot;
+  bool many;
+};
+
+constexpr FileOption kFileOptions[] = {
+    {"front-side", "front_side", &vault::ElementRules::front_side, false},
+    {"reverse-side", "reverse_side", &vault::ElementRules::reverse_side, false},
+    {"selfie", "selfie", &vault::ElementRules::selfie, false},
+    {"file", "files", &vault::ElementRules::files, true},
+    {"translation", "translation", &vault::ElementRules::translation, true},
+};
+
+std::string type_name(ElementType type) { return std::string(vault::to_string(type)); }
+
+// --json F or --field K=V..., checked here as the vault will check it, so a typo is a
+// usage error naming the field before anything is sent.
+nlohmann::json data_from_options(ElementType type, const po::variables_map& vm) {
+  const bool has_json = vm.count("json") > 0;
+  const bool has_fields = vm.count("field") > 0;
+  if (has_json && has_fields) throw UsageError("give the data either as --json F or as --field K=V, not both");
+  if (!vault::rules_for(type).data) {
+    if (has_json || has_fields) throw UsageError(type_name(type) + " has no data fields (--json/--field do not apply)");
+    return nullptr;
+  }
+  if (!has_json && !has_fields) throw UsageError(type_name(type) + " needs its data: --json F or --field K=V ...");
+  try {
+    if (has_json) {
+      const std::string path = vm["json"].as<std::string>();
+      nlohmann::json data = nlohmann::json::parse(read_text(path), nullptr, false);
+      if (data.is_discarded()) throw UsageError(path + ": not valid JSON");
+      if (!data.is_object()) throw UsageError(path + ": expected a JSON object of " + type_name(type) + " fields");
+      (void)vault::parse_element_data(type, data, vault::Strictness::own_output);
+      return data;
+    }
+    vault::FieldValues fields;
+    for (const auto& assignment : vm["field"].as<std::vector<std::string>>()) {
+      fields.push_back(vault::parse_field_assignment(assignment));
+    }
+    nlohmann::ordered_json ordered = vault::to_json(type, vault::element_data_from_fields(type, fields));
+    return nlohmann::json::parse(ordered.dump());
+  } catch (const vault::FormatError& error) {
+    throw UsageError(error.what());
+  }
+}
+
+std::string describe_summary(const nlohmann::json& summary) {
+  std::string parts;
+  auto add = [&](const std::string& part) { parts += (parts.empty() ? "" : ", ") + part; };
+  if (summary.value("data", false)) add("data");
+  if (summary.contains("value")) add(summary["value"].get<std::string>());
+  for (const char* slot : {"front_side", "reverse_side", "selfie"}) {
+    if (summary.value(slot, false)) add(slot);
+  }
+  for (const char* list : {"files", "translation"}) {
+    if (std::size_t count = summary.value(list, std::size_t{0}); count > 0) add(std::to_string(count) + " " + list);
+  }
+  return parts;
+}
+
+std::string format_time(std::int64_t unix_seconds) {
+  std::time_t time = static_cast<std::time_t>(unix_seconds);
+  std::tm utc{};
+  gmtime_r(&time, &utc);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%d %H:%M UTC", &utc);
+  return text;
+}
+
+void print_errors(const nlohmann::json& errors, std::ostream& out, const char* indent) {
+  if (!errors.is_array()) return;
+  for (const auto& error : errors) {
+    std::string where = error.value("source", std::string("element"));
+    if (error.contains("field_name")) where += " " + error.value("field_name", std::string());
+    out << indent << "service reported (" << one_line(where, 60) << "): " << one_line(error.value("message", std::string()))
+        << "\n";
+  }
+}
+
+}  // namespace
+
+int run_put(const Args& args) {
+  CommandLine command(
+      "idvault put TYPE (--json F | --field K=V ...) [--front-side F] [--reverse-side F] [--selfie F]\n"
+      "                   [--file F]... [--translation F]... [--value V]",
+      "Stores an element, replacing any element of the same TYPE. Data fields are checked as\n"
+      "Telegram checks them (dates DD.MM.YYYY, gender male/female, ISO 3166-1 country codes).\n"
+      "phone_number and email take --value instead of data.");
+  command.argument("TYPE", true);
+  command.options.add_options()("json", po::value<std::string>(), "file with the data as a JSON object")(
+      "field", po::value<std::vector<std::string>>(), "one data field, KEY=VALUE (repeatable)")(
+      "front-side", po::value<std::string>(), "scan of the front side")(
+      "reverse-side", po::value<std::string>(), "scan of the reverse side")(
+      "selfie", po::value<std::string>(), "selfie holding the document")(
+      "file", po::value<std::vector<std::string>>(), "a page of a proof-of-address document (repeatable)")(
+      "translation", po::value<std::vector<std::string>>(), "a page of a translation (repeatable)")(
+      "value", po::value<std::string>(), "the phone number or e-mail address");
+  auto vm = command.parse(args);
+  if (!vm) return kExitOk;
+  const ElementType type = element_type_argument((*vm)["TYPE"].as<std::string>());
+  const vault::ElementRules& rules = vault::rules_for(type);
+
+  nlohmann::json data = data_from_options(type, *vm);
+  if (rules.plain != (vm->count("value") > 0)) {
+    throw UsageError(rules.plain ? type_name(type) + " needs --value" : "--value is only for phone_number and email");
+  }
+
+  AgentClient agent(agent_socket_path());
+  SecretRequest request("element.put", agent.next_id());
+  request.add_plain("type", type_name(type));
+  if (!data.is_null()) request.add_plain("data", data);
+  if (rules.plain) request.add_plain("value", (*vm)["value"].as<std::string>());
+  std::string stored = data.is_null() ? "" : ": data";
+  for (const FileOption& option : kFileOptions) {
+    const Slot slot = rules.*option.slot;
+    const bool given = vm->count(option.option) > 0;
+    if (given && slot == Slot::forbidden) throw UsageError(type_name(type) + " takes no --" + option.option);
+    if (!given && slot == Slot::required) throw UsageError(type_name(type) + " needs --" + option.option);
+    if (!given) continue;
+    if (option.many) {
+      std::vector<SecretBytes> files;
+      for (const auto& path : (*vm)[option.option].as<std::vector<std::string>>()) files.push_back(read_scan(path));
+      request.add_base64_list(option.member, files);
+      stored += (stored.empty() ? ": " : ", ") + std::to_string(files.size()) + " " + option.member;
+    } else {
+      request.add_base64(option.member, read_scan((*vm)[option.option].as<std::string>()));
+      stored += (stored.empty() ? ": " : ", ") + std::string(option.member);
+    }
+  }
+  (void)agent.call(request);
+  std::cout << "stored " << type_name(type) << stored << "\n";
+  return kExitOk;
+}
+
+int run_list(const Args& args) {
+  CommandLine command("idvault list [--json]", "Lists the elements in the vault (no contents), with any errors services reported.");
+  command.options.add_options()("json", "print the agent's answer as JSON, for programs");
+  auto vm = command.parse(args);
+  if (!vm) return kExitOk;
+  AgentClient agent(agent_socket_path());
+  nlohmann::json list = agent.call("element.list");
+  if (vm->count("json")) {
+    std::cout << list.dump(2) << "\n";
+    return kExitOk;
+  }
+  if (list.empty()) std::cout << "the vault is empty\n";
+  for (const auto& summary : list) {
+    std::string name = summary.value("type", std::string());
+    name.resize(std::max<std::size_t>(name.size(), 24), ' ');
+    std::cout << name << " " << format_time(summary.value("updated_at", std::int64_t{0})) << "  "
+              << describe_summary(summary) << "\n";
+    print_errors(summary.value("errors", nlohmann::json::array()), std::cout, "    ");
+  }
+  return kExitOk;
+}
+
+int run_get(const Args& args) {
+  CommandLine command("idvault get TYPE [--files-dir D]",
+                      "Prints an element's data as JSON (or the phone number / e-mail address). With\n"
+                      "--files-dir, writes its scans there (mode 0600): front_side.jpg, reverse_side.jpg,\n"
+                      "selfie.jpg, files-0.jpg..., translation-0.jpg...");
+  command.argument("TYPE", true);
+  command.options.add_options()("files-dir", po::value<std::string>(), "directory to write the scans to");
+  auto vm = command.parse(args);
+  if (!vm) return kExitOk;
+  const ElementType type = element_type_argument((*vm)["TYPE"].as<std::string>());
+  const auto files_dir = optional_value<std::string>(*vm, "files-dir");
+  if (files_dir) make_private_directory(*files_dir);
+
+  AgentClient agent(agent_socket_path());
+  SecretBytes line = agent.call_raw("element.get", {{"type", type_name(type)}});
+  nlohmann::json answer = nlohmann::json::parse(line.reveal_text(), nullptr, false);
+  line.clear();
+  // The answer holds the document in clear: its strings are wiped however we leave.
+  struct Wiper {
+    nlohmann::json& json;
+    ~Wiper() { wipe_strings(json); }
+  } wiper{answer};
+  (void)result_of(answer);  // throws the agent's error, if that is what came back
+  nlohmann::json& element = answer["result"];
+
+  std::size_t written = 0;
+  auto save = [&](const nlohmann::json& base64, const std::string& name) {
+    if (!files_dir) return;
+    SecretBytes bytes = vault::base64_decode_secret(base64.get_ref<const std::string&>(), name);
+    write_private_file(std::filesystem::path(*files_dir) / name, bytes.reveal());
+    ++written;
+  };
+  for (const char* slot : {"front_side", "reverse_side", "selfie"}) {
+    if (element.contains(slot)) save(element[slot], std::string(slot) + ".jpg");
+  }
+  for (const char* list : {"files", "translation"}) {
+    if (!element.contains(list)) continue;
+    for (std::size_t i = 0; i < element[list].size(); ++i) {
+      save(element[list][i], std::string(list) + "-" + std::to_string(i) + ".jpg");
+    }
+  }
+  if (element.contains("data")) std::cout << element["data"].dump(2) << "\n";
+  if (element.contains("value")) std::cout << element["value"].get<std::string>() << "\n";
+  if (files_dir) std::cerr << "wrote " << written << " file(s) to " << *files_dir << "\n";
+  print_errors(element.value("errors", nlohmann::json::array()), std::cerr, "");
+  return kExitOk;
+}
+
+int run_rm(const Args& args) {
+  CommandLine command("idvault rm TYPE", "Deletes an element and its scans from the vault.");
+  command.argument("TYPE", true);
+  auto vm = command.parse(args);
+  if (!vm) return kExitOk;
+  const ElementType type = element_type_argument((*vm)["TYPE"].as<std::string>());
+  AgentClient agent(agent_socket_path());
+  (void)agent.call("element.delete", {{"type", type_name(type)}});
+  std::cout << "removed " << type_name(type) << "\n";
+  return kExitOk;
+}
+
+}  // namespace idvault::cli

@@ -1,0 +1,140 @@
+// shares, attestation, errors: what the vault remembers besides documents — the signed
+// log of shares, verification providers' attestations, and errors services reported.
+#include <ctime>
+#include <iostream>
+
+#include "host/cli/agent_client.h"
+#include "host/cli/agent_messages.h"
+#include "host/cli/cli_error.h"
+#include "host/cli/command_line.h"
+#include "host/cli/commands.h"
+#include "host/cli/local_files.h"
+#include "vault/element_error.h"
+#include "vault/errors.h"
+
+namespace idvault::cli {
+namespace {
+
+std::string utc_time(std::int64_t unix_seconds) {
+  std::time_t time = static_cast<std::time_t>(unix_seconds);
+  std::tm utc{};
+  gmtime_r(&time, &utc);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S UTC", &utc);
+  return text;
+}
+
+nlohmann::json json_file(const std::string& path) {
+  nlohmann::json json = nlohmann::json::parse(read_text(path), nullptr, false);
+  if (json.is_discarded()) throw UsageError(path + ": not valid JSON");
+  return json;
+}
+
+}  // namespace
+
+int run_shares(const Args& args) {
+  CommandLine command("idvault shares [--verify] [--json]",
+                      "Lists every share from the agent's signed, hash-chained receipt log. --verify checks\n"
+                      "the chain and every signature and fails naming the first broken entry.");
+  command.options.add_options()("verify", "check the chain and the signatures")("json", "print JSON, for programs");
+  auto vm = command.parse(args);
+  if (!vm) return kExitOk;
+  const bool verify = vm->count("verify") > 0;
+  AgentClient agent(agent_socket_path());
+  nlohmann::json result = agent.call("shares", {{"verify", verify}});
+  if (vm->count("json")) {
+    std::cout << result.dump(2) << "\n";
+  } else {
+    const auto& shares = result.at("shares");
+    if (shares.empty()) std::cout << "no shares yet\n";
+    for (const auto& share : shares) {
+      const nlohmann::json& signed_fields = share.at("receipt").at("signed");
+      std::string elements;
+      auto hashes = signed_fields.find("elements");
+      if (hashes != signed_fields.end() && hashes->is_object()) {
+        for (const auto& [type, hash] : hashes->items()) elements += (elements.empty() ? "" : ", ") + type;
+      }
+      std::cout << "#" << share.value("sequence", 0) << "  " << utc_time(signed_fields.value("time", std::int64_t{0}))
+                << "  service " << one_line(signed_fields.value("service_id", std::string()), 80) << "  key "
+                << signed_fields.value("service_key_sha256", std::string()).substr(0, 16) << "  " << elements << "\n";
+    }
+  }
+  if (!verify) return kExitOk;
+  const nlohmann::json& verified = result.at("verified");
+  if (!verified.value("valid", false)) {
+    std::string where = verified.contains("first_bad_sequence")
+                            ? "share #" + verified["first_bad_sequence"].dump()
+                            : std::string("an entry");
+    throw OperationFailed("receipt log broken at " + where + ": " + one_line(verified.value("reason", std::string())));
+  }
+  if (!vm->count("json")) {
+    std::cout << "receipt log verified: " << verified.value("count", 0) << " share(s), chain and signatures intact\n";
+  }
+  return kExitOk;
+}
+
+int run_attestation(const Args& args) {
+  CommandLine command("idvault attestation add F | idvault attestation list [--json]",
+                      "Keeps attestations from verification providers (signed statements that a document\n"
+                      "was checked); they go along with the element when it is shared.");
+  command.argument("ACTION", true).argument("FILE", false);
+  command.options.add_options()("json", "print JSON, for programs (list)");
+  auto vm = command.parse(args);
+  if (!vm) return kExitOk;
+  const std::string action = (*vm)["ACTION"].as<std::string>();
+  const auto file = optional_value<std::string>(*vm, "FILE");
+  if (action == "add") {
+    if (!file) throw UsageError("missing FILE; usage: idvault attestation add F");
+    nlohmann::json attestation = json_file(*file);
+    if (!attestation.is_object()) throw UsageError(*file + ": expected a JSON object (one attestation)");
+    AgentClient agent(agent_socket_path());
+    nlohmann::json result = agent.call("attestation.add", {{"attestation", attestation}});
+    std::cout << "attestation " << result.value("id", std::int64_t{0}) << " added for "
+              << one_line(attestation.value("element_type", std::string()), 40) << "\n";
+    return kExitOk;
+  }
+  if (action == "list") {
+    if (file) throw UsageError("list takes no FILE; usage: idvault attestation list [--json]");
+    AgentClient agent(agent_socket_path());
+    nlohmann::json list = agent.call("attestation.list");
+    if (vm->count("json")) {
+      std::cout << list.dump(2) << "\n";
+    } else if (list.empty()) {
+      std::cout << "no attestations\n";
+    } else {
+      for (const auto& attestation : list) {
+        std::cout << one_line(attestation.value("element_type", std::string("?")), 40) << "  "
+                  << one_line(attestation.dump(), 200) << "\n";
+      }
+    }
+    return kExitOk;
+  }
+  throw UsageError("unknown action '" + one_line(action, 40) + "'; usage: " + command.synopsis);
+}
+
+int run_errors(const Args& args) {
+  CommandLine command("idvault errors add F",
+                      "Records the errors a service reported about your documents (a PassportElementError\n"
+                      "JSON object, or an array of them, as setPassportDataErrors takes). They show in\n"
+                      "'idvault list' and 'idvault get' until you replace that element with 'idvault put'.");
+  command.argument("ACTION", true).argument("FILE", true);
+  auto vm = command.parse(args);
+  if (!vm) return kExitOk;
+  const std::string action = (*vm)["ACTION"].as<std::string>();
+  if (action != "add") throw UsageError("unknown action '" + one_line(action, 40) + "'; usage: " + command.synopsis);
+  const std::string path = (*vm)["FILE"].as<std::string>();
+  nlohmann::json errors = json_file(path);
+  if (errors.is_object()) errors = nlohmann::json::array({errors});
+  if (!errors.is_array() || errors.empty()) throw UsageError(path + ": expected an error object or a non-empty array");
+  try {
+    (void)vault::parse_element_errors(errors);  // all or nothing: check every one first
+  } catch (const vault::FormatError& error) {
+    throw UsageError(path + ": " + error.what());
+  }
+  AgentClient agent(agent_socket_path());
+  for (const auto& error : errors) (void)agent.call("error.add", {{"error", error}});
+  std::cout << "recorded " << errors.size() << " error(s); see 'idvault list'\n";
+  return kExitOk;
+}
+
+}  // namespace idvault::cli

@@ -1,0 +1,162 @@
+// init, unlock, lock, status, tokens: the vault's state and the token under it.
+#include <filesystem>
+#include <iostream>
+
+#include "host/cli/agent_client.h"
+#include "host/cli/cli_error.h"
+#include "host/cli/command_line.h"
+#include "host/cli/commands.h"
+#include "host/cli/pin_source.h"
+#include "host/cli/token_match.h"
+
+namespace idvault::cli {
+namespace {
+
+void add_pin_options(CommandLine& command) {
+  command.options.add_options()("pin-file", po::value<std::string>(), "read the PIN from this file (first line)")(
+      "allow-final-try", "spend the token's last PIN try if it comes to that");
+}
+
+std::string pin_prompt(AgentClient& agent) {
+  nlohmann::json status = agent.call("status");
+  std::string token = status.value("token_label", std::string());
+  return token.empty() ? "PIN for the token" : "PIN for token '" + token + "'";
+}
+
+nlohmann::json send_pin(AgentClient& agent, const char* method, const po::variables_map& vm) {
+  SecretBytes pin = read_pin(optional_value<std::string>(vm, "pin-file"), pin_prompt(agent));
+  SecretRequest request(method, agent.next_id());
+  request.add_text("pin", pin);
+  request.add_plain("allow_final_try", vm.count("allow-final-try") > 0);
+  return agent.call(request);
+}
+
+void check_module(const std::string& module, const nlohmann::json& status) {
+  std::error_code ignored;
+  const auto agents = status.value("module", std::string());
+  if (agents.empty()) throw OperationFailed("the agent has no PKCS#11 module configured: start it with --module " + module);
+  if (!std::filesystem::equivalent(module, agents, ignored)) {
+    throw OperationFailed("the agent uses module " + agents + ", not " + module +
+                          ": restart idvault-agent with --module " + module);
+  }
+}
+
+bool wants_json(const po::variables_map& vm) { return vm.count("json") > 0; }
+
+void add_json_option(CommandLine& command) {
+  command.options.add_options()("json", "print the agent's answer as JSON, for programs");
+}
+
+}  // namespace
+
+int run_init(const Args& args) {
+  CommandLine command("idvault init [--pin-file F] [--allow-final-try] [--token URI] [--module SO]",
+                      "Creates the vault: a master key and an identity key on the agent's token.\n"
+                      "The agent owns the token (idvault-agent --token/--module); --token and --module\n"
+                      "here only check that it is the token you mean, and fail if it is not.");
+  add_pin_options(command);
+  command.options.add_options()("token", po::value<std::string>(), "RFC 7512 URI the agent's token must match")(
+      "module", po::value<std::string>(), "PKCS#11 module the agent must be using")(
+      "recovery-password", "not supported yet (refused rather than ignored)");
+  auto vm = command.parse(args);
+  if (!vm) return kExitOk;
+  if (vm->count("recovery-password")) throw UsageError("--recovery-password is not supported yet");
+  AgentClient agent(agent_socket_path());
+  if (vm->count("module")) check_module((*vm)["module"].as<std::string>(), agent.call("status"));
+  if (vm->count("token")) {
+    check_agent_uses_token((*vm)["token"].as<std::string>(), agent.call("tokens"),
+                           agent.call("status").value("token_uri", std::string("pkcs11:")));
+  }
+  nlohmann::json result = send_pin(agent, "init", *vm);
+  std::cout << "vault initialised on token '" << result.value("token", std::string()) << "' (mode "
+            << result.value("mode", std::string()) << ")\n"
+            << "token: " << result.value("token_uri", std::string()) << "\n"
+            << "identity key sha256: " << result.value("identity_key_sha256", std::string()) << "\n";
+  return kExitOk;
+}
+
+int run_unlock(const Args& args) {
+  CommandLine command("idvault unlock [--pin-file F] [--allow-final-try]",
+                      "Logs the agent in to the token so the vault can be read and shared.\n"
+                      "The PIN comes from --pin-file, the program in $IDVAULT_PINENTRY, or the terminal.");
+  add_pin_options(command);
+  auto vm = command.parse(args);
+  if (!vm) return kExitOk;
+  AgentClient agent(agent_socket_path());
+  if (agent.call("status").value("unlocked", false)) {
+    std::cout << "vault already unlocked\n";
+    return kExitOk;
+  }
+  nlohmann::json result = send_pin(agent, "unlock", *vm);
+  std::cout << "vault unlocked (token '" << result.value("token", std::string()) << "', mode "
+            << result.value("mode", std::string()) << ")\n";
+  return kExitOk;
+}
+
+int run_lock(const Args& args) {
+  CommandLine command("idvault lock", "Logs the agent out of the token and closes its sessions.");
+  if (!command.parse(args)) return kExitOk;
+  AgentClient agent(agent_socket_path());
+  nlohmann::json result = agent.call("lock");
+  std::cout << (result.value("was_unlocked", false) ? "vault locked\n" : "vault was already locked\n");
+  return kExitOk;
+}
+
+int run_status(const Args& args) {
+  CommandLine command("idvault status [--json]", "Shows whether the vault exists and is unlocked.");
+  add_json_option(command);
+  auto vm = command.parse(args);
+  if (!vm) return kExitOk;
+  AgentClient agent(agent_socket_path());
+  nlohmann::json status = agent.call("status");
+  if (wants_json(*vm)) {
+    std::cout << status.dump(2) << "\n";
+    return kExitOk;
+  }
+  const bool initialised = status.value("initialised", false);
+  std::cout << "agent:    " << agent.socket_path().string() << "\n"
+            << "vault:    " << (initialised ? (status.value("unlocked", false) ? "unlocked" : "locked") : "not initialised")
+            << "\n";
+  if (status.contains("mode")) std::cout << "mode:     " << status["mode"].get<std::string>() << "\n";
+  if (status.contains("token_label")) std::cout << "token:    " << status["token_label"].get<std::string>() << "\n";
+  std::cout << "token uri: " << status.value("token_uri", std::string()) << "\n"
+            << "store:    " << status.value("store", std::string()) << "\n";
+  if (status.contains("elements")) std::cout << "elements: " << status["elements"].dump() << "\n";
+  return kExitOk;
+}
+
+int run_tokens(const Args& args) {
+  CommandLine command("idvault tokens [--json]", "Lists the tokens the agent's PKCS#11 module sees and what each can do.");
+  add_json_option(command);
+  auto vm = command.parse(args);
+  if (!vm) return kExitOk;
+  AgentClient agent(agent_socket_path());
+  nlohmann::json tokens = agent.call("tokens");
+  if (wants_json(*vm)) {
+    std::cout << tokens.dump(2) << "\n";
+    return kExitOk;
+  }
+  if (tokens.empty()) std::cout << "no token present\n";
+  for (const auto& token : tokens) {
+    std::cout << token.value("label", std::string()) << "\n"
+              << "  uri:          " << token.value("uri", std::string()) << "\n"
+              << "  vault mode:   " << token.value("vault_mode", std::string("unknown")) << "\n";
+    std::string capabilities;
+    if (token.contains("capabilities") && token["capabilities"].is_object()) {
+      for (const auto& [name, supported] : token["capabilities"].items()) {
+        if (supported.is_boolean() && supported.get<bool>()) capabilities += (capabilities.empty() ? "" : " ") + name;
+      }
+    } else {
+      capabilities = "unknown (token left while probed)";
+    }
+    std::cout << "  capabilities: " << capabilities << "\n";
+    std::string flags;
+    if (token.value("read_only", false)) flags += " read-only";
+    if (token.value("pin_locked", false)) flags += " PIN-locked";
+    if (token.value("pin_final_try", false)) flags += " final-PIN-try";
+    if (!flags.empty()) std::cout << "  flags:       " << flags << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace idvault::cli

@@ -1,0 +1,25 @@
+// Files the CLI reads (scans, JSON the user wrote) and writes (decrypted scans, bundles):
+// scans go into wiping memory, and everything written is the user's alone (0600, no
+// symlink followed).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+
+#include "pkcs11/secret_bytes.h"
+
+namespace idvault::cli {
+
+// The whole file; UsageError naming the path if it cannot be read or is empty.
+[[nodiscard]] SecretBytes read_scan(const std::filesystem::path& path);
+// A JSON document from a file; UsageError naming the path and the parse error.
+[[nodiscard]] std::string read_text(const std::filesystem::path& path);
+
+// Creates or replaces path with mode 0600; refuses a symlink in its place.
+void write_private_file(const std::filesystem::path& path, std::span<const std::uint8_t> bytes);
+// Creates dir (0700) if missing; UsageError if it is not a directory.
+void make_private_directory(const std::filesystem::path& dir);
+
+}  // namespace idvault::cli

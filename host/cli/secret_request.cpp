@@ -1,0 +1,108 @@
+#include "host/cli/secret_request.h"
+
+#include <openssl/evp.h>
+
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+
+namespace idvault::cli {
+
+SecretRequest::SecretRequest(std::string_view method, int id) {
+  append(R"({"jsonrpc":"2.0","id":)");
+  append(std::to_string(id));
+  append(R"(,"method":)");
+  append(nlohmann::json(std::string(method)).dump());
+  append(R"(,"params":{)");
+}
+
+void SecretRequest::reserve(std::size_t more) {
+  if (length_ + more <= line_.size()) return;
+  // Growth copies into a new wiping buffer and wipes the old one; doubling keeps the
+  // number of copies of a scan logarithmic.
+  std::size_t capacity = line_.size() < 256 ? 256 : line_.size();
+  while (capacity < length_ + more) capacity *= 2;
+  line_.resize(capacity);
+}
+
+void SecretRequest::append(std::string_view text) {
+  if (finished_) throw std::logic_error("SecretRequest changed after finish()");
+  reserve(text.size());
+  std::memcpy(line_.reveal_mutable().data() + length_, text.data(), text.size());
+  length_ += text.size();
+}
+
+void SecretRequest::append_name(std::string_view name) {
+  if (!first_member_) append(",");
+  first_member_ = false;
+  append(nlohmann::json(std::string(name)).dump());
+  append(":");
+}
+
+void SecretRequest::add_plain(std::string_view name, const nlohmann::json& value) {
+  append_name(name);
+  append(value.dump());
+}
+
+void SecretRequest::add_text(std::string_view name, const SecretBytes& secret) {
+  append_name(name);
+  append("\"");
+  // JSON string escaping done here, byte by byte, so no unwiped copy of the PIN exists.
+  for (std::uint8_t byte : secret.reveal()) {
+    if (byte == '"' || byte == '\\') {
+      const char escaped[2] = {'\\', static_cast<char>(byte)};
+      append(std::string_view(escaped, 2));
+    } else if (byte < 0x20) {
+      char escaped[7];
+      std::snprintf(escaped, sizeof(escaped), "\\u%04x", byte);
+      append(std::string_view(escaped, 6));
+    } else {
+      const char plain = static_cast<char>(byte);
+      append(std::string_view(&plain, 1));
+    }
+  }
+  append("\"");
+}
+
+void SecretRequest::append_base64(std::span<const std::uint8_t> bytes) {
+  append("\"");
+  const std::size_t encoded = 4 * ((bytes.size() + 2) / 3);
+  reserve(encoded + 1);  // EVP_EncodeBlock writes a terminating NUL
+  // EVP_EncodeBlock takes an int length: encode in chunks that are a multiple of 3.
+  constexpr std::size_t kChunk = 3u << 20;
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const std::size_t take = std::min(kChunk, bytes.size() - done);
+    const int written = EVP_EncodeBlock(line_.reveal_mutable().data() + length_, bytes.data() + done,
+                                        static_cast<int>(take));
+    length_ += static_cast<std::size_t>(written);
+    done += take;
+  }
+  append("\"");
+}
+
+void SecretRequest::add_base64(std::string_view name, const SecretBytes& bytes) {
+  append_name(name);
+  append_base64(bytes.reveal());
+}
+
+void SecretRequest::add_base64_list(std::string_view name, std::span<const SecretBytes> files) {
+  append_name(name);
+  append("[");
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (i) append(",");
+    append_base64(files[i].reveal());
+  }
+  append("]");
+}
+
+const SecretBytes& SecretRequest::finish() {
+  if (!finished_) {
+    append("}}\n");
+    finished_ = true;
+    line_.resize(length_);
+  }
+  return line_;
+}
+
+}  // namespace idvault::cli
