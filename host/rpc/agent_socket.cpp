@@ -89,6 +89,15 @@ std::optional<int> socket_from_systemd() {
   if (pid == nullptr || fds == nullptr) return std::nullopt;
   if (std::strtol(pid, nullptr, 10) != ::getpid() || std::strtol(fds, nullptr, 10) < 1) return std::nullopt;
   constexpr int kFirstPassedFd = 3;  // SD_LISTEN_FDS_START
+  // As sd_is_socket() checks: serving an fd that is closed, a file or an unbound socket
+  // would leave an agent that looks alive and answers no one.
+  struct stat info {};
+  int listening = 0;
+  socklen_t size = sizeof(listening);
+  if (::fstat(kFirstPassedFd, &info) != 0 || !S_ISSOCK(info.st_mode) ||
+      ::getsockopt(kFirstPassedFd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0 || listening == 0) {
+    throw std::runtime_error("LISTEN_FDS says systemd passed a socket, but fd 3 is not a listening socket");
+  }
   ::fcntl(kFirstPassedFd, F_SETFD, FD_CLOEXEC);
   // Children must not think the socket is theirs.
   ::unsetenv("LISTEN_PID");

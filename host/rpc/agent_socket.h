@@ -18,7 +18,8 @@ namespace idvault::rpc {
 // another agent already answering there.
 [[nodiscard]] int listen_on_path(const std::filesystem::path& path);
 
-// The first socket systemd passed, if LISTEN_PID is us and LISTEN_FDS >= 1.
+// The first socket systemd passed, if LISTEN_PID is us and LISTEN_FDS >= 1. Throws
+// std::runtime_error when they say so but fd 3 is not a listening socket.
 [[nodiscard]] std::optional<int> socket_from_systemd();
 
 }  // namespace idvault::rpc
