@@ -1,0 +1,37 @@
+#!/bin/sh
+# Consent and the receipt log through the CLI: when the agent's prompt says no, authorize
+# fails with one line and `idvault shares` shows nothing new; shares --verify passes on an
+# honest log and names the broken entry, exit 1, once the store's receipts are tampered.
+. "$(dirname "$0")/cli_test_lib.sh"
+CONSENT=$WORK/consent-no start_agent
+expect_ok "$IDVAULT" init --pin-file "$WORK/pin"
+expect_ok "$IDVAULT" put email --value ada@example.org
+make_service_key "$WORK"
+expect_ok "$IDVAULT" shares
+grep -q "no shares yet" "$WORK/stdout" || fail "shares before any: $(cat "$WORK/stdout")"
+
+expect_fail 1 "^idvault: the holder did not consent: nothing shared$" \
+  "$IDVAULT" authorize "$(make_link 9 email "$WORK/pub.pem" refused)" --yes --out "$WORK/bundle.json"
+[ ! -e "$WORK/bundle.json" ] || fail "a bundle was written without consent"
+grep -q "Share with service 9: email" "$WORK/consent.log" || fail "the prompt was not asked: $(cat "$WORK/consent.log")"
+expect_ok "$IDVAULT" shares
+grep -q "no shares yet" "$WORK/stdout" || fail "a refused share was logged: $(cat "$WORK/stdout")"
+
+stop_agent
+start_agent
+expect_ok "$IDVAULT" unlock --pin-file "$WORK/pin"
+for nonce in one two three; do
+  expect_ok "$IDVAULT" authorize "$(make_link 9 email "$WORK/pub.pem" "$nonce")" --yes --out "$WORK/bundle-$nonce.json"
+done
+expect_ok "$IDVAULT" shares --verify
+[ "$(grep -c '^#[0-9]' "$WORK/stdout")" -eq 3 ] || fail "shares lists: $(cat "$WORK/stdout")"
+grep -q "^#2 .* service 9 .* email" "$WORK/stdout" || fail "shares lists: $(cat "$WORK/stdout")"
+grep -q "receipt log verified: 3 share(s)" "$WORK/stdout" || fail "verify said: $(cat "$WORK/stdout")"
+# The log is checked with public keys only: it works while locked.
+expect_ok "$IDVAULT" lock
+expect_ok "$IDVAULT" shares --verify
+
+sqlite3 "$WORK/data/vault.db" "UPDATE receipts SET receipt = replace(receipt, '\"two\"', '\"TWO\"') WHERE sequence = 2"
+expect_fail 1 "receipt log broken at share #2: " "$IDVAULT" shares --verify
+expect_ok "$IDVAULT" shares  # listing without --verify still works
+echo "PASS"

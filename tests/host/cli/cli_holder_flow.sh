@@ -1,0 +1,192 @@
+#!/bin/sh
+# The holder's whole flow through the idvault CLI against a real idvault-agent on a
+# throwaway SoftHSM2 token: init, put every element type (--field and --json, with scans),
+# list, get --files-dir (bytes equal, mode 0600), rm, lock, wrong PIN, status, tokens,
+# service errors, and the usage errors a person is most likely to make.
+. "$(dirname "$0")/cli_test_lib.sh"
+
+# Before an agent runs: a clear line, exit 1.
+expect_fail 1 "no agent answers at .*agent.sock" "$IDVAULT" status
+
+start_agent
+
+# Usage errors: exit 2, one line. There is no --pin: a PIN never goes through argv.
+expect_fail 2 "unrecognised option '--pin'" "$IDVAULT" unlock --pin 1234
+expect_fail 2 "unrecognised option '--pin=1234'" "$IDVAULT" init --pin=1234
+expect_fail 2 "unknown command 'frobnicate'" "$IDVAULT" frobnicate
+expect_fail 2 "^idvault: missing command; usage: idvault COMMAND" "$IDVAULT"
+expect_fail 2 "unknown element type 'pasport' \(one of: personal_details, passport" "$IDVAULT" put pasport --field x=y
+expect_fail 2 "missing TYPE" "$IDVAULT" get
+expect_fail 2 "too many arguments" "$IDVAULT" rm passport email
+expect_fail 2 "cannot read PIN file $WORK/nope" "$IDVAULT" init --pin-file "$WORK/nope"
+: >"$WORK/empty-pin"
+expect_fail 2 "empty PIN" "$IDVAULT" init --pin-file "$WORK/empty-pin"
+expect_fail 2 "no terminal to ask for the PIN: use --pin-file" setsid "$IDVAULT" init </dev/null
+expect_ok "$IDVAULT" --help
+grep -q "authorize" "$WORK/stdout" || fail "idvault --help does not list authorize"
+for verb in init unlock lock status tokens put list get rm authorize shares attestation errors; do
+  expect_ok "$IDVAULT" "$verb" --help
+  grep -q "^usage: idvault $verb" "$WORK/stdout" || fail "idvault $verb --help has no usage line"
+done
+
+# Not initialised yet: the agent's words, exit 1.
+expect_fail 1 "vault not initialised: run 'idvault init'" "$IDVAULT" list
+expect_ok "$IDVAULT" status
+grep -q "vault: *not initialised" "$WORK/stdout" || fail "status before init: $(cat "$WORK/stdout")"
+
+# init --token/--module only check that the agent uses the token meant.
+expect_fail 1 "no token the agent sees matches pkcs11:token=other" "$IDVAULT" init --pin-file "$WORK/pin" --token pkcs11:token=other
+expect_fail 2 "--token: " "$IDVAULT" init --pin-file "$WORK/pin" --token 'http://not-a-pkcs11-uri'
+expect_fail 1 "the agent uses module .*libsofthsm2.so, not /usr/lib/x86_64-linux-gnu/p11-kit-proxy.so" \
+  "$IDVAULT" init --pin-file "$WORK/pin" --module /usr/lib/x86_64-linux-gnu/p11-kit-proxy.so
+expect_ok "$IDVAULT" init --pin-file "$WORK/pin" --token pkcs11:token=holder --module "$MODULE"
+grep -q "vault initialised on token 'holder' (mode token_aes)" "$WORK/stdout" || fail "init said: $(cat "$WORK/stdout")"
+expect_fail 1 "vault already initialised" "$IDVAULT" init --pin-file "$WORK/pin"
+
+# tokens: URI and capabilities.
+expect_ok "$IDVAULT" tokens
+grep -q "^holder$" "$WORK/stdout" || fail "tokens: no holder token: $(cat "$WORK/stdout")"
+grep -q "uri: *pkcs11:.*token=holder" "$WORK/stdout" || fail "tokens: no URI"
+grep -q "capabilities:.*aes_key_wrap.*rsa_oaep_sha1" "$WORK/stdout" || fail "tokens: no capabilities: $(cat "$WORK/stdout")"
+expect_ok "$IDVAULT" tokens --json
+"$PY" -c 'import json,sys; t=json.load(open(sys.argv[1])); assert t[0]["capabilities"]["ecdsa"] is True' "$WORK/stdout" \
+  || fail "tokens --json lacks capabilities"
+
+# Every element type, data by --field or --json, with scans.
+IN=$WORK/in
+for name in pp-front pp-selfie pp-tr ip-front dl-front dl-back ic-front ic-back ic-selfie; do
+  make_scan "$IN/$name.jpg" $((3000 + $(od -An -N2 -tu2 /dev/urandom)))
+done
+for doc in utility_bill bank_statement rental_agreement passport_registration temporary_registration; do
+  make_scan "$IN/$doc-1.jpg" 4000
+  make_scan "$IN/$doc-2.jpg" 100
+  make_scan "$IN/$doc-tr.jpg" 700
+done
+cat >"$IN/address.json" <<'JSON'
+{"street_line1": "12 St James's Square", "street_line2": "", "city": "London", "state": "",
+ "country_code": "GB", "post_code": "SW1Y 4LB"}
+JSON
+printf '{"document_no": "DL-77", "expiry_date": "01.02.2031"}' >"$IN/dl.json"
+
+expect_ok "$IDVAULT" put personal_details --field first_name=Ada --field last_name=Lovelace \
+  --field birth_date=10.12.1815 --field gender=female --field country_code=GB --field residence_country_code=GB \
+  --field first_name_native=Ада
+expect_ok "$IDVAULT" put passport --field document_no=X1234567 --field expiry_date=1.1.2030 \
+  --front-side "$IN/pp-front.jpg" --selfie "$IN/pp-selfie.jpg" --translation "$IN/pp-tr.jpg"
+grep -q "stored passport: data, front_side, selfie, 1 translation" "$WORK/stdout" || fail "put said: $(cat "$WORK/stdout")"
+expect_ok "$IDVAULT" put internal_passport --field document_no=IP-1 --field expiry_date= --front-side "$IN/ip-front.jpg"
+expect_ok "$IDVAULT" put driver_license --json "$IN/dl.json" --front-side "$IN/dl-front.jpg" --reverse-side "$IN/dl-back.jpg"
+expect_ok "$IDVAULT" put identity_card --field document_no=IC-9 --front-side "$IN/ic-front.jpg" \
+  --reverse-side "$IN/ic-back.jpg" --selfie "$IN/ic-selfie.jpg"
+expect_ok "$IDVAULT" put address --json "$IN/address.json"
+expect_ok "$IDVAULT" put phone_number --value +447700900123
+expect_ok "$IDVAULT" put email --value ada@example.org
+for doc in utility_bill bank_statement rental_agreement passport_registration temporary_registration; do
+  expect_ok "$IDVAULT" put "$doc" --file "$IN/$doc-1.jpg" --file "$IN/$doc-2.jpg" --translation "$IN/$doc-tr.jpg"
+done
+
+# Bad input to put: exit 2, the field named, nothing sent.
+expect_fail 2 "personal_details.birth_date" "$IDVAULT" put personal_details --field first_name=A --field last_name=B \
+  --field birth_date=31.02.1990 --field gender=female --field country_code=GB --field residence_country_code=GB
+expect_fail 2 "passport.nonsense|nonsense" "$IDVAULT" put passport --field nonsense=1 --front-side "$IN/pp-front.jpg"
+expect_fail 2 "passport needs --front-side" "$IDVAULT" put passport --field document_no=1
+expect_fail 2 "address takes no --selfie" "$IDVAULT" put address --json "$IN/address.json" --selfie "$IN/pp-selfie.jpg"
+expect_fail 2 "either as --json F or as --field" "$IDVAULT" put address --json "$IN/address.json" --field city=X
+expect_fail 2 "utility_bill has no data fields" "$IDVAULT" put utility_bill --field a=b --file "$IN/pp-tr.jpg"
+expect_fail 2 "email needs --value" "$IDVAULT" put email
+expect_fail 2 "--value is only for phone_number and email" "$IDVAULT" put address --json "$IN/address.json" --value x
+expect_fail 2 "cannot read $IN/missing.jpg" "$IDVAULT" put utility_bill --file "$IN/missing.jpg"
+printf 'not json' >"$IN/bad.json"
+expect_fail 2 "bad.json: not valid JSON" "$IDVAULT" put address --json "$IN/bad.json"
+printf '{"document_no": "1", "expiry_date": "2030-01-01"}' >"$IN/bad-date.json"
+expect_fail 2 "driver_license.expiry_date" "$IDVAULT" put driver_license --json "$IN/bad-date.json" \
+  --front-side "$IN/dl-front.jpg" --reverse-side "$IN/dl-back.jpg"
+
+# list: all 13.
+expect_ok "$IDVAULT" list
+[ "$(wc -l <"$WORK/stdout")" -eq 13 ] || fail "list shows $(wc -l <"$WORK/stdout") lines: $(cat "$WORK/stdout")"
+grep -q "^passport .*data, front_side, selfie, 1 translation" "$WORK/stdout" || fail "list: $(cat "$WORK/stdout")"
+grep -q "^email .*ada@example.org" "$WORK/stdout" || fail "list: no e-mail"
+expect_ok "$IDVAULT" list --json
+"$PY" -c 'import json,sys; assert len(json.load(open(sys.argv[1]))) == 13' "$WORK/stdout" || fail "list --json"
+
+# get --files-dir: the same bytes back, each file 0600, the data as JSON.
+OUT=$WORK/out
+expect_ok "$IDVAULT" get passport --files-dir "$OUT/passport"
+"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["document_no"]=="X1234567" and d["expiry_date"]=="01.01.2030", d' \
+  "$WORK/stdout" || fail "get passport data: $(cat "$WORK/stdout")"
+cmp "$OUT/passport/front_side.jpg" "$IN/pp-front.jpg" || fail "passport front_side differs"
+cmp "$OUT/passport/selfie.jpg" "$IN/pp-selfie.jpg" || fail "passport selfie differs"
+cmp "$OUT/passport/translation-0.jpg" "$IN/pp-tr.jpg" || fail "passport translation differs"
+[ "$(stat -c %a "$OUT/passport/front_side.jpg")" = 600 ] || fail "front_side.jpg is not mode 0600"
+[ "$(stat -c %a "$OUT/passport")" = 700 ] || fail "the files dir is not mode 0700"
+expect_ok "$IDVAULT" get driver_license --files-dir "$OUT/dl"
+cmp "$OUT/dl/front_side.jpg" "$IN/dl-front.jpg" && cmp "$OUT/dl/reverse_side.jpg" "$IN/dl-back.jpg" || fail "driver_license scans differ"
+grep -q '"document_no": "DL-77"' "$WORK/stdout" || fail "driver_license data: $(cat "$WORK/stdout")"
+expect_ok "$IDVAULT" get identity_card --files-dir "$OUT/ic"
+cmp "$OUT/ic/selfie.jpg" "$IN/ic-selfie.jpg" || fail "identity_card selfie differs"
+for doc in utility_bill bank_statement rental_agreement passport_registration temporary_registration; do
+  expect_ok "$IDVAULT" get "$doc" --files-dir "$OUT/$doc"
+  cmp "$OUT/$doc/files-0.jpg" "$IN/$doc-1.jpg" && cmp "$OUT/$doc/files-1.jpg" "$IN/$doc-2.jpg" &&
+    cmp "$OUT/$doc/translation-0.jpg" "$IN/$doc-tr.jpg" || fail "$doc scans differ"
+done
+expect_ok "$IDVAULT" get personal_details
+grep -q '"first_name_native": "Ада"' "$WORK/stdout" || fail "personal_details: $(cat "$WORK/stdout")"
+expect_ok "$IDVAULT" get phone_number
+[ "$(cat "$WORK/stdout")" = 447700900123 ] || fail "phone_number: $(cat "$WORK/stdout")"
+# A symlink where a scan would go is not followed.
+mkdir -p "$OUT/trap" && chmod 700 "$OUT/trap" && ln -s "$WORK/victim" "$OUT/trap/front_side.jpg"
+expect_fail 2 "cannot write $OUT/trap/front_side.jpg" "$IDVAULT" get passport --files-dir "$OUT/trap"
+[ ! -e "$WORK/victim" ] || fail "get followed a symlink"
+
+# Errors a service sent: shown in list and get, cleared when the element is replaced.
+hash=$("$PY" -c 'import base64,os; print(base64.b64encode(os.urandom(32)).decode())')
+printf '[{"source":"data","type":"passport","field_name":"document_no","data_hash":"%s","message":"Number unreadable"}]' \
+  "$hash" >"$IN/errors.json"
+expect_ok "$IDVAULT" errors add "$IN/errors.json"
+expect_ok "$IDVAULT" list
+grep -q "service reported (data document_no): Number unreadable" "$WORK/stdout" || fail "list does not show the error"
+expect_ok "$IDVAULT" get passport
+grep -q "Number unreadable" "$WORK/stderr" || fail "get does not show the error"
+printf '{"source":"selfie","type":"address","file_hash":"%s","message":"x"}' "$hash" >"$IN/bad-error.json"
+expect_fail 2 "bad-error.json: " "$IDVAULT" errors add "$IN/bad-error.json"
+expect_ok "$IDVAULT" put passport --field document_no=X7654321 --front-side "$IN/pp-front.jpg"
+expect_ok "$IDVAULT" list
+if grep -q "Number unreadable" "$WORK/stdout"; then fail "the error survived a new passport"; fi
+
+# Attestations.
+printf '{"element_type":"passport","issuer":"verifier.example","signature":"c2ln"}' >"$IN/attestation.json"
+expect_ok "$IDVAULT" attestation add "$IN/attestation.json"
+expect_ok "$IDVAULT" attestation list
+grep -q "verifier.example" "$WORK/stdout" || fail "attestation list: $(cat "$WORK/stdout")"
+expect_fail 2 "unknown action 'remove'" "$IDVAULT" attestation remove "$IN/attestation.json"
+
+# rm.
+expect_ok "$IDVAULT" rm bank_statement
+expect_fail 1 "no bank_statement in the vault" "$IDVAULT" get bank_statement
+expect_fail 1 "no bank_statement in the vault" "$IDVAULT" rm bank_statement
+
+# lock, then a wrong PIN (SoftHSM has no retry counter, so no "tries left" to show), never resent.
+expect_ok "$IDVAULT" lock
+grep -q "vault locked" "$WORK/stdout" || fail "lock said: $(cat "$WORK/stdout")"
+expect_fail 1 "vault locked: run 'idvault unlock'" "$IDVAULT" list
+expect_ok "$IDVAULT" status
+grep -q "vault: *locked" "$WORK/stdout" || fail "status when locked: $(cat "$WORK/stdout")"
+expect_fail 1 "^idvault: wrong PIN" "$IDVAULT" unlock --pin-file "$WORK/wrong-pin"
+expect_fail 1 "already rejected by the token" "$IDVAULT" unlock --pin-file "$WORK/wrong-pin"
+# The PIN from a pinentry-style program; a cancelled entry is a clear error.
+printf '#!/bin/sh\nexit 1\n' >"$WORK/pinentry-cancel" && chmod 700 "$WORK/pinentry-cancel"
+IDVAULT_PINENTRY=$WORK/pinentry-cancel expect_fail 2 "PIN entry cancelled" "$IDVAULT" unlock
+printf '#!/bin/sh\necho "$1" > %s/pinentry-prompt\necho %s\n' "$WORK" "$PIN" >"$WORK/pinentry" && chmod 700 "$WORK/pinentry"
+IDVAULT_PINENTRY=$WORK/pinentry expect_ok "$IDVAULT" unlock
+grep -q "holder" "$WORK/pinentry-prompt" || fail "the pinentry prompt does not name the token"
+expect_ok "$IDVAULT" status
+grep -q "vault: *unlocked" "$WORK/stdout" && grep -q "elements: 12" "$WORK/stdout" || fail "status: $(cat "$WORK/stdout")"
+expect_ok "$IDVAULT" unlock --pin-file "$WORK/pin"
+grep -q "already unlocked" "$WORK/stdout" || fail "second unlock said: $(cat "$WORK/stdout")"
+
+# Nothing readable on disk.
+for plain in Lovelace X1234567 DL-77 "St James"; do
+  if cat "$WORK/data/"vault.db* | grep -aq "$plain"; then fail "'$plain' is readable in the store"; fi
+done
+echo "PASS"
