@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -71,7 +72,10 @@ class Client {
     pollfd p{fd_, POLLIN, 0};
     if (::poll(&p, 1, timeout_ms) <= 0) return false;
     char c;
-    return ::recv(fd_, &c, 1, MSG_PEEK) == 0;
+    // A server that hangs up while our bytes are still unread in its socket resets the
+    // connection instead of closing it: both mean it is gone.
+    ssize_t n = ::recv(fd_, &c, 1, MSG_PEEK);
+    return n == 0 || (n < 0 && (errno == ECONNRESET || errno == EPIPE));
   }
 
  private:
