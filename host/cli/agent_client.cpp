@@ -31,7 +31,9 @@ std::string hint_for(const std::filesystem::path& path) {
 
 }  // namespace
 
-std::filesystem::path agent_socket_path() { return rpc::default_socket_path(); }
+std::filesystem::path agent_socket_path() {
+  return rpc::default_socket_path();
+}
 
 AgentClient::AgentClient(std::filesystem::path socket_path) : path_(std::move(socket_path)) {
   sockaddr_un address{};
@@ -42,7 +44,8 @@ AgentClient::AgentClient(std::filesystem::path socket_path) : path_(std::move(so
   }
   std::memcpy(address.sun_path, text.c_str(), text.size() + 1);
   fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd_ < 0) throw OperationFailed(std::string("cannot create a socket: ") + std::strerror(errno));
+  if (fd_ < 0)
+    throw OperationFailed(std::string("cannot create a socket: ") + std::strerror(errno));
   if (::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {
     const int saved = errno;
     ::close(fd_);
@@ -81,7 +84,8 @@ SecretBytes AgentClient::read_line() {
     length += static_cast<std::size_t>(got);
     if (newline != nullptr) {
       // Requests are answered one at a time, so nothing follows the newline.
-      line.resize(static_cast<std::size_t>(static_cast<const std::uint8_t*>(newline) - line.reveal().data()));
+      line.resize(static_cast<std::size_t>(static_cast<const std::uint8_t*>(newline) -
+                                           line.reveal().data()));
       return line;
     }
   }
@@ -94,7 +98,8 @@ nlohmann::json result_of(const nlohmann::json& answer) {
                      error->value("data", nlohmann::json()));
   }
   auto result = answer.find("result");
-  if (result == answer.end()) throw OperationFailed("the agent's answer has neither result nor error");
+  if (result == answer.end())
+    throw OperationFailed("the agent's answer has neither result nor error");
   return *result;
 }
 
@@ -105,9 +110,12 @@ nlohmann::json AgentClient::call(std::string_view method, const nlohmann::json& 
 
 SecretBytes AgentClient::call_raw(std::string_view method, const nlohmann::json& params) {
   const std::string line =
-      nlohmann::json{{"jsonrpc", "2.0"}, {"id", next_id()}, {"method", method}, {"params", params}}.dump() + "\n";
+      nlohmann::json{{"jsonrpc", "2.0"}, {"id", next_id()}, {"method", method}, {"params", params}}
+          .dump() +
+      "\n";
   if (line.size() > kAgentFrameLimit) {
-    throw UsageError("request of " + std::to_string(line.size() >> 20) + " MiB is over the agent's 32 MiB limit");
+    throw UsageError("request of " + std::to_string(line.size() >> 20) +
+                     " MiB is over the agent's 32 MiB limit");
   }
   send_all(std::span(reinterpret_cast<const std::uint8_t*>(line.data()), line.size()));
   return read_line();

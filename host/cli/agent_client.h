@@ -41,7 +41,8 @@ class AgentClient {
 
   // The result member; throws AgentError for an error answer, OperationFailed when the
   // connection breaks.
-  nlohmann::json call(std::string_view method, const nlohmann::json& params = nlohmann::json::object());
+  nlohmann::json call(std::string_view method,
+                      const nlohmann::json& params = nlohmann::json::object());
   // The same for a request built in wiping memory (a PIN, scans).
   nlohmann::json call(SecretRequest& request);
   // For answers that carry document contents: the raw answer line stays in wiping

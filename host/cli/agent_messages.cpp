@@ -8,7 +8,8 @@ using rpc::RpcCode;
 
 std::string one_line(std::string_view text, std::size_t limit) {
   std::string line;
-  for (char c : text.substr(0, limit)) line += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? ' ' : c;
+  for (char c : text.substr(0, limit))
+    line += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? ' ' : c;
   if (text.size() > limit) line += "...";
   return line;
 }
@@ -29,7 +30,8 @@ std::string describe(const AgentError& error) {
       return "the agent failed: " + message;
     case RpcCode::parse_error:
     case RpcCode::invalid_request:
-      return "the agent did not understand the request (" + message + "): idvault and idvault-agent differ in version?";
+      return "the agent did not understand the request (" + message +
+             "): idvault and idvault-agent differ in version?";
     default:
       return message;
   }

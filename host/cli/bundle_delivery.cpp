@@ -39,7 +39,8 @@ std::string url_part(CURLU* url, CURLUPart part) {
 
 bool is_loopback(std::string host) {
   if (host == "localhost") return true;
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   in_addr v4{};
   if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
   in6_addr v6{};
@@ -73,7 +74,8 @@ long deliver_bundle(const std::string& url, const std::string& bundle_json) {
   curl_easy_setopt(easy.get(), CURLOPT_FOLLOWLOCATION, 0L);  // a redirect could leave loopback
   curl_easy_setopt(easy.get(), CURLOPT_HTTPHEADER, headers.get());
   curl_easy_setopt(easy.get(), CURLOPT_POSTFIELDS, bundle_json.data());
-  curl_easy_setopt(easy.get(), CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(bundle_json.size()));
+  curl_easy_setopt(easy.get(), CURLOPT_POSTFIELDSIZE_LARGE,
+                   static_cast<curl_off_t>(bundle_json.size()));
   curl_easy_setopt(easy.get(), CURLOPT_WRITEFUNCTION, keep_body);
   curl_easy_setopt(easy.get(), CURLOPT_WRITEDATA, &body);
   curl_easy_setopt(easy.get(), CURLOPT_ERRORBUFFER, reason);
@@ -82,14 +84,16 @@ long deliver_bundle(const std::string& url, const std::string& bundle_json) {
   curl_easy_setopt(easy.get(), CURLOPT_NOSIGNAL, 1L);
   const CURLcode result = curl_easy_perform(easy.get());
   if (result != CURLE_OK) {
-    throw OperationFailed("cannot deliver to " + one_line(url, 200) + ": " +
-                          (reason[0] ? std::string(reason) : std::string(curl_easy_strerror(result))));
+    throw OperationFailed(
+        "cannot deliver to " + one_line(url, 200) + ": " +
+        (reason[0] ? std::string(reason) : std::string(curl_easy_strerror(result))));
   }
   long status = 0;
   curl_easy_getinfo(easy.get(), CURLINFO_RESPONSE_CODE, &status);
   if (status < 200 || status > 299) {
     const std::string first_line = body.substr(0, body.find('\n'));
-    throw OperationFailed("the service at " + one_line(url, 200) + " answered HTTP " + std::to_string(status) +
+    throw OperationFailed("the service at " + one_line(url, 200) + " answered HTTP " +
+                          std::to_string(status) +
                           (first_line.empty() ? "" : ": " + one_line(first_line, 200)));
   }
   return status;

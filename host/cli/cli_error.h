@@ -13,7 +13,8 @@ inline constexpr int kExitUsage = 2;
 
 class CliError : public std::runtime_error {
  public:
-  CliError(int exit_code, const std::string& message) : std::runtime_error(message), exit_code_(exit_code) {}
+  CliError(int exit_code, const std::string& message)
+      : std::runtime_error(message), exit_code_(exit_code) {}
   [[nodiscard]] int exit_code() const noexcept { return exit_code_; }
 
  private:

@@ -42,7 +42,8 @@ void print_request(const vault::AuthorizationRequest& request, const std::set<st
     std::cout << "  " << (item.one_of ? "one of: " : "") << line << "\n";
     (found ? shared : missing).push_back(found ? *found : line);
   }
-  if (request.callback_url) std::cout << "callback: " << one_line(*request.callback_url, 200) << "\n";
+  if (request.callback_url)
+    std::cout << "callback: " << one_line(*request.callback_url, 200) << "\n";
   auto join = [](const std::vector<std::string>& list) {
     std::string text;
     for (const auto& item : list) text += (text.empty() ? "" : ", ") + item;
@@ -55,12 +56,14 @@ void print_request(const vault::AuthorizationRequest& request, const std::set<st
 }  // namespace
 
 int run_authorize(const Args& args) {
-  CommandLine command("idvault authorize REQUEST_URL [--yes] (--out BUNDLE | --deliver)",
-                      "Shares documents with the service that made REQUEST_URL (tg://resolve?domain=\n"
-                      "telegrampassport&..., tg://passport?..., idvault://authorize?...). Shows what is asked\n"
-                      "and asks before sharing; the agent's own consent prompt still decides.");
+  CommandLine command(
+      "idvault authorize REQUEST_URL [--yes] (--out BUNDLE | --deliver)",
+      "Shares documents with the service that made REQUEST_URL (tg://resolve?domain=\n"
+      "telegrampassport&..., tg://passport?..., idvault://authorize?...). Shows what is asked\n"
+      "and asks before sharing; the agent's own consent prompt still decides.");
   command.argument("REQUEST_URL", true);
-  command.options.add_options()("yes,y", "do not ask here (the agent's consent prompt still applies)")(
+  command.options.add_options()("yes,y",
+                                "do not ask here (the agent's consent prompt still applies)")(
       "out,o", po::value<std::string>(), "write the bundle JSON to this file (mode 0600)")(
       "deliver", "POST the bundle to the request's callback_url");
   auto vm = command.parse(args);
@@ -77,24 +80,29 @@ int run_authorize(const Args& args) {
     throw UsageError(std::string("bad request link: ") + error.what());
   }
   if (deliver) {
-    if (!request.callback_url) throw UsageError("the request has no callback_url to deliver to: use --out BUNDLE");
+    if (!request.callback_url)
+      throw UsageError("the request has no callback_url to deliver to: use --out BUNDLE");
     check_callback_url(*request.callback_url);
   }
 
   AgentClient agent(agent_socket_path());
   std::set<std::string> held;
-  for (const auto& summary : agent.call("element.list")) held.insert(summary.value("type", std::string()));
+  for (const auto& summary : agent.call("element.list"))
+    held.insert(summary.value("type", std::string()));
   print_request(request, held);
   std::cout.flush();
-  if (!vm->count("yes") && !ask_yes_no("share these with service " + one_line(request.service_id, 80) + "?", "--yes")) {
+  if (!vm->count("yes") &&
+      !ask_yes_no("share these with service " + one_line(request.service_id, 80) + "?", "--yes")) {
     throw OperationFailed("not shared: you said no");
   }
 
   nlohmann::json result = agent.call("authorize", {{"link", link}});
   const std::string bundle = result.at("bundle").dump();
   if (out) {
-    write_private_file(*out, std::span(reinterpret_cast<const std::uint8_t*>(bundle.data()), bundle.size()));
-    std::cout << "shared with service " << one_line(request.service_id, 80) << ": bundle written to " << *out << "\n";
+    write_private_file(
+        *out, std::span(reinterpret_cast<const std::uint8_t*>(bundle.data()), bundle.size()));
+    std::cout << "shared with service " << one_line(request.service_id, 80)
+              << ": bundle written to " << *out << "\n";
   }
   if (deliver) {
     const long status = deliver_bundle(*request.callback_url, bundle);

@@ -34,25 +34,31 @@ constexpr FileOption kFileOptions[] = {
     {"translation", "translation", &vault::ElementRules::translation, true},
 };
 
-std::string type_name(ElementType type) { return std::string(vault::to_string(type)); }
+std::string type_name(ElementType type) {
+  return std::string(vault::to_string(type));
+}
 
 // --json F or --field K=V..., checked here as the vault will check it, so a typo is a
 // usage error naming the field before anything is sent.
 nlohmann::json data_from_options(ElementType type, const po::variables_map& vm) {
   const bool has_json = vm.count("json") > 0;
   const bool has_fields = vm.count("field") > 0;
-  if (has_json && has_fields) throw UsageError("give the data either as --json F or as --field K=V, not both");
+  if (has_json && has_fields)
+    throw UsageError("give the data either as --json F or as --field K=V, not both");
   if (!vault::rules_for(type).data) {
-    if (has_json || has_fields) throw UsageError(type_name(type) + " has no data fields (--json/--field do not apply)");
+    if (has_json || has_fields)
+      throw UsageError(type_name(type) + " has no data fields (--json/--field do not apply)");
     return nullptr;
   }
-  if (!has_json && !has_fields) throw UsageError(type_name(type) + " needs its data: --json F or --field K=V ...");
+  if (!has_json && !has_fields)
+    throw UsageError(type_name(type) + " needs its data: --json F or --field K=V ...");
   try {
     if (has_json) {
       const std::string path = vm["json"].as<std::string>();
       nlohmann::json data = nlohmann::json::parse(read_text(path), nullptr, false);
       if (data.is_discarded()) throw UsageError(path + ": not valid JSON");
-      if (!data.is_object()) throw UsageError(path + ": expected a JSON object of " + type_name(type) + " fields");
+      if (!data.is_object())
+        throw UsageError(path + ": expected a JSON object of " + type_name(type) + " fields");
       (void)vault::parse_element_data(type, data, vault::Strictness::own_output);
       return data;
     }
@@ -60,7 +66,8 @@ nlohmann::json data_from_options(ElementType type, const po::variables_map& vm) 
     for (const auto& assignment : vm["field"].as<std::vector<std::string>>()) {
       fields.push_back(vault::parse_field_assignment(assignment));
     }
-    nlohmann::ordered_json ordered = vault::to_json(type, vault::element_data_from_fields(type, fields));
+    nlohmann::ordered_json ordered =
+        vault::to_json(type, vault::element_data_from_fields(type, fields));
     return nlohmann::json::parse(ordered.dump());
   } catch (const vault::FormatError& error) {
     throw UsageError(error.what());
@@ -76,7 +83,8 @@ std::string describe_summary(const nlohmann::json& summary) {
     if (summary.value(slot, false)) add(slot);
   }
   for (const char* list : {"files", "translation"}) {
-    if (std::size_t count = summary.value(list, std::size_t{0}); count > 0) add(std::to_string(count) + " " + list);
+    if (std::size_t count = summary.value(list, std::size_t{0}); count > 0)
+      add(std::to_string(count) + " " + list);
   }
   return parts;
 }
@@ -95,8 +103,8 @@ void print_errors(const nlohmann::json& errors, std::ostream& out, const char* i
   for (const auto& error : errors) {
     std::string where = error.value("source", std::string("element"));
     if (error.contains("field_name")) where += " " + error.value("field_name", std::string());
-    out << indent << "service reported (" << one_line(where, 60) << "): " << one_line(error.value("message", std::string()))
-        << "\n";
+    out << indent << "service reported (" << one_line(where, 60)
+        << "): " << one_line(error.value("message", std::string())) << "\n";
   }
 }
 
@@ -104,18 +112,21 @@ void print_errors(const nlohmann::json& errors, std::ostream& out, const char* i
 
 int run_put(const Args& args) {
   CommandLine command(
-      "idvault put TYPE (--json F | --field K=V ...) [--front-side F] [--reverse-side F] [--selfie F]\n"
+      "idvault put TYPE (--json F | --field K=V ...) [--front-side F] [--reverse-side F] [--selfie "
+      "F]\n"
       "                   [--file F]... [--translation F]... [--value V]",
       "Stores an element, replacing any element of the same TYPE. Data fields are checked as\n"
       "Telegram checks them (dates DD.MM.YYYY, gender male/female, ISO 3166-1 country codes).\n"
       "phone_number and email take --value instead of data.");
   command.argument("TYPE", true);
-  command.options.add_options()("json", po::value<std::string>(), "file with the data as a JSON object")(
+  command.options.add_options()("json", po::value<std::string>(),
+                                "file with the data as a JSON object")(
       "field", po::value<std::vector<std::string>>(), "one data field, KEY=VALUE (repeatable)")(
       "front-side", po::value<std::string>(), "scan of the front side")(
       "reverse-side", po::value<std::string>(), "scan of the reverse side")(
       "selfie", po::value<std::string>(), "selfie holding the document")(
-      "file", po::value<std::vector<std::string>>(), "a page of a proof-of-address document (repeatable)")(
+      "file", po::value<std::vector<std::string>>(),
+      "a page of a proof-of-address document (repeatable)")(
       "translation", po::value<std::vector<std::string>>(), "a page of a translation (repeatable)")(
       "value", po::value<std::string>(), "the phone number or e-mail address");
   auto vm = command.parse(args);
@@ -125,7 +136,8 @@ int run_put(const Args& args) {
 
   nlohmann::json data = data_from_options(type, *vm);
   if (rules.plain != (vm->count("value") > 0)) {
-    throw UsageError(rules.plain ? type_name(type) + " needs --value" : "--value is only for phone_number and email");
+    throw UsageError(rules.plain ? type_name(type) + " needs --value"
+                                 : "--value is only for phone_number and email");
   }
 
   AgentClient agent(agent_socket_path());
@@ -137,12 +149,15 @@ int run_put(const Args& args) {
   for (const FileOption& option : kFileOptions) {
     const Slot slot = rules.*option.slot;
     const bool given = vm->count(option.option) > 0;
-    if (given && slot == Slot::forbidden) throw UsageError(type_name(type) + " takes no --" + option.option);
-    if (!given && slot == Slot::required) throw UsageError(type_name(type) + " needs --" + option.option);
+    if (given && slot == Slot::forbidden)
+      throw UsageError(type_name(type) + " takes no --" + option.option);
+    if (!given && slot == Slot::required)
+      throw UsageError(type_name(type) + " needs --" + option.option);
     if (!given) continue;
     if (option.many) {
       std::vector<SecretBytes> files;
-      for (const auto& path : (*vm)[option.option].as<std::vector<std::string>>()) files.push_back(read_scan(path));
+      for (const auto& path : (*vm)[option.option].as<std::vector<std::string>>())
+        files.push_back(read_scan(path));
       request.add_base64_list(option.member, files);
       stored += (stored.empty() ? ": " : ", ") + std::to_string(files.size()) + " " + option.member;
     } else {
@@ -156,7 +171,9 @@ int run_put(const Args& args) {
 }
 
 int run_list(const Args& args) {
-  CommandLine command("idvault list [--json]", "Lists the elements in the vault (no contents), with any errors services reported.");
+  CommandLine command(
+      "idvault list [--json]",
+      "Lists the elements in the vault (no contents), with any errors services reported.");
   command.options.add_options()("json", "print the agent's answer as JSON, for programs");
   auto vm = command.parse(args);
   if (!vm) return kExitOk;
@@ -178,12 +195,14 @@ int run_list(const Args& args) {
 }
 
 int run_get(const Args& args) {
-  CommandLine command("idvault get TYPE [--files-dir D]",
-                      "Prints an element's data as JSON (or the phone number / e-mail address). With\n"
-                      "--files-dir, writes its scans there (mode 0600): front_side.jpg, reverse_side.jpg,\n"
-                      "selfie.jpg, files-0.jpg..., translation-0.jpg...");
+  CommandLine command(
+      "idvault get TYPE [--files-dir D]",
+      "Prints an element's data as JSON (or the phone number / e-mail address). With\n"
+      "--files-dir, writes its scans there (mode 0600): front_side.jpg, reverse_side.jpg,\n"
+      "selfie.jpg, files-0.jpg..., translation-0.jpg...");
   command.argument("TYPE", true);
-  command.options.add_options()("files-dir", po::value<std::string>(), "directory to write the scans to");
+  command.options.add_options()("files-dir", po::value<std::string>(),
+                                "directory to write the scans to");
   auto vm = command.parse(args);
   if (!vm) return kExitOk;
   const ElementType type = element_type_argument((*vm)["TYPE"].as<std::string>());

@@ -33,10 +33,12 @@ nlohmann::json json_file(const std::string& path) {
 }  // namespace
 
 int run_shares(const Args& args) {
-  CommandLine command("idvault shares [--verify] [--json]",
-                      "Lists every share from the agent's signed, hash-chained receipt log. --verify checks\n"
-                      "the chain and every signature and fails naming the first broken entry.");
-  command.options.add_options()("verify", "check the chain and the signatures")("json", "print JSON, for programs");
+  CommandLine command(
+      "idvault shares [--verify] [--json]",
+      "Lists every share from the agent's signed, hash-chained receipt log. --verify checks\n"
+      "the chain and every signature and fails naming the first broken entry.");
+  command.options.add_options()("verify", "check the chain and the signatures")(
+      "json", "print JSON, for programs");
   auto vm = command.parse(args);
   if (!vm) return kExitOk;
   const bool verify = vm->count("verify") > 0;
@@ -52,11 +54,14 @@ int run_shares(const Args& args) {
       std::string elements;
       auto hashes = signed_fields.find("elements");
       if (hashes != signed_fields.end() && hashes->is_object()) {
-        for (const auto& [type, hash] : hashes->items()) elements += (elements.empty() ? "" : ", ") + type;
+        for (const auto& [type, hash] : hashes->items())
+          elements += (elements.empty() ? "" : ", ") + type;
       }
-      std::cout << "#" << share.value("sequence", 0) << "  " << utc_time(signed_fields.value("time", std::int64_t{0}))
-                << "  service " << one_line(signed_fields.value("service_id", std::string()), 80) << "  key "
-                << signed_fields.value("service_key_sha256", std::string()).substr(0, 16) << "  " << elements << "\n";
+      std::cout << "#" << share.value("sequence", 0) << "  "
+                << utc_time(signed_fields.value("time", std::int64_t{0})) << "  service "
+                << one_line(signed_fields.value("service_id", std::string()), 80) << "  key "
+                << signed_fields.value("service_key_sha256", std::string()).substr(0, 16) << "  "
+                << elements << "\n";
     }
   }
   if (!verify) return kExitOk;
@@ -65,18 +70,21 @@ int run_shares(const Args& args) {
     std::string where = verified.contains("first_bad_sequence")
                             ? "share #" + verified["first_bad_sequence"].dump()
                             : std::string("an entry");
-    throw OperationFailed("receipt log broken at " + where + ": " + one_line(verified.value("reason", std::string())));
+    throw OperationFailed("receipt log broken at " + where + ": " +
+                          one_line(verified.value("reason", std::string())));
   }
   if (!vm->count("json")) {
-    std::cout << "receipt log verified: " << verified.value("count", 0) << " share(s), chain and signatures intact\n";
+    std::cout << "receipt log verified: " << verified.value("count", 0)
+              << " share(s), chain and signatures intact\n";
   }
   return kExitOk;
 }
 
 int run_attestation(const Args& args) {
-  CommandLine command("idvault attestation add F | idvault attestation list [--json]",
-                      "Keeps attestations from verification providers (signed statements that a document\n"
-                      "was checked); they go along with the element when it is shared.");
+  CommandLine command(
+      "idvault attestation add F | idvault attestation list [--json]",
+      "Keeps attestations from verification providers (signed statements that a document\n"
+      "was checked); they go along with the element when it is shared.");
   command.argument("ACTION", true).argument("FILE", false);
   command.options.add_options()("json", "print JSON, for programs (list)");
   auto vm = command.parse(args);
@@ -86,7 +94,8 @@ int run_attestation(const Args& args) {
   if (action == "add") {
     if (!file) throw UsageError("missing FILE; usage: idvault attestation add F");
     nlohmann::json attestation = json_file(*file);
-    if (!attestation.is_object()) throw UsageError(*file + ": expected a JSON object (one attestation)");
+    if (!attestation.is_object())
+      throw UsageError(*file + ": expected a JSON object (one attestation)");
     AgentClient agent(agent_socket_path());
     nlohmann::json result = agent.call("attestation.add", {{"attestation", attestation}});
     std::cout << "attestation " << result.value("id", std::int64_t{0}) << " added for "
@@ -113,19 +122,22 @@ int run_attestation(const Args& args) {
 }
 
 int run_errors(const Args& args) {
-  CommandLine command("idvault errors add F",
-                      "Records the errors a service reported about your documents (a PassportElementError\n"
-                      "JSON object, or an array of them, as setPassportDataErrors takes). They show in\n"
-                      "'idvault list' and 'idvault get' until you replace that element with 'idvault put'.");
+  CommandLine command(
+      "idvault errors add F",
+      "Records the errors a service reported about your documents (a PassportElementError\n"
+      "JSON object, or an array of them, as setPassportDataErrors takes). They show in\n"
+      "'idvault list' and 'idvault get' until you replace that element with 'idvault put'.");
   command.argument("ACTION", true).argument("FILE", true);
   auto vm = command.parse(args);
   if (!vm) return kExitOk;
   const std::string action = (*vm)["ACTION"].as<std::string>();
-  if (action != "add") throw UsageError("unknown action '" + one_line(action, 40) + "'; usage: " + command.synopsis);
+  if (action != "add")
+    throw UsageError("unknown action '" + one_line(action, 40) + "'; usage: " + command.synopsis);
   const std::string path = (*vm)["FILE"].as<std::string>();
   nlohmann::json errors = json_file(path);
   if (errors.is_object()) errors = nlohmann::json::array({errors});
-  if (!errors.is_array() || errors.empty()) throw UsageError(path + ": expected an error object or a non-empty array");
+  if (!errors.is_array() || errors.empty())
+    throw UsageError(path + ": expected an error object or a non-empty array");
   try {
     (void)vault::parse_element_errors(errors);  // all or nothing: check every one first
   } catch (const vault::FormatError& error) {

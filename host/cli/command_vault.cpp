@@ -13,7 +13,8 @@ namespace idvault::cli {
 namespace {
 
 void add_pin_options(CommandLine& command) {
-  command.options.add_options()("pin-file", po::value<std::string>(), "read the PIN from this file (first line)")(
+  command.options.add_options()("pin-file", po::value<std::string>(),
+                                "read the PIN from this file (first line)")(
       "allow-final-try", "spend the token's last PIN try if it comes to that");
 }
 
@@ -34,14 +35,18 @@ nlohmann::json send_pin(AgentClient& agent, const char* method, const po::variab
 void check_module(const std::string& module, const nlohmann::json& status) {
   std::error_code ignored;
   const auto agents = status.value("module", std::string());
-  if (agents.empty()) throw OperationFailed("the agent has no PKCS#11 module configured: start it with --module " + module);
+  if (agents.empty())
+    throw OperationFailed("the agent has no PKCS#11 module configured: start it with --module " +
+                          module);
   if (!std::filesystem::equivalent(module, agents, ignored)) {
     throw OperationFailed("the agent uses module " + agents + ", not " + module +
                           ": restart idvault-agent with --module " + module);
   }
 }
 
-bool wants_json(const po::variables_map& vm) { return vm.count("json") > 0; }
+bool wants_json(const po::variables_map& vm) {
+  return vm.count("json") > 0;
+}
 
 void add_json_option(CommandLine& command) {
   command.options.add_options()("json", "print the agent's answer as JSON, for programs");
@@ -50,12 +55,14 @@ void add_json_option(CommandLine& command) {
 }  // namespace
 
 int run_init(const Args& args) {
-  CommandLine command("idvault init [--pin-file F] [--allow-final-try] [--token URI] [--module SO]",
-                      "Creates the vault: a master key and an identity key on the agent's token.\n"
-                      "The agent owns the token (idvault-agent --token/--module); --token and --module\n"
-                      "here only check that it is the token you mean, and fail if it is not.");
+  CommandLine command(
+      "idvault init [--pin-file F] [--allow-final-try] [--token URI] [--module SO]",
+      "Creates the vault: a master key and an identity key on the agent's token.\n"
+      "The agent owns the token (idvault-agent --token/--module); --token and --module\n"
+      "here only check that it is the token you mean, and fail if it is not.");
   add_pin_options(command);
-  command.options.add_options()("token", po::value<std::string>(), "RFC 7512 URI the agent's token must match")(
+  command.options.add_options()("token", po::value<std::string>(),
+                                "RFC 7512 URI the agent's token must match")(
       "module", po::value<std::string>(), "PKCS#11 module the agent must be using")(
       "recovery-password", "not supported yet (refused rather than ignored)");
   auto vm = command.parse(args);
@@ -71,14 +78,16 @@ int run_init(const Args& args) {
   std::cout << "vault initialised on token '" << result.value("token", std::string()) << "' (mode "
             << result.value("mode", std::string()) << ")\n"
             << "token: " << result.value("token_uri", std::string()) << "\n"
-            << "identity key sha256: " << result.value("identity_key_sha256", std::string()) << "\n";
+            << "identity key sha256: " << result.value("identity_key_sha256", std::string())
+            << "\n";
   return kExitOk;
 }
 
 int run_unlock(const Args& args) {
-  CommandLine command("idvault unlock [--pin-file F] [--allow-final-try]",
-                      "Logs the agent in to the token so the vault can be read and shared.\n"
-                      "The PIN comes from --pin-file, the program in $IDVAULT_PINENTRY, or the terminal.");
+  CommandLine command(
+      "idvault unlock [--pin-file F] [--allow-final-try]",
+      "Logs the agent in to the token so the vault can be read and shared.\n"
+      "The PIN comes from --pin-file, the program in $IDVAULT_PINENTRY, or the terminal.");
   add_pin_options(command);
   auto vm = command.parse(args);
   if (!vm) return kExitOk;
@@ -98,7 +107,8 @@ int run_lock(const Args& args) {
   if (!command.parse(args)) return kExitOk;
   AgentClient agent(agent_socket_path());
   nlohmann::json result = agent.call("lock");
-  std::cout << (result.value("was_unlocked", false) ? "vault locked\n" : "vault was already locked\n");
+  std::cout << (result.value("was_unlocked", false) ? "vault locked\n"
+                                                    : "vault was already locked\n");
   return kExitOk;
 }
 
@@ -115,10 +125,14 @@ int run_status(const Args& args) {
   }
   const bool initialised = status.value("initialised", false);
   std::cout << "agent:    " << agent.socket_path().string() << "\n"
-            << "vault:    " << (initialised ? (status.value("unlocked", false) ? "unlocked" : "locked") : "not initialised")
+            << "vault:    "
+            << (initialised ? (status.value("unlocked", false) ? "unlocked" : "locked")
+                            : "not initialised")
             << "\n";
-  if (status.contains("mode")) std::cout << "mode:     " << status["mode"].get<std::string>() << "\n";
-  if (status.contains("token_label")) std::cout << "token:    " << status["token_label"].get<std::string>() << "\n";
+  if (status.contains("mode"))
+    std::cout << "mode:     " << status["mode"].get<std::string>() << "\n";
+  if (status.contains("token_label"))
+    std::cout << "token:    " << status["token_label"].get<std::string>() << "\n";
   std::cout << "token uri: " << status.value("token_uri", std::string()) << "\n"
             << "store:    " << status.value("store", std::string()) << "\n";
   if (status.contains("elements")) std::cout << "elements: " << status["elements"].dump() << "\n";
@@ -126,7 +140,8 @@ int run_status(const Args& args) {
 }
 
 int run_tokens(const Args& args) {
-  CommandLine command("idvault tokens [--json]", "Lists the tokens the agent's PKCS#11 module sees and what each can do.");
+  CommandLine command("idvault tokens [--json]",
+                      "Lists the tokens the agent's PKCS#11 module sees and what each can do.");
   add_json_option(command);
   auto vm = command.parse(args);
   if (!vm) return kExitOk;
@@ -144,7 +159,8 @@ int run_tokens(const Args& args) {
     std::string capabilities;
     if (token.contains("capabilities") && token["capabilities"].is_object()) {
       for (const auto& [name, supported] : token["capabilities"].items()) {
-        if (supported.is_boolean() && supported.get<bool>()) capabilities += (capabilities.empty() ? "" : " ") + name;
+        if (supported.is_boolean() && supported.get<bool>())
+          capabilities += (capabilities.empty() ? "" : " ") + name;
       }
     } else {
       capabilities = "unknown (token left while probed)";

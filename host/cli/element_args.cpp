@@ -8,7 +8,8 @@ namespace idvault::cli {
 vault::ElementType element_type_argument(const std::string& name) {
   if (auto type = vault::parse_element_type(name)) return *type;
   std::string known;
-  for (auto type : vault::kAllElementTypes) known += (known.empty() ? "" : ", ") + std::string(vault::to_string(type));
+  for (auto type : vault::kAllElementTypes)
+    known += (known.empty() ? "" : ", ") + std::string(vault::to_string(type));
   throw UsageError("unknown element type '" + one_line(name, 40) + "' (one of: " + known + ")");
 }
 

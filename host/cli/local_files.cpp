@@ -48,7 +48,8 @@ SecretBytes read_scan(const std::filesystem::path& path) {
   SecretBytes bytes(static_cast<std::size_t>(info.st_size));
   std::size_t done = 0;
   while (done < bytes.size()) {
-    const ssize_t got = ::read(file.get(), bytes.reveal_mutable().data() + done, bytes.size() - done);
+    const ssize_t got =
+        ::read(file.get(), bytes.reveal_mutable().data() + done, bytes.size() - done);
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) cannot("read", path);
     if (got == 0) break;  // shrank while we read: take what is there

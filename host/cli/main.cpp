@@ -48,7 +48,8 @@ void print_usage(std::ostream& out) {
     out << "  " << padded << command.summary << "\n";
   }
   out << "\nThe agent is found at $IDVAULT_SOCK (default " << agent_socket_path().string() << ").\n"
-      << "PINs come from --pin-file, the program in $IDVAULT_PINENTRY, or the terminal; never from argv.\n";
+      << "PINs come from --pin-file, the program in $IDVAULT_PINENTRY, or the terminal; never from "
+         "argv.\n";
 }
 
 // One line on stderr, whatever the failure: scripts read the exit status, people the line.
@@ -65,7 +66,9 @@ int main(int argc, char** argv) {
   ::setrlimit(RLIMIT_CORE, &no_core);
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
-  if (argc < 2) return fail(kExitUsage, "missing command; usage: idvault COMMAND [options] (idvault --help lists them)");
+  if (argc < 2)
+    return fail(kExitUsage,
+                "missing command; usage: idvault COMMAND [options] (idvault --help lists them)");
   const std::string verb = argv[1];
   if (verb == "--help" || verb == "-h" || verb == "help") {
     print_usage(std::cout);
@@ -73,7 +76,9 @@ int main(int argc, char** argv) {
   }
   const auto& table = command_table();
   auto command = table.find(verb);
-  if (command == table.end()) return fail(kExitUsage, "unknown command '" + one_line(verb, 40) + "' (idvault --help lists them)");
+  if (command == table.end())
+    return fail(kExitUsage,
+                "unknown command '" + one_line(verb, 40) + "' (idvault --help lists them)");
   try {
     return command->second.run(Args(argv + 2, argv + argc));
   } catch (const CliError& error) {

@@ -22,7 +22,8 @@ SecretBytes read_secret_line(int fd, const std::string& where) {
   SecretBytes pin(kMaxPinBytes + 1);
   std::size_t length = 0;
   for (;;) {
-    if (length == pin.size()) throw UsageError(where + ": longer than " + std::to_string(kMaxPinBytes) + " bytes");
+    if (length == pin.size())
+      throw UsageError(where + ": longer than " + std::to_string(kMaxPinBytes) + " bytes");
     const ssize_t got = ::read(fd, pin.reveal_mutable().data() + length, 1);
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) throw UsageError(where + ": " + std::strerror(errno));
@@ -50,7 +51,8 @@ SecretBytes pin_from_file(const std::string& path) {
 
 SecretBytes pin_from_program(const std::string& program, const std::string& prompt) {
   int from_child[2];
-  if (::pipe2(from_child, O_CLOEXEC) != 0) throw OperationFailed("cannot create a pipe for IDVAULT_PINENTRY");
+  if (::pipe2(from_child, O_CLOEXEC) != 0)
+    throw OperationFailed("cannot create a pipe for IDVAULT_PINENTRY");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, from_child[1], STDOUT_FILENO);
@@ -63,7 +65,8 @@ SecretBytes pin_from_program(const std::string& program, const std::string& prom
   ::close(from_child[1]);
   if (spawned != 0) {
     ::close(from_child[0]);
-    throw UsageError("cannot run IDVAULT_PINENTRY program " + program + ": " + std::strerror(spawned));
+    throw UsageError("cannot run IDVAULT_PINENTRY program " + program + ": " +
+                     std::strerror(spawned));
   }
   SecretBytes pin;
   try {
@@ -77,7 +80,8 @@ SecretBytes pin_from_program(const std::string& program, const std::string& prom
   int status = 0;
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw UsageError("PIN entry cancelled (" + program + ")");
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw UsageError("PIN entry cancelled (" + program + ")");
   return pin;
 }
 
@@ -85,11 +89,13 @@ SecretBytes pin_from_program(const std::string& program, const std::string& prom
 class EchoOff {
  public:
   explicit EchoOff(int fd) : fd_(fd) {
-    if (::tcgetattr(fd_, &saved_) != 0) throw UsageError("cannot read the terminal settings to ask for the PIN");
+    if (::tcgetattr(fd_, &saved_) != 0)
+      throw UsageError("cannot read the terminal settings to ask for the PIN");
     termios quiet = saved_;
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     quiet.c_lflag |= ICANON;
-    if (::tcsetattr(fd_, TCSAFLUSH, &quiet) != 0) throw UsageError("cannot turn off echo to ask for the PIN");
+    if (::tcsetattr(fd_, TCSAFLUSH, &quiet) != 0)
+      throw UsageError("cannot turn off echo to ask for the PIN");
   }
   ~EchoOff() { ::tcsetattr(fd_, TCSAFLUSH, &saved_); }
   EchoOff(const EchoOff&) = delete;  // restores one terminal once

@@ -17,6 +17,7 @@ inline constexpr std::size_t kMaxPinBytes = 256;
 // shell, the prompt as its only argument; the PIN is its standard output up to the first
 // newline; a non-zero exit means cancelled), else /dev/tty without echo.
 // Throws UsageError for an unreadable or empty file, no terminal, a cancelled entry.
-[[nodiscard]] SecretBytes read_pin(const std::optional<std::string>& pin_file, const std::string& prompt);
+[[nodiscard]] SecretBytes read_pin(const std::optional<std::string>& pin_file,
+                                   const std::string& prompt);
 
 }  // namespace idvault::cli

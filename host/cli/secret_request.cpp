@@ -73,8 +73,8 @@ void SecretRequest::append_base64(std::span<const std::uint8_t> bytes) {
   std::size_t done = 0;
   while (done < bytes.size()) {
     const std::size_t take = std::min(kChunk, bytes.size() - done);
-    const int written = EVP_EncodeBlock(line_.reveal_mutable().data() + length_, bytes.data() + done,
-                                        static_cast<int>(take));
+    const int written = EVP_EncodeBlock(line_.reveal_mutable().data() + length_,
+                                        bytes.data() + done, static_cast<int>(take));
     length_ += static_cast<std::size_t>(written);
     done += take;
   }

@@ -49,10 +49,14 @@ void check_agent_uses_token(const std::string& uri, const nlohmann::json& agent_
                             const std::string& agent_token_uri) {
   const p11::Uri wanted = parse_uri(uri, "--token");
   const std::vector<std::string> ours = matching(wanted, agent_tokens);
-  if (ours.empty()) throw OperationFailed("no token the agent sees matches " + uri + " (see 'idvault tokens')");
-  const std::vector<std::string> agents = matching(parse_uri(agent_token_uri, "the agent's token URI"), agent_tokens);
+  if (ours.empty())
+    throw OperationFailed("no token the agent sees matches " + uri + " (see 'idvault tokens')");
+  const std::vector<std::string> agents =
+      matching(parse_uri(agent_token_uri, "the agent's token URI"), agent_tokens);
   if (agents.size() == 1 && std::find(ours.begin(), ours.end(), agents.front()) != ours.end()) {
-    if (ours.size() > 1) throw OperationFailed(uri + " matches " + std::to_string(ours.size()) + " tokens; name one (see 'idvault tokens')");
+    if (ours.size() > 1)
+      throw OperationFailed(uri + " matches " + std::to_string(ours.size()) +
+                            " tokens; name one (see 'idvault tokens')");
     return;
   }
   throw OperationFailed("the agent is set to use " + agent_token_uri + ", not " + uri +

@@ -14,9 +14,9 @@
 //            same scans for the transport cost alone
 // It makes its own SoftHSM2 token and store in a temporary directory and starts the
 // agent itself (consent answered by /bin/true).
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -49,19 +49,25 @@ extern char** environ;
 
 namespace {
 
-double ms_since(Clock::time_point start) { return std::chrono::duration<double, std::milli>(Clock::now() - start).count(); }
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
 
 double percentile(std::vector<double> values, double p) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
-  const std::size_t index = std::min(values.size() - 1, static_cast<std::size_t>(p * static_cast<double>(values.size())));
+  const std::size_t index =
+      std::min(values.size() - 1, static_cast<std::size_t>(p * static_cast<double>(values.size())));
   return values[index];
 }
-double median(std::vector<double> values) { return percentile(std::move(values), 0.5); }
+double median(std::vector<double> values) {
+  return percentile(std::move(values), 0.5);
+}
 
 SecretBytes random_scan(std::size_t size) {
   SecretBytes bytes(size);
-  if (RAND_bytes(bytes.reveal_mutable().data(), static_cast<int>(size)) != 1) throw std::runtime_error("RAND_bytes");
+  if (RAND_bytes(bytes.reveal_mutable().data(), static_cast<int>(size)) != 1)
+    throw std::runtime_error("RAND_bytes");
   return bytes;
 }
 
@@ -75,13 +81,22 @@ class AgentUnderTest {
     std::ofstream(dir_ / "softhsm2.conf") << "directories.tokendir = " << (dir_ / "tokens").string()
                                           << "\nobjectstore.backend = file\nlog.level = ERROR\n";
     ::setenv("SOFTHSM2_CONF", (dir_ / "softhsm2.conf").c_str(), 1);
-    if (std::system("softhsm2-util --init-token --free --label bench --pin 1234 --so-pin 5678 >/dev/null") != 0) {
+    if (std::system("softhsm2-util --init-token --free --label bench --pin 1234 --so-pin 5678 "
+                    ">/dev/null") != 0) {
       throw std::runtime_error("softhsm2-util --init-token failed");
     }
     socket_ = dir_ / "run" / "agent.sock";
-    std::vector<std::string> args = {agent_binary, "--socket", socket_.string(), "--store", (dir_ / "vault.db").string(),
-                                     "--module", "/usr/lib/softhsm/libsofthsm2.so", "--token", "pkcs11:token=bench",
-                                     "--confirm-program", "/bin/true"};
+    std::vector<std::string> args = {agent_binary,
+                                     "--socket",
+                                     socket_.string(),
+                                     "--store",
+                                     (dir_ / "vault.db").string(),
+                                     "--module",
+                                     "/usr/lib/softhsm/libsofthsm2.so",
+                                     "--token",
+                                     "pkcs11:token=bench",
+                                     "--confirm-program",
+                                     "/bin/true"};
     std::vector<char*> argv;
     for (auto& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);
@@ -92,7 +107,8 @@ class AgentUnderTest {
       throw std::runtime_error("cannot start " + agent_binary);
     }
     posix_spawn_file_actions_destroy(&actions);
-    for (int i = 0; i < 200 && !fs::exists(socket_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (int i = 0; i < 200 && !fs::exists(socket_); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ~AgentUnderTest() {
     if (pid_ > 0) {
@@ -112,7 +128,8 @@ class AgentUnderTest {
   pid_t pid_ = -1;
 };
 
-SecretRequest put_request(cli::AgentClient& agent, const char* type, const std::vector<SecretBytes>& scans) {
+SecretRequest put_request(cli::AgentClient& agent, const char* type,
+                          const std::vector<SecretBytes>& scans) {
   SecretRequest request("element.put", agent.next_id());
   request.add_plain("type", type);
   request.add_base64_list("files", scans);
@@ -159,17 +176,22 @@ std::string link_for(const std::string& scope, const std::string& public_key_pem
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << "usage: bench_agent AGENT_BINARY [--rounds R] [--scans N] [--scan-mib M] [--gets G]\n";
+    std::cerr
+        << "usage: bench_agent AGENT_BINARY [--rounds R] [--scans N] [--scan-mib M] [--gets G]\n";
     return 2;
   }
   int rounds = 7, scans_count = 8, scan_mib = 2, gets = 200;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const int value = std::atoi(argv[i + 1]);
-    if (flag == "--rounds") rounds = value;
-    else if (flag == "--scans") scans_count = value;
-    else if (flag == "--scan-mib") scan_mib = value;
-    else if (flag == "--gets") gets = value;
+    if (flag == "--rounds")
+      rounds = value;
+    else if (flag == "--scans")
+      scans_count = value;
+    else if (flag == "--scan-mib")
+      scan_mib = value;
+    else if (flag == "--gets")
+      gets = value;
     else {
       std::cerr << "bench_agent: unknown option " << flag << "\n";
       return 2;
@@ -184,15 +206,19 @@ int main(int argc, char** argv) {
       (void)agent.call(init);
     }
     std::vector<SecretBytes> scans;
-    for (int i = 0; i < scans_count; ++i) scans.push_back(random_scan(static_cast<std::size_t>(scan_mib) << 20));
+    for (int i = 0; i < scans_count; ++i)
+      scans.push_back(random_scan(static_cast<std::size_t>(scan_mib) << 20));
     const double total_mib = scans_count * scan_mib;
     std::vector<SecretBytes> one_mib;
     one_mib.push_back(random_scan(1u << 20));
-    (void)agent.call(
-        "element.put",
-        {{"type", "personal_details"},
-         {"data", {{"first_name", "Ada"}, {"last_name", "Lovelace"}, {"birth_date", "10.12.1815"}, {"gender", "female"},
-                   {"country_code", "GB"}, {"residence_country_code", "GB"}}}});
+    (void)agent.call("element.put", {{"type", "personal_details"},
+                                     {"data",
+                                      {{"first_name", "Ada"},
+                                       {"last_name", "Lovelace"},
+                                       {"birth_date", "10.12.1815"},
+                                       {"gender", "female"},
+                                       {"country_code", "GB"},
+                                       {"residence_country_code", "GB"}}}});
     {
       SecretRequest small = put_request(agent, "utility_bill", one_mib);
       (void)agent.call(small);
@@ -200,8 +226,8 @@ int main(int argc, char** argv) {
     auto service = vault::SoftwareServiceKey::generate();
     const std::string pem = service.public_key_pem();
 
-    std::vector<double> put_ms, floor_ms, build_ms, parse_ms, decode_ms, get_small, get_scan, share_small, share_large,
-        get_large;
+    std::vector<double> put_ms, floor_ms, build_ms, parse_ms, decode_ms, get_small, get_scan,
+        share_small, share_large, get_large;
     Floor floor;
     int nonce = 0;
     for (int round = 0; round < rounds; ++round) {
@@ -251,25 +277,29 @@ int main(int argc, char** argv) {
     }
 
     const double put = median(put_ms), fl = median(floor_ms);
-    std::printf("holder agent, %d rounds, put of %d x %d MiB = %.0f MiB of scans\n", rounds, scans_count, scan_mib,
-                total_mib);
+    std::printf("holder agent, %d rounds, put of %d x %d MiB = %.0f MiB of scans\n", rounds,
+                scans_count, scan_mib, total_mib);
     std::printf("put through the socket   %8.1f ms  %7.1f MiB/s\n", put, total_mib / put * 1000);
     std::printf("floor (AES-CBC+SHA-256)  %8.1f ms  %7.1f MiB/s\n", fl, total_mib / fl * 1000);
     std::printf("ratio put/floor throughput: %.3f (goal >= 0.85)\n", fl / put);
-    std::printf("where a put goes (re-done in this process): request build %.1f ms, JSON parse %.1f ms, "
-                "base64 decode %.1f ms; the rest (%.1f ms) is the agent's crypto, token, SQLite and transfer\n",
-                median(build_ms), median(parse_ms), median(decode_ms),
-                put - median(build_ms) - median(parse_ms) - median(decode_ms));
-    std::printf("get personal_details     p50 %7.2f ms  p99 %7.2f ms  (%zu gets)\n", percentile(get_small, 0.5),
-                percentile(get_small, 0.99), get_small.size());
-    std::printf("get 1 MiB scan           p50 %7.2f ms  p99 %7.2f ms  (%zu gets)\n", percentile(get_scan, 0.5),
-                percentile(get_scan, 0.99), get_scan.size());
+    std::printf(
+        "where a put goes (re-done in this process): request build %.1f ms, JSON parse %.1f ms, "
+        "base64 decode %.1f ms; the rest (%.1f ms) is the agent's crypto, token, SQLite and "
+        "transfer\n",
+        median(build_ms), median(parse_ms), median(decode_ms),
+        put - median(build_ms) - median(parse_ms) - median(decode_ms));
+    std::printf("get personal_details     p50 %7.2f ms  p99 %7.2f ms  (%zu gets)\n",
+                percentile(get_small, 0.5), percentile(get_small, 0.99), get_small.size());
+    std::printf("get 1 MiB scan           p50 %7.2f ms  p99 %7.2f ms  (%zu gets)\n",
+                percentile(get_scan, 0.5), percentile(get_scan, 0.99), get_scan.size());
     std::printf("get %.0f MiB of scans     p50 %7.2f ms\n", total_mib, median(get_large));
     std::printf("authorize, 1 MiB scans   p50 %7.2f ms\n", median(share_small));
-    std::printf("authorize, %.0f MiB scans  p50 %7.2f ms  ratio %.2f (get of the same: %.2f ms; "
-                "authorize minus get: %.2f vs %.2f ms)\n",
-                total_mib, median(share_large), median(share_large) / median(share_small), median(get_large),
-                median(share_large) - median(get_large), median(share_small) - median(get_scan));
+    std::printf(
+        "authorize, %.0f MiB scans  p50 %7.2f ms  ratio %.2f (get of the same: %.2f ms; "
+        "authorize minus get: %.2f vs %.2f ms)\n",
+        total_mib, median(share_large), median(share_large) / median(share_small),
+        median(get_large), median(share_large) - median(get_large),
+        median(share_small) - median(get_scan));
     return 0;
   } catch (const std::exception& error) {
     std::cerr << "bench_agent: " << error.what() << "\n";
