@@ -1,0 +1,59 @@
+#include "host/rp/cli_support.h"
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace idvault::rp {
+
+std::string read_text_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path.string() + ": " + std::strerror(errno));
+  std::string text;
+  in.seekg(0, std::ios::end);
+  const auto size = in.tellg();
+  if (size > 0) {
+    text.resize(static_cast<std::size_t>(size));
+    in.seekg(0);
+    in.read(text.data(), size);
+  }
+  if (!in && !in.eof()) throw std::runtime_error("cannot read " + path.string());
+  return text;
+}
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::optional<boost::program_options::variables_map> parse_command_line(
+    const std::vector<std::string>& args,
+    const boost::program_options::options_description& options, const std::string& usage_line,
+    const boost::program_options::positional_options_description* positional) {
+  namespace po = boost::program_options;
+  po::options_description all(options);
+  all.add_options()("help,h", "show this help");
+  po::variables_map vm;
+  try {
+    po::command_line_parser parser(args);
+    parser.options(all);
+    // No abbreviations: "--pin 1234" must be an error, not a guess at --pin-file.
+    parser.style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing);
+    if (positional) parser.positional(*positional);
+    po::store(parser.run(), vm);
+    if (vm.count("help") != 0) {
+      std::cout << usage_line << "\n" << all;
+      return std::nullopt;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(e.what());
+  }
+  return vm;
+}
+
+}  // namespace idvault::rp

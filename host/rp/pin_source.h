@@ -1,0 +1,20 @@
+// The token PIN for a service-side command: from a file (--pin-file, first line) or typed
+// at the terminal with echo off. Never from argv or the environment, where other users
+// and crash reports can read it.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "pkcs11/secret_bytes.h"
+
+namespace idvault::rp {
+
+// Throws std::runtime_error naming the file when it cannot be read or is empty, and when
+// there is no file and no terminal to ask on. Warns on stderr if the file is readable by
+// group or others.
+[[nodiscard]] SecretBytes read_pin(const std::optional<std::string>& pin_file,
+                                   std::string_view prompt);
+
+}  // namespace idvault::rp

@@ -1,0 +1,94 @@
+// idvault-verifier attest: the provider received a share like any service, checked the
+// documents (out of band: that is its business), and now signs what it checked.
+#include <iostream>
+
+#include "host/rp/cli_support.h"
+#include "host/rp/pin_source.h"
+#include "host/rp/received_share.h"
+#include "host/rp/service_token.h"
+#include "host/rp/share_intake.h"
+#include "host/verifier/verifier_commands.h"
+#include "vault/attestation.h"
+#include "vault/share_receipt.h"
+
+namespace idvault::verifier {
+
+namespace po = boost::program_options;
+
+int run_attest(const std::vector<std::string>& args) {
+  po::options_description options("idvault-verifier attest");
+  std::string module;
+  std::string decrypt_uri;
+  std::string sign_uri;
+  std::string level_name = "document";
+  int expires_days = 365;
+  std::string bundle_path;
+  options.add_options()("module", po::value(&module)->required(), "PKCS#11 module (.so)")(
+      "decrypt-key", po::value(&decrypt_uri)->required(),
+      "URI of the provider's RSA key the share was made for")(
+      "sign-key", po::value(&sign_uri)->required(),
+      "URI of the provider's EC P-256 attestation key")(
+      "pin-file", po::value<std::string>(), "read the user PIN from this file (else prompt)")(
+      "nonce", po::value<std::string>(), "the nonce the share must carry")(
+      "level", po::value(&level_name), "basic, document or biometric")(
+      "expires-days", po::value(&expires_days), "days until the attestations expire (1..3650)")(
+      "bundle", po::value(&bundle_path)->required(),
+      "the share bundle the holder sent the provider");
+  po::positional_options_description positional;
+  positional.add("bundle", 1);
+  auto vm = rp::parse_command_line(
+      args, options,
+      "usage: idvault-verifier attest --module SO --decrypt-key URI --sign-key URI "
+      "[--pin-file F] [--nonce N] [--level basic|document|biometric] "
+      "[--expires-days N] BUNDLE",
+      &positional);
+  if (!vm) return 0;
+  const auto level = vault::parse_attestation_level(level_name);
+  if (!level) throw rp::UsageError("--level must be basic, document or biometric");
+  if (expires_days < 1 || expires_days > 3650)
+    throw rp::UsageError("--expires-days must be between 1 and 3650");
+
+  const std::optional<std::string> pin_file =
+      vm->count("pin-file") ? std::optional((*vm)["pin-file"].as<std::string>()) : std::nullopt;
+  const SecretBytes pin = rp::read_pin(pin_file, "Token PIN: ");
+  rp::ServiceToken decrypt_token = rp::ServiceToken::open(module, decrypt_uri, pin);
+  rp::ServiceToken sign_token = rp::ServiceToken::open(module, sign_uri, pin);
+  const vault::TokenServiceKey decrypt_key = decrypt_token.service_key(decrypt_uri);
+  const vault::TokenSigningKey sign_key = sign_token.signing_key(sign_uri);
+
+  rp::IntakeOptions intake_options;
+  if (vm->count("nonce")) intake_options.expected_nonce = (*vm)["nonce"].as<std::string>();
+  intake_options.file_digests = false;
+  intake_options.now = rp::unix_now();
+  const std::string text = rp::read_text_file(bundle_path);
+  rp::ShareReader reader;
+  const rp::ReceivedShare& share = reader.read(text, std::nullopt);
+  if (!share.receipt) {
+    throw std::runtime_error(bundle_path +
+                             ": a bare PassportData has no holder key to attest to; send a bundle");
+  }
+  rp::ShareIntake intake(decrypt_key);
+  (void)intake.accept(share, intake_options);
+
+  const std::string holder_key = vault::key_fingerprint(share.receipt->public_key_spki_der);
+  nlohmann::ordered_json attestations = nlohmann::ordered_json::array();
+  for (const vault::DecryptedElement& element : intake.last().elements) {
+    for (const auto* file : {&element.front_side, &element.reverse_side, &element.selfie}) {
+      if (*file && (*file)->missing())
+        throw std::runtime_error(bundle_path + ": a file of " +
+                                 std::string(vault::to_string(element.type)) +
+                                 " is missing; the provider attests only what it saw");
+    }
+    vault::AttestationClaims claims = vault::element_binding(element);
+    claims.holder_key_sha256 = holder_key;
+    claims.level = *level;
+    claims.issued_at = intake_options.now;
+    claims.expires_at = intake_options.now + static_cast<std::int64_t>(expires_days) * 86400;
+    attestations.push_back(vault::to_json(vault::sign_attestation(std::move(claims), sign_key)));
+  }
+  intake.wipe();
+  std::cout << attestations.dump() << "\n";
+  return 0;
+}
+
+}  // namespace idvault::verifier

@@ -1,0 +1,53 @@
+// idvault-verifier keygen: the attestation key is born on the token and never leaves it.
+#include <iostream>
+
+#include "host/rp/cli_support.h"
+#include "host/rp/pin_source.h"
+#include "host/rp/service_token.h"
+#include "host/verifier/verifier_commands.h"
+#include "pkcs11/error.h"
+#include "pkcs11/keygen.h"
+#include "pkcs11/object_finder.h"
+#include "pkcs11/public_key.h"
+#include "pkcs11/random.h"
+
+namespace idvault::verifier {
+
+namespace po = boost::program_options;
+
+int run_keygen(const std::vector<std::string>& args) {
+  po::options_description options("idvault-verifier keygen");
+  std::string module;
+  std::string token_uri;
+  std::string label;
+  options.add_options()("module", po::value(&module)->required(), "PKCS#11 module (.so)")(
+      "token", po::value(&token_uri)->required(), "token URI (RFC 7512)")(
+      "label", po::value(&label)->required(), "label of the new key pair")(
+      "pin-file", po::value<std::string>(), "read the user PIN from this file (else prompt)");
+  auto vm = rp::parse_command_line(
+      args, options,
+      "usage: idvault-verifier keygen --module SO --token URI --label L [--pin-file F]");
+  if (!vm) return 0;
+  if (label.empty()) throw rp::UsageError("--label must not be empty");
+  const std::optional<std::string> pin_file =
+      vm->count("pin-file") ? std::optional((*vm)["pin-file"].as<std::string>()) : std::nullopt;
+  rp::ServiceToken provider =
+      rp::ServiceToken::open(module, token_uri, rp::read_pin(pin_file, "Token PIN: "));
+  try {
+    (void)p11::find_key(provider.token(), CKO_PRIVATE_KEY, label);
+    std::cerr << "idvault-verifier keygen: the token already has a private key labelled '" << label
+              << "'; choose another --label\n";
+    return 1;
+  } catch (const p11::ObjectNotFound&) {
+    // the label is free
+  }
+  const SecretBytes id = p11::generate_random(*provider.token(), 8);
+  const p11::KeyPair pair = p11::generate_ec_p256_key_pair(
+      provider.token(), {label, p11::Bytes(id.reveal().begin(), id.reveal().end())});
+  std::cout << p11::spki_pem(*p11::public_key_of(pair.public_key));
+  std::cerr << "idvault-verifier keygen: made EC P-256 key " << pair.private_key.uri()
+            << " (sensitive, not extractable)\n";
+  return 0;
+}
+
+}  // namespace idvault::verifier

@@ -1,0 +1,73 @@
+// idvault-verifier verify: check attestations on their own — signature, expiry and,
+// with --trust, who signed. Whether an element is still unchanged needs the share it is
+// used with: idvault-rp decrypt --trust-verifier checks that.
+#include <iostream>
+
+#include "host/rp/cli_support.h"
+#include "host/verifier/verifier_commands.h"
+#include "vault/attestation.h"
+#include "vault/errors.h"
+#include "vault/share_receipt.h"
+
+namespace idvault::verifier {
+
+namespace po = boost::program_options;
+
+int run_verify(const std::vector<std::string>& args) {
+  po::options_description options("idvault-verifier verify");
+  std::string path;
+  options.add_options()("trust", po::value<std::vector<std::string>>(),
+                        "a trusted provider's public key PEM (repeatable)")(
+      "attestation", po::value(&path)->required(), "attestation JSON: one object or an array");
+  po::positional_options_description positional;
+  positional.add("attestation", 1);
+  auto vm = rp::parse_command_line(
+      args, options, "usage: idvault-verifier verify [--trust PEM]... ATTESTATION", &positional);
+  if (!vm) return 0;
+  std::vector<vault::Bytes> trusted;
+  if (vm->count("trust")) {
+    for (const auto& pem : (*vm)["trust"].as<std::vector<std::string>>()) {
+      trusted.push_back(vault::verifier_key_from_pem(rp::read_text_file(pem), pem));
+    }
+  }
+  const auto json =
+      nlohmann::json::parse(rp::read_text_file(path), nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) throw vault::FormatError(path, "is not valid JSON");
+  const nlohmann::json list = json.is_array() ? json : nlohmann::json::array({json});
+  const std::int64_t now = rp::unix_now();
+  int status = 0;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    nlohmann::ordered_json line;
+    std::string reason;
+    try {
+      const vault::Attestation attestation = vault::attestation_from_json(list[i]);
+      const auto& claims = attestation.claims;
+      line["element_type"] = std::string(vault::to_string(claims.element_type));
+      line["verifier"] = vault::key_fingerprint(attestation.verifier_key_spki_der);
+      line["level"] = std::string(vault::to_string(claims.level));
+      line["holder_key"] = claims.holder_key_sha256;
+      line["expires_at"] = claims.expires_at;
+      if (!vault::verify_attestation_signature(attestation)) {
+        reason = "signature does not verify";
+      } else if (!trusted.empty() &&
+                 std::find(trusted.begin(), trusted.end(), attestation.verifier_key_spki_der) ==
+                     trusted.end()) {
+        reason = "signed by a key that is not trusted";
+      } else if (now >= claims.expires_at) {
+        reason = "expired";
+      }
+    } catch (const vault::FormatError& e) {
+      reason = std::string("unreadable: ") + e.what();
+    }
+    line["valid"] = reason.empty();
+    if (!reason.empty()) {
+      line["reason"] = reason;
+      std::cerr << "idvault-verifier verify: " << path << "[" << i << "]: " << reason << "\n";
+      status = 1;
+    }
+    std::cout << line.dump() << "\n";
+  }
+  return status;
+}
+
+}  // namespace idvault::verifier
