@@ -73,7 +73,9 @@ void HolderVault::put(const PlainElement& element) {
     if (out.data && credentials.data) {
       stored.data = base64_decode(*out.data, "element.data");
       stored.data_hash = credentials.data->data_hash;
-      stored.wrapped_data_secret = master_key_.wrap(SecretBytes(credentials.data->secret.reveal()));
+      SecretBytes secret(credentials.data->secret.reveal());
+      stored.wrapped_data_secret = master_key_.wrap(secret);
+      if (recovery_) stored.recovery_sealed_data_secret = recovery_->seal(secret);
     }
     const auto keep = [&](const PassportFile& file, const FileCredentials& file_credentials, const char* slot,
                           int position) {
@@ -83,7 +85,9 @@ void HolderVault::put(const PlainElement& element) {
       stored_file.position = position;
       stored_file.ciphertext = std::move(encrypted.files.at(file.file_id));
       stored_file.file_hash = file_credentials.file_hash;
-      stored_file.wrapped_secret = master_key_.wrap(SecretBytes(file_credentials.secret.reveal()));
+      SecretBytes secret(file_credentials.secret.reveal());
+      stored_file.wrapped_secret = master_key_.wrap(secret);
+      if (recovery_) stored_file.recovery_sealed_secret = recovery_->seal(secret);
       stored_file.file_date = file.file_date;
       stored.files.push_back(std::move(stored_file));
     };
@@ -258,6 +262,29 @@ ShareBundle HolderVault::share(const AuthorizationRequest& request, const ShareO
   stored_receipt.entry_hash = Bytes(entry_hash.begin(), entry_hash.end());
   store_.append_receipt(stored_receipt);
   return bundle;
+}
+
+std::size_t rewrap_with_recovery(VaultStore& store, const RecoveryOpener& opener, const MasterKey& new_master_key) {
+  std::size_t moved = 0;
+  for (StoredElement element : store.elements(false)) {
+    const std::string where(to_string(element.type));
+    if (element.data) {
+      if (element.recovery_sealed_data_secret.empty()) {
+        throw FormatError(where, "stored before recovery was set up: it cannot be recovered");
+      }
+      element.wrapped_data_secret = new_master_key.wrap(opener.unseal(element.recovery_sealed_data_secret));
+      ++moved;
+    }
+    for (StoredFile& file : element.files) {
+      if (file.recovery_sealed_secret.empty()) {
+        throw FormatError(where + "." + file.slot, "stored before recovery was set up: it cannot be recovered");
+      }
+      file.wrapped_secret = new_master_key.wrap(opener.unseal(file.recovery_sealed_secret));
+      ++moved;
+    }
+    store.replace_wrapped_secrets(element);
+  }
+  return moved;
 }
 
 ReceiptChainReport verify_receipt_chain(VaultStore& store) {

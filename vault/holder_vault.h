@@ -18,6 +18,7 @@
 #include "vault/keys.h"
 #include "vault/passport_data.h"
 #include "vault/passport_encryptor.h"
+#include "vault/recovery_key.h"
 #include "vault/share_receipt.h"
 #include "vault/vault_store.h"
 
@@ -61,7 +62,9 @@ struct ReceiptChainReport {
 
 class HolderVault {
  public:
-  HolderVault(VaultStore& store, const MasterKey& master_key) : store_(store), master_key_(master_key) {}
+  // recovery: when set, every value secret put is also sealed to the recovery key.
+  HolderVault(VaultStore& store, const MasterKey& master_key, const RecoverySealer* recovery = nullptr)
+      : store_(store), master_key_(master_key), recovery_(recovery) {}
 
   // Validates (fields as Telegram would, slots per type) and stores, replacing any
   // element of the same type. Throws FormatError naming the element and field.
@@ -82,7 +85,14 @@ class HolderVault {
  private:
   VaultStore& store_;
   const MasterKey& master_key_;
+  const RecoverySealer* recovery_;
 };
+
+// Re-enrols the vault on a new master key: every value secret is unsealed with the
+// recovery key and wrapped by new_master_key. Returns how many secrets were moved.
+// Throws FormatError naming the element if one was stored without a recovery seal
+// (put before recovery was set up).
+std::size_t rewrap_with_recovery(VaultStore& store, const RecoveryOpener& opener, const MasterKey& new_master_key);
 
 // Walks the receipt log: each receipt follows the previous one's entry hash, its
 // signature verifies, and its stored entry hash matches. Needs no secret.

@@ -34,6 +34,11 @@ CREATE TABLE element_errors (
   id INTEGER PRIMARY KEY AUTOINCREMENT, element_type TEXT NOT NULL, body TEXT NOT NULL,
   added_at INTEGER NOT NULL);
 )sql",
+    // 2: recovery. Each value secret is also sealed to the recovery public key.
+    R"sql(
+ALTER TABLE elements ADD COLUMN recovery_sealed_data_secret BLOB;
+ALTER TABLE files ADD COLUMN recovery_sealed_secret BLOB;
+)sql",
 };
 static_assert(std::size(kMigrations) == kVaultSchemaVersion);
 
@@ -106,8 +111,8 @@ void VaultStore::put_element(const StoredElement& element) {
   SqliteTransaction transaction(db_);
   db_.prepare("DELETE FROM elements WHERE type = ?").bind(1, type).run();  // cascades to files
   auto insert = db_.prepare(
-      "INSERT INTO elements(type, data, data_hash, wrapped_data_secret, plain, element_hash, updated_at) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?)");
+      "INSERT INTO elements(type, data, data_hash, wrapped_data_secret, plain, element_hash, updated_at, "
+      "recovery_sealed_data_secret) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   insert.bind(1, type);
   if (element.data) {
     insert.bind_blob(2, *element.data).bind_blob(3, element.data_hash).bind_blob(4, element.wrapped_data_secret);
@@ -119,11 +124,17 @@ void VaultStore::put_element(const StoredElement& element) {
   } else {
     insert.bind_null(5);
   }
-  insert.bind_blob(6, element.element_hash).bind(7, element.updated_at ? element.updated_at : now_seconds()).run();
+  insert.bind_blob(6, element.element_hash).bind(7, element.updated_at ? element.updated_at : now_seconds());
+  if (element.recovery_sealed_data_secret.empty()) {
+    insert.bind_null(8);
+  } else {
+    insert.bind_blob(8, element.recovery_sealed_data_secret);
+  }
+  insert.run();
 
   auto file_insert = db_.prepare(
-      "INSERT INTO files(file_id, element_type, slot, position, ciphertext, file_hash, wrapped_secret, file_date) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+      "INSERT INTO files(file_id, element_type, slot, position, ciphertext, file_hash, wrapped_secret, file_date, "
+      "recovery_sealed_secret) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
   for (const auto& file : element.files) {
     file_insert.bind(1, file.file_id)
         .bind(2, type)
@@ -132,8 +143,13 @@ void VaultStore::put_element(const StoredElement& element) {
         .bind_blob(5, file.ciphertext)
         .bind_blob(6, file.file_hash)
         .bind_blob(7, file.wrapped_secret)
-        .bind(8, file.file_date)
-        .run();
+        .bind(8, file.file_date);
+    if (file.recovery_sealed_secret.empty()) {
+      file_insert.bind_null(9);
+    } else {
+      file_insert.bind_blob(9, file.recovery_sealed_secret);
+    }
+    file_insert.run();
     file_insert.reset();
   }
   db_.prepare("DELETE FROM element_errors WHERE element_type = ?").bind(1, type).run();
@@ -143,10 +159,10 @@ void VaultStore::put_element(const StoredElement& element) {
 std::vector<StoredFile> VaultStore::files_of(ElementType type, bool with_file_bytes) {
   auto statement = db_.prepare(
       with_file_bytes
-          ? "SELECT file_id, slot, position, file_hash, wrapped_secret, file_date, ciphertext FROM files "
-            "WHERE element_type = ? ORDER BY slot, position"
-          : "SELECT file_id, slot, position, file_hash, wrapped_secret, file_date, length(ciphertext) FROM files "
-            "WHERE element_type = ? ORDER BY slot, position");
+          ? "SELECT file_id, slot, position, file_hash, wrapped_secret, file_date, recovery_sealed_secret, "
+            "ciphertext FROM files WHERE element_type = ? ORDER BY slot, position"
+          : "SELECT file_id, slot, position, file_hash, wrapped_secret, file_date, recovery_sealed_secret, "
+            "length(ciphertext) FROM files WHERE element_type = ? ORDER BY slot, position");
   statement.bind(1, std::string(to_string(type)));
   std::vector<StoredFile> files;
   while (statement.step()) {
@@ -157,7 +173,8 @@ std::vector<StoredFile> VaultStore::files_of(ElementType type, bool with_file_by
     file.file_hash = statement.blob(3);
     file.wrapped_secret = statement.blob(4);
     file.file_date = statement.integer(5);
-    if (with_file_bytes) file.ciphertext = statement.blob(6);
+    file.recovery_sealed_secret = statement.blob(6);
+    if (with_file_bytes) file.ciphertext = statement.blob(7);
     files.push_back(std::move(file));
   }
   return files;
@@ -166,7 +183,8 @@ std::vector<StoredFile> VaultStore::files_of(ElementType type, bool with_file_by
 std::optional<StoredElement> VaultStore::element(ElementType type, bool with_file_bytes) {
   std::lock_guard lock(mutex_);
   auto statement = db_.prepare(
-      "SELECT data, data_hash, wrapped_data_secret, plain, element_hash, updated_at FROM elements WHERE type = ?");
+      "SELECT data, data_hash, wrapped_data_secret, plain, element_hash, updated_at, recovery_sealed_data_secret "
+      "FROM elements WHERE type = ?");
   statement.bind(1, std::string(to_string(type)));
   if (!statement.step()) return std::nullopt;
   StoredElement element;
@@ -179,6 +197,7 @@ std::optional<StoredElement> VaultStore::element(ElementType type, bool with_fil
   if (!statement.is_null(3)) element.plain = statement.text(3);
   element.element_hash = statement.blob(4);
   element.updated_at = statement.integer(5);
+  element.recovery_sealed_data_secret = statement.blob(6);
   element.files = files_of(type, with_file_bytes);
   return element;
 }
@@ -201,6 +220,22 @@ bool VaultStore::remove_element(ElementType type) {
   db_.prepare("DELETE FROM attestations WHERE element_type = ?").bind(1, name).run();
   transaction.commit();
   return removed;
+}
+
+void VaultStore::replace_wrapped_secrets(const StoredElement& element) {
+  std::lock_guard lock(mutex_);
+  const std::string type(to_string(element.type));
+  SqliteTransaction transaction(db_);
+  db_.prepare("UPDATE elements SET wrapped_data_secret = ? WHERE type = ?")
+      .bind_blob(1, element.wrapped_data_secret)
+      .bind(2, type)
+      .run();
+  auto update = db_.prepare("UPDATE files SET wrapped_secret = ? WHERE file_id = ? AND element_type = ?");
+  for (const StoredFile& file : element.files) {
+    update.bind_blob(1, file.wrapped_secret).bind(2, file.file_id).bind(3, type).run();
+    update.reset();
+  }
+  transaction.commit();
 }
 
 void VaultStore::append_receipt(const StoredReceipt& receipt) {

@@ -22,7 +22,7 @@
 
 namespace idvault::vault {
 
-inline constexpr int kVaultSchemaVersion = 1;
+inline constexpr int kVaultSchemaVersion = 2;
 
 struct StoredFile {
   std::string file_id;
@@ -32,6 +32,7 @@ struct StoredFile {
   Bytes file_hash;     // SHA-256 of the padded plaintext
   Bytes wrapped_secret;
   std::int64_t file_date = 0;
+  Bytes recovery_sealed_secret;  // empty unless recovery is set up
 };
 
 struct StoredElement {
@@ -39,6 +40,7 @@ struct StoredElement {
   std::optional<Bytes> data;  // encrypted data JSON, for types that carry data
   Bytes data_hash;
   Bytes wrapped_data_secret;
+  Bytes recovery_sealed_data_secret;  // empty unless recovery is set up
   std::optional<std::string> plain;  // phone_number / email, which Telegram sends in clear
   Bytes element_hash;                // opaque, what services echo in errors
   std::int64_t updated_at = 0;
@@ -79,6 +81,9 @@ class VaultStore {
   [[nodiscard]] std::optional<StoredElement> element(ElementType type, bool with_file_bytes = true);
   [[nodiscard]] std::vector<StoredElement> elements(bool with_file_bytes = false);
   bool remove_element(ElementType type);
+  // Replaces only the wrapped secrets of a stored element and its files (matched by
+  // file_id), in one transaction: what re-enrolling on a new token changes.
+  void replace_wrapped_secrets(const StoredElement& element);
 
   void append_receipt(const StoredReceipt& receipt);  // sequence is assigned
   [[nodiscard]] std::vector<StoredReceipt> receipts();

@@ -35,9 +35,9 @@ StoredElement passport_with_files(std::string_view tag) {
   element.wrapped_data_secret = Bytes(40, 2);
   element.element_hash = Bytes(32, 3);
   element.files.push_back({std::string("front-") + std::string(tag), "front_side", 0, bytes_of("front"), Bytes(32, 4),
-                           Bytes(40, 5), 1700000000});
+                           Bytes(40, 5), 1700000000, {}});
   element.files.push_back({std::string("selfie-") + std::string(tag), "selfie", 0, bytes_of("selfie"), Bytes(32, 6),
-                           Bytes(40, 7), 1700000001});
+                           Bytes(40, 7), 1700000001, {}});
   return element;
 }
 
@@ -76,6 +76,49 @@ TEST_F(VaultStoreTest, RefusesAStoreFromANewerVersion) {
   } catch (const StoreError& error) {
     EXPECT_NE(std::string(error.what()).find("newer idvault"), std::string::npos);
   }
+}
+
+TEST_F(VaultStoreTest, AVersionOneStoreIsMigratedWithItsData) {
+  {
+    auto store = VaultStore::open(path_, true);
+    store->put_element(passport_with_files("old"));
+  }
+  {
+    // What idvault 0.1 wrote: no recovery columns, schema 1.
+    SqliteDatabase raw(path_, false);
+    raw.execute("ALTER TABLE elements DROP COLUMN recovery_sealed_data_secret; "
+                "ALTER TABLE files DROP COLUMN recovery_sealed_secret; PRAGMA user_version = 1;");
+  }
+  auto store = VaultStore::open(path_, false);
+  EXPECT_EQ(store->schema_version(), kVaultSchemaVersion);
+  auto element = store->element(ElementType::passport);
+  ASSERT_TRUE(element.has_value());
+  EXPECT_EQ(element->data, bytes_of("data-old"));
+  EXPECT_TRUE(element->recovery_sealed_data_secret.empty());
+  StoredElement sealed = passport_with_files("new");
+  sealed.recovery_sealed_data_secret = Bytes(384, 8);
+  sealed.files[0].recovery_sealed_secret = Bytes(384, 9);
+  store->put_element(sealed);
+  auto back = store->element(ElementType::passport);
+  EXPECT_EQ(back->recovery_sealed_data_secret, Bytes(384, 8));
+  EXPECT_EQ(back->files[0].recovery_sealed_secret, Bytes(384, 9));
+  EXPECT_TRUE(back->files[1].recovery_sealed_secret.empty());
+}
+
+TEST_F(VaultStoreTest, ReplacingWrappedSecretsTouchesNothingElse) {
+  auto store = VaultStore::open(path_, true);
+  store->put_element(passport_with_files("a"));
+  store->add_element_error(ElementType::passport, R"({"source":"selfie"})");
+  StoredElement rewrapped = *store->element(ElementType::passport, false);
+  rewrapped.wrapped_data_secret = Bytes(40, 0xAA);
+  rewrapped.files[1].wrapped_secret = Bytes(40, 0xBB);
+  store->replace_wrapped_secrets(rewrapped);
+  auto back = store->element(ElementType::passport);
+  EXPECT_EQ(back->wrapped_data_secret, Bytes(40, 0xAA));
+  EXPECT_EQ(back->files[0].wrapped_secret, Bytes(40, 5));
+  EXPECT_EQ(back->files[1].wrapped_secret, Bytes(40, 0xBB));
+  EXPECT_EQ(back->files[1].ciphertext, bytes_of("selfie"));
+  EXPECT_EQ(store->element_errors().size(), 1u);
 }
 
 TEST_F(VaultStoreTest, ElementWithFilesRoundTrips) {
