@@ -13,18 +13,25 @@ using rpc::CallContext;
 using rpc::RpcCode;
 using rpc::RpcError;
 
-// Moves the PIN out of the params into a SecretBytes and wipes the JSON string it came
-// in, so the only copy left is the one that wipes itself.
-SecretBytes take_pin(json& params) {
-  auto it = params.find("pin");
-  if (it == params.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
-    throw RpcError(RpcCode::invalid_params, "pin: a non-empty string is required");
+// Moves a PIN or password out of the params into a SecretBytes and wipes the JSON string
+// it came in, so the only copy left is the one that wipes itself.
+std::optional<SecretBytes> take_secret(json& params, const char* name) {
+  auto it = params.find(name);
+  if (it == params.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string() || it->get_ref<const std::string&>().empty()) {
+    throw RpcError(RpcCode::invalid_params, std::string(name) + ": a non-empty string is required");
   }
   std::string& text = it->get_ref<std::string&>();
-  SecretBytes pin = SecretBytes::from_string(text);
+  SecretBytes secret = SecretBytes::from_string(text);
   ::explicit_bzero(text.data(), text.size());
   params.erase(it);
-  return pin;
+  return secret;
+}
+
+SecretBytes take_pin(json& params) {
+  auto pin = take_secret(params, "pin");
+  if (!pin) throw RpcError(RpcCode::invalid_params, "pin: a non-empty string is required");
+  return std::move(*pin);
 }
 
 bool flag(const json& params, const char* name) {
@@ -56,7 +63,14 @@ void register_agent_methods(rpc::MethodTable& table, HolderAgent& agent) {
   table.add("tokens", [&agent](json&, const CallContext&) { return agent.tokens(); });
   table.add("init", [&agent](json& params, const CallContext&) {
     SecretBytes pin = take_pin(params);
-    return agent.init(pin, flag(params, "allow_final_try"));
+    auto recovery_password = take_secret(params, "recovery_password");
+    return agent.init(pin, flag(params, "allow_final_try"), recovery_password);
+  });
+  table.add("recover", [&agent](json& params, const CallContext&) {
+    SecretBytes pin = take_pin(params);
+    auto password = take_secret(params, "recovery_password");
+    if (!password) throw RpcError(RpcCode::invalid_params, "recovery_password: required");
+    return agent.recover(pin, *password, flag(params, "allow_final_try"));
   });
   table.add("unlock", [&agent](json& params, const CallContext&) {
     SecretBytes pin = take_pin(params);

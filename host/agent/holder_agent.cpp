@@ -14,6 +14,8 @@
 #include "vault/auth_link.h"
 #include "vault/base64.h"
 #include "vault/element_error.h"
+#include "vault/errors.h"
+#include "vault/recovery_key.h"
 
 namespace idvault::agent {
 
@@ -24,6 +26,7 @@ struct HolderAgent::Unlocked {
   std::shared_ptr<p11::Token> token;
   p11::Login login;
   HolderKeys keys;
+  std::unique_ptr<vault::RecoverySealer> recovery;
   std::unique_ptr<vault::HolderVault> vault;
 };
 
@@ -163,24 +166,76 @@ nlohmann::json HolderAgent::tokens() {
   });
 }
 
-nlohmann::json HolderAgent::init(const SecretBytes& pin, bool allow_final_try) {
+void HolderAgent::become_unlocked(std::shared_ptr<p11::Token> token, p11::Login login, HolderKeys keys) {
+  unlocked_.reset(new Unlocked{std::move(token), std::move(login), std::move(keys), nullptr, nullptr});
+  if (auto recovery = store().setting("recovery")) {
+    auto envelope = vault::recovery_envelope_from_json(nlohmann::json::parse(recovery->begin(), recovery->end()));
+    unlocked_->recovery = std::make_unique<vault::RecoverySealer>(envelope.public_key_pem);
+  }
+  unlocked_->vault =
+      std::make_unique<vault::HolderVault>(store(), *unlocked_->keys.master_key, unlocked_->recovery.get());
+  last_use_ = std::chrono::steady_clock::now();
+  token_seen_ = true;
+}
+
+nlohmann::json HolderAgent::init(const SecretBytes& pin, bool allow_final_try,
+                                 const std::optional<SecretBytes>& recovery_password) {
   std::lock_guard lock(mutex_);
   return translating_errors([&] {
     if (vault_initialised(store())) {
       throw RpcError(RpcCode::already_initialised, "vault already initialised at " + config_.store_path.string());
     }
+    // Checked (and the slow KDF run) before anything is made on the token.
+    std::optional<vault::RecoveryEnvelope> envelope;
+    if (recovery_password) envelope = vault::create_recovery_envelope(*recovery_password);
     auto token = resolve_token();
     auto login = p11::Login::open(token, pin, {allow_final_try});
-    HolderKeys keys = create_holder_keys(token, store(), config_.force_asymmetric);
+    HolderKeys keys = create_holder_keys(token, config_.force_asymmetric);
+    if (envelope) keys.settings.insert(keys.settings.begin(), {"recovery", [&] {
+      std::string text = vault::to_json(*envelope).dump();
+      return vault::Bytes(text.begin(), text.end());
+    }()});
+    store().put_settings(keys.settings);
     nlohmann::json result = {{"mode", to_string(keys.mode)},
                              {"token", token->label()},
                              {"token_uri", token->uri()},
+                             {"recovery", envelope.has_value()},
                              {"identity_key", keys.identity_key_uri},
                              {"identity_key_sha256", vault::key_fingerprint(keys.identity_key->public_key_spki_der())}};
-    unlocked_.reset(new Unlocked{token, std::move(login), std::move(keys), nullptr});
-    unlocked_->vault = std::make_unique<vault::HolderVault>(store(), *unlocked_->keys.master_key);
-    last_use_ = std::chrono::steady_clock::now();
-    token_seen_ = true;
+    become_unlocked(token, std::move(login), std::move(keys));
+    return result;
+  });
+}
+
+nlohmann::json HolderAgent::recover(const SecretBytes& pin, const SecretBytes& recovery_password, bool allow_final_try) {
+  std::lock_guard lock(mutex_);
+  return translating_errors([&] {
+    if (!vault_initialised(store())) throw RpcError(RpcCode::not_initialised, "vault not initialised: nothing to recover");
+    auto recovery = store().setting("recovery");
+    if (!recovery) throw RpcError(RpcCode::bad_input, "this vault was made without a recovery password");
+    auto envelope = vault::recovery_envelope_from_json(nlohmann::json::parse(recovery->begin(), recovery->end()));
+    auto opener = [&] {
+      try {
+        return vault::RecoveryOpener::open(envelope, recovery_password);
+      } catch (const vault::DecryptError&) {
+        throw RpcError(RpcCode::bad_input, "wrong recovery password");
+      }
+    }();
+    lock_locked("recovering onto a new token");
+    auto token = resolve_token();
+    auto old_serial = store().setting("token_serial");
+    if (old_serial && std::string(old_serial->begin(), old_serial->end()) == token->serial()) {
+      throw RpcError(RpcCode::bad_input, "this is the vault's own token: unlock it instead of recovering");
+    }
+    auto login = p11::Login::open(token, pin, {allow_final_try});
+    HolderKeys keys = create_holder_keys(token, config_.force_asymmetric);
+    // Every secret moves first; only then does the store say the vault lives on the new
+    // token. A crash in between leaves it on the old one, and recovery can run again.
+    std::size_t moved = vault::rewrap_with_recovery(store(), opener, *keys.master_key);
+    store().put_settings(keys.settings);
+    nlohmann::json result = {{"recovered", true}, {"secrets", moved}, {"mode", to_string(keys.mode)},
+                             {"token", token->label()}, {"token_uri", token->uri()}};
+    become_unlocked(token, std::move(login), std::move(keys));
     return result;
   });
 }
@@ -200,10 +255,7 @@ nlohmann::json HolderAgent::unlock(const SecretBytes& pin, bool allow_final_try)
     } catch (const std::runtime_error& error) {
       throw RpcError(RpcCode::bad_input, error.what());
     }
-    unlocked_.reset(new Unlocked{token, std::move(login), std::move(keys), nullptr});
-    unlocked_->vault = std::make_unique<vault::HolderVault>(store(), *unlocked_->keys.master_key);
-    last_use_ = std::chrono::steady_clock::now();
-    token_seen_ = true;
+    become_unlocked(token, std::move(login), std::move(keys));
     return nlohmann::json{{"unlocked", true}, {"mode", to_string(unlocked_->keys.mode)}, {"token", token->label()}};
   });
 }

@@ -45,7 +45,13 @@ class HolderAgent {
 
   [[nodiscard]] nlohmann::json status();
   [[nodiscard]] nlohmann::json tokens();
-  [[nodiscard]] nlohmann::json init(const SecretBytes& pin, bool allow_final_try);
+  // recovery_password: when given, the vault can later be recovered onto a new token.
+  [[nodiscard]] nlohmann::json init(const SecretBytes& pin, bool allow_final_try,
+                                    const std::optional<SecretBytes>& recovery_password);
+  // Re-enrols the vault on the configured token (a new one) using the recovery password;
+  // the vault stays unlocked on it.
+  [[nodiscard]] nlohmann::json recover(const SecretBytes& pin, const SecretBytes& recovery_password,
+                                       bool allow_final_try);
   [[nodiscard]] nlohmann::json unlock(const SecretBytes& pin, bool allow_final_try);
   [[nodiscard]] nlohmann::json lock(const std::string& reason);
 
@@ -71,6 +77,7 @@ class HolderAgent {
   template <typename Fn>
   auto with_vault(Fn&& fn);
   void lock_locked(const std::string& reason);  // mutex_ held
+  void become_unlocked(std::shared_ptr<p11::Token> token, p11::Login login, HolderKeys keys);  // mutex_ held
   vault::VaultStore& store();                   // mutex_ held
   std::shared_ptr<p11::Token> resolve_token();  // mutex_ held
   void emit(const std::string& event, const nlohmann::json& params);

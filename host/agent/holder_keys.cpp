@@ -71,14 +71,13 @@ std::string_view to_string(KeyMode mode) noexcept {
 
 bool vault_initialised(vault::VaultStore& store) { return store.setting("mode").has_value(); }
 
-HolderKeys create_holder_keys(const std::shared_ptr<p11::Token>& token, vault::VaultStore& store,
-                              bool force_asymmetric) {
+HolderKeys create_holder_keys(const std::shared_ptr<p11::Token>& token, bool force_asymmetric) {
   const p11::Capabilities caps = token->capabilities();
   HolderKeys keys;
   keys.mode = (!force_asymmetric && !caps.read_only && caps.aes_keygen && caps.aes_key_wrap_pad && caps.unwrap)
                   ? KeyMode::token_aes
                   : KeyMode::asymmetric;
-  std::vector<std::pair<std::string, vault::Bytes>> settings;
+  auto& settings = keys.settings;
 
   p11::Object identity = (!caps.read_only && caps.ec_keygen)
                              ? p11::generate_ec_p256_key_pair(token, {kIdentityLabel, fresh_key_id()}).private_key
@@ -104,9 +103,8 @@ HolderKeys create_holder_keys(const std::shared_ptr<p11::Token>& token, vault::V
   }
   settings.emplace_back("token_serial", text_bytes(token->serial()));
   settings.emplace_back("token_label", text_bytes(token->label()));
-  // Written last and in one transaction: a vault is initialised only once all of it is.
+  // Last, and written in one transaction: a vault is initialised only once all of it is.
   settings.emplace_back("mode", text_bytes(to_string(keys.mode)));
-  store.put_settings(settings);
   return keys;
 }
 

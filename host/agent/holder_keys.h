@@ -7,6 +7,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "pkcs11/token.h"
 #include "vault/keys.h"
@@ -23,14 +25,17 @@ struct HolderKeys {
   std::unique_ptr<vault::MasterKey> master_key;
   std::unique_ptr<vault::SigningKey> identity_key;
   std::string identity_key_uri;
+  // What the store must record for open_holder_keys to find these keys again.
+  std::vector<std::pair<std::string, vault::Bytes>> settings;
 };
 
-// On a logged-in token: makes (or, on read-only cards, picks) the keys, records in the
-// store which token and keys the vault belongs to, and returns them ready to use.
+// On a logged-in token: makes (or, on read-only cards, picks) the keys and returns them
+// ready to use, with the settings that say which token and keys the vault belongs to.
+// The caller writes those settings (store.put_settings) once everything else that must
+// happen with the new keys has happened: at init at once, at recovery after the rewrap.
 // force_asymmetric chooses the card mode even where AES would work (tests, and people
 // who want one code path for both their tokens).
-[[nodiscard]] HolderKeys create_holder_keys(const std::shared_ptr<p11::Token>& token, vault::VaultStore& store,
-                                            bool force_asymmetric);
+[[nodiscard]] HolderKeys create_holder_keys(const std::shared_ptr<p11::Token>& token, bool force_asymmetric);
 
 // On a logged-in token: finds the keys the store names and opens the vault key.
 // Throws std::runtime_error if the token is not the one the vault was made on.

@@ -73,7 +73,7 @@ class AgentTest : public ::testing::Test {
   void start(agent::AgentConfig config = {}) {
     if (config.store_path.empty()) config.store_path = dir_ / "data" / "vault.db";
     config.module_path = idvault::testing::softhsm_module_path();
-    config.token_uri = token_.uri();
+    if (config.token_uri == "pkcs11:") config.token_uri = token_.uri();
     if (config.confirm_program.empty()) config.confirm_program = consent_yes_;
     agent_ = std::make_unique<agent::HolderAgent>(config);
     agent::register_agent_methods(methods_, *agent_);
@@ -400,4 +400,50 @@ TEST_F(AgentTest, KilledAgentLeavesAStoreThatReopens) {
   EXPECT_EQ(call("status")["result"]["initialised"], true);
   ASSERT_TRUE(call("unlock", {{"pin", idvault::testing::kDefaultPin}}).contains("result"));
   EXPECT_EQ(call("element.get", {{"type", "personal_details"}})["result"]["data"]["first_name"], "Ada");
+}
+
+TEST_F(AgentTest, ARecoveryPasswordBringsTheVaultToANewToken) {
+  start();
+  EXPECT_EQ(call("init", {{"pin", idvault::testing::kDefaultPin}, {"recovery_password", "short"}})["error"]["code"],
+            -32009);
+  json made = call("init", {{"pin", idvault::testing::kDefaultPin}, {"recovery_password", "correct horse battery"}});
+  ASSERT_EQ(made["result"]["recovery"], true) << made.dump();
+  const std::string front = scan("recover-front", 7000);
+  ASSERT_TRUE(call("element.put", {{"type", "passport"},
+                                   {"data", {{"document_no", "R1"}, {"expiry_date", ""}}},
+                                   {"front_side", b64(front)}})
+                  .contains("result"));
+  ASSERT_TRUE(call("element.put", {{"type", "email"}, {"value", "ada@example.org"}}).contains("result"));
+  stop();
+
+  // The holder loses the token and gets a new one.
+  token_.environment().add_token("spare");
+  token_.remove();
+  agent::AgentConfig config;
+  config.token_uri = "pkcs11:token=spare";
+  start(config);
+  json other = call("unlock", {{"pin", idvault::testing::kDefaultPin}});
+  EXPECT_NE(other["error"]["message"].get<std::string>().find("belongs to token 'holder'"), std::string::npos)
+      << other.dump();
+  json wrong = call("recover", {{"pin", idvault::testing::kDefaultPin}, {"recovery_password", "wrong horse battery"}});
+  EXPECT_EQ(wrong["error"]["message"], "wrong recovery password");
+  json recovered =
+      call("recover", {{"pin", idvault::testing::kDefaultPin}, {"recovery_password", "correct horse battery"}});
+  ASSERT_TRUE(recovered.contains("result")) << recovered.dump();
+  EXPECT_EQ(recovered["result"]["token"], "spare");
+  EXPECT_EQ(recovered["result"]["secrets"], 2);
+  EXPECT_EQ(call("element.get", {{"type", "passport"}})["result"]["front_side"], b64(front));
+
+  // From now on the new token is the vault's token.
+  call("lock");
+  ASSERT_TRUE(call("unlock", {{"pin", idvault::testing::kDefaultPin}}).contains("result"));
+  EXPECT_EQ(call("element.get", {{"type", "passport"}})["result"]["data"]["document_no"], "R1");
+}
+
+TEST_F(AgentTest, RecoveryNeedsAVaultMadeWithIt) {
+  start();
+  init();
+  json answer = call("recover", {{"pin", idvault::testing::kDefaultPin}, {"recovery_password", "correct horse battery"}});
+  EXPECT_EQ(answer["error"]["code"], -32009);
+  EXPECT_NE(answer["error"]["message"].get<std::string>().find("without a recovery password"), std::string::npos);
 }
