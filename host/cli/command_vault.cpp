@@ -1,5 +1,6 @@
 // init, unlock, lock, status, tokens: the vault's state and the token under it.
 #include <filesystem>
+#include <optional>
 #include <iostream>
 
 #include "host/cli/agent_client.h"
@@ -24,10 +25,24 @@ std::string pin_prompt(AgentClient& agent) {
   return token.empty() ? "PIN for the token" : "PIN for token '" + token + "'";
 }
 
-nlohmann::json send_pin(AgentClient& agent, const char* method, const po::variables_map& vm) {
+// The recovery password guards every document: asked twice when typed, so a typo does
+// not lock the holder out of their own recovery.
+SecretBytes read_recovery_password(const po::variables_map& vm, bool confirm) {
+  auto file = optional_value<std::string>(vm, "recovery-password-file");
+  SecretBytes password = read_pin(file, "Recovery password");
+  if (confirm && !file) {
+    SecretBytes again = read_pin(std::nullopt, "Recovery password, again");
+    if (!password.equals(again.reveal())) throw UsageError("the two recovery passwords differ");
+  }
+  return password;
+}
+
+nlohmann::json send_pin(AgentClient& agent, const char* method, const po::variables_map& vm,
+                        const SecretBytes* recovery_password = nullptr) {
   SecretBytes pin = read_pin(optional_value<std::string>(vm, "pin-file"), pin_prompt(agent));
   SecretRequest request(method, agent.next_id());
   request.add_text("pin", pin);
+  if (recovery_password) request.add_text("recovery_password", *recovery_password);
   request.add_plain("allow_final_try", vm.count("allow-final-try") > 0);
   return agent.call(request);
 }
@@ -56,7 +71,8 @@ void add_json_option(CommandLine& command) {
 
 int run_init(const Args& args) {
   CommandLine command(
-      "idvault init [--pin-file F] [--allow-final-try] [--token URI] [--module SO]",
+      "idvault init [--pin-file F] [--allow-final-try] [--token URI] [--module SO]\n"
+      "             [--recovery-password | --recovery-password-file F]",
       "Creates the vault: a master key and an identity key on the agent's token.\n"
       "The agent owns the token (idvault-agent --token/--module); --token and --module\n"
       "here only check that it is the token you mean, and fail if it is not.");
@@ -64,22 +80,49 @@ int run_init(const Args& args) {
   command.options.add_options()("token", po::value<std::string>(),
                                 "RFC 7512 URI the agent's token must match")(
       "module", po::value<std::string>(), "PKCS#11 module the agent must be using")(
-      "recovery-password", "not supported yet (refused rather than ignored)");
+      "recovery-password", "also protect the vault with a recovery password (asked for twice)")(
+      "recovery-password-file", po::value<std::string>(), "read the recovery password from this file");
   auto vm = command.parse(args);
   if (!vm) return kExitOk;
-  if (vm->count("recovery-password")) throw UsageError("--recovery-password is not supported yet");
+  std::optional<SecretBytes> recovery_password;
+  if (vm->count("recovery-password") || vm->count("recovery-password-file")) {
+    recovery_password = read_recovery_password(*vm, true);
+  }
   AgentClient agent(agent_socket_path());
   if (vm->count("module")) check_module((*vm)["module"].as<std::string>(), agent.call("status"));
   if (vm->count("token")) {
     check_agent_uses_token((*vm)["token"].as<std::string>(), agent.call("tokens"),
                            agent.call("status").value("token_uri", std::string("pkcs11:")));
   }
-  nlohmann::json result = send_pin(agent, "init", *vm);
+  nlohmann::json result =
+      send_pin(agent, "init", *vm, recovery_password ? &*recovery_password : nullptr);
   std::cout << "vault initialised on token '" << result.value("token", std::string()) << "' (mode "
             << result.value("mode", std::string()) << ")\n"
+            << "recovery: " << (result.value("recovery", false) ? "password set" : "none") << "\n"
             << "token: " << result.value("token_uri", std::string()) << "\n"
             << "identity key sha256: " << result.value("identity_key_sha256", std::string())
             << "\n";
+  return kExitOk;
+}
+
+int run_recover(const Args& args) {
+  CommandLine command(
+      "idvault recover [--pin-file F] [--recovery-password-file F] [--allow-final-try]",
+      "Moves a vault made with --recovery-password onto the agent's token, a new one\n"
+      "(start idvault-agent with --token naming it): every document stays, now under\n"
+      "the new token's keys. Needs the new token's PIN and the recovery password.");
+  add_pin_options(command);
+  command.options.add_options()("recovery-password-file", po::value<std::string>(),
+                                "read the recovery password from this file");
+  auto vm = command.parse(args);
+  if (!vm) return kExitOk;
+  SecretBytes password = read_recovery_password(*vm, false);
+  AgentClient agent(agent_socket_path());
+  nlohmann::json result = send_pin(agent, "recover", *vm, &password);
+  std::cout << "vault recovered onto token '" << result.value("token", std::string()) << "' ("
+            << result.value("secrets", 0) << " secrets moved, mode "
+            << result.value("mode", std::string()) << ")\n"
+            << "token: " << result.value("token_uri", std::string()) << "\n";
   return kExitOk;
 }
 
