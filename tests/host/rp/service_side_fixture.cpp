@@ -106,6 +106,13 @@ std::string base64_of(const std::string& bytes) {
       std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
 }
 
+std::string spki_pem_of(const std::vector<std::uint8_t>& spki_der) {
+  const std::string body = vault::base64_encode(spki_der);
+  std::string pem = "-----BEGIN PUBLIC KEY-----\n";
+  for (std::size_t i = 0; i < body.size(); i += 64) pem += body.substr(i, 64) + "\n";
+  return pem + "-----END PUBLIC KEY-----\n";
+}
+
 std::string scan_bytes(const std::string& tag, std::size_t size) {
   std::string bytes = "\xff\xd8\xff\xe0JFIF-" + tag + "-";
   for (std::uint32_t i = 0; bytes.size() < size; ++i)

@@ -37,6 +37,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
 void write_file(const std::filesystem::path& path, const std::string& bytes);
 [[nodiscard]] std::string sha256_hex_of(const std::string& bytes);
 [[nodiscard]] std::string base64_of(const std::string& bytes);
+// "BEGIN PUBLIC KEY" PEM of a SubjectPublicKeyInfo.
+[[nodiscard]] std::string spki_pem_of(const std::vector<std::uint8_t>& spki_der);
 
 // A scan-like file: a JPEG-ish header, then bytes that differ per tag.
 [[nodiscard]] std::string scan_bytes(const std::string& tag, std::size_t size);
@@ -53,6 +55,7 @@ class TestHolder {
   [[nodiscard]] vault::ShareBundle share_bundle(const std::string& link, std::int64_t now = 0);
   [[nodiscard]] const vault::SoftwareSigningKey& identity() const noexcept { return identity_; }
   [[nodiscard]] vault::HolderVault& vault() noexcept { return *vault_; }
+  [[nodiscard]] vault::VaultStore& store() noexcept { return *store_; }
   // What was put: type -> {"data": {...}} or {"value": ...}, and the file bytes by slot.
   std::map<std::string, nlohmann::json> put_data;
   std::map<std::string, std::map<std::string, std::vector<std::string>>> put_files;

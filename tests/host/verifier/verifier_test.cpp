@@ -1,0 +1,223 @@
+// A verification provider's attestations, end to end as processes on SoftHSM2: the
+// holder shares with the provider, the provider attests on its token, the holder keeps
+// the attestations and later shares carry them; idvault-rp decrypt --trust-verifier says
+// which still hold.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/host/rp/service_side_fixture.h"
+#include "vault/attestation.h"
+#include "vault/share_receipt.h"
+
+using namespace idvault;
+using namespace idvault::testing;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+class VerifierTest : public ServiceSideTest {
+ protected:
+  void SetUp() override {
+    ServiceSideTest::SetUp();
+    holder_ = std::make_unique<TestHolder>(dir_);
+    holder_->put_everything();
+    attest_key_ = make_verifier_key("attest");
+    // The provider receives shares like any service: an RSA key of its own.
+    ProcessResult keygen = rp({"keygen", "--module", module_, "--token", "pkcs11:token=verifier",
+                               "--label", "inbox", "--pin-file", pin_file_.string()});
+    if (keygen.status != 0) throw std::runtime_error(keygen.err);
+    inbox_key_ = "pkcs11:token=verifier;object=inbox";
+    service_key_ = make_service_key("rp");
+  }
+
+  // The holder shares the scope with the provider, which attests every element.
+  json attest(const std::string& scope, const std::vector<std::string>& extra = {}) {
+    const fs::path bundle =
+        write("to-provider.json", holder_->share(request_link(inbox_key_, scope, "kyc-1")));
+    std::vector<std::string> args = {"attest",           "--module",   module_,     "--decrypt-key",
+                                     inbox_key_,         "--sign-key", attest_key_, "--pin-file",
+                                     pin_file_.string(), "--nonce",    "kyc-1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.push_back(bundle.string());
+    ProcessResult result = verifier(args);
+    if (result.status != 0) throw std::runtime_error("attest failed: " + result.err);
+    return json::parse(result.out);
+  }
+
+  // What `idvault attestation add` does: keep each attestation beside its element.
+  void holder_keeps(const json& attestations) {
+    for (const json& item : attestations) {
+      holder_->store().add_attestation(
+          *vault::parse_element_type(item["element_type"].get<std::string>()), item.dump());
+    }
+  }
+
+  // The holder shares with the service; the service decrypts trusting the given PEMs.
+  json service_sees(const std::string& scope, const std::vector<fs::path>& trusted) {
+    const fs::path bundle =
+        write("to-service.json", holder_->share(request_link(service_key_, scope, "svc-1")));
+    std::vector<std::string> args = decrypt_args(service_key_);
+    for (const auto& pem : trusted) args.insert(args.end(), {"--trust-verifier", pem.string()});
+    args.push_back(bundle.string());
+    ProcessResult result = rp(args);
+    if (result.status != 0) throw std::runtime_error("decrypt failed: " + result.err);
+    return json::parse(result.out_lines().at(0));
+  }
+
+  std::map<std::string, json> by_type(const json& report) {
+    std::map<std::string, json> out;
+    for (const json& item : report["attestations"]) out[item["type"].get<std::string>()] = item;
+    return out;
+  }
+
+  std::unique_ptr<TestHolder> holder_;
+  std::string attest_key_;
+  std::string inbox_key_;
+  std::string service_key_;
+};
+
+const std::string kScope = "personal_details,passport,utility_bill,email";
+
+}  // namespace
+
+TEST_F(VerifierTest, AttestSignsOneAttestationPerElementBoundToTheHolderAndHashes) {
+  const json attestations = attest(kScope, {"--level", "biometric", "--expires-days", "30"});
+  ASSERT_EQ(attestations.size(), 4u);
+  const std::string holder_key = vault::key_fingerprint(holder_->identity().public_key_spki_der());
+  for (const json& item : attestations) {
+    const vault::Attestation attestation = vault::attestation_from_json(item);
+    EXPECT_TRUE(vault::verify_attestation_signature(attestation));
+    EXPECT_EQ(attestation.claims.holder_key_sha256, holder_key);
+    EXPECT_EQ(attestation.claims.level, vault::AttestationLevel::biometric);
+    EXPECT_NEAR(static_cast<double>(attestation.claims.expires_at - attestation.claims.issued_at),
+                30.0 * 86400, 1);
+    EXPECT_EQ(attestation.verifier_key_spki_der.size() > 0, true);
+    switch (attestation.claims.element_type) {
+      case vault::ElementType::passport:
+        EXPECT_FALSE(attestation.claims.data_hash.empty());
+        // The scope asked for no selfie or translation, so the holder sent only the front side.
+        EXPECT_EQ(attestation.claims.file_hashes.size(), 1u);
+        EXPECT_EQ(attestation.claims.file_hashes.count("front_side"), 1u);
+        break;
+      case vault::ElementType::utility_bill:
+        EXPECT_TRUE(attestation.claims.data_hash.empty());
+        EXPECT_EQ(attestation.claims.file_hashes.count("files[1]"), 1u);
+        break;
+      case vault::ElementType::email:
+        EXPECT_EQ(attestation.claims.value_sha256.size(), 64u);
+        break;
+      default:
+        EXPECT_FALSE(attestation.claims.data_hash.empty());
+    }
+  }
+  const fs::path file = write("attestations.json", attestations.dump());
+  ProcessResult ok = verifier({"verify", "--trust", (dir_ / "attest.pem").string(), file.string()});
+  EXPECT_EQ(ok.status, 0) << ok.err;
+  EXPECT_EQ(ok.out_lines().size(), 4u);
+  for (const auto& line : ok.out_lines()) EXPECT_EQ(json::parse(line)["valid"], true);
+}
+
+TEST_F(VerifierTest, VerifyRefusesForgedUntrustedAndUnreadableAttestations) {
+  json attestations = attest("passport");
+  json forged = attestations[0];
+  forged["signed"]["level"] = "biometric";  // was document
+  const auto other = vault::SoftwareSigningKey::generate();
+  const fs::path other_pem = write("other.pem", spki_pem_of(other.public_key_spki_der()));
+  const fs::path file = write("forged.json", json::array({forged, {{"alg", "none"}}}).dump());
+  ProcessResult result =
+      verifier({"verify", "--trust", (dir_ / "attest.pem").string(), file.string()});
+  EXPECT_EQ(result.status, 1);
+  ASSERT_EQ(result.out_lines().size(), 2u);
+  EXPECT_EQ(json::parse(result.out_lines()[0])["reason"], "signature does not verify");
+  EXPECT_NE(json::parse(result.out_lines()[1])["reason"].get<std::string>().find("unreadable"),
+            std::string::npos);
+  EXPECT_EQ(result.err_lines().size(), 2u);
+  const fs::path genuine = write("genuine.json", attestations.dump());
+  ProcessResult untrusted = verifier({"verify", "--trust", other_pem.string(), genuine.string()});
+  EXPECT_EQ(untrusted.status, 1);
+  EXPECT_EQ(json::parse(untrusted.out_lines()[0])["reason"], "signed by a key that is not trusted");
+}
+
+TEST_F(VerifierTest, SharesCarryAttestationsThatHoldOnlyWhileTrustedUnexpiredAndUnchanged) {
+  const json attestations = attest(kScope);
+  holder_keeps(attestations);
+  const fs::path trusted = dir_ / "attest.pem";
+
+  // Trusted, fresh, unchanged: every one valid.
+  auto seen = by_type(service_sees(kScope, {trusted}));
+  ASSERT_EQ(seen.size(), 4u);
+  for (const auto& [type, item] : seen) {
+    EXPECT_EQ(item["valid"], true) << type << ": " << item.dump();
+    EXPECT_EQ(item["verifier"],
+              vault::key_fingerprint(vault::verifier_key_from_pem(read_file(trusted), "pem")));
+    EXPECT_EQ(item["level"], "document");
+  }
+
+  // Not trusted by this service: none valid.
+  for (const auto& [type, item] : by_type(service_sees(kScope, {}))) {
+    EXPECT_EQ(item["valid"], false);
+    EXPECT_EQ(item["reason"], "signed by a key that is not trusted");
+  }
+
+  // The holder changes the passport (same data, re-put): its attestation no longer holds.
+  auto passport = holder_->vault().get(vault::ElementType::passport);
+  ASSERT_TRUE(passport.has_value());
+  holder_->vault().put(*passport);
+  seen = by_type(service_sees(kScope, {trusted}));
+  EXPECT_EQ(seen["passport"]["valid"], false);
+  EXPECT_EQ(seen["passport"]["reason"], "element changed since it was attested (data)");
+  EXPECT_EQ(seen["personal_details"]["valid"], true);
+  EXPECT_EQ(seen["email"]["valid"], true);
+}
+
+TEST_F(VerifierTest, ExpiredForeignHolderAndForgedAttestationsAreReportedWithTheirReason) {
+  const json genuine = attest("personal_details");
+  ASSERT_EQ(genuine.size(), 1u);
+  // A second provider whose key the service also trusts, re-signing the same binding.
+  const auto provider = vault::SoftwareSigningKey::generate();
+  const fs::path provider_pem = write("provider.pem", spki_pem_of(provider.public_key_spki_der()));
+  const vault::AttestationClaims binding = vault::attestation_from_json(genuine[0]).claims;
+  const std::int64_t now = ::time(nullptr);
+
+  vault::AttestationClaims expired = binding;
+  expired.issued_at = now - 40 * 86400;
+  expired.expires_at = now - 86400;
+  vault::AttestationClaims foreign = binding;
+  foreign.holder_key_sha256 =
+      vault::key_fingerprint(vault::SoftwareSigningKey::generate().public_key_spki_der());
+  json forged = vault::to_json(vault::sign_attestation(binding, provider));
+  forged["signed"]["expires_at"] = now + 100LL * 365 * 86400;  // stretched after signing
+  holder_keeps(json::array({vault::to_json(vault::sign_attestation(expired, provider)),
+                            vault::to_json(vault::sign_attestation(foreign, provider)), forged,
+                            genuine[0]}));
+
+  const json report = service_sees("personal_details", {provider_pem, dir_ / "attest.pem"});
+  ASSERT_EQ(report["attestations"].size(), 4u);
+  EXPECT_EQ(report["attestations"][0]["reason"], "expired");
+  EXPECT_EQ(report["attestations"][1]["reason"], "issued to another holder");
+  EXPECT_EQ(report["attestations"][2]["reason"], "signature does not verify");
+  EXPECT_EQ(report["attestations"][3]["valid"], true);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(report["attestations"][i]["valid"], false);
+}
+
+TEST_F(VerifierTest, AttestRefusesBadArgumentsAndBarePassportData) {
+  const fs::path bundle = write("b.json", holder_->share(request_link(inbox_key_, "email", "n")));
+  ProcessResult level = verifier({"attest", "--module", module_, "--decrypt-key", inbox_key_,
+                                  "--sign-key", attest_key_, "--pin-file", pin_file_.string(),
+                                  "--level", "superb", bundle.string()});
+  EXPECT_EQ(level.status, 2);
+  EXPECT_NE(level.err.find("--level"), std::string::npos);
+  const fs::path bare = write("bare.json", json::parse(read_file(bundle))["passport_data"].dump());
+  ProcessResult no_receipt =
+      verifier({"attest", "--module", module_, "--decrypt-key", inbox_key_, "--sign-key",
+                attest_key_, "--pin-file", pin_file_.string(), bare.string()});
+  EXPECT_EQ(no_receipt.status, 1);
+  EXPECT_NE(no_receipt.err.find("no holder key"), std::string::npos) << no_receipt.err;
+  ProcessResult wrong_nonce = verifier({"attest", "--module", module_, "--decrypt-key", inbox_key_,
+                                        "--sign-key", attest_key_, "--pin-file", pin_file_.string(),
+                                        "--nonce", "other", bundle.string()});
+  EXPECT_EQ(wrong_nonce.status, 1);
+  EXPECT_NE(wrong_nonce.err.find("nonce"), std::string::npos);
+}
