@@ -11,6 +11,7 @@
 #include "pkcs11/token_info.h"
 #include "pkcs11/token_resolver.h"
 #include "pkcs11/uri.h"
+#include "vault/attestation.h"
 #include "vault/auth_link.h"
 #include "vault/base64.h"
 #include "vault/element_error.h"
@@ -351,14 +352,23 @@ nlohmann::json HolderAgent::shares(bool verify) {
 }
 
 nlohmann::json HolderAgent::add_attestation(const nlohmann::json& attestation) {
-  return with_vault([&](Unlocked&) -> nlohmann::json {
-    auto type_name = attestation.find("element_type");
-    if (type_name == attestation.end() || !type_name->is_string()) {
-      throw RpcError(RpcCode::invalid_params, "attestation: element_type missing");
+  return with_vault([&](Unlocked& state) -> nlohmann::json {
+    // Checked before it is kept, so the holder never carries a forged or foreign one
+    // along with their documents: it must read, be signed, name this holder's identity
+    // key and an element the vault holds.
+    vault::Attestation parsed = vault::attestation_from_json(attestation);
+    if (!vault::verify_attestation_signature(parsed)) {
+      throw RpcError(RpcCode::bad_input, "attestation: the signature does not verify");
     }
-    auto type = vault::parse_element_type(type_name->get<std::string>());
-    if (!type) throw RpcError(RpcCode::invalid_params, "attestation: unknown element_type");
-    return {{"id", store().add_attestation(*type, attestation.dump())}};
+    if (parsed.claims.holder_key_sha256 != vault::key_fingerprint(state.keys.identity_key->public_key_spki_der())) {
+      throw RpcError(RpcCode::bad_input, "attestation: issued to another holder's identity key");
+    }
+    if (!store().element(parsed.claims.element_type, false)) {
+      throw RpcError(RpcCode::not_found, "attestation: the vault holds no " +
+                                             std::string(vault::to_string(parsed.claims.element_type)));
+    }
+    return {{"id", store().add_attestation(parsed.claims.element_type, attestation.dump())},
+            {"element_type", vault::to_string(parsed.claims.element_type)}};
   });
 }
 

@@ -93,13 +93,18 @@ int run_attestation(const Args& args) {
   const auto file = optional_value<std::string>(*vm, "FILE");
   if (action == "add") {
     if (!file) throw UsageError("missing FILE; usage: idvault attestation add F");
-    nlohmann::json attestation = json_file(*file);
-    if (!attestation.is_object())
-      throw UsageError(*file + ": expected a JSON object (one attestation)");
+    // One attestation, or the array idvault-verifier attest prints (one per element).
+    nlohmann::json given = json_file(*file);
+    nlohmann::json attestations = given.is_array() ? given : nlohmann::json::array({given});
+    for (const auto& attestation : attestations) {
+      if (!attestation.is_object()) throw UsageError(*file + ": expected attestation objects");
+    }
     AgentClient agent(agent_socket_path());
-    nlohmann::json result = agent.call("attestation.add", {{"attestation", attestation}});
-    std::cout << "attestation " << result.value("id", std::int64_t{0}) << " added for "
-              << one_line(attestation.value("element_type", std::string()), 40) << "\n";
+    for (const auto& attestation : attestations) {
+      nlohmann::json result = agent.call("attestation.add", {{"attestation", attestation}});
+      std::cout << "attestation " << result.value("id", std::int64_t{0}) << " added for "
+                << one_line(result.value("element_type", std::string()), 40) << "\n";
+    }
     return kExitOk;
   }
   if (action == "list") {

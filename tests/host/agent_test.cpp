@@ -16,6 +16,7 @@
 #include "host/rpc/rpc_server.h"
 #include "tests/host/rpc_test_client.h"
 #include "tests/support/softhsm_token.h"
+#include "vault/attestation.h"
 #include "vault/auth_link.h"
 #include "vault/base64.h"
 #include "vault/passport_data.h"
@@ -446,4 +447,37 @@ TEST_F(AgentTest, RecoveryNeedsAVaultMadeWithIt) {
   json answer = call("recover", {{"pin", idvault::testing::kDefaultPin}, {"recovery_password", "correct horse battery"}});
   EXPECT_EQ(answer["error"]["code"], -32009);
   EXPECT_NE(answer["error"]["message"].get<std::string>().find("without a recovery password"), std::string::npos);
+}
+
+TEST_F(AgentTest, OnlyAttestationsForThisHolderAndItsElementsAreKept) {
+  start();
+  std::string holder_key = init()["result"]["identity_key_sha256"];
+  ASSERT_TRUE(call("element.put", {{"type", "personal_details"}, {"data", personal_details()}}).contains("result"));
+  auto provider = vault::SoftwareSigningKey::generate();
+  const auto attestation_for = [&](vault::ElementType type, const std::string& holder) {
+    vault::AttestationClaims claims;
+    claims.element_type = type;
+    claims.data_hash = vault::base64_encode(vault::Bytes(32, 7));
+    claims.holder_key_sha256 = holder;
+    claims.level = vault::AttestationLevel::document;
+    claims.issued_at = 1700000000;
+    claims.expires_at = 4000000000;
+    return json::parse(vault::to_json(vault::sign_attestation(claims, provider)).dump());
+  };
+  json good = attestation_for(vault::ElementType::personal_details, holder_key);
+  EXPECT_EQ(call("attestation.add", {{"attestation", good}})["result"]["element_type"], "personal_details");
+
+  json foreign = attestation_for(vault::ElementType::personal_details, std::string(64, 'a'));
+  EXPECT_NE(call("attestation.add", {{"attestation", foreign}})["error"]["message"].get<std::string>().find(
+                "another holder"),
+            std::string::npos);
+  json forged = good;
+  forged["signed"]["level"] = "biometric";
+  EXPECT_NE(call("attestation.add", {{"attestation", forged}})["error"]["message"].get<std::string>().find(
+                "signature"),
+            std::string::npos);
+  json absent = attestation_for(vault::ElementType::passport, holder_key);
+  EXPECT_EQ(call("attestation.add", {{"attestation", absent}})["error"]["code"], -32008);
+  EXPECT_EQ(call("attestation.add", {{"attestation", {{"element_type", "passport"}}}})["error"]["code"], -32009);
+  EXPECT_EQ(call("attestation.list")["result"].size(), 1u);
 }
