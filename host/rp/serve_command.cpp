@@ -1,10 +1,97 @@
-#include <iostream>
+// idvault-rp serve: the callback endpoint and demo page, with the key on the HSM.
+#include <signal.h>
 
+#include <iostream>
+#include <thread>
+
+#include "host/rp/callback_service.h"
+#include "host/rp/cli_support.h"
+#include "host/rp/http_server.h"
+#include "host/rp/pin_source.h"
+#include "host/rp/request_store.h"
 #include "host/rp/rp_commands.h"
+#include "host/rp/service_token.h"
+#include "vault/attestation.h"
 
 namespace idvault::rp {
-int run_serve(const std::vector<std::string>&) {
-  std::cerr << "idvault-rp serve: not built yet\n";
-  return 2;
+
+namespace po = boost::program_options;
+
+int run_serve(const std::vector<std::string>& args) {
+  po::options_description options("idvault-rp serve");
+  std::string listen;
+  std::string module;
+  std::string key_uri;
+  std::string db = ":memory:";
+  ServiceConfig config;
+  std::int64_t max_age_minutes = 10;
+  std::size_t max_body = 32 * 1024 * 1024;
+  options.add_options()("listen", po::value(&listen)->required(),
+                        "IPv4 address and port, e.g. 127.0.0.1:8080 (port 0: any)")(
+      "module", po::value(&module)->required(), "PKCS#11 module (.so)")(
+      "key", po::value(&key_uri)->required(), "URI of the service key")(
+      "pin-file", po::value<std::string>(), "read the user PIN from this file (else prompt)")(
+      "db", po::value(&db), "SQLite file for requests and results (default: in memory)")(
+      "scope", po::value(&config.scope_text),
+      "scope the demo page asks for (PassportScope JSON or comma list)")(
+      "service-id", po::value(&config.service_id), "service id put in request links")(
+      "public-url", po::value<std::string>(),
+      "URL holders reach this server at (default http://LISTEN)")(
+      "nonce-max-age-minutes", po::value(&max_age_minutes), "how long a request stays answerable")(
+      "max-body-bytes", po::value(&max_body), "largest bundle accepted (413 above)")(
+      "decryptors", po::value(&config.decryptors), "shares decrypted at once (HSM sessions)")(
+      "trust-verifier", po::value<std::vector<std::string>>(),
+      "a verification provider's public key PEM (repeatable)");
+  auto vm = parse_command_line(
+      args, options,
+      "usage: idvault-rp serve --listen 127.0.0.1:PORT --module SO --key URI [--db F] "
+      "[--pin-file F] [--scope S] [--trust-verifier PEM]...");
+  if (!vm) return 0;
+  if (max_age_minutes < 1) throw UsageError("--nonce-max-age-minutes must be at least 1");
+  config.nonce_max_age_seconds = max_age_minutes * 60;
+  if (vm->count("trust-verifier")) {
+    for (const auto& path : (*vm)["trust-verifier"].as<std::vector<std::string>>()) {
+      config.trusted_verifiers.push_back(vault::verifier_key_from_pem(read_text_file(path), path));
+    }
+  }
+
+  // Signals are taken by one thread with sigwait, so no handler runs inside a Cryptoki call.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  const std::optional<std::string> pin_file =
+      vm->count("pin-file") ? std::optional((*vm)["pin-file"].as<std::string>()) : std::nullopt;
+  ServiceToken service = ServiceToken::open(module, key_uri, read_pin(pin_file, "Token PIN: "));
+  const vault::TokenServiceKey key = service.service_key(key_uri);
+  const TokenErrorSigningKey signer(service, key_uri);
+  RequestStore store(db);
+
+  HttpServerOptions server_options;
+  server_options.max_body_bytes = max_body;
+  std::unique_ptr<RelyingPartyService> endpoints;
+  HttpServer server(
+      listen, [&](const HttpRequest& request) { return endpoints->handle(request); },
+      server_options);
+  const std::string base =
+      "http://" + split_listen_address(listen).first + ":" + std::to_string(server.port());
+  config.public_url = vm->count("public-url") ? (*vm)["public-url"].as<std::string>() : base;
+  endpoints = std::make_unique<RelyingPartyService>(key, signer, store, config);
+
+  std::thread signals([&] {
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    server.stop();
+  });
+  std::cout << "idvault-rp serve: listening on " << base << std::endl;
+  server.run();
+  // Wake the signal thread if the server ended on its own.
+  pthread_kill(signals.native_handle(), SIGTERM);
+  signals.join();
+  std::cerr << "idvault-rp serve: stopped\n";
+  return 0;
 }
+
 }  // namespace idvault::rp

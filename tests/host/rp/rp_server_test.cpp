@@ -1,0 +1,261 @@
+// idvault-rp serve's endpoints in-process (HttpServer + RelyingPartyService on the HSM
+// key), driven over real TCP: concurrent posts, replays, junk, oversized and slow
+// requests, expiry, the automatic signed errors and the demo page's own endpoints.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "host/rp/callback_service.h"
+#include "host/rp/http_server.h"
+#include "host/rp/request_store.h"
+#include "host/rp/service_token.h"
+#include "tests/host/rp/http_test_client.h"
+#include "tests/host/rp/service_side_fixture.h"
+#include "vault/element_error_signature.h"
+#include "vault/share_receipt.h"
+
+using namespace idvault;
+using namespace idvault::testing;
+using nlohmann::json;
+
+namespace {
+
+class RpServerTest : public ServiceSideTest {
+ protected:
+  void SetUp() override {
+    ServiceSideTest::SetUp();
+    key_uri_ = make_service_key();
+    holder_ = std::make_unique<TestHolder>(dir_);
+    holder_->put_everything();
+  }
+  void TearDown() override {
+    stop();
+    ServiceSideTest::TearDown();
+  }
+
+  void start(rp::ServiceConfig config = {}, rp::HttpServerOptions options = {}) {
+    token_ = std::make_unique<rp::ServiceToken>(
+        rp::ServiceToken::open(module_, key_uri_, SecretBytes::from_string(kDefaultPin)));
+    key_ = std::make_unique<vault::TokenServiceKey>(token_->service_key(key_uri_));
+    signer_ = std::make_unique<rp::TokenErrorSigningKey>(*token_, key_uri_);
+    store_ = std::make_unique<rp::RequestStore>(dir_ / "rp.db");
+    server_ = std::make_unique<rp::HttpServer>(
+        "127.0.0.1:0", [this](const rp::HttpRequest& request) { return service_->handle(request); },
+        options);
+    port_ = server_->port();
+    config.public_url = "http://127.0.0.1:" + std::to_string(port_);
+    service_ = std::make_unique<rp::RelyingPartyService>(*key_, *signer_, *store_, config);
+    thread_ = std::thread([this] { server_->run(); });
+  }
+  void stop() {
+    if (!server_) return;
+    server_->stop();
+    thread_.join();
+    server_.reset();
+    service_.reset();
+  }
+
+  // GET /request, then the holder answers it: the bundle text and the nonce.
+  std::pair<std::string, std::string> shared_bundle() {
+    const json request = json::parse(http(port_, "GET", "/request").body);
+    return {holder_->share(request["link"]), request["nonce"]};
+  }
+
+  std::string key_uri_;
+  std::unique_ptr<TestHolder> holder_;
+  std::unique_ptr<rp::ServiceToken> token_;
+  std::unique_ptr<vault::TokenServiceKey> key_;
+  std::unique_ptr<rp::TokenErrorSigningKey> signer_;
+  std::unique_ptr<rp::RequestStore> store_;
+  std::unique_ptr<rp::RelyingPartyService> service_;
+  std::unique_ptr<rp::HttpServer> server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+}  // namespace
+
+TEST_F(RpServerTest, FiftyConcurrentPostsAreEachAcceptedOnceAndStored) {
+  start();
+  std::vector<std::pair<std::string, std::string>> bundles;
+  for (int i = 0; i < 50; ++i) bundles.push_back(shared_bundle());
+  std::vector<HttpAnswer> answers(bundles.size());
+  std::vector<std::thread> clients;
+  for (std::size_t i = 0; i < bundles.size(); ++i) {
+    clients.emplace_back(
+        [&, i] { answers[i] = http(port_, "POST", "/callback", bundles[i].first); });
+  }
+  for (auto& client : clients) client.join();
+  for (std::size_t i = 0; i < bundles.size(); ++i) {
+    ASSERT_EQ(answers[i].status, 200) << answers[i].body;
+    const json answer = json::parse(answers[i].body);
+    EXPECT_EQ(answer["status"], "accepted");
+    EXPECT_EQ(answer["nonce"], bundles[i].second);
+    EXPECT_EQ(answer["elements"], 3);
+    const json result = json::parse(http(port_, "GET", "/result?nonce=" + bundles[i].second).body);
+    EXPECT_EQ(result["status"], "received");
+    EXPECT_EQ(result["report"]["nonce"], bundles[i].second);
+    EXPECT_EQ(result["report"]["receipt"]["valid"], true);
+  }
+  // Replays, one after another and all at once: 409, never a second result.
+  EXPECT_EQ(http(port_, "POST", "/callback", bundles[0].first).status, 409);
+  std::vector<int> replay(10);
+  clients.clear();
+  for (int i = 0; i < 10; ++i)
+    clients.emplace_back(
+        [&, i] { replay[i] = http(port_, "POST", "/callback", bundles[1].first).status; });
+  for (auto& client : clients) client.join();
+  for (int status : replay) EXPECT_EQ(status, 409);
+}
+
+TEST_F(RpServerTest, ConcurrentCopiesOfOneBundleLandExactlyOnce) {
+  start();
+  const auto [bundle, nonce] = shared_bundle();
+  std::vector<int> statuses(12);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 12; ++i)
+    clients.emplace_back([&, i] { statuses[i] = http(port_, "POST", "/callback", bundle).status; });
+  for (auto& client : clients) client.join();
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 200), 1);
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 409), 11);
+}
+
+TEST_F(RpServerTest, JunkTamperedOversizedAndSlowRequestsGetClearErrorsAndNothingBreaks) {
+  rp::HttpServerOptions options;
+  options.max_body_bytes = 2 * 1024 * 1024;
+  options.io_timeout = std::chrono::milliseconds(400);
+  start({}, options);
+  EXPECT_EQ(http(port_, "POST", "/callback", "junk").status, 400);
+  EXPECT_EQ(http(port_, "POST", "/callback", "").status, 400);
+  EXPECT_EQ(http(port_, "POST", "/callback", R"({"passport_data":{"data":[]}})").status, 400);
+  EXPECT_EQ(http(port_, "GET", "/callback").status, 405);
+  EXPECT_EQ(http(port_, "GET", "/nowhere").status, 404);
+  EXPECT_EQ(http(port_, "GET", "/result?nonce=unknown").status, 404);
+  EXPECT_EQ(http_raw(port_, "NONSENSE\r\n\r\n").status, 400);
+  EXPECT_EQ(http_raw(port_, "GET / HTTP/2.0\r\n\r\n").status, 505);
+  EXPECT_EQ(
+      http_raw(port_, "POST /callback HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+          .status,
+      411);
+  EXPECT_EQ(
+      http_raw(port_,
+               "POST /callback HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello")
+          .status,
+      400);
+  // Too large: refused from the header, before the body is read.
+  const HttpAnswer large =
+      http_raw(port_, "POST /callback HTTP/1.1\r\nContent-Length: 9999999999\r\n\r\n");
+  EXPECT_EQ(large.status, 413);
+  EXPECT_NE(large.body.find("body larger than"), std::string::npos);
+  EXPECT_EQ(http(port_, "POST", "/callback", std::string(3 * 1024 * 1024, '{')).status, 413);
+  EXPECT_EQ(http_raw(port_, "GET /" + std::string(20000, 'a') + " HTTP/1.1\r\n\r\n").status, 431);
+  // A client that stops sending mid-head is timed out (408) while others are served.
+  const int slow = connect_local(port_);
+  (void)::send(slow, "POST /callback HTTP/1.1\r\nContent-Le", 35, MSG_NOSIGNAL);
+  EXPECT_EQ(http(port_, "GET", "/").status, 200);
+  EXPECT_EQ(read_answer(slow).status, 408);
+  ::close(slow);
+
+  // Tampered: refused, and the genuine bundle for that nonce is still accepted after.
+  const auto [bundle, nonce] = shared_bundle();
+  json tampered = json::parse(bundle);
+  std::string data = tampered["passport_data"]["credentials"]["data"];
+  data[10] = data[10] == 'A' ? 'B' : 'A';
+  tampered["passport_data"]["credentials"]["data"] = data;
+  const HttpAnswer refused = http(port_, "POST", "/callback", tampered.dump());
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_NE(refused.body.find("decryption failed"), std::string::npos) << refused.body;
+  json receipt_forged = json::parse(bundle);
+  receipt_forged["receipt"]["signed"]["service_id"] = "someone-else";
+  EXPECT_EQ(http(port_, "POST", "/callback", receipt_forged.dump()).status, 400);
+  EXPECT_EQ(http(port_, "POST", "/callback", bundle).status, 200);
+
+  // A share for a request this server never made.
+  const std::string foreign_link =
+      request_link(key_uri_, "personal_details",
+                   "0000000000000000000000000000000000000000000000000000000000000000");
+  const HttpAnswer foreign = http(port_, "POST", "/callback", holder_->share(foreign_link));
+  EXPECT_EQ(foreign.status, 400);
+  EXPECT_NE(foreign.body.find("unknown nonce"), std::string::npos);
+
+  // Random bytes thrown at it: every answer is an HTTP answer, and it still works after.
+  std::mt19937 random(7);
+  for (int i = 0; i < 100; ++i) {
+    std::string noise(random() % 300, '\0');
+    for (char& c : noise) c = static_cast<char>(random() % 256);
+    if (i % 2 == 0)
+      noise = "POST /callback HTTP/1.1\r\nContent-Length: " + std::to_string(noise.size()) +
+              "\r\n\r\n" + noise;
+    const HttpAnswer answer = http_raw(port_, noise + "\r\n\r\n");
+    EXPECT_TRUE(answer.status == 0 || (answer.status >= 400 && answer.status < 600))
+        << answer.status;
+  }
+  EXPECT_EQ(http(port_, "GET", "/request").status, 200);
+}
+
+TEST_F(RpServerTest, AnExpiredRequestIsGone) {
+  rp::ServiceConfig config;
+  config.nonce_max_age_seconds = 1;
+  start(config);
+  const auto [bundle, nonce] = shared_bundle();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  const HttpAnswer answer = http(port_, "POST", "/callback", bundle);
+  EXPECT_EQ(answer.status, 410);
+  EXPECT_EQ(json::parse(http(port_, "GET", "/result?nonce=" + nonce).body)["status"], "pending");
+}
+
+TEST_F(RpServerTest, TheAnswerCarriesSignedErrorsForWhatTheServiceFoundItself) {
+  // An expired passport: the service says so at once, signed with its key.
+  vault::PlainElement passport;
+  passport.type = vault::ElementType::passport;
+  passport.data = {{"document_no", "X1"}, {"expiry_date", "01.01.2020"}};
+  passport.front_side = SecretBytes::from_string(scan_bytes("old-front", 900));
+  passport.selfie = SecretBytes::from_string(scan_bytes("old-selfie", 900));
+  holder_->put(passport);
+  start();
+  const auto [bundle, nonce] = shared_bundle();
+  const HttpAnswer answer = http(port_, "POST", "/callback", bundle);
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  const json body = json::parse(answer.body);
+  ASSERT_FALSE(body["errors"].is_null());
+  const auto errors = vault::signed_element_errors_from_json(body["errors"]);
+  ASSERT_EQ(errors.notice.errors.size(), 1u);
+  EXPECT_EQ(errors.notice.errors[0].field_name, "expiry_date");
+  EXPECT_EQ(errors.notice.errors[0].hashes[0],
+            holder_->store().element(vault::ElementType::passport, false)->data_hash);
+  const auto receipt = vault::receipt_from_json(json::parse(bundle)["receipt"]);
+  EXPECT_TRUE(vault::verify_element_errors(errors, receipt.fields.service_key_sha256));
+  EXPECT_EQ(json::parse(http(port_, "GET", "/result?nonce=" + nonce).body)["errors"],
+            body["errors"]);
+}
+
+TEST_F(RpServerTest, TheDemoPagesEndpointsServeThePageTheQrCodeAndTheFiles) {
+  start();
+  const HttpAnswer page = http(port_, "GET", "/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find("Share with idvault"), std::string::npos);
+  EXPECT_NE(page.head.find("Content-Security-Policy: default-src 'none'; script-src 'self'"),
+            std::string::npos);
+  EXPECT_EQ(http(port_, "GET", "/demo.js").status, 200);
+  const json request = json::parse(http(port_, "GET", "/request").body);
+  EXPECT_EQ(request["qr_svg"].get<std::string>().rfind("<svg", 0), 0u);
+  EXPECT_EQ(request["link"].get<std::string>().rfind("idvault://authorize?", 0), 0u);
+  EXPECT_EQ(json::parse(http(port_, "GET", "/result?nonce=" + request["nonce"].get<std::string>())
+                            .body)["status"],
+            "pending");
+  const std::string bundle = holder_->share(request["link"]);
+  ASSERT_EQ(http(port_, "POST", "/callback", bundle).status, 200);
+  const json result =
+      json::parse(http(port_, "GET", "/result?nonce=" + request["nonce"].get<std::string>()).body);
+  const json& passport = result["report"]["elements"][1];
+  ASSERT_EQ(passport["type"], "passport");
+  const std::string file_id = passport["front_side"]["file_id"];
+  const HttpAnswer file = http(
+      port_, "GET", "/file?nonce=" + request["nonce"].get<std::string>() + "&file_id=" + file_id);
+  EXPECT_EQ(file.status, 200);
+  EXPECT_EQ(file.body, holder_->put_files["passport"]["front_side"][0]);
+  EXPECT_NE(file.head.find("Content-Type: image/jpeg"), std::string::npos);
+  EXPECT_NE(file.head.find("sandbox"), std::string::npos);
+}
