@@ -1,0 +1,237 @@
+"""The relying party's demo page clicked through in headless Chromium (Debian's), driven
+over the DevTools protocol on a pipe (--remote-debugging-pipe: no extra packages):
+
+  idvault-rp serve on a throwaway SoftHSM2 token -> load the page -> click "Share with
+  idvault" (a real mouse event) -> the page shows the link and QR code -> the holder
+  (demo_holder) answers the link and the bundle is POSTed to the link's callback URL ->
+  the page shows the verified data, the thumbnails and the attestations.
+
+usage: demo_page_test.py RP_BIN DEMO_HOLDER_BIN ARTEFACT_DIR
+Exit 0 when every check passed (prints "N passed, 0 failed"), 1 otherwise, 77 when
+chromium is not installed. Leaves ARTEFACT_DIR/demo_page.png (the final screenshot).
+"""
+import base64
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+
+MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+CHROMIUM = "/usr/bin/chromium"
+
+
+class Browser:
+    """Chromium with the DevTools protocol on fds 3 (commands in) and 4 (events out)."""
+
+    def __init__(self, profile):
+        to_chrome_r, self.to_chrome = os.pipe()
+        self.from_chrome, from_chrome_w = os.pipe()
+
+        def wire():
+            os.dup2(to_chrome_r, 3)
+            os.dup2(from_chrome_w, 4)
+
+        self.proc = subprocess.Popen(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--disable-dev-shm-usage", "--user-data-dir=" + profile, "--remote-debugging-pipe", "about:blank"],
+            preexec_fn=wire, close_fds=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(to_chrome_r)
+        os.close(from_chrome_w)
+        self.buffer = b""
+        self.next_id = 0
+        self.events = []
+
+    def send(self, method, params=None, session=None, timeout=30):
+        self.next_id += 1
+        message = {"id": self.next_id, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        os.write(self.to_chrome, json.dumps(message).encode() + b"\0")
+        deadline = time.time() + timeout
+        while True:
+            for item in self._read(deadline):
+                if item.get("id") == self.next_id:
+                    if "error" in item:
+                        raise RuntimeError(f"{method}: {item['error']}")
+                    return item.get("result", {})
+                self.events.append(item)
+
+    def wait_event(self, name, timeout=30):
+        deadline = time.time() + timeout
+        while True:
+            for i, event in enumerate(self.events):
+                if event.get("method") == name:
+                    return self.events.pop(i)
+            self.events.extend(self._read(deadline))
+
+    def _read(self, deadline):
+        while b"\0" not in self.buffer:
+            left = deadline - time.time()
+            if left <= 0:
+                raise TimeoutError("no answer from chromium")
+            ready, _, _ = select.select([self.from_chrome], [], [], left)
+            if ready:
+                chunk = os.read(self.from_chrome, 1 << 20)
+                if not chunk:
+                    raise RuntimeError("chromium closed the DevTools pipe")
+                self.buffer += chunk
+        *messages, self.buffer = self.buffer.split(b"\0")
+        return [json.loads(m) for m in messages if m]
+
+    def close(self):
+        try:
+            os.write(self.to_chrome, json.dumps({"id": 0, "method": "Browser.close"}).encode() + b"\0")
+            self.proc.wait(timeout=10)
+        except Exception:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Checks:
+    def __init__(self):
+        self.passed = 0
+        self.failed = []
+
+    def check(self, ok, what):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed.append(what)
+            print("FAIL", what)
+
+
+def main():
+    rp_bin, holder_bin, artefacts = sys.argv[1:4]
+    if not os.path.exists(CHROMIUM):
+        print("chromium is not installed (scripts/setup installs it)")
+        return 77
+    os.makedirs(artefacts, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="idvault-demo-page-")
+    procs = []
+    browser = None
+    checks = Checks()
+    try:
+        os.mkdir(os.path.join(work, "tokens"))
+        conf = os.path.join(work, "softhsm2.conf")
+        with open(conf, "w") as f:
+            f.write(f"directories.tokendir = {work}/tokens\nobjectstore.backend = file\nlog.level = ERROR\n")
+        env = dict(os.environ, SOFTHSM2_CONF=conf)
+        pin = os.path.join(work, "pin")
+        with open(os.open(pin, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write("1234\n")
+        subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", "service", "--pin", "1234",
+                        "--so-pin", "5678"], env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([rp_bin, "keygen", "--module", MODULE, "--token", "pkcs11:token=service", "--label", "rp",
+                        "--pin-file", pin], env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        holder_dir = os.path.join(work, "holder")
+        os.mkdir(holder_dir)
+        holder = subprocess.Popen([holder_bin, holder_dir], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        procs.append(holder)
+        if holder.stdout.readline().strip() != "ready":
+            raise RuntimeError("demo_holder did not start")
+
+        serve = subprocess.Popen([rp_bin, "serve", "--listen", "127.0.0.1:0", "--module", MODULE, "--key",
+                                  "pkcs11:token=service;object=rp", "--pin-file", pin, "--db",
+                                  os.path.join(work, "rp.db"), "--trust-verifier",
+                                  os.path.join(holder_dir, "verifier.pem")],
+                                 env=env, stdout=subprocess.PIPE, text=True)
+        procs.append(serve)
+        line = serve.stdout.readline()
+        base = line.strip().rsplit(" ", 1)[-1]
+        checks.check(base.startswith("http://127.0.0.1:"), f"serve prints where it listens: {line!r}")
+
+        browser = Browser(os.path.join(work, "profile"))
+        target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        browser.send("Page.enable", session=session)
+        browser.send("Runtime.enable", session=session)
+        browser.send("Emulation.setDeviceMetricsOverride",
+                     {"width": 1100, "height": 1500, "deviceScaleFactor": 1, "mobile": False}, session=session)
+
+        def js(expression):
+            result = browser.send("Runtime.evaluate", {"expression": expression, "returnByValue": True,
+                                                       "awaitPromise": True}, session=session)
+            return result.get("result", {}).get("value")
+
+        def wait_for(expression, what, timeout=20):
+            deadline = time.time() + timeout
+            while time.time() < deadline:
+                value = js(expression)
+                if value:
+                    return value
+                time.sleep(0.2)
+            checks.check(False, f"timed out waiting for {what}")
+            return None
+
+        browser.send("Page.navigate", {"url": base + "/"}, session=session)
+        browser.wait_event("Page.loadEventFired")
+        checks.check(js("document.getElementById('share').textContent") == "Share with idvault", "the button is there")
+
+        # A real click, where the button is on the screen.
+        rect = json.loads(js("JSON.stringify(document.getElementById('share').getBoundingClientRect())"))
+        x, y = rect["x"] + rect["width"] / 2, rect["y"] + rect["height"] / 2
+        for kind in ("mousePressed", "mouseReleased"):
+            browser.send("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left",
+                                                      "clickCount": 1}, session=session)
+        link = wait_for("document.getElementById('link').href.startsWith('idvault://') && "
+                        "document.getElementById('link').href", "the request link")
+        checks.check(bool(link), "clicking shows the request link")
+        checks.check(js("!!document.querySelector('#qr svg path')") is True, "and its QR code")
+        checks.check(js("document.getElementById('status').textContent").startswith("Waiting"), "and waits")
+
+        # The holder answers; the wallet delivers to the callback URL in the link.
+        holder.stdin.write(link + "\n")
+        holder.stdin.flush()
+        bundle_path = holder.stdout.readline().strip()
+        callback = urllib.parse.parse_qs(urllib.parse.urlsplit(link.replace("idvault://", "http://", 1)).query)[
+            "callback_url"][0]
+        checks.check(callback == base + "/callback", f"the link names our callback: {callback}")
+        with open(bundle_path, "rb") as f:
+            answer = urllib.request.urlopen(urllib.request.Request(callback, data=f.read(), method="POST",
+                                                                   headers={"Content-Type": "application/json"}))
+        checks.check(json.load(answer)["status"] == "accepted", "the server accepts the bundle")
+
+        wait_for("document.querySelectorAll('.element').length === 3", "the verified elements")
+        wait_for("Array.from(document.images).length === 2 && "
+                 "Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)", "the thumbnails")
+        text = js("document.getElementById('result').innerText") or ""
+        for needle in ("Ada", "Lovelace", "10.12.1815", "925076473", "ada@example.org", "Receipt signed by holder key"):
+            checks.check(needle in text, f"the page shows {needle!r}")
+        checks.check(js("document.querySelectorAll('.attestation.ok').length") == 3,
+                     "three valid attestations are shown")
+        checks.check(js("document.getElementById('status').textContent") == "Received and verified.", "status")
+
+        shot = browser.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True},
+                            session=session)
+        png = base64.b64decode(shot["data"])
+        with open(os.path.join(artefacts, "demo_page.png"), "wb") as f:
+            f.write(png)
+        checks.check(png.startswith(b"\x89PNG") and len(png) > 20000, "a screenshot was taken")
+    except Exception as e:  # noqa: BLE001 - any failure is a failed check with its reason
+        checks.check(False, f"{type(e).__name__}: {e}")
+    finally:
+        if browser:
+            browser.close()
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"{checks.passed} passed, {len(checks.failed)} failed")
+    return 0 if not checks.failed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
