@@ -1,0 +1,485 @@
+// bench_rp: the relying party's load tool.
+//
+//   bench_rp decrypt BUNDLE_DIR [--rounds R] [--bundles N] [--warmup W] [--ptb bench_ptb.py]
+//     The reference bundle (tests/interop/bench_gen_bundle.py: 4 elements, 2 MB of files)
+//     decrypted with its key imported into a throwaway SoftHSM2 token, so the RSA step
+//     runs on the HSM, interleaved by round with the floor and python-telegram-bot:
+//       hsm      ShareIntake::accept on the in-memory PassportData and files, as PTB gets
+//                them: parse, RSA on the HSM, every value decrypted and hash-checked
+//       hsm-2    the same on two threads (two decryptors, two HSM sessions): wall time
+//       report   + the JSON line `idvault-rp decrypt` prints (SHA-256 of each plaintext)
+//       bundle   a share bundle (base64 files, signed receipt) through ShareReader + report
+//       floor    SoftHSM RSA-OAEP op + SHA-256 + AES-256-CBC over the same bytes
+//       ptb      python-telegram-bot 13.15 (bench_ptb.py), one process per round
+//     Prints medians, bundles/s and the ratios against the goals.
+//
+//   bench_rp serve [--clients C] [--posts P]
+//     idvault-rp serve's endpoints in-process on a SoftHSM2 key; C clients each POST P
+//     distinct holder bundles (personal details, passport with two scans, e-mail) over
+//     TCP; prints posts/s and latency percentiles.
+#include <openssl/evp.h>
+#include <openssl/opensslv.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "host/rp/callback_service.h"
+#include "host/rp/http_server.h"
+#include "host/rp/received_share.h"
+#include "host/rp/request_store.h"
+#include "host/rp/service_token.h"
+#include "host/rp/share_intake.h"
+#include "pkcs11/keygen.h"
+#include "pkcs11/login.h"
+#include "pkcs11/token_resolver.h"
+#include "tests/host/rp/http_test_client.h"
+#include "tests/host/rp/service_side_fixture.h"
+#include "tests/support/softhsm_token.h"
+#include "vault/base64.h"
+#include "vault/openssl_owners.h"
+#include "vault/share_receipt.h"
+#include "vault/software_keys.h"
+
+namespace fs = std::filesystem;
+using namespace idvault;
+namespace tst = idvault::testing;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+double median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const std::size_t mid = values.size() / 2;
+  return values.size() % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+}
+
+double percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const auto index =
+      static_cast<std::size_t>(p / 100.0 * static_cast<double>(values.size() - 1) + 0.5);
+  return values[std::min(index, values.size() - 1)];
+}
+
+struct ReferenceBundle {
+  std::string passport_data_text;
+  std::map<std::string, std::vector<std::uint8_t>> files;
+  nlohmann::json manifest;
+  std::string bundle_text;  // the same as a share bundle, with a signed receipt
+};
+
+ReferenceBundle load(const fs::path& dir, const std::string& service_pem) {
+  ReferenceBundle b;
+  b.passport_data_text = tst::read_file(dir / "passport_data.json");
+  for (const auto& entry : fs::directory_iterator(dir / "files")) {
+    const std::string bytes = tst::read_file(entry.path());
+    b.files.emplace(entry.path().filename().string(),
+                    std::vector<std::uint8_t>(bytes.begin(), bytes.end()));
+  }
+  b.manifest = nlohmann::json::parse(tst::read_file(dir / "manifest.json"));
+  const vault::PassportData pd = vault::parse_passport_data(b.passport_data_text);
+  vault::ReceiptFields fields;
+  fields.service_id = "bench";
+  fields.service_key_sha256 = vault::service_key_fingerprint(service_pem);
+  fields.nonce = b.manifest["nonce"];
+  fields.credentials_hash = pd.credentials.hash;
+  for (const auto& element : pd.data)
+    fields.element_hashes[std::string(vault::to_string(element.type))] = element.hash;
+  fields.time = 1;
+  fields.previous = std::string(64, '0');
+  const auto identity = vault::SoftwareSigningKey::generate();
+  nlohmann::ordered_json bundle;
+  bundle["passport_data"] = nlohmann::ordered_json::parse(b.passport_data_text);
+  nlohmann::ordered_json files = nlohmann::ordered_json::object();
+  for (const auto& [id, bytes] : b.files) files[id] = vault::base64_encode(bytes);
+  bundle["files"] = std::move(files);
+  bundle["receipt"] = vault::to_json(vault::sign_receipt(fields, identity));
+  bundle["attestations"] = nlohmann::ordered_json::array();
+  b.bundle_text = bundle.dump();
+  return b;
+}
+
+// One worker's way through a bundle; each owns its reader and intake, as a --jobs worker.
+class Worker {
+ public:
+  Worker(const ReferenceBundle& bundle, const vault::ServiceKey& key)
+      : bundle_(bundle), intake_(key) {
+    options_.now = 1;
+    options_.expected_nonce = bundle.manifest["nonce"].get<std::string>();
+  }
+
+  // parse + decrypt + check, no report: what PTB's path does.
+  double core() {
+    const auto start = Clock::now();
+    rp::ReceivedShare share;
+    share.passport_data = vault::parse_passport_data(bundle_.passport_data_text);
+    for (const auto& [id, bytes] : bundle_.files) share.files.emplace(id, bytes);
+    options_.file_digests = false;
+    const auto report = intake_.accept(share, options_);
+    const double ms = ms_since(start);
+    if (report["elements"].size() != 4) throw std::runtime_error("lost an element");
+    return ms;
+  }
+
+  // + the JSON line idvault-rp decrypt prints (SHA-256 of every plaintext).
+  double report() {
+    const auto start = Clock::now();
+    rp::ReceivedShare share;
+    share.passport_data = vault::parse_passport_data(bundle_.passport_data_text);
+    for (const auto& [id, bytes] : bundle_.files) share.files.emplace(id, bytes);
+    options_.file_digests = true;
+    const std::string line = intake_.accept(share, options_).dump();
+    const double ms = ms_since(start);
+    sink_ += line.size();
+    return ms;
+  }
+
+  // A share bundle from its JSON text, as `idvault-rp decrypt BUNDLE` reads it.
+  double bundle() {
+    const auto start = Clock::now();
+    const rp::ReceivedShare& share = reader_.read(bundle_.bundle_text, std::nullopt);
+    options_.file_digests = true;
+    const nlohmann::ordered_json report = intake_.accept(share, options_);
+    const std::string line = report.dump();
+    const double ms = ms_since(start);
+    if (report["receipt"]["valid"] != true) throw std::runtime_error("receipt not valid");
+    sink_ += line.size();
+    return ms;
+  }
+
+  void verify() {
+    rp::ReceivedShare share;
+    share.passport_data = vault::parse_passport_data(bundle_.passport_data_text);
+    for (const auto& [id, bytes] : bundle_.files) share.files.emplace(id, bytes);
+    options_.file_digests = true;
+    const auto report = intake_.accept(share, options_);
+    const auto& want = bundle_.manifest["plain_sha256"];
+    std::size_t checked = 0;
+    for (const auto& element : report["elements"]) {
+      const std::string type = element["type"];
+      for (const char* slot : {"front_side", "selfie"}) {
+        if (element.contains(slot)) {
+          if (element[slot]["sha256"] != want.at(type + "." + slot))
+            throw std::runtime_error("wrong " + type + "." + slot);
+          ++checked;
+        }
+      }
+      if (element.contains("files")) {
+        for (std::size_t i = 0; i < element["files"].size(); ++i) {
+          if (element["files"][i]["sha256"] != want.at(type + ".files." + std::to_string(i)))
+            throw std::runtime_error("wrong file");
+          ++checked;
+        }
+      }
+    }
+    if (checked != 3) throw std::runtime_error("not every file was checked");
+  }
+  [[nodiscard]] std::size_t sink() const { return sink_; }
+
+ private:
+  const ReferenceBundle& bundle_;
+  rp::ShareReader reader_;
+  rp::ShareIntake intake_;
+  rp::IntakeOptions options_;
+  std::size_t sink_ = 0;
+};
+
+// RSA on the HSM + SHA-256 + AES over the same bytes, nothing else.
+class Floor {
+ public:
+  Floor(const ReferenceBundle& bundle, const vault::ServiceKey& key) : key_(key) {
+    const vault::PassportData pd = vault::parse_passport_data(bundle.passport_data_text);
+    rsa_ciphertext_ = vault::base64_decode(pd.credentials.secret, "secret");
+    ciphertext_ = vault::base64_decode(pd.credentials.data, "data");
+    for (const auto& el : pd.data) {
+      if (el.data) {
+        const auto bytes = vault::base64_decode(*el.data, "data");
+        ciphertext_.insert(ciphertext_.end(), bytes.begin(), bytes.end());
+      }
+    }
+    for (const auto& [id, bytes] : bundle.files)
+      ciphertext_.insert(ciphertext_.end(), bytes.begin(), bytes.end());
+    if (ciphertext_.size() != bundle.manifest["total_cipher_bytes"].get<std::size_t>()) {
+      throw std::runtime_error("floor: byte count differs from the manifest");
+    }
+    plaintext_.resize(ciphertext_.size());
+  }
+
+  double one() {
+    const auto start = Clock::now();
+    const SecretBytes secret = key_.decrypt_oaep_sha1(rsa_ciphertext_);
+    unsigned char digest[32];
+    unsigned digest_size = 0;
+    vault::openssl::check(EVP_DigestInit_ex2(sha_.get(), vault::openssl::sha256(), nullptr),
+                          "EVP_DigestInit_ex2");
+    vault::openssl::check(EVP_DigestUpdate(sha_.get(), ciphertext_.data(), ciphertext_.size()),
+                          "EVP_DigestUpdate");
+    vault::openssl::check(EVP_DigestFinal_ex(sha_.get(), digest, &digest_size),
+                          "EVP_DigestFinal_ex");
+    int written = 0;
+    vault::openssl::check(EVP_DecryptInit_ex2(aes_.get(), vault::openssl::aes_256_cbc(), key_bytes_,
+                                              key_bytes_ + 32, nullptr),
+                          "EVP_DecryptInit_ex2");
+    vault::openssl::check(EVP_CIPHER_CTX_set_padding(aes_.get(), 0), "set_padding");
+    vault::openssl::check(
+        EVP_DecryptUpdate(aes_.get(), plaintext_.data(), &written, ciphertext_.data(),
+                          static_cast<int>(ciphertext_.size())),
+        "EVP_DecryptUpdate");
+    const double ms = ms_since(start);
+    sink_ ^= digest[0] ^ plaintext_[ciphertext_.size() / 2] ^ secret.reveal()[0];
+    return ms;
+  }
+  [[nodiscard]] unsigned sink() const { return sink_; }
+
+ private:
+  const vault::ServiceKey& key_;
+  std::vector<std::uint8_t> rsa_ciphertext_, ciphertext_, plaintext_;
+  vault::openssl::DigestCtx sha_ = vault::openssl::make_digest_ctx();
+  vault::openssl::CipherCtx aes_ = vault::openssl::make_cipher_ctx();
+  unsigned char key_bytes_[48] = {1, 2, 3};
+  unsigned sink_ = 0;
+};
+
+struct PipeCloser {
+  void operator()(FILE* pipe) const noexcept { pclose(pipe); }
+};
+
+std::vector<double> run_ptb(const std::string& script, const fs::path& bundle, int runs,
+                            int warmup) {
+  const std::string command = "/usr/bin/python3 '" + script + "' '" + bundle.string() +
+                              "' --runs " + std::to_string(runs) + " --warmup " +
+                              std::to_string(warmup) + " 2>/dev/null";
+  const std::unique_ptr<FILE, PipeCloser> pipe(popen(command.c_str(), "r"));
+  if (!pipe) throw std::runtime_error("cannot run " + command);
+  std::vector<double> out;
+  char line[512];
+  const std::string prefix = "result\tptb_bundle_total_ms\t";
+  while (std::fgets(line, sizeof line, pipe.get()) != nullptr) {
+    const std::string text(line);
+    if (text.starts_with(prefix)) out.push_back(std::stod(text.substr(prefix.size())));
+  }
+  if (static_cast<int>(out.size()) != runs)
+    throw std::runtime_error("python-telegram-bot run failed: " + command);
+  return out;
+}
+
+// Two workers, n bundles each, at once: wall time per bundle.
+double two_jobs(Worker& a, Worker& b, int n, double (Worker::*mode)()) {
+  const auto start = Clock::now();
+  std::thread other([&] {
+    for (int i = 0; i < n; ++i) (void)(b.*mode)();
+  });
+  for (int i = 0; i < n; ++i) (void)(a.*mode)();
+  other.join();
+  return ms_since(start) / (2.0 * n);
+}
+
+int bench_decrypt(const fs::path& dir, int rounds, int bundles, int warmup,
+                  const std::string& ptb) {
+  tst::SoftHsmEnvironment env;
+  env.add_token("bench");
+  if (tst::run_quietly({"softhsm2-util", "--import", (dir / "key.pem").string(), "--token", "bench",
+                        "--label", "bench", "--id", "0b0b", "--pin", tst::kDefaultPin}) != 0) {
+    throw std::runtime_error("cannot import key.pem into the token");
+  }
+  const std::string key_uri = "pkcs11:token=bench;object=bench";
+  const rp::ServiceToken token = rp::ServiceToken::open(tst::softhsm_module_path(), key_uri,
+                                                        SecretBytes::from_string(tst::kDefaultPin));
+  const vault::TokenServiceKey key = token.service_key(key_uri);
+  const ReferenceBundle bundle = load(dir, key.public_key_pem());
+  Worker first(bundle, key);
+  Worker second(bundle, key);
+  Floor floor(bundle, key);
+  first.verify();
+  const double megabytes = bundle.manifest["total_cipher_bytes"].get<double>() / 1e6;
+  std::cout << "info\tbundle\t" << bundle.manifest["total_cipher_bytes"] << " ciphertext bytes, "
+            << bundle.files.size()
+            << " files, key imported into SoftHSM2; verified against the manifest\n"
+            << "info\topenssl\t" << OpenSSL_version(OPENSSL_VERSION) << "\n";
+
+  std::map<std::string, std::vector<double>> samples;
+  for (int round = 0; round < rounds; ++round) {
+    const auto run = [&](const std::string& name, const std::function<double()>& one) {
+      for (int i = 0; i < warmup; ++i) (void)one();
+      for (int i = 0; i < bundles; ++i) samples[name].push_back(one());
+    };
+    run("hsm", [&] { return first.core(); });
+    run("floor", [&] { return floor.one(); });
+    run("report", [&] { return first.report(); });
+    run("bundle", [&] { return first.bundle(); });
+    (void)two_jobs(first, second, warmup, &Worker::core);
+    samples["hsm-2"].push_back(two_jobs(first, second, bundles, &Worker::core));
+    samples["bundle-2"].push_back(two_jobs(first, second, bundles, &Worker::bundle));
+    if (!ptb.empty()) {
+      const auto times = run_ptb(ptb, dir, bundles, warmup);
+      samples["ptb"].insert(samples["ptb"].end(), times.begin(), times.end());
+    }
+    std::cout << "round\t" << round + 1;
+    for (const char* name : {"hsm", "hsm-2", "floor", "ptb"}) {
+      if (!samples[name].empty())
+        std::cout << "\t" << name << " " << median(samples[name]) << " ms";
+    }
+    std::cout << std::endl;
+  }
+  const auto report = [&](const std::string& name, const char* what) {
+    const double ms = median(samples[name]);
+    std::printf("result\t%-8s\t%.3f ms/bundle\t%5.0f bundles/s\t%4.0f MB/s\t%s\n", name.c_str(), ms,
+                1000 / ms, megabytes / ms * 1000, what);
+  };
+  report("hsm", "1 job: parse + RSA on SoftHSM + decrypt and check every value (PTB's work)");
+  report("hsm-2", "2 jobs, wall time per bundle");
+  report("report", "1 job: + the JSON line with each plaintext's SHA-256");
+  report("bundle", "1 job: a share bundle (base64 files, receipt) read, decrypted, reported");
+  report("bundle-2", "2 jobs, wall time per bundle");
+  report("floor", "RSA on SoftHSM + SHA-256 + AES-256-CBC over the same bytes");
+  const double hsm = median(samples["hsm"]);
+  std::printf("ratio\thsm/floor\t%.2f  (bundles/s; goal >= 0.90)\n",
+              median(samples["floor"]) / hsm);
+  if (!ptb.empty()) {
+    report("ptb", "python-telegram-bot 13.15, software key, one process");
+    const double p = median(samples["ptb"]);
+    std::printf("ratio\thsm/ptb\t\t%.2f  (bundles/s, 1 job; goal >= 1.40)\n", p / hsm);
+    std::printf("ratio\thsm-2/ptb\t%.2f  (bundles/s, 2 jobs; goal >= 2.40)\n",
+                p / median(samples["hsm-2"]));
+    std::printf("ratio\treport/ptb\t%.2f  (with the SHA-256 of each plaintext in the output)\n",
+                p / median(samples["report"]));
+    std::printf("ratio\tbundle/ptb\t%.2f  (from a share bundle's JSON: base64 + receipt)\n",
+                p / median(samples["bundle"]));
+    std::printf("ratio\tbundle-2/ptb\t%.2f\n", p / median(samples["bundle-2"]));
+  }
+  std::printf("info\tsamples\t%d rounds x %d bundles (+%d warm-up each); sinks %zu %u\n", rounds,
+              bundles, warmup, first.sink() + second.sink(), floor.sink());
+  return 0;
+}
+
+int bench_serve(int clients, int posts) {
+  char pattern[] = "/tmp/idvault-bench-serve-XXXXXX";
+  const fs::path dir = ::mkdtemp(pattern);
+  tst::SoftHsmEnvironment env;
+  env.add_token("service");
+  const rp::ServiceToken token = [&] {
+    auto module = p11::Module::load(tst::softhsm_module_path());
+    auto tok = p11::resolve_token(module, p11::Uri::parse("pkcs11:token=service"));
+    auto login = p11::Login::open(tok, SecretBytes::from_string(tst::kDefaultPin));
+    (void)p11::generate_rsa_key_pair(tok, 2048, {"rp", {0x01}});
+    return rp::ServiceToken::open(tst::softhsm_module_path(), "pkcs11:token=service",
+                                  SecretBytes::from_string(tst::kDefaultPin));
+  }();
+  const std::string key_uri = "pkcs11:token=service;object=rp";
+  const vault::TokenServiceKey key = token.service_key(key_uri);
+  const rp::TokenErrorSigningKey signer(token, key_uri);
+  rp::RequestStore store(dir / "rp.db");
+  std::unique_ptr<rp::RelyingPartyService> service;
+  rp::HttpServer server("127.0.0.1:0",
+                        [&](const rp::HttpRequest& request) { return service->handle(request); });
+  rp::ServiceConfig config;
+  config.public_url = "http://127.0.0.1:" + std::to_string(server.port());
+  service = std::make_unique<rp::RelyingPartyService>(key, signer, store, config);
+  std::thread server_thread([&] { server.run(); });
+
+  tst::TestHolder holder(dir);
+  vault::PlainElement personal;
+  personal.type = vault::ElementType::personal_details;
+  personal.data = {{"first_name", "Ada"},        {"last_name", "Lovelace"},
+                   {"birth_date", "10.12.1815"}, {"gender", "female"},
+                   {"country_code", "GB"},       {"residence_country_code", "GB"}};
+  holder.put(personal);
+  vault::PlainElement passport;
+  passport.type = vault::ElementType::passport;
+  passport.data = {{"document_no", "925076473"}, {"expiry_date", "01.01.2034"}};
+  passport.front_side = SecretBytes::from_string(tst::scan_bytes("front", 60'000));
+  passport.selfie = SecretBytes::from_string(tst::scan_bytes("selfie", 40'000));
+  holder.put(passport);
+  vault::PlainElement email;
+  email.type = vault::ElementType::email;
+  email.value = "ada@example.org";
+  holder.put(email);
+
+  std::vector<std::string> bundles;
+  for (int i = 0; i < clients * posts; ++i) {
+    const auto [nonce, link] = service->new_request();
+    bundles.push_back(holder.share(link));
+  }
+  std::cout << "info\tserve\t" << clients << " clients x " << posts << " posts, bundles of "
+            << bundles[0].size()
+            << " bytes (3 elements, 100 kB of scans), SQLite WAL with synchronous=FULL"
+            << std::endl;
+  std::vector<std::vector<double>> latency(static_cast<std::size_t>(clients));
+  std::atomic<int> failures{0};
+  const auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      for (int p = 0; p < posts; ++p) {
+        const auto begin = Clock::now();
+        const auto answer = tst::http(server.port(), "POST", "/callback",
+                                      bundles[static_cast<std::size_t>(c * posts + p)]);
+        latency[static_cast<std::size_t>(c)].push_back(ms_since(begin));
+        if (answer.status != 200) ++failures;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  const double wall = ms_since(start);
+  server.stop();
+  server_thread.join();
+  std::vector<double> all;
+  for (const auto& list : latency) all.insert(all.end(), list.begin(), list.end());
+  std::printf(
+      "result\tserve\t%.0f posts/s\tp50 %.1f ms\tp90 %.1f ms\tp99 %.1f ms\tmax %.1f ms\tfailed %d "
+      "of %zu\n",
+      static_cast<double>(all.size()) / wall * 1000, percentile(all, 50), percentile(all, 90),
+      percentile(all, 99), percentile(all, 100), failures.load(), all.size());
+  fs::remove_all(dir);
+  return failures.load() == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string usage =
+      "usage: bench_rp decrypt BUNDLE_DIR [--rounds R] [--bundles N] [--warmup W] [--ptb "
+      "bench_ptb.py]\n"
+      "       bench_rp serve [--clients C] [--posts P]\n";
+  if (argc < 2) {
+    std::cerr << usage;
+    return 2;
+  }
+  const std::string mode = argv[1];
+  std::map<std::string, std::string> flags;
+  int first_flag = mode == "decrypt" ? 3 : 2;
+  if (mode == "decrypt" && argc < 3) {
+    std::cerr << usage;
+    return 2;
+  }
+  for (int i = first_flag; i + 1 < argc; i += 2) flags[argv[i]] = argv[i + 1];
+  const auto number = [&](const char* flag, int fallback) {
+    return flags.count(flag) ? std::stoi(flags[flag]) : fallback;
+  };
+  try {
+    if (mode == "decrypt") {
+      return bench_decrypt(argv[2], number("--rounds", 5), number("--bundles", 40),
+                           number("--warmup", 3),
+                           flags.count("--ptb") ? flags["--ptb"] : std::string());
+    }
+    if (mode == "serve") return bench_serve(number("--clients", 50), number("--posts", 10));
+    std::cerr << usage;
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "bench_rp: " << e.what() << "\n";
+    return 1;
+  }
+}
