@@ -2,6 +2,7 @@
 
 #include <fstream>
 
+#include "host/rp/base64_block.h"
 #include "host/rp/bundle_text.h"
 #include "vault/base64.h"
 #include "vault/errors.h"
@@ -72,7 +73,7 @@ const ReceivedShare& ShareReader::read(std::string_view json_text,
     std::size_t used = 0;
     for (const auto& [id, text] : parts.files) {
       auto out = std::span(decoded_).subspan(used, vault::base64_decoded_capacity(text.size()));
-      auto bytes = vault::base64_decode_into(text, out, "bundle.files." + id);
+      auto bytes = decode_base64_block(text, out, "bundle.files." + id);
       used += bytes.size();
       share_.files.emplace(id, bytes);
     }
