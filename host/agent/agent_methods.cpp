@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "host/agent/audit_log.h"
 #include "host/agent/element_json.h"
 #include "host/rpc/json_rpc.h"
 
@@ -58,7 +59,13 @@ vault::ElementType type_param(const json& params) {
 
 }  // namespace
 
-void register_agent_methods(rpc::MethodTable& table, HolderAgent& agent) {
+void register_agent_methods(rpc::MethodTable& audited_table, HolderAgent& agent) {
+  // Every method goes into the table through the audit wrapper: who asked, what, result.
+  struct AuditingTable {
+    rpc::MethodTable& table;
+    void add(std::string name, rpc::MethodHandler handler) { table.add(name, audited(name, std::move(handler))); }
+  } table{audited_table};
+
   table.add("status", [&agent](json&, const CallContext&) { return agent.status(); });
   table.add("tokens", [&agent](json&, const CallContext&) { return agent.tokens(); });
   table.add("init", [&agent](json& params, const CallContext&) {

@@ -3,6 +3,7 @@
 #include <ctime>
 #include <thread>
 
+#include "host/agent/audit_log.h"
 #include "host/agent/element_json.h"
 #include "host/agent/rpc_errors.h"
 #include "host/rpc/json_rpc.h"
@@ -79,6 +80,7 @@ void HolderAgent::set_event_sink(EventSink sink) {
 }
 
 void HolderAgent::emit(const std::string& event, const nlohmann::json& params) {
+  log(LogLevel::info, "event: " + event + " " + params.dump());
   std::lock_guard lock(sink_mutex_);
   if (sink_) sink_(event, params);
 }

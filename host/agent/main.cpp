@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "host/agent/agent_methods.h"
+#include "host/agent/audit_log.h"
 #include "host/agent/holder_agent.h"
 #include "host/rpc/agent_socket.h"
 #include "host/rpc/rpc_server.h"
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
   po::options_description options("idvault-agent options");
   std::string socket_path, store_path, module, token_uri, config_file, confirm_program;
   long idle_timeout = 0;
+  std::string log_level;
   options.add_options()("help,h", "show this help")
       ("socket", po::value(&socket_path), "socket path (default $XDG_RUNTIME_DIR/idvault/agent.sock)")
       ("store", po::value(&store_path), "vault store (default $XDG_DATA_HOME/idvault/vault.db)")
@@ -61,6 +63,8 @@ int main(int argc, char** argv) {
       ("confirm-program", po::value(&confirm_program),
        "program asked before every share (gets a summary as argument, JSON on stdin; exit 0 = yes)")
       ("idle-timeout", po::value(&idle_timeout)->default_value(0), "lock after this many idle seconds (0: never)")
+      ("log-level", po::value(&log_level)->default_value("info"),
+       "error, warning, info (adds the audit stream: who asked for what) or debug (adds each Cryptoki call)")
       ("asymmetric", "use the card key hierarchy even if the token can do AES (at init)")
       ("foreground", "stay in the foreground (the default; kept for ssh-agent habits)");
   po::variables_map vm;
@@ -84,6 +88,8 @@ int main(int argc, char** argv) {
 
   try {
     harden_process();
+    agent::set_log_level(agent::parse_log_level(log_level));
+    if (agent::log_enabled(agent::LogLevel::debug)) agent::log_cryptoki_calls();
     agent::AgentConfig config;
     config.store_path = store_path.empty() ? default_store() : fs::path(store_path);
     config.module_path = module;
