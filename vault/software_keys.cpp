@@ -8,6 +8,8 @@
 #include <openssl/x509.h>
 
 #include <array>
+#include <sys/mman.h>
+
 #include <limits>
 
 #include "vault/errors.h"
@@ -144,6 +146,16 @@ Bytes SoftwareSigningKey::public_key_spki_der() const {
 SecretBytes SoftwareSigningKey::private_key_pem() const { return private_pem(key_.get()); }
 
 // ---- SoftwareMasterKey -----------------------------------------------------------------
+
+SoftwareMasterKey::SoftwareMasterKey(SecretBytes key) : key_(std::move(key)) {
+  // The vector's buffer never moves (the key is never resized), so the locked range stays
+  // the key's own until the destructor unlocks it, before the allocator wipes it.
+  locked_ = !key_.empty() && ::mlock(key_.reveal().data(), key_.size()) == 0;
+}
+
+SoftwareMasterKey::~SoftwareMasterKey() {
+  if (locked_) ::munlock(key_.reveal().data(), key_.size());
+}
 
 SoftwareMasterKey SoftwareMasterKey::generate() {
   SecretBytes key(32);

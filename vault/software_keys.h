@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "pkcs11/secret_bytes.h"
 #include "vault/keys.h"
@@ -58,9 +59,21 @@ class SoftwareMasterKey final : public MasterKey {
   [[nodiscard]] Bytes wrap(const SecretBytes& secret) const override;
   [[nodiscard]] SecretBytes unwrap(ByteView wrapped) const override;
 
+  // The key's pages are locked in RAM (mlock) for the key's life, so the vault key of
+  // the asymmetric mode never reaches swap; false if the system refused (RLIMIT_MEMLOCK).
+  [[nodiscard]] bool locked_in_memory() const noexcept { return locked_; }
+
+  SoftwareMasterKey(SoftwareMasterKey&& other) noexcept
+      : key_(std::move(other.key_)), locked_(std::exchange(other.locked_, false)) {}
+  SoftwareMasterKey& operator=(SoftwareMasterKey&&) = delete;  // keys are made, not reassigned
+  SoftwareMasterKey(const SoftwareMasterKey&) = delete;        // one copy of a key in memory
+  SoftwareMasterKey& operator=(const SoftwareMasterKey&) = delete;
+  ~SoftwareMasterKey() override;
+
  private:
-  explicit SoftwareMasterKey(SecretBytes key) : key_(std::move(key)) {}
+  explicit SoftwareMasterKey(SecretBytes key);
   SecretBytes key_;
+  bool locked_ = false;
 };
 
 }  // namespace idvault::vault

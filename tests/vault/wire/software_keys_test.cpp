@@ -1,5 +1,6 @@
 #include "vault/software_keys.h"
 
+#include <fstream>
 #include <gtest/gtest.h>
 #include <openssl/ec.h>
 #include <openssl/pem.h>
@@ -176,3 +177,29 @@ TEST(SoftwareMasterKey, SameKeyBytesUnwrapTheSame) {
 
 }  // namespace
 }  // namespace idvault::vault
+
+namespace {
+// Locked memory of this process, in kB, as the kernel counts it.
+long locked_kib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmLck:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+}  // namespace
+
+TEST(SoftwareMasterKeyMemory, TheKeyIsLockedInRamForItsLife) {
+  const long before = locked_kib();
+  {
+    auto key = idvault::vault::SoftwareMasterKey::generate();
+    ASSERT_TRUE(key.locked_in_memory()) << "mlock refused (RLIMIT_MEMLOCK too small?)";
+    EXPECT_GT(locked_kib(), before);
+    auto moved = std::move(key);
+    EXPECT_TRUE(moved.locked_in_memory());
+    EXPECT_FALSE(key.locked_in_memory());  // NOLINT(bugprone-use-after-move): checking the hand-over
+    EXPECT_GT(locked_kib(), before);
+  }
+  EXPECT_EQ(locked_kib(), before);
+}
