@@ -112,7 +112,9 @@ void read_files(Scanner& scanner, BundleText& out) {
   }
   while (true) {
     bool escaped = false;
-    std::string id = key_text(scanner.string_token(where, escaped), escaped, where);
+    // The token first: an argument list would not promise that escaped is set before it is read.
+    const std::string_view id_token = scanner.string_token(where, escaped);
+    std::string id = key_text(id_token, escaped, where);
     const std::string member = where + "." + (id.size() > 64 ? id.substr(0, 64) + "..." : id);
     scanner.expect(':', member);
     scanner.skip_space();
@@ -153,7 +155,8 @@ BundleText split_bundle_text(std::string_view text) {
   } else {
     while (true) {
       bool escaped = false;
-      const std::string key = key_text(scanner.string_token(where, escaped), escaped, where);
+      const std::string_view key_token = scanner.string_token(where, escaped);
+      const std::string key = key_text(key_token, escaped, where);
       scanner.expect(':', where + "." + key);
       const auto once = [&](bool& seen) {
         if (seen) throw FormatError(where + "." + key, "given twice");
