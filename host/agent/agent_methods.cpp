@@ -108,10 +108,12 @@ void register_agent_methods(rpc::MethodTable& audited_table, HolderAgent& agent)
     return agent.add_attestation(*it);
   });
   table.add("attestation.list", [&agent](json&, const CallContext&) { return agent.attestations(); });
-  table.add("error.add", [&agent](json& params, const CallContext&) {
-    auto it = params.find("error");
-    if (it == params.end() || !it->is_object()) throw RpcError(RpcCode::invalid_params, "error: an object is required");
-    return agent.add_element_error(*it);
+  table.add("errors.add", [&agent](json& params, const CallContext&) {
+    auto it = params.find("errors");
+    if (it == params.end() || !it->is_object()) {
+      throw RpcError(RpcCode::invalid_params, "errors: the signed error list a service sent is required");
+    }
+    return agent.add_element_errors(*it);
   });
   table.add("events.subscribe", [](json&, const CallContext& context) {
     context.subscribe_events();

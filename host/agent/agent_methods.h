@@ -2,7 +2,7 @@
 // params to a HolderAgent call. The method names are the contract clients rely on:
 //   status, tokens, init, recover, unlock, lock,
 //   element.put, element.get, element.list, element.delete,
-//   authorize, shares, attestation.add, attestation.list, error.add, events.subscribe
+//   authorize, shares, attestation.add, attestation.list, errors.add, events.subscribe
 #pragma once
 
 #include "host/agent/holder_agent.h"

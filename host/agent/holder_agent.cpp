@@ -16,6 +16,7 @@
 #include "vault/auth_link.h"
 #include "vault/base64.h"
 #include "vault/element_error.h"
+#include "vault/element_error_signature.h"
 #include "vault/errors.h"
 #include "vault/recovery_key.h"
 
@@ -382,10 +383,30 @@ nlohmann::json HolderAgent::attestations() {
   });
 }
 
-nlohmann::json HolderAgent::add_element_error(const nlohmann::json& error) {
+nlohmann::json HolderAgent::add_element_errors(const nlohmann::json& signed_errors) {
   return with_vault([&](Unlocked&) -> nlohmann::json {
-    vault::PassportElementError parsed = vault::parse_element_error(error);
-    return {{"id", store().add_element_error(parsed.type, error.dump())}};
+    vault::SignedElementErrors parsed = vault::signed_element_errors_from_json(signed_errors);
+    // Only the service a share went to may tell the holder what to fix in it: anyone who
+    // saw the request link could otherwise plant "errors" to make the holder resend.
+    std::optional<vault::ShareReceipt> receipt;
+    for (const auto& stored : store().receipts()) {
+      auto candidate = vault::receipt_from_json(nlohmann::json::parse(stored.receipt_json));
+      if (candidate.fields.nonce == parsed.notice.nonce &&
+          candidate.fields.credentials_hash == parsed.notice.credentials_hash) {
+        receipt = std::move(candidate);
+      }
+    }
+    if (!receipt) throw RpcError(RpcCode::not_found, "errors: no share with this nonce in the receipt log");
+    if (!vault::verify_element_errors(parsed, receipt->fields.service_key_sha256)) {
+      throw RpcError(RpcCode::bad_input, "errors: not signed by the service the share went to");
+    }
+    nlohmann::json stored = nlohmann::json::array();
+    for (const auto& error : parsed.notice.errors) {
+      if (!store().element(error.type, false)) continue;  // removed since: nothing to fix
+      const std::string text = nlohmann::json(vault::to_json(error)).dump();
+      stored.push_back({{"id", store().add_element_error(error.type, text)}, {"type", vault::to_string(error.type)}});
+    }
+    return {{"stored", stored}, {"service_id", receipt->fields.service_id}};
   });
 }
 

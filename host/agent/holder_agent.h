@@ -65,7 +65,11 @@ class HolderAgent {
   [[nodiscard]] nlohmann::json shares(bool verify);
   [[nodiscard]] nlohmann::json add_attestation(const nlohmann::json& attestation);
   [[nodiscard]] nlohmann::json attestations();
-  [[nodiscard]] nlohmann::json add_element_error(const nlohmann::json& error);
+  // A service's signed PassportElementError list about a share this holder made: kept
+  // only if it is signed by the key of the service that share went to (found by the
+  // receipt with that nonce and credentials hash). Each error shows until its element
+  // changes.
+  [[nodiscard]] nlohmann::json add_element_errors(const nlohmann::json& signed_errors);
 
   // Called about once a second: notices a removed or returned token and the idle
   // time-out. Never throws.

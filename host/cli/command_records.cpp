@@ -10,6 +10,7 @@
 #include "host/cli/commands.h"
 #include "host/cli/local_files.h"
 #include "vault/element_error.h"
+#include "vault/element_error_signature.h"
 #include "vault/errors.h"
 
 namespace idvault::cli {
@@ -129,9 +130,10 @@ int run_attestation(const Args& args) {
 int run_errors(const Args& args) {
   CommandLine command(
       "idvault errors add F",
-      "Records the errors a service reported about your documents (a PassportElementError\n"
-      "JSON object, or an array of them, as setPassportDataErrors takes). They show in\n"
-      "'idvault list' and 'idvault get' until you replace that element with 'idvault put'.");
+      "Records what a service asked you to fix in a share you made: the signed error list\n"
+      "it sent (idvault-rp errors, or its callback's answer). It is kept only if it is\n"
+      "signed by the service that share went to. The errors show in 'idvault list' and\n"
+      "'idvault get' until you replace that element with 'idvault put'.");
   command.argument("ACTION", true).argument("FILE", true);
   auto vm = command.parse(args);
   if (!vm) return kExitOk;
@@ -139,18 +141,16 @@ int run_errors(const Args& args) {
   if (action != "add")
     throw UsageError("unknown action '" + one_line(action, 40) + "'; usage: " + command.synopsis);
   const std::string path = (*vm)["FILE"].as<std::string>();
-  nlohmann::json errors = json_file(path);
-  if (errors.is_object()) errors = nlohmann::json::array({errors});
-  if (!errors.is_array() || errors.empty())
-    throw UsageError(path + ": expected an error object or a non-empty array");
+  nlohmann::json signed_errors = json_file(path);
   try {
-    (void)vault::parse_element_errors(errors);  // all or nothing: check every one first
+    (void)vault::signed_element_errors_from_json(signed_errors);
   } catch (const vault::FormatError& error) {
-    throw UsageError(path + ": " + error.what());
+    throw UsageError(path + ": not a signed error list from a service (" + std::string(error.what()) + ")");
   }
   AgentClient agent(agent_socket_path());
-  for (const auto& error : errors) (void)agent.call("error.add", {{"error", error}});
-  std::cout << "recorded " << errors.size() << " error(s); see 'idvault list'\n";
+  nlohmann::json result = agent.call("errors.add", {{"errors", signed_errors}});
+  std::cout << "recorded " << result["stored"].size() << " error(s) from service "
+            << one_line(result.value("service_id", std::string()), 64) << "; see 'idvault list'\n";
   return kExitOk;
 }
 

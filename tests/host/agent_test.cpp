@@ -10,6 +10,11 @@
 #include <iterator>
 #include <thread>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
 #include "host/agent/agent_methods.h"
 #include "host/agent/holder_agent.h"
 #include "host/rpc/agent_socket.h"
@@ -17,6 +22,7 @@
 #include "tests/host/rpc_test_client.h"
 #include "tests/support/softhsm_token.h"
 #include "vault/attestation.h"
+#include "vault/element_error_signature.h"
 #include "vault/auth_link.h"
 #include "vault/base64.h"
 #include "vault/passport_data.h"
@@ -480,4 +486,93 @@ TEST_F(AgentTest, OnlyAttestationsForThisHolderAndItsElementsAreKept) {
   EXPECT_EQ(call("attestation.add", {{"attestation", absent}})["error"]["code"], -32008);
   EXPECT_EQ(call("attestation.add", {{"attestation", {{"element_type", "passport"}}}})["error"]["code"], -32009);
   EXPECT_EQ(call("attestation.list")["result"].size(), 1u);
+}
+
+namespace {
+// A service's error-signing key in memory (the real one signs on the HSM): PS256.
+class SoftwareErrorSigner final : public vault::ErrorSigningKey {
+ public:
+  explicit SoftwareErrorSigner(const vault::SoftwareServiceKey& key) {
+    SecretBytes pem = key.private_key_pem();
+    BIO* bio = BIO_new_mem_buf(pem.reveal().data(), static_cast<int>(pem.size()));
+    key_ = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+  }
+  ~SoftwareErrorSigner() override { EVP_PKEY_free(key_); }
+  SoftwareErrorSigner(const SoftwareErrorSigner&) = delete;
+  SoftwareErrorSigner& operator=(const SoftwareErrorSigner&) = delete;
+  vault::Bytes sign_pss_sha256(vault::ByteView message) const override {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX* pctx = nullptr;
+    EVP_DigestSignInit(ctx, &pctx, EVP_sha256(), nullptr, key_);
+    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
+    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32);
+    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256());
+    std::size_t size = 0;
+    EVP_DigestSign(ctx, nullptr, &size, message.data(), message.size());
+    vault::Bytes signature(size);
+    EVP_DigestSign(ctx, signature.data(), &size, message.data(), message.size());
+    EVP_MD_CTX_free(ctx);
+    signature.resize(size);
+    return signature;
+  }
+  vault::Bytes public_key_spki_der() const override {
+    unsigned char* der = nullptr;
+    int size = i2d_PUBKEY(key_, &der);
+    vault::Bytes out(der, der + size);
+    OPENSSL_free(der);
+    return out;
+  }
+
+ private:
+  EVP_PKEY* key_ = nullptr;
+};
+}  // namespace
+
+TEST_F(AgentTest, OnlyTheServiceASharedWentToMayReportErrorsAboutIt) {
+  start();
+  init();
+  ASSERT_TRUE(call("element.put", {{"type", "personal_details"}, {"data", personal_details()}}).contains("result"));
+  auto service = vault::SoftwareServiceKey::generate();
+  vault::AuthorizationRequest request;
+  request.service_id = "55";
+  request.scope_text = "personal_details";
+  request.scope = vault::parse_scope(request.scope_text);
+  request.public_key_pem = service.public_key_pem();
+  request.nonce = "errors-nonce";
+  json bundle = call("authorize", {{"link", vault::build_authorization_link(request, vault::LinkFormat::idvault)}})
+                    ["result"]["bundle"];
+  vault::PassportData passport_data = passport_data_of(bundle);
+
+  vault::ElementErrorNotice notice;
+  notice.nonce = "errors-nonce";
+  notice.credentials_hash = passport_data.credentials.hash;
+  notice.time = 1700000000;
+  vault::PassportElementError error;
+  error.source = vault::ErrorSource::data;
+  error.type = vault::ElementType::personal_details;
+  error.field_name = "first_name";
+  error.message = "Name does not match the document";
+  error.hashes.push_back(vault::Bytes(32, 1));
+  notice.errors.push_back(error);
+
+  auto intruder = vault::SoftwareServiceKey::generate();
+  json forged = json::parse(vault::to_json(vault::sign_element_errors(notice, SoftwareErrorSigner(intruder))).dump());
+  json refused = call("errors.add", {{"errors", forged}});
+  EXPECT_NE(refused["error"]["message"].get<std::string>().find("not signed by the service"), std::string::npos)
+      << refused.dump();
+
+  vault::ElementErrorNotice stranger = notice;
+  stranger.nonce = "some other share";
+  json unknown = json::parse(vault::to_json(vault::sign_element_errors(stranger, SoftwareErrorSigner(service))).dump());
+  EXPECT_EQ(call("errors.add", {{"errors", unknown}})["error"]["code"], -32008);
+  EXPECT_TRUE(call("element.list")["result"][0]["errors"].empty());
+
+  json genuine = json::parse(vault::to_json(vault::sign_element_errors(notice, SoftwareErrorSigner(service))).dump());
+  json kept = call("errors.add", {{"errors", genuine}});
+  ASSERT_TRUE(kept.contains("result")) << kept.dump();
+  EXPECT_EQ(kept["result"]["service_id"], "55");
+  json listed = call("element.list")["result"][0]["errors"];
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0]["message"], "Name does not match the document");
 }
