@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -24,6 +25,24 @@ std::vector<std::string> prompt_environment() {
     if (const char* value = std::getenv(name)) kept.push_back(std::string(name) + "=" + value);
   }
   return kept;
+}
+
+// A prompt that exits without reading its input makes the write raise SIGPIPE, which
+// would kill whatever process hosts the agent. Block it on this thread for the write and
+// take back any SIGPIPE it raised, without touching the process-wide disposition.
+void write_ignoring_sigpipe(int fd, const std::string& bytes) {
+  sigset_t pipe_only;
+  sigset_t previous;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_only, &previous);
+  [[maybe_unused]] ssize_t written = ::write(fd, bytes.data(), bytes.size());
+  if (written < 0 && errno == EPIPE) {
+    timespec no_wait{0, 0};
+    while (sigtimedwait(&pipe_only, nullptr, &no_wait) == SIGPIPE) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 }
 
 }  // namespace
@@ -55,7 +74,7 @@ bool ConsentPrompt::ask(const ConsentRequest& request) const {
   // A prompt that does not read its input must not block us: write what fits, then go on.
   ::fcntl(to_child[1], F_SETFL, O_NONBLOCK);
   std::string details = request.details.dump() + "\n";
-  [[maybe_unused]] ssize_t written = ::write(to_child[1], details.data(), details.size());
+  write_ignoring_sigpipe(to_child[1], details);
   ::close(to_child[1]);
 
   auto deadline = std::chrono::steady_clock::now() + timeout_;

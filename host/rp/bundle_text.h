@@ -2,11 +2,11 @@
 // general JSON parser over the file ciphertexts.
 //
 // Why: a bundle carries megabytes of base64 under "files", and nlohmann::json's lexer
-// takes ~60 ms per MB of string on these machines, twenty times the cost of decrypting
-// the same bytes. The scanner here only finds where each value starts and ends (it knows
-// strings, escapes and nesting, nothing else); every member except the file strings is
-// then parsed by nlohmann::json as usual, and the file strings are checked by the strict
-// base64 decoder. A file string with escapes (Android writes "\/") is unescaped through
+// costs more per MB of string than decrypting the same bytes. The shared scanner
+// (host/rpc/json_text_scanner.h, also what the agent uses for element.put) only finds
+// where each value starts and ends; every member except the file strings is then parsed
+// by nlohmann::json as usual, and the file strings are checked by the strict base64
+// decoder. A file string with escapes (Android writes "\/") is unescaped through
 // nlohmann::json, so no JSON is read by hand.
 #pragma once
 
