@@ -10,11 +10,12 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <thread>
 
 #include "host/agent/agent_methods.h"
 #include "host/agent/audit_log.h"
 #include "host/agent/holder_agent.h"
+#include "host/agent/token_watcher.h"
+#include "host/agent/usb_hotplug.h"
 #include "host/rpc/agent_socket.h"
 #include "host/rpc/rpc_server.h"
 
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
   po::options_description options("idvault-agent options");
   std::string socket_path, store_path, module, token_uri, config_file, confirm_program;
   long idle_timeout = 0;
+  long token_poll_ms = 1000;
   std::string log_level;
   options.add_options()("help,h", "show this help")
       ("socket", po::value(&socket_path), "socket path (default $XDG_RUNTIME_DIR/idvault/agent.sock)")
@@ -63,6 +65,8 @@ int main(int argc, char** argv) {
       ("confirm-program", po::value(&confirm_program),
        "program asked before every share (gets a summary as argument, JSON on stdin; exit 0 = yes)")
       ("idle-timeout", po::value(&idle_timeout)->default_value(0), "lock after this many idle seconds (0: never)")
+      ("token-poll-ms", po::value(&token_poll_ms)->default_value(1000),
+       "look for a removed or returned token this often; a USB hot-plug event also makes the agent look at once")
       ("log-level", po::value(&log_level)->default_value("info"),
        "error, warning, info (adds the audit stream: who asked for what) or debug (adds each Cryptoki call)")
       ("asymmetric", "use the card key hierarchy even if the token can do AES (at init)")
@@ -98,6 +102,7 @@ int main(int argc, char** argv) {
     config.idle_timeout = std::chrono::seconds(idle_timeout);
     config.force_asymmetric = vm.count("asymmetric") > 0;
     if (idle_timeout < 0) throw std::runtime_error("--idle-timeout must not be negative");
+    if (token_poll_ms <= 0) throw std::runtime_error("--token-poll-ms must be positive");
 
     int listen_fd = -1;
     fs::path path;
@@ -124,20 +129,22 @@ int main(int argc, char** argv) {
     ::sigaction(SIGINT, &action, nullptr);
     ::signal(SIGPIPE, SIG_IGN);
 
-    std::atomic<bool> running{true};
-    std::thread watcher([&] {
-      while (running.load()) {
-        holder.watch();
-        for (int i = 0; i < 10 && running.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
-    });
+    agent::TokenWatchTiming timing;
+    timing.poll_interval = std::chrono::milliseconds(token_poll_ms);
+    agent::TokenWatcher watcher([&holder] { holder.watch(); }, timing);
+    auto hotplug = agent::make_usb_hotplug_source();
+    if (hotplug->start([&watcher](agent::UsbChange) { watcher.nudge(); })) {
+      agent::log(agent::LogLevel::info, "token presence: polled, and checked at once on " + hotplug->description());
+    } else {
+      agent::log(agent::LogLevel::info, "token presence: polled only (" + hotplug->description() + ")");
+    }
     if (!path.empty()) {
       // What a shell would eval, like ssh-agent -s; to stdout so scripts can capture it.
       std::cout << "IDVAULT_SOCK=" << path.string() << "; export IDVAULT_SOCK;" << std::endl;
     }
     server.run();
-    running = false;
-    watcher.join();
+    hotplug->stop();  // before the watcher it nudges
+    watcher.stop();
     g_server = nullptr;
     (void)holder.lock("agent stopping");
     if (!path.empty()) ::unlink(path.c_str());
