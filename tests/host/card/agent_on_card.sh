@@ -7,17 +7,18 @@
 # Runs itself in private mount and network namespaces (pcscd's socket and vpcd's ports
 # stay private); exits 77 (skipped) only when unshare is refused.
 #
-#   usage: agent_on_card.sh IDVAULT_AGENT IDVAULT_CARDSIM
+#   usage: agent_on_card.sh IDVAULT_AGENT IDVAULT_CARDSIM [IDVAULT_CLI]
 set -euo pipefail
 
 AGENT=$(readlink -f "${1:?usage: agent_on_card.sh IDVAULT_AGENT IDVAULT_CARDSIM}")
 CARDSIM=$(readlink -f "${2:?usage: agent_on_card.sh IDVAULT_AGENT IDVAULT_CARDSIM}")
+CLI=${3:+$(readlink -f "$3")}
 HERE=$(dirname "$(readlink -f "$0")")
 SELF=$(readlink -f "$0")
 PY=/usr/bin/python3
 
 . "$HERE/../../support/pcsc_sandbox.sh"
-pcsc_sandbox_enter "$AGENT" "$CARDSIM"
+pcsc_sandbox_enter "$AGENT" "$CARDSIM" ${CLI:+"$CLI"}
 pcsc_sandbox_start
 SANDBOX_LOGS+=("agent log:$T/agent.log" "cardsim log:$T/cardsim.log")
 MODULE=/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so
@@ -53,6 +54,18 @@ echo "$out" | grep -q '"aes_key_wrap": false' || fail "the PIV token has no AES 
 echo "$out" | grep -q '"vault_mode": "asymmetric"' || fail "tokens should propose the asymmetric mode: $out"
 echo "$out" | grep -q '"uri": "pkcs11:' || fail "tokens should show a URI: $out"
 ok "tokens: the card has no AES and cannot make keys: the asymmetric mode is proposed"
+if [ -n "$CLI" ]; then
+  out=$(IDVAULT_SOCK="$SOCK" "$CLI" tokens) || fail "idvault tokens: $out"
+  echo "$out" | grep -q '^idvault-card$' || fail "idvault tokens should name the card: $out"
+  echo "$out" | grep -q '^  uri: *pkcs11:.*token=idvault-card' || fail "idvault tokens should show the card's URI: $out"
+  echo "$out" | grep -q '^  vault mode: *asymmetric$' || fail "idvault tokens should show the asymmetric mode: $out"
+  caps=$(echo "$out" | sed -n 's/^  capabilities: //p')
+  for cap in ecdsa rsa_oaep_sha1; do
+    [[ " $caps " == *" $cap "* ]] || fail "idvault tokens should show $cap: $out"
+  done
+  [[ " $caps " != *" aes_key_wrap "* ]] || fail "idvault tokens claims AES key wrap on the card: $out"
+  ok "idvault tokens: the card's URI, the asymmetric mode and what it can do"
+fi
 
 out=$(rpc init "{\"pin\":\"$PIN\"}") || fail "init: $out"
 [ "$(echo "$out" | field mode)" = asymmetric ] || fail "init mode: $out"
