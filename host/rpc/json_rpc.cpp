@@ -1,5 +1,7 @@
 #include "host/rpc/json_rpc.h"
 
+#include "host/rpc/json_line_parser.h"
+
 namespace idvault::rpc {
 namespace {
 
@@ -19,7 +21,7 @@ std::string compact_line(const nlohmann::json& message) {
 
 RpcRequest parse_request(std::string_view line, nlohmann::json& id_for_error) {
   id_for_error = nullptr;
-  nlohmann::json message = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json message = parse_json_line(line);
   if (message.is_discarded()) throw RpcError(RpcCode::parse_error, "parse error: not valid JSON");
   if (!message.is_object()) {
     throw RpcError(RpcCode::invalid_request, "invalid request: expected a JSON object");
