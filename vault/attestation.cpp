@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "vault/base64.h"
+#include "vault/signed_statement.h"
 #include "vault/errors.h"
 #include "vault/openssl_owners.h"
 #include "vault/share_receipt.h"
@@ -17,79 +18,9 @@ namespace {
 // Issued a little in the future is clock skew between provider and service, not fraud.
 constexpr std::int64_t kClockSkewSeconds = 300;
 
-struct OpenSslFree {
-  void operator()(unsigned char* bytes) const noexcept { OPENSSL_free(bytes); }
-};
-using OpenSslBuffer = std::unique_ptr<unsigned char, OpenSslFree>;
-
-ByteView view(std::string_view text) {
-  return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
-}
-
-std::string required_string(const nlohmann::json& object, const char* key,
-                            const std::string& where) {
-  auto it = object.find(key);
-  if (it == object.end() || !it->is_string())
-    throw FormatError(where + "." + key, "missing or not a string");
-  return it->get<std::string>();
-}
-
-std::int64_t required_integer(const nlohmann::json& object, const char* key,
-                              const std::string& where) {
-  auto it = object.find(key);
-  if (it == object.end() || !it->is_number_integer())
-    throw FormatError(where + "." + key, "missing or not an integer");
-  return it->get<std::int64_t>();
-}
-
 void require_hash(const std::string& text, const std::string& where) {
   if (base64_decode(text, where).size() != 32)
     throw FormatError(where, "not the base64 of a 32-byte hash");
-}
-
-openssl::PKey ec_p256_key(ByteView spki_der) {
-  const unsigned char* der = spki_der.data();
-  openssl::PKey key(d2i_PUBKEY(nullptr, &der, static_cast<long>(spki_der.size())));
-  if (!key || EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_EC || EVP_PKEY_get_bits(key.get()) != 256)
-    return nullptr;
-  return key;
-}
-
-bool verify_es256(ByteView spki_der, ByteView message, ByteView raw_signature) {
-  if (raw_signature.size() != 64) return false;
-  openssl::PKey key = ec_p256_key(spki_der);
-  if (!key) return false;
-  openssl::EcdsaSig sig(ECDSA_SIG_new());
-  BIGNUM* r = BN_bin2bn(raw_signature.data(), 32, nullptr);
-  BIGNUM* s = BN_bin2bn(raw_signature.data() + 32, 32, nullptr);
-  if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
-    BN_free(r);  // ownership passes to sig only when set0 succeeds
-    BN_free(s);
-    return false;
-  }
-  unsigned char* der_sig = nullptr;
-  const int der_size = i2d_ECDSA_SIG(sig.get(), &der_sig);
-  if (der_size <= 0) return false;
-  OpenSslBuffer owned(der_sig);
-  openssl::DigestCtx ctx = openssl::make_digest_ctx();
-  if (EVP_DigestVerifyInit(ctx.get(), nullptr, openssl::sha256(), nullptr, key.get()) != 1)
-    return false;
-  return EVP_DigestVerify(ctx.get(), der_sig, static_cast<std::size_t>(der_size), message.data(),
-                          message.size()) == 1;
-}
-
-std::string sha256_hex(std::string_view text) {
-  unsigned char digest[32];
-  unsigned int size = 0;
-  openssl::check(EVP_Digest(text.data(), text.size(), digest, &size, openssl::sha256(), nullptr),
-                 "EVP_Digest");
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char b : digest) {
-    hex.push_back(kDigits[b >> 4]);
-    hex.push_back(kDigits[b & 15]);
-  }
-  return hex;
 }
 
 nlohmann::json signed_object(const AttestationClaims& claims) {
@@ -150,8 +81,8 @@ AttestationClaims element_binding(const DecryptedElement& element) {
   AttestationClaims claims;
   claims.element_type = element.type;
   if (!element.data_hash.empty()) claims.data_hash = base64_encode(element.data_hash);
-  if (element.phone_number) claims.value_sha256 = sha256_hex(*element.phone_number);
-  if (element.email) claims.value_sha256 = sha256_hex(*element.email);
+  if (element.phone_number) claims.value_sha256 = sha256_hex(bytes_of(*element.phone_number));
+  if (element.email) claims.value_sha256 = sha256_hex(bytes_of(*element.email));
   const auto add = [&](const DecryptedFile& file, const std::string& slot) {
     if (!file.missing()) claims.file_hashes[slot] = base64_encode(file.file_hash);
   };
@@ -167,8 +98,7 @@ AttestationClaims element_binding(const DecryptedElement& element) {
 }
 
 std::string canonical_attestation_bytes(const AttestationClaims& claims) {
-  // nlohmann::json keeps keys sorted: that, no spaces and ASCII output make it canonical.
-  return signed_object(claims).dump(-1, ' ', /*ensure_ascii=*/true);
+  return canonical_bytes(signed_object(claims));
 }
 
 Attestation sign_attestation(AttestationClaims claims, const SigningKey& verifier_key) {
@@ -177,7 +107,7 @@ Attestation sign_attestation(AttestationClaims claims, const SigningKey& verifie
   if (claims.holder_key_sha256.size() != 64)
     throw FormatError("attestation.holder_key_sha256", "not a hex SHA-256");
   Attestation attestation;
-  attestation.signature = verifier_key.sign_es256(view(canonical_attestation_bytes(claims)));
+  attestation.signature = verifier_key.sign_es256(bytes_of(canonical_attestation_bytes(claims)));
   attestation.verifier_key_spki_der = verifier_key.public_key_spki_der();
   attestation.claims = std::move(claims);
   return attestation;
@@ -186,7 +116,7 @@ Attestation sign_attestation(AttestationClaims claims, const SigningKey& verifie
 bool verify_attestation_signature(const Attestation& attestation) noexcept {
   try {
     const std::string bytes = canonical_attestation_bytes(attestation.claims);
-    return verify_es256(attestation.verifier_key_spki_der, view(bytes), attestation.signature);
+    return verify_es256(attestation.verifier_key_spki_der, bytes_of(bytes), attestation.signature);
   } catch (...) {
     return false;
   }
@@ -194,29 +124,20 @@ bool verify_attestation_signature(const Attestation& attestation) noexcept {
 
 nlohmann::ordered_json to_json(const Attestation& attestation) {
   nlohmann::ordered_json json;
-  json["element_type"] = to_string(attestation.claims.element_type);
-  json["alg"] = "ES256";
-  json["public_key"] = base64_encode(attestation.verifier_key_spki_der);
-  json["signed"] = nlohmann::ordered_json::parse(canonical_attestation_bytes(attestation.claims));
-  json["signature"] = base64_encode(attestation.signature);
+  json["element_type"] = to_string(attestation.claims.element_type);  // readable without parsing "signed"
+  json.update(write_signed_statement("ES256", attestation.verifier_key_spki_der,
+                                     canonical_attestation_bytes(attestation.claims), attestation.signature));
   return json;
 }
 
 Attestation attestation_from_json(const nlohmann::json& json) {
   const std::string where = "attestation";
-  if (!json.is_object()) throw FormatError(where, "not a JSON object");
-  if (required_string(json, "alg", where) != "ES256")
-    throw FormatError(where + ".alg", "only ES256 is known");
+  SignedStatement statement = read_signed_statement(json, "ES256", where);
   Attestation attestation;
-  attestation.verifier_key_spki_der =
-      base64_decode(required_string(json, "public_key", where), where + ".public_key");
-  attestation.signature =
-      base64_decode(required_string(json, "signature", where), where + ".signature");
-  auto part = json.find("signed");
-  if (part == json.end() || !part->is_object())
-    throw FormatError(where + ".signed", "missing or not an object");
+  attestation.verifier_key_spki_der = std::move(statement.public_key_spki_der);
+  attestation.signature = std::move(statement.signature);
+  const nlohmann::json* part = &statement.statement;
   const std::string inner = where + ".signed";
-  if (part->value("v", 0) != 1) throw FormatError(inner + ".v", "unknown attestation version");
   AttestationClaims& claims = attestation.claims;
   const std::string type_name = required_string(*part, "element_type", inner);
   auto type = parse_element_type(type_name);
@@ -319,8 +240,9 @@ Bytes verifier_key_from_pem(std::string_view pem, const std::string& where) {
   unsigned char* der = nullptr;
   const int size = i2d_PUBKEY(key.get(), &der);
   if (size <= 0) throw FormatError(where, "cannot encode the public key");
-  OpenSslBuffer owned(der);
-  return Bytes(der, der + size);
+  Bytes spki(der, der + size);
+  OPENSSL_free(der);
+  return spki;
 }
 
 }  // namespace idvault::vault

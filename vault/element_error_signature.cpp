@@ -4,6 +4,7 @@
 #include <openssl/x509.h>
 
 #include "vault/base64.h"
+#include "vault/signed_statement.h"
 #include "vault/errors.h"
 #include "vault/openssl_owners.h"
 #include "vault/share_receipt.h"
@@ -13,17 +14,7 @@ namespace {
 
 constexpr int kPssSaltBytes = 32;
 
-ByteView view(std::string_view text) {
-  return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
-}
 
-std::string required_string(const nlohmann::json& object, const char* key,
-                            const std::string& where) {
-  auto it = object.find(key);
-  if (it == object.end() || !it->is_string())
-    throw FormatError(where + "." + key, "missing or not a string");
-  return it->get<std::string>();
-}
 
 nlohmann::json signed_object(const ElementErrorNotice& notice) {
   // Through to_json first, so every error is in the one shape we write; then into the
@@ -58,7 +49,7 @@ bool verify_ps256(ByteView spki_der, ByteView message, ByteView signature) {
 }  // namespace
 
 std::string canonical_error_notice_bytes(const ElementErrorNotice& notice) {
-  return signed_object(notice).dump(-1, ' ', /*ensure_ascii=*/true);
+  return canonical_bytes(signed_object(notice));
 }
 
 SignedElementErrors sign_element_errors(ElementErrorNotice notice, const ErrorSigningKey& key) {
@@ -69,7 +60,7 @@ SignedElementErrors sign_element_errors(ElementErrorNotice notice, const ErrorSi
                            "errors[" + std::to_string(i) + "]");
   }
   SignedElementErrors out;
-  out.signature = key.sign_pss_sha256(view(canonical_error_notice_bytes(notice)));
+  out.signature = key.sign_pss_sha256(bytes_of(canonical_error_notice_bytes(notice)));
   out.service_key_spki_der = key.public_key_spki_der();
   out.notice = std::move(notice);
   return out;
@@ -81,42 +72,28 @@ bool verify_element_errors(const SignedElementErrors& signed_errors,
     if (key_fingerprint(signed_errors.service_key_spki_der) != expected_service_key_sha256)
       return false;
     const std::string bytes = canonical_error_notice_bytes(signed_errors.notice);
-    return verify_ps256(signed_errors.service_key_spki_der, view(bytes), signed_errors.signature);
+    return verify_ps256(signed_errors.service_key_spki_der, bytes_of(bytes), signed_errors.signature);
   } catch (...) {
     return false;
   }
 }
 
 nlohmann::ordered_json to_json(const SignedElementErrors& signed_errors) {
-  nlohmann::ordered_json json;
-  json["alg"] = "PS256";
-  json["public_key"] = base64_encode(signed_errors.service_key_spki_der);
-  json["signed"] =
-      nlohmann::ordered_json::parse(canonical_error_notice_bytes(signed_errors.notice));
-  json["signature"] = base64_encode(signed_errors.signature);
-  return json;
+  return write_signed_statement("PS256", signed_errors.service_key_spki_der,
+                                canonical_error_notice_bytes(signed_errors.notice), signed_errors.signature);
 }
 
 SignedElementErrors signed_element_errors_from_json(const nlohmann::json& json) {
   const std::string where = "element_errors";
-  if (!json.is_object()) throw FormatError(where, "not a JSON object");
-  if (required_string(json, "alg", where) != "PS256")
-    throw FormatError(where + ".alg", "only PS256 is known");
+  SignedStatement statement = read_signed_statement(json, "PS256", where);
   SignedElementErrors out;
-  out.service_key_spki_der =
-      base64_decode(required_string(json, "public_key", where), where + ".public_key");
-  out.signature = base64_decode(required_string(json, "signature", where), where + ".signature");
-  auto part = json.find("signed");
-  if (part == json.end() || !part->is_object())
-    throw FormatError(where + ".signed", "missing or not an object");
+  out.service_key_spki_der = std::move(statement.public_key_spki_der);
+  out.signature = std::move(statement.signature);
+  const nlohmann::json* part = &statement.statement;
   const std::string inner = where + ".signed";
-  if (part->value("v", 0) != 1) throw FormatError(inner + ".v", "unknown version");
   out.notice.nonce = required_string(*part, "nonce", inner);
   out.notice.credentials_hash = required_string(*part, "credentials_hash", inner);
-  auto time = part->find("time");
-  if (time == part->end() || !time->is_number_integer())
-    throw FormatError(inner + ".time", "missing or not an integer");
-  out.notice.time = time->get<std::int64_t>();
+  out.notice.time = required_integer(*part, "time", inner);
   auto errors = part->find("errors");
   if (errors == part->end()) throw FormatError(inner + ".errors", "missing");
   out.notice.errors = parse_element_errors(*errors);
