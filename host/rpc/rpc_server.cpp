@@ -8,10 +8,12 @@
 
 #include <string.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -49,6 +51,29 @@ void set_nonblocking(int fd) {
   if (flags >= 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
+void wipe_strings(nlohmann::json& json) noexcept {
+  if (json.is_string()) {
+    std::string& text = json.get_ref<std::string&>();
+    ::explicit_bzero(text.data(), text.size());
+    return;
+  }
+  if (!json.is_structured()) return;
+  // An explicit stack: a client may nest arrays as deep as its frame allows.
+  std::vector<nlohmann::json*> pending{&json};
+  while (!pending.empty()) {
+    nlohmann::json* next = pending.back();
+    pending.pop_back();
+    for (auto& child : *next) {
+      if (child.is_string()) {
+        std::string& text = child.get_ref<std::string&>();
+        ::explicit_bzero(text.data(), text.size());
+      } else if (child.is_structured()) {
+        pending.push_back(&child);
+      }
+    }
+  }
+}
+
 std::string dispatch(const MethodTable& methods, const std::string& line, const CallContext& context,
                      bool& answer) {
   nlohmann::json id = nullptr;
@@ -61,6 +86,12 @@ std::string dispatch(const MethodTable& methods, const std::string& line, const 
       throw RpcError(RpcCode::method_not_found, "method not found: " + request.method.substr(0, 64));
     }
     nlohmann::json params = request.params.is_null() ? nlohmann::json::object() : std::move(request.params);
+    // Params may hold document scans (base64) or a PIN a handler did not take: wiped
+    // whatever the handler does, like the frame they came from.
+    struct WipeOnExit {
+      nlohmann::json& json;
+      ~WipeOnExit() { wipe_strings(json); }
+    } wipe{params};
     return format_result(id, (*handler)(params, context));
   } catch (const RpcError& error) {
     return format_error(id, error.code(), error.what(), error.data());
@@ -230,9 +261,12 @@ struct RpcServer::Impl {
 
   // Returns false if the connection is gone.
   bool read_from(std::uint64_t id, Connection& connection) {
-    char buffer[64 * 1024];
     for (;;) {
-      ssize_t n = ::recv(connection.fd.get(), buffer, sizeof(buffer), 0);
+      // Read straight into the framer; ask for more room as a frame grows, so a large
+      // request takes few system calls and a quiet connection holds a small buffer.
+      const std::size_t want = std::clamp<std::size_t>(connection.framer.buffered(), 16u << 10, 1u << 20);
+      std::span<char> space = connection.framer.receive_space(want);
+      ssize_t n = ::recv(connection.fd.get(), space.data(), space.size(), 0);
       if (n == 0) {
         connection.peer_closed = true;
         connection.reading = false;
@@ -243,7 +277,7 @@ struct RpcServer::Impl {
         if (errno == EAGAIN || errno == EWOULDBLOCK) break;
         return false;
       }
-      if (!connection.framer.feed(std::string_view(buffer, static_cast<std::size_t>(n)))) {
+      if (!connection.framer.commit(static_cast<std::size_t>(n))) {
         // Tell the client why, then hang up: the rest of its stream cannot be framed.
         connection.output += format_error(nullptr, RpcCode::frame_too_large,
                                           "request too large: the limit is " +
