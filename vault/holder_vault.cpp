@@ -32,8 +32,9 @@ ElementShape shape_of(const PlainElement& element) {
   return shape;
 }
 
-// Validates and returns the element with its data in our canonical form.
-PlainElement validated(const PlainElement& element) {
+// Validates and returns the element with its data in our canonical form. The files are
+// moved, not copied: they are the megabytes of a put.
+PlainElement validated(PlainElement&& element) {
   validate_element_shape(element.type, shape_of(element));
   PlainElement clean;
   clean.type = element.type;
@@ -46,18 +47,33 @@ PlainElement validated(const PlainElement& element) {
     validate_email(element.value);
     clean.value = element.value;
   }
-  if (element.front_side) clean.front_side = element.front_side->clone();
-  if (element.reverse_side) clean.reverse_side = element.reverse_side->clone();
-  if (element.selfie) clean.selfie = element.selfie->clone();
-  for (const auto& file : element.files) clean.files.push_back(file.clone());
-  for (const auto& file : element.translation) clean.translation.push_back(file.clone());
+  clean.front_side = std::move(element.front_side);
+  clean.reverse_side = std::move(element.reverse_side);
+  clean.selfie = std::move(element.selfie);
+  clean.files = std::move(element.files);
+  clean.translation = std::move(element.translation);
   return clean;
+}
+
+PlainElement copy_of(const PlainElement& element) {
+  PlainElement copy;
+  copy.type = element.type;
+  copy.data = element.data;
+  copy.value = element.value;
+  if (element.front_side) copy.front_side = element.front_side->clone();
+  if (element.reverse_side) copy.reverse_side = element.reverse_side->clone();
+  if (element.selfie) copy.selfie = element.selfie->clone();
+  for (const auto& file : element.files) copy.files.push_back(file.clone());
+  for (const auto& file : element.translation) copy.translation.push_back(file.clone());
+  return copy;
 }
 
 }  // namespace
 
-void HolderVault::put(const PlainElement& element) {
-  PlainElement clean = validated(element);
+void HolderVault::put(const PlainElement& element) { put(copy_of(element)); }
+
+void HolderVault::put(PlainElement&& element) {
+  PlainElement clean = validated(std::move(element));
   EncryptedElements encrypted = encrypt_elements(std::span(&clean, 1));
   const EncryptedPassportElement& out = encrypted.elements.at(0);
 

@@ -69,6 +69,8 @@ class HolderVault {
   // Validates (fields as Telegram would, slots per type) and stores, replacing any
   // element of the same type. Throws FormatError naming the element and field.
   void put(const PlainElement& element);
+  // The same, moving the files out of element instead of copying them.
+  void put(PlainElement&& element);
   [[nodiscard]] std::optional<PlainElement> get(ElementType type);
   [[nodiscard]] std::vector<ElementSummary> list();
   bool remove(ElementType type);

@@ -75,17 +75,24 @@ EncryptedValue encrypt_value(std::span<const std::uint8_t> plaintext, const Valu
   if (plaintext.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()) - padding) {
     throw std::invalid_argument("encrypt_value: value too large");
   }
-  SecretBytes padded(padding + plaintext.size());
-  auto x = padded.reveal_mutable();
-  check(RAND_bytes(x.data(), static_cast<int>(padding)), "RAND_bytes");
-  x[0] = static_cast<std::uint8_t>(padding);
-  if (!plaintext.empty()) std::memcpy(x.data() + padding, plaintext.data(), plaintext.size());
+  // X = P || V is never assembled: hashing and encrypting P, then V, saves copying a
+  // multi-megabyte scan (OpenSSL carries the partial block between the two updates).
+  std::array<std::uint8_t, kMaxPadding> pad{};
+  check(RAND_bytes(pad.data(), static_cast<int>(padding)), "RAND_bytes");
+  pad[0] = static_cast<std::uint8_t>(padding);
+  struct WipePad {
+    std::array<std::uint8_t, kMaxPadding>& bytes;
+    ~WipePad() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
+  } wipe_pad{pad};
 
   EncryptedValue out;
   out.hash.resize(kValueHashSize);
   unsigned hash_size = 0;
-  check(EVP_Digest(x.data(), x.size(), out.hash.data(), &hash_size, openssl::sha256(), nullptr),
-        "EVP_Digest");
+  const auto sha256 = openssl::make_digest_ctx();
+  check(EVP_DigestInit_ex2(sha256.get(), openssl::sha256(), nullptr), "EVP_DigestInit_ex2");
+  check(EVP_DigestUpdate(sha256.get(), pad.data(), padding), "EVP_DigestUpdate");
+  check(EVP_DigestUpdate(sha256.get(), plaintext.data(), plaintext.size()), "EVP_DigestUpdate");
+  check(EVP_DigestFinal_ex(sha256.get(), out.hash.data(), &hash_size), "EVP_DigestFinal_ex");
 
   DerivedKey derived;
   const auto sha512 = openssl::make_digest_ctx();
@@ -95,13 +102,20 @@ EncryptedValue encrypt_value(std::span<const std::uint8_t> plaintext, const Valu
   check(EVP_EncryptInit_ex2(aes.get(), openssl::aes_256_cbc(), derived.key(), derived.iv(), nullptr),
         "EVP_EncryptInit_ex2");
   check(EVP_CIPHER_CTX_set_padding(aes.get(), 0), "EVP_CIPHER_CTX_set_padding");
-  out.ciphertext.resize(x.size());
+  out.ciphertext.resize(padding + plaintext.size());
+  int pad_written = 0;
   int written = 0;
   int final_written = 0;
-  check(EVP_EncryptUpdate(aes.get(), out.ciphertext.data(), &written, x.data(),
-                          static_cast<int>(x.size())),
+  check(EVP_EncryptUpdate(aes.get(), out.ciphertext.data(), &pad_written, pad.data(),
+                          static_cast<int>(padding)),
         "EVP_EncryptUpdate");
-  check(EVP_EncryptFinal_ex(aes.get(), out.ciphertext.data() + written, &final_written),
+  if (!plaintext.empty()) {
+    check(EVP_EncryptUpdate(aes.get(), out.ciphertext.data() + pad_written, &written,
+                            plaintext.data(), static_cast<int>(plaintext.size())),
+          "EVP_EncryptUpdate");
+  }
+  check(EVP_EncryptFinal_ex(aes.get(), out.ciphertext.data() + pad_written + written,
+                            &final_written),
         "EVP_EncryptFinal_ex");
   return out;
 }

@@ -87,8 +87,9 @@ void register_agent_methods(rpc::MethodTable& audited_table, HolderAgent& agent)
 
   table.add("element.put", [&agent](json& params, const CallContext&) {
     vault::PlainElement element = element_from_params(params);
-    agent.put(element);
-    return json{{"stored", vault::to_string(element.type)}};
+    const vault::ElementType type = element.type;
+    agent.put(std::move(element));
+    return json{{"stored", vault::to_string(type)}};
   });
   table.add("element.get", [&agent](json& params, const CallContext&) { return agent.get(type_param(params)); });
   table.add("element.list", [&agent](json&, const CallContext&) { return agent.list(); });

@@ -279,9 +279,9 @@ nlohmann::json HolderAgent::lock(const std::string& reason) {
   return {{"locked", true}, {"was_unlocked", was_unlocked}};
 }
 
-void HolderAgent::put(const vault::PlainElement& element) {
+void HolderAgent::put(vault::PlainElement&& element) {
   with_vault([&](Unlocked& state) {
-    state.vault->put(element);
+    state.vault->put(std::move(element));
     return 0;
   });
 }

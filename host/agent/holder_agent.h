@@ -55,7 +55,8 @@ class HolderAgent {
   [[nodiscard]] nlohmann::json unlock(const SecretBytes& pin, bool allow_final_try);
   [[nodiscard]] nlohmann::json lock(const std::string& reason);
 
-  void put(const vault::PlainElement& element);
+  // Takes the element's files without copying them (scans are megabytes).
+  void put(vault::PlainElement&& element);
   [[nodiscard]] nlohmann::json get(vault::ElementType type);
   [[nodiscard]] nlohmann::json list();
   [[nodiscard]] bool remove(vault::ElementType type);
