@@ -4,7 +4,7 @@
 
 namespace idvault::vault {
 
-SqliteDatabase::SqliteDatabase(const std::filesystem::path& path, bool create) {
+SqliteDatabase::SqliteDatabase(const std::filesystem::path& path, bool create, int page_size) {
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
   int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
@@ -15,6 +15,8 @@ SqliteDatabase::SqliteDatabase(const std::filesystem::path& path, bool create) {
   }
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, 5000);
+  // Before WAL mode, which writes the header and fixes the page size of a new file.
+  if (page_size > 0) execute("PRAGMA page_size=" + std::to_string(page_size));
   // FULL: a write is acknowledged only once it is on disk, so a crash keeps it.
   execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
           "PRAGMA secure_delete=ON;");
@@ -59,6 +61,15 @@ SqliteStatement& SqliteStatement::bind_blob(int index, std::span<const std::uint
   static const std::uint8_t kEmpty = 0;
   const void* data = bytes.empty() ? &kEmpty : bytes.data();
   if (sqlite3_bind_blob64(statement_, index, data, bytes.size(), SQLITE_TRANSIENT) != SQLITE_OK) {
+    db_->fail("store: bind");
+  }
+  return *this;
+}
+
+SqliteStatement& SqliteStatement::bind_blob_borrowed(int index, std::span<const std::uint8_t> bytes) {
+  static const std::uint8_t kEmpty = 0;
+  const void* data = bytes.empty() ? &kEmpty : bytes.data();
+  if (sqlite3_bind_blob64(statement_, index, data, bytes.size(), SQLITE_STATIC) != SQLITE_OK) {
     db_->fail("store: bind");
   }
   return *this;

@@ -33,7 +33,9 @@ class SqliteStatement;
 class SqliteDatabase {
  public:
   // Opens (creating if asked) with WAL, synchronous=FULL, foreign keys and a busy timeout.
-  SqliteDatabase(const std::filesystem::path& path, bool create);
+  // page_size (a power of two, 512..65536) applies to a file this call creates; 0 keeps
+  // SQLite's default. An existing file keeps the page size it was made with.
+  SqliteDatabase(const std::filesystem::path& path, bool create, int page_size = 0);
   ~SqliteDatabase();
   SqliteDatabase(const SqliteDatabase&) = delete;  // one owner closes the connection
   SqliteDatabase& operator=(const SqliteDatabase&) = delete;
@@ -60,6 +62,9 @@ class SqliteStatement {
   SqliteStatement& bind(int index, std::int64_t value);
   SqliteStatement& bind(int index, std::string_view text);
   SqliteStatement& bind_blob(int index, std::span<const std::uint8_t> bytes);
+  // Without SQLite's own copy, for multi-megabyte ciphertexts: the bytes must stay alive
+  // and unchanged until the statement is rebound or destroyed.
+  SqliteStatement& bind_blob_borrowed(int index, std::span<const std::uint8_t> bytes);
   SqliteStatement& bind_null(int index);
 
   // true while a row is available.
