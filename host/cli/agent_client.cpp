@@ -127,6 +127,13 @@ nlohmann::json AgentClient::call(SecretRequest& request) {
     throw UsageError("request of " + std::to_string(line.size() >> 20) +
                      " MiB (files in base64) is over the agent's 32 MiB limit: use smaller scans");
   }
+  // A put of scans is tens of MiB: with the default socket buffer (~200 KiB) the
+  // transfer is thousands of wake-ups of the agent; a larger one (capped by the kernel's
+  // wmem_max) lets each side move more per turn.
+  if (line.size() > (1u << 20)) {
+    int size = 4 << 20;
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  }
   send_all(line.reveal());
   SecretBytes answer = read_line();
   return result_of(nlohmann::json::parse(answer.reveal_text(), nullptr, false));

@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -20,9 +21,8 @@ void SecretRequest::reserve(std::size_t more) {
   if (length_ + more <= line_.size()) return;
   // Growth copies into a new wiping buffer and wipes the old one; doubling keeps the
   // number of copies of a scan logarithmic.
-  std::size_t capacity = line_.size() < 256 ? 256 : line_.size();
-  while (capacity < length_ + more) capacity *= 2;
-  line_.resize(capacity);
+  // A large request reserves its scans up front (add_base64_list), so it grows once.
+  line_.resize(std::max({std::size_t{256}, line_.size() * 2, length_ + more}));
 }
 
 void SecretRequest::append(std::string_view text) {
@@ -87,6 +87,9 @@ void SecretRequest::add_base64(std::string_view name, const SecretBytes& bytes) 
 }
 
 void SecretRequest::add_base64_list(std::string_view name, std::span<const SecretBytes> files) {
+  std::size_t encoded = name.size() + 8;
+  for (const SecretBytes& file : files) encoded += 4 * ((file.size() + 2) / 3) + 3;
+  reserve(encoded + 8);  // room for finish() too
   append_name(name);
   append("[");
   for (std::size_t i = 0; i < files.size(); ++i) {
