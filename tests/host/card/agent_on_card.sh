@@ -50,15 +50,15 @@ print(v if not isinstance(v,(dict,list)) else json.dumps(v))' "$1"; }
 
 # --- what the card can do, and init in the asymmetric mode ------------------------------
 out=$(rpc tokens) || fail "tokens: $out"
-echo "$out" | grep -q '"aes_key_wrap": false' || fail "the PIV token has no AES key wrap: $out"
-echo "$out" | grep -q '"vault_mode": "asymmetric"' || fail "tokens should propose the asymmetric mode: $out"
-echo "$out" | grep -q '"uri": "pkcs11:' || fail "tokens should show a URI: $out"
+grep -q '"aes_key_wrap": false' <<<"$out" || fail "the PIV token has no AES key wrap: $out"
+grep -q '"vault_mode": "asymmetric"' <<<"$out" || fail "tokens should propose the asymmetric mode: $out"
+grep -q '"uri": "pkcs11:' <<<"$out" || fail "tokens should show a URI: $out"
 ok "tokens: the card has no AES and cannot make keys: the asymmetric mode is proposed"
 if [ -n "$CLI" ]; then
   out=$(IDVAULT_SOCK="$SOCK" "$CLI" tokens) || fail "idvault tokens: $out"
-  echo "$out" | grep -q '^idvault-card$' || fail "idvault tokens should name the card: $out"
-  echo "$out" | grep -q '^  uri: *pkcs11:.*token=idvault-card' || fail "idvault tokens should show the card's URI: $out"
-  echo "$out" | grep -q '^  vault mode: *asymmetric$' || fail "idvault tokens should show the asymmetric mode: $out"
+  grep -q '^idvault-card$' <<<"$out" || fail "idvault tokens should name the card: $out"
+  grep -q '^  uri: *pkcs11:.*token=idvault-card' <<<"$out" || fail "idvault tokens should show the card's URI: $out"
+  grep -q '^  vault mode: *asymmetric$' <<<"$out" || fail "idvault tokens should show the asymmetric mode: $out"
   caps=$(echo "$out" | sed -n 's/^  capabilities: //p')
   for cap in ecdsa rsa_oaep_sha1; do
     [[ " $caps " == *" $cap "* ]] || fail "idvault tokens should show $cap: $out"
@@ -96,18 +96,18 @@ $PY "$HERE/check_bundle.py" "$T/bundle.json" "$T/service.pem" card-nonce-1 \
   "{\"personal_details\":{\"data\":{\"last_name\":\"Hopper\"}},\"passport\":{\"data\":{\"document_no\":\"P1234567\"},\"front_side_sha256\":\"$FRONT_SHA\"}}" \
   || fail "python-telegram-bot could not decrypt the card-backed share"
 out=$(rpc shares '{"verify":true}') || fail "shares: $out"
-echo "$out" | grep -q '"valid": true' || fail "receipt signed by the card does not verify: $out"
+grep -q '"valid": true' <<<"$out" || fail "receipt signed by the card does not verify: $out"
 ok "authorize: PTB decrypts the share; the receipt signed on the card verifies"
 
 # --- the PIN counter: wrong PIN, tries left, the final try only on request, lockout -------
 rpc lock > /dev/null
 [ "$(tries)" = 3 ] || fail "expected 3 tries, the card says $(tries)"
 out=$(rpc unlock '{"pin":"111111"}') && fail "a wrong PIN unlocked the vault"
-echo "$out" | grep -q 'wrong PIN' || fail "wrong PIN message: $out"
+grep -q 'wrong PIN' <<<"$out" || fail "wrong PIN message: $out"
 FIRST_WRONG=$out
 [ "$(tries)" = 2 ] || fail "after one wrong PIN the card should have 2 tries, it has $(tries)"
 out=$(rpc unlock '{"pin":"111111"}') && fail "the same wrong PIN unlocked"
-echo "$out" | grep -q 'not sent again' || fail "a rejected PIN must not be resent: $out"
+grep -q 'not sent again' <<<"$out" || fail "a rejected PIN must not be resent: $out"
 [ "$(tries)" = 2 ] || fail "the agent resent a rejected PIN: the card has $(tries) tries"
 ok "wrong PIN: reported, counted on the card, never resent"
 echo "     first answer: $FIRST_WRONG"
@@ -115,14 +115,14 @@ echo "     first answer: $FIRST_WRONG"
 out=$(rpc unlock '{"pin":"222222"}') && fail "second wrong PIN unlocked"
 [ "$(tries)" = 1 ] || fail "after two wrong PINs the card should have 1 try, it has $(tries)"
 out=$(rpc unlock "{\"pin\":\"$PIN\"}") && fail "the agent spent the final try without being asked: $out"
-echo "$out" | grep -q 'one PIN try left' || fail "final try not announced: $out"
+grep -q 'one PIN try left' <<<"$out" || fail "final try not announced: $out"
 [ "$(tries)" = 1 ] || fail "the final try was spent without confirmation"
 ok "final try: refused until the holder confirms it"
 
 out=$(rpc unlock '{"pin":"333333","allow_final_try":true}') && fail "third wrong PIN unlocked"
 [ "$(tries)" = 0 ] || fail "the card should be blocked now, it has $(tries) tries"
 out=$(rpc unlock "{\"pin\":\"$PIN\"}") && fail "a blocked card unlocked"
-echo "$out" | grep -q 'PIN locked' || fail "a blocked PIN must say so: $out"
+grep -q 'PIN locked' <<<"$out" || fail "a blocked PIN must say so: $out"
 ok "PIN blocked: its own error"
 
 pkcs15-tool --unblock-pin --auth-id 01 --puk $PUK --new-pin $PIN > /dev/null 2>&1 || fail "PUK unblock"
@@ -134,7 +134,7 @@ kill -USR1 "$CARD"
 locked() { rpc status | grep -q '"unlocked": false'; }
 wait_until 100 locked || fail "the vault stayed unlocked after the card was pulled"
 out=$(rpc element.get '{"type":"passport"}') && fail "get worked with the card out"
-echo "$out" | grep -q 'locked' || fail "get with the card out: $out"
+grep -q 'locked' <<<"$out" || fail "get with the card out: $out"
 ok "card pulled: the vault locks within seconds and says so"
 
 kill -USR1 "$CARD"
