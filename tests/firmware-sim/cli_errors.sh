@@ -22,7 +22,7 @@ expect_error() {
 }
 
 "$CARDSIM" --help >/dev/null || { echo "FAIL: --help"; failures=$((failures + 1)); }
-"$CARDSIM" run --help | grep -q -- '--fault' || { echo "FAIL: run --help lists --fault"; failures=$((failures + 1)); }
+grep -q -- '--fault' <<<"$("$CARDSIM" run --help)" || { echo "FAIL: run --help lists --fault"; failures=$((failures + 1)); }
 
 expect_error "unknown command" frobnicate
 expect_error "unrecognised option '--bogus'" run --state "$T/s.json" --bogus

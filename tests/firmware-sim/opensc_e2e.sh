@@ -48,7 +48,7 @@ ok "pkcs11-tool -L: label idvault-cardsim, serial $SERIAL"
 
 $P11 --login --pin $PIN -O > "$T/O.txt" 2>/dev/null
 for id in 01 02 03 04; do
-  grep -A4 '^Private Key Object' "$T/O.txt" | grep -q "ID: *$id" || { cat "$T/O.txt"; fail "private key $id not listed"; }
+  grep -q "ID: *$id" <<<"$(grep -A4 '^Private Key Object' "$T/O.txt")" || { cat "$T/O.txt"; fail "private key $id not listed"; }
 done
 ok "pkcs11-tool -O: private keys 01 02 03 04 with certificates"
 
@@ -79,12 +79,12 @@ ok "RSA-2048 OAEP-SHA1 decrypt gives the plaintext back (command + response chai
 [ "$(tries)" = 3 ] || fail "expected 3 PIN tries before the wrong-PIN run, state says $(tries)"
 for left in 2 1 0; do
   out=$($P11 --login --pin 999999 -O 2>&1 || true)
-  echo "$out" | grep -q 'CKR_PIN_INCORRECT' || { echo "$out"; fail "wrong PIN did not give CKR_PIN_INCORRECT"; }
+  grep -q 'CKR_PIN_INCORRECT' <<<"$out" || { echo "$out"; fail "wrong PIN did not give CKR_PIN_INCORRECT"; }
   [ "$(tries)" = "$left" ] || fail "PIN tries left: expected $left, state file says $(tries)"
 done
 out=$($P11 --login --pin $PIN -O 2>&1 || true)
-echo "$out" | grep -q 'CKR_PIN_LOCKED' || { echo "$out"; fail "a blocked PIN did not give CKR_PIN_LOCKED"; }
-$P11 -L | grep -q 'user PIN locked' || fail "token flags do not show 'user PIN locked'"
+grep -q 'CKR_PIN_LOCKED' <<<"$out" || { echo "$out"; fail "a blocked PIN did not give CKR_PIN_LOCKED"; }
+grep -q 'user PIN locked' <<<"$($P11 -L)" || fail "token flags do not show 'user PIN locked'"
 ok "wrong PIN: CKR_PIN_INCORRECT with tries 2,1,0 persisted, then CKR_PIN_LOCKED"
 
 out=$(pkcs15-tool --unblock-pin --auth-id 01 --puk $PUK --new-pin $PIN 2>&1) || { echo "$out"; fail "PUK unblock (RESET RETRY COUNTER)"; }
