@@ -56,4 +56,27 @@ std::optional<boost::program_options::variables_map> parse_command_line(
   return vm;
 }
 
+int run_command_verbs(const char* program, const char* usage, const std::vector<CommandVerb>& verbs, int argc,
+                      char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    std::cout << usage;
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string verb = argv[1];
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  try {
+    for (const CommandVerb& candidate : verbs) {
+      if (verb == candidate.name) return candidate.run(args);
+    }
+    std::cerr << program << ": unknown command '" << verb.substr(0, 40) << "'\n" << usage;
+    return 2;
+  } catch (const UsageError& e) {
+    std::cerr << program << " " << verb << ": " << e.what() << " (see " << program << " " << verb << " --help)\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << program << " " << verb << ": " << e.what() << "\n";
+    return 1;
+  }
+}
+
 }  // namespace idvault::rp

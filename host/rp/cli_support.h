@@ -30,4 +30,16 @@ class UsageError : public std::runtime_error {
     const boost::program_options::options_description& options, const std::string& usage_line,
     const boost::program_options::positional_options_description* positional = nullptr);
 
+// One verb of a multi-command tool (idvault-rp keygen, idvault-verifier attest, ...).
+struct CommandVerb {
+  const char* name;
+  int (*run)(const std::vector<std::string>& args);
+};
+
+// The tool's main: picks the verb from argv[1] and runs it with the rest; --help, -h or
+// no verb prints usage. Exit status 2 and one stderr line for a usage error, 1 and one
+// line naming the verb for any other failure.
+[[nodiscard]] int run_command_verbs(const char* program, const char* usage, const std::vector<CommandVerb>& verbs,
+                                    int argc, char** argv);
+
 }  // namespace idvault::rp
