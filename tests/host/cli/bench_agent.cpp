@@ -100,7 +100,10 @@ class AgentUnderTest {
                                      "--token",
                                      "pkcs11:token=bench",
                                      "--confirm-program",
-                                     "/bin/true"};
+                                     "/bin/true",
+                                     // the audit stream would interleave with the figures
+                                     "--log-level",
+                                     "warning"};
     std::vector<char*> argv;
     for (auto& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);
