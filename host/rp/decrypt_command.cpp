@@ -88,9 +88,7 @@ int run_decrypt(const std::vector<std::string>& args) {
   std::optional<std::filesystem::path> files_dir;
   if (vm->count("files-dir")) files_dir = (*vm)["files-dir"].as<std::string>();
 
-  const std::optional<std::string> pin_file =
-      vm->count("pin-file") ? std::optional((*vm)["pin-file"].as<std::string>()) : std::nullopt;
-  ServiceToken service = ServiceToken::open(module, key_uri, read_pin(pin_file, "Token PIN: "));
+  ServiceToken service = ServiceToken::open(module, key_uri, read_token_pin(*vm));
   const vault::TokenServiceKey key = service.service_key(key_uri);
 
   std::vector<Outcome> outcomes(inputs.size());

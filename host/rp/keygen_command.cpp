@@ -35,9 +35,7 @@ int run_keygen(const std::vector<std::string>& args) {
     throw UsageError("--bits must be 2048, 3072 or 4096");
   if (label.empty()) throw UsageError("--label must not be empty");
 
-  const std::optional<std::string> pin_file =
-      vm->count("pin-file") ? std::optional((*vm)["pin-file"].as<std::string>()) : std::nullopt;
-  ServiceToken service = ServiceToken::open(module, token_uri, read_pin(pin_file, "Token PIN: "));
+  ServiceToken service = ServiceToken::open(module, token_uri, read_token_pin(*vm));
   try {
     (void)p11::find_key(service.token(), CKO_PRIVATE_KEY, label);
     std::cerr << "idvault-rp keygen: the token already has a private key labelled '" << label

@@ -97,4 +97,10 @@ SecretBytes read_pin(const std::optional<std::string>& pin_file, std::string_vie
   return pin;
 }
 
+SecretBytes read_token_pin(const boost::program_options::variables_map& vm) {
+  const std::optional<std::string> pin_file =
+      vm.count("pin-file") ? std::optional(vm["pin-file"].as<std::string>()) : std::nullopt;
+  return read_pin(pin_file, "Token PIN: ");
+}
+
 }  // namespace idvault::rp

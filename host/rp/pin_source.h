@@ -3,6 +3,7 @@
 // and crash reports can read it.
 #pragma once
 
+#include <boost/program_options/variables_map.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,5 +17,9 @@ namespace idvault::rp {
 // group or others.
 [[nodiscard]] SecretBytes read_pin(const std::optional<std::string>& pin_file,
                                    std::string_view prompt);
+
+// The same for a command's parsed options: the file named by --pin-file when given,
+// else the terminal, with the prompt "Token PIN: ".
+[[nodiscard]] SecretBytes read_token_pin(const boost::program_options::variables_map& vm);
 
 }  // namespace idvault::rp

@@ -62,9 +62,7 @@ int run_serve(const std::vector<std::string>& args) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  const std::optional<std::string> pin_file =
-      vm->count("pin-file") ? std::optional((*vm)["pin-file"].as<std::string>()) : std::nullopt;
-  ServiceToken service = ServiceToken::open(module, key_uri, read_pin(pin_file, "Token PIN: "));
+  ServiceToken service = ServiceToken::open(module, key_uri, read_token_pin(*vm));
   const vault::TokenServiceKey key = service.service_key(key_uri);
   const TokenErrorSigningKey signer(service, key_uri);
   RequestStore store(db);

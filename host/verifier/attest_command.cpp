@@ -48,9 +48,7 @@ int run_attest(const std::vector<std::string>& args) {
   if (expires_days < 1 || expires_days > 3650)
     throw rp::UsageError("--expires-days must be between 1 and 3650");
 
-  const std::optional<std::string> pin_file =
-      vm->count("pin-file") ? std::optional((*vm)["pin-file"].as<std::string>()) : std::nullopt;
-  const SecretBytes pin = rp::read_pin(pin_file, "Token PIN: ");
+  const SecretBytes pin = rp::read_token_pin(*vm);
   rp::ServiceToken decrypt_token = rp::ServiceToken::open(module, decrypt_uri, pin);
   rp::ServiceToken sign_token = rp::ServiceToken::open(module, sign_uri, pin);
   const vault::TokenServiceKey decrypt_key = decrypt_token.service_key(decrypt_uri);

@@ -29,10 +29,8 @@ int run_keygen(const std::vector<std::string>& args) {
       "usage: idvault-verifier keygen --module SO --token URI --label L [--pin-file F]");
   if (!vm) return 0;
   if (label.empty()) throw rp::UsageError("--label must not be empty");
-  const std::optional<std::string> pin_file =
-      vm->count("pin-file") ? std::optional((*vm)["pin-file"].as<std::string>()) : std::nullopt;
   rp::ServiceToken provider =
-      rp::ServiceToken::open(module, token_uri, rp::read_pin(pin_file, "Token PIN: "));
+      rp::ServiceToken::open(module, token_uri, rp::read_token_pin(*vm));
   try {
     (void)p11::find_key(provider.token(), CKO_PRIVATE_KEY, label);
     std::cerr << "idvault-verifier keygen: the token already has a private key labelled '" << label
