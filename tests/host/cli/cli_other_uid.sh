@@ -12,16 +12,19 @@ expect_ok "$IDVAULT" init --pin-file "$WORK/pin"
 chmod 755 "$WORK"
 chmod 777 "$WORK/run"
 chmod 666 "$IDVAULT_SOCK"
+# A copy nobody can execute wherever the build tree lives (a checkout under a 0700
+# directory is out of nobody's reach, which would fail the test for the wrong reason).
+cp "$IDVAULT" "$WORK/idvault-for-nobody"
+chmod 755 "$WORK/idvault-for-nobody"
 as_nobody() {
   setpriv --reuid=nobody --regid=nogroup --clear-groups env IDVAULT_SOCK="$IDVAULT_SOCK" "$@"
 }
 # nobody can reach the socket file, so only the peer check stands in the way.
 as_nobody test -w "$IDVAULT_SOCK" || fail "nobody cannot even open the socket: the test proves nothing"
 for command in status list lock; do
-  expect_fail 1 "the agent closed the connection without answering" as_nobody "$IDVAULT" "$command"
+  expect_fail 1 "the agent closed the connection without answering" as_nobody "$WORK/idvault-for-nobody" "$command"
 done
 expect_ok "$IDVAULT" status
 grep -q "vault: *unlocked" "$WORK/stdout" || fail "nobody's lock got through: $(cat "$WORK/stdout")"
-grep -q "refus\|uid" "$WORK/agent.err" || true  # the agent may log the refusal; not required
 kill -0 "$AGENT_PID" || fail "the agent died"
 echo "PASS"
