@@ -19,6 +19,7 @@
 #include <sstream>
 #include <string>
 
+#include "host/pin/pin_source.h"
 #include "pkcs11/ecdsa.h"
 #include "pkcs11/error.h"
 #include "pkcs11/keygen.h"
@@ -49,26 +50,6 @@ void check(bool ok, const std::string& what) {
   if (!ok) throw DemoFailure(what);
 }
 
-// The PIN file's first line, straight into SecretBytes.
-SecretBytes read_pin_file(const std::string& path) {
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0) throw DemoFailure("cannot read PIN file '" + path + "'");
-  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    std::cerr << "warning: PIN file '" << path << "' is readable by others; chmod 600 it\n";
-  }
-  std::ifstream in(path, std::ios::binary);
-  SecretBytes pin(static_cast<std::size_t>(st.st_size));
-  in.read(reinterpret_cast<char*>(pin.reveal_mutable().data()),
-          static_cast<std::streamsize>(pin.size()));
-  if (!in) throw DemoFailure("cannot read PIN file '" + path + "'");
-  std::size_t length = pin.size();
-  const auto text = pin.reveal_text();
-  while (length > 0 && (text[length - 1] == '\n' || text[length - 1] == '\r')) --length;
-  if (const auto newline = text.find('\n'); newline != std::string_view::npos && newline < length)
-    length = newline;
-  SecretBytes first_line(pin.reveal().first(length));
-  return first_line;
-}
 
 // OpenSSL on the host, as a holder's app encrypts a credentials secret for a service.
 Bytes encrypt_for_service(const std::string& public_key_pem, const SecretBytes& secret,
@@ -124,7 +105,7 @@ int run(const std::string& module_path, const std::string& token_uri, const std:
   std::istringstream caps(token->capabilities().describe());
   for (std::string line; std::getline(caps, line);) std::cout << "         " << line << "\n";
 
-  const SecretBytes pin = read_pin_file(pin_file);
+  const SecretBytes pin = idvault::pin::read_pin(pin_file, "Token PIN");
   auto login = idvault::p11::Login::open(token, pin);
   step("log in", "user PIN accepted");
 

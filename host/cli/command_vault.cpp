@@ -7,11 +7,20 @@
 #include "host/cli/cli_error.h"
 #include "host/cli/command_line.h"
 #include "host/cli/commands.h"
-#include "host/cli/pin_source.h"
 #include "host/cli/token_match.h"
+#include "host/pin/pin_source.h"
 
 namespace idvault::cli {
 namespace {
+
+// A PIN that cannot be had is something the user fixes (a file, a terminal): exit 2.
+SecretBytes read_pin(const std::optional<std::string>& pin_file, const std::string& prompt) {
+  try {
+    return pin::read_pin(pin_file, prompt);
+  } catch (const pin::PinError& error) {
+    throw UsageError(error.what());
+  }
+}
 
 void add_pin_options(CommandLine& command) {
   command.options.add_options()("pin-file", po::value<std::string>(),

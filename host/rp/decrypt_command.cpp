@@ -54,7 +54,7 @@ int run_decrypt(const std::vector<std::string>& args) {
   options.add_options()("module", po::value(&module)->required(), "PKCS#11 module (.so)")(
       "key", po::value(&key_uri)->required(),
       "URI of the service key, e.g. pkcs11:token=service;object=rp")(
-      "pin-file", po::value<std::string>(), "read the user PIN from this file (else prompt)")(
+      "pin-file", po::value<std::string>(), "read the user PIN from this file (else $IDVAULT_PINENTRY, else prompt)")(
       "nonce", po::value<std::string>(), "the nonce every input must carry")(
       "files-dir", po::value<std::string>(),
       "encrypted files by file_id, for bare PassportData inputs")(

@@ -22,7 +22,7 @@ int run_errors(const std::vector<std::string>& args) {
   options.add_options()("module", po::value(&module)->required(), "PKCS#11 module (.so)")(
       "key", po::value(&key_uri)->required(),
       "URI of the service key (decrypts the share, signs the errors)")(
-      "pin-file", po::value<std::string>(), "read the user PIN from this file (else prompt)")(
+      "pin-file", po::value<std::string>(), "read the user PIN from this file (else $IDVAULT_PINENTRY, else prompt)")(
       "nonce", po::value<std::string>(), "the nonce the share must carry")(
       "files-dir", po::value<std::string>(), "encrypted files by file_id, for a bare PassportData")(
       "error", po::value<std::vector<std::string>>()->required(),

@@ -26,7 +26,7 @@ int run_keygen(const std::vector<std::string>& args) {
       "token URI (RFC 7512), e.g. pkcs11:token=service")(
       "label", po::value(&label)->required(), "label of the new key pair (the URI's object=)")(
       "bits", po::value(&bits)->default_value(2048), "RSA modulus size: 2048, 3072 or 4096")(
-      "pin-file", po::value<std::string>(), "read the user PIN from this file (else prompt)");
+      "pin-file", po::value<std::string>(), "read the user PIN from this file (else $IDVAULT_PINENTRY, else prompt)");
   auto vm = parse_command_line(args, options,
                                "usage: idvault-rp keygen --module SO --token URI --label L "
                                "[--bits 2048|3072|4096] [--pin-file F]");

@@ -30,7 +30,7 @@ int run_serve(const std::vector<std::string>& args) {
                         "IPv4 address and port, e.g. 127.0.0.1:8080 (port 0: any)")(
       "module", po::value(&module)->required(), "PKCS#11 module (.so)")(
       "key", po::value(&key_uri)->required(), "URI of the service key")(
-      "pin-file", po::value<std::string>(), "read the user PIN from this file (else prompt)")(
+      "pin-file", po::value<std::string>(), "read the user PIN from this file (else $IDVAULT_PINENTRY, else prompt)")(
       "db", po::value(&db), "SQLite file for requests and results (default: in memory)")(
       "scope", po::value(&config.scope_text),
       "scope the demo page asks for (PassportScope JSON or comma list)")(

@@ -28,7 +28,7 @@ int run_attest(const std::vector<std::string>& args) {
       "URI of the provider's RSA key the share was made for")(
       "sign-key", po::value(&sign_uri)->required(),
       "URI of the provider's EC P-256 attestation key")(
-      "pin-file", po::value<std::string>(), "read the user PIN from this file (else prompt)")(
+      "pin-file", po::value<std::string>(), "read the user PIN from this file (else $IDVAULT_PINENTRY, else prompt)")(
       "nonce", po::value<std::string>(), "the nonce the share must carry")(
       "level", po::value(&level_name), "basic, document or biometric")(
       "expires-days", po::value(&expires_days), "days until the attestations expire (1..3650)")(

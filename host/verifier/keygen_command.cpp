@@ -23,7 +23,7 @@ int run_keygen(const std::vector<std::string>& args) {
   options.add_options()("module", po::value(&module)->required(), "PKCS#11 module (.so)")(
       "token", po::value(&token_uri)->required(), "token URI (RFC 7512)")(
       "label", po::value(&label)->required(), "label of the new key pair")(
-      "pin-file", po::value<std::string>(), "read the user PIN from this file (else prompt)");
+      "pin-file", po::value<std::string>(), "read the user PIN from this file (else $IDVAULT_PINENTRY, else prompt)");
   auto vm = rp::parse_command_line(
       args, options,
       "usage: idvault-verifier keygen --module SO --token URI --label L [--pin-file F]");

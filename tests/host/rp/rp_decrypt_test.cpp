@@ -272,7 +272,7 @@ TEST_F(RpDecryptTest, PinComesFromAFileOrATerminalNeverFromArgv) {
   // No --pin-file and no terminal (the test runs it in its own session).
   ProcessResult no_pin = rp({"decrypt", "--module", module_, "--key", key_, bundle.string()});
   EXPECT_EQ(no_pin.status, 1);
-  EXPECT_NE(no_pin.err.find("no PIN: give --pin-file F or run on a terminal"), std::string::npos)
+  EXPECT_NE(no_pin.err.find("no terminal to ask for the PIN: use --pin-file F or set IDVAULT_PINENTRY"), std::string::npos)
       << no_pin.err;
   ProcessResult argv_pin =
       rp({"decrypt", "--module", module_, "--key", key_, "--pin", "1234", bundle.string()});
