@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -33,11 +34,15 @@ void on_signal(int) {
 }
 
 // Secrets pass through this process: no core files, no ptrace by same-uid processes, no
-// /proc/PID/mem reads (as ssh-agent does).
+// /proc/PID/mem reads (as ssh-agent does). Everything it creates (the store's directory,
+// the database and its WAL, files beside it, token files a software token writes) is
+// private to the holder whatever umask it was started with: the store holds phone and
+// e-mail in clear (as Telegram does) and the receipt log says whom the holder shared with.
 void harden_process() {
   rlimit no_core{0, 0};
   ::setrlimit(RLIMIT_CORE, &no_core);
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  ::umask(077);
 }
 
 fs::path default_store() {

@@ -1,5 +1,8 @@
 #include "host/rp/cli_support.h"
 
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -58,6 +61,11 @@ std::optional<boost::program_options::variables_map> parse_command_line(
 
 int run_command_verbs(const char* program, const char* usage, const std::vector<CommandVerb>& verbs, int argc,
                       char** argv) {
+  // The token PIN and decrypted personal data pass through these tools, as through the
+  // holder's agent: no core files, no ptrace or /proc/PID/mem by same-uid processes.
+  rlimit no_core{0, 0};
+  ::setrlimit(RLIMIT_CORE, &no_core);
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::cout << usage;
     return argc < 2 ? 2 : 0;
