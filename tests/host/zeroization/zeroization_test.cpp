@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "firmware-sim/wiped_bytes.h"
+#include "host/cli/secret_request.h"
 #include "host/pin/pin_source.h"
 #include "host/rpc/agent_socket.h"
 #include "host/rpc/line_framer.h"
@@ -201,6 +202,23 @@ TEST(PinBufferWipe, PinFromAPinentryProgramLeavesNoCopyBehind) {
   }
   EXPECT_EQ(stop_scanning_freed_blocks(), 0u) << "a freed block still held the PIN";
   ::unsetenv(idvault::pin::kPinentryVariable);
+}
+
+TEST(PinBufferWipe, TheClisRequestLineLeavesNoCopyOfThePinOrScan) {
+  // The CLI writes the PIN (escaped) and scans (base64) straight into one wiping line;
+  // growing that line many times over must not leave the PIN behind in a freed block.
+  const SecretBytes pin = SecretBytes::from_string(kMarker);
+  SecretBytes scan(64 * 1024);
+  start_scanning_freed_blocks(kMarker);
+  {
+    idvault::cli::SecretRequest request("unlock", 7);
+    request.add_text("pin", pin);
+    request.add_plain("allow_final_try", false);
+    request.add_base64("front_side", scan);
+    const SecretBytes& line = request.finish();
+    EXPECT_NE(line.reveal_text().find(kMarker), std::string_view::npos);
+  }
+  EXPECT_EQ(stop_scanning_freed_blocks(), 0u) << "the request line left the PIN in freed memory";
 }
 
 // ---- the card simulator's WipedBytes (firmware-sim/wiped_bytes.h) -------------------
