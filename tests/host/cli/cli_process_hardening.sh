@@ -2,8 +2,9 @@
 # The agent as a process: not dumpable (its /proc files belong to root even when it runs
 # as another user, so no same-uid ptrace or /proc/PID/mem), no core file when it crashes
 # even under `ulimit -c unlimited`, RLIMIT_CORE 0 in /proc/PID/limits, and in asymmetric
-# mode the vault key's page locked in RAM (VmLck) while unlocked and released on lock; and
-# the store it creates private (directory 0700, database and WAL 0600) under umask 022.
+# mode the vault key's page locked in RAM (VmLck) while unlocked and released on lock; the
+# store it creates private (directory 0700, database and WAL 0600) under umask 022; and
+# no copy of the PIN, a document value or a scan left in its memory after use.
 # Each claim has a control: a plain process in the same place does dump core, and the
 # token-AES mode (no vault key on the host) locks less than the asymmetric one.
 . "$(dirname "$0")/cli_test_lib.sh"
@@ -96,6 +97,40 @@ aes_locked_unlocked=$(proc_value "$AGENT_PID" VmLck)
 echo "VmLck (kB) unlocked in token_aes mode: $aes_locked_unlocked"
 [ "$locked_unlocked" -gt "$aes_locked_unlocked" ] ||
   fail "the asymmetric mode locks no more memory ($locked_unlocked kB) than token_aes ($aes_locked_unlocked kB)"
+stop_agent
+
+# --- no copy of a PIN or a document left in the agent's memory ---------------------------
+# Read through /proc/PID/mem (we are root): after unlocks, a put with a scan, a get and
+# a lock, neither the PIN nor a value nor the scan (raw or as the base64 the CLI sent)
+# is anywhere in the agent's memory. SecretBytes wipes what idvault owns; the agent's
+# wipe-on-free operator delete (host/memory/) wipes the copies libraries made.
+MEM_PIN=Memscan-PIN-40817263
+softhsm2-util --init-token --free --label memscan --pin "$MEM_PIN" --so-pin 5678 >/dev/null
+(umask 077 && printf '%s\n' "$MEM_PIN" >"$WORK/mem-pin")
+"$AGENT" --socket "$IDVAULT_SOCK" --store "$WORK/data/mem-vault.db" --module "$MODULE" \
+  --token pkcs11:token=memscan --confirm-program "$WORK/consent-yes" >>"$WORK/agent.out" 2>>"$WORK/agent.err" &
+AGENT_PID=$!
+wait_for_agent
+expect_ok "$IDVAULT" init --pin-file "$WORK/mem-pin"
+for i in 1 2 3; do
+  expect_ok "$IDVAULT" lock
+  expect_ok "$IDVAULT" unlock --pin-file "$WORK/mem-pin"
+done
+{ printf 'MEMSCANMARKER-'; head -c 200000 /dev/urandom; } >"$WORK/in/mem-scan.jpg"
+expect_ok "$IDVAULT" put personal_details --field first_name=Quillonmerrowby --field last_name=Vandersplotch \
+  --field birth_date=03.04.1977 --field gender=female --field country_code=NL --field residence_country_code=NL
+expect_ok "$IDVAULT" put passport --field document_no=MEMDOC99172 --field expiry_date= --front-side "$WORK/in/mem-scan.jpg"
+expect_ok "$IDVAULT" get personal_details
+grep -q Quillonmerrowby "$WORK/stdout" || fail "get did not return the value: the scan would prove nothing"
+expect_ok "$IDVAULT" get passport --files-dir "$WORK/out/mem"
+expect_ok "$IDVAULT" lock
+scan_b64=$(head -c 300 "$WORK/in/mem-scan.jpg" | base64 -w0 | cut -c 25-64)
+found=$(/usr/bin/python3 "$HERE/memory_scan.py" "$AGENT_PID" "$MEM_PIN" Quillonmerrowby Vandersplotch MEMDOC99172 \
+  MEMSCANMARKER "$scan_b64")
+echo "copies in the agent's memory after unlocks, puts, gets and lock:" $found
+while read -r count what; do
+  [ "$count" -eq 0 ] || fail "the agent's memory holds $count copies of '$what' after lock"
+done <<<"$found"
 stop_agent
 
 # --- the agent as nobody: not dumpable, no core -------------------------------------------
