@@ -41,15 +41,25 @@ void* allocate_aligned(std::size_t size, std::align_val_t alignment) {
 
 }  // namespace
 
-void* operator new(std::size_t size) { return allocate(size); }
-void* operator new[](std::size_t size) { return allocate(size); }
+void* operator new(std::size_t size) {
+  return allocate(size);
+}
+void* operator new[](std::size_t size) {
+  return allocate(size);
+}
 void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
   void* block = std::malloc(size == 0 ? 1 : size);
   return block;
 }
-void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept { return operator new(size, tag); }
-void* operator new(std::size_t size, std::align_val_t alignment) { return allocate_aligned(size, alignment); }
-void* operator new[](std::size_t size, std::align_val_t alignment) { return allocate_aligned(size, alignment); }
+void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept {
+  return operator new(size, tag);
+}
+void* operator new(std::size_t size, std::align_val_t alignment) {
+  return allocate_aligned(size, alignment);
+}
+void* operator new[](std::size_t size, std::align_val_t alignment) {
+  return allocate_aligned(size, alignment);
+}
 void* operator new(std::size_t size, std::align_val_t alignment, const std::nothrow_t&) noexcept {
   try {
     return allocate_aligned(size, alignment);
@@ -57,19 +67,44 @@ void* operator new(std::size_t size, std::align_val_t alignment, const std::noth
     return nullptr;
   }
 }
-void* operator new[](std::size_t size, std::align_val_t alignment, const std::nothrow_t& tag) noexcept {
+void* operator new[](std::size_t size, std::align_val_t alignment,
+                     const std::nothrow_t& tag) noexcept {
   return operator new(size, alignment, tag);
 }
 
-void operator delete(void* block) noexcept { wipe_and_free(block); }
-void operator delete[](void* block) noexcept { wipe_and_free(block); }
-void operator delete(void* block, std::size_t) noexcept { wipe_and_free(block); }
-void operator delete[](void* block, std::size_t) noexcept { wipe_and_free(block); }
-void operator delete(void* block, const std::nothrow_t&) noexcept { wipe_and_free(block); }
-void operator delete[](void* block, const std::nothrow_t&) noexcept { wipe_and_free(block); }
-void operator delete(void* block, std::align_val_t) noexcept { wipe_and_free(block); }
-void operator delete[](void* block, std::align_val_t) noexcept { wipe_and_free(block); }
-void operator delete(void* block, std::size_t, std::align_val_t) noexcept { wipe_and_free(block); }
-void operator delete[](void* block, std::size_t, std::align_val_t) noexcept { wipe_and_free(block); }
-void operator delete(void* block, std::align_val_t, const std::nothrow_t&) noexcept { wipe_and_free(block); }
-void operator delete[](void* block, std::align_val_t, const std::nothrow_t&) noexcept { wipe_and_free(block); }
+void operator delete(void* block) noexcept {
+  wipe_and_free(block);
+}
+void operator delete[](void* block) noexcept {
+  wipe_and_free(block);
+}
+void operator delete(void* block, std::size_t) noexcept {
+  wipe_and_free(block);
+}
+void operator delete[](void* block, std::size_t) noexcept {
+  wipe_and_free(block);
+}
+void operator delete(void* block, const std::nothrow_t&) noexcept {
+  wipe_and_free(block);
+}
+void operator delete[](void* block, const std::nothrow_t&) noexcept {
+  wipe_and_free(block);
+}
+void operator delete(void* block, std::align_val_t) noexcept {
+  wipe_and_free(block);
+}
+void operator delete[](void* block, std::align_val_t) noexcept {
+  wipe_and_free(block);
+}
+void operator delete(void* block, std::size_t, std::align_val_t) noexcept {
+  wipe_and_free(block);
+}
+void operator delete[](void* block, std::size_t, std::align_val_t) noexcept {
+  wipe_and_free(block);
+}
+void operator delete(void* block, std::align_val_t, const std::nothrow_t&) noexcept {
+  wipe_and_free(block);
+}
+void operator delete[](void* block, std::align_val_t, const std::nothrow_t&) noexcept {
+  wipe_and_free(block);
+}

@@ -79,7 +79,8 @@ int wait_for(pid_t child) {
 SecretBytes pin_from_program(const std::string& program, std::string_view prompt) {
   int from_child[2];
   if (::pipe2(from_child, O_CLOEXEC) != 0)
-    throw PinError(std::string("cannot create a pipe for ") + kPinentryVariable + ": " + std::strerror(errno));
+    throw PinError(std::string("cannot create a pipe for ") + kPinentryVariable + ": " +
+                   std::strerror(errno));
   Fd read_end(from_child[0]);
   Fd write_end(from_child[1]);
   posix_spawn_file_actions_t actions;
@@ -115,11 +116,13 @@ SecretBytes pin_from_program(const std::string& program, std::string_view prompt
 class EchoOff {
  public:
   explicit EchoOff(int fd) : fd_(fd) {
-    if (::tcgetattr(fd_, &saved_) != 0) throw PinError("cannot read the terminal settings to ask for the PIN");
+    if (::tcgetattr(fd_, &saved_) != 0)
+      throw PinError("cannot read the terminal settings to ask for the PIN");
     termios quiet = saved_;
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     quiet.c_lflag |= ICANON;
-    if (::tcsetattr(fd_, TCSAFLUSH, &quiet) != 0) throw PinError("cannot turn off echo to ask for the PIN");
+    if (::tcsetattr(fd_, TCSAFLUSH, &quiet) != 0)
+      throw PinError("cannot turn off echo to ask for the PIN");
   }
   ~EchoOff() { ::tcsetattr(fd_, TCSAFLUSH, &saved_); }
   EchoOff(const EchoOff&) = delete;  // restores one terminal once
@@ -133,7 +136,8 @@ class EchoOff {
 SecretBytes pin_from_terminal(std::string_view prompt) {
   Fd tty(::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY));
   if (tty.get() < 0) {
-    throw PinError(std::string("no terminal to ask for the PIN: use --pin-file F or set ") + kPinentryVariable);
+    throw PinError(std::string("no terminal to ask for the PIN: use --pin-file F or set ") +
+                   kPinentryVariable);
   }
   const std::string question = std::string(prompt) + ": ";
   [[maybe_unused]] const ssize_t shown = ::write(tty.get(), question.data(), question.size());
@@ -152,7 +156,8 @@ SecretBytes read_pin(const std::optional<std::string>& pin_file, std::string_vie
   SecretBytes pin;
   if (pin_file) {
     pin = pin_from_file(*pin_file);
-  } else if (const char* program = std::getenv(kPinentryVariable); program != nullptr && *program != '\0') {
+  } else if (const char* program = std::getenv(kPinentryVariable);
+             program != nullptr && *program != '\0') {
     pin = pin_from_program(program, prompt);
   } else {
     pin = pin_from_terminal(prompt);

@@ -36,6 +36,7 @@ class PinError : public std::runtime_error {
 // prompt as its only argument and the caller's environment; the PIN is its standard
 // output up to the first newline; a non-zero exit means cancelled), else /dev/tty with
 // echo off, showing "<prompt>: ". A trailing '\r' is dropped. Throws PinError.
-[[nodiscard]] SecretBytes read_pin(const std::optional<std::string>& pin_file, std::string_view prompt);
+[[nodiscard]] SecretBytes read_pin(const std::optional<std::string>& pin_file,
+                                   std::string_view prompt);
 
 }  // namespace idvault::pin

@@ -121,8 +121,12 @@ using idvault::testing::allocate;
 using idvault::testing::allocate_aligned;
 using idvault::testing::before_free;
 
-void* operator new(std::size_t size) { return allocate(size); }
-void* operator new[](std::size_t size) { return allocate(size); }
+void* operator new(std::size_t size) {
+  return allocate(size);
+}
+void* operator new[](std::size_t size) {
+  return allocate(size);
+}
 void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
   try {
     return allocate(size);
@@ -130,9 +134,15 @@ void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
     return nullptr;
   }
 }
-void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept { return operator new(size, tag); }
-void* operator new(std::size_t size, std::align_val_t alignment) { return allocate_aligned(size, alignment); }
-void* operator new[](std::size_t size, std::align_val_t alignment) { return allocate_aligned(size, alignment); }
+void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept {
+  return operator new(size, tag);
+}
+void* operator new(std::size_t size, std::align_val_t alignment) {
+  return allocate_aligned(size, alignment);
+}
+void* operator new[](std::size_t size, std::align_val_t alignment) {
+  return allocate_aligned(size, alignment);
+}
 void* operator new(std::size_t size, std::align_val_t alignment, const std::nothrow_t&) noexcept {
   try {
     return allocate_aligned(size, alignment);
@@ -140,7 +150,8 @@ void* operator new(std::size_t size, std::align_val_t alignment, const std::noth
     return nullptr;
   }
 }
-void* operator new[](std::size_t size, std::align_val_t alignment, const std::nothrow_t& tag) noexcept {
+void* operator new[](std::size_t size, std::align_val_t alignment,
+                     const std::nothrow_t& tag) noexcept {
   return operator new(size, alignment, tag);
 }
 
@@ -148,17 +159,37 @@ void operator delete(void* block) noexcept {
   before_free(block, 0);
   std::free(block);
 }
-void operator delete[](void* block) noexcept { operator delete(block); }
+void operator delete[](void* block) noexcept {
+  operator delete(block);
+}
 void operator delete(void* block, std::size_t size) noexcept {
   before_free(block, size);
   std::free(block);
 }
-void operator delete[](void* block, std::size_t size) noexcept { operator delete(block, size); }
-void operator delete(void* block, const std::nothrow_t&) noexcept { operator delete(block); }
-void operator delete[](void* block, const std::nothrow_t&) noexcept { operator delete(block); }
-void operator delete(void* block, std::align_val_t) noexcept { operator delete(block); }
-void operator delete[](void* block, std::align_val_t) noexcept { operator delete(block); }
-void operator delete(void* block, std::size_t size, std::align_val_t) noexcept { operator delete(block, size); }
-void operator delete[](void* block, std::size_t size, std::align_val_t) noexcept { operator delete(block, size); }
-void operator delete(void* block, std::align_val_t, const std::nothrow_t&) noexcept { operator delete(block); }
-void operator delete[](void* block, std::align_val_t, const std::nothrow_t&) noexcept { operator delete(block); }
+void operator delete[](void* block, std::size_t size) noexcept {
+  operator delete(block, size);
+}
+void operator delete(void* block, const std::nothrow_t&) noexcept {
+  operator delete(block);
+}
+void operator delete[](void* block, const std::nothrow_t&) noexcept {
+  operator delete(block);
+}
+void operator delete(void* block, std::align_val_t) noexcept {
+  operator delete(block);
+}
+void operator delete[](void* block, std::align_val_t) noexcept {
+  operator delete(block);
+}
+void operator delete(void* block, std::size_t size, std::align_val_t) noexcept {
+  operator delete(block, size);
+}
+void operator delete[](void* block, std::size_t size, std::align_val_t) noexcept {
+  operator delete(block, size);
+}
+void operator delete(void* block, std::align_val_t, const std::nothrow_t&) noexcept {
+  operator delete(block);
+}
+void operator delete[](void* block, std::align_val_t, const std::nothrow_t&) noexcept {
+  operator delete(block);
+}

@@ -2,6 +2,7 @@
 // destruction, when its buffer is replaced by a move or outgrown, and on clear(). The
 // replaced operator delete (freed_memory_watch.h) looks at each block as it is freed, so
 // these tests fail the moment a wipe is removed.
+#include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -11,7 +12,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <gtest/gtest.h>
 #include <memory>
 #include <optional>
 #include <string>
@@ -139,7 +139,8 @@ TEST(SecretBytesWipe, CloneIsWipedToo) {
 TEST(SoftwareMasterKeyWipe, KeyIsLockedInMemoryThenWipedAndUnlocked) {
   const long locked_before = locked_kib();
   SecretBytes key_bytes(32);
-  for (std::size_t i = 0; i < key_bytes.size(); ++i) key_bytes.reveal_mutable()[i] = static_cast<std::uint8_t>(i + 1);
+  for (std::size_t i = 0; i < key_bytes.size(); ++i)
+    key_bytes.reveal_mutable()[i] = static_cast<std::uint8_t>(i + 1);
   watch_block(key_bytes.reveal().data(), key_bytes.size());
   auto key = std::make_unique<idvault::vault::SoftwareMasterKey>(
       idvault::vault::SoftwareMasterKey::from_bytes(std::move(key_bytes)));
@@ -156,7 +157,8 @@ TEST(SoftwareMasterKeyWipe, KeyIsLockedInMemoryThenWipedAndUnlocked) {
 }
 
 TEST(SoftwareMasterKeyWipe, UnwrapLeavesNoPlaintextCopy) {
-  auto key = std::make_unique<idvault::vault::SoftwareMasterKey>(idvault::vault::SoftwareMasterKey::generate());
+  auto key = std::make_unique<idvault::vault::SoftwareMasterKey>(
+      idvault::vault::SoftwareMasterKey::generate());
   const SecretBytes value = SecretBytes::from_string(kMarker);
   const idvault::vault::Bytes wrapped = key->wrap(value);
   start_scanning_freed_blocks(kMarker);
@@ -224,7 +226,8 @@ TEST(PinBufferWipe, TheClisRequestLineLeavesNoCopyOfThePinOrScan) {
 // ---- the card simulator's WipedBytes (firmware-sim/wiped_bytes.h) -------------------
 
 TEST(CardSimWipedBytes, BufferIsZeroWhenDestroyed) {
-  auto pin = std::make_unique<idvault::cardsim::WipedBytes>(idvault::cardsim::WipedBytes::from_text(kPin));
+  auto pin =
+      std::make_unique<idvault::cardsim::WipedBytes>(idvault::cardsim::WipedBytes::from_text(kPin));
   watch_block(pin->reveal().data(), pin->size());
   pin.reset();
   ASSERT_TRUE(watched_block().freed);
@@ -248,9 +251,10 @@ struct RequestLine {
   std::array<char, 256> text{};
   std::size_t size = 0;
   RequestLine() {
-    const int written = std::snprintf(text.data(), text.size(),
-                                      "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"take\",\"params\":{\"pin\":\"%.*s\"}}\n",
-                                      static_cast<int>(kMarker.size()), kMarker.data());
+    const int written = std::snprintf(
+        text.data(), text.size(),
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"take\",\"params\":{\"pin\":\"%.*s\"}}\n",
+        static_cast<int>(kMarker.size()), kMarker.data());
     size = static_cast<std::size_t>(written);
   }
   ~RequestLine() { ::explicit_bzero(text.data(), text.size()); }
@@ -272,7 +276,8 @@ TEST(LineFramerWipe, OutgrownBuffersAndHandedOutFramesLeaveNoCopy) {
     // And a frame still incomplete when the framer dies.
     ASSERT_TRUE(framer.feed(line.view().substr(0, line.size - 1)));
   }
-  EXPECT_EQ(stop_scanning_freed_blocks(), 0u) << "the framer freed a buffer that still held the frame";
+  EXPECT_EQ(stop_scanning_freed_blocks(), 0u)
+      << "the framer freed a buffer that still held the frame";
 }
 
 // The params a handler gets are wiped after the call whatever the handler did with them.
@@ -292,7 +297,8 @@ TEST(RpcServerWipe, ParamsAreWipedAfterTheCallWhateverTheHandlerDid) {
   });
   idvault::rpc::RpcServerOptions options;
   options.allowed_uid = ::geteuid();
-  auto server = std::make_unique<idvault::rpc::RpcServer>(idvault::rpc::listen_on_path(socket_path), methods, options);
+  auto server = std::make_unique<idvault::rpc::RpcServer>(idvault::rpc::listen_on_path(socket_path),
+                                                          methods, options);
   std::thread serving([&] { server->run(); });
 
   const RequestLine line;
@@ -316,7 +322,8 @@ TEST(RpcServerWipe, ParamsAreWipedAfterTheCallWhateverTheHandlerDid) {
   serving.join();
   server.reset();
   const std::string_view reply(answer.data(), got);
-  EXPECT_NE(reply.find("\"result\":" + std::to_string(kMarker.size())), std::string_view::npos) << reply;
+  EXPECT_NE(reply.find("\"result\":" + std::to_string(kMarker.size())), std::string_view::npos)
+      << reply;
   ASSERT_TRUE(watched_block().freed) << "the params were never freed";
   EXPECT_TRUE(watched_block().all_zero_when_freed) << "the server freed the params' PIN unwiped";
 }
