@@ -22,10 +22,12 @@ void wipe_and_free(void* block) noexcept {
   // The usable size, not the requested one: it covers the whole block, and the unsized
   // delete (which most of the standard library still calls) knows nothing else.
   ::explicit_bzero(block, ::malloc_usable_size(block));
+  // NOLINTNEXTLINE(cppcoreguidelines-no-malloc,cppcoreguidelines-owning-memory)
   std::free(block);
 }
 
 void* allocate(std::size_t size) {
+  // NOLINTNEXTLINE(cppcoreguidelines-no-malloc,cppcoreguidelines-owning-memory)
   void* block = std::malloc(size == 0 ? 1 : size);
   if (block == nullptr) throw std::bad_alloc();
   return block;
@@ -48,6 +50,7 @@ void* operator new[](std::size_t size) {
   return allocate(size);
 }
 void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  // NOLINTNEXTLINE(cppcoreguidelines-no-malloc,cppcoreguidelines-owning-memory)
   void* block = std::malloc(size == 0 ? 1 : size);
   return block;
 }

@@ -11,11 +11,17 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <system_error>
 
 extern char** environ;
 
 namespace idvault::pin {
 namespace {
+
+// strerror() is not thread-safe; the service tools read PINs while threads may run.
+std::string describe(int error) {
+  return std::generic_category().message(error);
+}
 
 // Owns a file descriptor, so every early throw closes it.
 class Fd {
@@ -23,6 +29,8 @@ class Fd {
   explicit Fd(int fd) noexcept : fd_(fd) {}
   Fd(const Fd&) = delete;  // closed exactly once
   Fd& operator=(const Fd&) = delete;
+  Fd(Fd&&) = delete;
+  Fd& operator=(Fd&&) = delete;
   ~Fd() { close(); }
   [[nodiscard]] int get() const noexcept { return fd_; }
   void close() noexcept {
@@ -44,7 +52,7 @@ SecretBytes read_secret_line(int fd, const std::string& source) {
       throw PinError(source + ": longer than " + std::to_string(kMaxPinBytes) + " bytes");
     const ssize_t got = ::read(fd, pin.reveal_mutable().data() + length, 1);
     if (got < 0 && errno == EINTR) continue;
-    if (got < 0) throw PinError("cannot read the PIN from " + source + ": " + std::strerror(errno));
+    if (got < 0) throw PinError("cannot read the PIN from " + source + ": " + describe(errno));
     if (got == 0) break;
     if (pin.reveal()[length] == '\n') break;
     ++length;
@@ -56,7 +64,7 @@ SecretBytes read_secret_line(int fd, const std::string& source) {
 
 SecretBytes pin_from_file(const std::string& path) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) throw PinError("cannot read PIN file " + path + ": " + std::strerror(errno));
+  if (fd.get() < 0) throw PinError("cannot read PIN file " + path + ": " + describe(errno));
   SecretBytes pin = read_secret_line(fd.get(), "PIN file " + path);
   struct stat st {};
   if (!pin.empty() && ::fstat(fd.get(), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
@@ -80,7 +88,7 @@ SecretBytes pin_from_program(const std::string& program, std::string_view prompt
   int from_child[2];
   if (::pipe2(from_child, O_CLOEXEC) != 0)
     throw PinError(std::string("cannot create a pipe for ") + kPinentryVariable + ": " +
-                   std::strerror(errno));
+                   describe(errno));
   Fd read_end(from_child[0]);
   Fd write_end(from_child[1]);
   posix_spawn_file_actions_t actions;
@@ -95,7 +103,7 @@ SecretBytes pin_from_program(const std::string& program, std::string_view prompt
   write_end.close();  // so EOF arrives when the child exits
   if (spawned != 0) {
     throw PinError(std::string("cannot run ") + kPinentryVariable + " program " + program + ": " +
-                   std::strerror(spawned));
+                   describe(spawned));
   }
   SecretBytes pin;
   try {
@@ -127,6 +135,8 @@ class EchoOff {
   ~EchoOff() { ::tcsetattr(fd_, TCSAFLUSH, &saved_); }
   EchoOff(const EchoOff&) = delete;  // restores one terminal once
   EchoOff& operator=(const EchoOff&) = delete;
+  EchoOff(EchoOff&&) = delete;
+  EchoOff& operator=(EchoOff&&) = delete;
 
  private:
   int fd_;
@@ -150,14 +160,18 @@ SecretBytes pin_from_terminal(std::string_view prompt) {
   return pin;
 }
 
+// The tools never call setenv, so reading the environment cannot race with a change.
+const char* pinentry_program() {
+  return std::getenv(kPinentryVariable);  // NOLINT(concurrency-mt-unsafe)
+}
+
 }  // namespace
 
 SecretBytes read_pin(const std::optional<std::string>& pin_file, std::string_view prompt) {
   SecretBytes pin;
   if (pin_file) {
     pin = pin_from_file(*pin_file);
-  } else if (const char* program = std::getenv(kPinentryVariable);
-             program != nullptr && *program != '\0') {
+  } else if (const char* program = pinentry_program(); program != nullptr && *program != '\0') {
     pin = pin_from_program(program, prompt);
   } else {
     pin = pin_from_terminal(prompt);

@@ -65,6 +65,7 @@ void before_free(void* block, std::size_t requested) noexcept {
 }
 
 void* allocate(std::size_t size) {
+  // NOLINTNEXTLINE(cppcoreguidelines-no-malloc,cppcoreguidelines-owning-memory)
   void* block = std::malloc(size == 0 ? 1 : size);
   if (block == nullptr) throw std::bad_alloc();
   return block;
@@ -157,6 +158,7 @@ void* operator new[](std::size_t size, std::align_val_t alignment,
 
 void operator delete(void* block) noexcept {
   before_free(block, 0);
+  // NOLINTNEXTLINE(cppcoreguidelines-no-malloc,cppcoreguidelines-owning-memory)
   std::free(block);
 }
 void operator delete[](void* block) noexcept {
@@ -164,6 +166,7 @@ void operator delete[](void* block) noexcept {
 }
 void operator delete(void* block, std::size_t size) noexcept {
   before_free(block, size);
+  // NOLINTNEXTLINE(cppcoreguidelines-no-malloc,cppcoreguidelines-owning-memory)
   std::free(block);
 }
 void operator delete[](void* block, std::size_t size) noexcept {

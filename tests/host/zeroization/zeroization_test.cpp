@@ -67,6 +67,8 @@ class TempDir {
   ~TempDir() { fs::remove_all(path_); }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
+  TempDir(TempDir&&) = delete;
+  TempDir& operator=(TempDir&&) = delete;
   [[nodiscard]] const fs::path& path() const { return path_; }
 
  private:
@@ -196,6 +198,7 @@ TEST(PinBufferWipe, PinFromAPinentryProgramLeavesNoCopyBehind) {
     out << "#!/bin/sh\nprintf '%s\\n' " << kPin << "\n";
   }
   fs::permissions(program, fs::perms::owner_all);
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): no other thread runs in this test
   ASSERT_EQ(::setenv(idvault::pin::kPinentryVariable, program.c_str(), 1), 0);
   start_scanning_freed_blocks(kPin);
   {
@@ -203,14 +206,14 @@ TEST(PinBufferWipe, PinFromAPinentryProgramLeavesNoCopyBehind) {
     EXPECT_EQ(pin.reveal_text(), kPin);
   }
   EXPECT_EQ(stop_scanning_freed_blocks(), 0u) << "a freed block still held the PIN";
-  ::unsetenv(idvault::pin::kPinentryVariable);
+  ::unsetenv(idvault::pin::kPinentryVariable);  // NOLINT(concurrency-mt-unsafe)
 }
 
 TEST(PinBufferWipe, TheClisRequestLineLeavesNoCopyOfThePinOrScan) {
   // The CLI writes the PIN (escaped) and scans (base64) straight into one wiping line;
   // growing that line many times over must not leave the PIN behind in a freed block.
   const SecretBytes pin = SecretBytes::from_string(kMarker);
-  SecretBytes scan(64 * 1024);
+  SecretBytes scan(std::size_t{64} * 1024);
   start_scanning_freed_blocks(kMarker);
   {
     idvault::cli::SecretRequest request("unlock", 7);
@@ -258,6 +261,10 @@ struct RequestLine {
     size = static_cast<std::size_t>(written);
   }
   ~RequestLine() { ::explicit_bzero(text.data(), text.size()); }
+  RequestLine(const RequestLine&) = delete;  // one copy of the secret, wiped once
+  RequestLine& operator=(const RequestLine&) = delete;
+  RequestLine(RequestLine&&) = delete;
+  RequestLine& operator=(RequestLine&&) = delete;
   [[nodiscard]] std::string_view view() const { return {text.data(), size}; }
 };
 
