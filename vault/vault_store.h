@@ -2,10 +2,15 @@
 // and files in Telegram's format with their hashes, value secrets wrapped by the master
 // key, settings (wrapped keys, token URIs), the receipt log, attestations and the
 // errors services sent. Nothing readable, and no unwrapped key, is ever written here.
+// Since schema 3 each file's ciphertext is a file of its own beside the database
+// (CiphertextFiles, vault.db -> vault.db.files/), its row naming it; rows written
+// before keep their ciphertext in the row and stay readable.
 //
 // A write returns only after its transaction committed, so an acknowledged write
 // survives a crash; every multi-row change (an element and its files) is one
-// transaction, so a crash never leaves half an element.
+// transaction, so a crash never leaves half an element. File ciphertexts are on disk
+// (data and directory entry synced) before the commit that refers to them, and removed
+// only after the commit that stops referring to them.
 #pragma once
 
 #include <cstdint>
@@ -16,13 +21,14 @@
 #include <string>
 #include <vector>
 
+#include "vault/ciphertext_files.h"
 #include "vault/element_type.h"
 #include "vault/keys.h"
 #include "vault/sqlite_db.h"
 
 namespace idvault::vault {
 
-inline constexpr int kVaultSchemaVersion = 2;
+inline constexpr int kVaultSchemaVersion = 3;
 
 struct StoredFile {
   std::string file_id;
@@ -33,6 +39,11 @@ struct StoredFile {
   Bytes wrapped_secret;
   std::int64_t file_date = 0;
   Bytes recovery_sealed_secret;  // empty unless recovery is set up
+  // The file beside the database holding the ciphertext (CiphertextFiles). Read back:
+  // always set for rows of schema 3. Put: set when the caller already wrote it there
+  // (VaultStore::write_ciphertext), ciphertext then empty; else put_element writes it.
+  std::string stored_name;
+  std::size_t ciphertext_size = 0;  // with stored_name
 };
 
 struct StoredElement {
@@ -77,7 +88,17 @@ class VaultStore {
   // Replaces the element of that type and all its files, atomically. The element's
   // errors are cleared (the holder changed it: Telegram's fix-and-resend rule).
   void put_element(const StoredElement& element);
-  // with_file_bytes=false leaves StoredFile::ciphertext empty (for listings).
+  // Writes one file's ciphertext beside the database ahead of put_element (thread-safe,
+  // may run while other files are still being encrypted; its write-back starts at
+  // once, put_element waits for it); returns the name to put in StoredFile::stored_name.
+  // A file no put_element commits is removed by discard_ciphertexts (or, after a
+  // crash, at the next open).
+  [[nodiscard]] std::string write_ciphertext(std::span<const std::uint8_t> ciphertext);
+  // Removes files write_ciphertext wrote for a put that was abandoned.
+  void discard_ciphertexts(const StoredElement& element) noexcept;
+
+  // with_file_bytes=false leaves StoredFile::ciphertext empty (for listings). Throws
+  // StoreError naming the file when a ciphertext file is missing or the wrong size.
   [[nodiscard]] std::optional<StoredElement> element(ElementType type, bool with_file_bytes = true);
   [[nodiscard]] std::vector<StoredElement> elements(bool with_file_bytes = false);
   bool remove_element(ElementType type);
@@ -99,12 +120,15 @@ class VaultStore {
 
  private:
   void migrate();
+  std::vector<std::string> commit_element(const StoredElement& element, const std::vector<std::string>& names);
+  std::vector<std::string> stored_names_of(const std::string& type);
   std::vector<StoredFile> files_of(ElementType type, bool with_file_bytes);
   std::vector<StoredNote> notes(const char* table);
   std::int64_t add_note(const char* table, ElementType type, const std::string& json);
 
   std::mutex mutex_;  // one writer at a time through this handle
   SqliteDatabase db_;
+  CiphertextFiles files_;
 };
 
 }  // namespace idvault::vault
