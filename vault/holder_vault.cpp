@@ -1,6 +1,7 @@
 #include "vault/holder_vault.h"
 
 #include <algorithm>
+#include <mutex>
 
 #include "vault/base64.h"
 #include "vault/element_data.h"
@@ -74,7 +75,33 @@ void HolderVault::put(const PlainElement& element) { put(copy_of(element)); }
 
 void HolderVault::put(PlainElement&& element) {
   PlainElement clean = validated(std::move(element));
-  EncryptedElements encrypted = encrypt_elements(std::span(&clean, 1));
+  // Ciphertexts go to their files as they are made; if the put fails before its
+  // commit, the ones written are removed (after a crash, the next open removes them).
+  std::mutex written_mutex;
+  std::vector<std::string> written;
+  FileEncryption how;
+  how.threads = file_threads_;
+  how.sink = [&](std::span<const std::uint8_t> ciphertext) {
+    std::string name = store_.write_ciphertext(ciphertext);
+    std::lock_guard lock(written_mutex);
+    written.push_back(name);
+    return name;
+  };
+  try {
+    put_encrypted(clean, encrypt_elements(std::span(&clean, 1), how));
+  } catch (...) {
+    StoredElement abandoned;
+    for (const auto& name : written) {
+      StoredFile file;
+      file.stored_name = name;
+      abandoned.files.push_back(std::move(file));
+    }
+    store_.discard_ciphertexts(abandoned);
+    throw;
+  }
+}
+
+void HolderVault::put_encrypted(const PlainElement& clean, EncryptedElements&& encrypted) {
   const EncryptedPassportElement& out = encrypted.elements.at(0);
 
   StoredElement stored;
@@ -99,7 +126,12 @@ void HolderVault::put(PlainElement&& element) {
       stored_file.file_id = file.file_id;
       stored_file.slot = slot;
       stored_file.position = position;
-      stored_file.ciphertext = std::move(encrypted.files.at(file.file_id));
+      if (auto sunk = encrypted.sunk_files.find(file.file_id); sunk != encrypted.sunk_files.end()) {
+        stored_file.stored_name = sunk->second;  // already on disk (synced) beside the store
+        stored_file.ciphertext_size = static_cast<std::size_t>(file.file_size);
+      } else {
+        stored_file.ciphertext = std::move(encrypted.files.at(file.file_id));
+      }
       stored_file.file_hash = file_credentials.file_hash;
       SecretBytes secret(file_credentials.secret.reveal());
       stored_file.wrapped_secret = master_key_.wrap(secret);
