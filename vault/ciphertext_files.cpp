@@ -80,27 +80,28 @@ CiphertextFiles::~CiphertextFiles() {
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
-std::string CiphertextFiles::write(std::span<const std::uint8_t> bytes) {
+std::unique_ptr<CiphertextFiles::Pack> CiphertextFiles::open_pack() {
   const std::string name = random_name();
-  const auto temporary = directory_ / (std::string(kTemporaryPrefix) + name);
-  Descriptor fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (fd.get() < 0) fail("cannot create", temporary, errno);
-  const auto discard = [&](const char* what) {
-    const int error = errno;
-    ::unlink(temporary.c_str());
-    fail(what, temporary, error);
-  };
+  auto temporary = directory_ / (std::string(kTemporaryPrefix) + name);
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) fail("cannot create", temporary, errno);
+  return std::make_unique<Pack>(std::move(temporary), name, fd);
+}
+
+CiphertextFiles::Pack::~Pack() { ::close(fd_); }
+
+std::uint64_t CiphertextFiles::Pack::append(std::span<const std::uint8_t> bytes) {
+  const std::uint64_t offset = end_.fetch_add(bytes.size());
   std::size_t done = 0;
   while (done < bytes.size()) {
-    const ssize_t n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
+    const ssize_t n = ::pwrite(fd_, bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) discard("cannot write");  // ENOSPC lands here, before anything refers to the file
+    if (n <= 0) fail("cannot write", temporary_, n < 0 ? errno : ENOSPC);  // nothing refers to the pack yet
     done += static_cast<std::size_t>(n);
   }
   // Start writing it out now; publish() waits for it. Only a hint: fdatasync decides.
-  (void)::sync_file_range(fd.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
-  if (fd.close_checked() != 0) discard("cannot close");
-  return name;
+  (void)::sync_file_range(fd_, static_cast<off_t>(offset), static_cast<off_t>(bytes.size()), SYNC_FILE_RANGE_WRITE);
+  return offset;
 }
 
 void CiphertextFiles::publish(std::span<const std::string> names) {
@@ -122,7 +123,7 @@ void CiphertextFiles::publish(std::span<const std::string> names) {
   if (fd.get() < 0 || ::fsync(fd.get()) != 0) fail("cannot sync", directory_, errno);
 }
 
-Bytes CiphertextFiles::read(const std::string& name, std::size_t size) {
+Bytes CiphertextFiles::read(const std::string& name, std::uint64_t offset, std::size_t size) {
   if (!valid_name(name)) throw StoreError("store", "a file row names no valid ciphertext file (damaged store)");
   const auto path = directory_ / name;
   Descriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
@@ -132,14 +133,15 @@ Bytes CiphertextFiles::read(const std::string& name, std::size_t size) {
   }
   struct stat info {};
   if (::fstat(fd.get(), &info) != 0) fail("cannot stat", path, errno);
-  if (static_cast<std::uint64_t>(info.st_size) != size) {
+  if (static_cast<std::uint64_t>(info.st_size) < offset + size) {
     throw StoreError("store", "ciphertext file " + path.string() + " has " + std::to_string(info.st_size) +
-                                  " bytes where the store recorded " + std::to_string(size) + " (damaged store)");
+                                  " bytes where the store records " + std::to_string(size) + " at offset " +
+                                  std::to_string(offset) + " (damaged store)");
   }
   Bytes bytes(size);
   std::size_t done = 0;
   while (done < size) {
-    const ssize_t n = ::read(fd.get(), bytes.data() + done, size - done);
+    const ssize_t n = ::pread(fd.get(), bytes.data() + done, size - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) fail("cannot read", path, errno);
     if (n == 0) throw StoreError("store", "ciphertext file " + path.string() + " ended early (damaged store)");

@@ -75,33 +75,24 @@ void HolderVault::put(const PlainElement& element) { put(copy_of(element)); }
 
 void HolderVault::put(PlainElement&& element) {
   PlainElement clean = validated(std::move(element));
-  // Ciphertexts go to their files as they are made; if the put fails before its
-  // commit, the ones written are removed (after a crash, the next open removes them).
-  std::mutex written_mutex;
-  std::vector<std::string> written;
+  // Ciphertexts go to the put's pack beside the store as they are made; if the put
+  // fails before its commit, the pack is removed (after a crash, the next open does).
+  std::unique_ptr<CiphertextFiles::Pack> pack;
   FileEncryption how;
   how.threads = file_threads_;
-  how.sink = [&](std::span<const std::uint8_t> ciphertext) {
-    std::string name = store_.write_ciphertext(ciphertext);
-    std::lock_guard lock(written_mutex);
-    written.push_back(name);
-    return name;
-  };
+  if (clean.front_side || clean.reverse_side || clean.selfie || !clean.files.empty() || !clean.translation.empty()) {
+    pack = store_.open_pack();
+    how.sink = [&pack](std::span<const std::uint8_t> ciphertext) { return pack->append(ciphertext); };
+  }
   try {
-    put_encrypted(clean, encrypt_elements(std::span(&clean, 1), how));
+    put_encrypted(clean, encrypt_elements(std::span(&clean, 1), how), pack ? pack->name() : std::string());
   } catch (...) {
-    StoredElement abandoned;
-    for (const auto& name : written) {
-      StoredFile file;
-      file.stored_name = name;
-      abandoned.files.push_back(std::move(file));
-    }
-    store_.discard_ciphertexts(abandoned);
+    if (pack) store_.discard_pack(pack->name());
     throw;
   }
 }
 
-void HolderVault::put_encrypted(const PlainElement& clean, EncryptedElements&& encrypted) {
+void HolderVault::put_encrypted(const PlainElement& clean, EncryptedElements&& encrypted, const std::string& pack) {
   const EncryptedPassportElement& out = encrypted.elements.at(0);
 
   StoredElement stored;
@@ -127,7 +118,8 @@ void HolderVault::put_encrypted(const PlainElement& clean, EncryptedElements&& e
       stored_file.slot = slot;
       stored_file.position = position;
       if (auto sunk = encrypted.sunk_files.find(file.file_id); sunk != encrypted.sunk_files.end()) {
-        stored_file.stored_name = sunk->second;  // already on disk (synced) beside the store
+        stored_file.stored_name = pack;  // already written beside the store; put_element syncs it
+        stored_file.stored_offset = sunk->second;
         stored_file.ciphertext_size = static_cast<std::size_t>(file.file_size);
       } else {
         stored_file.ciphertext = std::move(encrypted.files.at(file.file_id));

@@ -94,7 +94,7 @@ class HolderVault {
   const RecoverySealer* recovery_;
   unsigned file_threads_ = 1;
 
-  void put_encrypted(const PlainElement& clean, EncryptedElements&& encrypted);
+  void put_encrypted(const PlainElement& clean, EncryptedElements&& encrypted, const std::string& pack);
 };
 
 // Re-enrols the vault on a new master key: every value secret is unsealed with the

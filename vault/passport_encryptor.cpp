@@ -43,7 +43,7 @@ struct EncryptedFile {
   ValueSecret secret;
   EncryptedValue value;
   std::size_t size = 0;  // of the ciphertext, which a sink took
-  std::string sunk;      // what the sink returned, if there is one
+  std::optional<std::uint64_t> sunk;  // what the sink returned, if there is one
 };
 using EncryptedFiles = std::unordered_map<const SecretBytes*, EncryptedFile>;
 
@@ -116,10 +116,10 @@ class BundleWriter {
     file.file_size = static_cast<std::int64_t>(encrypted.size);
     file.file_date = now_;
     element_hashes.insert(element_hashes.end(), value.hash.begin(), value.hash.end());
-    if (encrypted.sunk.empty()) {
-      bundle_.files.emplace(file.file_id, std::move(value.ciphertext));
+    if (encrypted.sunk) {
+      bundle_.sunk_files.emplace(file.file_id, *encrypted.sunk);
     } else {
-      bundle_.sunk_files.emplace(file.file_id, std::move(encrypted.sunk));
+      bundle_.files.emplace(file.file_id, std::move(value.ciphertext));
     }
     return FileCredentials{std::move(value.hash), std::move(secret)};
   }

@@ -38,9 +38,9 @@ struct PlainElement {
 struct EncryptedElements {
   std::vector<EncryptedPassportElement> elements;
   std::map<std::string, std::vector<std::uint8_t>> files;  // file_id -> ciphertext
-  // file_id -> what FileEncryption::sink returned, for files handed to a sink instead
-  // of being kept in `files`.
-  std::map<std::string, std::string> sunk_files;
+  // file_id -> what FileEncryption::sink returned (where it put the ciphertext), for
+  // files handed to a sink instead of being kept in `files`.
+  std::map<std::string, std::uint64_t> sunk_files;
   Credentials credentials;
 };
 
@@ -54,7 +54,7 @@ struct FileEncryption {
   // soon as it is ready (the holder's store writes it to disk while the next file is
   // being encrypted) and is not kept; its result lands in sunk_files. It may throw:
   // encrypt_elements then throws that after every thread has stopped.
-  std::function<std::string(std::span<const std::uint8_t> ciphertext)> sink;
+  std::function<std::uint64_t(std::span<const std::uint8_t> ciphertext)> sink;
 };
 
 struct EncryptedBundle {

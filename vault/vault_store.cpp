@@ -41,10 +41,12 @@ CREATE TABLE element_errors (
 ALTER TABLE elements ADD COLUMN recovery_sealed_data_secret BLOB;
 ALTER TABLE files ADD COLUMN recovery_sealed_secret BLOB;
 )sql",
-    // 3: file ciphertexts beside the database (CiphertextFiles). A row with a
-    // stored_name has an empty ciphertext column; older rows keep theirs.
+    // 3: file ciphertexts beside the database (CiphertextFiles): a row with a
+    // stored_name has its ciphertext at stored_offset of that pack and an empty
+    // ciphertext column; older rows keep theirs.
     R"sql(
 ALTER TABLE files ADD COLUMN stored_name TEXT;
+ALTER TABLE files ADD COLUMN stored_offset INTEGER;
 ALTER TABLE files ADD COLUMN ciphertext_size INTEGER;
 )sql",
 };
@@ -83,17 +85,10 @@ VaultStore::VaultStore(const std::filesystem::path& path, bool create)
   (void)files_.remove_unreferenced(referenced);
 }
 
-std::string VaultStore::write_ciphertext(std::span<const std::uint8_t> ciphertext) { return files_.write(ciphertext); }
-
-void VaultStore::discard_ciphertexts(const StoredElement& element) noexcept {
-  for (const auto& file : element.files) {
-    if (!file.stored_name.empty()) files_.remove(file.stored_name);
-  }
-}
-
 std::vector<std::string> VaultStore::stored_names_of(const std::string& type) {
   std::vector<std::string> names;
-  auto statement = db_.prepare("SELECT stored_name FROM files WHERE element_type = ? AND stored_name IS NOT NULL");
+  auto statement =
+      db_.prepare("SELECT DISTINCT stored_name FROM files WHERE element_type = ? AND stored_name IS NOT NULL");
   statement.bind(1, type);
   while (statement.step()) names.push_back(statement.text(0));
   return names;
@@ -152,24 +147,34 @@ void VaultStore::put_element(const StoredElement& element) {
   // refers to it. Files the caller wrote ahead (write_ciphertext) are only published
   // here; their write-back started when they were written.
   std::vector<std::string> written;
-  std::vector<std::string> names;
+  std::vector<std::string> names;      // each file's pack
+  std::vector<std::uint64_t> offsets;  // and where in it
   try {
+    std::unique_ptr<CiphertextFiles::Pack> pack;
     for (const auto& file : element.files) {
       if (!file.stored_name.empty()) {
         names.push_back(file.stored_name);
-      } else {
-        written.push_back(files_.write(file.ciphertext));
-        names.push_back(written.back());
+        offsets.push_back(file.stored_offset);
+        continue;
       }
+      if (!pack) {
+        pack = files_.open_pack();
+        written.push_back(pack->name());
+      }
+      offsets.push_back(pack->append(file.ciphertext));
+      names.push_back(pack->name());
     }
-    if (!names.empty()) files_.publish(names);
+    std::vector<std::string> packs = names;
+    std::sort(packs.begin(), packs.end());
+    packs.erase(std::unique(packs.begin(), packs.end()), packs.end());
+    if (!packs.empty()) files_.publish(packs);
   } catch (...) {
     for (const auto& name : written) files_.remove(name);
     throw;
   }
   std::vector<std::string> replaced;
   try {
-    replaced = commit_element(element, names);
+    replaced = commit_element(element, names, offsets);
   } catch (...) {
     for (const auto& name : written) files_.remove(name);  // the caller discards its own
     throw;
@@ -181,7 +186,8 @@ void VaultStore::put_element(const StoredElement& element) {
   }
 }
 
-std::vector<std::string> VaultStore::commit_element(const StoredElement& element, const std::vector<std::string>& names) {
+std::vector<std::string> VaultStore::commit_element(const StoredElement& element, const std::vector<std::string>& names,
+                                                    const std::vector<std::uint64_t>& offsets) {
   std::lock_guard lock(mutex_);
   const std::string type(to_string(element.type));
   SqliteTransaction transaction(db_);
@@ -211,7 +217,8 @@ std::vector<std::string> VaultStore::commit_element(const StoredElement& element
 
   auto file_insert = db_.prepare(
       "INSERT INTO files(file_id, element_type, slot, position, ciphertext, file_hash, wrapped_secret, file_date, "
-      "recovery_sealed_secret, stored_name, ciphertext_size) VALUES (?, ?, ?, ?, X'', ?, ?, ?, ?, ?, ?)");
+      "recovery_sealed_secret, stored_name, ciphertext_size, stored_offset) VALUES (?, ?, ?, ?, X'', ?, ?, ?, ?, ?, ?, "
+      "?)");
   for (std::size_t i = 0; i < element.files.size(); ++i) {
     const StoredFile& file = element.files[i];
     const std::size_t size = file.stored_name.empty() ? file.ciphertext.size() : file.ciphertext_size;
@@ -221,6 +228,7 @@ std::vector<std::string> VaultStore::commit_element(const StoredElement& element
         .bind(4, file.position)
         .bind(9, names[i])
         .bind(10, static_cast<std::int64_t>(size))
+        .bind(11, static_cast<std::int64_t>(offsets[i]))
         .bind_blob(5, file.file_hash)
         .bind_blob(6, file.wrapped_secret)
         .bind(7, file.file_date);
@@ -241,9 +249,10 @@ std::vector<StoredFile> VaultStore::files_of(ElementType type, bool with_file_by
   auto statement = db_.prepare(
       with_file_bytes
           ? "SELECT file_id, slot, position, file_hash, wrapped_secret, file_date, recovery_sealed_secret, "
-            "stored_name, ciphertext_size, ciphertext FROM files WHERE element_type = ? ORDER BY slot, position"
+            "stored_name, ciphertext_size, stored_offset, ciphertext FROM files WHERE element_type = ? "
+            "ORDER BY slot, position"
           : "SELECT file_id, slot, position, file_hash, wrapped_secret, file_date, recovery_sealed_secret, "
-            "stored_name, ciphertext_size FROM files WHERE element_type = ? ORDER BY slot, position");
+            "stored_name, ciphertext_size, stored_offset FROM files WHERE element_type = ? ORDER BY slot, position");
   statement.bind(1, std::string(to_string(type)));
   std::vector<StoredFile> files;
   while (statement.step()) {
@@ -258,9 +267,10 @@ std::vector<StoredFile> VaultStore::files_of(ElementType type, bool with_file_by
     if (!statement.is_null(7)) {
       file.stored_name = statement.text(7);
       file.ciphertext_size = static_cast<std::size_t>(statement.integer(8));
-      if (with_file_bytes) file.ciphertext = files_.read(file.stored_name, file.ciphertext_size);
+      file.stored_offset = static_cast<std::uint64_t>(statement.integer(9));
+      if (with_file_bytes) file.ciphertext = files_.read(file.stored_name, file.stored_offset, file.ciphertext_size);
     } else if (with_file_bytes) {
-      file.ciphertext = statement.blob(9);  // a row from before schema 3
+      file.ciphertext = statement.blob(10);  // a row from before schema 3
     }
     files.push_back(std::move(file));
   }

@@ -2,9 +2,10 @@
 // and files in Telegram's format with their hashes, value secrets wrapped by the master
 // key, settings (wrapped keys, token URIs), the receipt log, attestations and the
 // errors services sent. Nothing readable, and no unwrapped key, is ever written here.
-// Since schema 3 each file's ciphertext is a file of its own beside the database
-// (CiphertextFiles, vault.db -> vault.db.files/), its row naming it; rows written
-// before keep their ciphertext in the row and stay readable.
+// Since schema 3 file ciphertexts live beside the database (CiphertextFiles, vault.db
+// -> vault.db.files/), one file ("pack") per put holding each of its files' ciphertext,
+// every row naming its pack, offset and size; rows written before keep their
+// ciphertext in the row and stay readable.
 //
 // A write returns only after its transaction committed, so an acknowledged write
 // survives a crash; every multi-row change (an element and its files) is one
@@ -44,6 +45,7 @@ struct StoredFile {
   // (VaultStore::write_ciphertext), ciphertext then empty; else put_element writes it.
   std::string stored_name;
   std::size_t ciphertext_size = 0;  // with stored_name
+  std::uint64_t stored_offset = 0;  // where in that file
 };
 
 struct StoredElement {
@@ -88,14 +90,13 @@ class VaultStore {
   // Replaces the element of that type and all its files, atomically. The element's
   // errors are cleared (the holder changed it: Telegram's fix-and-resend rule).
   void put_element(const StoredElement& element);
-  // Writes one file's ciphertext beside the database ahead of put_element (thread-safe,
-  // may run while other files are still being encrypted; its write-back starts at
-  // once, put_element waits for it); returns the name to put in StoredFile::stored_name.
-  // A file no put_element commits is removed by discard_ciphertexts (or, after a
-  // crash, at the next open).
-  [[nodiscard]] std::string write_ciphertext(std::span<const std::uint8_t> ciphertext);
-  // Removes files write_ciphertext wrote for a put that was abandoned.
-  void discard_ciphertexts(const StoredElement& element) noexcept;
+  // A pack for one put's file ciphertexts, written ahead of put_element: append() from
+  // any thread as each file is encrypted (its write-back starts at once, put_element
+  // waits for it), then StoredFile::stored_name = pack name, stored_offset = what
+  // append returned. A pack no put_element commits is removed by discard_pack (or,
+  // after a crash, at the next open).
+  [[nodiscard]] std::unique_ptr<CiphertextFiles::Pack> open_pack() { return files_.open_pack(); }
+  void discard_pack(const std::string& name) noexcept { files_.remove(name); }
 
   // with_file_bytes=false leaves StoredFile::ciphertext empty (for listings). Throws
   // StoreError naming the file when a ciphertext file is missing or the wrong size.
@@ -120,7 +121,8 @@ class VaultStore {
 
  private:
   void migrate();
-  std::vector<std::string> commit_element(const StoredElement& element, const std::vector<std::string>& names);
+  std::vector<std::string> commit_element(const StoredElement& element, const std::vector<std::string>& names,
+                                          const std::vector<std::uint64_t>& offsets);
   std::vector<std::string> stored_names_of(const std::string& type);
   std::vector<StoredFile> files_of(ElementType type, bool with_file_bytes);
   std::vector<StoredNote> notes(const char* table);

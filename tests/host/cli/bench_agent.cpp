@@ -204,7 +204,7 @@ struct Floor {
 };
 
 // What HolderVault::put hands its store, with stand-ins for the token-wrapped secrets.
-vault::StoredElement stored_form(vault::EncryptedElements& encrypted) {
+vault::StoredElement stored_form(vault::EncryptedElements& encrypted, const std::string& pack) {
   vault::StoredElement stored;
   stored.type = encrypted.elements.at(0).type;
   stored.element_hash.assign(32, 1);
@@ -214,7 +214,8 @@ vault::StoredElement stored_form(vault::EncryptedElements& encrypted) {
     file.file_id = passport_file.file_id;
     file.slot = "files";
     file.position = position++;
-    file.stored_name = encrypted.sunk_files.at(file.file_id);
+    file.stored_name = pack;
+    file.stored_offset = encrypted.sunk_files.at(file.file_id);
     file.ciphertext_size = static_cast<std::size_t>(passport_file.file_size);
     file.file_hash.assign(32, 2);
     file.wrapped_secret.assign(48, 3);
@@ -336,10 +337,11 @@ int main(int argc, char** argv) {
       start = Clock::now();
       vault::FileEncryption how;
       how.threads = static_cast<unsigned>(file_threads);
-      how.sink = [&store](std::span<const std::uint8_t> ciphertext) { return store->write_ciphertext(ciphertext); };
+      auto pack = store->open_pack();
+      how.sink = [&pack](std::span<const std::uint8_t> ciphertext) { return pack->append(ciphertext); };
       vault::EncryptedElements encrypted = vault::encrypt_elements(std::span(&element, 1), how);
       encrypt_ms.push_back(ms_since(start));
-      vault::StoredElement stored = stored_form(encrypted);
+      vault::StoredElement stored = stored_form(encrypted, pack->name());
       start = Clock::now();
       store->put_element(stored);
       store_ms.push_back(ms_since(start));
@@ -388,7 +390,7 @@ int main(int argc, char** argv) {
     std::printf(
         "where a put goes (the agent's steps re-done in this process): request build %.1f ms, "
         "parse_request %.1f ms, element_from_params (%s) %.1f ms, encrypt_elements with %d thread%s "
-        "writing each ciphertext to its file (fdatasync) %.1f ms, store put_element (directory sync, "
+        "appending each ciphertext to the put's pack (write-back started) %.1f ms, store put_element (fdatasync, rename, directory sync, "
         "SQLite commit) %.1f ms; the rest (%.1f ms) is the transfer, wrapping on the token and copies\n",
         median(build_ms), median(parse_ms), attach ? "attachments" : "base64", median(decode_ms), file_threads,
         file_threads == 1 ? "" : "s", median(encrypt_ms), median(store_ms), put - parts);

@@ -109,6 +109,7 @@ TEST_F(VaultStoreTest, AVersionOneStoreIsMigratedWithItsData) {
     // What idvault 0.1 wrote: no recovery columns, ciphertexts in the rows, schema 1.
     raw.execute("UPDATE files SET ciphertext = CAST(slot AS BLOB); "
                 "ALTER TABLE files DROP COLUMN stored_name; ALTER TABLE files DROP COLUMN ciphertext_size; "
+                "ALTER TABLE files DROP COLUMN stored_offset; "
                 "ALTER TABLE elements DROP COLUMN recovery_sealed_data_secret; "
                 "ALTER TABLE files DROP COLUMN recovery_sealed_secret; PRAGMA user_version = 1;");
   }
@@ -275,13 +276,9 @@ TEST_F(VaultStoreTest, FileCiphertextsLiveBesideTheDatabaseNotInIt) {
   auto store = VaultStore::open(path_, true);
   store->put_element(passport_with_files("a"));
   const auto names = ciphertext_files(path_);
-  ASSERT_EQ(names.size(), 2u);
-  std::set<std::string> stored;
-  for (const auto& name : names) {
-    EXPECT_TRUE(CiphertextFiles::valid_name(name)) << name;  // random, says nothing of the file
-    stored.insert(contents(files_dir(path_) / name));
-  }
-  EXPECT_EQ(stored, (std::set<std::string>{"front", "selfie"}));
+  ASSERT_EQ(names.size(), 1u);  // one pack per put
+  EXPECT_TRUE(CiphertextFiles::valid_name(*names.begin())) << *names.begin();  // random, says nothing
+  EXPECT_EQ(contents(files_dir(path_) / *names.begin()), "frontselfie");
   EXPECT_EQ(fs::status(files_dir(path_)).permissions() & fs::perms::all, fs::perms::owner_all);
   SqliteDatabase raw(path_, false);
   auto rows = raw.prepare("SELECT sum(length(ciphertext)), sum(ciphertext_size), count(stored_name) FROM files");
@@ -297,7 +294,7 @@ TEST_F(VaultStoreTest, ReplacingAndRemovingAnElementRemovesItsCiphertextFiles) {
   const auto first = ciphertext_files(path_);
   store->put_element(passport_with_files("b"));
   const auto second = ciphertext_files(path_);
-  ASSERT_EQ(second.size(), 2u);
+  ASSERT_EQ(second.size(), 1u);
   for (const auto& name : first) EXPECT_FALSE(second.contains(name));
   // An element read back and put again keeps naming the same files: they must stay.
   store->put_element(*store->element(ElementType::passport));
@@ -312,15 +309,15 @@ TEST_F(VaultStoreTest, FilesNoRowRefersToAreRemovedAtOpen) {
     auto store = VaultStore::open(path_, true);
     store->put_element(passport_with_files("a"));
     // What a crash leaves: a file written but never committed, and a half-written one.
-    (void)store->write_ciphertext(bytes_of("never committed"));
+    (void)store->open_pack()->append(bytes_of("never committed"));
     std::ofstream(files_dir(path_) / ".tmp-0123456789abcdef0123456789abcdef.tgc") << "half";
     std::ofstream(files_dir(path_) / "README") << "not ours: left alone";
     kept = *ciphertext_files(path_).begin();
-    EXPECT_EQ(ciphertext_files(path_).size(), 5u);
+    EXPECT_EQ(ciphertext_files(path_).size(), 4u);
   }
   auto store = VaultStore::open(path_, false);
   auto names = ciphertext_files(path_);
-  EXPECT_EQ(names.size(), 3u);  // the two referenced and README
+  EXPECT_EQ(names.size(), 2u);  // the referenced pack and README
   EXPECT_TRUE(names.contains("README"));
   EXPECT_EQ(store->element(ElementType::passport)->files.size(), 2u);
 }
@@ -328,8 +325,10 @@ TEST_F(VaultStoreTest, FilesNoRowRefersToAreRemovedAtOpen) {
 TEST_F(VaultStoreTest, ASecondHandleDoesNotRemoveFilesTheFirstIsStillWriting) {
   auto writer = VaultStore::open(path_, true);
   StoredElement element = passport_with_files("a");
+  auto pack = writer->open_pack();
   for (auto& file : element.files) {
-    file.stored_name = writer->write_ciphertext(file.ciphertext);  // written ahead, not yet committed
+    file.stored_offset = pack->append(file.ciphertext);  // written ahead, not yet committed
+    file.stored_name = pack->name();
     file.ciphertext_size = file.ciphertext.size();
     file.ciphertext.clear();
   }
@@ -347,12 +346,12 @@ TEST_F(VaultStoreTest, AMissingOrTruncatedCiphertextFileIsAClearError) {
   auto named = raw.prepare("SELECT stored_name FROM files WHERE slot = 'selfie'");
   ASSERT_TRUE(named.step());
   const fs::path selfie = files_dir(path_) / named.text(0);
-  fs::resize_file(selfie, 3);
+  fs::resize_file(selfie, 8);  // front_side (5 bytes at 0) whole, selfie (6 at 5) cut
   try {
     (void)store->element(ElementType::passport);
     FAIL() << "a truncated ciphertext was handed out";
   } catch (const StoreError& error) {
-    EXPECT_NE(std::string(error.what()).find("has 3 bytes where the store recorded 6"), std::string::npos)
+    EXPECT_NE(std::string(error.what()).find("has 8 bytes where the store records 6 at offset 5"), std::string::npos)
         << error.what();
   }
   fs::remove(selfie);
@@ -419,6 +418,6 @@ TEST_F(VaultStoreTest, KillDuringFilePutsLeavesTheLastAcknowledgedPutWhole) {
     EXPECT_TRUE(stored == last || stored == last + 1) << "round " << round << ": " << stored << " vs " << last;
     EXPECT_EQ(element->files[0].ciphertext, Bytes(64 * 1024 + stored, static_cast<std::uint8_t>(stored)));
     EXPECT_EQ(element->files[1].ciphertext, Bytes(1000 + stored, static_cast<std::uint8_t>(stored + 1)));
-    EXPECT_EQ(ciphertext_files(path_).size(), 2u) << "round " << round << ": files left over";
+    EXPECT_EQ(ciphertext_files(path_).size(), 1u) << "round " << round << ": files left over";
   }
 }

@@ -218,12 +218,12 @@ namespace {
 TEST_F(PassportRoundTrip, FilesEncryptedInParallelIntoASinkComeBack) {
   const auto plain = every_type();
   std::mutex mutex;
-  std::map<std::string, std::vector<std::uint8_t>> sunk;
+  std::map<std::uint64_t, std::vector<std::uint8_t>> sunk;
   FileEncryption how;
   how.threads = 3;
   how.sink = [&](std::span<const std::uint8_t> ciphertext) {
     std::lock_guard lock(mutex);
-    const std::string key = "sunk-" + std::to_string(sunk.size());
+    const std::uint64_t key = 1000 + sunk.size();
     sunk.emplace(key, std::vector<std::uint8_t>(ciphertext.begin(), ciphertext.end()));
     return key;
   };
@@ -250,9 +250,9 @@ TEST_F(PassportRoundTrip, AFailingSinkFailsTheEncryption) {
   std::atomic<int> calls{0};
   FileEncryption how;
   how.threads = 2;
-  how.sink = [&](std::span<const std::uint8_t>) -> std::string {
+  how.sink = [&](std::span<const std::uint8_t>) -> std::uint64_t {
     if (++calls == 3) throw std::runtime_error("disk full");
-    return "ok";
+    return 0;
   };
   EXPECT_THROW((void)encrypt_elements(plain, how), std::runtime_error);
   EXPECT_GE(calls.load(), 3);
