@@ -20,7 +20,10 @@ constexpr std::string_view kSuffix = ".tgc";  // Telegram-format ciphertext
 constexpr const char* kLockName = ".lock";
 
 [[noreturn]] void fail(const std::string& what, const std::filesystem::path& path, int error) {
-  throw StoreError("store", what + " " + path.string() + ": " + std::strerror(error));
+  // A full disk reads as SQLite's own "full", so callers tell the holder the same thing
+  // whichever of the two ran out of room first.
+  const int code = error == ENOSPC || error == EDQUOT ? SQLITE_FULL : 0;
+  throw StoreError("store", what + " " + path.string() + ": " + std::strerror(error), code);
 }
 
 class Descriptor {
