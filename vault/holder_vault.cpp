@@ -1,6 +1,7 @@
 #include "vault/holder_vault.h"
 
 #include <algorithm>
+#include <mutex>
 
 #include "vault/base64.h"
 #include "vault/element_data.h"
@@ -74,7 +75,24 @@ void HolderVault::put(const PlainElement& element) { put(copy_of(element)); }
 
 void HolderVault::put(PlainElement&& element) {
   PlainElement clean = validated(std::move(element));
-  EncryptedElements encrypted = encrypt_elements(std::span(&clean, 1));
+  // Ciphertexts go to the put's pack beside the store as they are made; if the put
+  // fails before its commit, the pack is removed (after a crash, the next open does).
+  std::unique_ptr<CiphertextFiles::Pack> pack;
+  FileEncryption how;
+  how.threads = file_threads_;
+  if (clean.front_side || clean.reverse_side || clean.selfie || !clean.files.empty() || !clean.translation.empty()) {
+    pack = store_.open_pack();
+    how.sink = [&pack](std::span<const std::uint8_t> ciphertext) { return pack->append(ciphertext); };
+  }
+  try {
+    put_encrypted(clean, encrypt_elements(std::span(&clean, 1), how), pack ? pack->name() : std::string());
+  } catch (...) {
+    if (pack) store_.discard_pack(pack->name());
+    throw;
+  }
+}
+
+void HolderVault::put_encrypted(const PlainElement& clean, EncryptedElements&& encrypted, const std::string& pack) {
   const EncryptedPassportElement& out = encrypted.elements.at(0);
 
   StoredElement stored;
@@ -99,7 +117,13 @@ void HolderVault::put(PlainElement&& element) {
       stored_file.file_id = file.file_id;
       stored_file.slot = slot;
       stored_file.position = position;
-      stored_file.ciphertext = std::move(encrypted.files.at(file.file_id));
+      if (auto sunk = encrypted.sunk_files.find(file.file_id); sunk != encrypted.sunk_files.end()) {
+        stored_file.stored_name = pack;  // already written beside the store; put_element syncs it
+        stored_file.stored_offset = sunk->second;
+        stored_file.ciphertext_size = static_cast<std::size_t>(file.file_size);
+      } else {
+        stored_file.ciphertext = std::move(encrypted.files.at(file.file_id));
+      }
       stored_file.file_hash = file_credentials.file_hash;
       SecretBytes secret(file_credentials.secret.reveal());
       stored_file.wrapped_secret = master_key_.wrap(secret);

@@ -71,6 +71,10 @@ class HolderVault {
   void put(const PlainElement& element);
   // The same, moving the files out of element instead of copying them.
   void put(PlainElement&& element);
+  // How many files of one put are encrypted at the same time (default 1). Each
+  // ciphertext is written beside the store by the thread that made it, as soon as it
+  // is ready, so encryption and disk writes overlap.
+  void set_file_threads(unsigned threads) noexcept { file_threads_ = threads == 0 ? 1 : threads; }
   [[nodiscard]] std::optional<PlainElement> get(ElementType type);
   [[nodiscard]] std::vector<ElementSummary> list();
   bool remove(ElementType type);
@@ -88,6 +92,9 @@ class HolderVault {
   VaultStore& store_;
   const MasterKey& master_key_;
   const RecoverySealer* recovery_;
+  unsigned file_threads_ = 1;
+
+  void put_encrypted(const PlainElement& clean, EncryptedElements&& encrypted, const std::string& pack);
 };
 
 // Re-enrols the vault on a new master key: every value secret is unsealed with the

@@ -2,9 +2,15 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <ctime>
+#include <exception>
+#include <mutex>
 #include <set>
+#include <thread>
+#include <unordered_map>
 
 #include "vault/base64.h"
 #include "vault/errors.h"
@@ -32,27 +38,96 @@ void check_slot(bool present, Slot rule, const std::string& where) {
   if (!present && rule == Slot::required) throw FormatError(where, "required for this type");
 }
 
+// One file encrypted ahead of the walk over the elements (see encrypt_files).
+struct EncryptedFile {
+  ValueSecret secret;
+  EncryptedValue value;
+  std::size_t size = 0;  // of the ciphertext, which a sink took
+  std::optional<std::uint64_t> sunk;  // what the sink returned, if there is one
+};
+using EncryptedFiles = std::unordered_map<const SecretBytes*, EncryptedFile>;
+
+// Every file of every element, encrypted on up to how.threads threads, the largest
+// first so the threads finish together.
+EncryptedFiles encrypt_files(std::span<const PlainElement> elements, const FileEncryption& how) {
+  std::vector<const SecretBytes*> sources;
+  for (const PlainElement& plain : elements) {
+    for (const auto* single : {&plain.front_side, &plain.reverse_side, &plain.selfie}) {
+      if (*single) sources.push_back(&**single);
+    }
+    for (const SecretBytes& file : plain.files) sources.push_back(&file);
+    for (const SecretBytes& file : plain.translation) sources.push_back(&file);
+  }
+  std::stable_sort(sources.begin(), sources.end(),
+                   [](const SecretBytes* a, const SecretBytes* b) { return a->size() > b->size(); });
+  std::vector<std::optional<EncryptedFile>> done(sources.size());
+  std::atomic<std::size_t> next{0};
+  std::mutex failure_mutex;
+  std::exception_ptr failure;
+  const auto work = [&] {
+    // With a sink, one buffer per thread serves every file it encrypts.
+    std::vector<std::uint8_t> buffer;
+    for (std::size_t i = next++; i < sources.size(); i = next++) {
+      try {
+        EncryptedFile file{ValueSecret::generate(), {}, 0, {}};
+        file.value.hash = encrypt_value_into(sources[i]->reveal(), file.secret, buffer);
+        file.size = buffer.size();
+        if (how.sink) {
+          file.sunk = how.sink(buffer);  // on disk now; the buffer takes the next file
+        } else {
+          file.value.ciphertext = std::move(buffer);
+          buffer = {};
+        }
+        done[i] = std::move(file);
+      } catch (...) {
+        std::lock_guard lock(failure_mutex);
+        if (!failure) failure = std::current_exception();
+        next = sources.size();  // the others stop after their current file
+      }
+    }
+  };
+  const std::size_t threads = std::min<std::size_t>(std::max(1u, how.threads), sources.size());
+  if (threads <= 1) {
+    work();
+  } else {
+    std::vector<std::jthread> pool;
+    for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+    work();
+  }  // joined here
+  if (failure) std::rethrow_exception(failure);
+  EncryptedFiles files;
+  for (std::size_t i = 0; i < sources.size(); ++i) files.emplace(sources[i], std::move(*done[i]));
+  return files;
+}
+
 class BundleWriter {
  public:
-  BundleWriter(EncryptedElements& bundle, std::int64_t now) : bundle_(bundle), now_(now) {}
+  BundleWriter(EncryptedElements& bundle, std::int64_t now, EncryptedFiles& encrypted)
+      : bundle_(bundle), now_(now), encrypted_(encrypted) {}
 
   FileCredentials add_file(const SecretBytes& plaintext, PassportFile& file, Bytes& element_hashes) {
-    ValueSecret secret = ValueSecret::generate();
-    EncryptedValue value = encrypt_value(plaintext.reveal(), secret);
+    EncryptedFile& encrypted = encrypted_.at(&plaintext);
+    ValueSecret secret = std::move(encrypted.secret);
+    EncryptedValue value = std::move(encrypted.value);
     do {
       file.file_id = random_file_id();
-    } while (bundle_.files.contains(file.file_id));
+    } while (bundle_.files.contains(file.file_id) || bundle_.sunk_files.contains(file.file_id));
     file.file_unique_id = random_file_id().substr(0, 16);
-    file.file_size = static_cast<std::int64_t>(value.ciphertext.size());
+    file.file_size = static_cast<std::int64_t>(encrypted.size);
     file.file_date = now_;
     element_hashes.insert(element_hashes.end(), value.hash.begin(), value.hash.end());
-    bundle_.files.emplace(file.file_id, std::move(value.ciphertext));
+    if (encrypted.sunk) {
+      bundle_.sunk_files.emplace(file.file_id, *encrypted.sunk);
+    } else {
+      bundle_.files.emplace(file.file_id, std::move(value.ciphertext));
+    }
     return FileCredentials{std::move(value.hash), std::move(secret)};
   }
 
  private:
   EncryptedElements& bundle_;
   std::int64_t now_;
+  EncryptedFiles& encrypted_;
 };
 
 std::string element_hash(std::span<const std::uint8_t> hashes) {
@@ -65,9 +140,10 @@ std::string element_hash(std::span<const std::uint8_t> hashes) {
 
 }  // namespace
 
-EncryptedElements encrypt_elements(std::span<const PlainElement> elements) {
+EncryptedElements encrypt_elements(std::span<const PlainElement> elements, const FileEncryption& how) {
   EncryptedElements bundle;
-  BundleWriter writer(bundle, static_cast<std::int64_t>(std::time(nullptr)));
+  EncryptedFiles encrypted_files = encrypt_files(elements, how);
+  BundleWriter writer(bundle, static_cast<std::int64_t>(std::time(nullptr)), encrypted_files);
   std::set<ElementType> seen;
 
   for (const PlainElement& plain : elements) {

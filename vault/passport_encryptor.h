@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -37,7 +38,23 @@ struct PlainElement {
 struct EncryptedElements {
   std::vector<EncryptedPassportElement> elements;
   std::map<std::string, std::vector<std::uint8_t>> files;  // file_id -> ciphertext
+  // file_id -> what FileEncryption::sink returned (where it put the ciphertext), for
+  // files handed to a sink instead of being kept in `files`.
+  std::map<std::string, std::uint64_t> sunk_files;
   Credentials credentials;
+};
+
+// How the files of encrypt_elements are encrypted. Each file needs the SHA-256 of its
+// whole padded plaintext before AES-CBC can start (the key and IV derive from it), so
+// one file is two passes in one thread; different files are independent.
+struct FileEncryption {
+  // Files encrypted at the same time (1: in the calling thread, one after the other).
+  unsigned threads = 1;
+  // When set, each file's ciphertext goes here from the thread that encrypted it as
+  // soon as it is ready (the holder's store writes it to disk while the next file is
+  // being encrypted) and is not kept; its result lands in sunk_files. It may throw:
+  // encrypt_elements then throws that after every thread has stopped.
+  std::function<std::uint64_t(std::span<const std::uint8_t> ciphertext)> sink;
 };
 
 struct EncryptedBundle {
@@ -55,7 +72,8 @@ struct EncryptedBundle {
 // required slot, data that is not a JSON object (or present where the type has none),
 // an empty phone/e-mail value, data that is not valid UTF-8, or a type given twice; and
 // FormatError("public_key", ...) for a public key that is not RSA SPKI PEM.
-[[nodiscard]] EncryptedElements encrypt_elements(std::span<const PlainElement> elements);
+[[nodiscard]] EncryptedElements encrypt_elements(std::span<const PlainElement> elements,
+                                                 const FileEncryption& how = {});
 
 // encrypt_elements, then the credentials (with this nonce) encrypted to the service key.
 [[nodiscard]] EncryptedBundle encrypt_passport(std::span<const PlainElement> elements,

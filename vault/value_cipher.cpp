@@ -67,8 +67,26 @@ EncryptedValue encrypt_value(std::span<const std::uint8_t> plaintext, const Valu
   return encrypt_value(plaintext, secret, random_padding(plaintext.size()));
 }
 
+namespace {
+std::vector<std::uint8_t> encrypt_padded(std::span<const std::uint8_t> plaintext, const ValueSecret& secret,
+                                         std::size_t padding, std::vector<std::uint8_t>& ciphertext);
+}  // namespace
+
 EncryptedValue encrypt_value(std::span<const std::uint8_t> plaintext, const ValueSecret& secret,
                              std::size_t padding) {
+  EncryptedValue out;
+  out.hash = encrypt_padded(plaintext, secret, padding, out.ciphertext);
+  return out;
+}
+
+std::vector<std::uint8_t> encrypt_value_into(std::span<const std::uint8_t> plaintext, const ValueSecret& secret,
+                                             std::vector<std::uint8_t>& ciphertext) {
+  return encrypt_padded(plaintext, secret, random_padding(plaintext.size()), ciphertext);
+}
+
+namespace {
+std::vector<std::uint8_t> encrypt_padded(std::span<const std::uint8_t> plaintext, const ValueSecret& secret,
+                                         std::size_t padding, std::vector<std::uint8_t>& ciphertext) {
   if (!is_valid_padding(padding, plaintext.size())) {
     throw std::invalid_argument("encrypt_value: padding must be 32..255 and align the value to 16");
   }
@@ -85,40 +103,40 @@ EncryptedValue encrypt_value(std::span<const std::uint8_t> plaintext, const Valu
     ~WipePad() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
   } wipe_pad{pad};
 
-  EncryptedValue out;
-  out.hash.resize(kValueHashSize);
+  std::vector<std::uint8_t> hash(kValueHashSize);
   unsigned hash_size = 0;
   const auto sha256 = openssl::make_digest_ctx();
   check(EVP_DigestInit_ex2(sha256.get(), openssl::sha256(), nullptr), "EVP_DigestInit_ex2");
   check(EVP_DigestUpdate(sha256.get(), pad.data(), padding), "EVP_DigestUpdate");
   check(EVP_DigestUpdate(sha256.get(), plaintext.data(), plaintext.size()), "EVP_DigestUpdate");
-  check(EVP_DigestFinal_ex(sha256.get(), out.hash.data(), &hash_size), "EVP_DigestFinal_ex");
+  check(EVP_DigestFinal_ex(sha256.get(), hash.data(), &hash_size), "EVP_DigestFinal_ex");
 
   DerivedKey derived;
   const auto sha512 = openssl::make_digest_ctx();
-  derive(sha512.get(), secret, out.hash, derived);
+  derive(sha512.get(), secret, hash, derived);
 
   const auto aes = openssl::make_cipher_ctx();
   check(EVP_EncryptInit_ex2(aes.get(), openssl::aes_256_cbc(), derived.key(), derived.iv(), nullptr),
         "EVP_EncryptInit_ex2");
   check(EVP_CIPHER_CTX_set_padding(aes.get(), 0), "EVP_CIPHER_CTX_set_padding");
-  out.ciphertext.resize(padding + plaintext.size());
+  ciphertext.resize(padding + plaintext.size());
   int pad_written = 0;
   int written = 0;
   int final_written = 0;
-  check(EVP_EncryptUpdate(aes.get(), out.ciphertext.data(), &pad_written, pad.data(),
+  check(EVP_EncryptUpdate(aes.get(), ciphertext.data(), &pad_written, pad.data(),
                           static_cast<int>(padding)),
         "EVP_EncryptUpdate");
   if (!plaintext.empty()) {
-    check(EVP_EncryptUpdate(aes.get(), out.ciphertext.data() + pad_written, &written,
+    check(EVP_EncryptUpdate(aes.get(), ciphertext.data() + pad_written, &written,
                             plaintext.data(), static_cast<int>(plaintext.size())),
           "EVP_EncryptUpdate");
   }
-  check(EVP_EncryptFinal_ex(aes.get(), out.ciphertext.data() + pad_written + written,
+  check(EVP_EncryptFinal_ex(aes.get(), ciphertext.data() + pad_written + written,
                             &final_written),
         "EVP_EncryptFinal_ex");
-  return out;
+  return hash;
 }
+}  // namespace
 
 ValueDecryptor::ValueDecryptor()
     : aes_(openssl::make_cipher_ctx()),

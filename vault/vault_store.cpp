@@ -1,6 +1,8 @@
 #include "vault/vault_store.h"
 
+#include <algorithm>
 #include <chrono>
+#include <set>
 #include <string_view>
 
 namespace idvault::vault {
@@ -39,6 +41,14 @@ CREATE TABLE element_errors (
 ALTER TABLE elements ADD COLUMN recovery_sealed_data_secret BLOB;
 ALTER TABLE files ADD COLUMN recovery_sealed_secret BLOB;
 )sql",
+    // 3: file ciphertexts beside the database (CiphertextFiles): a row with a
+    // stored_name has its ciphertext at stored_offset of that pack and an empty
+    // ciphertext column; older rows keep theirs.
+    R"sql(
+ALTER TABLE files ADD COLUMN stored_name TEXT;
+ALTER TABLE files ADD COLUMN stored_offset INTEGER;
+ALTER TABLE files ADD COLUMN ciphertext_size INTEGER;
+)sql",
 };
 static_assert(std::size(kMigrations) == kVaultSchemaVersion);
 
@@ -63,9 +73,25 @@ ElementType type_from_column(const std::string& name) {
 constexpr int kStorePageSize = 64 * 1024;
 constexpr const char* kStoreCache = "PRAGMA cache_size=-65536";  // KiB: up to 64 MiB of ciphertext pages
 
-VaultStore::VaultStore(const std::filesystem::path& path, bool create) : db_(path, create, kStorePageSize) {
+VaultStore::VaultStore(const std::filesystem::path& path, bool create)
+    : db_(path, create, kStorePageSize), files_(CiphertextFiles::beside(path)) {
   db_.execute(kStoreCache);
   migrate();
+  // Files a crash left between their write and the commit meant to refer to them, or
+  // between a commit that dropped them and their removal.
+  std::set<std::string> referenced;
+  auto statement = db_.prepare("SELECT stored_name FROM files WHERE stored_name IS NOT NULL");
+  while (statement.step()) referenced.insert(statement.text(0));
+  (void)files_.remove_unreferenced(referenced);
+}
+
+std::vector<std::string> VaultStore::stored_names_of(const std::string& type) {
+  std::vector<std::string> names;
+  auto statement =
+      db_.prepare("SELECT DISTINCT stored_name FROM files WHERE element_type = ? AND stored_name IS NOT NULL");
+  statement.bind(1, type);
+  while (statement.step()) names.push_back(statement.text(0));
+  return names;
 }
 
 std::unique_ptr<VaultStore> VaultStore::open(const std::filesystem::path& path, bool create) {
@@ -117,9 +143,55 @@ std::optional<Bytes> VaultStore::setting(const std::string& name) {
 }
 
 void VaultStore::put_element(const StoredElement& element) {
+  // Every ciphertext on disk and its directory entry synced before the commit that
+  // refers to it. Files the caller wrote ahead (write_ciphertext) are only published
+  // here; their write-back started when they were written.
+  std::vector<std::string> written;
+  std::vector<std::string> names;      // each file's pack
+  std::vector<std::uint64_t> offsets;  // and where in it
+  try {
+    std::unique_ptr<CiphertextFiles::Pack> pack;
+    for (const auto& file : element.files) {
+      if (!file.stored_name.empty()) {
+        names.push_back(file.stored_name);
+        offsets.push_back(file.stored_offset);
+        continue;
+      }
+      if (!pack) {
+        pack = files_.open_pack();
+        written.push_back(pack->name());
+      }
+      offsets.push_back(pack->append(file.ciphertext));
+      names.push_back(pack->name());
+    }
+    std::vector<std::string> packs = names;
+    std::sort(packs.begin(), packs.end());
+    packs.erase(std::unique(packs.begin(), packs.end()), packs.end());
+    if (!packs.empty()) files_.publish(packs);
+  } catch (...) {
+    for (const auto& name : written) files_.remove(name);
+    throw;
+  }
+  std::vector<std::string> replaced;
+  try {
+    replaced = commit_element(element, names, offsets);
+  } catch (...) {
+    for (const auto& name : written) files_.remove(name);  // the caller discards its own
+    throw;
+  }
+  // Committed: the replaced element's files are unreferenced now (unless the new rows
+  // kept one: an element read back and put again names the same files).
+  for (const auto& name : replaced) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) files_.remove(name);
+  }
+}
+
+std::vector<std::string> VaultStore::commit_element(const StoredElement& element, const std::vector<std::string>& names,
+                                                    const std::vector<std::uint64_t>& offsets) {
   std::lock_guard lock(mutex_);
   const std::string type(to_string(element.type));
   SqliteTransaction transaction(db_);
+  std::vector<std::string> replaced = stored_names_of(type);
   db_.prepare("DELETE FROM elements WHERE type = ?").bind(1, type).run();  // cascades to files
   auto insert = db_.prepare(
       "INSERT INTO elements(type, data, data_hash, wrapped_data_secret, plain, element_hash, updated_at, "
@@ -145,35 +217,42 @@ void VaultStore::put_element(const StoredElement& element) {
 
   auto file_insert = db_.prepare(
       "INSERT INTO files(file_id, element_type, slot, position, ciphertext, file_hash, wrapped_secret, file_date, "
-      "recovery_sealed_secret) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  for (const auto& file : element.files) {
+      "recovery_sealed_secret, stored_name, ciphertext_size, stored_offset) VALUES (?, ?, ?, ?, X'', ?, ?, ?, ?, ?, ?, "
+      "?)");
+  for (std::size_t i = 0; i < element.files.size(); ++i) {
+    const StoredFile& file = element.files[i];
+    const std::size_t size = file.stored_name.empty() ? file.ciphertext.size() : file.ciphertext_size;
     file_insert.bind(1, file.file_id)
         .bind(2, type)
         .bind(3, file.slot)
         .bind(4, file.position)
-        .bind_blob_borrowed(5, file.ciphertext)  // element outlives file_insert
-        .bind_blob(6, file.file_hash)
-        .bind_blob(7, file.wrapped_secret)
-        .bind(8, file.file_date);
+        .bind(9, names[i])
+        .bind(10, static_cast<std::int64_t>(size))
+        .bind(11, static_cast<std::int64_t>(offsets[i]))
+        .bind_blob(5, file.file_hash)
+        .bind_blob(6, file.wrapped_secret)
+        .bind(7, file.file_date);
     if (file.recovery_sealed_secret.empty()) {
-      file_insert.bind_null(9);
+      file_insert.bind_null(8);
     } else {
-      file_insert.bind_blob(9, file.recovery_sealed_secret);
+      file_insert.bind_blob(8, file.recovery_sealed_secret);
     }
     file_insert.run();
     file_insert.reset();
   }
   db_.prepare("DELETE FROM element_errors WHERE element_type = ?").bind(1, type).run();
   transaction.commit();
+  return replaced;
 }
 
 std::vector<StoredFile> VaultStore::files_of(ElementType type, bool with_file_bytes) {
   auto statement = db_.prepare(
       with_file_bytes
           ? "SELECT file_id, slot, position, file_hash, wrapped_secret, file_date, recovery_sealed_secret, "
-            "ciphertext FROM files WHERE element_type = ? ORDER BY slot, position"
+            "stored_name, ciphertext_size, stored_offset, ciphertext FROM files WHERE element_type = ? "
+            "ORDER BY slot, position"
           : "SELECT file_id, slot, position, file_hash, wrapped_secret, file_date, recovery_sealed_secret, "
-            "length(ciphertext) FROM files WHERE element_type = ? ORDER BY slot, position");
+            "stored_name, ciphertext_size, stored_offset FROM files WHERE element_type = ? ORDER BY slot, position");
   statement.bind(1, std::string(to_string(type)));
   std::vector<StoredFile> files;
   while (statement.step()) {
@@ -185,7 +264,14 @@ std::vector<StoredFile> VaultStore::files_of(ElementType type, bool with_file_by
     file.wrapped_secret = statement.blob(4);
     file.file_date = statement.integer(5);
     file.recovery_sealed_secret = statement.blob(6);
-    if (with_file_bytes) file.ciphertext = statement.blob(7);
+    if (!statement.is_null(7)) {
+      file.stored_name = statement.text(7);
+      file.ciphertext_size = static_cast<std::size_t>(statement.integer(8));
+      file.stored_offset = static_cast<std::uint64_t>(statement.integer(9));
+      if (with_file_bytes) file.ciphertext = files_.read(file.stored_name, file.stored_offset, file.ciphertext_size);
+    } else if (with_file_bytes) {
+      file.ciphertext = statement.blob(10);  // a row from before schema 3
+    }
     files.push_back(std::move(file));
   }
   return files;
@@ -222,14 +308,20 @@ std::vector<StoredElement> VaultStore::elements(bool with_file_bytes) {
 }
 
 bool VaultStore::remove_element(ElementType type) {
-  std::lock_guard lock(mutex_);
-  SqliteTransaction transaction(db_);
-  const std::string name(to_string(type));
-  db_.prepare("DELETE FROM elements WHERE type = ?").bind(1, name).run();
-  bool removed = sqlite3_changes(db_.handle()) > 0;
-  db_.prepare("DELETE FROM element_errors WHERE element_type = ?").bind(1, name).run();
-  db_.prepare("DELETE FROM attestations WHERE element_type = ?").bind(1, name).run();
-  transaction.commit();
+  std::vector<std::string> stored;
+  bool removed = false;
+  {
+    std::lock_guard lock(mutex_);
+    SqliteTransaction transaction(db_);
+    const std::string name(to_string(type));
+    stored = stored_names_of(name);
+    db_.prepare("DELETE FROM elements WHERE type = ?").bind(1, name).run();
+    removed = sqlite3_changes(db_.handle()) > 0;
+    db_.prepare("DELETE FROM element_errors WHERE element_type = ?").bind(1, name).run();
+    db_.prepare("DELETE FROM attestations WHERE element_type = ?").bind(1, name).run();
+    transaction.commit();
+  }
+  for (const auto& file : stored) files_.remove(file);  // rows first, then files
   return removed;
 }
 

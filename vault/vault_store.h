@@ -2,10 +2,16 @@
 // and files in Telegram's format with their hashes, value secrets wrapped by the master
 // key, settings (wrapped keys, token URIs), the receipt log, attestations and the
 // errors services sent. Nothing readable, and no unwrapped key, is ever written here.
+// Since schema 3 file ciphertexts live beside the database (CiphertextFiles, vault.db
+// -> vault.db.files/), one file ("pack") per put holding each of its files' ciphertext,
+// every row naming its pack, offset and size; rows written before keep their
+// ciphertext in the row and stay readable.
 //
 // A write returns only after its transaction committed, so an acknowledged write
 // survives a crash; every multi-row change (an element and its files) is one
-// transaction, so a crash never leaves half an element.
+// transaction, so a crash never leaves half an element. File ciphertexts are on disk
+// (data and directory entry synced) before the commit that refers to them, and removed
+// only after the commit that stops referring to them.
 #pragma once
 
 #include <cstdint>
@@ -16,13 +22,14 @@
 #include <string>
 #include <vector>
 
+#include "vault/ciphertext_files.h"
 #include "vault/element_type.h"
 #include "vault/keys.h"
 #include "vault/sqlite_db.h"
 
 namespace idvault::vault {
 
-inline constexpr int kVaultSchemaVersion = 2;
+inline constexpr int kVaultSchemaVersion = 3;
 
 struct StoredFile {
   std::string file_id;
@@ -33,6 +40,12 @@ struct StoredFile {
   Bytes wrapped_secret;
   std::int64_t file_date = 0;
   Bytes recovery_sealed_secret;  // empty unless recovery is set up
+  // The file beside the database holding the ciphertext (CiphertextFiles). Read back:
+  // always set for rows of schema 3. Put: set when the caller already wrote it there
+  // (VaultStore::write_ciphertext), ciphertext then empty; else put_element writes it.
+  std::string stored_name;
+  std::size_t ciphertext_size = 0;  // with stored_name
+  std::uint64_t stored_offset = 0;  // where in that file
 };
 
 struct StoredElement {
@@ -77,7 +90,16 @@ class VaultStore {
   // Replaces the element of that type and all its files, atomically. The element's
   // errors are cleared (the holder changed it: Telegram's fix-and-resend rule).
   void put_element(const StoredElement& element);
-  // with_file_bytes=false leaves StoredFile::ciphertext empty (for listings).
+  // A pack for one put's file ciphertexts, written ahead of put_element: append() from
+  // any thread as each file is encrypted (its write-back starts at once, put_element
+  // waits for it), then StoredFile::stored_name = pack name, stored_offset = what
+  // append returned. A pack no put_element commits is removed by discard_pack (or,
+  // after a crash, at the next open).
+  [[nodiscard]] std::unique_ptr<CiphertextFiles::Pack> open_pack() { return files_.open_pack(); }
+  void discard_pack(const std::string& name) noexcept { files_.remove(name); }
+
+  // with_file_bytes=false leaves StoredFile::ciphertext empty (for listings). Throws
+  // StoreError naming the file when a ciphertext file is missing or the wrong size.
   [[nodiscard]] std::optional<StoredElement> element(ElementType type, bool with_file_bytes = true);
   [[nodiscard]] std::vector<StoredElement> elements(bool with_file_bytes = false);
   bool remove_element(ElementType type);
@@ -99,12 +121,16 @@ class VaultStore {
 
  private:
   void migrate();
+  std::vector<std::string> commit_element(const StoredElement& element, const std::vector<std::string>& names,
+                                          const std::vector<std::uint64_t>& offsets);
+  std::vector<std::string> stored_names_of(const std::string& type);
   std::vector<StoredFile> files_of(ElementType type, bool with_file_bytes);
   std::vector<StoredNote> notes(const char* table);
   std::int64_t add_note(const char* table, ElementType type, const std::string& json);
 
   std::mutex mutex_;  // one writer at a time through this handle
   SqliteDatabase db_;
+  CiphertextFiles files_;
 };
 
 }  // namespace idvault::vault

@@ -66,7 +66,14 @@ void register_agent_methods(rpc::MethodTable& audited_table, HolderAgent& agent)
     void add(std::string name, rpc::MethodHandler handler) { table.add(name, audited(name, std::move(handler))); }
   } table{audited_table};
 
-  table.add("status", [&agent](json&, const CallContext&) { return agent.status(); });
+  // Files of a put may come as binary attachments after the line instead of base64 in
+  // it; status says so, so a client can tell this agent from an older one.
+  audited_table.accept_attachments("element.put");
+  table.add("status", [&agent](json&, const CallContext&) {
+    json status = agent.status();
+    status["attachments"] = json{{"methods", json::array({"element.put"})}};
+    return status;
+  });
   table.add("tokens", [&agent](json&, const CallContext&) { return agent.tokens(); });
   table.add("init", [&agent](json& params, const CallContext&) {
     SecretBytes pin = take_pin(params);
@@ -85,8 +92,8 @@ void register_agent_methods(rpc::MethodTable& audited_table, HolderAgent& agent)
   });
   table.add("lock", [&agent](json&, const CallContext&) { return agent.lock("client asked"); });
 
-  table.add("element.put", [&agent](json& params, const CallContext&) {
-    vault::PlainElement element = element_from_params(params);
+  table.add("element.put", [&agent](json& params, const CallContext& context) {
+    vault::PlainElement element = element_from_params(params, &context);
     const vault::ElementType type = element.type;
     agent.put(std::move(element));
     return json{{"stored", vault::to_string(type)}};

@@ -178,6 +178,7 @@ void HolderAgent::become_unlocked(std::shared_ptr<p11::Token> token, p11::Login 
   }
   unlocked_->vault =
       std::make_unique<vault::HolderVault>(store(), *unlocked_->keys.master_key, unlocked_->recovery.get());
+  unlocked_->vault->set_file_threads(config_.file_threads);
   last_use_ = std::chrono::steady_clock::now();
   token_seen_ = true;
 }

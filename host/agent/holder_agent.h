@@ -30,6 +30,7 @@ struct AgentConfig {
   std::chrono::seconds confirm_timeout{120};
   std::chrono::seconds idle_timeout{0};  // 0: no idle lock
   bool force_asymmetric = false;
+  unsigned file_threads = 2;  // files of one put encrypted at once (HolderVault::set_file_threads)
 };
 
 class HolderAgent {

@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
   std::string socket_path, store_path, module, token_uri, config_file, confirm_program;
   long idle_timeout = 0;
   long token_poll_ms = 1000;
+  long file_threads = 2;
   std::string log_level;
   options.add_options()("help,h", "show this help")
       ("socket", po::value(&socket_path), "socket path (default $XDG_RUNTIME_DIR/idvault/agent.sock)")
@@ -74,6 +75,8 @@ int main(int argc, char** argv) {
        "look for a removed or returned token this often; a USB hot-plug event also makes the agent look at once")
       ("log-level", po::value(&log_level)->default_value("info"),
        "error, warning, info (adds the audit stream: who asked for what) or debug (adds each Cryptoki call)")
+      ("file-threads", po::value(&file_threads)->default_value(2),
+       "files of one put encrypted at the same time (each written to disk as soon as it is ready)")
       ("asymmetric", "use the card key hierarchy even if the token can do AES (at init)")
       ("foreground", "stay in the foreground (the default; kept for ssh-agent habits)");
   po::variables_map vm;
@@ -108,6 +111,8 @@ int main(int argc, char** argv) {
     config.force_asymmetric = vm.count("asymmetric") > 0;
     if (idle_timeout < 0) throw std::runtime_error("--idle-timeout must not be negative");
     if (token_poll_ms <= 0) throw std::runtime_error("--token-poll-ms must be positive");
+    if (file_threads < 1 || file_threads > 64) throw std::runtime_error("--file-threads must be 1..64");
+    config.file_threads = static_cast<unsigned>(file_threads);
 
     int listen_fd = -1;
     fs::path path;

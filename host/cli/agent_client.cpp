@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -121,20 +122,45 @@ SecretBytes AgentClient::call_raw(std::string_view method, const nlohmann::json&
   return read_line();
 }
 
+bool AgentClient::offers_attachments() {
+  if (!offers_attachments_) {
+    nlohmann::json status;
+    try {
+      status = call("status");
+    } catch (const AgentError&) {
+      status = nlohmann::json::object();  // an agent that cannot say: plain base64 works everywhere
+    }
+    offers_attachments_ = false;
+    const auto offered = status.find("attachments");
+    if (offered != status.end() && offered->is_object()) {
+      const auto methods = offered->find("methods");
+      if (methods != offered->end() && methods->is_array()) {
+        for (const auto& method : *methods) {
+          if (method.is_string() && method.get_ref<const std::string&>() == "element.put") offers_attachments_ = true;
+        }
+      }
+    }
+  }
+  return *offers_attachments_;
+}
+
 nlohmann::json AgentClient::call(SecretRequest& request) {
   const SecretBytes& line = request.finish();
-  if (line.size() > kAgentFrameLimit) {
-    throw UsageError("request of " + std::to_string(line.size() >> 20) +
-                     " MiB (files in base64) is over the agent's 32 MiB limit: use smaller scans");
+  const std::size_t total = line.size() + request.attachment_bytes();
+  if (total > kAgentFrameLimit) {
+    throw UsageError("request of " + std::to_string(total >> 20) + " MiB (files " +
+                     (request.attachments().empty() ? "in base64" : "attached") +
+                     ") is over the agent's 32 MiB limit: use smaller scans");
   }
   // A put of scans is tens of MiB: with the default socket buffer (~200 KiB) the
   // transfer is thousands of wake-ups of the agent; a larger one (capped by the kernel's
   // wmem_max) lets each side move more per turn.
-  if (line.size() > (1u << 20)) {
+  if (total > (1u << 20)) {
     int size = 4 << 20;
     ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
   }
   send_all(line.reveal());
+  for (const auto& attachment : request.attachments()) send_all(attachment);
   SecretBytes answer = read_line();
   return result_of(nlohmann::json::parse(answer.reveal_text(), nullptr, false));
 }

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -51,6 +52,10 @@ class AgentClient {
 
   [[nodiscard]] int next_id() noexcept { return ++last_id_; }
 
+  // Whether this agent takes files as binary attachments (its status says so); asked
+  // once per connection. Older agents do not, and get base64.
+  [[nodiscard]] bool offers_attachments();
+
  private:
   void send_all(std::span<const std::uint8_t> bytes);
   [[nodiscard]] SecretBytes read_line();
@@ -58,6 +63,7 @@ class AgentClient {
   std::filesystem::path path_;
   int fd_ = -1;
   int last_id_ = 0;
+  std::optional<bool> offers_attachments_;
 };
 
 // $IDVAULT_SOCK, else the agent's default (host/rpc/agent_socket.h).

@@ -142,6 +142,8 @@ int run_put(const Args& args) {
 
   AgentClient agent(agent_socket_path());
   SecretRequest request("element.put", agent.next_id());
+  request.use_attachments(agent.offers_attachments());
+  std::vector<std::vector<SecretBytes>> scans;  // borrowed by the request until it is sent
   request.add_plain("type", type_name(type));
   if (!data.is_null()) request.add_plain("data", data);
   if (rules.plain) request.add_plain("value", (*vm)["value"].as<std::string>());
@@ -155,13 +157,15 @@ int run_put(const Args& args) {
       throw UsageError(type_name(type) + " needs --" + option.option);
     if (!given) continue;
     if (option.many) {
-      std::vector<SecretBytes> files;
+      std::vector<SecretBytes>& files = scans.emplace_back();
       for (const auto& path : (*vm)[option.option].as<std::vector<std::string>>())
         files.push_back(read_scan(path));
-      request.add_base64_list(option.member, files);
+      request.add_file_list(option.member, files);
       stored += (stored.empty() ? ": " : ", ") + std::to_string(files.size()) + " " + option.member;
     } else {
-      request.add_base64(option.member, read_scan((*vm)[option.option].as<std::string>()));
+      std::vector<SecretBytes>& file = scans.emplace_back();
+      file.push_back(read_scan((*vm)[option.option].as<std::string>()));
+      request.add_file(option.member, file.front());
       stored += (stored.empty() ? ": " : ", ") + std::string(option.member);
     }
   }

@@ -99,9 +99,48 @@ void SecretRequest::add_base64_list(std::string_view name, std::span<const Secre
   append("]");
 }
 
+void SecretRequest::append_attachment(const SecretBytes& bytes) {
+  append(R"({"attachment":)" + std::to_string(attachments_.size()) + "}");
+  attachments_.push_back(bytes.reveal());
+}
+
+void SecretRequest::add_file(std::string_view name, const SecretBytes& bytes) {
+  if (!use_attachments_) return add_base64(name, bytes);
+  append_name(name);
+  append_attachment(bytes);
+}
+
+void SecretRequest::add_file_list(std::string_view name, std::span<const SecretBytes> files) {
+  if (!use_attachments_) return add_base64_list(name, files);
+  append_name(name);
+  append("[");
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (i) append(",");
+    append_attachment(files[i]);
+  }
+  append("]");
+}
+
+std::size_t SecretRequest::attachment_bytes() const noexcept {
+  std::size_t total = 0;
+  for (const auto& attachment : attachments_) total += attachment.size();
+  return total;
+}
+
 const SecretBytes& SecretRequest::finish() {
   if (!finished_) {
-    append("}}\n");
+    if (!attachments_.empty()) {
+      // A member of the request object, beside params: the agent reads the sizes before
+      // it frames anything else on the connection.
+      std::string sizes = R"(},"attachments":[)";
+      for (std::size_t i = 0; i < attachments_.size(); ++i) {
+        if (i) sizes += ",";
+        sizes += std::to_string(attachments_[i].size());
+      }
+      append(sizes + "]}\n");
+    } else {
+      append("}}\n");
+    }
     finished_ = true;
     line_.resize(length_);
   }

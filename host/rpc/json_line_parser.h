@@ -22,4 +22,8 @@ inline constexpr std::size_t kLongJsonString = 1024;
 // The parsed value, or a discarded value (is_discarded()) when text is not valid JSON.
 [[nodiscard]] nlohmann::json parse_json_line(std::string_view text);
 
+// Overwrites every string in a tree (scans, a PIN) before it is freed. Iterative: a
+// client may nest arrays as deep as its frame allows.
+void wipe_json_strings(nlohmann::json& json) noexcept;
+
 }  // namespace idvault::rpc

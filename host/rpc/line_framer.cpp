@@ -27,6 +27,11 @@ void LineFramer::compact() noexcept {
 }
 
 std::span<char> LineFramer::receive_space(std::size_t size) {
+  if (awaiting_ && filling_ < attachments_.size()) {
+    // Straight into the attachment's own wiping buffer, never past its announced end.
+    std::span<std::uint8_t> rest = attachments_[filling_].reveal_mutable().subspan(filled_);
+    return {reinterpret_cast<char*>(rest.data()), std::min(size, rest.size())};
+  }
   if (buffer_.size() - used_ < size) compact();
   if (buffer_.size() - used_ < size) {
     std::string grown(std::max(buffer_.size() * 2, used_ + size), '\0');
@@ -39,8 +44,21 @@ std::span<char> LineFramer::receive_space(std::size_t size) {
 
 bool LineFramer::commit(std::size_t received) {
   if (oversized_) return false;
+  if (awaiting_ && filling_ < attachments_.size()) {
+    filled_ += std::min(received, attachments_[filling_].size() - filled_);
+    while (filling_ < attachments_.size() && filled_ == attachments_[filling_].size()) {
+      ++filling_;
+      filled_ = 0;
+    }
+    return true;
+  }
   const std::size_t from = used_;
   used_ = std::min(used_ + received, buffer_.size());
+  find_frames(from);
+  return !oversized_;
+}
+
+void LineFramer::find_frames(std::size_t from) {
   // Check the frame being assembled now rather than when it completes, so a sender of
   // an endless line is cut off at the limit, not at memory exhaustion.
   const char* data = buffer_.data();
@@ -51,18 +69,68 @@ bool LineFramer::commit(std::size_t received) {
     found = std::memchr(data + partial_start_, '\n', used_ - partial_start_);
   }
   if (used_ - partial_start_ > max_frame_bytes_) oversized_ = true;
+}
+
+bool LineFramer::expect_attachments(std::span<const std::size_t> sizes, std::size_t line_bytes) {
+  if (oversized_) return false;
+  std::size_t total = line_bytes;
+  for (std::size_t size : sizes) {
+    if (size > max_frame_bytes_ || total + size > max_frame_bytes_) {
+      oversized_ = true;
+      return false;
+    }
+    total += size;
+  }
+  attachments_.clear();
+  for (std::size_t size : sizes) attachments_.emplace_back(size);
+  awaiting_ = true;
+  filling_ = filled_ = 0;
+  while (filling_ < attachments_.size() && attachments_[filling_].empty()) ++filling_;
+  // What was read past the line already belongs to the attachments: move it there and
+  // wipe it here. commit() looked at those bytes as if they were lines, so whatever
+  // follows the attachments is searched for lines again.
+  std::size_t taken = consumed_;
+  while (filling_ < attachments_.size() && taken < used_) {
+    std::span<std::uint8_t> rest = attachments_[filling_].reveal_mutable().subspan(filled_);
+    const std::size_t n = std::min(rest.size(), used_ - taken);
+    std::memcpy(rest.data(), buffer_.data() + taken, n);
+    taken += n;
+    filled_ += n;
+    while (filling_ < attachments_.size() && filled_ == attachments_[filling_].size()) {
+      ++filling_;
+      filled_ = 0;
+    }
+  }
+  ::explicit_bzero(buffer_.data() + consumed_, taken - consumed_);
+  consumed_ = taken;
+  partial_start_ = taken;
+  compact();
+  find_frames(0);
   return !oversized_;
 }
 
+std::optional<std::vector<SecretBytes>> LineFramer::take_attachments() {
+  if (!awaiting_ || filling_ < attachments_.size()) return std::nullopt;
+  awaiting_ = false;
+  std::vector<SecretBytes> done = std::move(attachments_);
+  attachments_.clear();
+  return done;
+}
+
 bool LineFramer::feed(std::string_view bytes) {
-  if (oversized_) return false;
-  std::span<char> space = receive_space(bytes.size());
-  std::memcpy(space.data(), bytes.data(), bytes.size());
-  return commit(bytes.size());
+  while (!bytes.empty()) {
+    if (oversized_) return false;
+    // An attachment takes at most its own size; the rest goes to the next or to lines.
+    std::span<char> space = receive_space(bytes.size());
+    std::memcpy(space.data(), bytes.data(), space.size());
+    if (!commit(space.size())) return false;
+    bytes.remove_prefix(space.size());
+  }
+  return !oversized_;
 }
 
 std::optional<std::string> LineFramer::next_frame() {
-  if (oversized_) return std::nullopt;
+  if (oversized_ || awaiting_) return std::nullopt;
   if (consumed_ >= partial_start_) {
     // Only a partial frame is left: commit() has already looked at every byte of it, so
     // there is nothing to search (searching it again on every read was quadratic).

@@ -5,25 +5,42 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "host/rpc/json_rpc.h"
 #include "host/rpc/peer_credentials.h"
+#include "pkcs11/secret_bytes.h"
 
 namespace idvault::rpc {
 
 // What a handler knows of its call besides the params.
 class CallContext {
  public:
-  CallContext(PeerIdentity peer, std::function<void()> subscribe)
-      : peer_(peer), subscribe_(std::move(subscribe)) {}
+  CallContext(PeerIdentity peer, std::function<void()> subscribe,
+              std::vector<SecretBytes>* attachments = nullptr)
+      : peer_(peer), subscribe_(std::move(subscribe)), attachments_(attachments) {}
   [[nodiscard]] const PeerIdentity& peer() const noexcept { return peer_; }
   // Asks for server-pushed notifications (token in/out, lock) on this connection.
   void subscribe_events() const { subscribe_(); }
 
+  // The raw bytes that followed the request line (docs/AGENT.md, "Attachments").
+  [[nodiscard]] std::size_t attachment_count() const noexcept {
+    return attachments_ == nullptr ? 0 : attachments_->size();
+  }
+  // Moves attachment `index` out; throws RpcError(invalid_params) naming `where` for an
+  // index the request did not announce or one already taken.
+  [[nodiscard]] SecretBytes take_attachment(const nlohmann::json& index, const std::string& where) const;
+  // Throws RpcError(invalid_params) if an announced attachment was not referenced: the
+  // client sent bytes it did not mean, so the request is refused before it acts.
+  void require_all_attachments_taken() const;
+
  private:
   PeerIdentity peer_;
   std::function<void()> subscribe_;
+  std::vector<SecretBytes>* attachments_;
+  mutable std::vector<bool> taken_;
 };
 
 // Returns the result; throws RpcError for anything the caller should see. params is
@@ -34,6 +51,12 @@ using MethodHandler = std::function<nlohmann::json(nlohmann::json& params, const
 class MethodTable {
  public:
   void add(std::string name, MethodHandler handler) { handlers_[std::move(name)] = std::move(handler); }
+  // Methods that take attachments; a request with attachments for any other method is
+  // refused before its handler runs.
+  void accept_attachments(std::string name) { with_attachments_.insert(std::move(name)); }
+  [[nodiscard]] bool accepts_attachments(const std::string& name) const {
+    return with_attachments_.contains(name);
+  }
   [[nodiscard]] const MethodHandler* find(const std::string& name) const {
     auto it = handlers_.find(name);
     return it == handlers_.end() ? nullptr : &it->second;
@@ -41,6 +64,7 @@ class MethodTable {
 
  private:
   std::map<std::string, MethodHandler, std::less<>> handlers_;
+  std::set<std::string, std::less<>> with_attachments_;
 };
 
 }  // namespace idvault::rpc

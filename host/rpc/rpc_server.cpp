@@ -18,6 +18,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "host/rpc/attachment_announcement.h"
+#include "host/rpc/json_line_parser.h"
 #include "host/rpc/line_framer.h"
 
 namespace idvault::rpc {
@@ -51,29 +53,6 @@ void set_nonblocking(int fd) {
   if (flags >= 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
-void wipe_strings(nlohmann::json& json) noexcept {
-  if (json.is_string()) {
-    std::string& text = json.get_ref<std::string&>();
-    ::explicit_bzero(text.data(), text.size());
-    return;
-  }
-  if (!json.is_structured()) return;
-  // An explicit stack: a client may nest arrays as deep as its frame allows.
-  std::vector<nlohmann::json*> pending{&json};
-  while (!pending.empty()) {
-    nlohmann::json* next = pending.back();
-    pending.pop_back();
-    for (auto& child : *next) {
-      if (child.is_string()) {
-        std::string& text = child.get_ref<std::string&>();
-        ::explicit_bzero(text.data(), text.size());
-      } else if (child.is_structured()) {
-        pending.push_back(&child);
-      }
-    }
-  }
-}
-
 std::string dispatch(const MethodTable& methods, const std::string& line, const CallContext& context,
                      bool& answer) {
   nlohmann::json id = nullptr;
@@ -85,14 +64,19 @@ std::string dispatch(const MethodTable& methods, const std::string& line, const 
     if (handler == nullptr) {
       throw RpcError(RpcCode::method_not_found, "method not found: " + request.method.substr(0, 64));
     }
+    if (context.attachment_count() > 0 && !methods.accepts_attachments(request.method)) {
+      throw RpcError(RpcCode::invalid_params, "attachments: " + request.method.substr(0, 64) + " takes none");
+    }
     nlohmann::json params = request.params.is_null() ? nlohmann::json::object() : std::move(request.params);
     // Params may hold document scans (base64) or a PIN a handler did not take: wiped
     // whatever the handler does, like the frame they came from.
     struct WipeOnExit {
       nlohmann::json& json;
-      ~WipeOnExit() { wipe_strings(json); }
+      ~WipeOnExit() { wipe_json_strings(json); }
     } wipe{params};
-    return format_result(id, (*handler)(params, context));
+    nlohmann::json result = (*handler)(params, context);
+    context.require_all_attachments_taken();  // a handler that takes them checks before it acts
+    return format_result(id, result);
   } catch (const RpcError& error) {
     return format_error(id, error.code(), error.what(), error.data());
   } catch (const nlohmann::json::exception&) {
@@ -106,11 +90,16 @@ std::string dispatch(const MethodTable& methods, const std::string& line, const 
 }  // namespace
 
 struct RpcServer::Impl {
+  struct Request {
+    std::string line;
+    std::vector<SecretBytes> attachments;
+  };
   struct Connection {
     FileDescriptor fd;
     PeerIdentity peer{};
     LineFramer framer;
-    std::deque<std::string> queued;  // frames waiting for the one in flight
+    std::deque<Request> queued;  // requests waiting for the one in flight
+    std::string announcing;          // the line whose attachments are arriving
     std::string output;
     bool in_flight = false;
     bool reading = true;
@@ -119,11 +108,14 @@ struct RpcServer::Impl {
     bool peer_closed = false;  // the client shut its sending side; answer what it asked, then close
     explicit Connection(int fd_, PeerIdentity peer_, std::size_t max_frame)
         : fd(fd_), peer(peer_), framer(max_frame) {}
+    ~Connection() { ::explicit_bzero(announcing.data(), announcing.size()); }
+    Connection(const Connection&) = delete;  // owns its socket
+    Connection& operator=(const Connection&) = delete;
   };
 
   struct Job {
     std::uint64_t connection;
-    std::string frame;
+    Request request;
     PeerIdentity peer;
   };
   struct Completion {
@@ -203,11 +195,12 @@ struct RpcServer::Impl {
         jobs.pop_front();
       }
       bool subscribe = false;
-      CallContext context(job.peer, [&subscribe] { subscribe = true; });
+      CallContext context(job.peer, [&subscribe] { subscribe = true; }, &job.request.attachments);
       bool answer = true;
-      std::string response = dispatch(methods, job.frame, context, answer);
-      // The frame may have carried a PIN; it is not needed any more.
-      ::explicit_bzero(job.frame.data(), job.frame.size());
+      std::string response = dispatch(methods, job.request.line, context, answer);
+      // The frame may have carried a PIN; it is not needed any more. Attachments a
+      // handler did not take wipe themselves with the job.
+      ::explicit_bzero(job.request.line.data(), job.request.line.size());
       if (!answer) response.clear();
       {
         std::lock_guard lock(mutex);
@@ -264,7 +257,10 @@ struct RpcServer::Impl {
     for (;;) {
       // Read straight into the framer; ask for more room as a frame grows, so a large
       // request takes few system calls and a quiet connection holds a small buffer.
-      const std::size_t want = std::clamp<std::size_t>(connection.framer.buffered(), 16u << 10, 1u << 20);
+      // An attachment of known size is read in larger pieces, straight into its buffer.
+      const std::size_t want = connection.framer.awaiting_attachments()
+                                   ? (4u << 20)
+                                   : std::clamp<std::size_t>(connection.framer.buffered(), 16u << 10, 1u << 20);
       std::span<char> space = connection.framer.receive_space(want);
       ssize_t n = ::recv(connection.fd.get(), space.data(), space.size(), 0);
       if (n == 0) {
@@ -277,20 +273,14 @@ struct RpcServer::Impl {
         if (errno == EAGAIN || errno == EWOULDBLOCK) break;
         return false;
       }
-      if (!connection.framer.commit(static_cast<std::size_t>(n))) {
+      if (!connection.framer.commit(static_cast<std::size_t>(n)) || !frame_requests(connection)) {
         // Tell the client why, then hang up: the rest of its stream cannot be framed.
-        connection.output += format_error(nullptr, RpcCode::frame_too_large,
-                                          "request too large: the limit is " +
-                                              std::to_string(options.max_frame_bytes) + " bytes");
-        connection.close_after_flush = true;
-        connection.reading = false;
-        connection.queued.clear();
+        refuse_stream(connection, RpcCode::frame_too_large,
+                      "request too large: the limit is " + std::to_string(options.max_frame_bytes) +
+                          " bytes (line and attachments)");
         return true;
       }
-      while (auto frame = connection.framer.next_frame()) {
-        if (frame->find_first_not_of(" \t") == std::string::npos) continue;  // blank keep-alive lines
-        connection.queued.push_back(std::move(*frame));
-      }
+      if (connection.close_after_flush) return true;  // a bad announcement was refused
       if (connection.queued.size() >= options.max_queued_frames) {
         connection.reading = false;  // back-pressure: resume once the queue drains
         break;
@@ -298,6 +288,46 @@ struct RpcServer::Impl {
     }
     submit_next(id, connection);
     return true;
+  }
+
+  void refuse_stream(Connection& connection, RpcCode code, const std::string& message) {
+    connection.output += format_error(nullptr, code, message);
+    connection.close_after_flush = true;
+    connection.reading = false;
+    connection.queued.clear();
+    ::explicit_bzero(connection.announcing.data(), connection.announcing.size());
+    connection.announcing.clear();
+  }
+
+  // Moves every complete request out of the framer. Returns false when the framer went
+  // over the limit (a line, or a line and the attachments it announced).
+  bool frame_requests(Connection& connection) {
+    for (;;) {
+      if (connection.framer.awaiting_attachments()) {
+        auto attachments = connection.framer.take_attachments();
+        if (!attachments) return !connection.framer.oversized();  // more bytes to come
+        connection.queued.push_back({std::move(connection.announcing), std::move(*attachments)});
+        connection.announcing.clear();
+      }
+      auto frame = connection.framer.next_frame();
+      if (!frame) return !connection.framer.oversized();
+      if (frame->find_first_not_of(" \t") == std::string::npos) continue;  // blank keep-alive lines
+      AttachmentAnnouncement announced = announced_attachments(*frame);
+      if (auto* bad = std::get_if<BadAnnouncement>(&announced)) {
+        ::explicit_bzero(frame->data(), frame->size());
+        refuse_stream(connection, RpcCode::invalid_request, "invalid request: " + bad->message);
+        return true;
+      }
+      if (auto* sizes = std::get_if<std::vector<std::size_t>>(&announced)) {
+        if (!connection.framer.expect_attachments(*sizes, frame->size() + 1)) {
+          ::explicit_bzero(frame->data(), frame->size());
+          return false;
+        }
+        connection.announcing = std::move(*frame);
+        continue;
+      }
+      connection.queued.push_back({std::move(*frame), {}});
+    }
   }
 
   bool write_to(Connection& connection) {

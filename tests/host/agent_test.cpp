@@ -110,7 +110,32 @@ class AgentTest : public ::testing::Test {
       std::ifstream file(dir_ / "data" / (std::string("vault.db") + suffix), std::ios::binary);
       all.append(std::istreambuf_iterator<char>(file), {});
     }
+    // and the file ciphertexts beside the database
+    for (const auto& entry : fs::directory_iterator(dir_ / "data" / "vault.db.files")) {
+      std::ifstream file(entry.path(), std::ios::binary);
+      all.append(std::istreambuf_iterator<char>(file), {});
+    }
     return all;
+  }
+
+  // element.put with these files as binary attachments after the line.
+  json put_attached(const std::string& type, const std::vector<std::string>& files, const json& extra = json::object()) {
+    json params = extra;
+    params["type"] = type;
+    params["files"] = json::array();
+    json sizes = json::array();
+    std::string bytes;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      params["files"].push_back({{"attachment", i}});
+      sizes.push_back(files[i].size());
+      bytes += files[i];
+    }
+    Client client(socket_path_);
+    client.send(json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "element.put"}, {"params", params}, {"attachments", sizes}}
+                    .dump() +
+                "\n" + bytes);
+    const std::string line = client.read_line();
+    return line.empty() ? json() : json::parse(line);
   }
 
   idvault::testing::SoftHsmToken token_{"holder"};
@@ -575,4 +600,34 @@ TEST_F(AgentTest, OnlyTheServiceASharedWentToMayReportErrorsAboutIt) {
   json listed = call("element.list")["result"][0]["errors"];
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0]["message"], "Name does not match the document");
+}
+
+TEST_F(AgentTest, PutWithAttachmentsStoresTheSameAsBase64AndOffersThem) {
+  start();
+  ASSERT_TRUE(init().contains("result"));
+  EXPECT_EQ(call("status")["result"]["attachments"]["methods"], json::array({"element.put"}));
+  const std::string binary = scan("ATT-1", 70000) + std::string("\n\0\r\n", 4);  // newlines and NUL are just bytes
+  const std::string second = scan("ATT-2", 33);
+  json answer = put_attached("utility_bill", {binary, second}, {{"translation", {b64(scan("tr", 50))}}});
+  ASSERT_TRUE(answer.contains("result")) << answer.dump();
+  json got = call("element.get", {{"type", "utility_bill"}})["result"];
+  EXPECT_EQ(got["files"], json::array({b64(binary), b64(second)}));
+  EXPECT_EQ(got["translation"], json::array({b64(scan("tr", 50))}));
+  // Shared as stored: the service decrypts the same bytes.
+  std::string disk = store_bytes();
+  EXPECT_EQ(disk.find("ATT-1"), std::string::npos);
+  EXPECT_EQ(disk.find("SCANBYTES"), std::string::npos);
+}
+
+TEST_F(AgentTest, AnUnreferencedAttachmentStoresNothing) {
+  start();
+  ASSERT_TRUE(init().contains("result"));
+  Client client(socket_path_);
+  client.send(R"({"jsonrpc":"2.0","id":1,"method":"element.put","attachments":[5,3],)"
+              R"("params":{"type":"utility_bill","files":[{"attachment":1}]}})"
+              "\nAAAAABBB");
+  json answer = json::parse(client.read_line());
+  EXPECT_EQ(answer["error"]["code"], -32602) << answer.dump();
+  EXPECT_EQ(call("element.list")["result"].size(), 0u);
+  EXPECT_EQ(call("element.get", {{"type", "utility_bill"}})["error"]["code"], -32008);
 }

@@ -182,8 +182,15 @@ grep -q "vault: *unlocked" "$WORK/stdout" && grep -q "elements: 12" "$WORK/stdou
 expect_ok "$IDVAULT" unlock --pin-file "$WORK/pin"
 grep -q "already unlocked" "$WORK/stdout" || fail "second unlock said: $(cat "$WORK/stdout")"
 
-# Nothing readable on disk.
+# Nothing readable on disk: the database, its WAL, and the file ciphertexts beside it
+# (the scans went there as attachments, the agent offering them).
+ls "$WORK/data/vault.db.files/"*.tgc >/dev/null || fail "no file ciphertexts beside the store"
+cat "$WORK/data/"vault.db "$WORK/data/"vault.db-* "$WORK/data/vault.db.files/"* >"$WORK/disk"
 for plain in Lovelace X1234567 DL-77 "St James"; do
-  if cat "$WORK/data/"vault.db* | grep -aq "$plain"; then fail "'$plain' is readable in the store"; fi
+  if grep -aq "$plain" "$WORK/disk"; then fail "'$plain' is readable in the store"; fi
+done
+for scan in pp-front ic-selfie; do  # 32 bytes from inside each scan
+  /usr/bin/python3 -c 'import sys; sys.exit(open(sys.argv[2], "rb").read()[1000:1032] in open(sys.argv[1], "rb").read())' \
+    "$WORK/disk" "$IN/$scan.jpg" || fail "bytes of $scan.jpg are readable in the store"
 done
 echo "PASS"

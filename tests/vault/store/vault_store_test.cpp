@@ -6,7 +6,10 @@
 
 #include <filesystem>
 #include <gtest/gtest.h>
+#include <fstream>
 #include <random>
+#include <set>
+#include <sstream>
 
 using namespace idvault::vault;
 namespace fs = std::filesystem;
@@ -27,6 +30,24 @@ class VaultStoreTest : public ::testing::Test {
 
 Bytes bytes_of(std::string_view text) { return Bytes(text.begin(), text.end()); }
 
+fs::path files_dir(const fs::path& database) { return database.string() + ".files"; }
+
+// The ciphertext files beside the database (the lock file aside).
+std::set<std::string> ciphertext_files(const fs::path& database) {
+  std::set<std::string> names;
+  for (const auto& entry : fs::directory_iterator(files_dir(database))) {
+    if (entry.path().filename() != ".lock") names.insert(entry.path().filename().string());
+  }
+  return names;
+}
+
+std::string contents(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 StoredElement passport_with_files(std::string_view tag) {
   StoredElement element;
   element.type = ElementType::passport;
@@ -35,9 +56,9 @@ StoredElement passport_with_files(std::string_view tag) {
   element.wrapped_data_secret = Bytes(40, 2);
   element.element_hash = Bytes(32, 3);
   element.files.push_back({std::string("front-") + std::string(tag), "front_side", 0, bytes_of("front"), Bytes(32, 4),
-                           Bytes(40, 5), 1700000000, {}});
+                           Bytes(40, 5), 1700000000, {}, {}, 0});
   element.files.push_back({std::string("selfie-") + std::string(tag), "selfie", 0, bytes_of("selfie"), Bytes(32, 6),
-                           Bytes(40, 7), 1700000001, {}});
+                           Bytes(40, 7), 1700000001, {}, {}, 0});
   return element;
 }
 
@@ -84,9 +105,12 @@ TEST_F(VaultStoreTest, AVersionOneStoreIsMigratedWithItsData) {
     store->put_element(passport_with_files("old"));
   }
   {
-    // What idvault 0.1 wrote: no recovery columns, schema 1.
     SqliteDatabase raw(path_, false);
-    raw.execute("ALTER TABLE elements DROP COLUMN recovery_sealed_data_secret; "
+    // What idvault 0.1 wrote: no recovery columns, ciphertexts in the rows, schema 1.
+    raw.execute("UPDATE files SET ciphertext = CAST(slot AS BLOB); "
+                "ALTER TABLE files DROP COLUMN stored_name; ALTER TABLE files DROP COLUMN ciphertext_size; "
+                "ALTER TABLE files DROP COLUMN stored_offset; "
+                "ALTER TABLE elements DROP COLUMN recovery_sealed_data_secret; "
                 "ALTER TABLE files DROP COLUMN recovery_sealed_secret; PRAGMA user_version = 1;");
   }
   auto store = VaultStore::open(path_, false);
@@ -95,6 +119,9 @@ TEST_F(VaultStoreTest, AVersionOneStoreIsMigratedWithItsData) {
   ASSERT_TRUE(element.has_value());
   EXPECT_EQ(element->data, bytes_of("data-old"));
   EXPECT_TRUE(element->recovery_sealed_data_secret.empty());
+  ASSERT_EQ(element->files.size(), 2u);
+  EXPECT_EQ(element->files[0].ciphertext, bytes_of("front_side"));  // read from the row
+  EXPECT_EQ(element->files[1].ciphertext, bytes_of("selfie"));
   StoredElement sealed = passport_with_files("new");
   sealed.recovery_sealed_data_secret = Bytes(384, 8);
   sealed.files[0].recovery_sealed_secret = Bytes(384, 9);
@@ -242,5 +269,155 @@ TEST_F(VaultStoreTest, KillDuringWritesLosesNoAcknowledgedWrite) {
     auto check = raw.prepare("PRAGMA integrity_check");
     ASSERT_TRUE(check.step());
     EXPECT_EQ(check.text(0), "ok");
+  }
+}
+
+TEST_F(VaultStoreTest, FileCiphertextsLiveBesideTheDatabaseNotInIt) {
+  auto store = VaultStore::open(path_, true);
+  store->put_element(passport_with_files("a"));
+  const auto names = ciphertext_files(path_);
+  ASSERT_EQ(names.size(), 1u);  // one pack per put
+  EXPECT_TRUE(CiphertextFiles::valid_name(*names.begin())) << *names.begin();  // random, says nothing
+  EXPECT_EQ(contents(files_dir(path_) / *names.begin()), "frontselfie");
+  EXPECT_EQ(fs::status(files_dir(path_)).permissions() & fs::perms::all, fs::perms::owner_all);
+  SqliteDatabase raw(path_, false);
+  auto rows = raw.prepare("SELECT sum(length(ciphertext)), sum(ciphertext_size), count(stored_name) FROM files");
+  ASSERT_TRUE(rows.step());
+  EXPECT_EQ(rows.integer(0), 0);
+  EXPECT_EQ(rows.integer(1), 11);
+  EXPECT_EQ(rows.integer(2), 2);
+}
+
+TEST_F(VaultStoreTest, ReplacingAndRemovingAnElementRemovesItsCiphertextFiles) {
+  auto store = VaultStore::open(path_, true);
+  store->put_element(passport_with_files("a"));
+  const auto first = ciphertext_files(path_);
+  store->put_element(passport_with_files("b"));
+  const auto second = ciphertext_files(path_);
+  ASSERT_EQ(second.size(), 1u);
+  for (const auto& name : first) EXPECT_FALSE(second.contains(name));
+  // An element read back and put again keeps naming the same files: they must stay.
+  store->put_element(*store->element(ElementType::passport));
+  EXPECT_EQ(store->element(ElementType::passport)->files[1].ciphertext, bytes_of("selfie"));
+  EXPECT_TRUE(store->remove_element(ElementType::passport));
+  EXPECT_TRUE(ciphertext_files(path_).empty());
+}
+
+TEST_F(VaultStoreTest, FilesNoRowRefersToAreRemovedAtOpen) {
+  std::string kept;
+  {
+    auto store = VaultStore::open(path_, true);
+    store->put_element(passport_with_files("a"));
+    // What a crash leaves: a file written but never committed, and a half-written one.
+    (void)store->open_pack()->append(bytes_of("never committed"));
+    std::ofstream(files_dir(path_) / ".tmp-0123456789abcdef0123456789abcdef.tgc") << "half";
+    std::ofstream(files_dir(path_) / "README") << "not ours: left alone";
+    kept = *ciphertext_files(path_).begin();
+    EXPECT_EQ(ciphertext_files(path_).size(), 4u);
+  }
+  auto store = VaultStore::open(path_, false);
+  auto names = ciphertext_files(path_);
+  EXPECT_EQ(names.size(), 2u);  // the referenced pack and README
+  EXPECT_TRUE(names.contains("README"));
+  EXPECT_EQ(store->element(ElementType::passport)->files.size(), 2u);
+}
+
+TEST_F(VaultStoreTest, ASecondHandleDoesNotRemoveFilesTheFirstIsStillWriting) {
+  auto writer = VaultStore::open(path_, true);
+  StoredElement element = passport_with_files("a");
+  auto pack = writer->open_pack();
+  for (auto& file : element.files) {
+    file.stored_offset = pack->append(file.ciphertext);  // written ahead, not yet committed
+    file.stored_name = pack->name();
+    file.ciphertext_size = file.ciphertext.size();
+    file.ciphertext.clear();
+  }
+  { auto reader = VaultStore::open(path_, false); }
+  writer->put_element(element);
+  auto back = writer->element(ElementType::passport);
+  EXPECT_EQ(back->files[0].ciphertext, bytes_of("front"));
+  EXPECT_EQ(back->files[1].ciphertext, bytes_of("selfie"));
+}
+
+TEST_F(VaultStoreTest, AMissingOrTruncatedCiphertextFileIsAClearError) {
+  auto store = VaultStore::open(path_, true);
+  store->put_element(passport_with_files("a"));
+  SqliteDatabase raw(path_, false);
+  auto named = raw.prepare("SELECT stored_name FROM files WHERE slot = 'selfie'");
+  ASSERT_TRUE(named.step());
+  const fs::path selfie = files_dir(path_) / named.text(0);
+  fs::resize_file(selfie, 8);  // front_side (5 bytes at 0) whole, selfie (6 at 5) cut
+  try {
+    (void)store->element(ElementType::passport);
+    FAIL() << "a truncated ciphertext was handed out";
+  } catch (const StoreError& error) {
+    EXPECT_NE(std::string(error.what()).find("has 8 bytes where the store records 6 at offset 5"), std::string::npos)
+        << error.what();
+  }
+  fs::remove(selfie);
+  try {
+    (void)store->element(ElementType::passport);
+    FAIL() << "a missing ciphertext went unnoticed";
+  } catch (const StoreError& error) {
+    EXPECT_NE(std::string(error.what()).find("is missing"), std::string::npos) << error.what();
+  }
+  // Listings do not need the bytes, and the element can still be replaced or removed.
+  EXPECT_EQ(store->elements(false).size(), 1u);
+  EXPECT_TRUE(store->remove_element(ElementType::passport));
+}
+
+TEST_F(VaultStoreTest, ARowNamingSomethingElseIsRefusedNotOpened) {
+  auto store = VaultStore::open(path_, true);
+  store->put_element(passport_with_files("a"));
+  SqliteDatabase(path_, false).execute("UPDATE files SET stored_name = '../vault.db' WHERE slot = 'selfie'");
+  EXPECT_THROW((void)store->element(ElementType::passport), StoreError);
+}
+
+// kill -9 during puts of elements with file ciphertexts: the last acknowledged put (or
+// the one in flight, if its commit made it) is whole, and no file is left over.
+TEST_F(VaultStoreTest, KillDuringFilePutsLeavesTheLastAcknowledgedPutWhole) {
+  std::mt19937 random(777);
+  for (int round = 0; round < 4; ++round) {
+    fs::remove_all(dir_);
+    fs::create_directory(dir_);
+    { auto store = VaultStore::open(path_, true); }
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe(pipe_fds), 0);
+    pid_t child = ::fork();
+    if (child == 0) {
+      ::close(pipe_fds[0]);
+      auto store = VaultStore::open(path_, false);
+      for (int i = 0; i < 400; ++i) {
+        StoredElement element = passport_with_files(std::to_string(i));
+        element.files[0].ciphertext = Bytes(64 * 1024 + i, static_cast<std::uint8_t>(i));
+        element.files[1].ciphertext = Bytes(1000 + i, static_cast<std::uint8_t>(i + 1));
+        store->put_element(element);
+        if (::write(pipe_fds[1], &i, sizeof(i)) != sizeof(i)) ::_exit(2);
+      }
+      ::_exit(0);
+    }
+    ::close(pipe_fds[1]);
+    int last = -1;
+    const int wanted = std::uniform_int_distribution<int>(3, 40)(random);
+    int value;
+    while (::read(pipe_fds[0], &value, sizeof(value)) == sizeof(value)) {
+      last = value;
+      if (value >= wanted) break;
+    }
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    while (::read(pipe_fds[0], &value, sizeof(value)) == sizeof(value)) last = value;
+    ::close(pipe_fds[0]);
+    ASSERT_GE(last, 0);
+
+    auto store = VaultStore::open(path_, false);
+    auto element = store->element(ElementType::passport);
+    ASSERT_TRUE(element.has_value());
+    const std::string tag = std::string(element->data->begin(), element->data->end()).substr(5);
+    const int stored = std::stoi(tag);
+    EXPECT_TRUE(stored == last || stored == last + 1) << "round " << round << ": " << stored << " vs " << last;
+    EXPECT_EQ(element->files[0].ciphertext, Bytes(64 * 1024 + stored, static_cast<std::uint8_t>(stored)));
+    EXPECT_EQ(element->files[1].ciphertext, Bytes(1000 + stored, static_cast<std::uint8_t>(stored + 1)));
+    EXPECT_EQ(ciphertext_files(path_).size(), 1u) << "round " << round << ": files left over";
   }
 }

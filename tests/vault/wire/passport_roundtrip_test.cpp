@@ -2,7 +2,11 @@
 // in comes out, for every element type and file slot.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <map>
+#include <mutex>
 #include <set>
+#include <stdexcept>
 
 #include "tests/vault/wire/sample_passport.h"
 #include "vault/base64.h"
@@ -201,6 +205,57 @@ TEST_F(PassportRoundTrip, EncryptorRejectsElementsTheirTypeForbids) {
   twice.push_back(testing::address());
   EXPECT_EQ(encrypt_error(std::move(twice), pem), "address");
   EXPECT_EQ(encrypt_error(one(testing::address()), "not a key"), "public_key");
+}
+
+}  // namespace
+}  // namespace idvault::vault
+
+namespace idvault::vault {
+namespace {
+
+// Files encrypted on several threads and handed to a sink as they are ready (what the
+// holder's store does with them) decrypt to the same elements as one-at-a-time.
+TEST_F(PassportRoundTrip, FilesEncryptedInParallelIntoASinkComeBack) {
+  const auto plain = every_type();
+  std::mutex mutex;
+  std::map<std::uint64_t, std::vector<std::uint8_t>> sunk;
+  FileEncryption how;
+  how.threads = 3;
+  how.sink = [&](std::span<const std::uint8_t> ciphertext) {
+    std::lock_guard lock(mutex);
+    const std::uint64_t key = 1000 + sunk.size();
+    sunk.emplace(key, std::vector<std::uint8_t>(ciphertext.begin(), ciphertext.end()));
+    return key;
+  };
+  EncryptedElements encrypted = encrypt_elements(plain, how);
+  EXPECT_TRUE(encrypted.files.empty());  // every file went to the sink
+  ASSERT_FALSE(encrypted.sunk_files.empty());
+  EXPECT_EQ(encrypted.sunk_files.size(), sunk.size());
+  EncryptedBundle bundle;
+  bundle.passport_data.data = encrypted.elements;
+  bundle.credentials = std::move(encrypted.credentials);
+  bundle.credentials.nonce = "nonce-p";
+  bundle.passport_data.credentials = encrypt_credentials(bundle.credentials, key_.public_key_pem());
+  for (const auto& [file_id, key] : encrypted.sunk_files) bundle.files[file_id] = sunk.at(key);
+  for (const auto& element : bundle.passport_data.data) {
+    for (const auto& file : element.files) EXPECT_EQ(static_cast<std::size_t>(file.file_size), bundle.files.at(file.file_id).size());
+  }
+  PassportDecryptor decryptor(key_);
+  expect_decrypts_to(decryptor.decrypt(bundle.passport_data, lookup_in(bundle), {.expected_nonce = "nonce-p"}), plain,
+                     bundle);
+}
+
+TEST_F(PassportRoundTrip, AFailingSinkFailsTheEncryption) {
+  const auto plain = every_type();
+  std::atomic<int> calls{0};
+  FileEncryption how;
+  how.threads = 2;
+  how.sink = [&](std::span<const std::uint8_t>) -> std::uint64_t {
+    if (++calls == 3) throw std::runtime_error("disk full");
+    return 0;
+  };
+  EXPECT_THROW((void)encrypt_elements(plain, how), std::runtime_error);
+  EXPECT_GE(calls.load(), 3);
 }
 
 }  // namespace
