@@ -124,8 +124,19 @@ auto HolderAgent::with_vault(Fn&& fn) {
 }
 
 nlohmann::json HolderAgent::status() {
-  std::lock_guard lock(mutex_);
-  return translating_errors([&] {
+  // A token may take seconds over one call (a slow card, a PIN pad); status is how a
+  // client tells a busy agent from a hung one, so it must not queue behind that call.
+  std::unique_lock lock(mutex_, std::defer_lock);
+  if (!lock.try_lock_for(std::chrono::milliseconds(100))) {
+    std::lock_guard last(status_mutex_);
+    if (last_status_.is_object()) {
+      nlohmann::json busy = last_status_;
+      busy["busy"] = true;
+      return busy;
+    }
+    lock.lock();  // nothing seen yet: wait like any other request
+  }
+  nlohmann::json status = translating_errors([&] {
     nlohmann::json status = {{"initialised", vault_initialised(store())},
                              {"unlocked", unlocked_ != nullptr},
                              {"store", config_.store_path.string()},
@@ -136,6 +147,17 @@ nlohmann::json HolderAgent::status() {
     if (unlocked_) status["elements"] = store().elements(false).size();
     return status;
   });
+  std::lock_guard last(status_mutex_);
+  last_status_ = status;
+  return status;
+}
+
+void HolderAgent::remember_unlocked(bool unlocked) {
+  std::lock_guard last(status_mutex_);
+  if (!last_status_.is_object()) return;
+  last_status_["unlocked"] = unlocked;
+  if (unlocked) last_status_["initialised"] = true;
+  if (!unlocked) last_status_.erase("elements");
 }
 
 nlohmann::json HolderAgent::tokens() {
@@ -180,6 +202,7 @@ void HolderAgent::become_unlocked(std::shared_ptr<p11::Token> token, p11::Login 
       std::make_unique<vault::HolderVault>(store(), *unlocked_->keys.master_key, unlocked_->recovery.get());
   last_use_ = std::chrono::steady_clock::now();
   token_seen_ = true;
+  remember_unlocked(true);
 }
 
 nlohmann::json HolderAgent::init(const SecretBytes& pin, bool allow_final_try,
@@ -269,6 +292,7 @@ void HolderAgent::lock_locked(const std::string& reason) {
   // Destroying the login logs out of the token and drops its sessions: the token's
   // login state, not just our copy of a key, ends here.
   unlocked_.reset();
+  remember_unlocked(false);
   emit("locked", {{"reason", reason}});
 }
 
