@@ -24,13 +24,14 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from load_lib import (AgentFixture, RpcClient, b64, env_int, fail, file_intact, load_average, percentile,  # noqa: E402
+from load_lib import (AgentFixture, RpcClient, b64, connect, env_int, fail, file_intact, load_average, percentile,  # noqa: E402
                       proc_fds, proc_rss_kib, self_checking_file)
 
 SECONDS = env_int("IDVAULT_LOAD_SECONDS", 30)
 CLIENTS = env_int("IDVAULT_LOAD_CLIENTS", 200)
 CYCLES = env_int("IDVAULT_LOAD_CYCLES", 10000)
 STALLED = env_int("IDVAULT_LOAD_STALLED", 20)
+WARMUP = env_int("IDVAULT_LOAD_WARMUP_SECONDS", max(3, SECONDS // 5))
 REQUEST_TIMEOUT = env_int("IDVAULT_LOAD_REQUEST_TIMEOUT", 60)
 FD_SLACK = 2  # at the end, with every client gone: at most this many more fds than at the start
 RSS_SLACK_KIB = 16 * 1024  # and at most this much more resident memory
@@ -122,8 +123,7 @@ def stalled_clients(path, count):
     """Half connect and say nothing; half send the start of a frame and stop."""
     sockets = []
     for i in range(count):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.connect(path)
+        s = connect(path)
         if i % 2:
             s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"element.ge')
         sockets.append(s)
@@ -134,9 +134,8 @@ def big_frame(path, report):
     """Streams up to 1 GiB without a newline from one reused 1 MiB buffer."""
     chunk = b"A" * (1 << 20)
     sent = 0
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s = connect(path)
     s.settimeout(REQUEST_TIMEOUT)
-    s.connect(path)
     start = time.monotonic()
     noticed = None
     try:
@@ -158,19 +157,17 @@ def big_frame(path, report):
 
 def connect_cycles(path, count, report):
     done = 0
-    errors = 0
+    errors = {}
     start = time.monotonic()
     for i in range(count):
         try:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.settimeout(REQUEST_TIMEOUT)
-            s.connect(path)
+            s = connect(path)
             if i % 10 == 0:
                 s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"sta')  # gone mid-frame
             s.close()
             done += 1
-        except OSError:
-            errors += 1
+        except OSError as error:
+            errors[type(error).__name__] = errors.get(type(error).__name__, 0) + 1
     report.update(done=done, errors=errors, seconds=time.monotonic() - start)
 
 
@@ -187,9 +184,12 @@ def main():
         agent.result("element.put", put_params(FILE_TYPES[0], "warm", LARGE_FILE))
         warm_report = {}
         big_frame(agent.socket_path, warm_report)
+        # As many clients as the run, for long enough that each has had a large put in
+        # flight: the agent's buffers reach the size the run needs before the first sample.
         warm_stats = Stats()
-        threads = [threading.Thread(target=client_loop, args=(agent, 10000 + i, time.monotonic() + 2, warm_stats))
-                   for i in range(min(CLIENTS, 20))]
+        warm_until = time.monotonic() + WARMUP
+        threads = [threading.Thread(target=client_loop, args=(agent, 10000 + i, warm_until, warm_stats))
+                   for i in range(CLIENTS)]
         for t in threads:
             t.start()
         for t in threads:
@@ -230,7 +230,8 @@ def main():
 
         all_latencies = sorted(x for values in stats.latencies.values() for x in values)
         total = len(all_latencies)
-        print(f"agent_load: {CLIENTS} clients for {elapsed:.1f} s (load average {load_average()})")
+        print(f"agent_load: {CLIENTS} clients for {elapsed:.1f} s after {WARMUP} s of warm-up "
+              f"(load average {load_average()})")
         print(f"  requests: {total} answered, {len(stats.failures)} failed, {total / elapsed:.0f} requests/s")
         for method, values in stats.latencies.items():
             values.sort()

@@ -33,13 +33,24 @@ def fail(message):
     sys.exit(1)
 
 
+def connect(path):
+    """A blocking connect, as the idvault CLI makes: it waits while the agent's listen
+    backlog is full rather than failing (Python's socket timeouts would make it EAGAIN)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(path)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 class RpcClient:
     """One connection; call() sends a request and waits for its answer (or raises)."""
 
     def __init__(self, path, timeout=30.0):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock = connect(path)
         self.sock.settimeout(timeout)
-        self.sock.connect(path)
         self.buffer = b""
         self.next_id = 1
 
