@@ -11,6 +11,18 @@ namespace idvault::p11 {
 
 namespace {
 
+// A failed authenticated decryption is AuthenticationFailed whatever the token's code
+// (SoftHSM says CKR_GENERAL_ERROR for a bad tag), except for codes about the session or
+// the token's state, which say nothing about the data: reporting those as "altered or
+// made under another key" would send the holder after the wrong problem.
+void fail_unless_about_data(Token& token, const char* function, CK_RV rv) {
+  token.raise_if_gone(function, rv);
+  const ErrorClass kind = classify(rv);
+  if (kind == ErrorClass::reopen_session || kind == ErrorClass::relogin || kind == ErrorClass::retry) {
+    token.fail(function, rv);
+  }
+}
+
 CK_BBOOL kTrue = CK_TRUE;
 CK_BBOOL kFalse = CK_FALSE;
 CK_OBJECT_CLASS kSecretKeyClass = CKO_SECRET_KEY;
@@ -95,7 +107,7 @@ SecretBytes AesKey::unwrap_secret(ByteView wrapped) const {
                               static_cast<CK_ULONG>(wrapped.size()), unwrap_template.data(),
                               static_cast<CK_ULONG>(unwrap_template.size()), &unwrapped_handle);
   if (rv != CKR_OK) {
-    token.raise_if_gone("C_UnwrapKey", rv);
+    fail_unless_about_data(token, "C_UnwrapKey", rv);
     throw AuthenticationFailed(rv, "C_UnwrapKey", token.label());
   }
   TemporaryObject unwrapped(session, unwrapped_handle);
@@ -145,7 +157,7 @@ SecretBytes AesKey::gcm_decrypt(ByteView sealed, ByteView aad) const {
       IDVAULT_P11_FN(C_Decrypt), session.handle(), const_cast<std::uint8_t*>(body.data()),
       static_cast<CK_ULONG>(body.size()), plaintext.reveal_mutable().data(), &length);
   if (rv != CKR_OK) {
-    token.raise_if_gone("C_Decrypt", rv);
+    fail_unless_about_data(token, "C_Decrypt", rv);
     throw AuthenticationFailed(rv, "C_Decrypt", token.label());
   }
   plaintext.resize(length);

@@ -146,7 +146,7 @@ def main():
                 outcome = f"error {CLEAR_CODES[code]}: {error['message']}" + (f" ({named})" if named else "")
             else:
                 check_result(op, answer)
-                outcome = "succeeded (the pool opened a fresh session)" if ckr else "succeeded"
+                outcome = "succeeded (fault absorbed: pool check or clean-up)" if ckr else "succeeded"
             if not agent.alive():
                 fail(f"{op} with {ckr}: the agent crashed: {agent.stderr_tail()}")
             status, status_seconds = timed(agent, "status", bound=10)
