@@ -46,6 +46,9 @@ class FileDescriptor {
   int fd_;
 };
 
+// Output room a connection keeps between answers; a larger buffer is given back once sent.
+constexpr std::size_t kKeptOutputBytes = 64u << 10;
+
 void set_nonblocking(int fd) {
   int flags = fcntl(fd, F_GETFL);
   if (flags >= 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
@@ -306,6 +309,9 @@ struct RpcServer::Impl {
       if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
       connection.output.erase(0, static_cast<std::size_t>(n));
     }
+    // Sent: a quiet connection must not keep the room its largest answer needed (200
+    // clients that each once fetched a scan held 3 MiB apiece under agent_load).
+    if (connection.output.capacity() > kKeptOutputBytes) std::string().swap(connection.output);
     return !connection.close_after_flush;
   }
 
@@ -325,7 +331,11 @@ struct RpcServer::Impl {
       Connection& connection = *it->second;
       connection.in_flight = false;
       connection.subscribed = connection.subscribed || completion.subscribe;
-      connection.output += completion.response;
+      if (connection.output.empty()) {
+        connection.output = std::move(completion.response);  // a scan need not be copied
+      } else {
+        connection.output += completion.response;
+      }
       if (!connection.reading && !connection.close_after_flush &&
           connection.queued.size() < options.max_queued_frames / 2) {
         connection.reading = true;
