@@ -220,8 +220,12 @@ struct RpcServer::Impl {
     }
   }
 
-  void accept_all() {
-    for (;;) {
+  void accept_batch() {
+    // A batch at a time: the listener stays readable, so the loop comes back for the rest
+    // after handling the hang-ups in between. Accepting the whole backlog at once let a
+    // storm of connect-and-leave clients fill the connection table (and refuse others)
+    // before any of their hang-ups was seen.
+    for (int batch = 0; batch < 64; ++batch) {
       int fd = accept4(listen_fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) return;  // EAGAIN, or a transient error: epoll will tell us again
       FileDescriptor owned(fd);
@@ -384,7 +388,7 @@ struct RpcServer::Impl {
       for (int i = 0; i < n; ++i) {
         std::uint64_t key = ready[i].data.u64;
         if (key == 0) {
-          accept_all();
+          accept_batch();
           continue;
         }
         if (key == 1) {
