@@ -24,7 +24,7 @@ from load_lib import PIN, AgentFixture, RpcClient, b64, env_int, fail, load_aver
 
 SLOW_MS = env_int("IDVAULT_FAULT_SLOW_MS", 2000)
 ANSWER_BOUND = 20.0 + SLOW_MS / 1000  # every call answers within this many seconds
-STATUS_BOUND = 1.0  # status while a slow token call is in flight
+STATUS_BOUND = env_int("IDVAULT_FAULT_STATUS_BOUND_MS", 1000) / 1000  # status while a slow token call is in flight
 CLEAR_CODES = {-32004: "wrong_pin", -32006: "token_not_present", -32010: "token_error", -32003: "locked"}
 
 
