@@ -17,6 +17,7 @@ buffers of its largest answer grew it by 540 MiB in 60 s).
 
 usage: agent_load.py AGENT_BINARY
 """
+import base64
 import os
 import random
 import socket
@@ -55,7 +56,6 @@ def check_get(kind, result):
     files = result.get("files")
     if not isinstance(files, list) or len(files) != 1:
         return f"get {kind}: files {type(files).__name__} of {len(files) if isinstance(files, list) else '?'}"
-    import base64
     if not file_intact(base64.b64decode(files[0])):
         return f"get {kind}: a file that does not match its own checksum"
     return None

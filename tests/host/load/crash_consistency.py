@@ -10,7 +10,6 @@ of it, or the one in flight at the kill (committed, but the answer never arrived
 
 usage: crash_consistency.py AGENT_BINARY
 """
-import base64
 import os
 import random
 import shutil

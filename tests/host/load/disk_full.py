@@ -7,7 +7,6 @@ Needs to mount a tmpfs (root with CAP_SYS_ADMIN, as in CI); skipped (77) otherwi
 
 usage: disk_full.py AGENT_BINARY
 """
-import base64
 import errno
 import os
 import sqlite3
