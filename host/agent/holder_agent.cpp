@@ -126,15 +126,25 @@ auto HolderAgent::with_vault(Fn&& fn) {
 nlohmann::json HolderAgent::status() {
   // A token may take seconds over one call (a slow card, a PIN pad); status is how a
   // client tells a busy agent from a hung one, so it must not queue behind that call.
-  std::unique_lock lock(mutex_, std::defer_lock);
-  if (!lock.try_lock_for(std::chrono::milliseconds(100))) {
-    std::lock_guard last(status_mutex_);
-    if (last_status_.is_object()) {
-      nlohmann::json busy = last_status_;
-      busy["busy"] = true;
-      return busy;
+  // Polled rather than a timed_mutex: libstdc++ waits on one with pthread_mutex_clocklock,
+  // which ThreadSanitizer does not see, so every later unlock looked like a bug to it.
+  std::unique_lock lock(mutex_, std::try_to_lock);
+  for (int tries = 0; !lock.owns_lock() && tries < 20; ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    (void)lock.try_lock();
+  }
+  if (!lock.owns_lock()) {
+    {
+      std::lock_guard last(status_mutex_);
+      if (last_status_.is_object()) {
+        nlohmann::json busy = last_status_;
+        busy["busy"] = true;
+        return busy;
+      }
     }
-    lock.lock();  // nothing seen yet: wait like any other request
+    // Nothing seen yet: wait like any other request (status_mutex_ released first, as it
+    // is only ever taken after mutex_).
+    lock.lock();
   }
   nlohmann::json status = translating_errors([&] {
     nlohmann::json status = {{"initialised", vault_initialised(store())},

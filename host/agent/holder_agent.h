@@ -92,7 +92,7 @@ class HolderAgent {
   AgentConfig config_;
   ConsentPrompt consent_;
   // Held for every vault and token operation, which can take as long as the token does.
-  std::timed_mutex mutex_;
+  std::mutex mutex_;
   // What status last saw, for answering status while a slow token call holds mutex_.
   std::mutex status_mutex_;
   nlohmann::json last_status_;
