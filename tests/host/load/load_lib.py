@@ -149,6 +149,7 @@ class AgentFixture:
         self.socket_path = os.path.join(self.work, "run", "agent.sock")
         self.store = store or os.path.join(self.work, "data", "vault.db")
         self.process = None
+        self.bad_exits = []
         self.err_path = os.path.join(self.work, "agent.err")
 
     def start(self, *extra_args):
@@ -206,6 +207,8 @@ class AgentFixture:
         self.process.wait()
 
     def stop(self):
+        """SIGTERM, as a user would; the agent must exit 0 (a sanitizer's report makes it
+        exit otherwise, so close() fails the test then)."""
         if self.alive():
             self.process.terminate()
             try:
@@ -213,9 +216,15 @@ class AgentFixture:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+                self.bad_exits.append("did not stop within 20 s of SIGTERM")
+                return
+            if self.process.returncode != 0:
+                self.bad_exits.append(f"exited {self.process.returncode} on SIGTERM")
 
     def close(self, keep_logs=False):
         self.stop()
-        if keep_logs:
+        if keep_logs or self.bad_exits:
             print("--- agent stderr:\n" + self.stderr_tail(), flush=True)
         shutil.rmtree(self.work, ignore_errors=True)
+        if self.bad_exits:
+            fail("the agent " + "; ".join(self.bad_exits))
