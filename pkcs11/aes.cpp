@@ -5,11 +5,24 @@
 #include <cstring>
 
 #include "pkcs11/random.h"
+#include "pkcs11/session_retry.h"
 #include "pkcs11/token.h"
 
 namespace idvault::p11 {
 
 namespace {
+
+// A failed authenticated decryption is AuthenticationFailed whatever the token's code
+// (SoftHSM says CKR_GENERAL_ERROR for a bad tag), except for codes about the session or
+// the token's state, which say nothing about the data: reporting those as "altered or
+// made under another key" would send the holder after the wrong problem.
+void fail_unless_about_data(Token& token, const char* function, CK_RV rv) {
+  token.raise_if_gone(function, rv);
+  const ErrorClass kind = classify(rv);
+  if (kind == ErrorClass::reopen_session || kind == ErrorClass::relogin || kind == ErrorClass::retry) {
+    token.fail(function, rv);
+  }
+}
 
 CK_BBOOL kTrue = CK_TRUE;
 CK_BBOOL kFalse = CK_FALSE;
@@ -60,24 +73,26 @@ Bytes AesKey::wrap_secret(const SecretBytes& secret) const {
                       "secrets to wrap must be a multiple of 8 bytes long (value secrets are 32)");
   }
   token.require(CKM_AES_KEY_WRAP_PAD, CKF_WRAP, "AES key wrap with padding");
-  auto session = token.sessions().acquire();
+  return once_more_on_a_fresh_session([&] {
+    auto session = token.sessions().acquire();
 
-  auto import_template = transit_secret_template();
-  import_template.push_back(
-      {CKA_VALUE, const_cast<std::uint8_t*>(secret.reveal().data()), secret.size()});
-  CK_OBJECT_HANDLE imported_handle = 0;
-  token.check(IDVAULT_P11_FN(C_CreateObject), session.handle(), import_template.data(),
-              static_cast<CK_ULONG>(import_template.size()), &imported_handle);
-  TemporaryObject imported(session, imported_handle);
+    auto import_template = transit_secret_template();
+    import_template.push_back(
+        {CKA_VALUE, const_cast<std::uint8_t*>(secret.reveal().data()), secret.size()});
+    CK_OBJECT_HANDLE imported_handle = 0;
+    token.check(IDVAULT_P11_FN(C_CreateObject), session.handle(), import_template.data(),
+                static_cast<CK_ULONG>(import_template.size()), &imported_handle);
+    TemporaryObject imported(session, imported_handle);
 
-  CK_MECHANISM mechanism{CKM_AES_KEY_WRAP_PAD, nullptr, 0};
-  // RFC 5649: the input padded to a multiple of 8, plus the 8-byte integrity block.
-  Bytes wrapped((secret.size() + 7) / 8 * 8 + 8);
-  CK_ULONG length = wrapped.size();
-  token.check(IDVAULT_P11_FN(C_WrapKey), session.handle(), &mechanism, key_.handle(),
-              imported.handle(), wrapped.data(), &length);
-  wrapped.resize(length);
-  return wrapped;
+    CK_MECHANISM mechanism{CKM_AES_KEY_WRAP_PAD, nullptr, 0};
+    // RFC 5649: the input padded to a multiple of 8, plus the 8-byte integrity block.
+    Bytes wrapped((secret.size() + 7) / 8 * 8 + 8);
+    CK_ULONG length = wrapped.size();
+    token.check(IDVAULT_P11_FN(C_WrapKey), session.handle(), &mechanism, key_.handle(),
+                imported.handle(), wrapped.data(), &length);
+    wrapped.resize(length);
+    return wrapped;
+  });
 }
 
 SecretBytes AesKey::unwrap_secret(ByteView wrapped) const {
@@ -86,23 +101,25 @@ SecretBytes AesKey::unwrap_secret(ByteView wrapped) const {
   if (wrapped.size() < 16 || wrapped.size() % 8 != 0) {
     throw AuthenticationFailed(CKR_WRAPPED_KEY_LEN_RANGE, "C_UnwrapKey", token.label());
   }
-  auto session = token.sessions().acquire();
-  CK_MECHANISM mechanism{CKM_AES_KEY_WRAP_PAD, nullptr, 0};
-  auto unwrap_template = transit_secret_template();
-  CK_OBJECT_HANDLE unwrapped_handle = 0;
-  const CK_RV rv = token.call(IDVAULT_P11_FN(C_UnwrapKey), session.handle(), &mechanism,
-                              key_.handle(), const_cast<std::uint8_t*>(wrapped.data()),
-                              static_cast<CK_ULONG>(wrapped.size()), unwrap_template.data(),
-                              static_cast<CK_ULONG>(unwrap_template.size()), &unwrapped_handle);
-  if (rv != CKR_OK) {
-    token.raise_if_gone("C_UnwrapKey", rv);
-    throw AuthenticationFailed(rv, "C_UnwrapKey", token.label());
-  }
-  TemporaryObject unwrapped(session, unwrapped_handle);
-  Bytes value = read_attribute(session, unwrapped.handle(), CKA_VALUE);
-  SecretBytes secret{ByteView(value)};
-  OPENSSL_cleanse(value.data(), value.size());
-  return secret;
+  return once_more_on_a_fresh_session([&] {
+    auto session = token.sessions().acquire();
+    CK_MECHANISM mechanism{CKM_AES_KEY_WRAP_PAD, nullptr, 0};
+    auto unwrap_template = transit_secret_template();
+    CK_OBJECT_HANDLE unwrapped_handle = 0;
+    const CK_RV rv = token.call(IDVAULT_P11_FN(C_UnwrapKey), session.handle(), &mechanism,
+                                key_.handle(), const_cast<std::uint8_t*>(wrapped.data()),
+                                static_cast<CK_ULONG>(wrapped.size()), unwrap_template.data(),
+                                static_cast<CK_ULONG>(unwrap_template.size()), &unwrapped_handle);
+    if (rv != CKR_OK) {
+      fail_unless_about_data(token, "C_UnwrapKey", rv);
+      throw AuthenticationFailed(rv, "C_UnwrapKey", token.label());
+    }
+    TemporaryObject unwrapped(session, unwrapped_handle);
+    Bytes value = read_attribute(session, unwrapped.handle(), CKA_VALUE);
+    SecretBytes secret{ByteView(value)};
+    OPENSSL_cleanse(value.data(), value.size());
+    return secret;
+  });
 }
 
 Bytes AesKey::gcm_encrypt(const SecretBytes& plaintext, ByteView aad) const {
@@ -116,14 +133,16 @@ Bytes AesKey::gcm_encrypt(const SecretBytes& plaintext, ByteView aad) const {
   CK_GCM_PARAMS params = gcm_params(sealed.data(), aad);
   CK_MECHANISM mechanism{CKM_AES_GCM, &params, sizeof params};
 
-  auto session = token.sessions().acquire();
-  token.check(IDVAULT_P11_FN(C_EncryptInit), session.handle(), &mechanism, key_.handle());
-  CK_ULONG length = sealed.size() - kGcmIvBytes;
-  token.check(IDVAULT_P11_FN(C_Encrypt), session.handle(),
-              const_cast<std::uint8_t*>(plaintext.reveal().data()),
-              static_cast<CK_ULONG>(plaintext.size()), sealed.data() + kGcmIvBytes, &length);
-  sealed.resize(kGcmIvBytes + length);
-  return sealed;
+  return once_more_on_a_fresh_session([&] {
+    auto session = token.sessions().acquire();
+    token.check(IDVAULT_P11_FN(C_EncryptInit), session.handle(), &mechanism, key_.handle());
+    CK_ULONG length = sealed.size() - kGcmIvBytes;
+    token.check(IDVAULT_P11_FN(C_Encrypt), session.handle(),
+                const_cast<std::uint8_t*>(plaintext.reveal().data()),
+                static_cast<CK_ULONG>(plaintext.size()), sealed.data() + kGcmIvBytes, &length);
+    sealed.resize(kGcmIvBytes + length);
+    return std::move(sealed);
+  });
 }
 
 SecretBytes AesKey::gcm_decrypt(ByteView sealed, ByteView aad) const {
@@ -137,19 +156,21 @@ SecretBytes AesKey::gcm_decrypt(ByteView sealed, ByteView aad) const {
   CK_MECHANISM mechanism{CKM_AES_GCM, &params, sizeof params};
   const ByteView body = sealed.subspan(kGcmIvBytes);
 
-  auto session = token.sessions().acquire();
-  token.check(IDVAULT_P11_FN(C_DecryptInit), session.handle(), &mechanism, key_.handle());
-  SecretBytes plaintext(body.size());
-  CK_ULONG length = plaintext.size();
-  const CK_RV rv = token.call(
-      IDVAULT_P11_FN(C_Decrypt), session.handle(), const_cast<std::uint8_t*>(body.data()),
-      static_cast<CK_ULONG>(body.size()), plaintext.reveal_mutable().data(), &length);
-  if (rv != CKR_OK) {
-    token.raise_if_gone("C_Decrypt", rv);
-    throw AuthenticationFailed(rv, "C_Decrypt", token.label());
-  }
-  plaintext.resize(length);
-  return plaintext;
+  return once_more_on_a_fresh_session([&] {
+    auto session = token.sessions().acquire();
+    token.check(IDVAULT_P11_FN(C_DecryptInit), session.handle(), &mechanism, key_.handle());
+    SecretBytes plaintext(body.size());
+    CK_ULONG length = plaintext.size();
+    const CK_RV rv = token.call(
+        IDVAULT_P11_FN(C_Decrypt), session.handle(), const_cast<std::uint8_t*>(body.data()),
+        static_cast<CK_ULONG>(body.size()), plaintext.reveal_mutable().data(), &length);
+    if (rv != CKR_OK) {
+      fail_unless_about_data(token, "C_Decrypt", rv);
+      throw AuthenticationFailed(rv, "C_Decrypt", token.label());
+    }
+    plaintext.resize(length);
+    return plaintext;
+  });
 }
 
 }  // namespace idvault::p11

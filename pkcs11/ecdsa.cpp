@@ -2,6 +2,7 @@
 
 #include "pkcs11/host_digest.h"
 #include "pkcs11/openssl_owners.h"
+#include "pkcs11/session_retry.h"
 #include "pkcs11/token.h"
 
 namespace idvault::p11 {
@@ -21,13 +22,16 @@ EcdsaSignature EcPrivateKey::sign_digest(ByteView digest) const {
   Token& token = key_.token();
   token.require(CKM_ECDSA, CKF_SIGN, "ECDSA signing");
   CK_MECHANISM mechanism{CKM_ECDSA, nullptr, 0};
-  auto session = token.sessions().acquire();
-  token.check(IDVAULT_P11_FN(C_SignInit), session.handle(), &mechanism, key_.handle());
-  Bytes raw(std::size_t{2} * 66);  // room for r || s on curves up to P-521
-  CK_ULONG length = raw.size();
-  token.check(IDVAULT_P11_FN(C_Sign), session.handle(), const_cast<std::uint8_t*>(digest.data()),
-              static_cast<CK_ULONG>(digest.size()), raw.data(), &length);
-  raw.resize(length);
+  Bytes raw = once_more_on_a_fresh_session([&] {
+    auto session = token.sessions().acquire();
+    token.check(IDVAULT_P11_FN(C_SignInit), session.handle(), &mechanism, key_.handle());
+    Bytes out(std::size_t{2} * 66);  // room for r || s on curves up to P-521
+    CK_ULONG length = out.size();
+    token.check(IDVAULT_P11_FN(C_Sign), session.handle(), const_cast<std::uint8_t*>(digest.data()),
+                static_cast<CK_ULONG>(digest.size()), out.data(), &length);
+    out.resize(length);
+    return out;
+  });
   EcdsaSignature signature;
   signature.der = ecdsa_raw_to_der(raw);
   signature.raw = std::move(raw);

@@ -1,6 +1,7 @@
 #include "pkcs11/rsa.h"
 
 #include "pkcs11/host_digest.h"
+#include "pkcs11/session_retry.h"
 #include "pkcs11/token.h"
 
 namespace idvault::p11 {
@@ -24,30 +25,32 @@ SecretBytes RsaPrivateKey::decrypt_oaep(ByteView ciphertext, OaepHash hash) cons
   params.ulSourceDataLen = 0;
   CK_MECHANISM mechanism{CKM_RSA_PKCS_OAEP, &params, sizeof params};
 
-  auto session = token.sessions().acquire();
-  const CK_RV init_rv =
-      token.call(IDVAULT_P11_FN(C_DecryptInit), session.handle(), &mechanism, key_.handle());
-  if (init_rv != CKR_OK) {
-    token.raise_if_gone("C_DecryptInit", init_rv);
-    if (hash == OaepHash::sha256 &&
-        (init_rv == CKR_ARGUMENTS_BAD || init_rv == CKR_MECHANISM_PARAM_INVALID ||
-         init_rv == CKR_MECHANISM_INVALID)) {
-      token.note_oaep_sha256_rejected();
-      throw UnsupportedMechanism(token.label(),
-                                 "RSA-OAEP with SHA-256 (the token accepts OAEP only with SHA-1)",
-                                 init_rv, "C_DecryptInit");
+  return once_more_on_a_fresh_session([&] {
+    auto session = token.sessions().acquire();
+    const CK_RV init_rv =
+        token.call(IDVAULT_P11_FN(C_DecryptInit), session.handle(), &mechanism, key_.handle());
+    if (init_rv != CKR_OK) {
+      token.raise_if_gone("C_DecryptInit", init_rv);
+      if (hash == OaepHash::sha256 &&
+          (init_rv == CKR_ARGUMENTS_BAD || init_rv == CKR_MECHANISM_PARAM_INVALID ||
+           init_rv == CKR_MECHANISM_INVALID)) {
+        token.note_oaep_sha256_rejected();
+        throw UnsupportedMechanism(token.label(),
+                                   "RSA-OAEP with SHA-256 (the token accepts OAEP only with SHA-1)",
+                                   init_rv, "C_DecryptInit");
+      }
+      token.fail("C_DecryptInit", init_rv);
     }
-    token.fail("C_DecryptInit", init_rv);
-  }
-  // The plaintext cannot exceed the modulus: size the buffer by it and skip the
-  // length-query round trip.
-  SecretBytes plaintext(modulus_bytes_);
-  CK_ULONG length = plaintext.size();
-  token.check(IDVAULT_P11_FN(C_Decrypt), session.handle(),
-              const_cast<std::uint8_t*>(ciphertext.data()),
-              static_cast<CK_ULONG>(ciphertext.size()), plaintext.reveal_mutable().data(), &length);
-  plaintext.resize(length);
-  return plaintext;
+    // The plaintext cannot exceed the modulus: size the buffer by it and skip the
+    // length-query round trip.
+    SecretBytes plaintext(modulus_bytes_);
+    CK_ULONG length = plaintext.size();
+    token.check(IDVAULT_P11_FN(C_Decrypt), session.handle(),
+                const_cast<std::uint8_t*>(ciphertext.data()),
+                static_cast<CK_ULONG>(ciphertext.size()), plaintext.reveal_mutable().data(), &length);
+    plaintext.resize(length);
+    return plaintext;
+  });
 }
 
 Bytes RsaPrivateKey::sign_pss_sha256(ByteView message) const {
@@ -60,14 +63,16 @@ Bytes RsaPrivateKey::sign_pss_sha256(ByteView message) const {
   const auto digest = sha256(message);
   const ByteView input = combined ? message : ByteView(digest);
 
-  auto session = token.sessions().acquire();
-  token.check(IDVAULT_P11_FN(C_SignInit), session.handle(), &mechanism, key_.handle());
-  Bytes signature(modulus_bytes_);
-  CK_ULONG length = signature.size();
-  token.check(IDVAULT_P11_FN(C_Sign), session.handle(), const_cast<std::uint8_t*>(input.data()),
-              static_cast<CK_ULONG>(input.size()), signature.data(), &length);
-  signature.resize(length);
-  return signature;
+  return once_more_on_a_fresh_session([&] {
+    auto session = token.sessions().acquire();
+    token.check(IDVAULT_P11_FN(C_SignInit), session.handle(), &mechanism, key_.handle());
+    Bytes signature(modulus_bytes_);
+    CK_ULONG length = signature.size();
+    token.check(IDVAULT_P11_FN(C_Sign), session.handle(), const_cast<std::uint8_t*>(input.data()),
+                static_cast<CK_ULONG>(input.size()), signature.data(), &length);
+    signature.resize(length);
+    return signature;
+  });
 }
 
 }  // namespace idvault::p11

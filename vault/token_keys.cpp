@@ -11,11 +11,15 @@ namespace idvault::vault {
 
 namespace {
 
-// What is about the token, not the input: let it through so the user can act on it.
+// What is about the token, not the input: let it through so the user can act on it. A
+// session the token dropped or a session limit reached says nothing about the ciphertext
+// (no oracle), and calling it "decryption failed" would send the holder after the data.
 bool is_about_the_token(const p11::Pkcs11Error& e) {
   return e.kind() == p11::ErrorKind::token_gone ||
          e.kind() == p11::ErrorKind::unsupported_mechanism ||
          e.error_class() == p11::ErrorClass::relogin ||
+         e.error_class() == p11::ErrorClass::reopen_session ||
+         e.error_class() == p11::ErrorClass::retry ||
          e.error_class() == p11::ErrorClass::token_gone;
 }
 

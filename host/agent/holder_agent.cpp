@@ -124,8 +124,29 @@ auto HolderAgent::with_vault(Fn&& fn) {
 }
 
 nlohmann::json HolderAgent::status() {
-  std::lock_guard lock(mutex_);
-  return translating_errors([&] {
+  // A token may take seconds over one call (a slow card, a PIN pad); status is how a
+  // client tells a busy agent from a hung one, so it must not queue behind that call.
+  // Polled rather than a timed_mutex: libstdc++ waits on one with pthread_mutex_clocklock,
+  // which ThreadSanitizer does not see, so every later unlock looked like a bug to it.
+  std::unique_lock lock(mutex_, std::try_to_lock);
+  for (int tries = 0; !lock.owns_lock() && tries < 20; ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    (void)lock.try_lock();
+  }
+  if (!lock.owns_lock()) {
+    {
+      std::lock_guard last(status_mutex_);
+      if (last_status_.is_object()) {
+        nlohmann::json busy = last_status_;
+        busy["busy"] = true;
+        return busy;
+      }
+    }
+    // Nothing seen yet: wait like any other request (status_mutex_ released first, as it
+    // is only ever taken after mutex_).
+    lock.lock();
+  }
+  nlohmann::json status = translating_errors([&] {
     nlohmann::json status = {{"initialised", vault_initialised(store())},
                              {"unlocked", unlocked_ != nullptr},
                              {"store", config_.store_path.string()},
@@ -136,6 +157,17 @@ nlohmann::json HolderAgent::status() {
     if (unlocked_) status["elements"] = store().elements(false).size();
     return status;
   });
+  std::lock_guard last(status_mutex_);
+  last_status_ = status;
+  return status;
+}
+
+void HolderAgent::remember_unlocked(bool unlocked) {
+  std::lock_guard last(status_mutex_);
+  if (!last_status_.is_object()) return;
+  last_status_["unlocked"] = unlocked;
+  if (unlocked) last_status_["initialised"] = true;
+  if (!unlocked) last_status_.erase("elements");
 }
 
 nlohmann::json HolderAgent::tokens() {
@@ -181,6 +213,7 @@ void HolderAgent::become_unlocked(std::shared_ptr<p11::Token> token, p11::Login 
   unlocked_->vault->set_file_threads(config_.file_threads);
   last_use_ = std::chrono::steady_clock::now();
   token_seen_ = true;
+  remember_unlocked(true);
 }
 
 nlohmann::json HolderAgent::init(const SecretBytes& pin, bool allow_final_try,
@@ -270,6 +303,7 @@ void HolderAgent::lock_locked(const std::string& reason) {
   // Destroying the login logs out of the token and drops its sessions: the token's
   // login state, not just our copy of a key, ends here.
   unlocked_.reset();
+  remember_unlocked(false);
   emit("locked", {{"reason", reason}});
 }
 

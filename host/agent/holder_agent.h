@@ -44,6 +44,8 @@ class HolderAgent {
 
   void set_event_sink(EventSink sink);
 
+  // Does not wait for a slow token call: if another operation holds the vault for long,
+  // answers with what it last saw plus "busy": true.
   [[nodiscard]] nlohmann::json status();
   [[nodiscard]] nlohmann::json tokens();
   // recovery_password: when given, the vault can later be recovered onto a new token.
@@ -90,7 +92,12 @@ class HolderAgent {
 
   AgentConfig config_;
   ConsentPrompt consent_;
+  // Held for every vault and token operation, which can take as long as the token does.
   std::mutex mutex_;
+  // What status last saw, for answering status while a slow token call holds mutex_.
+  std::mutex status_mutex_;
+  nlohmann::json last_status_;
+  void remember_unlocked(bool unlocked);
   std::unique_ptr<vault::VaultStore> store_;
   std::shared_ptr<p11::Token> token_;
   std::unique_ptr<Unlocked> unlocked_;

@@ -74,7 +74,9 @@ int listen_on_path(const std::filesystem::path& path) {
   mode_t previous = ::umask(0177);
   int bound = ::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address));
   ::umask(previous);
-  if (bound != 0 || ::chmod(path.c_str(), 0600) != 0 || ::listen(fd, 128) != 0) {
+  // The largest backlog the kernel allows: the one loop thread accepts between serving
+  // busy clients, and a client connecting without blocking gets EAGAIN once it is full.
+  if (bound != 0 || ::chmod(path.c_str(), 0600) != 0 || ::listen(fd, SOMAXCONN) != 0) {
     int saved = errno;
     ::close(fd);
     errno = saved;

@@ -1,12 +1,40 @@
 // A PKCS#11 module for tests: forwards to SoftHSM2 and injects what SoftHSM cannot do
 // by itself: token PIN flags (count low, final try, locked), a chosen C_Login result,
-// and token removal (CKR_DEVICE_REMOVED everywhere, no token in the slot). Tests reach
-// the switches by dlopen(RTLD_NOLOAD) + dlsym of the idvault_fault_* functions.
+// token removal (CKR_DEVICE_REMOVED everywhere, no token in the slot), and scripted
+// faults and delays on session-bound calls.
+//
+// Two ways in. Tests that load the module themselves reach the idvault_fault_* switches
+// by dlopen(RTLD_NOLOAD) + dlsym (fault_control.h). Tests that drive it inside another
+// process (the agent) write a control file named by $IDVAULT_FAULT_CONTROL, which the
+// module re-reads whenever it changes (replace it by rename so a reader never sees half
+// a file). One rule a line, '#' starts a comment:
+//
+//   fail  FUNCTION CKR_NAME COUNT [SKIP]   after SKIP matching calls (default 0) go through,
+//                                          the next COUNT return CKR_NAME (-1: all of them)
+//   delay FUNCTION MILLISECONDS COUNT [SKIP]   the same, but they sleep and then go through
+//   removed 0|1                     the token is (not) pulled out
+//
+// FUNCTION is a Cryptoki name (C_Sign) or * for any session-bound call (slot and token
+// queries, which a presence poll makes, never match *). Counts restart when the file
+// changes. Each injection is appended as one line to $IDVAULT_FAULT_LOG if set, so a test
+// can tell that its fault was really hit.
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <p11-kit/pkcs11.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
 
 namespace {
 
@@ -15,13 +43,186 @@ CK_FUNCTION_LIST* g_target = nullptr;
 std::atomic<CK_FLAGS> g_extra_flags{0};
 std::atomic<CK_RV> g_login_rv{CKR_OK};
 std::atomic<bool> g_forced_login{false};
-std::atomic<bool> g_removed{false};
+std::atomic<bool> g_removed{false};   // set through idvault_fault_set_removed
+std::atomic<bool> g_file_removed{false};  // set through the control file
 
 bool removed() {
-  return g_removed.load();
+  return g_removed.load() || g_file_removed.load();
 }
 
+// ---- scripted faults from the control file ---------------------------------------------
+
+struct Rule {
+  bool delay = false;
+  std::string function;  // or "*"
+  CK_RV rv = CKR_OK;
+  long milliseconds = 0;
+  long count = 0;  // calls left; negative: unlimited
+  long skip = 0;   // matching calls to let through first
+};
+
+struct Script {
+  std::mutex mutex;
+  struct stat seen {};
+  bool loaded = false;
+  std::vector<Rule> rules;
+};
+
+Script& script() {
+  static Script instance;
+  return instance;
+}
+
+const struct {
+  const char* name;
+  CK_RV rv;
+} kRvNames[] = {
+    {"CKR_OK", CKR_OK},
+    {"CKR_GENERAL_ERROR", CKR_GENERAL_ERROR},
+    {"CKR_HOST_MEMORY", CKR_HOST_MEMORY},
+    {"CKR_DEVICE_ERROR", CKR_DEVICE_ERROR},
+    {"CKR_DEVICE_MEMORY", CKR_DEVICE_MEMORY},
+    {"CKR_DEVICE_REMOVED", CKR_DEVICE_REMOVED},
+    {"CKR_FUNCTION_CANCELED", CKR_FUNCTION_CANCELED},
+    {"CKR_FUNCTION_FAILED", CKR_FUNCTION_FAILED},
+    {"CKR_PIN_INCORRECT", CKR_PIN_INCORRECT},
+    {"CKR_PIN_LOCKED", CKR_PIN_LOCKED},
+    {"CKR_SESSION_CLOSED", CKR_SESSION_CLOSED},
+    {"CKR_SESSION_COUNT", CKR_SESSION_COUNT},
+    {"CKR_SESSION_HANDLE_INVALID", CKR_SESSION_HANDLE_INVALID},
+    {"CKR_TOKEN_NOT_PRESENT", CKR_TOKEN_NOT_PRESENT},
+    {"CKR_USER_NOT_LOGGED_IN", CKR_USER_NOT_LOGGED_IN},
+};
+
+bool parse_rv(const std::string& text, CK_RV& rv) {
+  for (const auto& entry : kRvNames) {
+    if (text == entry.name) {
+      rv = entry.rv;
+      return true;
+    }
+  }
+  char* end = nullptr;
+  rv = std::strtoul(text.c_str(), &end, 0);  // a number, e.g. 0x32
+  return end != text.c_str() && *end == '\0';
+}
+
+// Script::mutex held.
+void load_rules(Script& state, const char* path) {
+  state.rules.clear();
+  std::ifstream file(path);
+  std::string line;
+  bool pulled = false;
+  while (std::getline(file, line)) {
+    if (auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
+    std::istringstream words(line);
+    std::string verb;
+    if (!(words >> verb)) continue;
+    if (verb == "removed") {
+      int on = 0;
+      words >> on;
+      pulled = on != 0;
+      continue;
+    }
+    Rule rule;
+    std::string what;
+    if (!(words >> rule.function >> what >> rule.count)) continue;
+    if (!(words >> rule.skip)) rule.skip = 0;
+    if (verb == "fail") {
+      if (!parse_rv(what, rule.rv)) continue;
+    } else if (verb == "delay") {
+      rule.delay = true;
+      rule.milliseconds = std::strtol(what.c_str(), nullptr, 10);
+    } else {
+      continue;
+    }
+    state.rules.push_back(rule);
+  }
+  g_file_removed = pulled;
+}
+
+void note(const char* function, const Rule& rule) {
+  const char* path = std::getenv("IDVAULT_FAULT_LOG");
+  if (path == nullptr) return;
+  char line[160];
+  int n = rule.delay ? std::snprintf(line, sizeof line, "%s delay %ld\n", function, rule.milliseconds)
+                     : std::snprintf(line, sizeof line, "%s 0x%lX\n", function, static_cast<unsigned long>(rule.rv));
+  int fd = ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  [[maybe_unused]] auto written = ::write(fd, line, static_cast<std::size_t>(n));
+  ::close(fd);
+}
+
+// Re-reads the control file if it changed (so its flags are current); returns the rule to
+// apply to this call, if any.
+bool next_rule(const char* function, Rule& out) {
+  const char* path = std::getenv("IDVAULT_FAULT_CONTROL");
+  if (path == nullptr) return false;
+  Script& state = script();
+  std::lock_guard lock(state.mutex);
+  struct stat now {};
+  if (::stat(path, &now) != 0) {
+    state.rules.clear();
+    state.loaded = false;
+    g_file_removed = false;
+    return false;
+  }
+  if (!state.loaded || now.st_ino != state.seen.st_ino || now.st_size != state.seen.st_size ||
+      now.st_mtim.tv_sec != state.seen.st_mtim.tv_sec || now.st_mtim.tv_nsec != state.seen.st_mtim.tv_nsec) {
+    load_rules(state, path);
+    state.seen = now;
+    state.loaded = true;
+  }
+  if (function == nullptr) return false;  // a flags-only refresh
+  for (Rule& rule : state.rules) {
+    if (rule.count == 0) continue;
+    if (rule.function != "*" && rule.function != function) continue;
+    if (rule.skip > 0) {
+      --rule.skip;
+      continue;
+    }
+    if (rule.count > 0) --rule.count;
+    out = rule;
+    return true;
+  }
+  return false;
+}
+
+// Runs before the hooked call: sleeps for a delay rule, or returns a fault's code.
+CK_RV scripted(const char* function) {
+  Rule rule;
+  if (!next_rule(function, rule)) return CKR_OK;
+  note(function, rule);
+  if (rule.delay) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(rule.milliseconds));
+    return CKR_OK;
+  }
+  return rule.rv;
+}
+
+// Wraps one member of the function list: scripted faults first, then whatever was there.
+template <auto Member, typename Fn>
+struct Hook;
+template <auto Member, typename... Args>
+struct Hook<Member, CK_RV (*)(Args...)> {
+  static inline CK_RV (*inner)(Args...) = nullptr;
+  static inline const char* name = nullptr;
+  static CK_RV call(Args... args) {
+    if (CK_RV rv = scripted(name); rv != CKR_OK) return rv;
+    return inner(args...);
+  }
+  static void install(const char* function) {
+    name = function;
+    inner = g_list.*Member;
+    g_list.*Member = &call;
+  }
+};
+#define IDVAULT_FAULT_HOOK(fn) Hook<&CK_FUNCTION_LIST::fn, decltype(CK_FUNCTION_LIST::fn)>::install(#fn)
+
+// ---- removal and PIN flags -------------------------------------------------------------
+
 CK_RV get_slot_list(CK_BBOOL present, CK_SLOT_ID_PTR list, CK_ULONG_PTR count) {
+  Rule unused;
+  (void)next_rule(nullptr, unused);  // picks up a 'removed' line
   if (removed() && present) {
     *count = 0;
     return CKR_OK;
@@ -30,12 +231,16 @@ CK_RV get_slot_list(CK_BBOOL present, CK_SLOT_ID_PTR list, CK_ULONG_PTR count) {
 }
 
 CK_RV get_slot_info(CK_SLOT_ID slot, CK_SLOT_INFO_PTR info) {
+  Rule unused;
+  (void)next_rule(nullptr, unused);
   const CK_RV rv = g_target->C_GetSlotInfo(slot, info);
   if (rv == CKR_OK && removed()) info->flags &= ~CKF_TOKEN_PRESENT;
   return rv;
 }
 
 CK_RV get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info) {
+  Rule unused;
+  (void)next_rule(nullptr, unused);
   if (removed()) return CKR_TOKEN_NOT_PRESENT;
   const CK_RV rv = g_target->C_GetTokenInfo(slot, info);
   if (rv == CKR_OK) info->flags |= g_extra_flags.load();
@@ -97,6 +302,30 @@ __attribute__((visibility("default"))) CK_RV C_GetFunctionList(CK_FUNCTION_LIST_
     g_list.C_DecryptInit = decrypt_init;
     g_list.C_Decrypt = decrypt;
     g_list.C_SignInit = sign_init;
+    // Every call a vault operation makes on a session (not the slot and token queries a
+    // presence poll makes) can be scripted to fail or stall.
+    IDVAULT_FAULT_HOOK(C_OpenSession);
+    IDVAULT_FAULT_HOOK(C_CloseSession);
+    IDVAULT_FAULT_HOOK(C_GetSessionInfo);
+    IDVAULT_FAULT_HOOK(C_Login);
+    IDVAULT_FAULT_HOOK(C_Logout);
+    IDVAULT_FAULT_HOOK(C_CreateObject);
+    IDVAULT_FAULT_HOOK(C_DestroyObject);
+    IDVAULT_FAULT_HOOK(C_GetAttributeValue);
+    IDVAULT_FAULT_HOOK(C_FindObjectsInit);
+    IDVAULT_FAULT_HOOK(C_FindObjects);
+    IDVAULT_FAULT_HOOK(C_FindObjectsFinal);
+    IDVAULT_FAULT_HOOK(C_EncryptInit);
+    IDVAULT_FAULT_HOOK(C_Encrypt);
+    IDVAULT_FAULT_HOOK(C_DecryptInit);
+    IDVAULT_FAULT_HOOK(C_Decrypt);
+    IDVAULT_FAULT_HOOK(C_SignInit);
+    IDVAULT_FAULT_HOOK(C_Sign);
+    IDVAULT_FAULT_HOOK(C_GenerateKey);
+    IDVAULT_FAULT_HOOK(C_GenerateKeyPair);
+    IDVAULT_FAULT_HOOK(C_WrapKey);
+    IDVAULT_FAULT_HOOK(C_UnwrapKey);
+    IDVAULT_FAULT_HOOK(C_GenerateRandom);
   }
   *out = &g_list;
   return CKR_OK;
