@@ -42,8 +42,10 @@ class Client {
   }
   void shutdown_sending() const { ::shutdown(fd_, SHUT_WR); }
 
-  // One line, or "" on timeout or end of stream.
-  std::string read_line(int timeout_ms = 5000) {
+  // One line, or "" on timeout or end of stream. The default only guards against a hang:
+  // an answer can take seconds under sanitizers on two busy cores (init with a recovery
+  // password runs Argon2id over 64 MiB), and a test that expects silence passes its own.
+  std::string read_line(int timeout_ms = kHangGuardMs) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     for (;;) {
       if (auto newline = pending_.find('\n'); newline != std::string::npos) {
@@ -68,7 +70,7 @@ class Client {
     return line.empty() ? nlohmann::json() : nlohmann::json::parse(line);
   }
   // True once the server has closed its end.
-  bool closed_by_server(int timeout_ms = 5000) {
+  bool closed_by_server(int timeout_ms = kHangGuardMs) {
     pollfd p{fd_, POLLIN, 0};
     if (::poll(&p, 1, timeout_ms) <= 0) return false;
     char c;
@@ -79,6 +81,7 @@ class Client {
   }
 
  private:
+  static constexpr int kHangGuardMs = 60000;
   int fd_ = -1;
   std::string pending_;
 };
