@@ -42,8 +42,10 @@ class Client {
   }
   void shutdown_sending() const { ::shutdown(fd_, SHUT_WR); }
 
-  // One line, or "" on timeout or end of stream.
-  std::string read_line(int timeout_ms = 5000) {
+  // One line, or "" on timeout or end of stream. The default deadline only stops a hung
+  // test: it is generous because the sanitizer trees on a busy CI machine run an init
+  // with its Argon2id recovery KDF in well over 5 s.
+  std::string read_line(int timeout_ms = 60000) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     for (;;) {
       if (auto newline = pending_.find('\n'); newline != std::string::npos) {
@@ -68,7 +70,7 @@ class Client {
     return line.empty() ? nlohmann::json() : nlohmann::json::parse(line);
   }
   // True once the server has closed its end.
-  bool closed_by_server(int timeout_ms = 5000) {
+  bool closed_by_server(int timeout_ms = 60000) {
     pollfd p{fd_, POLLIN, 0};
     if (::poll(&p, 1, timeout_ms) <= 0) return false;
     char c;
