@@ -52,7 +52,12 @@ SignedStatement read_signed_statement(const nlohmann::json& json, std::string_vi
   statement.signature = base64_decode(required_string(json, "signature", where), where + ".signature");
   auto part = json.find("signed");
   if (part == json.end() || !part->is_object()) throw FormatError(where + ".signed", "missing or not an object");
-  if (part->value("v", 0) != 1) throw FormatError(where + ".signed.v", "unknown version");
+  // Not part->value("v", 0): that throws nlohmann's type_error for a "v" of another type
+  // (fuzz_agent_params found "v": "...") and truncates 1.5 to 1.
+  auto version = part->find("v");
+  if (version == part->end() || !version->is_number_integer() || version->get<std::int64_t>() != 1) {
+    throw FormatError(where + ".signed.v", "unknown version");
+  }
   statement.statement = *part;
   return statement;
 }

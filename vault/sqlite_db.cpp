@@ -13,13 +13,21 @@ SqliteDatabase::SqliteDatabase(const std::filesystem::path& path, bool create, i
     db_ = nullptr;
     throw StoreError("cannot open store " + path.string(), detail, rc);
   }
-  sqlite3_extended_result_codes(db_, 1);
-  sqlite3_busy_timeout(db_, 5000);
-  // Before WAL mode, which writes the header and fixes the page size of a new file.
-  if (page_size > 0) execute("PRAGMA page_size=" + std::to_string(page_size));
-  // FULL: a write is acknowledged only once it is on disk, so a crash keeps it.
-  execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
-          "PRAGMA secure_delete=ON;");
+  try {
+    sqlite3_extended_result_codes(db_, 1);
+    sqlite3_busy_timeout(db_, 5000);
+    // Before WAL mode, which writes the header and fixes the page size of a new file.
+    if (page_size > 0) execute("PRAGMA page_size=" + std::to_string(page_size));
+    // FULL: a write is acknowledged only once it is on disk, so a crash keeps it.
+    execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+            "PRAGMA secure_delete=ON;");
+  } catch (...) {
+    // A constructor that throws gets no destructor call: close the connection (and its
+    // file descriptor) here, or every refused file (not a database, say) leaks one.
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw;
+  }
 }
 
 SqliteDatabase::~SqliteDatabase() { sqlite3_close_v2(db_); }

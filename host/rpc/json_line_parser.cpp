@@ -76,16 +76,33 @@ Split split_long_strings(std::string_view text, SplitText& out) {
   return Split::done;
 }
 
+// nlohmann::json's lexer takes a raw U+0000 byte for the end of the input, so on its own
+// it accepts `{...}<NUL>anything` and never looks at what follows. JSON allows no raw NUL
+// anywhere (RFC 8259), and bytes in a frame that nobody parsed have no business there,
+// so such a text is refused — whether or not it has long strings (the fuzzer found the
+// two paths disagreeing on it).
+bool has_raw_nul(std::string_view text) noexcept {
+  return std::memchr(text.data(), '\0', text.size()) != nullptr;
+}
+
+nlohmann::json discarded() { return nlohmann::json(nlohmann::json::value_t::discarded); }
+
 }  // namespace
 
 nlohmann::json parse_json_line(std::string_view text) {
   SplitText split;
   switch (split_long_strings(text, split)) {
     case Split::malformed:
-      return nlohmann::json(nlohmann::json::value_t::discarded);
+      return discarded();
     case Split::not_applicable:
+      if (has_raw_nul(text)) return discarded();
       return nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
     case Split::done:
+      // Every string was scanned (a raw NUL in one is malformed); the rest is what is left.
+      if (has_raw_nul(split.rest)) {
+        ::explicit_bzero(split.rest.data(), split.rest.size());
+        return discarded();
+      }
       break;
   }
   // The rest has the same tokens as text, long strings swapped for short ones, so it is

@@ -116,6 +116,24 @@ TEST(JsonLineParser, RefusesWhatNlohmannRefuses) {
   }
 }
 
+TEST(JsonLineParser, RefusesARawNulWhereNlohmannWouldStopReading) {
+  // fuzz_rpc_frames found this: nlohmann takes a raw NUL for the end of input and accepts
+  // the string before it, while the long-string path refused the same text. Both refuse.
+  using namespace std::string_literals;  // "..."s keeps the embedded NULs
+  const std::string file = base64ish(5000);
+  for (const std::string& text : {
+           "\":1nUln\"\0\0\0(\":\"a\",\"params\":{\"pin\":\"1234\"\x7f}\r\"1234\"\x7f}"s,  // as found
+           "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"status\"}\0{\"x\":1}"s,
+           "{\"a\":1}\0"s,
+           put_line(file) + "\0garbage"s,  // after a long string
+           "{\"a\":\""s + file + "\"\0,\"b\":2}"s,
+       }) {
+    EXPECT_TRUE(parse_json_line(text).is_discarded()) << text.substr(0, 80);
+    json id;
+    EXPECT_THROW((void)parse_request(text, id), RpcError);
+  }
+}
+
 TEST(JsonLineParser, AgreesWithNlohmannOnRandomDamage) {
   // One request with long strings, damaged many ways at random (seeded, so a failure
   // reproduces): the verdict and the tree must match nlohmann's every time.

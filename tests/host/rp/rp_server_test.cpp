@@ -131,7 +131,8 @@ TEST_F(RpServerTest, FiftyConcurrentPostsAreEachAcceptedOnceAndStored) {
 
 TEST_F(RpServerTest, ConcurrentCopiesOfOneBundleLandExactlyOnce) {
   start();
-  const auto [bundle, nonce] = shared_bundle();
+  // Not a structured binding: clang 14 (the sanitizer trees) cannot capture one in a lambda.
+  const std::string bundle = shared_bundle().first;
   std::vector<int> statuses(12);
   std::vector<std::thread> clients;
   for (int i = 0; i < 12; ++i)

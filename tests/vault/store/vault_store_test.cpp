@@ -225,6 +225,22 @@ TEST_F(VaultStoreTest, AFileThatIsNotADatabaseIsACleanError) {
   EXPECT_THROW((void)VaultStore::open(path_, false), StoreError);
 }
 
+// Found by LeakSanitizer: a file SQLite opens but then refuses (not a database) left its
+// connection, and the file descriptor with it, behind on every try.
+TEST_F(VaultStoreTest, ARefusedFileLeavesNoConnectionOpen) {
+  {
+    std::FILE* f = std::fopen(path_.c_str(), "w");
+    std::fputs("this is not sqlite, it is long enough to have a header though....", f);
+    std::fclose(f);
+  }
+  const auto open_descriptors = [] {
+    return std::distance(fs::directory_iterator("/proc/self/fd"), fs::directory_iterator{});
+  };
+  const auto before = open_descriptors();
+  for (int i = 0; i < 10; ++i) EXPECT_THROW((void)VaultStore::open(path_, false), StoreError);
+  EXPECT_EQ(open_descriptors(), before);
+}
+
 // kill -9 at random points during writes: every write that was acknowledged is there,
 // the store opens, and SQLite's integrity check passes.
 TEST_F(VaultStoreTest, KillDuringWritesLosesNoAcknowledgedWrite) {
