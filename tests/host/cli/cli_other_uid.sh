@@ -16,6 +16,7 @@ chmod 666 "$IDVAULT_SOCK"
 # directory is out of nobody's reach, which would fail the test for the wrong reason).
 cp "$IDVAULT" "$WORK/idvault-for-nobody"
 chmod 755 "$WORK/idvault-for-nobody"
+sanitizer_options_for_nobody "$WORK"
 as_nobody() {
   setpriv --reuid=nobody --regid=nogroup --clear-groups env IDVAULT_SOCK="$IDVAULT_SOCK" "$@"
 }

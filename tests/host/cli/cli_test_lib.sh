@@ -32,6 +32,32 @@ fail() {
   exit 1
 }
 
+# In a sanitizer tree the *_OPTIONS name suppression files inside the checkout, which
+# nobody may not be allowed to read (a clone under a 0700 mktemp -d), and a sanitizer that
+# cannot read them refuses to start. Copies them into DIR (which nobody can read) and
+# points the options there, for the processes a test runs as nobody.
+sanitizer_options_for_nobody() {
+  for var in ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS TSAN_OPTIONS; do
+    eval "value=\${$var:-}"
+    [ -n "$value" ] || continue
+    out=
+    old_ifs=$IFS
+    IFS=:
+    for part in $value; do
+      case $part in
+        suppressions=*)
+          file=${part#suppressions=}
+          cp "$file" "$1/" && chmod 644 "$1/${file##*/}"
+          part="suppressions=$1/${file##*/}"
+          ;;
+      esac
+      out="${out:+$out:}$part"
+    done
+    IFS=$old_ifs
+    export "$var=$out"
+  done
+}
+
 export SOFTHSM2_CONF="$WORK/softhsm2.conf"
 mkdir -p "$WORK/tokens" "$WORK/run" "$WORK/data" "$WORK/in" "$WORK/out"
 chmod 700 "$WORK/run"

@@ -27,6 +27,7 @@
 #include "host/rpc/rpc_server.h"
 #include "pkcs11/secret_bytes.h"
 #include "tests/host/zeroization/freed_memory_watch.h"
+#include "tests/support/sanitizer_build.h"
 #include "vault/software_keys.h"
 
 using idvault::SecretBytes;
@@ -148,14 +149,17 @@ TEST(SoftwareMasterKeyWipe, KeyIsLockedInMemoryThenWipedAndUnlocked) {
       idvault::vault::SoftwareMasterKey::from_bytes(std::move(key_bytes)));
   EXPECT_FALSE(watched_block().freed) << "the key must keep the buffer it was given, not a copy";
   ASSERT_TRUE(key->locked_in_memory()) << "mlock refused (RLIMIT_MEMLOCK?)";
-  EXPECT_GT(locked_kib(), locked_before) << "VmLck did not grow while the key lives";
+  // AddressSanitizer makes mlock() a no-op that reports success: VmLck cannot move there,
+  // and the wipe below is what this tree can still show.
+  const bool vmlck_observable = !idvault::testing::kUnderAddressSanitizer;
+  if (vmlck_observable) EXPECT_GT(locked_kib(), locked_before) << "VmLck did not grow while the key lives";
   const SecretBytes value = SecretBytes::from_string(kMarker);
   const SecretBytes unwrapped = key->unwrap(key->wrap(value));
   EXPECT_TRUE(unwrapped.equals(value.reveal()));
   key.reset();
   ASSERT_TRUE(watched_block().freed);
   EXPECT_TRUE(watched_block().all_zero_when_freed);
-  EXPECT_EQ(locked_kib(), locked_before) << "the key's page stayed locked after it died";
+  if (vmlck_observable) EXPECT_EQ(locked_kib(), locked_before) << "the key's page stayed locked after it died";
 }
 
 TEST(SoftwareMasterKeyWipe, UnwrapLeavesNoPlaintextCopy) {

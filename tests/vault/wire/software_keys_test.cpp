@@ -7,22 +7,11 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "tests/support/sanitizer_build.h"
 #include "tests/vault/wire/sample_passport.h"
 #include "vault/credentials.h"
 #include "vault/errors.h"
 #include "vault/openssl_owners.h"
-
-// gcc says __SANITIZE_ADDRESS__, clang __has_feature(address_sanitizer).
-#if defined(__SANITIZE_ADDRESS__)
-#define IDVAULT_UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define IDVAULT_UNDER_ASAN 1
-#endif
-#endif
-#ifndef IDVAULT_UNDER_ASAN
-#define IDVAULT_UNDER_ASAN 0
-#endif
 
 namespace idvault::vault {
 namespace {
@@ -203,11 +192,11 @@ long locked_kib() {
 }  // namespace
 
 TEST(SoftwareMasterKeyMemory, TheKeyIsLockedInRamForItsLife) {
-#if IDVAULT_UNDER_ASAN
-  // AddressSanitizer replaces mlock() with a no-op that reports success, so VmLck never
-  // moves: there is nothing to observe in that tree.
-  GTEST_SKIP() << "mlock is a no-op under AddressSanitizer";
-#endif
+  if (idvault::testing::kUnderAddressSanitizer) {
+    // AddressSanitizer replaces mlock() with a no-op that reports success, so VmLck never
+    // moves: there is nothing to observe in that tree.
+    GTEST_SKIP() << "mlock is a no-op under AddressSanitizer";
+  }
   const long before = locked_kib();
   {
     auto key = idvault::vault::SoftwareMasterKey::generate();
