@@ -60,9 +60,9 @@ locked_again=$(proc_value "$AGENT_PID" VmLck)
 echo "VmLck (kB): before init $locked_idle, unlocked $locked_unlocked, locked $locked_after_lock, unlocked again $locked_again"
 # AddressSanitizer makes mlock() a no-op that reports success: VmLck cannot move in that
 # tree (the normal tree checks it).
-case ${IDVAULT_SANITIZE:-} in *address*) vmlck_observable=0 ;; *) vmlck_observable=1 ;; esac
-case $vmlck_observable in
-  0) echo "VmLck not checked: mlock is a no-op under AddressSanitizer" ;;
+case ${IDVAULT_SANITIZE:-} in *address*) under_asan=1 ;; *) under_asan=0 ;; esac
+case $under_asan in
+  1) echo "VmLck not checked: mlock is a no-op under AddressSanitizer" ;;
   *)
     [ "$locked_unlocked" -gt "$locked_after_lock" ] ||
       fail "VmLck did not grow while the asymmetric vault key is held ($locked_unlocked kB unlocked, $locked_after_lock kB locked)"
@@ -103,7 +103,7 @@ expect_ok "$IDVAULT" init --pin-file "$WORK/pin"
 grep -q "mode token_aes" "$WORK/stdout" || fail "init did not choose token_aes: $(cat "$WORK/stdout")"
 aes_locked_unlocked=$(proc_value "$AGENT_PID" VmLck)
 echo "VmLck (kB) unlocked in token_aes mode: $aes_locked_unlocked"
-[ "$vmlck_observable" = 0 ] || [ "$locked_unlocked" -gt "$aes_locked_unlocked" ] ||
+[ "$under_asan" = 1 ] || [ "$locked_unlocked" -gt "$aes_locked_unlocked" ] ||
   fail "the asymmetric mode locks no more memory ($locked_unlocked kB) than token_aes ($aes_locked_unlocked kB)"
 stop_agent
 
@@ -132,13 +132,20 @@ expect_ok "$IDVAULT" get personal_details
 grep -q Quillonmerrowby "$WORK/stdout" || fail "get did not return the value: the scan would prove nothing"
 expect_ok "$IDVAULT" get passport --files-dir "$WORK/out/mem"
 expect_ok "$IDVAULT" lock
-scan_b64=$(head -c 300 "$WORK/in/mem-scan.jpg" | base64 -w0 | cut -c 25-64)
-found=$(/usr/bin/python3 "$HERE/memory_scan.py" "$AGENT_PID" "$MEM_PIN" Quillonmerrowby Vandersplotch MEMDOC99172 \
-  MEMSCANMARKER "$scan_b64")
-echo "copies in the agent's memory after unlocks, puts, gets and lock:" $found
-while read -r count what; do
-  [ "$count" -eq 0 ] || fail "the agent's memory holds $count copies of '$what' after lock"
-done <<<"$found"
+# Under AddressSanitizer the agent's address space holds terabytes of shadow and allocator
+# reservations: reading them through /proc/PID/mem would fault them in. The normal tree
+# runs the scan.
+if [ "$under_asan" = 1 ]; then
+  echo "memory scan skipped: the AddressSanitizer tree's address space is too large to read"
+else
+  scan_b64=$(head -c 300 "$WORK/in/mem-scan.jpg" | base64 -w0 | cut -c 25-64)
+  found=$(/usr/bin/python3 "$HERE/memory_scan.py" "$AGENT_PID" "$MEM_PIN" Quillonmerrowby Vandersplotch MEMDOC99172 \
+    MEMSCANMARKER "$scan_b64")
+  echo "copies in the agent's memory after unlocks, puts, gets and lock:" $found
+  while read -r count what; do
+    [ "$count" -eq 0 ] || fail "the agent's memory holds $count copies of '$what' after lock"
+  done <<<"$found"
+fi
 stop_agent
 
 # --- the agent as nobody: not dumpable, no core -------------------------------------------
