@@ -152,14 +152,18 @@ TEST(SoftwareMasterKeyWipe, KeyIsLockedInMemoryThenWipedAndUnlocked) {
   // AddressSanitizer makes mlock() a no-op that reports success: VmLck cannot move there,
   // and the wipe below is what this tree can still show.
   const bool vmlck_observable = !idvault::testing::kUnderAddressSanitizer;
-  if (vmlck_observable) EXPECT_GT(locked_kib(), locked_before) << "VmLck did not grow while the key lives";
+  if (vmlck_observable) {
+    EXPECT_GT(locked_kib(), locked_before) << "VmLck did not grow while the key lives";
+  }
   const SecretBytes value = SecretBytes::from_string(kMarker);
   const SecretBytes unwrapped = key->unwrap(key->wrap(value));
   EXPECT_TRUE(unwrapped.equals(value.reveal()));
   key.reset();
   ASSERT_TRUE(watched_block().freed);
   EXPECT_TRUE(watched_block().all_zero_when_freed);
-  if (vmlck_observable) EXPECT_EQ(locked_kib(), locked_before) << "the key's page stayed locked after it died";
+  if (vmlck_observable) {
+    EXPECT_EQ(locked_kib(), locked_before) << "the key's page stayed locked after it died";
+  }
 }
 
 TEST(SoftwareMasterKeyWipe, UnwrapLeavesNoPlaintextCopy) {
