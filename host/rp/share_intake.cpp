@@ -9,8 +9,8 @@
 
 #include "vault/attestation.h"
 #include "vault/errors.h"
-#include "vault/openssl_owners.h"
 #include "vault/share_receipt.h"
+#include "vault/signed_statement.h"
 
 namespace idvault::rp {
 namespace {
@@ -62,7 +62,7 @@ class Reporter {
     }
     const auto bytes = *file.plaintext;
     std::string digest;
-    if (options_.file_digests || options_.out_dir) digest = sha256_hex(bytes);
+    if (options_.file_digests || options_.out_dir) digest = vault::sha256_hex(bytes);
     if (options_.file_digests) json["sha256"] = digest;
     json["size"] = bytes.size();
     if (options_.out_dir) {
@@ -119,22 +119,6 @@ void check_receipt(const vault::ShareReceipt& receipt, const ReceivedShare& shar
 }
 
 }  // namespace
-
-std::string sha256_hex(std::span<const std::uint8_t> bytes) {
-  unsigned char digest[32];
-  unsigned int size = 0;
-  vault::openssl::check(
-      EVP_Digest(bytes.data(), bytes.size(), digest, &size, vault::openssl::sha256(), nullptr),
-      "EVP_Digest");
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(64);
-  for (unsigned char b : digest) {
-    hex.push_back(kDigits[b >> 4]);
-    hex.push_back(kDigits[b & 15]);
-  }
-  return hex;
-}
 
 ShareIntake::ShareIntake(const vault::ServiceKey& service_key)
     : service_key_sha256_(vault::service_key_fingerprint(service_key.public_key_pem())),

@@ -61,7 +61,4 @@ class ShareIntake {
   vault::DecryptedPassport last_;
 };
 
-// hex SHA-256, lowercase.
-[[nodiscard]] std::string sha256_hex(std::span<const std::uint8_t> bytes);
-
 }  // namespace idvault::rp
