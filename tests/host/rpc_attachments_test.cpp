@@ -10,6 +10,7 @@
 
 #include "host/rpc/agent_socket.h"
 #include "host/rpc/rpc_server.h"
+#include "tests/host/rpc_server_fixture.h"
 #include "tests/host/rpc_test_client.h"
 
 using namespace idvault::rpc;
@@ -19,12 +20,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class RpcAttachments : public ::testing::Test {
+class RpcAttachments : public idvault::testing::RpcServerFixture {
  protected:
+  RpcAttachments() : RpcServerFixture("/tmp/idvault-att-XXXXXX") {}
   void SetUp() override {
-    char pattern[] = "/tmp/idvault-att-XXXXXX";
-    dir_ = ::mkdtemp(pattern);
-    socket_path_ = dir_ / "agent" / "agent.sock";
     // "files" is a list of base64 strings or {"attachment":N}; answers what it got.
     const auto collect = [](json& params, const CallContext& context) {
       json got = json::array();
@@ -44,19 +43,6 @@ class RpcAttachments : public ::testing::Test {
     methods_.accept_attachments("collect");
     methods_.add("echo", [](json& params, const CallContext&) { return params; });
   }
-  void start(RpcServerOptions options = {}) {
-    options.allowed_uid = ::geteuid();
-    server_ = std::make_unique<RpcServer>(listen_on_path(socket_path_), methods_, options);
-    thread_ = std::thread([this] { server_->run(); });
-  }
-  void TearDown() override {
-    if (server_) {
-      server_->stop();
-      thread_.join();
-      server_.reset();
-    }
-    fs::remove_all(dir_);
-  }
   static std::string request(const std::string& method, const json& params, const std::string& attachments,
                              int id = 1) {
     return R"({"jsonrpc":"2.0","id":)" + std::to_string(id) + R"(,"method":")" + method + R"(","attachments":)" +
@@ -67,11 +53,6 @@ class RpcAttachments : public ::testing::Test {
     return line.empty() ? json() : json::parse(line);
   }
 
-  fs::path dir_;
-  fs::path socket_path_;
-  MethodTable methods_;
-  std::unique_ptr<RpcServer> server_;
-  std::thread thread_;
 };
 
 json refs(std::initializer_list<int> indices) {

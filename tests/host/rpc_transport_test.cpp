@@ -19,6 +19,7 @@
 
 #include "host/rpc/agent_socket.h"
 #include "host/rpc/rpc_server.h"
+#include "tests/host/rpc_server_fixture.h"
 #include "tests/host/rpc_test_client.h"
 
 using namespace idvault::rpc;
@@ -28,12 +29,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class RpcTransport : public ::testing::Test {
+class RpcTransport : public idvault::testing::RpcServerFixture {
  protected:
+  RpcTransport() : RpcServerFixture("/tmp/idvault-rpc-XXXXXX") {}
   void SetUp() override {
-    char pattern[] = "/tmp/idvault-rpc-XXXXXX";
-    dir_ = ::mkdtemp(pattern);
-    socket_path_ = dir_ / "agent" / "agent.sock";
     methods_.add("echo", [](json& params, const CallContext&) { return params; });
     methods_.add("sleep", [](json& params, const CallContext&) {
       std::this_thread::sleep_for(std::chrono::milliseconds(params.at("ms").get<int>()));
@@ -55,25 +54,7 @@ class RpcTransport : public ::testing::Test {
     });
     methods_.add("whoami", [](json&, const CallContext& context) { return json(context.peer().uid); });
   }
-  void start(RpcServerOptions options = {}) {
-    options.allowed_uid = ::geteuid();
-    server_ = std::make_unique<RpcServer>(listen_on_path(socket_path_), methods_, options);
-    thread_ = std::thread([this] { server_->run(); });
-  }
-  void TearDown() override {
-    if (server_) {
-      server_->stop();
-      thread_.join();
-      server_.reset();
-    }
-    fs::remove_all(dir_);
-  }
 
-  fs::path dir_;
-  fs::path socket_path_;
-  MethodTable methods_;
-  std::unique_ptr<RpcServer> server_;
-  std::thread thread_;
   std::atomic<bool> gate_{false};
 };
 
