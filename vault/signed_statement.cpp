@@ -5,6 +5,7 @@
 
 #include "vault/base64.h"
 #include "vault/errors.h"
+#include "vault/hex.h"
 #include "vault/openssl_owners.h"
 
 namespace idvault::vault {
@@ -102,14 +103,7 @@ std::string sha256_hex(ByteView bytes) {
   unsigned char digest[32];
   unsigned int size = 0;
   openssl::check(EVP_Digest(bytes.data(), bytes.size(), digest, &size, openssl::sha256(), nullptr), "EVP_Digest");
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(64);
-  for (unsigned char b : digest) {
-    hex.push_back(kDigits[b >> 4]);
-    hex.push_back(kDigits[b & 15]);
-  }
-  return hex;
+  return hex_lower(digest);
 }
 
 }  // namespace idvault::vault

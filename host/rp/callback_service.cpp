@@ -9,6 +9,7 @@
 #include "pkcs11/error.h"
 #include "vault/auth_link.h"
 #include "vault/errors.h"
+#include "vault/hex.h"
 
 namespace idvault::rp {
 
@@ -63,13 +64,7 @@ namespace {
 std::string random_nonce() {
   unsigned char bytes[32];
   if (RAND_bytes(bytes, sizeof(bytes)) != 1) throw std::runtime_error("no randomness for a nonce");
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char b : bytes) {
-    hex.push_back(kDigits[b >> 4]);
-    hex.push_back(kDigits[b & 15]);
-  }
-  return hex;
+  return vault::hex_lower(bytes);
 }
 
 std::string content_type_of(const std::vector<std::uint8_t>& bytes) {
