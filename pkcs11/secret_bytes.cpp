@@ -1,11 +1,12 @@
 #include "pkcs11/secret_bytes.h"
 
 #include <openssl/crypto.h>
+#include <string.h>
 
 namespace idvault {
 
 void detail::wipe(void* data, std::size_t size) noexcept {
-  if (data != nullptr && size != 0) OPENSSL_cleanse(data, size);
+  if (data != nullptr && size != 0) ::explicit_bzero(data, size);
 }
 
 bool SecretBytes::equals(std::span<const std::uint8_t> other) const noexcept {

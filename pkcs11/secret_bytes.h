@@ -11,6 +11,8 @@
 #include <memory>
 #include <span>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace idvault {
@@ -26,6 +28,17 @@ struct WipingAllocator {
   template <typename U>
   WipingAllocator(const WipingAllocator<U>& /*unused*/) noexcept {}
   T* allocate(std::size_t n) { return std::allocator<T>{}.allocate(n); }
+  // Default-initialises an element made without a value (for bytes: leaves it as it
+  // is), so SecretBytes::for_overwrite can skip zeroing megabytes it is about to fill;
+  // SecretBytes passes 0 wherever its bytes must start zeroed.
+  template <typename U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
   void deallocate(T* p, std::size_t n) noexcept {
     wipe(p, n * sizeof(T));
     std::allocator<T>{}.deallocate(p, n);
@@ -40,7 +53,14 @@ struct WipingAllocator {
 class SecretBytes {
  public:
   SecretBytes() = default;
-  explicit SecretBytes(std::size_t size) : bytes_(size) {}
+  explicit SecretBytes(std::size_t size) : bytes_(size, 0) {}  // zeroed
+  // Not zeroed: for a buffer the caller fills whole at once (a document read from the
+  // socket), where zeroing first would be a wasted pass over megabytes.
+  [[nodiscard]] static SecretBytes for_overwrite(std::size_t size) {
+    SecretBytes bytes;
+    bytes.bytes_.resize(size);
+    return bytes;
+  }
   explicit SecretBytes(std::span<const std::uint8_t> bytes) : bytes_(bytes.begin(), bytes.end()) {}
   static SecretBytes from_string(std::string_view text) {
     return SecretBytes(std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
@@ -63,7 +83,7 @@ class SecretBytes {
 
   [[nodiscard]] std::size_t size() const { return bytes_.size(); }
   [[nodiscard]] bool empty() const { return bytes_.empty(); }
-  void resize(std::size_t size) { bytes_.resize(size); }
+  void resize(std::size_t size) { bytes_.resize(size, 0); }  // growth is zeroed
   void clear() {
     detail::wipe(bytes_.data(), bytes_.size());
     bytes_.clear();

@@ -82,7 +82,7 @@ bool LineFramer::expect_attachments(std::span<const std::size_t> sizes, std::siz
     total += size;
   }
   attachments_.clear();
-  for (std::size_t size : sizes) attachments_.emplace_back(size);
+  for (std::size_t size : sizes) attachments_.push_back(SecretBytes::for_overwrite(size));
   awaiting_ = true;
   filling_ = filled_ = 0;
   while (filling_ < attachments_.size() && attachments_[filling_].empty()) ++filling_;

@@ -130,6 +130,25 @@ TEST(SecretBytesWipe, ClearWipesAtOnceAndTheBufferStaysZero) {
   EXPECT_TRUE(watched_block().all_zero_when_freed);
 }
 
+// SecretBytes(n) and resize() promise zeros even though its allocator leaves bytes made
+// without a value alone (so for_overwrite can skip the pass): memory a non-secret freed
+// unwiped (this binary's operator delete does not wipe) must not show through.
+TEST(SecretBytesWipe, SizedConstructionAndGrowthAreZeroOnReusedMemory) {
+  constexpr std::size_t kSize = 4000;
+  for (int round = 0; round < 8; ++round) {
+    { std::vector<std::uint8_t> garbage(kSize, 0xA5); }  // freed as it is
+    const SecretBytes sized(kSize);
+    EXPECT_TRUE(memory_is_zero(sized.reveal().data(), kSize)) << "round " << round;
+    { std::vector<std::uint8_t> garbage(2 * kSize, 0x5A); }
+    SecretBytes grown = SecretBytes::from_string("ab");
+    grown.resize(2 * kSize);
+    EXPECT_EQ(grown.reveal_text().substr(0, 2), "ab");
+    EXPECT_TRUE(memory_is_zero(grown.reveal().data() + 2, 2 * kSize - 2)) << "round " << round;
+  }
+  const SecretBytes filled_later = SecretBytes::for_overwrite(kSize);
+  EXPECT_EQ(filled_later.size(), kSize);
+}
+
 TEST(SecretBytesWipe, CloneIsWipedToo) {
   const SecretBytes original = SecretBytes::from_string(kMarker);
   start_scanning_freed_blocks(kMarker);
