@@ -6,9 +6,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 
 #include "vault/sqlite_db.h"
 
@@ -80,6 +82,7 @@ CiphertextFiles::CiphertextFiles(std::filesystem::path directory) : directory_(s
 }
 
 CiphertextFiles::~CiphertextFiles() {
+  remover_.wait();  // under the lock still, as every other change to the directory
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
@@ -88,23 +91,106 @@ std::unique_ptr<CiphertextFiles::Pack> CiphertextFiles::open_pack() {
   auto temporary = directory_ / (std::string(kTemporaryPrefix) + name);
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) fail("cannot create", temporary, errno);
-  return std::make_unique<Pack>(std::move(temporary), name, fd);
+  // A second descriptor for large ciphertexts, where the file system has direct I/O.
+  const int direct_fd = ::open(temporary.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_DIRECT);
+  return std::make_unique<Pack>(std::move(temporary), name, fd, direct_fd);
 }
 
-CiphertextFiles::Pack::~Pack() { ::close(fd_); }
+namespace {
+std::size_t round_to_pages(std::size_t n) { return (n + kPageAlignment - 1) / kPageAlignment * kPageAlignment; }
+}  // namespace
 
-std::uint64_t CiphertextFiles::Pack::append(std::span<const std::uint8_t> bytes) {
-  const std::uint64_t offset = end_.fetch_add(bytes.size());
+CiphertextFiles::Pack::~Pack() {
+  writer_.wait();  // its jobs write to the descriptors
+  if (direct_fd_ >= 0) ::close(direct_fd_);
+  ::close(fd_);
+}
+
+CiphertextFiles::Pack::Placement CiphertextFiles::Pack::reserve(std::size_t size) {
+  std::lock_guard lock(end_mutex_);
+  Placement placement;
+  placement.direct = size >= kDirectFrom && direct_.load();
+  // Direct I/O wants page-aligned offsets and lengths: such a ciphertext starts on a
+  // page boundary and the page after its end is left to it (the rows keep exact offsets
+  // and sizes; the gaps hold zeros).
+  placement.offset = placement.direct ? round_to_pages(end_) : end_;
+  end_ = placement.offset + (placement.direct ? round_to_pages(size) : size);
+  return placement;
+}
+
+void CiphertextFiles::Pack::write_at(int fd, const std::uint8_t* data, std::size_t size, std::uint64_t offset) {
   std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::pwrite(fd_, bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
+  while (done < size) {
+    const ssize_t n = ::pwrite(fd, data + done, size - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EINVAL && fd == direct_fd_) {
+      // The file system refused direct I/O after all (it wants more alignment than a
+      // page): this and every later ciphertext go through the page cache.
+      direct_ = false;
+      fd = fd_;
+      continue;
+    }
     if (n <= 0) fail("cannot write", temporary_, n < 0 ? errno : ENOSPC);  // nothing refers to the pack yet
     done += static_cast<std::size_t>(n);
   }
-  // Start writing it out now; publish() waits for it. Only a hint: fdatasync decides.
-  (void)::sync_file_range(fd_, static_cast<off_t>(offset), static_cast<off_t>(bytes.size()), SYNC_FILE_RANGE_WRITE);
-  return offset;
+}
+
+void CiphertextFiles::Pack::write(std::span<const std::uint8_t> bytes, Placement placement) {
+  if (!placement.direct) {
+    write_at(fd_, bytes.data(), bytes.size(), placement.offset);
+    // Start writing it out now; publish() waits for it. Only a hint: fdatasync decides.
+    (void)::sync_file_range(fd_, static_cast<off_t>(placement.offset), static_cast<off_t>(bytes.size()),
+                            SYNC_FILE_RANGE_WRITE);
+    return;
+  }
+  // Whole pages straight from the caller's buffer when it is aligned (the encryptor's
+  // is); the rest, or all of an unaligned buffer, through a small aligned copy.
+  std::size_t done = 0;
+  if (reinterpret_cast<std::uintptr_t>(bytes.data()) % kPageAlignment == 0) {
+    done = bytes.size() / kPageAlignment * kPageAlignment;
+    write_at(direct_fd_, bytes.data(), done, placement.offset);
+  }
+  PageAlignedBytes bounce;
+  while (done < bytes.size()) {
+    const std::size_t n = std::min<std::size_t>(bytes.size() - done, 1u << 20);
+    bounce.assign(round_to_pages(n), 0);
+    std::memcpy(bounce.data(), bytes.data() + done, n);
+    write_at(direct_fd_, bounce.data(), bounce.size(), placement.offset + done);
+    done += n;
+  }
+}
+
+std::uint64_t CiphertextFiles::Pack::append(std::span<const std::uint8_t> bytes) {
+  const Placement placement = reserve(bytes.size());
+  write(bytes, placement);
+  return placement.offset;
+}
+
+std::uint64_t CiphertextFiles::Pack::append_later(PageAlignedBytes&& bytes) {
+  {
+    std::lock_guard lock(failure_mutex_);
+    if (failure_) std::rethrow_exception(failure_);  // stop the caller early: the put has failed
+  }
+  const Placement placement = reserve(bytes.size());
+  writer_.post([this, bytes = std::move(bytes), placement] {
+    {
+      std::lock_guard lock(failure_mutex_);
+      if (failure_) return;  // a write failed: the rest is not written
+    }
+    try {
+      write(bytes, placement);
+    } catch (...) {
+      std::lock_guard lock(failure_mutex_);
+      failure_ = std::current_exception();
+    }
+  });
+  return placement.offset;
+}
+
+void CiphertextFiles::Pack::finish() {
+  writer_.wait();
+  std::lock_guard lock(failure_mutex_);
+  if (failure_) std::rethrow_exception(failure_);
 }
 
 void CiphertextFiles::publish(std::span<const std::string> names) {
@@ -151,6 +237,13 @@ Bytes CiphertextFiles::read(const std::string& name, std::uint64_t offset, std::
     done += static_cast<std::size_t>(n);
   }
   return bytes;
+}
+
+void CiphertextFiles::remove_later(std::vector<std::string> names) {
+  if (names.empty()) return;
+  remover_.post([this, names = std::move(names)] {
+    for (const auto& name : names) remove(name);
+  });
 }
 
 void CiphertextFiles::remove(const std::string& name) noexcept {

@@ -18,13 +18,18 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "vault/keys.h"
+#include "vault/page_aligned.h"
+#include "vault/serial_worker.h"
 
 namespace idvault::vault {
 
@@ -45,21 +50,58 @@ class CiphertextFiles {
   // until publish().
   class Pack {
    public:
-    Pack(std::filesystem::path temporary, std::string name, int fd) noexcept
-        : temporary_(std::move(temporary)), name_(std::move(name)), fd_(fd) {}
+    // fd writes through the page cache; direct_fd (or -1) is the same file opened with
+    // O_DIRECT.
+    Pack(std::filesystem::path temporary, std::string name, int fd, int direct_fd) noexcept
+        : temporary_(std::move(temporary)),
+          name_(std::move(name)),
+          fd_(fd),
+          direct_fd_(direct_fd),
+          direct_(direct_fd >= 0) {}
     ~Pack();
-    Pack(const Pack&) = delete;  // owns its descriptor
+    Pack(const Pack&) = delete;  // owns its descriptors
     Pack& operator=(const Pack&) = delete;
     [[nodiscard]] const std::string& name() const noexcept { return name_; }
-    // Writes bytes at the end and starts their write-back (sync_file_range) without
-    // waiting for it. Returns their offset. Thread-safe.
+    // Whether large ciphertexts go with direct I/O (the file system has it, and has not
+    // refused a write).
+    [[nodiscard]] bool writes_direct() const noexcept { return direct_; }
+    // Writes bytes at the end and returns their offset. Thread-safe. A large ciphertext
+    // goes to the disk with direct I/O where the file system has it: from this buffer,
+    // without a copy into the page cache (for a put of 16 MiB of scans that copy cost
+    // more CPU than anything but the cipher), and the call returns once the device has
+    // it; a small one is written through the page cache and its write-back started
+    // (sync_file_range). Either way publish() syncs.
     [[nodiscard]] std::uint64_t append(std::span<const std::uint8_t> bytes);
+    // The same, but the bytes are written on the pack's own thread and the call returns
+    // at once with the offset they will have, so the caller goes on (encrypts the next
+    // file) while the disk works. Throws the error of an earlier write, if one failed.
+    [[nodiscard]] std::uint64_t append_later(PageAlignedBytes&& bytes);
+    // Waits for every append_later() to be written; throws the first failure
+    // (StoreError). Call before publishing the pack.
+    void finish();
+
+    // Ciphertexts from this size on are written with direct I/O.
+    static constexpr std::size_t kDirectFrom = 256u << 10;
 
    private:
+    struct Placement {
+      std::uint64_t offset = 0;
+      bool direct = false;
+    };
+    [[nodiscard]] Placement reserve(std::size_t size);
+    void write(std::span<const std::uint8_t> bytes, Placement placement);
+    void write_at(int fd, const std::uint8_t* data, std::size_t size, std::uint64_t offset);
+
     std::filesystem::path temporary_;
     std::string name_;
     int fd_;
-    std::atomic<std::uint64_t> end_{0};
+    int direct_fd_;
+    std::atomic<bool> direct_;  // false once the file system refused a direct write
+    std::mutex end_mutex_;
+    std::uint64_t end_ = 0;  // where the next ciphertext may start
+    std::mutex failure_mutex_;
+    std::exception_ptr failure_;  // of the first append_later() that failed
+    SerialWorker writer_;         // writes what append_later() queued, in order
   };
   [[nodiscard]] std::unique_ptr<Pack> open_pack();
   // For each pack name: data synced (fdatasync), renamed to that name (unless it was
@@ -71,6 +113,11 @@ class CiphertextFiles {
   [[nodiscard]] Bytes read(const std::string& name, std::uint64_t offset, std::size_t size);
   // Best effort, published or not: a file left behind is removed at the next open.
   void remove(const std::string& name) noexcept;
+  // The same on a thread of its own, so a put is answered without waiting for the
+  // file system to free the megabytes of the element it replaced. Done by the time
+  // wait_for_removals() returns, or this object is destroyed.
+  void remove_later(std::vector<std::string> names);
+  void wait_for_removals() { remover_.wait(); }
   // Deletes every file not named in `referenced` (and every temporary file), if no
   // other handle had the directory open when this one opened it; then lets others in.
   // Call once, right after opening. Returns how many were removed.
@@ -83,6 +130,7 @@ class CiphertextFiles {
   std::filesystem::path directory_;
   int lock_fd_ = -1;
   bool exclusive_ = false;  // this handle took the lock first: no one else is writing
+  SerialWorker remover_;    // last member: its queued removals run before the rest goes
 };
 
 }  // namespace idvault::vault

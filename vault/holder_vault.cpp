@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <thread>
 
 #include "vault/base64.h"
 #include "vault/element_data.h"
@@ -56,6 +57,19 @@ PlainElement validated(PlainElement&& element) {
   return clean;
 }
 
+std::vector<SecretBytes> take_files(PlainElement& element) {
+  std::vector<SecretBytes> files;
+  for (auto* single : {&element.front_side, &element.reverse_side, &element.selfie}) {
+    if (*single) files.push_back(std::move(**single));
+    single->reset();
+  }
+  for (auto* list : {&element.files, &element.translation}) {
+    for (SecretBytes& file : *list) files.push_back(std::move(file));
+    list->clear();
+  }
+  return files;
+}
+
 PlainElement copy_of(const PlainElement& element) {
   PlainElement copy;
   copy.type = element.type;
@@ -82,17 +96,23 @@ void HolderVault::put(PlainElement&& element) {
   how.threads = file_threads_;
   if (clean.front_side || clean.reverse_side || clean.selfie || !clean.files.empty() || !clean.translation.empty()) {
     pack = store_.open_pack();
-    how.sink = [&pack](std::span<const std::uint8_t> ciphertext) { return pack->append(ciphertext); };
+    how.sink = [&pack](PageAlignedBytes&& ciphertext) { return pack->append_later(std::move(ciphertext)); };
   }
   try {
-    put_encrypted(clean, encrypt_elements(std::span(&clean, 1), how), pack ? pack->name() : std::string());
+    EncryptedElements encrypted = encrypt_elements(std::span(&clean, 1), how);
+    // The files' plaintext is wiped and freed on another thread while the secrets are
+    // wrapped on the token and the pack is synced, not after: wiping megabytes was the
+    // last thing between the commit and the answer. Joined before put returns.
+    std::jthread release_plaintext([files = take_files(clean)]() mutable { files.clear(); });
+    put_encrypted(clean, std::move(encrypted), pack.get());
   } catch (...) {
     if (pack) store_.discard_pack(pack->name());
     throw;
   }
 }
 
-void HolderVault::put_encrypted(const PlainElement& clean, EncryptedElements&& encrypted, const std::string& pack) {
+void HolderVault::put_encrypted(const PlainElement& clean, EncryptedElements&& encrypted,
+                                CiphertextFiles::Pack* pack) {
   const EncryptedPassportElement& out = encrypted.elements.at(0);
 
   StoredElement stored;
@@ -118,7 +138,7 @@ void HolderVault::put_encrypted(const PlainElement& clean, EncryptedElements&& e
       stored_file.slot = slot;
       stored_file.position = position;
       if (auto sunk = encrypted.sunk_files.find(file.file_id); sunk != encrypted.sunk_files.end()) {
-        stored_file.stored_name = pack;  // already written beside the store; put_element syncs it
+        stored_file.stored_name = pack->name();  // written beside the store; put_element syncs it
         stored_file.stored_offset = sunk->second;
         stored_file.ciphertext_size = static_cast<std::size_t>(file.file_size);
       } else {
@@ -139,6 +159,8 @@ void HolderVault::put_encrypted(const PlainElement& clean, EncryptedElements&& e
       keep(out.translation[i], credentials.translation[i], "translation", static_cast<int>(i));
     }
   }
+  // The last ciphertexts were being written while the secrets were wrapped on the token.
+  if (pack) pack->finish();
   store_.put_element(stored);
 }
 

@@ -94,7 +94,8 @@ class HolderVault {
   const RecoverySealer* recovery_;
   unsigned file_threads_ = 1;
 
-  void put_encrypted(const PlainElement& clean, EncryptedElements&& encrypted, const std::string& pack);
+  // pack: where encrypt_elements' sink put the files (null when the element has none).
+  void put_encrypted(const PlainElement& clean, EncryptedElements&& encrypted, CiphertextFiles::Pack* pack);
 };
 
 // Re-enrols the vault on a new master key: every value secret is unsealed with the

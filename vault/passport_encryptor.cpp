@@ -65,18 +65,17 @@ EncryptedFiles encrypt_files(std::span<const PlainElement> elements, const FileE
   std::mutex failure_mutex;
   std::exception_ptr failure;
   const auto work = [&] {
-    // With a sink, one buffer per thread serves every file it encrypts.
-    std::vector<std::uint8_t> buffer;
     for (std::size_t i = next++; i < sources.size(); i = next++) {
       try {
         EncryptedFile file{ValueSecret::generate(), {}, 0, {}};
-        file.value.hash = encrypt_value_into(sources[i]->reveal(), file.secret, buffer);
-        file.size = buffer.size();
         if (how.sink) {
-          file.sunk = how.sink(buffer);  // on disk now; the buffer takes the next file
+          PageAlignedBytes buffer;
+          file.value.hash = encrypt_value_into(sources[i]->reveal(), file.secret, buffer);
+          file.size = buffer.size();
+          file.sunk = how.sink(std::move(buffer));
         } else {
-          file.value.ciphertext = std::move(buffer);
-          buffer = {};
+          file.value = encrypt_value(sources[i]->reveal(), file.secret);
+          file.size = file.value.ciphertext.size();
         }
         done[i] = std::move(file);
       } catch (...) {

@@ -18,6 +18,7 @@
 #include "pkcs11/secret_bytes.h"
 #include "vault/credentials.h"
 #include "vault/element_type.h"
+#include "vault/page_aligned.h"
 #include "vault/passport_data.h"
 
 namespace idvault::vault {
@@ -50,11 +51,12 @@ struct EncryptedElements {
 struct FileEncryption {
   // Files encrypted at the same time (1: in the calling thread, one after the other).
   unsigned threads = 1;
-  // When set, each file's ciphertext goes here from the thread that encrypted it as
-  // soon as it is ready (the holder's store writes it to disk while the next file is
-  // being encrypted) and is not kept; its result lands in sunk_files. It may throw:
+  // When set, each file's ciphertext is handed here from the thread that encrypted it as
+  // soon as it is ready, and is not kept; what the sink returns lands in sunk_files. The
+  // sink owns the bytes and may write them later (the holder's store queues them for its
+  // writer thread and the encryptor starts the next file at once). It may throw:
   // encrypt_elements then throws that after every thread has stopped.
-  std::function<std::uint64_t(std::span<const std::uint8_t> ciphertext)> sink;
+  std::function<std::uint64_t(PageAlignedBytes&& ciphertext)> sink;
 };
 
 struct EncryptedBundle {

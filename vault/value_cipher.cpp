@@ -68,8 +68,9 @@ EncryptedValue encrypt_value(std::span<const std::uint8_t> plaintext, const Valu
 }
 
 namespace {
+template <typename Bytes>
 std::vector<std::uint8_t> encrypt_padded(std::span<const std::uint8_t> plaintext, const ValueSecret& secret,
-                                         std::size_t padding, std::vector<std::uint8_t>& ciphertext);
+                                         std::size_t padding, Bytes& ciphertext);
 }  // namespace
 
 EncryptedValue encrypt_value(std::span<const std::uint8_t> plaintext, const ValueSecret& secret,
@@ -80,13 +81,14 @@ EncryptedValue encrypt_value(std::span<const std::uint8_t> plaintext, const Valu
 }
 
 std::vector<std::uint8_t> encrypt_value_into(std::span<const std::uint8_t> plaintext, const ValueSecret& secret,
-                                             std::vector<std::uint8_t>& ciphertext) {
+                                             PageAlignedBytes& ciphertext) {
   return encrypt_padded(plaintext, secret, random_padding(plaintext.size()), ciphertext);
 }
 
 namespace {
+template <typename Bytes>
 std::vector<std::uint8_t> encrypt_padded(std::span<const std::uint8_t> plaintext, const ValueSecret& secret,
-                                         std::size_t padding, std::vector<std::uint8_t>& ciphertext) {
+                                         std::size_t padding, Bytes& ciphertext) {
   if (!is_valid_padding(padding, plaintext.size())) {
     throw std::invalid_argument("encrypt_value: padding must be 32..255 and align the value to 16");
   }

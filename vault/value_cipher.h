@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "pkcs11/secret_bytes.h"
+#include "vault/page_aligned.h"
 #include "vault/openssl_owners.h"
 #include "vault/value_secret.h"
 
@@ -36,12 +37,11 @@ struct EncryptedValue {
 // With a chosen padding length; throws std::invalid_argument if it is not valid.
 [[nodiscard]] EncryptedValue encrypt_value(std::span<const std::uint8_t> plaintext,
                                            const ValueSecret& secret, std::size_t padding);
-// The ciphertext into a buffer the caller keeps (resized; its memory reused from one
-// file to the next, so a put of many scans does not fault in fresh pages for each).
-// Returns the hash.
+// The ciphertext into a page-aligned buffer (resized), which can go to disk with O_DIRECT
+// as it is. Returns the hash.
 [[nodiscard]] std::vector<std::uint8_t> encrypt_value_into(std::span<const std::uint8_t> plaintext,
                                                            const ValueSecret& secret,
-                                                           std::vector<std::uint8_t>& ciphertext);
+                                                           PageAlignedBytes& ciphertext);
 
 // Decrypts values, keeping its OpenSSL contexts across calls so a bundle of many files
 // pays for them once. Not thread-safe: one per thread.

@@ -181,9 +181,12 @@ void VaultStore::put_element(const StoredElement& element) {
   }
   // Committed: the replaced element's files are unreferenced now (unless the new rows
   // kept one: an element read back and put again names the same files).
+  // They go on the store's own thread: the put is durable and can be answered now.
+  std::vector<std::string> unreferenced;
   for (const auto& name : replaced) {
-    if (std::find(names.begin(), names.end(), name) == names.end()) files_.remove(name);
+    if (std::find(names.begin(), names.end(), name) == names.end()) unreferenced.push_back(name);
   }
+  files_.remove_later(std::move(unreferenced));
 }
 
 std::vector<std::string> VaultStore::commit_element(const StoredElement& element, const std::vector<std::string>& names,

@@ -103,6 +103,9 @@ class VaultStore {
   [[nodiscard]] std::optional<StoredElement> element(ElementType type, bool with_file_bytes = true);
   [[nodiscard]] std::vector<StoredElement> elements(bool with_file_bytes = false);
   bool remove_element(ElementType type);
+  // put_element deletes the files of the element it replaced after returning, on a
+  // thread of its own; this waits for that (tests, and anyone counting files).
+  void wait_for_removals() { files_.wait_for_removals(); }
   // Replaces only the wrapped secrets of a stored element and its files (matched by
   // file_id), in one transaction: what re-enrolling on a new token changes.
   void replace_wrapped_secrets(const StoredElement& element);

@@ -309,6 +309,7 @@ TEST_F(VaultStoreTest, ReplacingAndRemovingAnElementRemovesItsCiphertextFiles) {
   store->put_element(passport_with_files("a"));
   const auto first = ciphertext_files(path_);
   store->put_element(passport_with_files("b"));
+  store->wait_for_removals();
   const auto second = ciphertext_files(path_);
   ASSERT_EQ(second.size(), 1u);
   for (const auto& name : first) EXPECT_FALSE(second.contains(name));

@@ -221,7 +221,7 @@ TEST_F(PassportRoundTrip, FilesEncryptedInParallelIntoASinkComeBack) {
   std::map<std::uint64_t, std::vector<std::uint8_t>> sunk;
   FileEncryption how;
   how.threads = 3;
-  how.sink = [&](std::span<const std::uint8_t> ciphertext) {
+  how.sink = [&](PageAlignedBytes&& ciphertext) {
     std::lock_guard lock(mutex);
     const std::uint64_t key = 1000 + sunk.size();
     sunk.emplace(key, std::vector<std::uint8_t>(ciphertext.begin(), ciphertext.end()));
@@ -250,7 +250,7 @@ TEST_F(PassportRoundTrip, AFailingSinkFailsTheEncryption) {
   std::atomic<int> calls{0};
   FileEncryption how;
   how.threads = 2;
-  how.sink = [&](std::span<const std::uint8_t>) -> std::uint64_t {
+  how.sink = [&](PageAlignedBytes&&) -> std::uint64_t {
     if (++calls == 3) throw std::runtime_error("disk full");
     return 0;
   };
