@@ -1,9 +1,9 @@
 // SecretBytes: the one type for PINs, key material and plaintext secrets.
 //
-// Promises: the bytes are wiped (OPENSSL_cleanse) when the object dies or its buffer
-// moves, it cannot be copied by accident (clone() is explicit), and it has no stream
-// operator or formatter, so it cannot end up in a log. The only way to the bytes is
-// reveal(), which is easy to grep for in review.
+// Promises: the bytes are wiped (explicit_bzero, which the compiler may not drop) when
+// the object dies or its buffer moves, it cannot be copied by accident (clone() is
+// explicit), and it has no stream operator or formatter, so it cannot end up in a log.
+// The only way to the bytes is reveal(), which is easy to grep for in review.
 #pragma once
 
 #include <cstddef>
