@@ -16,8 +16,10 @@ SerialWorker::~SerialWorker() {
 void SerialWorker::post(std::function<void()> job) {
   {
     std::lock_guard lock(mutex_);
-    jobs_.push_back(std::move(job));
+    // The thread first: if it cannot be made, nothing is queued for a wait() that would
+    // then never end.
     if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    jobs_.push_back(std::move(job));
   }
   changed_.notify_all();
 }
