@@ -105,6 +105,8 @@ def client_loop(agent, index, deadline, stats):
                 answer = client.call(method, params)
             except (OSError, ValueError) as error:
                 stats.failed(f"client {index}: {method}: {type(error).__name__}: {error}")
+                if isinstance(error, TimeoutError):
+                    agent.print_stacks(f"client {index}'s {method} timed out")
                 return
             stats.record(method, time.monotonic() - start)
             if "result" not in answer:

@@ -206,6 +206,19 @@ class AgentFixture:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait()
 
+    def print_stacks(self, why):
+        """Every thread's stack, from gdb, so a hang in CI can be read from its log."""
+        if not self.alive() or shutil.which("gdb") is None:
+            print(f"--- {why}: no stacks (agent gone or no gdb)", flush=True)
+            return
+        try:
+            out = subprocess.run(["gdb", "-p", str(self.pid), "-batch", "-ex", "thread apply all bt 25"],
+                                 capture_output=True, text=True, timeout=120).stdout
+        except subprocess.TimeoutExpired:
+            out = "(gdb timed out)"
+        frames = [line for line in out.splitlines() if line.startswith(("Thread ", "#"))]
+        print(f"--- {why}: the agent's threads\n" + "\n".join(frames), flush=True)
+
     def stop(self):
         """SIGTERM, as a user would; the agent must exit 0 (a sanitizer's report makes it
         exit otherwise, so close() fails the test then)."""
@@ -214,6 +227,7 @@ class AgentFixture:
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
+                self.print_stacks("did not stop within 20 s of SIGTERM")
                 self.process.kill()
                 self.process.wait()
                 self.bad_exits.append("did not stop within 20 s of SIGTERM")
