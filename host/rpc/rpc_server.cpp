@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <deque>
@@ -142,6 +143,8 @@ struct RpcServer::Impl {
   std::deque<Completion> completions;
   std::deque<std::string> events;
   bool stopping = false;
+  std::atomic<bool> stop_signalled{false};  // set by stop_from_signal(), lock-free
+  static_assert(std::atomic<bool>::is_always_lock_free);
   std::vector<std::thread> workers;
 
   std::atomic<std::size_t> open_count{0};
@@ -408,7 +411,11 @@ struct RpcServer::Impl {
     for (;;) {
       {
         std::lock_guard lock(mutex);
-        if (stopping) return;
+        if (stop_signalled.load()) stopping = true;
+        if (stopping) {
+          jobs_ready.notify_all();
+          return;
+        }
       }
       int n = epoll_wait(epoll_fd.get(), ready.data(), static_cast<int>(ready.size()), -1);
       if (n < 0) {
@@ -457,6 +464,11 @@ void RpcServer::stop() {
   }
   impl_->jobs_ready.notify_all();
   impl_->wake();
+}
+
+void RpcServer::stop_from_signal() noexcept {
+  impl_->stop_signalled.store(true);
+  impl_->wake();  // write(2) to an eventfd: async-signal-safe
 }
 
 void RpcServer::publish(const std::string& method, const nlohmann::json& params) {

@@ -36,6 +36,10 @@ class RpcServer {
   void run();
   // Thread-safe, async-signal-unsafe; wakes run() and makes it return.
   void stop();
+  // The same from a signal handler: only sets a lock-free flag and writes to the
+  // wake-up eventfd; run() does the rest on its own thread. (stop() takes the server's
+  // mutex, which the interrupted thread may be holding.)
+  void stop_from_signal() noexcept;
   // Sends a JSON-RPC notification to every connection that subscribed to events.
   void publish(const std::string& method, const nlohmann::json& params);
 

@@ -2,13 +2,16 @@
 // attacker on the same machine) can observe.
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -276,3 +279,58 @@ TEST_F(RpcTransport, AnotherUidIsRefusedEvenWithLoosenedModes) {
   EXPECT_GE(server_->refused_peers(), 1u);
   EXPECT_EQ(Client(socket_path_).call("echo", {{"x", 3}})["result"]["x"], 3);
 }
+
+namespace {
+
+std::atomic<RpcServer*> g_signalled_server{nullptr};
+void stop_on_signal(int) {
+  if (auto* server = g_signalled_server.load()) server->stop_from_signal();
+}
+
+// What idvault-agent does on SIGTERM: a real handler, delivered to the thread that runs
+// the loop while clients keep the loop and the workers busy. run() must return, and
+// promptly (stop() from a handler could deadlock on the server's own mutex).
+TEST_F(RpcTransport, AStopFromASignalHandlerEndsTheLoopWhileClientsAreBusy) {
+  RpcServerOptions options;
+  options.allowed_uid = ::geteuid();
+  auto server = std::make_unique<RpcServer>(listen_on_path(socket_path_), methods_, options);
+  std::atomic<bool> returned{false};
+  std::thread loop([&] {
+    server->run();
+    returned = true;
+  });
+  std::atomic<bool> busy{true};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 4; ++i) {
+    clients.emplace_back([&] {
+      try {
+        Client client(socket_path_);
+        while (busy.load()) (void)client.call("echo", {{"n", 1}});
+      } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): the server stops under them
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  g_signalled_server = server.get();
+  struct sigaction action {};
+  struct sigaction before {};
+  action.sa_handler = stop_on_signal;
+  ASSERT_EQ(::sigaction(SIGUSR1, &action, &before), 0);
+  ASSERT_EQ(::pthread_kill(loop.native_handle(), SIGUSR1), 0);
+  for (int i = 0; i < 500 && !returned.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(returned.load()) << "run() did not return within 5 s of the signal";
+  busy = false;
+  ::sigaction(SIGUSR1, &before, nullptr);
+  if (!returned.load()) {  // a hung loop: leave it be, the test has failed
+    loop.detach();
+    for (auto& client : clients) client.detach();
+    (void)server.release();
+    return;
+  }
+  loop.join();
+  g_signalled_server = nullptr;
+  server.reset();  // closes the connections: the clients' calls fail and they stop
+  for (auto& client : clients) client.join();
+}
+
+}  // namespace
