@@ -57,16 +57,10 @@ PlainElement validated(PlainElement&& element) {
   return clean;
 }
 
+// The element's files, moved out (what stays behind is empty).
 std::vector<SecretBytes> take_files(PlainElement& element) {
   std::vector<SecretBytes> files;
-  for (auto* single : {&element.front_side, &element.reverse_side, &element.selfie}) {
-    if (*single) files.push_back(std::move(**single));
-    single->reset();
-  }
-  for (auto* list : {&element.files, &element.translation}) {
-    for (SecretBytes& file : *list) files.push_back(std::move(file));
-    list->clear();
-  }
+  for_each_file(element, [&files](SecretBytes& file) { files.push_back(std::move(file)); });
   return files;
 }
 

@@ -52,11 +52,7 @@ using EncryptedFiles = std::unordered_map<const SecretBytes*, EncryptedFile>;
 EncryptedFiles encrypt_files(std::span<const PlainElement> elements, const FileEncryption& how) {
   std::vector<const SecretBytes*> sources;
   for (const PlainElement& plain : elements) {
-    for (const auto* single : {&plain.front_side, &plain.reverse_side, &plain.selfie}) {
-      if (*single) sources.push_back(&**single);
-    }
-    for (const SecretBytes& file : plain.files) sources.push_back(&file);
-    for (const SecretBytes& file : plain.translation) sources.push_back(&file);
+    for_each_file(plain, [&sources](const SecretBytes& file) { sources.push_back(&file); });
   }
   std::stable_sort(sources.begin(), sources.end(),
                    [](const SecretBytes* a, const SecretBytes* b) { return a->size() > b->size(); });

@@ -34,6 +34,17 @@ struct PlainElement {
   std::vector<SecretBytes> translation;
 };
 
+// Calls fn with each file of the element (Element: PlainElement or const PlainElement):
+// front side, reverse side, selfie, files, translation.
+template <typename Element, typename Fn>
+void for_each_file(Element& element, Fn&& fn) {
+  for (auto* single : {&element.front_side, &element.reverse_side, &element.selfie}) {
+    if (*single) fn(**single);
+  }
+  for (auto& file : element.files) fn(file);
+  for (auto& file : element.translation) fn(file);
+}
+
 // The elements encrypted, before any service is involved: what the holder's store keeps
 // (credentials.nonce is empty; secure_data holds each value's secret and hash).
 struct EncryptedElements {
