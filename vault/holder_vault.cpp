@@ -96,8 +96,10 @@ void HolderVault::put(PlainElement&& element) {
     EncryptedElements encrypted = encrypt_elements(std::span(&clean, 1), how);
     // The files' plaintext is wiped and freed on another thread while the secrets are
     // wrapped on the token and the pack is synced, not after: wiping megabytes was the
-    // last thing between the commit and the answer. Joined before put returns.
-    std::jthread release_plaintext([files = take_files(clean)]() mutable { files.clear(); });
+    // last thing between the commit and the answer. Joined before put returns. (An
+    // element without files has no pack and nothing to wipe: no thread.)
+    std::jthread release_plaintext;
+    if (pack) release_plaintext = std::jthread([files = take_files(clean)]() mutable { files.clear(); });
     put_encrypted(clean, std::move(encrypted), pack.get());
   } catch (...) {
     if (pack) store_.discard_pack(pack->name());
