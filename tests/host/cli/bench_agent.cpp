@@ -415,9 +415,10 @@ int main(int argc, char** argv) {
     // This machine is a VM whose host now and then stalls a vCPU for tens of ms (seen
     // with perf sched: a sender on CPU for 53 ms moving 16 MiB while the receiver
     // idled); the best round of each side says what the code does when left alone.
-    std::printf("best rounds: put %.1f ms, floor %.1f ms, ratio %.3f (put per round:",
-                *std::min_element(put_ms.begin(), put_ms.end()), *std::min_element(floor_ms.begin(), floor_ms.end()),
-                *std::min_element(floor_ms.begin(), floor_ms.end()) / *std::min_element(put_ms.begin(), put_ms.end()));
+    const double best_put = *std::min_element(put_ms.begin(), put_ms.end());
+    const double best_floor = *std::min_element(floor_ms.begin(), floor_ms.end());
+    std::printf("best rounds: put %.1f ms, floor %.1f ms, ratio %.3f (put per round:", best_put, best_floor,
+                best_floor / best_put);
     for (double ms : put_ms) std::printf(" %.1f", ms);
     std::printf(")\n");
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
