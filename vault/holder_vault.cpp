@@ -81,7 +81,9 @@ PlainElement copy_of(const PlainElement& element) {
 
 void HolderVault::put(const PlainElement& element) { put(copy_of(element)); }
 
-void HolderVault::put(PlainElement&& element) {
+void HolderVault::put(PlainElement&& element) { put(std::move(element), FileLoader()); }
+
+void HolderVault::put(PlainElement&& element, const FileLoader& load) {
   PlainElement clean = validated(std::move(element));
   // Ciphertexts go to the put's pack beside the store as they are made; if the put
   // fails before its commit, the pack is removed (after a crash, the next open does).
@@ -91,6 +93,16 @@ void HolderVault::put(PlainElement&& element) {
   if (clean.front_side || clean.reverse_side || clean.selfie || !clean.files.empty() || !clean.translation.empty()) {
     pack = store_.open_pack();
     how.sink = [&pack](PageAlignedBytes&& ciphertext) { return pack->append_later(std::move(ciphertext)); };
+  }
+  // The encryptor hands each file back as it is about to read it; the loader gets the
+  // same file as ours to fill (clean is this function's own, so it may be written).
+  std::vector<SecretBytes*> fillable;
+  if (load) {
+    for_each_file(clean, [&fillable](SecretBytes& file) { fillable.push_back(&file); });
+    how.before_encrypting = [&fillable, &load](const SecretBytes& file) {
+      const auto own = std::find(fillable.begin(), fillable.end(), &file);
+      if (own != fillable.end()) load(**own);
+    };
   }
   try {
     EncryptedElements encrypted = encrypt_elements(std::span(&clean, 1), how);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -71,6 +72,12 @@ class HolderVault {
   void put(const PlainElement& element);
   // The same, moving the files out of element instead of copying them.
   void put(PlainElement&& element);
+  // The same for an element some of whose files are not in memory yet, only sized (the
+  // agent's client passed them as open files): load fills such a file, and leaves any
+  // other as it is. It runs on the thread that encrypts the file, just before it does,
+  // so reading one file overlaps encrypting the others; what it throws fails the put.
+  using FileLoader = std::function<void(SecretBytes& file)>;
+  void put(PlainElement&& element, const FileLoader& load);
   // How many files of one put are encrypted at the same time (default 1). Each
   // ciphertext is written beside the store by the thread that made it, as soon as it
   // is ready, so encryption and disk writes overlap.

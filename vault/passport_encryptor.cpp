@@ -63,6 +63,7 @@ EncryptedFiles encrypt_files(std::span<const PlainElement> elements, const FileE
   const auto work = [&] {
     for (std::size_t i = next++; i < sources.size(); i = next++) {
       try {
+        if (how.before_encrypting) how.before_encrypting(*sources[i]);
         EncryptedFile file{ValueSecret::generate(), {}, 0, {}};
         if (how.sink) {
           PageAlignedBytes buffer;

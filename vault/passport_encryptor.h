@@ -68,6 +68,10 @@ struct FileEncryption {
   // writer thread and the encryptor starts the next file at once). It may throw:
   // encrypt_elements then throws that after every thread has stopped.
   std::function<std::uint64_t(PageAlignedBytes&& ciphertext)> sink;
+  // When set, called with each file on the thread that encrypts it, just before that
+  // thread reads it: the holder's store fills files whose bytes are read from disk here,
+  // so reading one file overlaps encrypting another. It may throw, like the sink.
+  std::function<void(const SecretBytes& file)> before_encrypting;
 };
 
 struct EncryptedBundle {
