@@ -10,22 +10,33 @@ AttachmentAnnouncement announced_attachments(std::string_view line) {
   if (!message.is_object()) return NoAttachments{};
   auto member = message.find("attachments");
   if (member == message.end()) return NoAttachments{};
-  if (!member->is_array()) return BadAnnouncement{"attachments: expected an array of byte counts"};
+  if (!member->is_array())
+    return BadAnnouncement{"attachments: expected an array of byte counts or \"fd\""};
   if (member->size() > kMaxAttachments) {
-    return BadAnnouncement{"attachments: at most " + std::to_string(kMaxAttachments) + " per request"};
+    return BadAnnouncement{"attachments: at most " + std::to_string(kMaxAttachments) +
+                           " per request"};
   }
-  std::vector<std::size_t> sizes;
-  sizes.reserve(member->size());
-  for (const auto& size : *member) {
-    // Unsigned only: nlohmann keeps a negative integer signed and 2.0 a float.
-    if (!size.is_number_unsigned()) {
-      return BadAnnouncement{"attachments: each size must be a non-negative integer"};
+  std::vector<AnnouncedAttachment> announced;
+  announced.reserve(member->size());
+  std::size_t descriptors = 0;
+  for (const auto& entry : *member) {
+    if (entry.is_string() && entry.get_ref<const std::string&>() == "fd") {
+      if (++descriptors > kMaxDescriptors) {
+        return BadAnnouncement{"attachments: at most " + std::to_string(kMaxDescriptors) +
+                               " descriptors per request"};
+      }
+      announced.push_back({true, 0});
+      continue;
     }
-    sizes.push_back(size.get<std::size_t>());
+    // Unsigned only: nlohmann keeps a negative integer signed and 2.0 a float.
+    if (!entry.is_number_unsigned()) {
+      return BadAnnouncement{"attachments: each entry must be a non-negative byte count or \"fd\""};
+    }
+    announced.push_back({false, entry.get<std::size_t>()});
   }
   // The params (may be a PIN beside the sizes) are not needed here.
   wipe_json_strings(message);
-  return sizes;
+  return announced;
 }
 
 }  // namespace idvault::rpc

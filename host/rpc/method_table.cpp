@@ -1,10 +1,13 @@
 #include "host/rpc/method_table.h"
 
+#include <sys/stat.h>
+
 namespace idvault::rpc {
 
-SecretBytes CallContext::take_attachment(const nlohmann::json& index, const std::string& where) const {
+Attachment& CallContext::claim(const nlohmann::json& index, const std::string& where) const {
   if (!index.is_number_unsigned()) {
-    throw RpcError(RpcCode::invalid_params, where + ": attachment must be a non-negative integer index");
+    throw RpcError(RpcCode::invalid_params,
+                   where + ": attachment must be a non-negative integer index");
   }
   const auto at = index.get<std::size_t>();
   if (at >= attachment_count()) {
@@ -13,16 +16,51 @@ SecretBytes CallContext::take_attachment(const nlohmann::json& index, const std:
                                                 std::to_string(attachment_count()) + ")");
   }
   taken_.resize(attachments_->size(), false);
-  if (taken_[at]) throw RpcError(RpcCode::invalid_params, where + ": attachment " + std::to_string(at) + " used twice");
+  if (taken_[at])
+    throw RpcError(RpcCode::invalid_params,
+                   where + ": attachment " + std::to_string(at) + " used twice");
   taken_[at] = true;
-  return std::move((*attachments_)[at]);
+  return (*attachments_)[at];
+}
+
+SecretBytes CallContext::take_attachment(const nlohmann::json& index,
+                                         const std::string& where) const {
+  Attachment& attachment = claim(index, where);
+  auto* bytes = std::get_if<SecretBytes>(&attachment);
+  if (bytes == nullptr)
+    throw RpcError(RpcCode::invalid_params, where + ": a passed descriptor is not accepted here");
+  return std::move(*bytes);
+}
+
+std::variant<SecretBytes, PassedFile> CallContext::take_file(const nlohmann::json& index,
+                                                             const std::string& where) const {
+  Attachment& attachment = claim(index, where);
+  if (auto* bytes = std::get_if<SecretBytes>(&attachment)) return std::move(*bytes);
+  FileDescriptor fd = std::move(std::get<FileDescriptor>(attachment));
+  // A pipe, socket or device could block a worker forever or never end: only a file
+  // whose size is known before it is read.
+  struct stat status {};
+  if (::fstat(fd.get(), &status) != 0 || !S_ISREG(status.st_mode)) {
+    throw RpcError(RpcCode::invalid_params,
+                   where + ": the descriptor passed is not a regular file");
+  }
+  const auto size = static_cast<std::size_t>(status.st_size);
+  if (size == 0) throw RpcError(RpcCode::invalid_params, where + ": the file passed is empty");
+  if (size > passed_file_budget_) {
+    throw RpcError(RpcCode::frame_too_large,
+                   where + ": the file passed is " + std::to_string(size) +
+                       " bytes, over what is left of the request's limit (" +
+                       std::to_string(passed_file_budget_) + " bytes)");
+  }
+  passed_file_budget_ -= size;
+  return PassedFile{std::move(fd), size};
 }
 
 void CallContext::require_all_attachments_taken() const {
   for (std::size_t i = 0; i < attachment_count(); ++i) {
     if (i >= taken_.size() || !taken_[i]) {
-      throw RpcError(RpcCode::invalid_params,
-                     "attachments: attachment " + std::to_string(i) + " was sent but no parameter refers to it");
+      throw RpcError(RpcCode::invalid_params, "attachments: attachment " + std::to_string(i) +
+                                                  " was sent but no parameter refers to it");
     }
   }
 }

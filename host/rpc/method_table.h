@@ -7,39 +7,60 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <variant>
 #include <vector>
 
+#include "host/rpc/file_descriptor.h"
 #include "host/rpc/json_rpc.h"
 #include "host/rpc/peer_credentials.h"
 #include "pkcs11/secret_bytes.h"
 
 namespace idvault::rpc {
 
+// A file the client passed as an open descriptor instead of sending its bytes: a
+// regular file, `size` bytes long when the handler took it. The handler reads it.
+struct PassedFile {
+  FileDescriptor fd;
+  std::size_t size = 0;
+};
+// One attachment as it arrived: bytes that followed the line, or a passed descriptor.
+using Attachment = std::variant<SecretBytes, FileDescriptor>;
+
 // What a handler knows of its call besides the params.
 class CallContext {
  public:
-  CallContext(PeerIdentity peer, std::function<void()> subscribe,
-              std::vector<SecretBytes>* attachments = nullptr)
-      : peer_(peer), subscribe_(std::move(subscribe)), attachments_(attachments) {}
+  // passed_file_budget: how many bytes the files of the request's descriptors may hold
+  // together (the frame limit less the line and its byte attachments).
+  CallContext(PeerIdentity peer, std::function<void()> subscribe, std::vector<Attachment>* attachments = nullptr,
+              std::size_t passed_file_budget = 0)
+      : peer_(peer), subscribe_(std::move(subscribe)), attachments_(attachments),
+        passed_file_budget_(passed_file_budget) {}
   [[nodiscard]] const PeerIdentity& peer() const noexcept { return peer_; }
   // Asks for server-pushed notifications (token in/out, lock) on this connection.
   void subscribe_events() const { subscribe_(); }
 
-  // The raw bytes that followed the request line (docs/AGENT.md, "Attachments").
+  // The attachments of the request (docs/AGENT.md, "Attachments").
   [[nodiscard]] std::size_t attachment_count() const noexcept {
     return attachments_ == nullptr ? 0 : attachments_->size();
   }
   // Moves attachment `index` out; throws RpcError(invalid_params) naming `where` for an
-  // index the request did not announce or one already taken.
+  // index the request did not announce, one already taken, or a passed descriptor.
   [[nodiscard]] SecretBytes take_attachment(const nlohmann::json& index, const std::string& where) const;
+  // The same, taking a passed descriptor too: RpcError(invalid_params) if it is not a
+  // regular file or is empty, frame_too_large if the request's files are over budget.
+  [[nodiscard]] std::variant<SecretBytes, PassedFile> take_file(const nlohmann::json& index,
+                                                                const std::string& where) const;
   // Throws RpcError(invalid_params) if an announced attachment was not referenced: the
   // client sent bytes it did not mean, so the request is refused before it acts.
   void require_all_attachments_taken() const;
 
  private:
+  Attachment& claim(const nlohmann::json& index, const std::string& where) const;
+
   PeerIdentity peer_;
   std::function<void()> subscribe_;
-  std::vector<SecretBytes>* attachments_;
+  std::vector<Attachment>* attachments_;
+  mutable std::size_t passed_file_budget_;
   mutable std::vector<bool> taken_;
 };
 

@@ -7,11 +7,13 @@
 #include <unistd.h>
 
 #include <string.h>
+#include <sys/uio.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <span>
@@ -20,34 +22,12 @@
 #include <vector>
 
 #include "host/rpc/attachment_announcement.h"
+#include "host/rpc/file_descriptor.h"
 #include "host/rpc/json_line_parser.h"
 #include "host/rpc/line_framer.h"
 
 namespace idvault::rpc {
 namespace {
-
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd = -1) noexcept : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileDescriptor(FileDescriptor&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  FileDescriptor& operator=(FileDescriptor&& other) noexcept {
-    if (this != &other) {
-      if (fd_ >= 0) ::close(fd_);
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  FileDescriptor(const FileDescriptor&) = delete;  // one owner closes it
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  [[nodiscard]] int get() const noexcept { return fd_; }
-  [[nodiscard]] int release() noexcept { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
 
 // Output room a connection keeps between answers; a larger buffer is given back once sent.
 constexpr std::size_t kKeptOutputBytes = 64u << 10;
@@ -96,14 +76,20 @@ std::string dispatch(const MethodTable& methods, const std::string& line, const 
 struct RpcServer::Impl {
   struct Request {
     std::string line;
-    std::vector<SecretBytes> attachments;
+    std::vector<Attachment> attachments;
   };
   struct Connection {
     FileDescriptor fd;
     PeerIdentity peer{};
     LineFramer framer;
     std::deque<Request> queued;  // requests waiting for the one in flight
+    // Descriptors the client passed that no line has claimed yet. A line's descriptors
+    // arrive with its bytes, so by the time it is framed they are here, ahead of any
+    // a later line sent; lines take theirs from the front (as Wayland matches them).
+    std::deque<FileDescriptor> passed;
     std::string announcing;          // the line whose attachments are arriving
+    std::vector<AnnouncedAttachment> announced;       // what that line announced
+    std::vector<FileDescriptor> announced_descriptors;  // and the descriptors it took
     std::string output;
     bool in_flight = false;
     bool reading = true;
@@ -146,6 +132,9 @@ struct RpcServer::Impl {
   std::atomic<bool> stop_signalled{false};  // set by stop_from_signal(), lock-free
   static_assert(std::atomic<bool>::is_always_lock_free);
   std::vector<std::thread> workers;
+
+  // Room for the descriptors one read can bring (loop thread only).
+  std::vector<char> control = std::vector<char>(CMSG_SPACE(sizeof(int) * kMaxDescriptors));
 
   std::atomic<std::size_t> open_count{0};
   std::atomic<std::size_t> refused_count{0};
@@ -201,7 +190,11 @@ struct RpcServer::Impl {
         jobs.pop_front();
       }
       bool subscribe = false;
-      CallContext context(job.peer, [&subscribe] { subscribe = true; }, &job.request.attachments);
+      std::size_t budget = options.max_frame_bytes - std::min(options.max_frame_bytes, job.request.line.size() + 1);
+      for (const auto& attachment : job.request.attachments) {
+        if (const auto* bytes = std::get_if<SecretBytes>(&attachment)) budget -= std::min(budget, bytes->size());
+      }
+      CallContext context(job.peer, [&subscribe] { subscribe = true; }, &job.request.attachments, budget);
       bool answer = true;
       std::string response = dispatch(methods, job.request.line, context, answer);
       // The frame may have carried a PIN; it is not needed any more. Attachments a
@@ -272,7 +265,19 @@ struct RpcServer::Impl {
                                    ? (4u << 20)
                                    : std::clamp<std::size_t>(connection.framer.buffered(), 16u << 10, 1u << 20);
       std::span<char> space = connection.framer.receive_space(want);
-      ssize_t n = ::recv(connection.fd.get(), space.data(), space.size(), 0);
+      iovec into{space.data(), space.size()};
+      msghdr message{};
+      message.msg_iov = &into;
+      message.msg_iovlen = 1;
+      message.msg_control = control.data();
+      message.msg_controllen = control.size();
+      ssize_t n = ::recvmsg(connection.fd.get(), &message, MSG_CMSG_CLOEXEC);
+      if (n > 0 && !keep_passed(connection, message)) {
+        refuse_stream(connection, RpcCode::invalid_request,
+                      "invalid request: more than " + std::to_string(kMaxDescriptors) +
+                          " descriptors passed and not yet announced");
+        return true;
+      }
       if (n == 0) {
         connection.peer_closed = true;
         connection.reading = false;
@@ -300,6 +305,40 @@ struct RpcServer::Impl {
     return true;
   }
 
+  // Takes the descriptors that came with a read. False if any were lost (more than the
+  // control buffer holds, or the agent is out of descriptors) or too many wait unclaimed:
+  // which line a later descriptor belongs to can then no longer be known.
+  static bool keep_passed(Connection& connection, msghdr& message) {
+    for (cmsghdr* header = CMSG_FIRSTHDR(&message); header != nullptr; header = CMSG_NXTHDR(&message, header)) {
+      if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
+      const std::size_t count = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (std::size_t i = 0; i < count; ++i) {
+        int fd = -1;
+        std::memcpy(&fd, CMSG_DATA(header) + i * sizeof(int), sizeof(int));
+        connection.passed.emplace_back(fd);
+      }
+    }
+    return (message.msg_flags & MSG_CTRUNC) == 0 && connection.passed.size() <= kMaxDescriptors;
+  }
+
+  // The attachments of the line being announced, in the order it announced them.
+  static std::vector<Attachment> announced_attachments_of(Connection& connection, std::vector<SecretBytes> bytes) {
+    std::vector<Attachment> attachments;
+    attachments.reserve(connection.announced.size());
+    std::size_t next_bytes = 0;
+    std::size_t next_descriptor = 0;
+    for (const AnnouncedAttachment& slot : connection.announced) {
+      if (slot.descriptor) {
+        attachments.emplace_back(std::move(connection.announced_descriptors[next_descriptor++]));
+      } else {
+        attachments.emplace_back(std::move(bytes[next_bytes++]));
+      }
+    }
+    connection.announced.clear();
+    connection.announced_descriptors.clear();
+    return attachments;
+  }
+
   void refuse_stream(Connection& connection, RpcCode code, const std::string& message) {
     connection.output += format_error(nullptr, code, message);
     connection.close_after_flush = true;
@@ -307,6 +346,9 @@ struct RpcServer::Impl {
     connection.queued.clear();
     ::explicit_bzero(connection.announcing.data(), connection.announcing.size());
     connection.announcing.clear();
+    connection.announced.clear();
+    connection.announced_descriptors.clear();
+    connection.passed.clear();
   }
 
   // Moves every complete request out of the framer. Returns false when the framer went
@@ -316,7 +358,8 @@ struct RpcServer::Impl {
       if (connection.framer.awaiting_attachments()) {
         auto attachments = connection.framer.take_attachments();
         if (!attachments) return !connection.framer.oversized();  // more bytes to come
-        connection.queued.push_back({std::move(connection.announcing), std::move(*attachments)});
+        connection.queued.push_back(
+            {std::move(connection.announcing), announced_attachments_of(connection, std::move(*attachments))});
         connection.announcing.clear();
       }
       auto frame = connection.framer.next_frame();
@@ -328,8 +371,34 @@ struct RpcServer::Impl {
         refuse_stream(connection, RpcCode::invalid_request, "invalid request: " + bad->message);
         return true;
       }
-      if (auto* sizes = std::get_if<std::vector<std::size_t>>(&announced)) {
-        if (!connection.framer.expect_attachments(*sizes, frame->size() + 1)) {
+      if (auto* slots = std::get_if<std::vector<AnnouncedAttachment>>(&announced)) {
+        std::vector<std::size_t> sizes;
+        std::size_t descriptors = 0;
+        for (const AnnouncedAttachment& slot : *slots) {
+          if (slot.descriptor) {
+            ++descriptors;
+          } else {
+            sizes.push_back(slot.bytes);
+          }
+        }
+        if (connection.passed.size() < descriptors) {
+          ::explicit_bzero(frame->data(), frame->size());
+          refuse_stream(connection, RpcCode::invalid_request,
+                        "invalid request: attachments: " + std::to_string(descriptors) +
+                            " descriptors announced, " + std::to_string(connection.passed.size()) +
+                            " passed with the line");
+          return true;
+        }
+        for (std::size_t i = 0; i < descriptors; ++i) {
+          connection.announced_descriptors.push_back(std::move(connection.passed.front()));
+          connection.passed.pop_front();
+        }
+        connection.announced = std::move(*slots);
+        if (sizes.empty()) {  // nothing follows on the stream
+          connection.queued.push_back({std::move(*frame), announced_attachments_of(connection, {})});
+          continue;
+        }
+        if (!connection.framer.expect_attachments(sizes, frame->size() + 1)) {
           ::explicit_bzero(frame->data(), frame->size());
           return false;
         }

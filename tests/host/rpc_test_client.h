@@ -13,6 +13,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace idvault::testing {
 
@@ -39,6 +41,23 @@ class Client {
       if (n <= 0) return;  // the server hung up; the caller checks what it read
       bytes.remove_prefix(static_cast<std::size_t>(n));
     }
+  }
+  // The bytes with these descriptors passed (SCM_RIGHTS) on the first sendmsg.
+  void send_passing(std::string_view bytes, const std::vector<int>& descriptors) const {
+    std::vector<char> control(CMSG_SPACE(sizeof(int) * descriptors.size()));
+    iovec from{const_cast<char*>(bytes.data()), bytes.size()};
+    msghdr message{};
+    message.msg_iov = &from;
+    message.msg_iovlen = 1;
+    message.msg_control = control.data();
+    message.msg_controllen = control.size();
+    cmsghdr* header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int) * descriptors.size());
+    std::memcpy(CMSG_DATA(header), descriptors.data(), sizeof(int) * descriptors.size());
+    const ssize_t n = ::sendmsg(fd_, &message, MSG_NOSIGNAL);
+    if (n > 0) send(bytes.substr(static_cast<std::size_t>(n)));
   }
   void shutdown_sending() const { ::shutdown(fd_, SHUT_WR); }
 
