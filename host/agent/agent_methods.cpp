@@ -71,7 +71,7 @@ void register_agent_methods(rpc::MethodTable& audited_table, HolderAgent& agent)
   audited_table.accept_attachments("element.put");
   table.add("status", [&agent](json&, const CallContext&) {
     json status = agent.status();
-    status["attachments"] = json{{"methods", json::array({"element.put"})}};
+    status["attachments"] = json{{"methods", json::array({"element.put"})}, {"descriptors", true}};
     return status;
   });
   table.add("tokens", [&agent](json&, const CallContext&) { return agent.tokens(); });
@@ -93,9 +93,14 @@ void register_agent_methods(rpc::MethodTable& audited_table, HolderAgent& agent)
   table.add("lock", [&agent](json&, const CallContext&) { return agent.lock("client asked"); });
 
   table.add("element.put", [&agent](json& params, const CallContext& context) {
-    vault::PlainElement element = element_from_params(params, &context);
+    PassedFiles passed;
+    vault::PlainElement element = element_from_params(params, &context, &passed);
     const vault::ElementType type = element.type;
-    agent.put(std::move(element));
+    if (passed.empty()) {
+      agent.put(std::move(element));
+    } else {
+      agent.put(std::move(element), [&passed](SecretBytes& file) { passed.load(file); });
+    }
     return json{{"stored", vault::to_string(type)}};
   });
   table.add("element.get", [&agent](json& params, const CallContext&) { return agent.get(type_param(params)); });

@@ -10,10 +10,14 @@ namespace {
 using rpc::RpcCode;
 using rpc::RpcError;
 
-SecretBytes file_from(const nlohmann::json& value, const std::string& where, const rpc::CallContext* context) {
+SecretBytes file_from(const nlohmann::json& value, const std::string& where, const rpc::CallContext* context,
+                      PassedFiles* passed) {
   if (value.is_object() && value.size() == 1 && value.contains("attachment")) {
     if (context == nullptr) throw RpcError(RpcCode::invalid_params, where + ": attachments are not accepted here");
-    return context->take_attachment(value["attachment"], where);
+    if (passed == nullptr) return context->take_attachment(value["attachment"], where);
+    auto file = context->take_file(value["attachment"], where);
+    if (auto* bytes = std::get_if<SecretBytes>(&file)) return std::move(*bytes);
+    return passed->placeholder(std::move(std::get<rpc::PassedFile>(file)), where);
   }
   if (!value.is_string()) {
     throw RpcError(RpcCode::invalid_params, where + ": expected a base64 string or {\"attachment\":N}");
@@ -29,7 +33,8 @@ std::string encode(const SecretBytes& bytes) { return vault::base64_encode(bytes
 
 }  // namespace
 
-vault::PlainElement element_from_params(const nlohmann::json& params, const rpc::CallContext* context) {
+vault::PlainElement element_from_params(const nlohmann::json& params, const rpc::CallContext* context,
+                                        PassedFiles* passed) {
   if (!params.is_object()) throw RpcError(RpcCode::invalid_params, "params: expected an object");
   auto type_name = params.find("type");
   if (type_name == params.end() || !type_name->is_string()) {
@@ -50,7 +55,7 @@ vault::PlainElement element_from_params(const nlohmann::json& params, const rpc:
   for (const char* slot : {"front_side", "reverse_side", "selfie"}) {
     auto it = params.find(slot);
     if (it == params.end() || it->is_null()) continue;
-    SecretBytes bytes = file_from(*it, slot, context);
+    SecretBytes bytes = file_from(*it, slot, context, passed);
     (std::string_view(slot) == "front_side"     ? element.front_side
      : std::string_view(slot) == "reverse_side" ? element.reverse_side
                                                 : element.selfie) = std::move(bytes);
@@ -61,7 +66,7 @@ vault::PlainElement element_from_params(const nlohmann::json& params, const rpc:
     if (!it->is_array()) throw RpcError(RpcCode::invalid_params, std::string(list) + ": expected an array");
     auto& target = std::string_view(list) == "files" ? element.files : element.translation;
     for (std::size_t i = 0; i < it->size(); ++i) {
-      target.push_back(file_from((*it)[i], std::string(list) + "[" + std::to_string(i) + "]", context));
+      target.push_back(file_from((*it)[i], std::string(list) + "[" + std::to_string(i) + "]", context, passed));
     }
   }
   if (context != nullptr) context->require_all_attachments_taken();

@@ -314,9 +314,11 @@ nlohmann::json HolderAgent::lock(const std::string& reason) {
   return {{"locked", true}, {"was_unlocked", was_unlocked}};
 }
 
-void HolderAgent::put(vault::PlainElement&& element) {
+void HolderAgent::put(vault::PlainElement&& element) { put(std::move(element), {}); }
+
+void HolderAgent::put(vault::PlainElement&& element, const vault::HolderVault::FileLoader& load) {
   with_vault([&](Unlocked& state) {
-    state.vault->put(std::move(element));
+    state.vault->put(std::move(element), load);
     return 0;
   });
 }

@@ -1,5 +1,6 @@
 // The holder's agent end to end: a real socket, a real (throwaway) SoftHSM2 token, the
 // real store on disk. Each test is its own process under ctest, with its own token.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -617,6 +618,49 @@ TEST_F(AgentTest, PutWithAttachmentsStoresTheSameAsBase64AndOffersThem) {
   std::string disk = store_bytes();
   EXPECT_EQ(disk.find("ATT-1"), std::string::npos);
   EXPECT_EQ(disk.find("SCANBYTES"), std::string::npos);
+}
+
+TEST_F(AgentTest, PutWithPassedFilesStoresWhatTheFilesHold) {
+  start();
+  ASSERT_TRUE(init().contains("result"));
+  EXPECT_EQ(call("status")["result"]["attachments"]["descriptors"], true);
+  // Large enough for the vault's direct-I/O path and two encrypting threads.
+  const std::string big = scan("PASSED-1", 3u << 20);
+  const std::string small = scan("PASSED-2", 70) + std::string("\n\0", 2);
+  std::vector<int> fds;
+  for (const auto* contents : {&big, &small}) {
+    const fs::path path = dir_ / ("passed-" + std::to_string(fds.size()));
+    std::ofstream(path, std::ios::binary) << *contents;
+    fds.push_back(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  }
+  Client client(socket_path_);
+  client.send_passing(R"({"jsonrpc":"2.0","id":1,"method":"element.put","attachments":["fd",5,"fd"],)"
+                      R"("params":{"type":"utility_bill","files":[{"attachment":0},{"attachment":2}],)"
+                      R"("translation":[{"attachment":1}]}})"
+                      "\nBYTES",
+                      fds);
+  for (int fd : fds) ::close(fd);  // the agent holds its own copies until it has read them
+  json answer = json::parse(client.read_line());
+  ASSERT_TRUE(answer.contains("result")) << answer.dump();
+  json got = call("element.get", {{"type", "utility_bill"}})["result"];
+  EXPECT_EQ(got["files"], json::array({b64(big), b64(small)}));
+  EXPECT_EQ(got["translation"], json::array({b64("BYTES")}));
+  std::string disk = store_bytes();
+  EXPECT_EQ(disk.find("PASSED-1"), std::string::npos);
+  EXPECT_EQ(disk.find("PASSED-2"), std::string::npos);
+
+  // A passed pipe stores nothing and replaces nothing.
+  int pipe_ends[2];
+  ASSERT_EQ(::pipe2(pipe_ends, O_CLOEXEC), 0);
+  client.send_passing(R"({"jsonrpc":"2.0","id":2,"method":"element.put","attachments":["fd"],)"
+                      R"("params":{"type":"utility_bill","files":[{"attachment":0}]}})"
+                      "\n",
+                      {pipe_ends[0]});
+  ::close(pipe_ends[0]);
+  ::close(pipe_ends[1]);
+  json refused = json::parse(client.read_line());
+  EXPECT_EQ(refused["error"]["code"], -32602) << refused.dump();
+  EXPECT_EQ(call("element.get", {{"type", "utility_bill"}})["result"]["files"], json::array({b64(big), b64(small)}));
 }
 
 TEST_F(AgentTest, AnUnreferencedAttachmentStoresNothing) {
