@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "host/cli/cli_error.h"
 #include "host/rpc/agent_socket.h"
@@ -122,44 +123,76 @@ SecretBytes AgentClient::call_raw(std::string_view method, const nlohmann::json&
   return read_line();
 }
 
-bool AgentClient::offers_attachments() {
-  if (!offers_attachments_) {
-    nlohmann::json status;
-    try {
-      status = call("status");
-    } catch (const AgentError&) {
-      status = nlohmann::json::object();  // an agent that cannot say: plain base64 works everywhere
-    }
-    offers_attachments_ = false;
-    const auto offered = status.find("attachments");
-    if (offered != status.end() && offered->is_object()) {
-      const auto methods = offered->find("methods");
-      if (methods != offered->end() && methods->is_array()) {
-        for (const auto& method : *methods) {
-          if (method.is_string() && method.get_ref<const std::string&>() == "element.put") offers_attachments_ = true;
-        }
+void AgentClient::ask_status() {
+  nlohmann::json status;
+  try {
+    status = call("status");
+  } catch (const AgentError&) {
+    status = nlohmann::json::object();  // an agent that cannot say: plain base64 works everywhere
+  }
+  offers_attachments_ = false;
+  const auto offered = status.find("attachments");
+  if (offered != status.end() && offered->is_object()) {
+    const auto methods = offered->find("methods");
+    if (methods != offered->end() && methods->is_array()) {
+      for (const auto& method : *methods) {
+        if (method.is_string() && method.get_ref<const std::string&>() == "element.put") offers_attachments_ = true;
       }
     }
+    offers_descriptors_ = *offers_attachments_ && offered->value("descriptors", false) == true;
   }
+}
+
+bool AgentClient::offers_attachments() {
+  if (!offers_attachments_) ask_status();
   return *offers_attachments_;
+}
+
+bool AgentClient::offers_descriptors() {
+  if (!offers_attachments_) ask_status();
+  return offers_descriptors_;
+}
+
+void AgentClient::send_with_descriptors(std::span<const std::uint8_t> bytes, std::span<const int> descriptors) {
+  if (descriptors.empty()) return send_all(bytes);
+  std::vector<char> control(CMSG_SPACE(sizeof(int) * descriptors.size()));
+  iovec from{const_cast<std::uint8_t*>(bytes.data()), bytes.size()};  // sendmsg does not write it
+  msghdr message{};
+  message.msg_iov = &from;
+  message.msg_iovlen = 1;
+  message.msg_control = control.data();
+  message.msg_controllen = control.size();
+  cmsghdr* header = CMSG_FIRSTHDR(&message);
+  header->cmsg_level = SOL_SOCKET;
+  header->cmsg_type = SCM_RIGHTS;
+  header->cmsg_len = CMSG_LEN(sizeof(int) * descriptors.size());
+  std::memcpy(CMSG_DATA(header), descriptors.data(), sizeof(int) * descriptors.size());
+  ssize_t sent = -1;
+  do {
+    sent = ::sendmsg(fd_, &message, MSG_NOSIGNAL);
+  } while (sent < 0 && errno == EINTR);
+  if (sent <= 0) dropped(path_);
+  send_all(bytes.subspan(static_cast<std::size_t>(sent)));  // the descriptors went with the first bytes
 }
 
 nlohmann::json AgentClient::call(SecretRequest& request) {
   const SecretBytes& line = request.finish();
-  const std::size_t total = line.size() + request.attachment_bytes();
+  const std::size_t total = line.size() + request.attachment_bytes() + request.passed_bytes();
   if (total > kAgentFrameLimit) {
     throw UsageError("request of " + std::to_string(total >> 20) + " MiB (files " +
-                     (request.attachments().empty() ? "in base64" : "attached") +
+                     (!request.passed_descriptors().empty() ? "passed"
+                      : request.attachments().empty()       ? "in base64"
+                                                            : "attached") +
                      ") is over the agent's 32 MiB limit: use smaller scans");
   }
   // A put of scans is tens of MiB: with the default socket buffer (~200 KiB) the
   // transfer is thousands of wake-ups of the agent; a larger one (capped by the kernel's
   // wmem_max) lets each side move more per turn.
-  if (total > (1u << 20)) {
+  if (total - request.passed_bytes() > (1u << 20)) {
     int size = 4 << 20;
     ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
   }
-  send_all(line.reveal());
+  send_with_descriptors(line.reveal(), request.passed_descriptors());
   for (const auto& attachment : request.attachments()) send_all(attachment);
   SecretBytes answer = read_line();
   return result_of(nlohmann::json::parse(answer.reveal_text(), nullptr, false));

@@ -55,15 +55,22 @@ class AgentClient {
   // Whether this agent takes files as binary attachments (its status says so); asked
   // once per connection. Older agents do not, and get base64.
   [[nodiscard]] bool offers_attachments();
+  // Whether it also takes files passed as open descriptors (status "descriptors"), so
+  // it reads them itself instead of their bytes crossing the socket.
+  [[nodiscard]] bool offers_descriptors();
 
  private:
   void send_all(std::span<const std::uint8_t> bytes);
+  // Sends the first bytes of `bytes` with the descriptors (SCM_RIGHTS), then the rest.
+  void send_with_descriptors(std::span<const std::uint8_t> bytes, std::span<const int> descriptors);
+  void ask_status();
   [[nodiscard]] SecretBytes read_line();
 
   std::filesystem::path path_;
   int fd_ = -1;
   int last_id_ = 0;
   std::optional<bool> offers_attachments_;
+  bool offers_descriptors_ = false;
 };
 
 // $IDVAULT_SOCK, else the agent's default (host/rpc/agent_socket.h).

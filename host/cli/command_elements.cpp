@@ -143,7 +143,11 @@ int run_put(const Args& args) {
   AgentClient agent(agent_socket_path());
   SecretRequest request("element.put", agent.next_id());
   request.use_attachments(agent.offers_attachments());
+  // An agent that reads passed files gets descriptors: the scans' bytes never pass
+  // through this process or the socket.
+  const bool pass_files = agent.offers_descriptors();
   std::vector<std::vector<SecretBytes>> scans;  // borrowed by the request until it is sent
+  std::vector<OpenScan> opened;                 // the same, when passed (open until sent)
   request.add_plain("type", type_name(type));
   if (!data.is_null()) request.add_plain("data", data);
   if (rules.plain) request.add_plain("value", (*vm)["value"].as<std::string>());
@@ -156,6 +160,27 @@ int run_put(const Args& args) {
     if (!given && slot == Slot::required)
       throw UsageError(type_name(type) + " needs --" + option.option);
     if (!given) continue;
+    if (pass_files) {
+      std::vector<std::string> paths;
+      if (option.many) {
+        paths = (*vm)[option.option].as<std::vector<std::string>>();
+      } else {
+        paths.push_back((*vm)[option.option].as<std::string>());
+      }
+      std::vector<SecretRequest::OpenFileRef> refs;
+      for (const auto& path : paths) {
+        OpenScan& scan = opened.emplace_back(open_scan(path));
+        refs.push_back({scan.fd.get(), scan.size});
+      }
+      if (option.many) {
+        request.add_passed_file_list(option.member, refs);
+        stored += (stored.empty() ? ": " : ", ") + std::to_string(refs.size()) + " " + option.member;
+      } else {
+        request.add_passed_file(option.member, refs.front());
+        stored += (stored.empty() ? ": " : ", ") + std::string(option.member);
+      }
+      continue;
+    }
     if (option.many) {
       std::vector<SecretBytes>& files = scans.emplace_back();
       for (const auto& path : (*vm)[option.option].as<std::vector<std::string>>())

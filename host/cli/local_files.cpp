@@ -39,6 +39,16 @@ class OpenFile {
 
 }  // namespace
 
+OpenScan open_scan(const std::filesystem::path& path) {
+  rpc::FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (file.get() < 0) cannot("read", path);
+  struct stat info {};
+  if (::fstat(file.get(), &info) != 0) cannot("read", path);
+  if (!S_ISREG(info.st_mode)) throw UsageError("not a regular file: " + path.string());
+  if (info.st_size == 0) throw UsageError("empty file: " + path.string());
+  return {std::move(file), static_cast<std::size_t>(info.st_size)};
+}
+
 SecretBytes read_scan(const std::filesystem::path& path) {
   OpenFile file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (file.get() < 0) cannot("read", path);

@@ -8,12 +8,20 @@
 #include <span>
 #include <string>
 
+#include "host/rpc/file_descriptor.h"
 #include "pkcs11/secret_bytes.h"
 
 namespace idvault::cli {
 
 // The whole file; UsageError naming the path if it cannot be read or is empty.
 [[nodiscard]] SecretBytes read_scan(const std::filesystem::path& path);
+// A scan opened for the agent to read itself (passed as a descriptor): a regular,
+// non-empty file. UsageError naming the path otherwise.
+struct OpenScan {
+  rpc::FileDescriptor fd;
+  std::size_t size = 0;
+};
+[[nodiscard]] OpenScan open_scan(const std::filesystem::path& path);
 // A JSON document from a file; UsageError naming the path and the parse error.
 [[nodiscard]] std::string read_text(const std::filesystem::path& path);
 

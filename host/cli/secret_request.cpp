@@ -100,8 +100,31 @@ void SecretRequest::add_base64_list(std::string_view name, std::span<const Secre
 }
 
 void SecretRequest::append_attachment(const SecretBytes& bytes) {
-  append(R"({"attachment":)" + std::to_string(attachments_.size()) + "}");
+  append(R"({"attachment":)" + std::to_string(announced_.size()) + "}");
   attachments_.push_back(bytes.reveal());
+  announced_.push_back(std::to_string(bytes.size()));
+}
+
+void SecretRequest::append_passed(OpenFileRef file) {
+  append(R"({"attachment":)" + std::to_string(announced_.size()) + "}");
+  descriptors_.push_back(file.fd);
+  passed_bytes_ += file.size;
+  announced_.emplace_back(R"("fd")");
+}
+
+void SecretRequest::add_passed_file(std::string_view name, OpenFileRef file) {
+  append_name(name);
+  append_passed(file);
+}
+
+void SecretRequest::add_passed_file_list(std::string_view name, std::span<const OpenFileRef> files) {
+  append_name(name);
+  append("[");
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (i) append(",");
+    append_passed(files[i]);
+  }
+  append("]");
 }
 
 void SecretRequest::add_file(std::string_view name, const SecretBytes& bytes) {
@@ -129,13 +152,13 @@ std::size_t SecretRequest::attachment_bytes() const noexcept {
 
 const SecretBytes& SecretRequest::finish() {
   if (!finished_) {
-    if (!attachments_.empty()) {
+    if (!announced_.empty()) {
       // A member of the request object, beside params: the agent reads the sizes before
       // it frames anything else on the connection.
       std::string sizes = R"(},"attachments":[)";
-      for (std::size_t i = 0; i < attachments_.size(); ++i) {
+      for (std::size_t i = 0; i < announced_.size(); ++i) {
         if (i) sizes += ",";
-        sizes += std::to_string(attachments_[i].size());
+        sizes += announced_[i];
       }
       append(sizes + "]}\n");
     } else {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -37,6 +38,15 @@ class SecretRequest {
   // "name":<file> and "name":[<file>,...], as attachments or base64 (see above).
   void add_file(std::string_view name, const SecretBytes& bytes);
   void add_file_list(std::string_view name, std::span<const SecretBytes> files);
+  // "name":<file> and "name":[<file>,...] passed as open descriptors (an agent whose
+  // status offers "descriptors"): {"attachment":N}, announced as "fd"; the agent reads
+  // the files itself. The descriptors are borrowed, like the bytes above.
+  struct OpenFileRef {
+    int fd = -1;
+    std::size_t size = 0;  // what the file holds, for the frame limit
+  };
+  void add_passed_file(std::string_view name, OpenFileRef file);
+  void add_passed_file_list(std::string_view name, std::span<const OpenFileRef> files);
 
   // Closes the object (announcing the attachments) and appends '\n'. The request may
   // not be changed afterwards.
@@ -47,12 +57,16 @@ class SecretRequest {
     return attachments_;
   }
   [[nodiscard]] std::size_t attachment_bytes() const noexcept;
+  // The descriptors to pass with the line, in order, and the bytes their files hold.
+  [[nodiscard]] std::span<const int> passed_descriptors() const noexcept { return descriptors_; }
+  [[nodiscard]] std::size_t passed_bytes() const noexcept { return passed_bytes_; }
 
  private:
   void append(std::string_view text);
   void append_name(std::string_view name);
   void append_base64(std::span<const std::uint8_t> bytes);
   void append_attachment(const SecretBytes& bytes);
+  void append_passed(OpenFileRef file);
   void reserve(std::size_t more);
 
   SecretBytes line_;
@@ -61,6 +75,9 @@ class SecretRequest {
   bool finished_ = false;
   bool use_attachments_ = false;
   std::vector<std::span<const std::uint8_t>> attachments_;
+  std::vector<int> descriptors_;
+  std::size_t passed_bytes_ = 0;
+  std::vector<std::string> announced_;  // "<byte count>" or "\"fd\"", in reference order
 };
 
 }  // namespace idvault::cli
