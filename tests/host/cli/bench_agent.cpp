@@ -1,20 +1,25 @@
 // bench_agent AGENT_BINARY [--rounds R] [--scans N] [--scan-mib M] [--gets G] [--put-only]
-//                          [--file-threads T] [--base64]
+//                          [--file-threads T] [--attach | --base64]
 //
 // The holder agent through its real socket, against the physical floor measured in the
 // same process and the same run (ratios, not absolute times, are what to trust here):
 //   put      one element.put of N scans of M MiB each (bank_statement --file x N), timed
 //            from building the request to the agent's answer (the put is durable then:
-//            ciphertexts synced, SQLite committed). The scans go as binary attachments
-//            when the agent offers them (--base64: in the line, as older clients send).
+//            ciphertexts synced, SQLite committed). The scans are files in a temporary
+//            directory (in the page cache, as a scan just saved is) passed to the agent
+//            as open descriptors, as `idvault put` does when the agent offers it; with
+//            --attach their bytes follow the line on the socket (read into memory
+//            before the rounds), with --base64 they are in the line, as older clients
+//            send them.
 //            The agent encrypts T files at once (--file-threads, default 2); with T > 1
 //            a second agent with one thread is put to in the same rounds, and both
 //            ratios are printed.
 //   floor    AES-256-CBC encryption + SHA-256 over the same bytes, reused contexts and
 //            buffers: what a put cannot avoid doing
 //   parts    where a put's time goes, re-done in this process with the agent's own code:
-//            building the request line, parse_request, element_from_params (base64 or
-//            attachments), encrypt_elements writing each ciphertext beside a store on
+//            building the request line, parse_request, element_from_params (base64,
+//            attachments or passed files), encrypt_elements (reading passed files)
+//            writing each ciphertext beside a store on
 //            the same disk, and that store's put_element (directory sync, SQLite commit)
 //   get      element.get latency, p50/p99: personal_details (data unwrapped on the token)
 //            and one 1 MiB scan
@@ -33,6 +38,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -47,6 +53,7 @@
 
 #include "host/agent/element_json.h"
 #include "host/cli/agent_client.h"
+#include "host/cli/local_files.h"
 #include "host/cli/secret_request.h"
 #include "vault/auth_link.h"
 #include "host/rpc/json_rpc.h"
@@ -169,7 +176,13 @@ class AgentUnderTest {
   pid_t pid_ = -1;
 };
 
-// The CLI's way: attachments when the agent offers them (and base64 was not asked for).
+// How the scans reach the agent (see the top).
+enum class Transfer { passed, attached, base64 };
+const char* name_of(Transfer transfer) {
+  return transfer == Transfer::passed ? "passed as open files" : transfer == Transfer::attached ? "as attachments" : "in base64";
+}
+
+// The CLI's way for bytes in memory: attachments, or base64.
 SecretRequest put_request(cli::AgentClient& agent, const char* type, const std::vector<SecretBytes>& scans,
                           bool attach) {
   SecretRequest request("element.put", agent.next_id());
@@ -178,6 +191,22 @@ SecretRequest put_request(cli::AgentClient& agent, const char* type, const std::
   request.add_file_list("files", scans);
   return request;
 }
+
+// The CLI's way for files on disk (idvault put --file F...): open each, pass it.
+struct PassedPut {
+  std::vector<cli::OpenScan> open;
+  std::vector<SecretRequest::OpenFileRef> refs;
+  SecretRequest request;
+  PassedPut(cli::AgentClient& agent, const char* type, const std::vector<fs::path>& files)
+      : request("element.put", agent.next_id()) {
+    for (const auto& path : files) {
+      open.push_back(cli::open_scan(path));
+      refs.push_back({open.back().fd.get(), open.back().size});
+    }
+    request.add_plain("type", type);
+    request.add_passed_file_list("files", refs);
+  }
+};
 
 // Starts an agent, makes its vault, and stores the small elements the get and
 // authorize measures use.
@@ -263,15 +292,15 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     std::cerr
         << "usage: bench_agent AGENT_BINARY [--rounds R] [--scans N] [--scan-mib M] [--gets G] "
-           "[--put-only] [--file-threads T] [--base64]\n";
+           "[--put-only] [--file-threads T] [--attach | --base64]\n";
     return 2;
   }
   int rounds = 7, scans_count = 8, scan_mib = 2, gets = 200, file_threads = 2;
-  bool put_only = false, base64 = false;
+  bool put_only = false, base64 = false, attach_flag = false;
   for (int i = 2; i < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--put-only" || flag == "--base64") {
-      (flag == "--base64" ? base64 : put_only) = true;
+    if (flag == "--put-only" || flag == "--base64" || flag == "--attach") {
+      (flag == "--base64" ? base64 : flag == "--attach" ? attach_flag : put_only) = true;
       --i;
       continue;
     }
@@ -298,7 +327,12 @@ int main(int argc, char** argv) {
   try {
     AgentUnderTest process(argv[1], file_threads);
     cli::AgentClient agent(process.socket());
-    const bool attach = !base64 && agent.offers_attachments();
+    const Transfer transfer = base64                       ? Transfer::base64
+                              : attach_flag                  ? Transfer::attached
+                              : agent.offers_descriptors()   ? Transfer::passed
+                              : agent.offers_attachments()   ? Transfer::attached
+                                                             : Transfer::base64;
+    const bool attach = transfer != Transfer::base64;
     prepare(agent, attach);
     // The same put to an agent that encrypts one file at a time, in the same rounds.
     std::unique_ptr<AgentUnderTest> single_process;
@@ -309,8 +343,14 @@ int main(int argc, char** argv) {
       prepare(*single, attach);
     }
     std::vector<SecretBytes> scans;
-    for (int i = 0; i < scans_count; ++i)
+    std::vector<fs::path> scan_files;
+    for (int i = 0; i < scans_count; ++i) {
       scans.push_back(random_scan(static_cast<std::size_t>(scan_mib) << 20));
+      scan_files.push_back(process.dir() / ("scan-" + std::to_string(i)));
+      std::ofstream(scan_files.back(), std::ios::binary)
+          .write(reinterpret_cast<const char*>(scans.back().reveal().data()),
+                 static_cast<std::streamsize>(scans.back().size()));
+    }
     const double total_mib = scans_count * scan_mib;
     auto service = vault::SoftwareServiceKey::generate();
     const std::string pem = service.public_key_pem();
@@ -325,7 +365,9 @@ int main(int argc, char** argv) {
       // put (the large scans go in as bank_statement, the 1 MiB one is utility_bill)
       const double agent_cpu_before = process.cpu_ms(), client_cpu_before = thread_cpu_ms();
       auto start = Clock::now();
-      SecretRequest request = put_request(agent, "bank_statement", scans, attach);
+      std::optional<PassedPut> passed;
+      if (transfer == Transfer::passed) passed.emplace(agent, "bank_statement", scan_files);
+      SecretRequest request = passed ? std::move(passed->request) : put_request(agent, "bank_statement", scans, attach);
       const double built = ms_since(start);
       (void)agent.call(request);
       put_ms.push_back(ms_since(start));
@@ -335,7 +377,10 @@ int main(int argc, char** argv) {
 
       if (single) {
         start = Clock::now();
-        SecretRequest one = put_request(*single, "bank_statement", scans, attach);
+        std::optional<PassedPut> passed_one;
+        if (transfer == Transfer::passed) passed_one.emplace(*single, "bank_statement", scan_files);
+        SecretRequest one =
+            passed_one ? std::move(passed_one->request) : put_request(*single, "bank_statement", scans, attach);
         (void)single->call(one);
         put1_ms.push_back(ms_since(start));
       }
@@ -349,15 +394,19 @@ int main(int argc, char** argv) {
       // disk, commit it
       std::string_view line = request.finish().reveal_text();
       line.remove_suffix(1);  // the framer hands the agent the line without its '\n'
-      std::vector<SecretBytes> attachments;
-      for (const auto& bytes : request.attachments()) attachments.emplace_back(bytes);
+      std::vector<rpc::Attachment> attachments;
+      for (const auto& bytes : request.attachments()) attachments.emplace_back(SecretBytes(bytes));
+      for (const auto& path : scan_files) {
+        if (transfer == Transfer::passed) attachments.emplace_back(rpc::FileDescriptor(::open(path.c_str(), O_RDONLY)));
+      }
       start = Clock::now();
       nlohmann::json id;
       rpc::RpcRequest parsed = rpc::parse_request(line, id);
       parse_ms.push_back(ms_since(start));
       start = Clock::now();
-      rpc::CallContext context(rpc::PeerIdentity{}, [] {}, &attachments);
-      vault::PlainElement element = agent::element_from_params(parsed.params, &context);
+      rpc::CallContext context(rpc::PeerIdentity{}, [] {}, &attachments, 32u << 20);
+      agent::PassedFiles passed_files;
+      vault::PlainElement element = agent::element_from_params(parsed.params, &context, &passed_files);
       decode_ms.push_back(ms_since(start));
       cli::wipe_strings(parsed.params);
       start = Clock::now();
@@ -365,6 +414,13 @@ int main(int argc, char** argv) {
       how.threads = static_cast<unsigned>(file_threads);
       auto pack = store->open_pack();
       how.sink = [&pack](vault::PageAlignedBytes&& ciphertext) { return pack->append_later(std::move(ciphertext)); };
+      std::vector<SecretBytes*> fillable;  // as HolderVault::put does with its loader
+      vault::for_each_file(element, [&fillable](SecretBytes& file) { fillable.push_back(&file); });
+      how.before_encrypting = [&](const SecretBytes& file) {
+        for (SecretBytes* own : fillable) {
+          if (own == &file) passed_files.load(*own);
+        }
+      };
       vault::EncryptedElements encrypted = vault::encrypt_elements(std::span(&element, 1), how);
       pack->finish();
       encrypt_ms.push_back(ms_since(start));
@@ -400,7 +456,7 @@ int main(int argc, char** argv) {
     double load[3] = {0, 0, 0};
     (void)::getloadavg(load, 3);
     std::printf("holder agent, %d rounds, put of %d x %d MiB = %.0f MiB of scans, files %s, load average %.2f %.2f %.2f\n",
-                rounds, scans_count, scan_mib, total_mib, attach ? "as attachments" : "in base64", load[0], load[1],
+                rounds, scans_count, scan_mib, total_mib, name_of(transfer), load[0], load[1],
                 load[2]);
     std::printf("put through the socket   %8.1f ms  %7.1f MiB/s  (agent encrypting %d files at once)\n", put,
                 total_mib / put * 1000, file_threads);
@@ -434,7 +490,7 @@ int main(int argc, char** argv) {
         "handing each ciphertext to the pack's writer thread, until all are on disk %.1f ms, store put_element "
         "(fdatasync, rename, directory sync, SQLite commit) %.1f ms; the rest (%.1f ms) is the transfer, "
         "wrapping on the token and copies\n",
-        median(build_ms), median(parse_ms), attach ? "attachments" : "base64", median(decode_ms), file_threads,
+        median(build_ms), median(parse_ms), name_of(transfer), median(decode_ms), file_threads,
         file_threads == 1 ? "" : "s", median(encrypt_ms), median(store_ms), put - parts);
     if (put_only) return 0;
     std::printf("get personal_details     p50 %7.2f ms  p99 %7.2f ms  (%zu gets)\n",
