@@ -81,9 +81,9 @@ PlainElement copy_of(const PlainElement& element) {
 
 void HolderVault::put(const PlainElement& element) { put(copy_of(element)); }
 
-void HolderVault::put(PlainElement&& element) { put(std::move(element), FileLoader()); }
+void HolderVault::put(PlainElement&& element) { put(std::move(element), PutHooks()); }
 
-void HolderVault::put(PlainElement&& element, const FileLoader& load) {
+void HolderVault::put(PlainElement&& element, const PutHooks& hooks) {
   PlainElement clean = validated(std::move(element));
   // Ciphertexts go to the put's pack beside the store as they are made; if the put
   // fails before its commit, the pack is removed (after a crash, the next open does).
@@ -97,13 +97,14 @@ void HolderVault::put(PlainElement&& element, const FileLoader& load) {
   // The encryptor hands each file back as it is about to read it; the loader gets the
   // same file as ours to fill (clean is this function's own, so it may be written).
   std::vector<SecretBytes*> fillable;
-  if (load) {
+  if (hooks.load) {
     for_each_file(clean, [&fillable](SecretBytes& file) { fillable.push_back(&file); });
-    how.before_encrypting = [&fillable, &load](const SecretBytes& file) {
+    how.before_encrypting = [&fillable, &hooks](const SecretBytes& file) {
       const auto own = std::find(fillable.begin(), fillable.end(), &file);
-      if (own != fillable.end()) load(**own);
+      if (own != fillable.end()) hooks.load(**own);
     };
   }
+  if (hooks.encrypted) how.after_encrypting = [&hooks](const SecretBytes& file) { hooks.encrypted(file.size()); };
   try {
     EncryptedElements encrypted = encrypt_elements(std::span(&clean, 1), how);
     // The files' plaintext is wiped and freed on another thread while the secrets are

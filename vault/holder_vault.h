@@ -72,12 +72,17 @@ class HolderVault {
   void put(const PlainElement& element);
   // The same, moving the files out of element instead of copying them.
   void put(PlainElement&& element);
-  // The same for an element some of whose files are not in memory yet, only sized (the
-  // agent's client passed them as open files): load fills such a file, and leaves any
-  // other as it is. It runs on the thread that encrypts the file, just before it does,
-  // so reading one file overlaps encrypting the others; what it throws fails the put.
-  using FileLoader = std::function<void(SecretBytes& file)>;
-  void put(PlainElement&& element, const FileLoader& load);
+  // The same, with a say in how the files are handled.
+  struct PutHooks {
+    // For an element some of whose files are not in memory yet, only sized (the agent's
+    // client passed them as open files): fills such a file, and leaves any other as it
+    // is. It runs on the thread that encrypts the file, just before it does, so reading
+    // one file overlaps encrypting the others; what it throws fails the put.
+    std::function<void(SecretBytes& file)> load;
+    // Called with each file's size once it is encrypted, from the thread that did it.
+    std::function<void(std::size_t plaintext_bytes)> encrypted;
+  };
+  void put(PlainElement&& element, const PutHooks& hooks);
   // How many files of one put are encrypted at the same time (default 1). Each
   // ciphertext is written beside the store by the thread that made it, as soon as it
   // is ready, so encryption and disk writes overlap.

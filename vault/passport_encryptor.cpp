@@ -75,6 +75,7 @@ EncryptedFiles encrypt_files(std::span<const PlainElement> elements, const FileE
           file.size = file.value.ciphertext.size();
         }
         done[i] = std::move(file);
+        if (how.after_encrypting) how.after_encrypting(*sources[i]);
       } catch (...) {
         std::lock_guard lock(failure_mutex);
         if (!failure) failure = std::current_exception();

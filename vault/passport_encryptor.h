@@ -72,6 +72,9 @@ struct FileEncryption {
   // thread reads it: the holder's store fills files whose bytes are read from disk here,
   // so reading one file overlaps encrypting another. It may throw, like the sink.
   std::function<void(const SecretBytes& file)> before_encrypting;
+  // When set, called with each file on the thread that encrypted it once its ciphertext
+  // is made (and handed to the sink): progress for whoever waits on a large put.
+  std::function<void(const SecretBytes& file)> after_encrypting;
 };
 
 struct EncryptedBundle {

@@ -2,6 +2,9 @@
 
 #include <string.h>
 
+#include <cstdint>
+#include <mutex>
+
 #include "host/agent/audit_log.h"
 #include "host/agent/element_json.h"
 #include "host/rpc/json_rpc.h"
@@ -96,11 +99,22 @@ void register_agent_methods(rpc::MethodTable& audited_table, HolderAgent& agent)
     PassedFiles passed;
     vault::PlainElement element = element_from_params(params, &context, &passed);
     const vault::ElementType type = element.type;
-    if (passed.empty()) {
-      agent.put(std::move(element));
-    } else {
-      agent.put(std::move(element), [&passed](SecretBytes& file) { passed.load(file); });
+    vault::HolderVault::PutHooks hooks;
+    if (!passed.empty()) hooks.load = [&passed](SecretBytes& file) { passed.load(file); };
+    // {"progress":true}: an element.put.progress notification as each file is encrypted
+    // (docs/AGENT.md), for a client that shows how a large put is going.
+    std::uint64_t total = 0;
+    vault::for_each_file(element, [&total](const SecretBytes& file) { total += file.size(); });
+    std::uint64_t done = 0;
+    std::mutex progress;  // two encrypting threads: each count is sent after the smaller ones
+    if (flag(params, "progress") && total > 0) {
+      hooks.encrypted = [&context, &done, &progress, total](std::size_t bytes) {
+        std::lock_guard lock(progress);
+        done += bytes;
+        context.notify("element.put.progress", {{"done", done}, {"total", total}});
+      };
     }
+    agent.put(std::move(element), hooks);
     return json{{"stored", vault::to_string(type)}};
   });
   table.add("element.get", [&agent](json& params, const CallContext&) { return agent.get(type_param(params)); });

@@ -316,9 +316,9 @@ nlohmann::json HolderAgent::lock(const std::string& reason) {
 
 void HolderAgent::put(vault::PlainElement&& element) { put(std::move(element), {}); }
 
-void HolderAgent::put(vault::PlainElement&& element, const vault::HolderVault::FileLoader& load) {
+void HolderAgent::put(vault::PlainElement&& element, const vault::HolderVault::PutHooks& hooks) {
   with_vault([&](Unlocked& state) {
-    state.vault->put(std::move(element), load);
+    state.vault->put(std::move(element), hooks);
     return 0;
   });
 }

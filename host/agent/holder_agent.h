@@ -60,8 +60,8 @@ class HolderAgent {
 
   // Takes the element's files without copying them (scans are megabytes).
   void put(vault::PlainElement&& element);
-  // The same with files still to be read (HolderVault::put with a loader).
-  void put(vault::PlainElement&& element, const vault::HolderVault::FileLoader& load);
+  // The same with files still to be read or progress reported (HolderVault::PutHooks).
+  void put(vault::PlainElement&& element, const vault::HolderVault::PutHooks& hooks);
   [[nodiscard]] nlohmann::json get(vault::ElementType type);
   [[nodiscard]] nlohmann::json list();
   [[nodiscard]] bool remove(vault::ElementType type);

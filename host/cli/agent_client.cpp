@@ -71,25 +71,28 @@ void AgentClient::send_all(std::span<const std::uint8_t> bytes) {
 }
 
 SecretBytes AgentClient::read_line() {
-  SecretBytes line(64u << 10);
-  std::size_t length = 0;
   for (;;) {
-    if (length == line.size()) {
-      if (line.size() >= kAnswerLimit) throw OperationFailed("the agent's answer is too large");
-      line.resize(line.size() * 2);
-    }
-    const ssize_t got = ::recv(fd_, line.reveal_mutable().data() + length, line.size() - length, 0);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) dropped(path_);
-    const auto* start = line.reveal().data() + length;
-    const void* newline = std::memchr(start, '\n', static_cast<std::size_t>(got));
-    length += static_cast<std::size_t>(got);
-    if (newline != nullptr) {
-      // Requests are answered one at a time, so nothing follows the newline.
-      line.resize(static_cast<std::size_t>(static_cast<const std::uint8_t*>(newline) -
-                                           line.reveal().data()));
+    const auto* start = pending_.reveal().data();
+    if (const void* newline = std::memchr(start, '\n', pending_length_); newline != nullptr) {
+      // A notification (a put's progress) may arrive in the same read as the answer.
+      const auto length = static_cast<std::size_t>(static_cast<const std::uint8_t*>(newline) - start);
+      SecretBytes line(pending_.reveal().first(length));
+      const std::size_t rest = pending_length_ - length - 1;
+      auto bytes = pending_.reveal_mutable();
+      std::memmove(bytes.data(), bytes.data() + length + 1, rest);
+      ::explicit_bzero(bytes.data() + rest, pending_length_ - rest);
+      pending_length_ = rest;
       return line;
     }
+    if (pending_length_ == pending_.size()) {
+      if (pending_.size() >= kAnswerLimit) throw OperationFailed("the agent's answer is too large");
+      pending_.resize(std::max<std::size_t>(64u << 10, pending_.size() * 2));
+    }
+    const ssize_t got =
+        ::recv(fd_, pending_.reveal_mutable().data() + pending_length_, pending_.size() - pending_length_, 0);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) dropped(path_);
+    pending_length_ += static_cast<std::size_t>(got);
   }
 }
 
@@ -175,7 +178,7 @@ void AgentClient::send_with_descriptors(std::span<const std::uint8_t> bytes, std
   send_all(bytes.subspan(static_cast<std::size_t>(sent)));  // the descriptors went with the first bytes
 }
 
-nlohmann::json AgentClient::call(SecretRequest& request) {
+nlohmann::json AgentClient::call(SecretRequest& request, const ProgressCallback& on_progress) {
   const SecretBytes& line = request.finish();
   const std::size_t total = line.size() + request.attachment_bytes() + request.passed_bytes();
   if (total > kAgentFrameLimit) {
@@ -194,8 +197,16 @@ nlohmann::json AgentClient::call(SecretRequest& request) {
   }
   send_with_descriptors(line.reveal(), request.passed_descriptors());
   for (const auto& attachment : request.attachments()) send_all(attachment);
-  SecretBytes answer = read_line();
-  return result_of(nlohmann::json::parse(answer.reveal_text(), nullptr, false));
+  for (;;) {
+    SecretBytes answer = read_line();
+    nlohmann::json parsed = nlohmann::json::parse(answer.reveal_text(), nullptr, false);
+    // Notifications carry no id; the answer to our request does.
+    if (parsed.is_object() && !parsed.contains("id") && parsed.contains("method")) {
+      if (on_progress && parsed["method"] == "element.put.progress") on_progress(parsed.value("params", nlohmann::json()));
+      continue;
+    }
+    return result_of(parsed);
+  }
 }
 
 void wipe_strings(nlohmann::json& json) noexcept {

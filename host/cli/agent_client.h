@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -44,8 +45,10 @@ class AgentClient {
   // connection breaks.
   nlohmann::json call(std::string_view method,
                       const nlohmann::json& params = nlohmann::json::object());
-  // The same for a request built in wiping memory (a PIN, scans).
-  nlohmann::json call(SecretRequest& request);
+  // The same for a request built in wiping memory (a PIN, scans). on_progress gets the
+  // params of each element.put.progress notification that comes before the answer.
+  using ProgressCallback = std::function<void(const nlohmann::json& params)>;
+  nlohmann::json call(SecretRequest& request, const ProgressCallback& on_progress = {});
   // For answers that carry document contents: the raw answer line stays in wiping
   // memory; the caller parses it and wipes what it parsed.
   [[nodiscard]] SecretBytes call_raw(std::string_view method, const nlohmann::json& params);
@@ -69,6 +72,8 @@ class AgentClient {
   std::filesystem::path path_;
   int fd_ = -1;
   int last_id_ = 0;
+  SecretBytes pending_;  // what the agent sent that no read_line has returned yet
+  std::size_t pending_length_ = 0;
   std::optional<bool> offers_attachments_;
   bool offers_descriptors_ = false;
 };

@@ -1,6 +1,10 @@
 // put, list, get, rm: the holder's documents.
+#include <unistd.h>
+
+#include <cstdint>
 #include <ctime>
 #include <iostream>
+#include <optional>
 
 #include "host/cli/agent_client.h"
 #include "host/cli/agent_messages.h"
@@ -9,6 +13,7 @@
 #include "host/cli/commands.h"
 #include "host/cli/element_args.h"
 #include "host/cli/local_files.h"
+#include "host/cli/progress_bar.h"
 #include "vault/base64.h"
 #include "vault/element_data.h"
 #include "vault/errors.h"
@@ -128,7 +133,9 @@ int run_put(const Args& args) {
       "file", po::value<std::vector<std::string>>(),
       "a page of a proof-of-address document (repeatable)")(
       "translation", po::value<std::vector<std::string>>(), "a page of a translation (repeatable)")(
-      "value", po::value<std::string>(), "the phone number or e-mail address");
+      "value", po::value<std::string>(), "the phone number or e-mail address")(
+      "progress", "show a progress bar on stderr even when it is not a terminal (on a terminal it "
+                  "shows for scans of 1 MiB and more)");
   auto vm = command.parse(args);
   if (!vm) return kExitOk;
   const ElementType type = element_type_argument((*vm)["TYPE"].as<std::string>());
@@ -148,6 +155,10 @@ int run_put(const Args& args) {
   const bool pass_files = agent.offers_descriptors();
   std::vector<std::vector<SecretBytes>> scans;  // borrowed by the request until it is sent
   std::vector<OpenScan> opened;                 // the same, when passed (open until sent)
+  const bool forced_progress = vm->count("progress") > 0;
+  const bool terminal = ::isatty(STDERR_FILENO) == 1;
+  if (forced_progress || terminal) request.add_plain("progress", true);
+  std::uint64_t scan_bytes = 0;
   request.add_plain("type", type_name(type));
   if (!data.is_null()) request.add_plain("data", data);
   if (rules.plain) request.add_plain("value", (*vm)["value"].as<std::string>());
@@ -171,6 +182,7 @@ int run_put(const Args& args) {
       for (const auto& path : paths) {
         OpenScan& scan = opened.emplace_back(open_scan(path));
         refs.push_back({scan.fd.get(), scan.size});
+        scan_bytes += scan.size;
       }
       if (option.many) {
         request.add_passed_file_list(option.member, refs);
@@ -184,17 +196,22 @@ int run_put(const Args& args) {
     if (option.many) {
       std::vector<SecretBytes>& files = scans.emplace_back();
       for (const auto& path : (*vm)[option.option].as<std::vector<std::string>>())
-        files.push_back(read_scan(path));
+        scan_bytes += files.emplace_back(read_scan(path)).size();
       request.add_file_list(option.member, files);
       stored += (stored.empty() ? ": " : ", ") + std::to_string(files.size()) + " " + option.member;
     } else {
       std::vector<SecretBytes>& file = scans.emplace_back();
-      file.push_back(read_scan((*vm)[option.option].as<std::string>()));
+      scan_bytes += file.emplace_back(read_scan((*vm)[option.option].as<std::string>())).size();
       request.add_file(option.member, file.front());
       stored += (stored.empty() ? ": " : ", ") + std::string(option.member);
     }
   }
-  (void)agent.call(request);
+  std::optional<ProgressBar> bar;
+  if (forced_progress || (terminal && scan_bytes >= (1u << 20))) bar.emplace(std::cerr, "storing", terminal);
+  (void)agent.call(request, [&bar](const nlohmann::json& progress) {
+    if (bar) bar->update(progress.value("done", std::uint64_t{0}), progress.value("total", std::uint64_t{0}));
+  });
+  bar.reset();  // ends the bar's line before the summary
   std::cout << "stored " << type_name(type) << stored << "\n";
   return kExitOk;
 }

@@ -4,6 +4,10 @@
 
 namespace idvault::rpc {
 
+void CallContext::notify(const std::string& method, const nlohmann::json& params) const {
+  if (notify_) notify_(nlohmann::json{{"jsonrpc", "2.0"}, {"method", method}, {"params", params}}.dump() + "\n");
+}
+
 Attachment& CallContext::claim(const nlohmann::json& index, const std::string& where) const {
   if (!index.is_number_unsigned()) {
     throw RpcError(RpcCode::invalid_params,

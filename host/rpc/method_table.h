@@ -31,13 +31,17 @@ class CallContext {
  public:
   // passed_file_budget: how many bytes the files of the request's descriptors may hold
   // together (the frame limit less the line and its byte attachments).
+  // notify: sends one line to this connection ahead of the answer (none: dropped).
   CallContext(PeerIdentity peer, std::function<void()> subscribe, std::vector<Attachment>* attachments = nullptr,
-              std::size_t passed_file_budget = 0)
-      : peer_(peer), subscribe_(std::move(subscribe)), attachments_(attachments),
+              std::size_t passed_file_budget = 0, std::function<void(std::string line)> notify = {})
+      : peer_(peer), subscribe_(std::move(subscribe)), notify_(std::move(notify)), attachments_(attachments),
         passed_file_budget_(passed_file_budget) {}
   [[nodiscard]] const PeerIdentity& peer() const noexcept { return peer_; }
   // Asks for server-pushed notifications (token in/out, lock) on this connection.
   void subscribe_events() const { subscribe_(); }
+  // A JSON-RPC notification to this client only, sent before the call's answer (a
+  // put's progress). Callable from any thread until the handler returns.
+  void notify(const std::string& method, const nlohmann::json& params) const;
 
   // The attachments of the request (docs/AGENT.md, "Attachments").
   [[nodiscard]] std::size_t attachment_count() const noexcept {
@@ -59,6 +63,7 @@ class CallContext {
 
   PeerIdentity peer_;
   std::function<void()> subscribe_;
+  std::function<void(std::string line)> notify_;
   std::vector<Attachment>* attachments_;
   mutable std::size_t passed_file_budget_;
   mutable std::vector<bool> taken_;

@@ -112,6 +112,7 @@ struct RpcServer::Impl {
     std::uint64_t connection;
     std::string response;  // empty for a notification
     bool subscribe = false;
+    bool interim = false;  // a notification ahead of the answer: the call is still running
   };
 
   FileDescriptor listen_fd;
@@ -194,7 +195,15 @@ struct RpcServer::Impl {
       for (const auto& attachment : job.request.attachments) {
         if (const auto* bytes = std::get_if<SecretBytes>(&attachment)) budget -= std::min(budget, bytes->size());
       }
-      CallContext context(job.peer, [&subscribe] { subscribe = true; }, &job.request.attachments, budget);
+      const std::uint64_t connection = job.connection;
+      CallContext context(job.peer, [&subscribe] { subscribe = true; }, &job.request.attachments, budget,
+                          [this, connection](std::string line) {
+                            {
+                              std::lock_guard lock(mutex);
+                              completions.push_back({connection, std::move(line), false, true});
+                            }
+                            wake();
+                          });
       bool answer = true;
       std::string response = dispatch(methods, job.request.line, context, answer);
       // The frame may have carried a PIN; it is not needed any more. Attachments a
@@ -435,6 +444,11 @@ struct RpcServer::Impl {
       auto it = connections.find(completion.connection);
       if (it == connections.end()) continue;
       Connection& connection = *it->second;
+      if (completion.interim) {  // queued before the answer, so sent before it
+        connection.output += completion.response;
+        flush(completion.connection, connection);
+        continue;
+      }
       connection.in_flight = false;
       connection.subscribed = connection.subscribed || completion.subscribe;
       if (connection.output.empty()) {

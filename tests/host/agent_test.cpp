@@ -663,6 +663,51 @@ TEST_F(AgentTest, PutWithPassedFilesStoresWhatTheFilesHold) {
   EXPECT_EQ(call("element.get", {{"type", "utility_bill"}})["result"]["files"], json::array({b64(big), b64(small)}));
 }
 
+TEST_F(AgentTest, PutWithProgressNotifiesThisClientBeforeTheAnswer) {
+  start();
+  ASSERT_TRUE(init().contains("result"));
+  Client bystander(socket_path_);
+  ASSERT_TRUE(bystander.call("status").contains("result"));
+  const std::vector<std::string> files = {scan("P-1", 600000), scan("P-2", 300000)};
+  const std::string translation = scan("P-3", 1000);
+  Client client(socket_path_);
+  client.send(json{{"jsonrpc", "2.0"},
+                   {"id", 9},
+                   {"method", "element.put"},
+                   {"params",
+                    {{"type", "utility_bill"},
+                     {"progress", true},
+                     {"files", {b64(files[0]), b64(files[1])}},
+                     {"translation", {b64(translation)}}}}}
+                  .dump() +
+              "\n");
+  const std::uint64_t total = files[0].size() + files[1].size() + translation.size();
+  std::vector<std::uint64_t> reported;
+  json answer;
+  for (;;) {
+    const std::string line = client.read_line();
+    ASSERT_FALSE(line.empty()) << "no answer";
+    json message = json::parse(line);
+    if (message.contains("id")) {
+      answer = message;
+      break;
+    }
+    EXPECT_EQ(message["method"], "element.put.progress") << line;
+    EXPECT_EQ(message["params"]["total"], total);
+    reported.push_back(message["params"]["done"].get<std::uint64_t>());
+  }
+  EXPECT_EQ(answer["id"], 9);
+  ASSERT_TRUE(answer.contains("result")) << answer.dump();
+  ASSERT_EQ(reported.size(), 3u);  // one per file, counts only growing, the last the whole
+  EXPECT_LT(reported[0], reported[1]);
+  EXPECT_LT(reported[1], reported[2]);
+  EXPECT_EQ(reported[2], total);
+  // Nobody else heard it, and without "progress" nothing comes before the answer.
+  EXPECT_EQ(bystander.read_line(200), "");
+  json quiet = put_attached("utility_bill", {files[1]});
+  EXPECT_TRUE(quiet.contains("result")) << quiet.dump();
+}
+
 TEST_F(AgentTest, AnUnreferencedAttachmentStoresNothing) {
   start();
   ASSERT_TRUE(init().contains("result"));

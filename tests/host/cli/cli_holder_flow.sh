@@ -163,6 +163,21 @@ expect_ok "$IDVAULT" rm bank_statement
 expect_fail 1 "no bank_statement in the vault" "$IDVAULT" get bank_statement
 expect_fail 1 "no bank_statement in the vault" "$IDVAULT" rm bank_statement
 
+# A large put with --progress: the agent reports each file as it is encrypted (stderr is
+# not a terminal here, so a line per report), ending at the whole; stored byte for byte.
+make_scan "$IN/big-1.jpg" 3000000
+make_scan "$IN/big-2.jpg" 1000000
+expect_ok "$IDVAULT" put bank_statement --file "$IN/big-1.jpg" --file "$IN/big-2.jpg" --progress
+[ "$(grep -c '^storing \[' "$WORK/stderr")" -eq 2 ] || fail "progress: $(cat "$WORK/stderr")"
+tail -n 1 "$WORK/stderr" | grep -q '^storing \[#*\]   3.8/3.8 MiB 100%$' || fail "progress end: $(cat "$WORK/stderr")"
+grep -q "stored bank_statement: 2 files" "$WORK/stdout" || fail "put said: $(cat "$WORK/stdout")"
+expect_ok "$IDVAULT" get bank_statement --files-dir "$OUT/big"
+cmp "$OUT/big/files-0.jpg" "$IN/big-1.jpg" && cmp "$OUT/big/files-1.jpg" "$IN/big-2.jpg" || fail "large scans differ"
+# Without --progress and without a terminal: no bar.
+expect_ok "$IDVAULT" put bank_statement --file "$IN/big-1.jpg"
+[ ! -s "$WORK/stderr" ] || fail "a bar without a terminal: $(cat "$WORK/stderr")"
+expect_ok "$IDVAULT" rm bank_statement
+
 # lock, then a wrong PIN (SoftHSM has no retry counter, so no "tries left" to show), never resent.
 expect_ok "$IDVAULT" lock
 grep -q "vault locked" "$WORK/stdout" || fail "lock said: $(cat "$WORK/stdout")"
