@@ -1,5 +1,6 @@
 #include "host/rpc/json_rpc.h"
 
+#include "host/rpc/compact_json.h"
 #include "host/rpc/json_line_parser.h"
 
 namespace idvault::rpc {
@@ -10,9 +11,10 @@ bool valid_id(const nlohmann::json& id) {
 }
 
 std::string compact_line(const nlohmann::json& message) {
-  // Replace, not throw, on invalid UTF-8 in anything we echo back: the client's bytes
+  // Invalid UTF-8 in anything we echo back is replaced, not thrown: the client's bytes
   // must never make the agent fail to answer.
-  std::string line = message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string line;
+  append_compact_json(message, line);
   line.push_back('\n');
   return line;
 }
@@ -54,8 +56,12 @@ RpcRequest parse_request(std::string_view line, nlohmann::json& id_for_error) {
   return request;
 }
 
-std::string format_result(const nlohmann::json& id, const nlohmann::json& result) {
-  return compact_line({{"jsonrpc", "2.0"}, {"id", id}, {"result", result}});
+std::string format_result(const nlohmann::json& id, nlohmann::json result) {
+  nlohmann::json message = nlohmann::json::object();
+  message["jsonrpc"] = "2.0";
+  message["id"] = id;
+  message["result"] = std::move(result);  // an initializer list would copy megabytes of scans
+  return compact_line(message);
 }
 
 std::string format_error(const nlohmann::json& id, RpcCode code, std::string_view message,

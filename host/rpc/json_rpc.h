@@ -60,7 +60,7 @@ struct RpcRequest {
 [[nodiscard]] RpcRequest parse_request(std::string_view line, nlohmann::json& id_for_error);
 
 // One compact line each, terminated by '\n'.
-[[nodiscard]] std::string format_result(const nlohmann::json& id, const nlohmann::json& result);
+[[nodiscard]] std::string format_result(const nlohmann::json& id, nlohmann::json result);
 [[nodiscard]] std::string format_error(const nlohmann::json& id, RpcCode code,
                                        std::string_view message,
                                        const nlohmann::json& data = nullptr);

@@ -7,6 +7,7 @@
 //    line over the limit, whether complete or still partial);
 //  - parse_json_line against nlohmann::json's own parse: same verdict, same tree
 //    (json_line_parser.h promises exactly that, raw NUL bytes apart);
+//  - append_compact_json (how answers are written) against nlohmann's dump of the same tree;
 //  - parse_request throws nothing but RpcError, and a request it accepts is well-formed.
 #include <fuzzer/FuzzedDataProvider.h>
 
@@ -16,6 +17,7 @@
 #include <deque>
 #include <string>
 
+#include "host/rpc/compact_json.h"
 #include "host/rpc/json_line_parser.h"
 #include "host/rpc/json_rpc.h"
 #include "host/rpc/line_framer.h"
@@ -58,6 +60,12 @@ void check_frame(const std::string& frame) {
     const nlohmann::json theirs = nlohmann::json::parse(frame, nullptr, /*allow_exceptions=*/false);
     if (ours.is_discarded() != theirs.is_discarded()) __builtin_trap();
     if (!ours.is_discarded() && ours != theirs) __builtin_trap();
+  }
+  // The answer writer against nlohmann's dump, on whatever the client's bytes parsed to.
+  if (!ours.is_discarded()) {
+    std::string written;
+    append_compact_json(ours, written);
+    if (written != ours.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)) __builtin_trap();
   }
 
   nlohmann::json id;

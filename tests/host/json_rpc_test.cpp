@@ -1,5 +1,7 @@
 #include "host/rpc/json_rpc.h"
 
+#include "host/rpc/compact_json.h"
+
 #include <gtest/gtest.h>
 
 using namespace idvault::rpc;
@@ -67,4 +69,30 @@ TEST(JsonRpc, FormatsOneCompactLine) {
 TEST(JsonRpc, InvalidUtf8InAnEchoedStringDoesNotStopTheAnswer) {
   std::string line = format_result(1, json("bad \xff byte"));
   EXPECT_NO_THROW({ json parsed = json::parse(line); (void)parsed; });
+}
+
+TEST(CompactJson, WritesWhatNlohmannDumpWrites) {
+  const json values[] = {
+      json::parse(R"({"b":[1,-2,3.5,1e300,true,false,null],"a":{"z":"","y":{}},"c":[],"d":"plain text"})"),
+      json("quote \" backslash \\ slash / tab \t newline \n nul " + std::string(1, '\0') + " del \x7f"),
+      json("unicode \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 and control \x01\x1f"),
+      json("invalid \xff\xfe utf-8 \xc3"),  // replaced, not thrown
+      json::object({{"k\"ey\n", "v"}, {"\xff", json::array({"\x01", 18446744073709551615u, -9223372036854775807})}}),
+      json(std::string(100000, 'A') + "+/="),  // base64: the fast path
+      json::array(),
+      json::object(),
+      json(0.1),
+  };
+  for (const json& value : values) {
+    std::string out = "prefix:";
+    append_compact_json(value, out);
+    EXPECT_EQ(out, "prefix:" + value.dump(-1, ' ', false, json::error_handler_t::replace)) << value.dump(-1, ' ', true, json::error_handler_t::replace).substr(0, 200);
+  }
+}
+
+TEST(CompactJson, AResultIsMovedIntoTheAnswerNotCopied) {
+  json result = {{"files", json::array({std::string(1 << 20, 'Q')})}};
+  const std::string line = format_result(3, std::move(result));
+  EXPECT_EQ(json::parse(line)["result"]["files"][0].get_ref<const std::string&>().size(), 1u << 20);
+  EXPECT_EQ(line, json({{"jsonrpc", "2.0"}, {"id", 3}, {"result", {{"files", json::array({std::string(1 << 20, 'Q')})}}}}).dump() + "\n");
 }
