@@ -15,6 +15,8 @@ class ProgressBar {
   ~ProgressBar();  // ends a terminal's line
   ProgressBar(const ProgressBar&) = delete;
   ProgressBar& operator=(const ProgressBar&) = delete;
+  ProgressBar(ProgressBar&&) = delete;  // one bar, on one line, until it ends
+  ProgressBar& operator=(ProgressBar&&) = delete;
 
   void update(std::uint64_t done, std::uint64_t total);
 

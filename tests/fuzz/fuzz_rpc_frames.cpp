@@ -7,6 +7,7 @@
 //    line over the limit, whether complete or still partial);
 //  - parse_json_line against nlohmann::json's own parse: same verdict, same tree
 //    (json_line_parser.h promises exactly that, raw NUL bytes apart);
+//  - announced_attachments throws nothing and keeps to its limits (bytes and "fd");
 //  - append_compact_json (how answers are written) against nlohmann's dump of the same tree;
 //  - parse_request throws nothing but RpcError, and a request it accepts is well-formed.
 #include <fuzzer/FuzzedDataProvider.h>
@@ -16,7 +17,9 @@
 #include <cstring>
 #include <deque>
 #include <string>
+#include <variant>
 
+#include "host/rpc/attachment_announcement.h"
 #include "host/rpc/compact_json.h"
 #include "host/rpc/json_line_parser.h"
 #include "host/rpc/json_rpc.h"
@@ -60,6 +63,14 @@ void check_frame(const std::string& frame) {
     const nlohmann::json theirs = nlohmann::json::parse(frame, nullptr, /*allow_exceptions=*/false);
     if (ours.is_discarded() != theirs.is_discarded()) __builtin_trap();
     if (!ours.is_discarded() && ours != theirs) __builtin_trap();
+  }
+  // An announcement never throws and never exceeds its limits.
+  const AttachmentAnnouncement announced = announced_attachments(frame);
+  if (const auto* slots = std::get_if<std::vector<AnnouncedAttachment>>(&announced)) {
+    if (slots->size() > kMaxAttachments) __builtin_trap();
+    std::size_t descriptors = 0;
+    for (const AnnouncedAttachment& slot : *slots) descriptors += slot.descriptor ? 1 : 0;
+    if (descriptors > kMaxDescriptors) __builtin_trap();
   }
   // The answer writer against nlohmann's dump, on whatever the client's bytes parsed to.
   if (!ours.is_discarded()) {

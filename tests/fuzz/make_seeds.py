@@ -154,6 +154,11 @@ def main():
             json.dumps({"type": "passport", "data": {"document_no": "\u00e9\\"}, "front_side": b64(b"x" * 40)}) +
             '}\n',
             '[1,2,{"a":"\\ud83d\\ude00"}]\n{"id":null}\nnot json\n',
+            # attachments: byte counts and passed descriptors ("fd"), and bad announcements
+            '{"jsonrpc":"2.0","id":3,"method":"element.put","attachments":["fd",3,"fd"],'
+            '"params":{"type":"utility_bill","files":[{"attachment":0},{"attachment":1}],'
+            '"translation":[{"attachment":2}],"progress":true}}\n'
+            '{"jsonrpc":"2.0","id":4,"method":"element.put","attachments":["FD",-1,2.5]}\n',
         ]
         for index, frame in enumerate(frames):
             write("rpc_frames", f"frames{index}", frame)
