@@ -3,7 +3,7 @@ alongside, and the figures to show for it.
 
   200 clients (IDVAULT_LOAD_CLIENTS) for 30 s (IDVAULT_LOAD_SECONDS), each on its own
   connection, mixing element.get / element.list / element.put (small puts with a file,
-  some larger ones). Every answer is checked: a result, of the right shape, files intact.
+  some larger ones; half of the puts pass the file as an open descriptor). Every answer is checked: a result, of the right shape, files intact.
   Meanwhile: clients that connect and send nothing, clients that send half a frame and
   stop, one client streaming a "1 GiB" line (the agent must hang up once its 32 MiB limit
   is passed, and the sender must notice), and 10,000 connect/disconnect cycles
@@ -52,6 +52,17 @@ def put_params(kind, seed, size):
     return {"type": kind, "files": [b64(self_checking_file(seed, size))]}
 
 
+def passed_file(directory, seed, size):
+    """A self-checking scan written to a file and opened for the agent to read (the file
+    is unlinked at once: the descriptor keeps it, as a scan saved and deleted would)."""
+    path = os.path.join(directory, f"scan-{seed}")
+    with open(path, "wb") as out:
+        out.write(self_checking_file(seed, size))
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    os.unlink(path)
+    return fd
+
+
 def check_get(kind, result):
     files = result.get("files")
     if not isinstance(files, list) or len(files) != 1:
@@ -67,6 +78,7 @@ class Stats:
         self.latencies = {"element.get": [], "element.list": [], "element.put": []}
         self.failures = []
         self.puts_large = 0
+        self.puts_passed = 0
 
     def record(self, method, seconds):
         with self.lock:
@@ -90,24 +102,33 @@ def client_loop(agent, index, deadline, stats):
             n += 1
             roll = rng.random()
             kind = rng.choice(FILE_TYPES)
+            descriptors = []
             if roll < 0.5:
                 method, params = "element.get", {"type": kind}
             elif roll < 0.8:
                 method, params = "element.list", {}
             else:
                 large = rng.random() < 0.1
-                method, params = "element.put", put_params(kind, f"{index}.{n}", LARGE_FILE if large else SMALL_FILE)
+                size = LARGE_FILE if large else SMALL_FILE
+                method, params = "element.put", put_params(kind, f"{index}.{n}", size)
+                if rng.random() < 0.5:  # half the puts pass the scan as an open file
+                    descriptors = [passed_file(agent.work, f"{index}.{n}", size)]
+                    params["files"] = [{"attachment": 0}]
+                    with stats.lock:
+                        stats.puts_passed += 1
                 if large:
                     with stats.lock:
                         stats.puts_large += 1
             start = time.monotonic()
             try:
-                answer = client.call(method, params)
+                answer = client.call(method, params, descriptors)
             except (OSError, ValueError) as error:
                 stats.failed(f"client {index}: {method}: {type(error).__name__}: {error}")
                 if isinstance(error, TimeoutError):
                     agent.print_stacks(f"client {index}'s {method} timed out")
                 return
+            for fd in descriptors:
+                os.close(fd)  # the agent had its own copy; ours was needed only to send it
             stats.record(method, time.monotonic() - start)
             if "result" not in answer:
                 stats.failed(f"client {index}: {method}: {answer.get('error')}")
@@ -246,7 +267,8 @@ def main():
             print(f"  {method:<13} n={len(values):<6} p50={percentile(values, 0.5) * 1000:.1f} ms "
                   f"p99={percentile(values, 0.99) * 1000:.1f} ms max={values[-1] * 1000 if values else 0:.1f} ms")
         print(f"  all           p50={percentile(all_latencies, 0.5) * 1000:.1f} ms "
-              f"p99={percentile(all_latencies, 0.99) * 1000:.1f} ms; large (1 MiB) puts: {stats.puts_large}")
+              f"p99={percentile(all_latencies, 0.99) * 1000:.1f} ms; large (1 MiB) puts: {stats.puts_large}; "
+              f"puts passing the scan as an open file: {stats.puts_passed}")
         print(f"  stalled clients: {STALLED} (half silent, half mid-frame), held for the whole run")
         print(f"  1 GiB frame: cut off after {frame_report.get('sent', 0) >> 20} MiB sent, the sender saw "
               f"{frame_report.get('noticed')} after {frame_report.get('seconds', 0):.1f} s; "
@@ -271,6 +293,8 @@ def main():
             problems.append(f"{len(stats.failures)} failed requests")
         if total == 0:
             problems.append("no requests answered")
+        if stats.puts_passed == 0:
+            problems.append("no put passed its scan as an open file")
         for name, report in (("warm-up", warm_report), ("run", frame_report)):
             if report.get("noticed") is None or report.get("sent", BIG_FRAME) >= FRAME_LIMIT + (64 << 20):
                 problems.append(f"{name}: the 1 GiB frame was not cut off near the 32 MiB limit: {report}")

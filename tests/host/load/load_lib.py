@@ -72,12 +72,21 @@ class RpcClient:
         line, _, self.buffer = self.buffer.partition(b"\n")
         return line
 
-    def call(self, method, params=None):
-        """The whole answer object: {"result": ...} or {"error": {...}}."""
+    def call(self, method, params=None, descriptors=()):
+        """The whole answer object: {"result": ...} or {"error": {...}}. With descriptors,
+        the request announces that many "fd" attachments and passes them (SCM_RIGHTS)
+        with its line (docs/AGENT.md, "Passed files")."""
         request_id = self.next_id
         self.next_id += 1
         request = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params or {}}
-        self.sock.sendall(json.dumps(request, separators=(",", ":")).encode() + b"\n")
+        if descriptors:
+            request["attachments"] = ["fd"] * len(descriptors)
+        line = json.dumps(request, separators=(",", ":")).encode() + b"\n"
+        if descriptors:
+            sent = socket.send_fds(self.sock, [line], list(descriptors))
+            self.sock.sendall(line[sent:])
+        else:
+            self.sock.sendall(line)
         while True:
             answer = json.loads(self.read_line())
             if answer.get("id") == request_id:
