@@ -393,11 +393,16 @@ ReceiptChainReport verify_receipt_chain(VaultStore& store) {
   return report;
 }
 
-nlohmann::ordered_json ShareBundle::to_json() const {
+nlohmann::ordered_json ShareBundle::to_json() const& {
+  ShareBundle copy{passport_data, files, receipt, attestations};
+  return std::move(copy).to_json();
+}
+
+nlohmann::ordered_json ShareBundle::to_json() && {
   nlohmann::ordered_json json;
   json["passport_data"] = vault::to_json(passport_data);
   nlohmann::ordered_json file_map = nlohmann::ordered_json::object();
-  for (const auto& [id, text] : files) file_map[id] = text;
+  for (auto& [id, text] : files) file_map[id] = std::move(text);
   json["files"] = std::move(file_map);
   json["receipt"] = vault::to_json(receipt);
   nlohmann::ordered_json list = nlohmann::ordered_json::array();

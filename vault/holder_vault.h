@@ -51,7 +51,9 @@ struct ShareBundle {
   ShareReceipt receipt;
   std::vector<nlohmann::json> attestations;
   // The bundle as design.md gives it; passport_data is exactly Bot API PassportData.
-  [[nodiscard]] nlohmann::ordered_json to_json() const;
+  [[nodiscard]] nlohmann::ordered_json to_json() const&;
+  // The same, moving the files' base64 (megabytes) into the JSON instead of copying it.
+  [[nodiscard]] nlohmann::ordered_json to_json() &&;
 };
 
 struct ReceiptChainReport {

@@ -1,11 +1,16 @@
 #include "host/agent/holder_agent.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <thread>
 
 #include "host/agent/audit_log.h"
 #include "host/agent/element_json.h"
 #include "host/agent/rpc_errors.h"
+#include "host/rpc/compact_json.h"
 #include "host/rpc/json_rpc.h"
 #include "pkcs11/error.h"
 #include "pkcs11/token.h"
@@ -34,6 +39,45 @@ struct HolderAgent::Unlocked {
 };
 
 namespace {
+
+// The bundle for the answer: nlohmann's conversion between its two JSON types copies
+// every string, and a bundle's are megabytes of base64; these are moved.
+nlohmann::json moved_into_answer(nlohmann::ordered_json&& value) {
+  if (value.is_string()) return nlohmann::json(std::move(value.get_ref<std::string&>()));
+  if (value.is_object()) {
+    nlohmann::json object = nlohmann::json::object();
+    for (auto& [key, member] : value.items()) object[key] = moved_into_answer(std::move(member));
+    return object;
+  }
+  if (value.is_array()) {
+    nlohmann::json array = nlohmann::json::array();
+    for (auto& element : value) array.push_back(moved_into_answer(std::move(element)));
+    return array;
+  }
+  return nlohmann::json(value);  // a number, a bool or null
+}
+
+// The bundle as one compact line of JSON (members in the bundle's own order), written
+// over whatever the passed file held. Returns its size.
+std::size_t write_bundle(int fd, const nlohmann::ordered_json& bundle) {
+  std::string text;
+  rpc::append_compact_json(bundle, text);
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::pwrite(fd, text.data() + done, text.size() - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      throw RpcError(RpcCode::delivery_failed, std::string("the bundle could not be written to the file passed: ") +
+                                                   std::strerror(errno) + " (the share is in the receipt log)");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::ftruncate(fd, static_cast<off_t>(text.size())) != 0) {
+    throw RpcError(RpcCode::delivery_failed,
+                   std::string("the file passed could not be cut to the bundle: ") + std::strerror(errno));
+  }
+  return text.size();
+}
 
 std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
@@ -347,7 +391,9 @@ bool HolderAgent::remove(vault::ElementType type) {
   return with_vault([&](Unlocked& state) { return state.vault->remove(type); });
 }
 
-nlohmann::json HolderAgent::authorize(const std::string& link) {
+nlohmann::json HolderAgent::authorize(const std::string& link) { return authorize(link, -1); }
+
+nlohmann::json HolderAgent::authorize(const std::string& link, int out) {
   vault::AuthorizationRequest request = translating_errors([&] { return vault::parse_authorization_link(link); });
   vault::ShareOffer offer = with_vault([&](Unlocked& state) { return state.vault->plan_share(request); });
   if (offer.types.empty()) {
@@ -364,8 +410,13 @@ nlohmann::json HolderAgent::authorize(const std::string& link) {
   if (!consent_.ask(consent)) throw RpcError(RpcCode::consent_refused, "the holder did not consent: nothing shared");
   return with_vault([&](Unlocked& state) {
     vault::ShareBundle bundle = state.vault->share(request, offer, *state.keys.identity_key, unix_now());
-    nlohmann::json result = {{"bundle", bundle.to_json()}, {"offer", offer_to_json(offer)},
-                             {"service_id", request.service_id}, {"nonce", request.nonce}};
+    nlohmann::json result = {{"offer", offer_to_json(offer)}, {"service_id", request.service_id},
+                             {"nonce", request.nonce}};
+    if (out >= 0) {
+      result["bundle_bytes"] = write_bundle(out, std::move(bundle).to_json());
+    } else {
+      result["bundle"] = moved_into_answer(std::move(bundle).to_json());
+    }
     if (request.callback_url) result["callback_url"] = *request.callback_url;
     return result;
   });

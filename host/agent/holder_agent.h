@@ -68,6 +68,9 @@ class HolderAgent {
 
   // Parses the link, asks the prompt program, and returns {"bundle", "offer", ...}.
   [[nodiscard]] nlohmann::json authorize(const std::string& link);
+  // The same, writing the bundle to `out` (a file the client passed) instead of putting
+  // it in the answer, which then says how many bytes were written.
+  [[nodiscard]] nlohmann::json authorize(const std::string& link, int out);
   [[nodiscard]] nlohmann::json shares(bool verify);
   [[nodiscard]] nlohmann::json add_attestation(const nlohmann::json& attestation);
   [[nodiscard]] nlohmann::json attestations();

@@ -153,7 +153,9 @@ void AgentClient::ask_status() {
     const auto methods = offered->find("methods");
     if (methods != offered->end() && methods->is_array()) {
       for (const auto& method : *methods) {
-        if (method.is_string() && method.get_ref<const std::string&>() == "element.put") offers_attachments_ = true;
+        if (!method.is_string()) continue;
+        attachment_methods_.push_back(method.get<std::string>());
+        if (attachment_methods_.back() == "element.put") offers_attachments_ = true;
       }
     }
     offers_descriptors_ = *offers_attachments_ && offered->value("descriptors", false) == true;
@@ -168,6 +170,26 @@ bool AgentClient::offers_attachments() {
 bool AgentClient::offers_descriptors() {
   if (!offers_attachments_) ask_status();
   return offers_descriptors_;
+}
+
+bool AgentClient::takes_descriptors_for(std::string_view method) {
+  if (!offers_descriptors()) return false;
+  return std::find(attachment_methods_.begin(), attachment_methods_.end(), method) != attachment_methods_.end();
+}
+
+nlohmann::json AgentClient::call_passing(std::string_view method, const nlohmann::json& params,
+                                         std::span<const int> descriptors) {
+  nlohmann::json request = {{"jsonrpc", "2.0"}, {"id", next_id()}, {"method", method}, {"params", params}};
+  request["attachments"] = nlohmann::json::array();
+  for (std::size_t i = 0; i < descriptors.size(); ++i) request["attachments"].push_back("fd");
+  const std::string line = request.dump() + "\n";
+  send_with_descriptors(std::span(reinterpret_cast<const std::uint8_t*>(line.data()), line.size()), descriptors);
+  for (;;) {
+    SecretBytes answer = read_line();
+    nlohmann::json parsed = nlohmann::json::parse(answer.reveal_text(), nullptr, false);
+    if (parsed.is_object() && !parsed.contains("id") && parsed.contains("method")) continue;  // a notification
+    return result_of(parsed);
+  }
 }
 
 void AgentClient::send_with_descriptors(std::span<const std::uint8_t> bytes, std::span<const int> descriptors) {

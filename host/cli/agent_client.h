@@ -7,7 +7,9 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <span>
 #include <string_view>
+#include <vector>
 
 #include "host/cli/secret_request.h"
 #include "pkcs11/secret_bytes.h"
@@ -61,6 +63,10 @@ class AgentClient {
   // Whether it also takes files passed as open descriptors (status "descriptors"), so
   // it reads them itself instead of their bytes crossing the socket.
   [[nodiscard]] bool offers_descriptors();
+  // Whether it takes passed descriptors for this method (status lists it).
+  [[nodiscard]] bool takes_descriptors_for(std::string_view method);
+  // call() with these descriptors passed, announced as "fd" attachments 0, 1, ...
+  nlohmann::json call_passing(std::string_view method, const nlohmann::json& params, std::span<const int> descriptors);
 
  private:
   void send_all(std::span<const std::uint8_t> bytes);
@@ -76,6 +82,7 @@ class AgentClient {
   std::size_t pending_length_ = 0;
   std::optional<bool> offers_attachments_;
   bool offers_descriptors_ = false;
+  std::vector<std::string> attachment_methods_;
 };
 
 // $IDVAULT_SOCK, else the agent's default (host/rpc/agent_socket.h).

@@ -96,6 +96,16 @@ int run_authorize(const Args& args) {
     throw OperationFailed("not shared: you said no");
   }
 
+  if (out && !deliver && agent.takes_descriptors_for("authorize")) {
+    // The agent writes the bundle into the file we opened: its megabytes of base64 need
+    // not cross the socket or be parsed and written again here.
+    PendingPrivateFile file(*out);
+    const int descriptor = file.descriptor();
+    (void)agent.call_passing("authorize", {{"link", link}, {"out", {{"attachment", 0}}}}, std::span(&descriptor, 1));
+    file.commit();
+    std::cout << "shared with service " << one_line(request.service_id, 80) << ": bundle written to " << *out << "\n";
+    return kExitOk;
+  }
   nlohmann::json result = agent.call("authorize", {{"link", link}});
   const std::string bundle = result.at("bundle").dump();
   if (out) {

@@ -90,6 +90,23 @@ void write_private_file(const std::filesystem::path& path, std::span<const std::
   if (file.close() != 0) cannot("write", path);
 }
 
+PendingPrivateFile::PendingPrivateFile(std::filesystem::path path)
+    : path_(std::move(path)), temporary_(path_.string() + ".XXXXXX") {
+  // mkostemp: a new name no one else holds, mode 0600, never a symlink followed.
+  file_ = rpc::FileDescriptor(::mkostemp(temporary_.data(), O_CLOEXEC));
+  if (file_.get() < 0) cannot("write", path_);
+}
+
+PendingPrivateFile::~PendingPrivateFile() {
+  if (!committed_) ::unlink(temporary_.c_str());
+}
+
+void PendingPrivateFile::commit() {
+  // rename replaces a symlink at path itself; it does not write through it.
+  if (::close(file_.release()) != 0 || ::rename(temporary_.c_str(), path_.c_str()) != 0) cannot("write", path_);
+  committed_ = true;
+}
+
 void make_private_directory(const std::filesystem::path& dir) {
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) cannot("create directory", dir);
   struct stat info {};

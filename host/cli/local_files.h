@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <span>
 #include <string>
+#include <utility>
 
 #include "host/rpc/file_descriptor.h"
 #include "pkcs11/secret_bytes.h"
@@ -27,6 +28,27 @@ struct OpenScan {
 
 // Creates or replaces path with mode 0600; refuses a symlink in its place.
 void write_private_file(const std::filesystem::path& path, std::span<const std::uint8_t> bytes);
+// A file someone else writes (the agent, passed its descriptor) under a temporary name
+// beside path, mode 0600, renamed over path by commit(); without commit it is removed,
+// so a failed or refused share leaves whatever was at path as it was.
+class PendingPrivateFile {
+ public:
+  explicit PendingPrivateFile(std::filesystem::path path);
+  ~PendingPrivateFile();
+  PendingPrivateFile(const PendingPrivateFile&) = delete;
+  PendingPrivateFile& operator=(const PendingPrivateFile&) = delete;
+  PendingPrivateFile(PendingPrivateFile&&) = delete;
+  PendingPrivateFile& operator=(PendingPrivateFile&&) = delete;
+
+  [[nodiscard]] int descriptor() const noexcept { return file_.get(); }
+  void commit();
+
+ private:
+  std::filesystem::path path_;
+  std::string temporary_;
+  rpc::FileDescriptor file_;
+  bool committed_ = false;
+};
 // Creates dir (0700) if missing; UsageError if it is not a directory.
 void make_private_directory(const std::filesystem::path& dir);
 

@@ -19,8 +19,9 @@ bool needs_no_escaping(const std::string& text) {
                      [](char c) { return kPlain[static_cast<unsigned char>(c)]; });
 }
 
-std::size_t string_bytes(const nlohmann::json& value) {
-  if (value.is_string()) return value.get_ref<const std::string&>().size() + 2;
+template <typename Json>
+std::size_t string_bytes(const Json& value) {
+  if (value.is_string()) return value.template get_ref<const std::string&>().size() + 2;
   std::size_t total = 0;
   if (value.is_object()) {
     for (const auto& [key, member] : value.items()) total += key.size() + 4 + string_bytes(member);
@@ -30,22 +31,23 @@ std::size_t string_bytes(const nlohmann::json& value) {
   return total;
 }
 
-void append(const nlohmann::json& value, std::string& out) {
+template <typename Json>
+void append(const Json& value, std::string& out) {
   switch (value.type()) {
-    case nlohmann::json::value_t::object: {
+    case Json::value_t::object: {
       out.push_back('{');
       bool first = true;
       for (auto member = value.begin(); member != value.end(); ++member) {
         if (!first) out.push_back(',');
         first = false;
-        append(nlohmann::json(member.key()), out);
+        append(Json(member.key()), out);
         out.push_back(':');
         append(member.value(), out);
       }
       out.push_back('}');
       return;
     }
-    case nlohmann::json::value_t::array: {
+    case Json::value_t::array: {
       out.push_back('[');
       bool first = true;
       for (const auto& element : value) {
@@ -56,8 +58,8 @@ void append(const nlohmann::json& value, std::string& out) {
       out.push_back(']');
       return;
     }
-    case nlohmann::json::value_t::string: {
-      const auto& text = value.get_ref<const std::string&>();
+    case Json::value_t::string: {
+      const auto& text = value.template get_ref<const std::string&>();
       if (needs_no_escaping(text)) {
         out.push_back('"');
         out.append(text);
@@ -69,13 +71,18 @@ void append(const nlohmann::json& value, std::string& out) {
     default:
       break;
   }
-  out.append(value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  out.append(value.dump(-1, ' ', false, Json::error_handler_t::replace));
 }
 
 }  // namespace
 
 void append_compact_json(const nlohmann::json& value, std::string& out) {
   out.reserve(out.size() + string_bytes(value) + 64);  // the bulk of an answer is its strings
+  append(value, out);
+}
+
+void append_compact_json(const nlohmann::ordered_json& value, std::string& out) {
+  out.reserve(out.size() + string_bytes(value) + 64);
   append(value, out);
 }
 

@@ -11,5 +11,7 @@
 namespace idvault::rpc {
 
 void append_compact_json(const nlohmann::json& value, std::string& out);
+// The same for a tree that keeps its members in insertion order (a share bundle).
+void append_compact_json(const nlohmann::ordered_json& value, std::string& out);
 
 }  // namespace idvault::rpc

@@ -1,5 +1,6 @@
 #include "host/rpc/method_table.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 namespace idvault::rpc {
@@ -58,6 +59,23 @@ std::variant<SecretBytes, PassedFile> CallContext::take_file(const nlohmann::jso
   }
   passed_file_budget_ -= size;
   return PassedFile{std::move(fd), size};
+}
+
+FileDescriptor CallContext::take_output_file(const nlohmann::json& index, const std::string& where) const {
+  Attachment& attachment = claim(index, where);
+  auto* passed = std::get_if<FileDescriptor>(&attachment);
+  if (passed == nullptr) throw RpcError(RpcCode::invalid_params, where + ": expected a passed descriptor, not bytes");
+  FileDescriptor fd = std::move(*passed);
+  // Writing to a pipe nobody reads would hold a worker forever.
+  struct stat status {};
+  if (::fstat(fd.get(), &status) != 0 || !S_ISREG(status.st_mode)) {
+    throw RpcError(RpcCode::invalid_params, where + ": the descriptor passed is not a regular file");
+  }
+  const int mode = ::fcntl(fd.get(), F_GETFL);
+  if (mode < 0 || (mode & O_ACCMODE) == O_RDONLY) {
+    throw RpcError(RpcCode::invalid_params, where + ": the file passed is not open for writing");
+  }
+  return fd;
 }
 
 void CallContext::require_all_attachments_taken() const {

@@ -54,6 +54,9 @@ class CallContext {
   // regular file or is empty, frame_too_large if the request's files are over budget.
   [[nodiscard]] std::variant<SecretBytes, PassedFile> take_file(const nlohmann::json& index,
                                                                 const std::string& where) const;
+  // A passed descriptor the handler is to write to (an answer too large for the socket):
+  // RpcError(invalid_params) unless it is a regular file open for writing.
+  [[nodiscard]] FileDescriptor take_output_file(const nlohmann::json& index, const std::string& where) const;
   // Throws RpcError(invalid_params) if an announced attachment was not referenced: the
   // client sent bytes it did not mean, so the request is refused before it acts.
   void require_all_attachments_taken() const;

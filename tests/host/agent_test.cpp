@@ -370,6 +370,74 @@ TEST_F(AgentTest, NoConsentNothingShared) {
   EXPECT_EQ(call("shares")["result"]["shares"].size(), 0u);
 }
 
+TEST_F(AgentTest, AuthorizeWritesTheBundleToAPassedFile) {
+  start();
+  init();
+  const std::string front = scan("front", 300000);
+  ASSERT_TRUE(call("element.put", {{"type", "passport"},
+                                   {"data", {{"document_no", "X1234567"}, {"expiry_date", ""}}},
+                                   {"front_side", b64(front)}})
+                  .contains("result"));
+  auto service = vault::SoftwareServiceKey::generate();
+  vault::AuthorizationRequest request;
+  request.service_id = "99";
+  request.scope_text = "passport";
+  request.scope = vault::parse_scope(request.scope_text);
+  request.public_key_pem = service.public_key_pem();
+  request.nonce = "to-a-file";
+  const std::string link = vault::build_authorization_link(request, vault::LinkFormat::idvault);
+  const std::string line = R"({"jsonrpc":"2.0","id":1,"method":"authorize","attachments":["fd"],"params":{"link":)" +
+                           json(link).dump() + R"(,"out":{"attachment":0}}})" + "\n";
+
+  // A read-only file, or a pipe, is refused before anything is shared.
+  const fs::path path = dir_ / "bundle.json";
+  std::ofstream(path) << std::string(1u << 20, 'x');  // longer than the bundle: cut to it
+  for (int flags : {O_RDONLY, O_WRONLY}) {
+    int fd = -1;
+    int pipe_ends[2] = {-1, -1};
+    if (flags == O_RDONLY) {
+      fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    } else {
+      ASSERT_EQ(::pipe2(pipe_ends, O_CLOEXEC), 0);
+      fd = pipe_ends[1];
+    }
+    Client client(socket_path_);
+    client.send_passing(line, {fd});
+    json refused = json::parse(client.read_line());
+    EXPECT_EQ(refused["error"]["code"], -32602) << refused.dump();
+    ::close(fd);
+    if (pipe_ends[0] >= 0) ::close(pipe_ends[0]);
+  }
+  EXPECT_EQ(call("shares")["result"]["shares"].size(), 0u);
+
+  const int out = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  Client client(socket_path_);
+  client.send_passing(line, {out});
+  ::close(out);
+  json answer = json::parse(client.read_line());
+  ASSERT_TRUE(answer.contains("result")) << answer.dump();
+  EXPECT_FALSE(answer["result"].contains("bundle"));  // the megabytes went to the file
+  std::ifstream written(path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(written)), {});
+  EXPECT_EQ(answer["result"]["bundle_bytes"], text.size());
+  const json bundle = json::parse(text);
+  vault::PassportData passport_data = passport_data_of(bundle);
+  const vault::Bytes front_cipher =
+      vault::base64_decode(bundle["files"][passport_data.data.at(0).front_side->file_id].get<std::string>(), "front");
+  vault::PassportDecryptor decryptor(service);  // holds the plaintexts
+  auto decrypted = decryptor.decrypt(
+      passport_data,
+      [&](std::string_view) -> std::optional<std::span<const std::uint8_t>> { return std::span(front_cipher); },
+      {.expected_nonce = "to-a-file"});
+  const auto* passport = decrypted.find(vault::ElementType::passport);
+  ASSERT_NE(passport, nullptr);
+  const std::string shared(passport->front_side->plaintext->begin(), passport->front_side->plaintext->end());
+  EXPECT_TRUE(shared == front) << shared.size() << " bytes shared, " << front.size() << " stored; first "
+                               << static_cast<int>(shared.empty() ? -1 : shared[0]);
+  EXPECT_TRUE(vault::verify_receipt(vault::receipt_from_json(bundle["receipt"])));
+  EXPECT_EQ(call("shares")["result"]["shares"].size(), 1u);
+}
+
 TEST_F(AgentTest, ATamperedReceiptLogIsDetected) {
   start();
   init();
@@ -606,7 +674,7 @@ TEST_F(AgentTest, OnlyTheServiceASharedWentToMayReportErrorsAboutIt) {
 TEST_F(AgentTest, PutWithAttachmentsStoresTheSameAsBase64AndOffersThem) {
   start();
   ASSERT_TRUE(init().contains("result"));
-  EXPECT_EQ(call("status")["result"]["attachments"]["methods"], json::array({"element.put"}));
+  EXPECT_EQ(call("status")["result"]["attachments"]["methods"], json::array({"element.put", "authorize"}));
   const std::string binary = scan("ATT-1", 70000) + std::string("\n\0\r\n", 4);  // newlines and NUL are just bytes
   const std::string second = scan("ATT-2", 33);
   json answer = put_attached("utility_bill", {binary, second}, {{"translation", {b64(scan("tr", 50))}}});

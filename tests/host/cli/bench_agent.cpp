@@ -24,7 +24,8 @@
 //   get      element.get latency, p50/p99: personal_details (data unwrapped on the token)
 //            and one 1 MiB scan
 //   share    authorize latency with 1 MiB vs N x M MiB of scans in scope, and a get of the
-//            same scans for the transport cost alone
+//            same scans for the transport cost alone; and the same two shares with the
+//            bundle written by the agent into a file the client passed (authorize --out)
 // It makes its own SoftHSM2 token and store in a temporary directory and starts the
 // agent itself (consent answered by /bin/true).
 #include <fcntl.h>
@@ -356,7 +357,7 @@ int main(int argc, char** argv) {
     const std::string pem = service.public_key_pem();
 
     std::vector<double> put_ms, put1_ms, floor_ms, build_ms, parse_ms, decode_ms, encrypt_ms, store_ms,
-        get_small, get_scan, share_small, share_large, get_large;
+        get_small, get_scan, share_small, share_large, get_large, share_small_out, share_large_out;
     const auto store = vault::VaultStore::open(process.dir() / "parts.db", true);
     Floor floor;
     int nonce = 0;
@@ -450,6 +451,18 @@ int main(int argc, char** argv) {
       start = Clock::now();
       (void)agent.call_raw("authorize", {{"link", link_for("bank_statement", pem, ++nonce)}});
       share_large.push_back(ms_since(start));
+
+      // The same shares as `idvault authorize --out F` makes them: the agent writes the
+      // bundle into the file the client passed, and the answer is small.
+      for (auto [scope, samples] : {std::pair{"utility_bill", &share_small_out}, std::pair{"bank_statement", &share_large_out}}) {
+        start = Clock::now();
+        cli::PendingPrivateFile out(process.dir() / "bundle.json");
+        const int descriptor = out.descriptor();
+        (void)agent.call_passing("authorize", {{"link", link_for(scope, pem, ++nonce)}, {"out", {{"attachment", 0}}}},
+                                 std::span(&descriptor, 1));
+        out.commit();
+        samples->push_back(ms_since(start));
+      }
     }
 
     const double put = median(put_ms), fl = median(floor_ms);
@@ -505,6 +518,10 @@ int main(int argc, char** argv) {
         total_mib, median(share_large), median(share_large) / median(share_small),
         median(get_large), median(share_large) - median(get_large),
         median(share_small) - median(get_scan));
+    std::printf("authorize --out (bundle written by the agent into a passed file): 1 MiB p50 %7.2f ms, %.0f MiB "
+                "p50 %7.2f ms, ratio %.2f\n",
+                median(share_small_out), total_mib, median(share_large_out),
+                median(share_large_out) / median(share_small_out));
     return 0;
   } catch (const std::exception& error) {
     std::cerr << "bench_agent: " << error.what() << "\n";

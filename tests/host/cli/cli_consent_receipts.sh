@@ -13,6 +13,15 @@ grep -q "no shares yet" "$WORK/stdout" || fail "shares before any: $(cat "$WORK/
 expect_fail 1 "^idvault: the holder did not consent: nothing shared$" \
   "$IDVAULT" authorize "$(make_link 9 email "$WORK/pub.pem" refused)" --yes --out "$WORK/bundle.json"
 [ ! -e "$WORK/bundle.json" ] || fail "a bundle was written without consent"
+# The agent writes the bundle into a file the CLI passed it (a temporary renamed into
+# place on success): a refused share leaves a file already there as it was, and no
+# temporary beside it.
+printf 'keep me' >"$WORK/kept.json"
+expect_fail 1 "^idvault: the holder did not consent: nothing shared$" \
+  "$IDVAULT" authorize "$(make_link 9 email "$WORK/pub.pem" refused-again)" --yes --out "$WORK/kept.json"
+[ "$(cat "$WORK/kept.json")" = "keep me" ] || fail "a refused share changed the file at --out"
+if ls "$WORK" | grep -q '^kept\.json\.'; then fail "a temporary bundle was left: $(ls "$WORK")"; fi
+if ls "$WORK" | grep -q '^bundle\.json\.'; then fail "a temporary bundle was left: $(ls "$WORK")"; fi
 grep -q "Share with service 9: email" "$WORK/consent.log" || fail "the prompt was not asked: $(cat "$WORK/consent.log")"
 expect_ok "$IDVAULT" shares
 grep -q "no shares yet" "$WORK/stdout" || fail "a refused share was logged: $(cat "$WORK/stdout")"
