@@ -43,6 +43,18 @@ std::string b64(std::string_view text) {
   return vault::base64_encode(std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
 }
 
+// An idvault:// authorization link from this service for this scope.
+std::string link_to(const vault::SoftwareServiceKey& service, const std::string& service_id, const std::string& scope,
+                    const std::string& nonce) {
+  vault::AuthorizationRequest request;
+  request.service_id = service_id;
+  request.scope_text = scope;
+  request.scope = vault::parse_scope(scope);
+  request.public_key_pem = service.public_key_pem();
+  request.nonce = nonce;
+  return vault::build_authorization_link(request, vault::LinkFormat::idvault);
+}
+
 // A scan whose bytes are easy to look for on disk.
 std::string scan(std::string_view tag, std::size_t size) {
   std::string bytes = "\xff\xd8\xff\xe0JFIF-" + std::string(tag) + "-";
@@ -358,13 +370,7 @@ TEST_F(AgentTest, NoConsentNothingShared) {
   init();
   ASSERT_TRUE(call("element.put", {{"type", "personal_details"}, {"data", personal_details()}}).contains("result"));
   auto service = vault::SoftwareServiceKey::generate();
-  vault::AuthorizationRequest request;
-  request.service_id = "7";
-  request.scope_text = "personal_details";
-  request.scope = vault::parse_scope(request.scope_text);
-  request.public_key_pem = service.public_key_pem();
-  request.nonce = "n";
-  json answer = call("authorize", {{"link", vault::build_authorization_link(request, vault::LinkFormat::idvault)}});
+  json answer = call("authorize", {{"link", link_to(service, "7", "personal_details", "n")}});
   EXPECT_EQ(answer["error"]["code"], -32007);
   EXPECT_FALSE(answer["error"].contains("data") && answer["error"]["data"].contains("bundle"));
   EXPECT_EQ(call("shares")["result"]["shares"].size(), 0u);
@@ -379,13 +385,7 @@ TEST_F(AgentTest, AuthorizeWritesTheBundleToAPassedFile) {
                                    {"front_side", b64(front)}})
                   .contains("result"));
   auto service = vault::SoftwareServiceKey::generate();
-  vault::AuthorizationRequest request;
-  request.service_id = "99";
-  request.scope_text = "passport";
-  request.scope = vault::parse_scope(request.scope_text);
-  request.public_key_pem = service.public_key_pem();
-  request.nonce = "to-a-file";
-  const std::string link = vault::build_authorization_link(request, vault::LinkFormat::idvault);
+  const std::string link = link_to(service, "99", "passport", "to-a-file");
   const std::string line = R"({"jsonrpc":"2.0","id":1,"method":"authorize","attachments":["fd"],"params":{"link":)" +
                            json(link).dump() + R"(,"out":{"attachment":0}}})" + "\n";
 
