@@ -12,6 +12,8 @@
 #include <fstream>
 #include <string>
 
+#include "tests/support/temp_dir.h"
+
 using idvault::agent::ConsentPrompt;
 using idvault::agent::ConsentRequest;
 namespace fs = std::filesystem;
@@ -20,14 +22,6 @@ namespace {
 
 class ConsentPromptTest : public ::testing::Test {
  protected:
-  ConsentPromptTest() {
-    std::string pattern = "/tmp/idvault-consent-XXXXXX";
-    dir_ = ::mkdtemp(pattern.data());
-  }
-  ~ConsentPromptTest() override { fs::remove_all(dir_); }
-  ConsentPromptTest(const ConsentPromptTest&) = delete;
-  ConsentPromptTest& operator=(const ConsentPromptTest&) = delete;
-
   fs::path script(const std::string& name, const std::string& body) {
     const fs::path path = dir_ / name;
     std::ofstream(path) << "#!/bin/sh\n" << body << "\n";
@@ -38,7 +32,7 @@ class ConsentPromptTest : public ::testing::Test {
     return {"Share with service 424242: passport", {{"service_id", "424242"}}};
   }
 
-  fs::path dir_;
+  idvault::testing::TempDir dir_{"idvault-consent"};
 };
 
 TEST_F(ConsentPromptTest, OnlyExitStatusZeroIsYes) {

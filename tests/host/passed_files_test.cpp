@@ -13,6 +13,8 @@
 
 #include "host/rpc/json_rpc.h"
 
+#include "tests/support/temp_dir.h"
+
 using idvault::SecretBytes;
 using idvault::agent::PassedFiles;
 using idvault::rpc::FileDescriptor;
@@ -24,14 +26,6 @@ namespace {
 
 class PassedFilesTest : public ::testing::Test {
  protected:
-  PassedFilesTest() {
-    std::string pattern = "/tmp/idvault-passed-XXXXXX";
-    dir_ = ::mkdtemp(pattern.data());
-  }
-  ~PassedFilesTest() override { fs::remove_all(dir_); }
-  PassedFilesTest(const PassedFilesTest&) = delete;
-  PassedFilesTest& operator=(const PassedFilesTest&) = delete;
-
   fs::path write(const std::string& name, const std::string& contents) {
     const fs::path path = dir_ / name;
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -51,7 +45,7 @@ class PassedFilesTest : public ::testing::Test {
     return "";
   }
 
-  fs::path dir_;
+  idvault::testing::TempDir dir_{"idvault-passed"};
 };
 
 TEST_F(PassedFilesTest, FillsItsPlaceholdersAndLeavesOtherFilesAlone) {
