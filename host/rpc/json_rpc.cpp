@@ -64,6 +64,10 @@ std::string format_result(const nlohmann::json& id, nlohmann::json result) {
   return compact_line(message);
 }
 
+std::string format_notification(std::string_view method, const nlohmann::json& params) {
+  return compact_line({{"jsonrpc", "2.0"}, {"method", method}, {"params", params}});
+}
+
 std::string format_error(const nlohmann::json& id, RpcCode code, std::string_view message,
                          const nlohmann::json& data) {
   nlohmann::json error = {{"code", static_cast<int>(code)}, {"message", message}};

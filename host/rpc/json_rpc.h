@@ -61,6 +61,8 @@ struct RpcRequest {
 
 // One compact line each, terminated by '\n'.
 [[nodiscard]] std::string format_result(const nlohmann::json& id, nlohmann::json result);
+// A notification (no id): an event, or a call's progress before its answer.
+[[nodiscard]] std::string format_notification(std::string_view method, const nlohmann::json& params);
 [[nodiscard]] std::string format_error(const nlohmann::json& id, RpcCode code,
                                        std::string_view message,
                                        const nlohmann::json& data = nullptr);

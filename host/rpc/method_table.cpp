@@ -4,9 +4,23 @@
 #include <sys/stat.h>
 
 namespace idvault::rpc {
+namespace {
+
+// A passed descriptor's file, which must be a regular one: reading a pipe, socket or
+// device could block a worker forever or never end, and so could writing to a pipe
+// nobody reads.
+struct stat regular_file(const FileDescriptor& fd, const std::string& where) {
+  struct stat status {};
+  if (::fstat(fd.get(), &status) != 0 || !S_ISREG(status.st_mode)) {
+    throw RpcError(RpcCode::invalid_params, where + ": the descriptor passed is not a regular file");
+  }
+  return status;
+}
+
+}  // namespace
 
 void CallContext::notify(const std::string& method, const nlohmann::json& params) const {
-  if (notify_) notify_(nlohmann::json{{"jsonrpc", "2.0"}, {"method", method}, {"params", params}}.dump() + "\n");
+  if (notify_) notify_(format_notification(method, params));
 }
 
 Attachment& CallContext::claim(const nlohmann::json& index, const std::string& where) const {
@@ -42,14 +56,7 @@ std::variant<SecretBytes, PassedFile> CallContext::take_file(const nlohmann::jso
   Attachment& attachment = claim(index, where);
   if (auto* bytes = std::get_if<SecretBytes>(&attachment)) return std::move(*bytes);
   FileDescriptor fd = std::move(std::get<FileDescriptor>(attachment));
-  // A pipe, socket or device could block a worker forever or never end: only a file
-  // whose size is known before it is read.
-  struct stat status {};
-  if (::fstat(fd.get(), &status) != 0 || !S_ISREG(status.st_mode)) {
-    throw RpcError(RpcCode::invalid_params,
-                   where + ": the descriptor passed is not a regular file");
-  }
-  const auto size = static_cast<std::size_t>(status.st_size);
+  const auto size = static_cast<std::size_t>(regular_file(fd, where).st_size);
   if (size == 0) throw RpcError(RpcCode::invalid_params, where + ": the file passed is empty");
   if (size > passed_file_budget_) {
     throw RpcError(RpcCode::frame_too_large,
@@ -66,11 +73,7 @@ FileDescriptor CallContext::take_output_file(const nlohmann::json& index, const 
   auto* passed = std::get_if<FileDescriptor>(&attachment);
   if (passed == nullptr) throw RpcError(RpcCode::invalid_params, where + ": expected a passed descriptor, not bytes");
   FileDescriptor fd = std::move(*passed);
-  // Writing to a pipe nobody reads would hold a worker forever.
-  struct stat status {};
-  if (::fstat(fd.get(), &status) != 0 || !S_ISREG(status.st_mode)) {
-    throw RpcError(RpcCode::invalid_params, where + ": the descriptor passed is not a regular file");
-  }
+  (void)regular_file(fd, where);
   const int mode = ::fcntl(fd.get(), F_GETFL);
   if (mode < 0 || (mode & O_ACCMODE) == O_RDONLY) {
     throw RpcError(RpcCode::invalid_params, where + ": the file passed is not open for writing");

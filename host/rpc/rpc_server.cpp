@@ -569,7 +569,7 @@ void RpcServer::stop_from_signal() noexcept {
 }
 
 void RpcServer::publish(const std::string& method, const nlohmann::json& params) {
-  std::string line = nlohmann::json{{"jsonrpc", "2.0"}, {"method", method}, {"params", params}}.dump() + "\n";
+  std::string line = format_notification(method, params);
   {
     std::lock_guard lock(impl_->mutex);
     impl_->events.push_back(std::move(line));
