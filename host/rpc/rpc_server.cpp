@@ -88,8 +88,9 @@ struct RpcServer::Impl {
     // a later line sent; lines take theirs from the front (as Wayland matches them).
     std::deque<FileDescriptor> passed;
     std::string announcing;          // the line whose attachments are arriving
-    std::vector<AnnouncedAttachment> announced;       // what that line announced
-    std::vector<FileDescriptor> announced_descriptors;  // and the descriptors it took
+    // Its attachments in announced order: the descriptors it took, and an empty place
+    // for each byte attachment still arriving.
+    std::vector<Attachment> announced;
     std::string output;  // answers not yet sent in full
     std::size_t output_sent = 0;  // how many of output's bytes went out already
     bool in_flight = false;
@@ -331,22 +332,13 @@ struct RpcServer::Impl {
     return (message.msg_flags & MSG_CTRUNC) == 0 && connection.passed.size() <= kMaxDescriptors;
   }
 
-  // The attachments of the line being announced, in the order it announced them.
+  // The announcing line's attachments, its byte attachments (in order) put in their places.
   static std::vector<Attachment> announced_attachments_of(Connection& connection, std::vector<SecretBytes> bytes) {
-    std::vector<Attachment> attachments;
-    attachments.reserve(connection.announced.size());
     std::size_t next_bytes = 0;
-    std::size_t next_descriptor = 0;
-    for (const AnnouncedAttachment& slot : connection.announced) {
-      if (slot.descriptor) {
-        attachments.emplace_back(std::move(connection.announced_descriptors[next_descriptor++]));
-      } else {
-        attachments.emplace_back(std::move(bytes[next_bytes++]));
-      }
+    for (Attachment& attachment : connection.announced) {
+      if (auto* place = std::get_if<SecretBytes>(&attachment)) *place = std::move(bytes[next_bytes++]);
     }
-    connection.announced.clear();
-    connection.announced_descriptors.clear();
-    return attachments;
+    return std::exchange(connection.announced, {});
   }
 
   void refuse_stream(Connection& connection, RpcCode code, const std::string& message) {
@@ -357,7 +349,6 @@ struct RpcServer::Impl {
     ::explicit_bzero(connection.announcing.data(), connection.announcing.size());
     connection.announcing.clear();
     connection.announced.clear();
-    connection.announced_descriptors.clear();
     connection.passed.clear();
   }
 
@@ -399,11 +390,14 @@ struct RpcServer::Impl {
                             " passed with the line");
           return true;
         }
-        for (std::size_t i = 0; i < descriptors; ++i) {
-          connection.announced_descriptors.push_back(std::move(connection.passed.front()));
+        for (const AnnouncedAttachment& slot : *slots) {
+          if (!slot.descriptor) {
+            connection.announced.emplace_back(SecretBytes());
+            continue;
+          }
+          connection.announced.emplace_back(std::move(connection.passed.front()));
           connection.passed.pop_front();
         }
-        connection.announced = std::move(*slots);
         if (sizes.empty()) {  // nothing follows on the stream
           connection.queued.push_back({std::move(*frame), announced_attachments_of(connection, {})});
           continue;
