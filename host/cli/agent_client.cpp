@@ -184,10 +184,18 @@ nlohmann::json AgentClient::call_passing(std::string_view method, const nlohmann
   for (std::size_t i = 0; i < descriptors.size(); ++i) request["attachments"].push_back("fd");
   const std::string line = request.dump() + "\n";
   send_with_descriptors(std::span(reinterpret_cast<const std::uint8_t*>(line.data()), line.size()), descriptors);
+  return read_answer({});
+}
+
+nlohmann::json AgentClient::read_answer(const ProgressCallback& on_progress) {
   for (;;) {
     SecretBytes answer = read_line();
     nlohmann::json parsed = nlohmann::json::parse(answer.reveal_text(), nullptr, false);
-    if (parsed.is_object() && !parsed.contains("id") && parsed.contains("method")) continue;  // a notification
+    // Notifications carry no id; the answer to our request does.
+    if (parsed.is_object() && !parsed.contains("id") && parsed.contains("method")) {
+      if (on_progress && parsed["method"] == "element.put.progress") on_progress(parsed.value("params", nlohmann::json()));
+      continue;
+    }
     return result_of(parsed);
   }
 }
@@ -233,16 +241,7 @@ nlohmann::json AgentClient::call(SecretRequest& request, const ProgressCallback&
   }
   send_with_descriptors(line.reveal(), request.passed_descriptors());
   for (const auto& attachment : request.attachments()) send_all(attachment);
-  for (;;) {
-    SecretBytes answer = read_line();
-    nlohmann::json parsed = nlohmann::json::parse(answer.reveal_text(), nullptr, false);
-    // Notifications carry no id; the answer to our request does.
-    if (parsed.is_object() && !parsed.contains("id") && parsed.contains("method")) {
-      if (on_progress && parsed["method"] == "element.put.progress") on_progress(parsed.value("params", nlohmann::json()));
-      continue;
-    }
-    return result_of(parsed);
-  }
+  return read_answer(on_progress);
 }
 
 void wipe_strings(nlohmann::json& json) noexcept {

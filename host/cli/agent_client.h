@@ -74,6 +74,9 @@ class AgentClient {
   void send_with_descriptors(std::span<const std::uint8_t> bytes, std::span<const int> descriptors);
   void ask_status();
   [[nodiscard]] SecretBytes read_line();
+  // The result of the answer to the request just sent, passing over notifications
+  // before it (on_progress gets each element.put.progress one's params).
+  nlohmann::json read_answer(const ProgressCallback& on_progress);
 
   std::filesystem::path path_;
   int fd_ = -1;
