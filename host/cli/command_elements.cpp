@@ -171,13 +171,9 @@ int run_put(const Args& args) {
     if (!given && slot == Slot::required)
       throw UsageError(type_name(type) + " needs --" + option.option);
     if (!given) continue;
+    const auto paths = option.many ? (*vm)[option.option].as<std::vector<std::string>>()
+                                   : std::vector<std::string>{(*vm)[option.option].as<std::string>()};
     if (pass_files) {
-      std::vector<std::string> paths;
-      if (option.many) {
-        paths = (*vm)[option.option].as<std::vector<std::string>>();
-      } else {
-        paths.push_back((*vm)[option.option].as<std::string>());
-      }
       std::vector<SecretRequest::OpenFileRef> refs;
       for (const auto& path : paths) {
         OpenScan& scan = opened.emplace_back(open_scan(path));
@@ -186,25 +182,20 @@ int run_put(const Args& args) {
       }
       if (option.many) {
         request.add_passed_file_list(option.member, refs);
-        stored += (stored.empty() ? ": " : ", ") + std::to_string(refs.size()) + " " + option.member;
       } else {
         request.add_passed_file(option.member, refs.front());
-        stored += (stored.empty() ? ": " : ", ") + std::string(option.member);
       }
-      continue;
-    }
-    if (option.many) {
-      std::vector<SecretBytes>& files = scans.emplace_back();
-      for (const auto& path : (*vm)[option.option].as<std::vector<std::string>>())
-        scan_bytes += files.emplace_back(read_scan(path)).size();
-      request.add_file_list(option.member, files);
-      stored += (stored.empty() ? ": " : ", ") + std::to_string(files.size()) + " " + option.member;
     } else {
-      std::vector<SecretBytes>& file = scans.emplace_back();
-      scan_bytes += file.emplace_back(read_scan((*vm)[option.option].as<std::string>())).size();
-      request.add_file(option.member, file.front());
-      stored += (stored.empty() ? ": " : ", ") + std::string(option.member);
+      std::vector<SecretBytes>& files = scans.emplace_back();
+      for (const auto& path : paths) scan_bytes += files.emplace_back(read_scan(path)).size();
+      if (option.many) {
+        request.add_file_list(option.member, files);
+      } else {
+        request.add_file(option.member, files.front());
+      }
     }
+    stored += (stored.empty() ? ": " : ", ") + (option.many ? std::to_string(paths.size()) + " " : std::string()) +
+              option.member;
   }
   std::optional<ProgressBar> bar;
   if (forced_progress || (terminal && scan_bytes >= (1u << 20))) bar.emplace(std::cerr, "storing", terminal);

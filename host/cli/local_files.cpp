@@ -50,16 +50,12 @@ OpenScan open_scan(const std::filesystem::path& path) {
 }
 
 SecretBytes read_scan(const std::filesystem::path& path) {
-  OpenFile file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (file.get() < 0) cannot("read", path);
-  struct stat info {};
-  if (::fstat(file.get(), &info) != 0) cannot("read", path);
-  if (!S_ISREG(info.st_mode)) throw UsageError("not a regular file: " + path.string());
-  SecretBytes bytes(static_cast<std::size_t>(info.st_size));
+  const OpenScan file = open_scan(path);
+  SecretBytes bytes(file.size);
   std::size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t got =
-        ::read(file.get(), bytes.reveal_mutable().data() + done, bytes.size() - done);
+        ::read(file.fd.get(), bytes.reveal_mutable().data() + done, bytes.size() - done);
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) cannot("read", path);
     if (got == 0) break;  // shrank while we read: take what is there
