@@ -34,13 +34,28 @@ spare_keys() {
 }
 command -v pkcs11-tool >/dev/null || { echo "pkcs11-tool (opensc) missing"; exit 77; }
 
+# Every wrapped secret, to tell an untouched vault from a half-moved one.
+wrapped() {
+  sqlite3 "$WORK/data/vault.db" "SELECT hex(wrapped_data_secret) FROM elements ORDER BY type;
+    SELECT hex(wrapped_secret) FROM files ORDER BY file_id" | sha256sum
+}
+before=$(wrapped)
+
 # Kill at several points of the attempt; after each, the store is whole and names
 # either token, with every secret under that token's keys.
 recovered=no
-for delay in 0.3 0.6 0.9 1.2 1.6 2.0 2.5; do
+for delay in 0 0.1 0.3 0.6 1.0 1.5; do
   start_spare
+  keys_before=$(spare_keys)
   "$IDVAULT" recover --pin-file "$WORK/pin" --recovery-password-file "$WORK/recovery" >/dev/null 2>&1 &
   CLIENT=$!
+  # Once this attempt has made its keys on the new token it is moving secrets: kill it
+  # then, or a little later.
+  i=0
+  while [ "$(spare_keys)" -le "$keys_before" ] && kill -0 "$CLIENT" 2>/dev/null && [ "$i" -lt 300 ]; do
+    i=$((i + 1))
+    sleep 0.05
+  done
   sleep "$delay"
   kill -9 "$AGENT_PID" 2>/dev/null || true
   wait "$AGENT_PID" 2>/dev/null || true
@@ -53,6 +68,7 @@ for delay in 0.3 0.6 0.9 1.2 1.6 2.0 2.5; do
     break
   fi
   [ "$serial" = holder ] || fail "after kill at $delay s the store names token '$serial'"
+  [ "$(wrapped)" = "$before" ] || fail "after kill at $delay s secrets were half moved while the store names 'holder'"
 done
 echo "recovered before a kill: $recovered"
 
