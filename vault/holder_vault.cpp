@@ -138,7 +138,10 @@ void HolderVault::put_encrypted(const PlainElement& clean, EncryptedElements&& e
       stored.data_hash = credentials.data->data_hash;
       SecretBytes secret(credentials.data->secret.reveal());
       stored.wrapped_data_secret = master_key_.wrap(secret);
-      if (recovery_) stored.recovery_sealed_data_secret = recovery_->seal(secret);
+      if (recovery_) {
+        stored.recovery_sealed_data_secret =
+            recovery_->seal(secret, recovery_seal_label(to_string(clean.type), "data", ""));
+      }
     }
     const auto keep = [&](const PassportFile& file, const FileCredentials& file_credentials, const char* slot,
                           int position) {
@@ -156,7 +159,10 @@ void HolderVault::put_encrypted(const PlainElement& clean, EncryptedElements&& e
       stored_file.file_hash = file_credentials.file_hash;
       SecretBytes secret(file_credentials.secret.reveal());
       stored_file.wrapped_secret = master_key_.wrap(secret);
-      if (recovery_) stored_file.recovery_sealed_secret = recovery_->seal(secret);
+      if (recovery_) {
+        stored_file.recovery_sealed_secret =
+            recovery_->seal(secret, recovery_seal_label(to_string(clean.type), slot, file.file_id));
+      }
       stored_file.file_date = file.file_date;
       stored.files.push_back(std::move(stored_file));
     };
@@ -335,30 +341,90 @@ ShareBundle HolderVault::share(const AuthorizationRequest& request, const ShareO
   return bundle;
 }
 
-std::size_t rewrap_with_recovery(VaultStore& store, const RecoveryOpener& opener, const MasterKey& new_master_key) {
+std::size_t rewrap_with_recovery(VaultStore& store, const RecoveryOpener& opener,
+                                 const MasterKey& new_master_key,
+                                 std::vector<std::pair<std::string, Bytes>> settings,
+                                 std::vector<std::string> removed_settings) {
+  // Everything is unsealed, checked and wrapped in memory first, and committed in one
+  // transaction with the settings that name the new token: a crash (or a bad seal)
+  // anywhere before the commit leaves the vault exactly as it was.
+  VaultStore::SecretsChange change;
+  change.settings = std::move(settings);
+  change.removed_settings = std::move(removed_settings);
   std::size_t moved = 0;
-  for (StoredElement element : store.elements(false)) {
-    const std::string where(to_string(element.type));
-    if (element.data) {
-      if (element.recovery_sealed_data_secret.empty()) {
-        throw FormatError(where, "stored before recovery was set up: it cannot be recovered");
-      }
-      element.wrapped_data_secret = new_master_key.wrap(opener.unseal(element.recovery_sealed_data_secret));
-      ++moved;
+  ValueDecryptor decryptor;
+  // The store is not trusted: a seal must open with its own label and the secret inside
+  // must decrypt its own value to its stored hash, or nothing is committed. That keeps a
+  // seal swapped between rows, or one sealed to a value the holder never had by someone
+  // who only knew the public key and did not also make the value's ciphertext, out.
+  const auto checked = [&](ByteView sealed, const std::string& label, ByteView ciphertext,
+                           ByteView hash, const std::string& where) {
+    if (sealed.empty())
+      throw FormatError(where, "stored before recovery was set up: it cannot be recovered");
+    SecretBytes secret;
+    try {
+      secret = opener.unseal(sealed, label);
+      ValueSecret value = ValueSecret::from_bytes(secret.clone(), where);
+      (void)decryptor.decrypt(ciphertext, hash, value);
+    } catch (const DecryptError&) {
+      throw FormatError(
+          where,
+          "its recovery seal does not open to the secret of its stored value (the store was "
+          "altered or damaged): nothing was recovered");
     }
-    for (StoredFile& file : element.files) {
-      if (file.recovery_sealed_secret.empty()) {
-        throw FormatError(where + "." + file.slot, "stored before recovery was set up: it cannot be recovered");
-      }
-      file.wrapped_secret = new_master_key.wrap(opener.unseal(file.recovery_sealed_secret));
-      ++moved;
+    ++moved;
+    return new_master_key.wrap(secret);
+  };
+  for (ElementType type : kAllElementTypes) {
+    // One element's files in memory at a time: scans are megabytes.
+    std::optional<StoredElement> element = store.element(type, true);
+    if (!element) continue;
+    const std::string where(to_string(type));
+    if (element->data) {
+      element->wrapped_data_secret =
+          checked(element->recovery_sealed_data_secret, recovery_seal_label(where, "data", ""),
+                  *element->data, element->data_hash, where + ".data");
     }
-    store.replace_wrapped_secrets(element);
+    for (StoredFile& file : element->files) {
+      file.wrapped_secret =
+          checked(file.recovery_sealed_secret, recovery_seal_label(where, file.slot, file.file_id),
+                  file.ciphertext, file.file_hash, where + "." + file.slot);
+      file.ciphertext = Bytes();
+    }
+    element->data.reset();
+    change.elements.push_back(std::move(*element));
   }
+  store.replace_secrets(change);
   return moved;
 }
 
-ReceiptChainReport verify_receipt_chain(VaultStore& store) {
+std::size_t seal_for_recovery(VaultStore& store, const MasterKey& master_key,
+                              const RecoverySealer& sealer,
+                              std::vector<std::pair<std::string, Bytes>> settings) {
+  VaultStore::SecretsChange change;
+  change.settings = std::move(settings);
+  std::size_t sealed = 0;
+  for (StoredElement element : store.elements(false)) {
+    const std::string where(to_string(element.type));
+    if (element.data) {
+      element.recovery_sealed_data_secret = sealer.seal(
+          master_key.unwrap(element.wrapped_data_secret), recovery_seal_label(where, "data", ""));
+      ++sealed;
+    }
+    for (StoredFile& file : element.files) {
+      file.recovery_sealed_secret =
+          sealer.seal(master_key.unwrap(file.wrapped_secret),
+                      recovery_seal_label(where, file.slot, file.file_id));
+      ++sealed;
+    }
+    change.elements.push_back(std::move(element));
+  }
+  store.replace_secrets(change);
+  return sealed;
+}
+
+ReceiptChainReport verify_receipt_chain(VaultStore& store,
+                                        const std::vector<Bytes>& identity_keys) {
   ReceiptChainReport report;
   std::string previous = kZeroHash;
   for (const StoredReceipt& stored : store.receipts()) {
@@ -377,6 +443,11 @@ ReceiptChainReport verify_receipt_chain(VaultStore& store) {
     }
     if (receipt.fields.previous != previous) {
       fail("chain broken: receipt does not follow the one before it");
+      break;
+    }
+    if (std::find(identity_keys.begin(), identity_keys.end(), receipt.public_key_spki_der) ==
+        identity_keys.end()) {
+      fail("signed by a key that is not this vault's identity key");
       break;
     }
     if (!verify_receipt(receipt)) {

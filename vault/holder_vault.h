@@ -9,11 +9,10 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "vault/auth_link.h"
 #include "vault/keys.h"
@@ -113,13 +112,29 @@ class HolderVault {
 };
 
 // Re-enrols the vault on a new master key: every value secret is unsealed with the
-// recovery key and wrapped by new_master_key. Returns how many secrets were moved.
-// Throws FormatError naming the element if one was stored without a recovery seal
-// (put before recovery was set up).
-std::size_t rewrap_with_recovery(VaultStore& store, const RecoveryOpener& opener, const MasterKey& new_master_key);
+// recovery key, checked against its stored value (the seal's label and the value's hash)
+// and wrapped by new_master_key; then, in one transaction, all of them are written with
+// the settings (those naming the new token) and removed_settings are deleted. Nothing
+// is written if any step fails. Returns how many secrets were moved. Throws FormatError
+// naming the element if one was stored without a recovery seal or its seal does not
+// open to its value's secret.
+std::size_t rewrap_with_recovery(VaultStore& store, const RecoveryOpener& opener,
+                                 const MasterKey& new_master_key,
+                                 std::vector<std::pair<std::string, Bytes>> settings = {},
+                                 std::vector<std::string> removed_settings = {});
 
-// Walks the receipt log: each receipt follows the previous one's entry hash, its
-// signature verifies, and its stored entry hash matches. Needs no secret.
-[[nodiscard]] ReceiptChainReport verify_receipt_chain(VaultStore& store);
+// Seals every stored value secret (unwrapped by master_key) to a new recovery key and
+// writes the seals with settings (the new envelope) in one transaction. Returns how
+// many secrets were sealed.
+std::size_t seal_for_recovery(VaultStore& store, const MasterKey& master_key,
+                              const RecoverySealer& sealer,
+                              std::vector<std::pair<std::string, Bytes>> settings);
+
+// Walks the receipt log: each receipt follows the previous one's entry hash, is signed
+// by one of identity_keys (SPKI DER: the vault's key, from its token, and the keys it
+// had before recovery), its signature verifies, and its stored entry hash matches. A
+// log whose tail or whole was deleted is not detected here (nothing anchors its length).
+[[nodiscard]] ReceiptChainReport verify_receipt_chain(VaultStore& store,
+                                                      const std::vector<Bytes>& identity_keys);
 
 }  // namespace idvault::vault

@@ -197,7 +197,8 @@ std::vector<std::string> VaultStore::commit_element(const StoredElement& element
   std::vector<std::string> replaced = stored_names_of(type);
   db_.prepare("DELETE FROM elements WHERE type = ?").bind(1, type).run();  // cascades to files
   auto insert = db_.prepare(
-      "INSERT INTO elements(type, data, data_hash, wrapped_data_secret, plain, element_hash, updated_at, "
+      "INSERT INTO elements(type, data, data_hash, wrapped_data_secret, plain, element_hash, "
+      "updated_at, "
       "recovery_sealed_data_secret) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   insert.bind(1, type);
   if (element.data) {
@@ -219,8 +220,10 @@ std::vector<std::string> VaultStore::commit_element(const StoredElement& element
   insert.run();
 
   auto file_insert = db_.prepare(
-      "INSERT INTO files(file_id, element_type, slot, position, ciphertext, file_hash, wrapped_secret, file_date, "
-      "recovery_sealed_secret, stored_name, ciphertext_size, stored_offset) VALUES (?, ?, ?, ?, X'', ?, ?, ?, ?, ?, ?, "
+      "INSERT INTO files(file_id, element_type, slot, position, ciphertext, file_hash, "
+      "wrapped_secret, file_date, "
+      "recovery_sealed_secret, stored_name, ciphertext_size, stored_offset) VALUES (?, ?, ?, ?, "
+      "X'', ?, ?, ?, ?, ?, ?, "
       "?)");
   for (std::size_t i = 0; i < element.files.size(); ++i) {
     const StoredFile& file = element.files[i];
@@ -249,13 +252,16 @@ std::vector<std::string> VaultStore::commit_element(const StoredElement& element
 }
 
 std::vector<StoredFile> VaultStore::files_of(ElementType type, bool with_file_bytes) {
-  auto statement = db_.prepare(
-      with_file_bytes
-          ? "SELECT file_id, slot, position, file_hash, wrapped_secret, file_date, recovery_sealed_secret, "
-            "stored_name, ciphertext_size, stored_offset, ciphertext FROM files WHERE element_type = ? "
-            "ORDER BY slot, position"
-          : "SELECT file_id, slot, position, file_hash, wrapped_secret, file_date, recovery_sealed_secret, "
-            "stored_name, ciphertext_size, stored_offset FROM files WHERE element_type = ? ORDER BY slot, position");
+  auto statement =
+      db_.prepare(with_file_bytes ? "SELECT file_id, slot, position, file_hash, wrapped_secret, "
+                                    "file_date, recovery_sealed_secret, "
+                                    "stored_name, ciphertext_size, stored_offset, ciphertext FROM "
+                                    "files WHERE element_type = ? "
+                                    "ORDER BY slot, position"
+                                  : "SELECT file_id, slot, position, file_hash, wrapped_secret, "
+                                    "file_date, recovery_sealed_secret, "
+                                    "stored_name, ciphertext_size, stored_offset FROM files WHERE "
+                                    "element_type = ? ORDER BY slot, position");
   statement.bind(1, std::string(to_string(type)));
   std::vector<StoredFile> files;
   while (statement.step()) {
@@ -283,7 +289,8 @@ std::vector<StoredFile> VaultStore::files_of(ElementType type, bool with_file_by
 std::optional<StoredElement> VaultStore::element(ElementType type, bool with_file_bytes) {
   std::lock_guard lock(mutex_);
   auto statement = db_.prepare(
-      "SELECT data, data_hash, wrapped_data_secret, plain, element_hash, updated_at, recovery_sealed_data_secret "
+      "SELECT data, data_hash, wrapped_data_secret, plain, element_hash, updated_at, "
+      "recovery_sealed_data_secret "
       "FROM elements WHERE type = ?");
   statement.bind(1, std::string(to_string(type)));
   if (!statement.step()) return std::nullopt;
@@ -328,20 +335,56 @@ bool VaultStore::remove_element(ElementType type) {
   return removed;
 }
 
-void VaultStore::replace_wrapped_secrets(const StoredElement& element) {
+void VaultStore::replace_secrets(const SecretsChange& change) {
   std::lock_guard lock(mutex_);
-  const std::string type(to_string(element.type));
   SqliteTransaction transaction(db_);
-  db_.prepare("UPDATE elements SET wrapped_data_secret = ? WHERE type = ?")
-      .bind_blob(1, element.wrapped_data_secret)
-      .bind(2, type)
-      .run();
-  auto update = db_.prepare("UPDATE files SET wrapped_secret = ? WHERE file_id = ? AND element_type = ?");
-  for (const StoredFile& file : element.files) {
-    update.bind_blob(1, file.wrapped_secret).bind(2, file.file_id).bind(3, type).run();
-    update.reset();
+  auto update_element = db_.prepare(
+      "UPDATE elements SET wrapped_data_secret = ?, recovery_sealed_data_secret = ? WHERE type = "
+      "?");
+  auto update_file = db_.prepare(
+      "UPDATE files SET wrapped_secret = ?, recovery_sealed_secret = ? WHERE file_id = ? AND "
+      "element_type = ?");
+  // Empty is NULL, as put_element writes it (an element without data has no secret).
+  const auto bind_optional = [](SqliteStatement& statement, int index, const Bytes& value) {
+    if (value.empty()) {
+      statement.bind_null(index);
+    } else {
+      statement.bind_blob(index, value);
+    }
+  };
+  for (const StoredElement& element : change.elements) {
+    const std::string type(to_string(element.type));
+    bind_optional(update_element, 1, element.wrapped_data_secret);
+    bind_optional(update_element, 2, element.recovery_sealed_data_secret);
+    update_element.bind(3, type).run();
+    if (sqlite3_changes(db_.handle()) != 1)
+      throw StoreError("store", "element " + type + " changed during the update");
+    update_element.reset();
+    for (const StoredFile& file : element.files) {
+      update_file.bind_blob(1, file.wrapped_secret);
+      bind_optional(update_file, 2, file.recovery_sealed_secret);
+      update_file.bind(3, file.file_id).bind(4, type).run();
+      if (sqlite3_changes(db_.handle()) != 1)
+        throw StoreError("store", "a file of " + type + " changed during the update");
+      update_file.reset();
+    }
+  }
+  auto put = db_.prepare("INSERT OR REPLACE INTO settings(name, value) VALUES (?, ?)");
+  for (const auto& [name, value] : change.settings) {
+    put.bind(1, name).bind_blob(2, value).run();
+    put.reset();
+  }
+  auto remove = db_.prepare("DELETE FROM settings WHERE name = ?");
+  for (const auto& name : change.removed_settings) {
+    remove.bind(1, name).run();
+    remove.reset();
   }
   transaction.commit();
+}
+
+void VaultStore::remove_setting(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  db_.prepare("DELETE FROM settings WHERE name = ?").bind(1, name).run();
 }
 
 void VaultStore::append_receipt(const StoredReceipt& receipt) {
@@ -366,7 +409,8 @@ std::vector<StoredReceipt> VaultStore::receipts() {
 std::optional<StoredReceipt> VaultStore::last_receipt() {
   std::lock_guard lock(mutex_);
   auto statement = db_.prepare(
-      "SELECT sequence, receipt, previous_hash, entry_hash FROM receipts ORDER BY sequence DESC LIMIT 1");
+      "SELECT sequence, receipt, previous_hash, entry_hash FROM receipts ORDER BY sequence DESC "
+      "LIMIT 1");
   if (!statement.step()) return std::nullopt;
   return StoredReceipt{statement.integer(0), statement.text(1), statement.blob(2), statement.blob(3)};
 }

@@ -106,9 +106,17 @@ class VaultStore {
   // put_element deletes the files of the element it replaced after returning, on a
   // thread of its own; this waits for that (tests, and anyone counting files).
   void wait_for_removals() { files_.wait_for_removals(); }
-  // Replaces only the wrapped secrets of a stored element and its files (matched by
-  // file_id), in one transaction: what re-enrolling on a new token changes.
-  void replace_wrapped_secrets(const StoredElement& element);
+  // Replaces the wrapped and recovery-sealed secrets of these stored elements and their
+  // files (matched by file_id), writes the settings and removes the named ones, all in
+  // one transaction: what re-enrolling on a new token or adding recovery changes, and
+  // either all of it happens or none. StoreError if a row changed shape meanwhile.
+  struct SecretsChange {
+    std::vector<StoredElement> elements;
+    std::vector<std::pair<std::string, Bytes>> settings;
+    std::vector<std::string> removed_settings;
+  };
+  void replace_secrets(const SecretsChange& change);
+  void remove_setting(const std::string& name);
 
   void append_receipt(const StoredReceipt& receipt);  // sequence is assigned
   [[nodiscard]] std::vector<StoredReceipt> receipts();

@@ -90,6 +90,11 @@ void register_agent_methods(rpc::MethodTable& audited_table, HolderAgent& agent)
     if (!password) throw RpcError(RpcCode::invalid_params, "recovery_password: required");
     return agent.recover(pin, *password, flag(params, "allow_final_try"));
   });
+  table.add("recovery.add", [&agent](json& params, const CallContext&) {
+    auto password = take_secret(params, "recovery_password");
+    if (!password) throw RpcError(RpcCode::invalid_params, "recovery_password: required");
+    return agent.add_recovery(*password);
+  });
   table.add("unlock", [&agent](json& params, const CallContext&) {
     SecretBytes pin = take_pin(params);
     return agent.unlock(pin, flag(params, "allow_final_try"));

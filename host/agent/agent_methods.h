@@ -1,6 +1,6 @@
 // The agent's socket API: one small handler per JSON-RPC method, each translating
 // params to a HolderAgent call. The method names are the contract clients rely on:
-//   status, tokens, init, recover, unlock, lock,
+//   status, tokens, init, recover, recovery.add, unlock, lock,
 //   element.put, element.get, element.list, element.delete,
 //   authorize, shares, attestation.add, attestation.list, errors.add, events.subscribe
 #pragma once

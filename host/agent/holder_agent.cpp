@@ -23,6 +23,7 @@
 #include "vault/element_error.h"
 #include "vault/element_error_signature.h"
 #include "vault/errors.h"
+#include "vault/identity_key_history.h"
 #include "vault/recovery_key.h"
 
 namespace idvault::agent {
@@ -35,6 +36,9 @@ struct HolderAgent::Unlocked {
   p11::Login login;
   HolderKeys keys;
   std::unique_ptr<vault::RecoverySealer> recovery;
+  // Why puts are refused, when the store names a recovery key this vault's identity key
+  // did not sign: sealing to it could give every later secret to whoever put it there.
+  std::string recovery_refused;
   std::unique_ptr<vault::HolderVault> vault;
 };
 
@@ -79,7 +83,41 @@ std::size_t write_bundle(int fd, const nlohmann::ordered_json& bundle) {
   return text.size();
 }
 
-std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+constexpr const char* kRecoveryPending = "recovery_pending";
+constexpr const char* kIdentityKeyHistory = "identity_key_history";
+
+vault::Bytes text_bytes(std::string_view text) {
+  return vault::Bytes(text.begin(), text.end());
+}
+
+vault::Bytes json_bytes(const nlohmann::json& json) {
+  return text_bytes(json.dump());
+}
+
+std::optional<nlohmann::json> json_setting(vault::VaultStore& store, const std::string& name) {
+  auto value = store.setting(name);
+  if (!value) return std::nullopt;
+  return nlohmann::json::parse(value->begin(), value->end());
+}
+
+std::optional<vault::RecoveryEnvelope> recovery_envelope(vault::VaultStore& store) {
+  auto json = json_setting(store, "recovery");
+  if (!json) return std::nullopt;
+  return vault::recovery_envelope_from_json(*json);
+}
+
+// Keys a recovery attempt made on a token, recorded before the attempt goes on, so that
+// one killed half way does not leave them behind for ever: the next attempt on the same
+// token destroys them first.
+nlohmann::json pending_keys(const std::string& token_serial, const std::vector<vault::Bytes>& ids) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& id : ids) list.push_back(vault::base64_encode(id));
+  return {{"token_serial", token_serial}, {"key_ids", list}};
+}
+
+std::int64_t unix_now() {
+  return static_cast<std::int64_t>(std::time(nullptr));
+}
 
 nlohmann::json offer_to_json(const vault::ShareOffer& offer) {
   nlohmann::json elements = nlohmann::json::array();
@@ -246,18 +284,50 @@ nlohmann::json HolderAgent::tokens() {
   });
 }
 
-void HolderAgent::become_unlocked(std::shared_ptr<p11::Token> token, p11::Login login, HolderKeys keys) {
-  unlocked_.reset(new Unlocked{std::move(token), std::move(login), std::move(keys), nullptr, nullptr});
-  if (auto recovery = store().setting("recovery")) {
-    auto envelope = vault::recovery_envelope_from_json(nlohmann::json::parse(recovery->begin(), recovery->end()));
-    unlocked_->recovery = std::make_unique<vault::RecoverySealer>(envelope.public_key_pem);
+void HolderAgent::become_unlocked(std::shared_ptr<p11::Token> token, p11::Login login,
+                                  HolderKeys keys) {
+  unlocked_.reset(
+      new Unlocked{std::move(token), std::move(login), std::move(keys), nullptr, {}, nullptr});
+  try {
+    load_recovery_sealer();
+  } catch (...) {
+    unlocked_.reset();
+    throw;
   }
-  unlocked_->vault =
-      std::make_unique<vault::HolderVault>(store(), *unlocked_->keys.master_key, unlocked_->recovery.get());
-  unlocked_->vault->set_file_threads(config_.file_threads);
   last_use_ = std::chrono::steady_clock::now();
   token_seen_ = true;
   remember_unlocked(true);
+}
+
+void HolderAgent::load_recovery_sealer() {
+  unlocked_->recovery.reset();
+  unlocked_->recovery_refused.clear();
+  std::optional<vault::RecoveryEnvelope> envelope;
+  try {
+    envelope = recovery_envelope(store());
+  } catch (const vault::FormatError& error) {
+    unlocked_->recovery_refused =
+        std::string("the recovery key in the store is unreadable (") + error.what() + ")";
+  }
+  if (envelope) {
+    if (vault::recovery_envelope_signed_by(*envelope,
+                                           unlocked_->keys.identity_key->public_key_spki_der())) {
+      unlocked_->recovery = std::make_unique<vault::RecoverySealer>(envelope->public_key_pem);
+    } else {
+      unlocked_->recovery_refused = envelope->signature.empty()
+                                        ? "the recovery key in the store is not signed by this "
+                                          "vault's identity key (made before idvault 0.4)"
+                                        : "the recovery key in the store is not signed by this "
+                                          "vault's identity key: the store was altered";
+    }
+  }
+  if (!unlocked_->recovery_refused.empty()) {
+    log(LogLevel::warning, "recovery: " + unlocked_->recovery_refused +
+                               "; puts are refused until recovery is added again");
+  }
+  unlocked_->vault = std::make_unique<vault::HolderVault>(store(), *unlocked_->keys.master_key,
+                                                          unlocked_->recovery.get());
+  unlocked_->vault->set_file_threads(config_.file_threads);
 }
 
 nlohmann::json HolderAgent::init(const SecretBytes& pin, bool allow_final_try,
@@ -267,23 +337,31 @@ nlohmann::json HolderAgent::init(const SecretBytes& pin, bool allow_final_try,
     if (vault_initialised(store())) {
       throw RpcError(RpcCode::already_initialised, "vault already initialised at " + config_.store_path.string());
     }
-    // Checked (and the slow KDF run) before anything is made on the token.
-    std::optional<vault::RecoveryEnvelope> envelope;
-    if (recovery_password) envelope = vault::create_recovery_envelope(*recovery_password);
+    // Checked before anything is made on the token.
+    if (recovery_password) vault::check_recovery_password(*recovery_password);
     auto token = resolve_token();
     auto login = p11::Login::open(token, pin, {allow_final_try});
     HolderKeys keys = create_holder_keys(token, config_.force_asymmetric);
-    if (envelope) keys.settings.insert(keys.settings.begin(), {"recovery", [&] {
-      std::string text = vault::to_json(*envelope).dump();
-      return vault::Bytes(text.begin(), text.end());
-    }()});
-    store().put_settings(keys.settings);
-    nlohmann::json result = {{"mode", to_string(keys.mode)},
-                             {"token", token->label()},
-                             {"token_uri", token->uri()},
-                             {"recovery", envelope.has_value()},
-                             {"identity_key", keys.identity_key_uri},
-                             {"identity_key_sha256", vault::key_fingerprint(keys.identity_key->public_key_spki_der())}};
+    // The envelope names and is signed by the identity key just made (so it comes after).
+    std::optional<vault::RecoveryEnvelope> envelope;
+    try {
+      if (recovery_password)
+        envelope = vault::create_recovery_envelope(*recovery_password, *keys.identity_key);
+      if (envelope)
+        keys.settings.insert(keys.settings.begin(),
+                             {"recovery", json_bytes(vault::to_json(*envelope))});
+      store().put_settings(keys.settings);
+    } catch (...) {
+      destroy_made_keys(keys);
+      throw;
+    }
+    nlohmann::json result = {
+        {"mode", to_string(keys.mode)},
+        {"token", token->label()},
+        {"token_uri", token->uri()},
+        {"recovery", envelope.has_value()},
+        {"identity_key", keys.identity_key_uri},
+        {"identity_key_sha256", vault::key_fingerprint(keys.identity_key->public_key_spki_der())}};
     become_unlocked(token, std::move(login), std::move(keys));
     return result;
   });
@@ -292,13 +370,14 @@ nlohmann::json HolderAgent::init(const SecretBytes& pin, bool allow_final_try,
 nlohmann::json HolderAgent::recover(const SecretBytes& pin, const SecretBytes& recovery_password, bool allow_final_try) {
   std::lock_guard lock(mutex_);
   return translating_errors([&] {
-    if (!vault_initialised(store())) throw RpcError(RpcCode::not_initialised, "vault not initialised: nothing to recover");
-    auto recovery = store().setting("recovery");
-    if (!recovery) throw RpcError(RpcCode::bad_input, "this vault was made without a recovery password");
-    auto envelope = vault::recovery_envelope_from_json(nlohmann::json::parse(recovery->begin(), recovery->end()));
+    if (!vault_initialised(store()))
+      throw RpcError(RpcCode::not_initialised, "vault not initialised: nothing to recover");
+    auto envelope = recovery_envelope(store());
+    if (!envelope)
+      throw RpcError(RpcCode::bad_input, "this vault was made without a recovery password");
     auto opener = [&] {
       try {
-        return vault::RecoveryOpener::open(envelope, recovery_password);
+        return vault::RecoveryOpener::open(*envelope, recovery_password);
       } catch (const vault::DecryptError&) {
         throw RpcError(RpcCode::bad_input, "wrong recovery password");
       }
@@ -310,15 +389,72 @@ nlohmann::json HolderAgent::recover(const SecretBytes& pin, const SecretBytes& r
       throw RpcError(RpcCode::bad_input, "this is the vault's own token: unlock it instead of recovering");
     }
     auto login = p11::Login::open(token, pin, {allow_final_try});
+    // Keys an earlier attempt on this token made and then was killed before it could
+    // remove them.
+    if (auto pending = json_setting(store(), kRecoveryPending);
+        pending && pending->value("token_serial", std::string()) == token->serial()) {
+      std::vector<vault::Bytes> ids;
+      for (const auto& id : pending->at("key_ids"))
+        ids.push_back(vault::base64_decode(id.get<std::string>(), "recovery_pending.key_id"));
+      destroy_keys_with_ids(token, ids);
+      store().remove_setting(kRecoveryPending);
+    }
     HolderKeys keys = create_holder_keys(token, config_.force_asymmetric);
-    // Every secret moves first; only then does the store say the vault lives on the new
-    // token. A crash in between leaves it on the old one, and recovery can run again.
-    std::size_t moved = vault::rewrap_with_recovery(store(), opener, *keys.master_key);
-    store().put_settings(keys.settings);
-    nlohmann::json result = {{"recovered", true}, {"secrets", moved}, {"mode", to_string(keys.mode)},
-                             {"token", token->label()}, {"token_uri", token->uri()}};
+    std::size_t moved = 0;
+    try {
+      store().put_setting(kRecoveryPending,
+                          json_bytes(pending_keys(token->serial(), keys.made_ids)));
+      // The identity keys the vault had: the one the envelope names (the recovery
+      // password authenticated it) and those its history, signed by that one, lists.
+      std::vector<vault::Bytes> earlier;
+      if (!envelope->identity_key_spki_der.empty()) {
+        if (auto history = json_setting(store(), kIdentityKeyHistory)) {
+          earlier = vault::earlier_identity_keys(*history, envelope->identity_key_spki_der);
+        }
+        earlier.push_back(envelope->identity_key_spki_der);
+      }
+      auto settings = keys.settings;
+      settings.emplace_back(
+          kIdentityKeyHistory,
+          text_bytes(vault::sign_identity_key_history(earlier, *keys.identity_key).dump()));
+      // The same recovery key and password, now vouched for by the new identity key.
+      settings.emplace_back("recovery", json_bytes(vault::to_json(opener.reseal(
+                                            recovery_password, *envelope, *keys.identity_key))));
+      moved = vault::rewrap_with_recovery(store(), opener, *keys.master_key, std::move(settings),
+                                          {kRecoveryPending});
+    } catch (...) {
+      destroy_made_keys(keys);
+      try {
+        store().remove_setting(kRecoveryPending);
+      } catch (...) {
+        // the next attempt finds the record and cleans up then
+      }
+      throw;
+    }
+    nlohmann::json result = {
+        {"recovered", true},
+        {"secrets", moved},
+        {"mode", to_string(keys.mode)},
+        {"token", token->label()},
+        {"token_uri", token->uri()},
+        {"identity_key_sha256", vault::key_fingerprint(keys.identity_key->public_key_spki_der())}};
     become_unlocked(token, std::move(login), std::move(keys));
     return result;
+  });
+}
+
+nlohmann::json HolderAgent::add_recovery(const SecretBytes& recovery_password) {
+  return with_vault([&](Unlocked& state) -> nlohmann::json {
+    vault::check_recovery_password(recovery_password);
+    const bool had = store().setting("recovery").has_value();
+    vault::RecoveryEnvelope envelope =
+        vault::create_recovery_envelope(recovery_password, *state.keys.identity_key);
+    vault::RecoverySealer sealer(envelope.public_key_pem);
+    std::size_t sealed =
+        vault::seal_for_recovery(store(), *state.keys.master_key, sealer,
+                                 {{"recovery", json_bytes(vault::to_json(envelope))}});
+    load_recovery_sealer();
+    return {{"recovery", true}, {"replaced", had}, {"secrets", sealed}};
   });
 }
 
@@ -362,6 +498,11 @@ void HolderAgent::put(vault::PlainElement&& element) { put(std::move(element), {
 
 void HolderAgent::put(vault::PlainElement&& element, const vault::HolderVault::PutHooks& hooks) {
   with_vault([&](Unlocked& state) {
+    if (!state.recovery_refused.empty()) {
+      throw RpcError(RpcCode::bad_input, state.recovery_refused +
+                                             ": nothing is stored until recovery is set again "
+                                             "with 'idvault recovery add'");
+    }
     state.vault->put(std::move(element), hooks);
     return 0;
   });
@@ -431,12 +572,32 @@ nlohmann::json HolderAgent::shares(bool verify) {
       list.push_back({{"sequence", stored.sequence}, {"receipt", receipt}});
     }
     nlohmann::json result = {{"shares", list}};
+    if (unlocked_) {
+      result["identity_key_sha256"] =
+          vault::key_fingerprint(unlocked_->keys.identity_key->public_key_spki_der());
+    }
     if (verify) {
-      // Chain and signatures are checked with the public keys in the receipts; nothing
-      // secret is needed, so this works while locked.
-      vault::ReceiptChainReport report = vault::verify_receipt_chain(store());
-      result["verified"] = {{"valid", report.valid}, {"count", report.count}, {"reason", report.reason}};
-      if (report.first_bad_sequence) result["verified"]["first_bad_sequence"] = *report.first_bad_sequence;
+      // The log is in the store, which anyone with the user's files can rewrite: every
+      // receipt must be signed by the identity key the token holds (or one it had before
+      // recovery, listed in a history that key signed), not just by the key inside it.
+      if (!unlocked_) {
+        throw RpcError(
+            RpcCode::locked,
+            "verifying the receipt log needs the identity key on the token: run 'idvault unlock'");
+      }
+      const vault::Bytes current = unlocked_->keys.identity_key->public_key_spki_der();
+      std::vector<vault::Bytes> keys{current};
+      if (auto history = json_setting(store(), kIdentityKeyHistory)) {
+        for (auto& key : vault::earlier_identity_keys(*history, current))
+          keys.push_back(std::move(key));
+      }
+      vault::ReceiptChainReport report = vault::verify_receipt_chain(store(), keys);
+      result["verified"] = {{"valid", report.valid},
+                            {"count", report.count},
+                            {"reason", report.reason},
+                            {"identity_keys", keys.size()}};
+      if (report.first_bad_sequence)
+        result["verified"]["first_bad_sequence"] = *report.first_bad_sequence;
     }
     return result;
   });

@@ -9,10 +9,9 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "host/agent/consent_prompt.h"
 #include "host/agent/holder_keys.h"
@@ -56,6 +55,10 @@ class HolderAgent {
   [[nodiscard]] nlohmann::json recover(const SecretBytes& pin, const SecretBytes& recovery_password,
                                        bool allow_final_try);
   [[nodiscard]] nlohmann::json unlock(const SecretBytes& pin, bool allow_final_try);
+  // Seals every value secret to a new recovery key under this password (replacing any
+  // recovery key the vault had) and signs its envelope with the identity key, in one
+  // transaction. Needs the vault unlocked.
+  [[nodiscard]] nlohmann::json add_recovery(const SecretBytes& recovery_password);
   [[nodiscard]] nlohmann::json lock(const std::string& reason);
 
   // Takes the element's files without copying them (scans are megabytes).
@@ -90,8 +93,11 @@ class HolderAgent {
   template <typename Fn>
   auto with_vault(Fn&& fn);
   void lock_locked(const std::string& reason);  // mutex_ held
-  void become_unlocked(std::shared_ptr<p11::Token> token, p11::Login login, HolderKeys keys);  // mutex_ held
-  vault::VaultStore& store();                   // mutex_ held
+  void become_unlocked(std::shared_ptr<p11::Token> token, p11::Login login,
+                       HolderKeys keys);  // mutex_ held
+  void
+  load_recovery_sealer();      // mutex_ held, unlocked_ set: checks the stored envelope's signature
+  vault::VaultStore& store();  // mutex_ held
   std::shared_ptr<p11::Token> resolve_token();  // mutex_ held
   void emit(const std::string& event, const nlohmann::json& params);
 

@@ -79,22 +79,44 @@ HolderKeys create_holder_keys(const std::shared_ptr<p11::Token>& token, bool for
                   : KeyMode::asymmetric;
   auto& settings = keys.settings;
 
+  // Each object made is remembered at once, so a failure after it can destroy it.
+  const auto made_pair = [&keys](p11::KeyPair pair, const vault::Bytes& id) {
+    keys.made_ids.push_back(id);
+    keys.made_objects.push_back(std::move(pair.public_key));
+    keys.made_objects.push_back(pair.private_key);
+    return std::move(pair.private_key);
+  };
+  const auto made_pair_with = [&](auto generate, const char* label) {
+    vault::Bytes id = fresh_key_id();
+    return made_pair(generate(token, p11::KeySpec{label, id}), id);
+  };
   p11::Object identity = (!caps.read_only && caps.ec_keygen)
-                             ? p11::generate_ec_p256_key_pair(token, {kIdentityLabel, fresh_key_id()}).private_key
+                             ? made_pair_with(
+                                   [](const auto& t, const p11::KeySpec& spec) {
+                                     return p11::generate_ec_p256_key_pair(t, spec);
+                                   },
+                                   kIdentityLabel)
                              : pick_existing_key(token, CKK_EC, CKA_SIGN, "signing shares");
   keys.identity_key_uri = identity.uri();
   settings.emplace_back("identity_key_uri", text_bytes(keys.identity_key_uri));
   keys.identity_key = std::make_unique<vault::TokenSigningKey>(std::move(identity));
 
   if (keys.mode == KeyMode::token_aes) {
-    p11::Object master = p11::generate_aes256_key(token, {kMasterLabel, fresh_key_id()});
+    vault::Bytes id = fresh_key_id();
+    p11::Object master = p11::generate_aes256_key(token, {kMasterLabel, id});
+    keys.made_ids.push_back(id);
+    keys.made_objects.push_back(master);
     settings.emplace_back("master_key_uri", text_bytes(master.uri()));
     keys.master_key = std::make_unique<vault::TokenMasterKey>(std::move(master));
   } else {
-    p11::Object card_key = (!caps.read_only && caps.rsa_keygen)
-                               ? p11::generate_rsa_key_pair(token, 2048, {kVaultKeyLabel, fresh_key_id()})
-                                     .private_key
-                               : pick_existing_key(token, CKK_RSA, CKA_DECRYPT, "opening the vault key");
+    p11::Object card_key =
+        (!caps.read_only && caps.rsa_keygen)
+            ? made_pair_with(
+                  [](const auto& t, const p11::KeySpec& spec) {
+                    return p11::generate_rsa_key_pair(t, 2048, spec);
+                  },
+                  kVaultKeyLabel)
+            : pick_existing_key(token, CKK_RSA, CKA_DECRYPT, "opening the vault key");
     settings.emplace_back("card_key_uri", text_bytes(card_key.uri()));
     vault::TokenServiceKey opener(std::move(card_key));
     SecretBytes vault_key = fresh_vault_key();
@@ -106,6 +128,31 @@ HolderKeys create_holder_keys(const std::shared_ptr<p11::Token>& token, bool for
   // Last, and written in one transaction: a vault is initialised only once all of it is.
   settings.emplace_back("mode", text_bytes(to_string(keys.mode)));
   return keys;
+}
+
+void destroy_made_keys(HolderKeys& keys) noexcept {
+  for (p11::Object& object : keys.made_objects) {
+    try {
+      object.destroy();
+    } catch (...) {
+      // gone with the token, or never fully made: nothing more to do here
+    }
+  }
+  keys.made_objects.clear();
+  keys.made_ids.clear();
+}
+
+void destroy_keys_with_ids(const std::shared_ptr<p11::Token>& token,
+                           const std::vector<vault::Bytes>& ids) noexcept {
+  for (const vault::Bytes& id : ids) {
+    try {
+      vault::Bytes value = id;
+      CK_ATTRIBUTE search[] = {{CKA_ID, value.data(), static_cast<CK_ULONG>(value.size())}};
+      for (p11::Object& object : p11::find_objects(token, search)) object.destroy();
+    } catch (...) {
+      // as above: a leftover that cannot be removed now stays an unused object
+    }
+  }
 }
 
 HolderKeys open_holder_keys(const std::shared_ptr<p11::Token>& token, vault::VaultStore& store) {

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "pkcs11/object.h"
 #include "pkcs11/token.h"
 #include "vault/keys.h"
 #include "vault/vault_store.h"
@@ -27,6 +28,11 @@ struct HolderKeys {
   std::string identity_key_uri;
   // What the store must record for open_holder_keys to find these keys again.
   std::vector<std::pair<std::string, vault::Bytes>> settings;
+  // The objects create_holder_keys made on the token (both halves of each pair), and
+  // their CKA_IDs: what to destroy if what they were made for fails (a recovery that
+  // does not commit). Empty for keys found (open_holder_keys, read-only cards).
+  std::vector<p11::Object> made_objects;
+  std::vector<vault::Bytes> made_ids;
 };
 
 // On a logged-in token: makes (or, on read-only cards, picks) the keys and returns them
@@ -39,7 +45,17 @@ struct HolderKeys {
 
 // On a logged-in token: finds the keys the store names and opens the vault key.
 // Throws std::runtime_error if the token is not the one the vault was made on.
-[[nodiscard]] HolderKeys open_holder_keys(const std::shared_ptr<p11::Token>& token, vault::VaultStore& store);
+[[nodiscard]] HolderKeys open_holder_keys(const std::shared_ptr<p11::Token>& token,
+                                          vault::VaultStore& store);
+
+// Destroys what create_holder_keys made. Never throws: it runs after another failure,
+// whose error is the one to report.
+void destroy_made_keys(HolderKeys& keys) noexcept;
+
+// Destroys every object on the token with one of these CKA_IDs (keys an earlier attempt
+// made and recorded before it was killed). Never throws.
+void destroy_keys_with_ids(const std::shared_ptr<p11::Token>& token,
+                           const std::vector<vault::Bytes>& ids) noexcept;
 
 // Whether the store holds a vault (init ran to the end).
 [[nodiscard]] bool vault_initialised(vault::VaultStore& store);

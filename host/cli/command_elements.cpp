@@ -14,6 +14,7 @@
 #include "host/cli/element_args.h"
 #include "host/cli/local_files.h"
 #include "host/cli/progress_bar.h"
+#include "host/rpc/attachment_announcement.h"
 #include "vault/base64.h"
 #include "vault/element_data.h"
 #include "vault/errors.h"
@@ -145,6 +146,19 @@ int run_put(const Args& args) {
   if (rules.plain != (vm->count("value") > 0)) {
     throw UsageError(rules.plain ? type_name(type) + " needs --value"
                                  : "--value is only for phone_number and email");
+  }
+
+  // A put's files travel with one message (as descriptors, at most SCM_MAX_FD of them):
+  // say so here rather than have the socket refuse them half way.
+  std::size_t file_count = 0;
+  for (const FileOption& option : kFileOptions) {
+    if (vm->count(option.option) == 0) continue;
+    file_count += option.many ? (*vm)[option.option].as<std::vector<std::string>>().size() : 1;
+  }
+  if (file_count > rpc::kMaxDescriptors) {
+    throw UsageError("one put takes at most " + std::to_string(rpc::kMaxDescriptors) +
+                     " files (scans, files and translations together); this one has " +
+                     std::to_string(file_count));
   }
 
   AgentClient agent(agent_socket_path());

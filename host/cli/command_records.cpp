@@ -37,7 +37,9 @@ int run_shares(const Args& args) {
   CommandLine command(
       "idvault shares [--verify] [--json]",
       "Lists every share from the agent's signed, hash-chained receipt log. --verify checks\n"
-      "the chain and every signature and fails naming the first broken entry.");
+      "the chain and that every receipt is signed by the identity key on the token (or one\n"
+      "it had before a recovery), and fails naming the first broken entry. It needs the\n"
+      "vault unlocked. It cannot tell that the newest receipts, or all of them, were deleted.");
   command.options.add_options()("verify", "check the chain and the signatures")(
       "json", "print JSON, for programs");
   auto vm = command.parse(args);
@@ -48,6 +50,10 @@ int run_shares(const Args& args) {
   if (vm->count("json")) {
     std::cout << result.dump(2) << "\n";
   } else {
+    if (result.contains("identity_key_sha256")) {
+      std::cout << "identity key sha256: " << result["identity_key_sha256"].get<std::string>()
+                << "\n";
+    }
     const auto& shares = result.at("shares");
     if (shares.empty()) std::cout << "no shares yet\n";
     for (const auto& share : shares) {
@@ -76,7 +82,9 @@ int run_shares(const Args& args) {
   }
   if (!vm->count("json")) {
     std::cout << "receipt log verified: " << verified.value("count", 0)
-              << " share(s), chain and signatures intact\n";
+              << " share(s), chain and signatures intact, all by this vault's identity key"
+              << (verified.value("identity_keys", 1) > 1 ? " or its keys before recovery" : "")
+              << "\n";
   }
   return kExitOk;
 }

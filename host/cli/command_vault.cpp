@@ -1,7 +1,7 @@
 // init, unlock, lock, status, tokens: the vault's state and the token under it.
 #include <filesystem>
-#include <optional>
 #include <iostream>
+#include <optional>
 
 #include "host/cli/agent_client.h"
 #include "host/cli/cli_error.h"
@@ -107,7 +107,12 @@ int run_init(const Args& args) {
       send_pin(agent, "init", *vm, recovery_password ? &*recovery_password : nullptr);
   std::cout << "vault initialised on token '" << result.value("token", std::string()) << "' (mode "
             << result.value("mode", std::string()) << ")\n"
-            << "recovery: " << (result.value("recovery", false) ? "password set" : "none") << "\n"
+            << "recovery: "
+            << (result.value("recovery", false)
+                    ? "password set"
+                    : "none: if this token is lost or broken, the vault is lost with it; "
+                      "add a recovery password with 'idvault recovery add'")
+            << "\n"
             << "token: " << result.value("token_uri", std::string()) << "\n"
             << "identity key sha256: " << result.value("identity_key_sha256", std::string())
             << "\n";
@@ -132,6 +137,32 @@ int run_recover(const Args& args) {
             << result.value("secrets", 0) << " secrets moved, mode "
             << result.value("mode", std::string()) << ")\n"
             << "token: " << result.value("token_uri", std::string()) << "\n";
+  return kExitOk;
+}
+
+int run_recovery(const Args& args) {
+  CommandLine command(
+      "idvault recovery add [--recovery-password-file F]",
+      "Adds a recovery password to an unlocked vault, or replaces the one it has: every\n"
+      "stored secret is sealed to a new recovery key, in one step, so that 'idvault recover'\n"
+      "can later move the vault onto a new token if this one is lost.");
+  command.argument("ACTION", true);
+  command.options.add_options()("recovery-password-file", po::value<std::string>(),
+                                "read the recovery password from this file");
+  auto vm = command.parse(args);
+  if (!vm) return kExitOk;
+  if ((*vm)["ACTION"].as<std::string>() != "add") {
+    throw UsageError("unknown action '" + (*vm)["ACTION"].as<std::string>() +
+                     "'; usage: idvault recovery add");
+  }
+  SecretBytes password = read_recovery_password(*vm, true);
+  AgentClient agent(agent_socket_path());
+  SecretRequest request("recovery.add", agent.next_id());
+  request.add_text("recovery_password", password);
+  nlohmann::json result = agent.call(request);
+  std::cout << (result.value("replaced", false) ? "recovery password replaced"
+                                                : "recovery password added")
+            << " (" << result.value("secrets", 0) << " secrets sealed to the new recovery key)\n";
   return kExitOk;
 }
 

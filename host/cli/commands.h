@@ -17,6 +17,7 @@ using Args = std::vector<std::string>;
 
 int run_init(const Args& args);
 int run_recover(const Args& args);
+int run_recovery(const Args& args);
 int run_unlock(const Args& args);
 int run_lock(const Args& args);
 int run_status(const Args& args);

@@ -25,6 +25,7 @@ const std::map<std::string, Command, std::less<>>& command_table() {
   static const std::map<std::string, Command, std::less<>> table = {
       {"init", {run_init, "create the vault on the agent's token"}},
       {"recover", {run_recover, "move a vault onto a new token with its recovery password"}},
+      {"recovery", {run_recovery, "add (or replace) the recovery password of a vault"}},
       {"unlock", {run_unlock, "log the agent in to the token (asks for the PIN)"}},
       {"lock", {run_lock, "log the agent out of the token"}},
       {"status", {run_status, "is the vault there, is it unlocked"}},

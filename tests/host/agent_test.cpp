@@ -1,20 +1,19 @@
 // The holder's agent end to end: a real socket, a real (throwaway) SoftHSM2 token, the
 // real store on disk. Each test is its own process under ctest, with its own token.
 #include <fcntl.h>
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <gtest/gtest.h>
 #include <iterator>
 #include <thread>
-
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/rsa.h>
-#include <openssl/x509.h>
 
 #include "host/agent/agent_methods.h"
 #include "host/agent/holder_agent.h"
@@ -23,11 +22,12 @@
 #include "tests/host/rpc_test_client.h"
 #include "tests/support/softhsm_token.h"
 #include "vault/attestation.h"
-#include "vault/element_error_signature.h"
 #include "vault/auth_link.h"
 #include "vault/base64.h"
+#include "vault/element_error_signature.h"
 #include "vault/passport_data.h"
 #include "vault/passport_decryptor.h"
+#include "vault/recovery_key.h"
 #include "vault/share_receipt.h"
 #include "vault/software_keys.h"
 #include "vault/sqlite_db.h"
@@ -75,7 +75,9 @@ class AgentTest : public ::testing::Test {
     char pattern[] = "/tmp/idvault-agent-XXXXXX";
     dir_ = ::mkdtemp(pattern);
     socket_path_ = dir_ / "run" / "agent.sock";
-    consent_yes_ = write_script("yes.sh", "#!/bin/sh\ncat > \"$(dirname \"$0\")/consent-input.json\"\necho \"$1\" > \"$(dirname \"$0\")/consent-summary.txt\"\nexit 0\n");
+    consent_yes_ = write_script("yes.sh",
+                                "#!/bin/sh\ncat > \"$(dirname \"$0\")/consent-input.json\"\necho "
+                                "\"$1\" > \"$(dirname \"$0\")/consent-summary.txt\"\nexit 0\n");
     consent_no_ = write_script("no.sh", "#!/bin/sh\nexit 1\n");
   }
   void TearDown() override {
@@ -787,4 +789,311 @@ TEST_F(AgentTest, AnUnreferencedAttachmentStoresNothing) {
   EXPECT_EQ(answer["error"]["code"], -32602) << answer.dump();
   EXPECT_EQ(call("element.list")["result"].size(), 0u);
   EXPECT_EQ(call("element.get", {{"type", "utility_bill"}})["error"]["code"], -32008);
+}
+
+// --- recovery material and the receipt log are not trusted from the store (issue 13) ---
+
+namespace {
+
+json recovery_setting(const fs::path& db) {
+  vault::SqliteDatabase raw(db, false);
+  auto statement = raw.prepare("SELECT value FROM settings WHERE name = 'recovery'");
+  EXPECT_TRUE(statement.step());
+  vault::Bytes value = statement.blob(0);
+  return json::parse(value.begin(), value.end());
+}
+
+void write_recovery_setting(const fs::path& db, const json& envelope) {
+  vault::SqliteDatabase raw(db, false);
+  const std::string text = envelope.dump();
+  raw.prepare("UPDATE settings SET value = ? WHERE name = 'recovery'")
+      .bind_blob(1, vault::Bytes(text.begin(), text.end()))
+      .run();
+}
+
+std::string other_rsa_public_key_pem() {
+  vault::openssl::PKey key(EVP_RSA_gen(3072));
+  auto bio = vault::openssl::make_memory_bio();
+  PEM_write_bio_PUBKEY(bio.get(), key.get());
+  char* data = nullptr;
+  long size = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(size));
+}
+
+// How many key objects the token holds, counted by OpenSC's pkcs11-tool in a process of
+// its own (this one has the module loaded for the agent): keys a failed recovery left.
+std::size_t objects_on(const std::string& label) {
+  const std::string command =
+      "pkcs11-tool --module '" + idvault::testing::softhsm_module_path().string() +
+      "' --token-label " + label + " --login --pin " + idvault::testing::kDefaultPin +
+      " --list-objects 2>/dev/null | grep -c 'Key Object'";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return 0;
+  std::size_t count = 0;
+  if (std::fscanf(pipe, "%zu", &count) != 1) count = 0;
+  ::pclose(pipe);
+  return count;
+}
+
+}  // namespace
+
+TEST_F(AgentTest, ARecoveryKeyNotSignedByTheIdentityKeyIsNeverSealedTo) {
+  start();
+  ASSERT_TRUE(call("init", {{"pin", idvault::testing::kDefaultPin},
+                            {"recovery_password", "correct horse battery"}})
+                  .contains("result"));
+  ASSERT_TRUE(
+      call("element.put", {{"type", "email"}, {"value", "ada@example.org"}}).contains("result"));
+  call("lock");
+  json envelope = recovery_setting(dir_ / "data" / "vault.db");
+  envelope["public_key"] = other_rsa_public_key_pem();  // the attacker's
+  write_recovery_setting(dir_ / "data" / "vault.db", envelope);
+  ASSERT_TRUE(call("unlock", {{"pin", idvault::testing::kDefaultPin}}).contains("result"));
+  json put = call("element.put", {{"type", "address"},
+                                  {"data",
+                                   {{"street_line1", "1 Main St"},
+                                    {"street_line2", ""},
+                                    {"city", "London"},
+                                    {"state", ""},
+                                    {"country_code", "GB"},
+                                    {"post_code", "N1"}}}});
+  ASSERT_TRUE(put.contains("error")) << put.dump();
+  EXPECT_NE(
+      put["error"]["message"].get<std::string>().find("not signed by this vault's identity key"),
+      std::string::npos)
+      << put.dump();
+  EXPECT_NE(put["error"]["message"].get<std::string>().find("idvault recovery add"),
+            std::string::npos);
+  EXPECT_EQ(call("element.get", {{"type", "address"}})["error"]["code"], -32008);
+
+  // Adding recovery again (a new key, signed) repairs it; every value is sealed to it.
+  json added = call("recovery.add", {{"recovery_password", "another horse battery"}});
+  ASSERT_TRUE(added.contains("result")) << added.dump();
+  EXPECT_EQ(added["result"]["replaced"], true);
+  EXPECT_EQ(added["result"]["secrets"], 0);  // email is sent in clear: no secret
+  EXPECT_TRUE(call("element.put", {{"type", "address"},
+                                   {"data",
+                                    {{"street_line1", "1 Main St"},
+                                     {"street_line2", ""},
+                                     {"city", "London"},
+                                     {"state", ""},
+                                     {"country_code", "GB"},
+                                     {"post_code", "N1"}}}})
+                  .contains("result"));
+}
+
+TEST_F(AgentTest, RecoveryAddSealsAnExistingVaultThatRecoverThenMoves) {
+  start();
+  init();  // no recovery password
+  const std::string front = scan("late-front", 5000);
+  ASSERT_TRUE(call("element.put", {{"type", "passport"},
+                                   {"data", {{"document_no", "L1"}, {"expiry_date", ""}}},
+                                   {"front_side", b64(front)}})
+                  .contains("result"));
+  EXPECT_EQ(call("recovery.add", {{"recovery_password", "short"}})["error"]["code"], -32009);
+  json added = call("recovery.add", {{"recovery_password", "correct horse battery"}});
+  ASSERT_TRUE(added.contains("result")) << added.dump();
+  EXPECT_EQ(added["result"]["replaced"], false);
+  EXPECT_EQ(added["result"]["secrets"], 2);
+  stop();
+  token_.environment().add_token("spare");
+  token_.remove();
+  agent::AgentConfig config;
+  config.token_uri = "pkcs11:token=spare";
+  start(config);
+  json recovered = call("recover", {{"pin", idvault::testing::kDefaultPin},
+                                    {"recovery_password", "correct horse battery"}});
+  ASSERT_TRUE(recovered.contains("result")) << recovered.dump();
+  EXPECT_EQ(call("element.get", {{"type", "passport"}})["result"]["front_side"], b64(front));
+}
+
+TEST_F(AgentTest, RecoverRefusesSwappedOrPlantedSealsAndChangesNothing) {
+  start();
+  ASSERT_TRUE(call("init", {{"pin", idvault::testing::kDefaultPin},
+                            {"recovery_password", "correct horse battery"}})
+                  .contains("result"));
+  ASSERT_TRUE(call("element.put", {{"type", "passport"},
+                                   {"data", {{"document_no", "R1"}, {"expiry_date", ""}}},
+                                   {"front_side", b64(scan("swap-front", 3000))}})
+                  .contains("result"));
+  ASSERT_TRUE(call("element.put", {{"type", "personal_details"}, {"data", personal_details()}})
+                  .contains("result"));
+  stop();
+  const fs::path db = dir_ / "data" / "vault.db";
+  vault::Bytes original;
+  {
+    // The passport's data seal now holds personal_details' secret.
+    vault::SqliteDatabase raw(db, false);
+    auto read =
+        raw.prepare("SELECT recovery_sealed_data_secret FROM elements WHERE type = 'passport'");
+    ASSERT_TRUE(read.step());
+    original = read.blob(0);
+    raw.execute(
+        "UPDATE elements SET recovery_sealed_data_secret = (SELECT recovery_sealed_data_secret "
+        "FROM elements "
+        "WHERE type = 'personal_details') WHERE type = 'passport'");
+  }
+  token_.environment().add_token("spare");
+  token_.remove();
+  agent::AgentConfig config;
+  config.token_uri = "pkcs11:token=spare";
+  start(config);
+  const std::size_t objects_before = objects_on("spare");
+  json refused = call("recover", {{"pin", idvault::testing::kDefaultPin},
+                                  {"recovery_password", "correct horse battery"}});
+  ASSERT_TRUE(refused.contains("error")) << refused.dump();
+  EXPECT_NE(refused["error"]["message"].get<std::string>().find("passport.data"), std::string::npos)
+      << refused.dump();
+  EXPECT_NE(refused["error"]["message"].get<std::string>().find("nothing was recovered"),
+            std::string::npos);
+  // Nothing moved: the vault still names the lost token, and the spare holds no keys
+  // from the attempt.
+  EXPECT_NE(call("unlock", {{"pin", idvault::testing::kDefaultPin}})["error"]["message"]
+                .get<std::string>()
+                .find("belongs to token 'holder'"),
+            std::string::npos);
+  EXPECT_EQ(objects_on("spare"), objects_before);
+
+  // A seal made by someone who knows only the public key, for a secret of their own.
+  {
+    json envelope = recovery_setting(db);
+    vault::RecoverySealer attacker(envelope["public_key"].get<std::string>());
+    vault::Bytes planted =
+        attacker.seal(SecretBytes(32), vault::recovery_seal_label("passport", "data", ""));
+    vault::SqliteDatabase raw(db, false);
+    raw.prepare("UPDATE elements SET recovery_sealed_data_secret = ? WHERE type = 'passport'")
+        .bind_blob(1, planted)
+        .run();
+  }
+  json planted = call("recover", {{"pin", idvault::testing::kDefaultPin},
+                                  {"recovery_password", "correct horse battery"}});
+  ASSERT_TRUE(planted.contains("error")) << planted.dump();
+  EXPECT_EQ(objects_on("spare"), objects_before);
+
+  // The genuine seal back: recovery works, once.
+  {
+    vault::SqliteDatabase raw(db, false);
+    raw.prepare("UPDATE elements SET recovery_sealed_data_secret = ? WHERE type = 'passport'")
+        .bind_blob(1, original)
+        .run();
+  }
+  json recovered = call("recover", {{"pin", idvault::testing::kDefaultPin},
+                                    {"recovery_password", "correct horse battery"}});
+  ASSERT_TRUE(recovered.contains("result")) << recovered.dump();
+  EXPECT_EQ(call("element.get", {{"type", "passport"}})["result"]["data"]["document_no"], "R1");
+}
+
+TEST_F(AgentTest, StoredArgon2ParametersOutOfBoundsAreRefused) {
+  start();
+  ASSERT_TRUE(call("init", {{"pin", idvault::testing::kDefaultPin},
+                            {"recovery_password", "correct horse battery"}})
+                  .contains("result"));
+  stop();
+  const fs::path db = dir_ / "data" / "vault.db";
+  const json genuine = recovery_setting(db);
+  token_.environment().add_token("spare");
+  token_.remove();
+  agent::AgentConfig config;
+  config.token_uri = "pkcs11:token=spare";
+  start(config);
+  for (const auto& [name, value] :
+       std::vector<std::pair<std::string, std::uint64_t>>{{"t_cost", 1},
+                                                          {"t_cost", 1000},
+                                                          {"m_cost_kib", 8},
+                                                          {"m_cost_kib", 64ull * 1024 * 1024},
+                                                          {"parallelism", 64}}) {
+    json edited = genuine;
+    edited[name] = value;
+    write_recovery_setting(db, edited);
+    json answer = call("recover", {{"pin", idvault::testing::kDefaultPin},
+                                   {"recovery_password", "correct horse battery"}});
+    ASSERT_TRUE(answer.contains("error")) << name << " " << value;
+    // Stops at the first miss: an unchecked ceiling would make the next case run for minutes.
+    ASSERT_NE(answer["error"]["message"].get<std::string>().find("recovery." + name +
+                                                                 ": must be between"),
+              std::string::npos)
+        << answer.dump();
+  }
+}
+
+TEST_F(AgentTest, SharesVerifyPinsTheIdentityKeyOnTheToken) {
+  start();
+  ASSERT_TRUE(call("init", {{"pin", idvault::testing::kDefaultPin},
+                            {"recovery_password", "correct horse battery"}})
+                  .contains("result"));
+  ASSERT_TRUE(
+      call("element.put", {{"type", "email"}, {"value", "ada@example.org"}}).contains("result"));
+  auto service = vault::SoftwareServiceKey::generate();
+  for (const char* nonce : {"one", "two"}) {
+    ASSERT_TRUE(
+        call("authorize", {{"link", link_to(service, "7", "email", nonce)}}).contains("result"));
+  }
+  json shares = call("shares", {{"verify", true}})["result"];
+  EXPECT_EQ(shares["verified"]["valid"], true) << shares.dump();
+  ASSERT_TRUE(shares.contains("identity_key_sha256"));
+  const fs::path db = dir_ / "data" / "vault.db";
+
+  // The whole log re-signed, chained and all, by another P-256 key.
+  auto forger = vault::SoftwareSigningKey::generate();
+  {
+    vault::SqliteDatabase raw(db, false);
+    std::vector<std::pair<std::int64_t, std::string>> rows;
+    auto read = raw.prepare("SELECT sequence, receipt FROM receipts ORDER BY sequence");
+    while (read.step()) rows.emplace_back(read.integer(0), read.text(1));
+    std::string previous(64, '0');
+    for (auto& [sequence, text] : rows) {
+      vault::ShareReceipt receipt = vault::receipt_from_json(json::parse(text));
+      receipt.fields.previous = previous;
+      receipt.fields.service_id = "edited";
+      vault::ShareReceipt forged = vault::sign_receipt(receipt.fields, forger);
+      const std::string entry = vault::receipt_entry_hash(forged);
+      raw.prepare(
+             "UPDATE receipts SET receipt = ?, previous_hash = ?, entry_hash = ? WHERE sequence = "
+             "?")
+          .bind(1, vault::to_json(forged).dump())
+          .bind_blob(2, vault::Bytes(previous.begin(), previous.end()))
+          .bind_blob(3, vault::Bytes(entry.begin(), entry.end()))
+          .bind(4, sequence)
+          .run();
+      previous = entry;
+    }
+  }
+  json forged = call("shares", {{"verify", true}})["result"]["verified"];
+  EXPECT_EQ(forged["valid"], false) << forged.dump();
+  EXPECT_EQ(forged["first_bad_sequence"], 1);
+  EXPECT_EQ(forged["reason"], "signed by a key that is not this vault's identity key");
+
+  // Verifying needs the key from the token.
+  call("lock");
+  EXPECT_EQ(call("shares", {{"verify", true}})["error"]["code"], -32003);
+}
+
+TEST_F(AgentTest, ReceiptsFromBeforeARecoveryStillVerifyAfterIt) {
+  start();
+  ASSERT_TRUE(call("init", {{"pin", idvault::testing::kDefaultPin},
+                            {"recovery_password", "correct horse battery"}})
+                  .contains("result"));
+  ASSERT_TRUE(
+      call("element.put", {{"type", "email"}, {"value", "ada@example.org"}}).contains("result"));
+  auto service = vault::SoftwareServiceKey::generate();
+  ASSERT_TRUE(
+      call("authorize", {{"link", link_to(service, "7", "email", "before")}}).contains("result"));
+  stop();
+  token_.environment().add_token("spare");
+  token_.remove();
+  agent::AgentConfig config;
+  config.token_uri = "pkcs11:token=spare";
+  start(config);
+  ASSERT_TRUE(call("recover", {{"pin", idvault::testing::kDefaultPin},
+                               {"recovery_password", "correct horse battery"}})
+                  .contains("result"));
+  ASSERT_TRUE(
+      call("authorize", {{"link", link_to(service, "7", "email", "after")}}).contains("result"));
+  json verified = call("shares", {{"verify", true}})["result"]["verified"];
+  EXPECT_EQ(verified["valid"], true) << verified.dump();
+  EXPECT_EQ(verified["count"], 2);
+  EXPECT_EQ(verified["identity_keys"], 2);
+  // And the envelope is signed by the new key: puts still seal to it.
+  ASSERT_TRUE(call("element.put", {{"type", "personal_details"}, {"data", personal_details()}})
+                  .contains("result"));
 }

@@ -36,9 +36,11 @@ expect_ok "$IDVAULT" shares --verify
 [ "$(grep -c '^#[0-9]' "$WORK/stdout")" -eq 3 ] || fail "shares lists: $(cat "$WORK/stdout")"
 grep -q "^#2 .* service 9 .* email" "$WORK/stdout" || fail "shares lists: $(cat "$WORK/stdout")"
 grep -q "receipt log verified: 3 share(s)" "$WORK/stdout" || fail "verify said: $(cat "$WORK/stdout")"
-# The log is checked with public keys only: it works while locked.
+grep -q "^identity key sha256: [0-9a-f]\{64\}$" "$WORK/stdout" || fail "shares did not show the identity key: $(cat "$WORK/stdout")"
+# The log is checked against the identity key on the token: not while locked.
 expect_ok "$IDVAULT" lock
-expect_ok "$IDVAULT" shares --verify
+expect_fail 1 "needs the identity key on the token: run 'idvault unlock'" "$IDVAULT" shares --verify
+expect_ok "$IDVAULT" unlock --pin-file "$WORK/pin"
 
 sqlite3 "$WORK/data/vault.db" "UPDATE receipts SET receipt = replace(receipt, '\"two\"', '\"TWO\"') WHERE sequence = 2"
 expect_fail 1 "receipt log broken at share #2: " "$IDVAULT" shares --verify

@@ -1,11 +1,11 @@
 #include "vault/vault_store.h"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
-#include <gtest/gtest.h>
 #include <fstream>
 #include <random>
 #include <set>
@@ -139,13 +139,44 @@ TEST_F(VaultStoreTest, ReplacingWrappedSecretsTouchesNothingElse) {
   StoredElement rewrapped = *store->element(ElementType::passport, false);
   rewrapped.wrapped_data_secret = Bytes(40, 0xAA);
   rewrapped.files[1].wrapped_secret = Bytes(40, 0xBB);
-  store->replace_wrapped_secrets(rewrapped);
+  store->replace_secrets({{rewrapped}, {}, {}});
   auto back = store->element(ElementType::passport);
   EXPECT_EQ(back->wrapped_data_secret, Bytes(40, 0xAA));
   EXPECT_EQ(back->files[0].wrapped_secret, Bytes(40, 5));
   EXPECT_EQ(back->files[1].wrapped_secret, Bytes(40, 0xBB));
   EXPECT_EQ(back->files[1].ciphertext, bytes_of("selfie"));
   EXPECT_EQ(store->element_errors().size(), 1u);
+}
+
+// Recovery moves every secret and names the new token in one commit (issue 13.25): a
+// change that cannot be applied whole leaves every row and setting as it was.
+TEST_F(VaultStoreTest, ReplacingSecretsIsAllOrNothingWithTheSettings) {
+  auto store = VaultStore::open(path_, true);
+  store->put_element(passport_with_files("a"));
+  store->put_setting("token_serial", bytes_of("old"));
+  store->put_setting("recovery_pending", bytes_of("x"));
+  StoredElement moved = *store->element(ElementType::passport, false);
+  moved.wrapped_data_secret = Bytes(40, 0xAA);
+  moved.recovery_sealed_data_secret = Bytes(384, 0xCC);
+  moved.files[0].wrapped_secret = Bytes(40, 0xBB);
+  StoredElement gone = moved;
+  gone.type = ElementType::address;  // not in the store: the change cannot be whole
+  EXPECT_THROW(store->replace_secrets(
+                   {{moved, gone}, {{"token_serial", bytes_of("new")}}, {"recovery_pending"}}),
+               StoreError);
+  auto back = store->element(ElementType::passport);
+  EXPECT_EQ(back->wrapped_data_secret, Bytes(40, 2));
+  EXPECT_EQ(back->files[0].wrapped_secret, Bytes(40, 5));
+  EXPECT_EQ(store->setting("token_serial"), bytes_of("old"));
+  EXPECT_TRUE(store->setting("recovery_pending").has_value());
+
+  store->replace_secrets({{moved}, {{"token_serial", bytes_of("new")}}, {"recovery_pending"}});
+  back = store->element(ElementType::passport);
+  EXPECT_EQ(back->wrapped_data_secret, Bytes(40, 0xAA));
+  EXPECT_EQ(back->recovery_sealed_data_secret, Bytes(384, 0xCC));
+  EXPECT_EQ(back->files[0].wrapped_secret, Bytes(40, 0xBB));
+  EXPECT_EQ(store->setting("token_serial"), bytes_of("new"));
+  EXPECT_FALSE(store->setting("recovery_pending").has_value());
 }
 
 TEST_F(VaultStoreTest, ElementWithFilesRoundTrips) {
