@@ -20,6 +20,7 @@
 #include "host/agent/token_watcher.h"
 #include "host/agent/usb_hotplug.h"
 #include "host/rpc/agent_socket.h"
+#include "host/rpc/open_file_limit.h"
 #include "host/rpc/rpc_server.h"
 
 namespace po = boost::program_options;
@@ -113,6 +114,7 @@ int main(int argc, char** argv) {
 
   try {
     harden_process();
+    rpc::raise_open_file_limit();  // the connection cap (1,024) is the usual soft limit
     agent::set_log_level(agent::parse_log_level(log_level));
     if (agent::log_enabled(agent::LogLevel::debug)) agent::log_cryptoki_calls();
     agent::AgentConfig config;

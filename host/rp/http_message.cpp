@@ -44,6 +44,13 @@ std::string percent_decode(std::string_view text) {
   return out;
 }
 
+// A field value or request target may hold visible characters, spaces, tabs and bytes
+// above 0x7F, nothing else: a CR or LF inside would end the line for another parser.
+bool is_field_char(char c) {
+  const auto byte = static_cast<unsigned char>(c);
+  return byte == '\t' || (byte >= 0x20 && byte != 0x7F);
+}
+
 bool is_token_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
          std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
@@ -75,6 +82,10 @@ bool parse_request_head(std::string_view head, HttpRequest& out, HttpHeadError& 
       request_line.find(' ', first_space == std::string_view::npos ? 0 : first_space + 1);
   if (first_space == std::string_view::npos || second_space == std::string_view::npos) {
     error = {400, "malformed request line"};
+    return false;
+  }
+  if (!std::all_of(request_line.begin(), request_line.end(), is_field_char)) {
+    error = {400, "control character in the request line"};
     return false;
   }
   out.method = std::string(request_line.substr(0, first_space));
@@ -110,11 +121,23 @@ bool parse_request_head(std::string_view head, HttpRequest& out, HttpHeadError& 
       return false;
     }
     const std::string name = lowercase(line.substr(0, colon));
-    if (out.headers.count(name) != 0 && (name == "content-length" || name == "transfer-encoding")) {
-      error = {400, "header " + name + " given twice"};  // request smuggling guard
+    const std::string_view value = trim(line.substr(colon + 1));
+    if (!std::all_of(value.begin(), value.end(), is_field_char)) {
+      error = {400, "control character (a bare CR or LF?) in header " + name};
       return false;
     }
-    out.headers[name] = std::string(trim(line.substr(colon + 1)));
+    // Request smuggling guards: the two headers that say where the body ends must say it
+    // once and plainly, or a proxy and this server may disagree.
+    const bool framing = name == "content-length" || name == "transfer-encoding";
+    if (framing && out.headers.count(name) != 0) {
+      error = {400, "header " + name + " given twice"};
+      return false;
+    }
+    if (framing && value.empty()) {
+      error = {400, "header " + name + " is empty"};
+      return false;
+    }
+    out.headers[name] = std::string(value);
   }
   return true;
 }
@@ -157,6 +180,8 @@ std::string_view reason_phrase(int status) noexcept {
       return "Length Required";
     case 413:
       return "Content Too Large";
+    case 429:
+      return "Too Many Requests";
     case 431:
       return "Request Header Fields Too Large";
     case 500:
@@ -172,7 +197,7 @@ std::string_view reason_phrase(int status) noexcept {
   }
 }
 
-std::string serialize(const HttpResponse& response) {
+std::string serialize(const HttpResponse& response, MessageBody body) {
   std::string out =
       "HTTP/1.1 " + std::to_string(response.status) + " " +
       std::string(reason_phrase(response.status)) + "\r\nContent-Type: " + response.content_type +
@@ -180,7 +205,7 @@ std::string serialize(const HttpResponse& response) {
       "\r\nConnection: close\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n";
   for (const auto& [name, value] : response.headers) out += name + ": " + value + "\r\n";
   out += "\r\n";
-  out += response.body;
+  if (body == MessageBody::send) out += response.body;
   return out;
 }
 

@@ -38,13 +38,20 @@ struct HttpHeadError {
 };
 
 // Parses "METHOD SP TARGET SP HTTP/1.x CRLF (NAME: VALUE CRLF)* CRLF" (head excludes the
-// final blank line). Returns false and fills error for anything else.
+// final blank line). Returns false and fills error for anything else, including what
+// other parsers on the way (a proxy in front) could read differently: a CR or LF that is
+// not part of a CRLF, other control characters, an empty Transfer-Encoding or
+// Content-Length, either of them given twice.
 bool parse_request_head(std::string_view head, HttpRequest& out, HttpHeadError& error);
 
 // k=v&k2=v2 with %XX and '+' decoded; malformed escapes are kept as written.
 [[nodiscard]] std::map<std::string, std::string> parse_query(std::string_view query);
 
 [[nodiscard]] std::string_view reason_phrase(int status) noexcept;
-[[nodiscard]] std::string serialize(const HttpResponse& response);
+// Whether the serialized answer carries its body: not for a HEAD request, whose answer
+// has the head (Content-Length included) of the GET answer.
+enum class MessageBody { send, omit };
+[[nodiscard]] std::string serialize(const HttpResponse& response,
+                                    MessageBody body = MessageBody::send);
 
 }  // namespace idvault::rp

@@ -61,6 +61,7 @@ int run_serve(const std::vector<std::string>& args) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  prepare_process_for_serving();
 
   ServiceToken service = ServiceToken::open(module, key_uri, read_token_pin(*vm));
   const vault::TokenServiceKey key = service.service_key(key_uri);
@@ -69,6 +70,7 @@ int run_serve(const std::vector<std::string>& args) {
 
   HttpServerOptions server_options;
   server_options.max_body_bytes = max_body;
+  server_options.rate_limited_paths = {"/request"};  // each one stores a row
   std::unique_ptr<RelyingPartyService> endpoints;
   HttpServer server(
       listen, [&](const HttpRequest& request) { return endpoints->handle(request); },

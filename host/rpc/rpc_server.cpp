@@ -12,10 +12,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <thread>
 #include <unordered_map>
@@ -25,6 +27,7 @@
 #include "host/rpc/file_descriptor.h"
 #include "host/rpc/json_line_parser.h"
 #include "host/rpc/line_framer.h"
+#include "host/rpc/open_file_limit.h"
 
 namespace idvault::rpc {
 namespace {
@@ -125,6 +128,8 @@ struct RpcServer::Impl {
 
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections;  // loop thread only
   std::uint64_t next_id = 1;
+  // Set while the listener is unwatched after a descriptor shortage (loop thread only).
+  std::optional<std::chrono::steady_clock::time_point> accept_paused_until;
 
   std::mutex mutex;  // guards jobs, completions, events, stopping
   std::condition_variable jobs_ready;
@@ -227,7 +232,10 @@ struct RpcServer::Impl {
     // before any of their hang-ups was seen.
     for (int batch = 0; batch < 64; ++batch) {
       int fd = accept4(listen_fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) return;  // EAGAIN, or a transient error: epoll will tell us again
+      if (fd < 0) {
+        if (is_descriptor_shortage(errno)) pause_accepting();
+        return;  // EAGAIN, or a transient error: epoll will tell us again
+      }
       FileDescriptor owned(fd);
       auto peer = peer_identity(fd);
       // The uid check holds even if someone loosened the socket's file mode.
@@ -245,6 +253,28 @@ struct RpcServer::Impl {
       connections.emplace(id, std::move(connection));
       open_count.store(connections.size());
     }
+  }
+
+  // The listener stays readable while accept4 fails for want of descriptors, so watching
+  // it would spin: look away for a while; connections closing meanwhile free some.
+  void pause_accepting() {
+    epoll_event event{};
+    event.data.u64 = 0;
+    epoll_ctl(epoll_fd.get(), EPOLL_CTL_MOD, listen_fd.get(), &event);
+    accept_paused_until = std::chrono::steady_clock::now() + accept_backoff;
+  }
+  // How long epoll_wait may sleep: until the pause ends, or for ever.
+  int resume_accepting_when_due() {
+    if (!accept_paused_until) return -1;
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(*accept_paused_until - std::chrono::steady_clock::now());
+    if (left.count() > 0) return static_cast<int>(left.count());
+    accept_paused_until.reset();
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.u64 = 0;
+    epoll_ctl(epoll_fd.get(), EPOLL_CTL_MOD, listen_fd.get(), &event);
+    return -1;
   }
 
   void close_connection(std::uint64_t id) {
@@ -508,7 +538,8 @@ struct RpcServer::Impl {
           return;
         }
       }
-      int n = epoll_wait(epoll_fd.get(), ready.data(), static_cast<int>(ready.size()), -1);
+      const int timeout = resume_accepting_when_due();
+      int n = epoll_wait(epoll_fd.get(), ready.data(), static_cast<int>(ready.size()), timeout);
       if (n < 0) {
         if (errno == EINTR) continue;
         throw std::runtime_error("agent: event loop failed");
