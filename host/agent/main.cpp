@@ -184,7 +184,7 @@ int main(int argc, char** argv) {
     hotplug->stop();  // before the watcher it nudges
     watcher.stop();
     g_server = nullptr;
-    (void)holder.lock("agent stopping");
+    (void)holder.lock(agent::LockReason::stopping);
     if (!path.empty()) ::unlink(path.c_str());
     return 0;
   } catch (const std::exception& error) {

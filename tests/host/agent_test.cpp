@@ -1,20 +1,20 @@
 // The holder's agent end to end: a real socket, a real (throwaway) SoftHSM2 token, the
 // real store on disk. Each test is its own process under ctest, with its own token.
 #include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <gtest/gtest.h>
-#include <iterator>
-#include <thread>
-
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <thread>
 
 #include "host/agent/agent_methods.h"
 #include "host/agent/holder_agent.h"
@@ -23,9 +23,9 @@
 #include "tests/host/rpc_test_client.h"
 #include "tests/support/softhsm_token.h"
 #include "vault/attestation.h"
-#include "vault/element_error_signature.h"
 #include "vault/auth_link.h"
 #include "vault/base64.h"
+#include "vault/element_error_signature.h"
 #include "vault/passport_data.h"
 #include "vault/passport_decryptor.h"
 #include "vault/share_receipt.h"
@@ -273,8 +273,16 @@ TEST_F(AgentTest, LockLogsOutAndWrongPinsAreReportedNotRetried) {
   start();
   init();
   ASSERT_TRUE(call("element.put", {{"type", "email"}, {"value", "ada@example.org"}}).contains("result"));
+  const auto before_lock = std::time(nullptr);
   EXPECT_EQ(call("lock")["result"]["was_unlocked"], true);
-  EXPECT_EQ(call("element.list")["error"]["code"], -32003);
+  json locked = call("element.list")["error"];
+  EXPECT_EQ(locked["code"], -32003);
+  // Says why and when, as gpg-agent says "card removed".
+  EXPECT_NE(locked["message"].get<std::string>().find("locked on request at "), std::string::npos)
+      << locked;
+  EXPECT_EQ(locked["data"]["reason"], "requested");
+  EXPECT_GE(locked["data"]["locked_at"].get<std::int64_t>(), before_lock);
+  EXPECT_EQ(call("status")["result"]["lock_reason"], "requested");
   json wrong = call("unlock", {{"pin", "9999"}});
   EXPECT_EQ(wrong["error"]["code"], -32004);
   EXPECT_NE(wrong["error"]["message"].get<std::string>().find("wrong PIN"), std::string::npos);
@@ -476,6 +484,13 @@ TEST_F(AgentTest, RemovingTheTokenLocksTheVaultAndSaysSo) {
   json removed = json::parse(listener.read_line());
   EXPECT_EQ(removed["method"], "token_removed");
   EXPECT_EQ(call("status")["result"]["unlocked"], false);
+  json locked = call("element.get", {{"type", "email"}})["error"];
+  EXPECT_EQ(locked["code"], -32003);
+  EXPECT_NE(locked["message"].get<std::string>().find("the token was removed at "),
+            std::string::npos)
+      << locked;
+  EXPECT_EQ(locked["data"]["reason"], "token_removed");
+  EXPECT_TRUE(locked["data"]["locked_at"].is_number_integer());
   json unlock = call("unlock", {{"pin", idvault::testing::kDefaultPin}});
   EXPECT_EQ(unlock["error"]["code"], -32006);
 }
@@ -489,7 +504,11 @@ TEST_F(AgentTest, IdleTimeOutLocks) {
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   agent_->watch();
   EXPECT_EQ(call("status")["result"]["unlocked"], false);
-  EXPECT_EQ(call("element.list")["error"]["code"], -32003);
+  json locked = call("element.list")["error"];
+  EXPECT_EQ(locked["code"], -32003);
+  EXPECT_NE(locked["message"].get<std::string>().find("after 1 s idle"), std::string::npos)
+      << locked;
+  EXPECT_EQ(locked["data"]["reason"], "idle_timeout");
 }
 
 TEST_F(AgentTest, KilledAgentLeavesAStoreThatReopens) {
