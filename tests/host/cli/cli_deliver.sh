@@ -8,7 +8,9 @@ stop_server() {
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
   SERVER_PID=
 }
-trap 'stop_server; cleanup' EXIT
+# cleanup reads the script's exit status from $?: keep it past stop_server, or a failed
+# check would end in a pass.
+trap 'script_status=$?; stop_server; (exit "$script_status"); cleanup' EXIT
 
 # start_server STATUS: a callback server answering STATUS; sets PORT.
 start_server() {
