@@ -99,7 +99,8 @@ void register_agent_methods(rpc::MethodTable& audited_table, HolderAgent& agent)
     SecretBytes pin = take_pin(params);
     return agent.unlock(pin, flag(params, "allow_final_try"));
   });
-  table.add("lock", [&agent](json&, const CallContext&) { return agent.lock("client asked"); });
+  table.add("lock",
+            [&agent](json&, const CallContext&) { return agent.lock(LockReason::requested); });
 
   table.add("element.put", [&agent](json& params, const CallContext& context) {
     PassedFiles passed;

@@ -193,13 +193,14 @@ auto HolderAgent::with_vault(Fn&& fn) {
   return translating_errors([&] {
     if (!unlocked_) {
       if (!vault_initialised(store())) throw RpcError(RpcCode::not_initialised, "vault not initialised: run 'idvault init'");
-      throw RpcError(RpcCode::locked, "vault locked: run 'idvault unlock'");
+      const LockRecord* record = last_lock_ ? &*last_lock_ : nullptr;
+      throw RpcError(RpcCode::locked, locked_message(record), locked_data(record));
     }
     last_use_ = std::chrono::steady_clock::now();
     try {
       return fn(*unlocked_);
     } catch (const p11::TokenGone&) {
-      lock_locked("token removed");
+      lock_locked(LockReason::token_removed);
       throw;
     }
   });
@@ -237,6 +238,10 @@ nlohmann::json HolderAgent::status() {
     if (auto mode = store().setting("mode")) status["mode"] = std::string(mode->begin(), mode->end());
     if (auto label = store().setting("token_label")) status["token_label"] = std::string(label->begin(), label->end());
     if (unlocked_) status["elements"] = store().elements(false).size();
+    if (!unlocked_ && last_lock_) {
+      status["lock_reason"] = keyword(last_lock_->reason);
+      status["locked_at"] = locked_data(&*last_lock_)["locked_at"];
+    }
     return status;
   });
   std::lock_guard last(status_mutex_);
@@ -382,7 +387,7 @@ nlohmann::json HolderAgent::recover(const SecretBytes& pin, const SecretBytes& r
         throw RpcError(RpcCode::bad_input, "wrong recovery password");
       }
     }();
-    lock_locked("recovering onto a new token");
+    lock_locked(LockReason::recovering);
     auto token = resolve_token();
     auto old_serial = store().setting("token_serial");
     if (old_serial && std::string(old_serial->begin(), old_serial->end()) == token->serial()) {
@@ -478,16 +483,17 @@ nlohmann::json HolderAgent::unlock(const SecretBytes& pin, bool allow_final_try)
   });
 }
 
-void HolderAgent::lock_locked(const std::string& reason) {
+void HolderAgent::lock_locked(LockReason reason) {
   if (!unlocked_) return;
+  last_lock_ = LockRecord{reason, std::chrono::system_clock::now(), config_.idle_timeout};
   // Destroying the login logs out of the token and drops its sessions: the token's
   // login state, not just our copy of a key, ends here.
   unlocked_.reset();
   remember_unlocked(false);
-  emit("locked", {{"reason", reason}});
+  emit("locked", {{"reason", event_text(reason)}});
 }
 
-nlohmann::json HolderAgent::lock(const std::string& reason) {
+nlohmann::json HolderAgent::lock(LockReason reason) {
   std::lock_guard lock(mutex_);
   bool was_unlocked = unlocked_ != nullptr;
   lock_locked(reason);
@@ -666,13 +672,13 @@ void HolderAgent::watch() {
     if (unlocked_) {
       if (unlocked_->token->gone() || !unlocked_->token->present_in_slot()) {
         unlocked_->token->mark_gone();
-        lock_locked("token removed");
+        lock_locked(LockReason::token_removed);
         emit("token_removed", {{"token", config_.token_uri}});
         token_seen_ = false;
         return;
       }
       if (config_.idle_timeout.count() > 0 && std::chrono::steady_clock::now() - last_use_ > config_.idle_timeout) {
-        lock_locked("idle time-out");
+        lock_locked(LockReason::idle_timeout);
       }
       return;
     }

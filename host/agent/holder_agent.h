@@ -15,6 +15,7 @@
 
 #include "host/agent/consent_prompt.h"
 #include "host/agent/holder_keys.h"
+#include "host/agent/lock_reason.h"
 #include "pkcs11/login.h"
 #include "pkcs11/module.h"
 #include "vault/holder_vault.h"
@@ -59,7 +60,7 @@ class HolderAgent {
   // recovery key the vault had) and signs its envelope with the identity key, in one
   // transaction. Needs the vault unlocked.
   [[nodiscard]] nlohmann::json add_recovery(const SecretBytes& recovery_password);
-  [[nodiscard]] nlohmann::json lock(const std::string& reason);
+  [[nodiscard]] nlohmann::json lock(LockReason reason);
 
   // Takes the element's files without copying them (scans are megabytes).
   void put(vault::PlainElement&& element);
@@ -89,15 +90,15 @@ class HolderAgent {
 
  private:
   struct Unlocked;
-  // Runs fn on the unlocked vault; RpcError(locked / not_initialised) otherwise.
+  // Runs fn on the unlocked vault; RpcError(locked / not_initialised) otherwise, the
+  // locked one saying why and when (last_lock_).
   template <typename Fn>
   auto with_vault(Fn&& fn);
-  void lock_locked(const std::string& reason);  // mutex_ held
-  void become_unlocked(std::shared_ptr<p11::Token> token, p11::Login login,
-                       HolderKeys keys);  // mutex_ held
-  void
-  load_recovery_sealer();      // mutex_ held, unlocked_ set: checks the stored envelope's signature
-  vault::VaultStore& store();  // mutex_ held
+  void lock_locked(LockReason reason);  // mutex_ held
+  void become_unlocked(std::shared_ptr<p11::Token> token, p11::Login login, HolderKeys keys);  // mutex_ held
+  // mutex_ held, unlocked_ set: checks the stored envelope's signature
+  void load_recovery_sealer();
+  vault::VaultStore& store();                   // mutex_ held
   std::shared_ptr<p11::Token> resolve_token();  // mutex_ held
   void emit(const std::string& event, const nlohmann::json& params);
 
@@ -113,6 +114,7 @@ class HolderAgent {
   std::shared_ptr<p11::Token> token_;
   std::unique_ptr<Unlocked> unlocked_;
   std::chrono::steady_clock::time_point last_use_;
+  std::optional<LockRecord> last_lock_;  // why and when the vault last locked
   bool token_seen_ = false;
   std::mutex sink_mutex_;
   EventSink sink_;

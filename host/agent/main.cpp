@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cerrno>
 #include <boost/program_options.hpp>
+#include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -22,6 +22,8 @@
 #include "host/rpc/agent_socket.h"
 #include "host/rpc/open_file_limit.h"
 #include "host/rpc/rpc_server.h"
+#include "pkcs11/error.h"
+#include "pkcs11/module.h"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -129,6 +131,19 @@ int main(int argc, char** argv) {
     if (file_threads < 1 || file_threads > 64) throw std::runtime_error("--file-threads must be 1..64");
     config.file_threads = static_cast<unsigned>(file_threads);
 
+    // A module that cannot be loaded is a mistake in the configuration, not a token that
+    // is merely absent (that one the agent waits for): say so now, before the socket is
+    // made, rather than at the first token call. The module is let go again, so the
+    // watcher keeps loading it afresh as it always has.
+    if (!module.empty()) {
+      try {
+        (void)p11::Module::load(module);
+      } catch (const p11::ModuleLoadError& error) {
+        std::cerr << "idvault-agent: " << error.what() << " (check --module)\n";
+        return 2;
+      }
+    }
+
     int listen_fd = -1;
     fs::path path;
     if (auto passed = rpc::socket_from_systemd()) {
@@ -171,7 +186,7 @@ int main(int argc, char** argv) {
     hotplug->stop();  // before the watcher it nudges
     watcher.stop();
     g_server = nullptr;
-    (void)holder.lock("agent stopping");
+    (void)holder.lock(agent::LockReason::stopping);
     if (!path.empty()) ::unlink(path.c_str());
     return 0;
   } catch (const std::exception& error) {

@@ -1,6 +1,7 @@
 // authorize: show what a service asks for, ask the holder, have the agent build the
 // bundle (it asks its own consent prompt too), then save it or deliver it.
 #include <iostream>
+#include <optional>
 #include <set>
 
 #include "host/cli/agent_client.h"
@@ -28,8 +29,9 @@ std::string describe_choice(const vault::ScopeChoice& choice) {
 
 // What will go and what is missing, computed as the vault plans a share: the first held
 // choice of each one_of.
-void print_request(const vault::AuthorizationRequest& request, const std::set<std::string>& held) {
-  std::cout << "service " << one_line(request.service_id, 80) << " asks for:\n";
+void print_request(const vault::AuthorizationRequest& request, const std::set<std::string>& held,
+                   std::ostream& out) {
+  out << "service " << one_line(request.service_id, 80) << " asks for:\n";
   std::vector<std::string> shared, missing;
   for (const vault::ScopeItem& item : request.scope.items) {
     std::string line;
@@ -39,33 +41,46 @@ void print_request(const vault::AuthorizationRequest& request, const std::set<st
       const std::string name(vault::to_string(choice.type));
       if (!found && held.contains(name)) found = name;
     }
-    std::cout << "  " << (item.one_of ? "one of: " : "") << line << "\n";
+    out << "  " << (item.one_of ? "one of: " : "") << line << "\n";
     (found ? shared : missing).push_back(found ? *found : line);
   }
-  if (request.callback_url)
-    std::cout << "callback: " << one_line(*request.callback_url, 200) << "\n";
+  if (request.callback_url) out << "callback: " << one_line(*request.callback_url, 200) << "\n";
   auto join = [](const std::vector<std::string>& list) {
     std::string text;
     for (const auto& item : list) text += (text.empty() ? "" : ", ") + item;
     return text;
   };
-  std::cout << "from your vault: " << (shared.empty() ? "nothing" : join(shared)) << "\n";
-  if (!missing.empty()) std::cout << "not in your vault: " << join(missing) << "\n";
+  out << "from your vault: " << (shared.empty() ? "nothing" : join(shared)) << "\n";
+  if (!missing.empty()) out << "not in your vault: " << join(missing) << "\n";
+}
+
+// --json: the agent's answer without the bundle itself (service_id, nonce, callback_url,
+// offer, bundle_bytes), plus where it went: "out" (the file) and "delivered" {"url",
+// "http_status"}.
+void print_outcome(nlohmann::json result, const std::optional<std::string>& out,
+                   std::optional<long> http_status) {
+  if (out) result["out"] = *out;
+  if (http_status)
+    result["delivered"] = {{"url", result.value("callback_url", std::string())},
+                           {"http_status", *http_status}};
+  std::cout << result.dump(2) << "\n";
 }
 
 }  // namespace
 
 int run_authorize(const Args& args) {
   CommandLine command(
-      "idvault authorize REQUEST_URL [--yes] (--out BUNDLE | --deliver)",
+      "idvault authorize REQUEST_URL [--yes] (--out BUNDLE | --deliver) [--json]",
       "Shares documents with the service that made REQUEST_URL (tg://resolve?domain=\n"
       "telegrampassport&..., tg://passport?..., idvault://authorize?...). Shows what is asked\n"
-      "and asks before sharing; the agent's own consent prompt still decides.");
+      "and asks before sharing; the agent's own consent prompt still decides. With --json,\n"
+      "what is asked goes to stderr and the outcome is one JSON object on stdout.");
   command.argument("REQUEST_URL", true);
   command.options.add_options()("yes,y",
                                 "do not ask here (the agent's consent prompt still applies)")(
       "out,o", po::value<std::string>(), "write the bundle JSON to this file (mode 0600)")(
       "deliver", "POST the bundle to the request's callback_url");
+  add_json_option(command);
   auto vm = command.parse(args);
   if (!vm) return kExitOk;
   const std::string link = (*vm)["REQUEST_URL"].as<std::string>();
@@ -89,8 +104,11 @@ int run_authorize(const Args& args) {
   std::set<std::string> held;
   for (const auto& summary : agent.call("element.list"))
     held.insert(summary.value("type", std::string()));
-  print_request(request, held);
-  std::cout.flush();
+  // With --json stdout carries only the outcome; a person still sees what is asked.
+  const bool json = wants_json(*vm);
+  std::ostream& human = json ? std::cerr : std::cout;
+  print_request(request, held, human);
+  human.flush();
   if (!vm->count("yes") &&
       !ask_yes_no("share these with service " + one_line(request.service_id, 80) + "?", "--yes")) {
     throw OperationFailed("not shared: you said no");
@@ -101,24 +119,38 @@ int run_authorize(const Args& args) {
     // not cross the socket or be parsed and written again here.
     PendingPrivateFile file(*out);
     const int descriptor = file.descriptor();
-    (void)agent.call_passing("authorize", {{"link", link}, {"out", {{"attachment", 0}}}}, std::span(&descriptor, 1));
+    nlohmann::json result = agent.call_passing(
+        "authorize", {{"link", link}, {"out", {{"attachment", 0}}}}, std::span(&descriptor, 1));
     file.commit();
-    std::cout << "shared with service " << one_line(request.service_id, 80) << ": bundle written to " << *out << "\n";
+    if (json) {
+      print_outcome(result, out, std::nullopt);
+    } else {
+      std::cout << "shared with service " << one_line(request.service_id, 80)
+                << ": bundle written to " << *out << "\n";
+    }
     return kExitOk;
   }
   nlohmann::json result = agent.call("authorize", {{"link", link}});
   const std::string bundle = result.at("bundle").dump();
+  result.erase("bundle");  // megabytes, and in the file or with the service already
+  result["bundle_bytes"] = bundle.size();
   if (out) {
     write_private_file(
         *out, std::span(reinterpret_cast<const std::uint8_t*>(bundle.data()), bundle.size()));
-    std::cout << "shared with service " << one_line(request.service_id, 80)
-              << ": bundle written to " << *out << "\n";
+    if (!json) {
+      std::cout << "shared with service " << one_line(request.service_id, 80)
+                << ": bundle written to " << *out << "\n";
+    }
   }
+  std::optional<long> delivered;
   if (deliver) {
-    const long status = deliver_bundle(*request.callback_url, bundle);
-    std::cout << "shared with service " << one_line(request.service_id, 80) << ": delivered to "
-              << one_line(*request.callback_url, 200) << " (HTTP " << status << ")\n";
+    delivered = deliver_bundle(*request.callback_url, bundle);
+    if (!json) {
+      std::cout << "shared with service " << one_line(request.service_id, 80) << ": delivered to "
+                << one_line(*request.callback_url, 200) << " (HTTP " << *delivered << ")\n";
+    }
   }
+  if (json) print_outcome(result, out, delivered);
   return kExitOk;
 }
 

@@ -44,23 +44,23 @@ std::string type_name(ElementType type) {
   return std::string(vault::to_string(type));
 }
 
-// --json F or --field K=V..., checked here as the vault will check it, so a typo is a
-// usage error naming the field before anything is sent.
+// --data-file F or --field K=V..., checked here as the vault will check it, so a typo is
+// a usage error naming the field before anything is sent.
 nlohmann::json data_from_options(ElementType type, const po::variables_map& vm) {
-  const bool has_json = vm.count("json") > 0;
+  const bool has_file = vm.count("data-file") > 0;
   const bool has_fields = vm.count("field") > 0;
-  if (has_json && has_fields)
-    throw UsageError("give the data either as --json F or as --field K=V, not both");
+  if (has_file && has_fields)
+    throw UsageError("give the data either as --data-file F or as --field K=V, not both");
   if (!vault::rules_for(type).data) {
-    if (has_json || has_fields)
-      throw UsageError(type_name(type) + " has no data fields (--json/--field do not apply)");
+    if (has_file || has_fields)
+      throw UsageError(type_name(type) + " has no data fields (--data-file/--field do not apply)");
     return nullptr;
   }
-  if (!has_json && !has_fields)
-    throw UsageError(type_name(type) + " needs its data: --json F or --field K=V ...");
+  if (!has_file && !has_fields)
+    throw UsageError(type_name(type) + " needs its data: --data-file F or --field K=V ...");
   try {
-    if (has_json) {
-      const std::string path = vm["json"].as<std::string>();
+    if (has_file) {
+      const std::string path = vm["data-file"].as<std::string>();
       nlohmann::json data = nlohmann::json::parse(read_text(path), nullptr, false);
       if (data.is_discarded()) throw UsageError(path + ": not valid JSON");
       if (!data.is_object())
@@ -78,6 +78,31 @@ nlohmann::json data_from_options(ElementType type, const po::variables_map& vm) 
   } catch (const vault::FormatError& error) {
     throw UsageError(error.what());
   }
+}
+
+// put's data file was --json F before every command's --json came to mean "print JSON".
+// F is still taken under the old name (with a warning); a bare --json is answered here,
+// since put prints nothing for programs: its exit status is its result.
+Args with_data_file_renamed(const Args& args) {
+  Args renamed;
+  bool warned = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    const bool bare = arg == "--json";
+    if (!bare && arg.rfind("--json=", 0) != 0) {
+      renamed.push_back(arg);
+      continue;
+    }
+    if (bare && (i + 1 == args.size() || args[i + 1].rfind("--", 0) == 0)) {
+      throw UsageError(
+          "put prints no JSON (its exit status is its result); its data comes from "
+          "--data-file F (--json F is the old name)");
+    }
+    if (!warned) std::cerr << "idvault: warning: put --json F is deprecated, use --data-file F\n";
+    warned = true;
+    renamed.push_back("--data-file" + arg.substr(6));  // "--json=F" -> "--data-file=F"
+  }
+  return renamed;
 }
 
 std::string describe_summary(const nlohmann::json& summary) {
@@ -118,14 +143,14 @@ void print_errors(const nlohmann::json& errors, std::ostream& out, const char* i
 
 int run_put(const Args& args) {
   CommandLine command(
-      "idvault put TYPE (--json F | --field K=V ...) [--front-side F] [--reverse-side F] [--selfie "
-      "F]\n"
-      "                   [--file F]... [--translation F]... [--value V]",
+      "idvault put TYPE (--data-file F | --field K=V ...) [--front-side F] [--reverse-side F]\n"
+      "                   [--selfie F] [--file F]... [--translation F]... [--value V]",
       "Stores an element, replacing any element of the same TYPE. Data fields are checked as\n"
       "Telegram checks them (dates DD.MM.YYYY, gender male/female, ISO 3166-1 country codes).\n"
-      "phone_number and email take --value instead of data.");
+      "phone_number and email take --value instead of data. --json F is the old name of\n"
+      "--data-file F (deprecated); put prints no JSON: its exit status is its result.");
   command.argument("TYPE", true);
-  command.options.add_options()("json", po::value<std::string>(),
+  command.options.add_options()("data-file", po::value<std::string>(),
                                 "file with the data as a JSON object")(
       "field", po::value<std::vector<std::string>>(), "one data field, KEY=VALUE (repeatable)")(
       "front-side", po::value<std::string>(), "scan of the front side")(
@@ -135,9 +160,10 @@ int run_put(const Args& args) {
       "a page of a proof-of-address document (repeatable)")(
       "translation", po::value<std::vector<std::string>>(), "a page of a translation (repeatable)")(
       "value", po::value<std::string>(), "the phone number or e-mail address")(
-      "progress", "show a progress bar on stderr even when it is not a terminal (on a terminal it "
-                  "shows for scans of 1 MiB and more)");
-  auto vm = command.parse(args);
+      "progress",
+      "show a progress bar on stderr even when it is not a terminal (on a terminal it "
+      "shows for scans of 1 MiB and more)");
+  auto vm = command.parse(with_data_file_renamed(args));
   if (!vm) return kExitOk;
   const ElementType type = element_type_argument((*vm)["TYPE"].as<std::string>());
   const vault::ElementRules& rules = vault::rules_for(type);
@@ -225,12 +251,12 @@ int run_list(const Args& args) {
   CommandLine command(
       "idvault list [--json]",
       "Lists the elements in the vault (no contents), with any errors services reported.");
-  command.options.add_options()("json", "print the agent's answer as JSON, for programs");
+  add_json_option(command);
   auto vm = command.parse(args);
   if (!vm) return kExitOk;
   AgentClient agent(agent_socket_path());
   nlohmann::json list = agent.call("element.list");
-  if (vm->count("json")) {
+  if (wants_json(*vm)) {
     std::cout << list.dump(2) << "\n";
     return kExitOk;
   }
@@ -247,13 +273,15 @@ int run_list(const Args& args) {
 
 int run_get(const Args& args) {
   CommandLine command(
-      "idvault get TYPE [--files-dir D]",
+      "idvault get TYPE [--files-dir D] [--json]",
       "Prints an element's data as JSON (or the phone number / e-mail address). With\n"
       "--files-dir, writes its scans there (mode 0600): front_side.jpg, reverse_side.jpg,\n"
-      "selfie.jpg, files-0.jpg..., translation-0.jpg...");
+      "selfie.jpg, files-0.jpg..., translation-0.jpg... With --json, prints one object:\n"
+      "type, data or value, errors, scans (the names above) and files_dir.");
   command.argument("TYPE", true);
   command.options.add_options()("files-dir", po::value<std::string>(),
                                 "directory to write the scans to");
+  add_json_option(command);
   auto vm = command.parse(args);
   if (!vm) return kExitOk;
   const ElementType type = element_type_argument((*vm)["TYPE"].as<std::string>());
@@ -273,7 +301,9 @@ int run_get(const Args& args) {
   nlohmann::json& element = answer["result"];
 
   std::size_t written = 0;
+  nlohmann::json scans = nlohmann::json::array();
   auto save = [&](const nlohmann::json& base64, const std::string& name) {
+    scans.push_back(name);
     if (!files_dir) return;
     SecretBytes bytes = vault::base64_decode_secret(base64.get_ref<const std::string&>(), name);
     write_private_file(std::filesystem::path(*files_dir) / name, bytes.reveal());
@@ -288,6 +318,18 @@ int run_get(const Args& args) {
       save(element[list][i], std::string(list) + "-" + std::to_string(i) + ".jpg");
     }
   }
+  if (wants_json(*vm)) {
+    // The document leaves through stdout, as without --json; this copy is wiped too.
+    nlohmann::json out = {{"type", type_name(type)}};
+    if (element.contains("data")) out["data"] = element["data"];
+    if (element.contains("value")) out["value"] = element["value"];
+    out["errors"] = element.value("errors", nlohmann::json::array());
+    out["scans"] = std::move(scans);
+    if (files_dir) out["files_dir"] = *files_dir;
+    Wiper out_wiper{out};
+    std::cout << out.dump(2) << "\n";
+    return kExitOk;
+  }
   if (element.contains("data")) std::cout << element["data"].dump(2) << "\n";
   if (element.contains("value")) std::cout << element["value"].get<std::string>() << "\n";
   if (files_dir) std::cerr << "wrote " << written << " file(s) to " << *files_dir << "\n";
@@ -296,13 +338,19 @@ int run_get(const Args& args) {
 }
 
 int run_rm(const Args& args) {
-  CommandLine command("idvault rm TYPE", "Deletes an element and its scans from the vault.");
+  CommandLine command("idvault rm TYPE [--json]",
+                      "Deletes an element and its scans from the vault.");
   command.argument("TYPE", true);
+  add_json_option(command);
   auto vm = command.parse(args);
   if (!vm) return kExitOk;
   const ElementType type = element_type_argument((*vm)["TYPE"].as<std::string>());
   AgentClient agent(agent_socket_path());
-  (void)agent.call("element.delete", {{"type", type_name(type)}});
+  nlohmann::json result = agent.call("element.delete", {{"type", type_name(type)}});
+  if (wants_json(*vm)) {
+    std::cout << result.dump(2) << "\n";
+    return kExitOk;
+  }
   std::cout << "removed " << type_name(type) << "\n";
   return kExitOk;
 }

@@ -53,4 +53,12 @@ std::optional<po::variables_map> CommandLine::parse(const std::vector<std::strin
   return vm;
 }
 
+void add_json_option(CommandLine& command, const char* what) {
+  command.options.add_options()("json", what);
+}
+
+bool wants_json(const po::variables_map& vm) {
+  return vm.count("json") > 0;
+}
+
 }  // namespace idvault::cli

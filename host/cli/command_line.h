@@ -28,6 +28,12 @@ struct CommandLine {
   [[nodiscard]] std::optional<po::variables_map> parse(const std::vector<std::string>& args);
 };
 
+// --json: the command prints one JSON document on stdout, of the shape docs/AGENT.md
+// gives for it, instead of lines for people (design.md: every command that prints
+// something a program may read takes it).
+void add_json_option(CommandLine& command, const char* what = "print JSON, for programs");
+[[nodiscard]] bool wants_json(const po::variables_map& vm);
+
 // Value of an option if given.
 template <typename T>
 std::optional<T> optional_value(const po::variables_map& vm, const char* name) {

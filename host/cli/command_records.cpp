@@ -40,14 +40,14 @@ int run_shares(const Args& args) {
       "the chain and that every receipt is signed by the identity key on the token (or one\n"
       "it had before a recovery), and fails naming the first broken entry. It needs the\n"
       "vault unlocked. It cannot tell that the newest receipts, or all of them, were deleted.");
-  command.options.add_options()("verify", "check the chain and the signatures")(
-      "json", "print JSON, for programs");
+  command.options.add_options()("verify", "check the chain and the signatures");
+  add_json_option(command);
   auto vm = command.parse(args);
   if (!vm) return kExitOk;
   const bool verify = vm->count("verify") > 0;
   AgentClient agent(agent_socket_path());
   nlohmann::json result = agent.call("shares", {{"verify", verify}});
-  if (vm->count("json")) {
+  if (wants_json(*vm)) {
     std::cout << result.dump(2) << "\n";
   } else {
     if (result.contains("identity_key_sha256")) {
@@ -80,7 +80,7 @@ int run_shares(const Args& args) {
     throw OperationFailed("receipt log broken at " + where + ": " +
                           one_line(verified.value("reason", std::string())));
   }
-  if (!vm->count("json")) {
+  if (!wants_json(*vm)) {
     std::cout << "receipt log verified: " << verified.value("count", 0)
               << " share(s), chain and signatures intact, all by this vault's identity key"
               << (verified.value("identity_keys", 1) > 1 ? " or its keys before recovery" : "")
@@ -91,11 +91,11 @@ int run_shares(const Args& args) {
 
 int run_attestation(const Args& args) {
   CommandLine command(
-      "idvault attestation add F | idvault attestation list [--json]",
+      "idvault attestation add F [--json] | idvault attestation list [--json]",
       "Keeps attestations from verification providers (signed statements that a document\n"
       "was checked); they go along with the element when it is shared.");
   command.argument("ACTION", true).argument("FILE", false);
-  command.options.add_options()("json", "print JSON, for programs (list)");
+  add_json_option(command, "print JSON, for programs (add: the ids kept; list: the attestations)");
   auto vm = command.parse(args);
   if (!vm) return kExitOk;
   const std::string action = (*vm)["ACTION"].as<std::string>();
@@ -109,18 +109,23 @@ int run_attestation(const Args& args) {
       if (!attestation.is_object()) throw UsageError(*file + ": expected attestation objects");
     }
     AgentClient agent(agent_socket_path());
+    nlohmann::json added = nlohmann::json::array();
     for (const auto& attestation : attestations) {
       nlohmann::json result = agent.call("attestation.add", {{"attestation", attestation}});
-      std::cout << "attestation " << result.value("id", std::int64_t{0}) << " added for "
-                << one_line(result.value("element_type", std::string()), 40) << "\n";
+      if (!wants_json(*vm)) {
+        std::cout << "attestation " << result.value("id", std::int64_t{0}) << " added for "
+                  << one_line(result.value("element_type", std::string()), 40) << "\n";
+      }
+      added.push_back(std::move(result));
     }
+    if (wants_json(*vm)) std::cout << added.dump(2) << "\n";
     return kExitOk;
   }
   if (action == "list") {
     if (file) throw UsageError("list takes no FILE; usage: idvault attestation list [--json]");
     AgentClient agent(agent_socket_path());
     nlohmann::json list = agent.call("attestation.list");
-    if (vm->count("json")) {
+    if (wants_json(*vm)) {
       std::cout << list.dump(2) << "\n";
     } else if (list.empty()) {
       std::cout << "no attestations\n";
@@ -137,12 +142,13 @@ int run_attestation(const Args& args) {
 
 int run_errors(const Args& args) {
   CommandLine command(
-      "idvault errors add F",
+      "idvault errors add F [--json]",
       "Records what a service asked you to fix in a share you made: the signed error list\n"
       "it sent (idvault-rp errors, or its callback's answer). It is kept only if it is\n"
       "signed by the service that share went to. The errors show in 'idvault list' and\n"
       "'idvault get' until you replace that element with 'idvault put'.");
   command.argument("ACTION", true).argument("FILE", true);
+  add_json_option(command);
   auto vm = command.parse(args);
   if (!vm) return kExitOk;
   const std::string action = (*vm)["ACTION"].as<std::string>();
@@ -157,6 +163,10 @@ int run_errors(const Args& args) {
   }
   AgentClient agent(agent_socket_path());
   nlohmann::json result = agent.call("errors.add", {{"errors", signed_errors}});
+  if (wants_json(*vm)) {
+    std::cout << result.dump(2) << "\n";
+    return kExitOk;
+  }
   std::cout << "recorded " << result["stored"].size() << " error(s) from service "
             << one_line(result.value("service_id", std::string()), 64) << "; see 'idvault list'\n";
   return kExitOk;

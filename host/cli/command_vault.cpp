@@ -1,9 +1,11 @@
 // init, unlock, lock, status, tokens: the vault's state and the token under it.
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <optional>
 
 #include "host/cli/agent_client.h"
+#include "host/cli/agent_messages.h"
 #include "host/cli/cli_error.h"
 #include "host/cli/command_line.h"
 #include "host/cli/commands.h"
@@ -68,12 +70,24 @@ void check_module(const std::string& module, const nlohmann::json& status) {
   }
 }
 
-bool wants_json(const po::variables_map& vm) {
-  return vm.count("json") > 0;
-}
-
-void add_json_option(CommandLine& command) {
-  command.options.add_options()("json", "print the agent's answer as JSON, for programs");
+// "on request at 14:02" from status's lock_reason and locked_at (local time, the
+// date too when not today), for "vault: locked (...)".
+std::string describe_lock(const nlohmann::json& status) {
+  const std::string reason = status.value("lock_reason", std::string());
+  std::string text = reason == "requested"       ? "on request"
+                     : reason == "token_removed" ? "token removed"
+                     : reason == "idle_timeout"  ? "idle time-out"
+                                                 : one_line(reason, 40);
+  if (!status.contains("locked_at") || !status["locked_at"].is_number_integer()) return text;
+  const std::time_t then = status["locked_at"].get<std::time_t>();
+  const std::time_t now = std::time(nullptr);
+  std::tm then_tm{}, now_tm{};
+  localtime_r(&then, &then_tm);
+  localtime_r(&now, &now_tm);
+  const bool today = then_tm.tm_year == now_tm.tm_year && then_tm.tm_yday == now_tm.tm_yday;
+  char at[32];
+  std::strftime(at, sizeof(at), today ? "%H:%M" : "%Y-%m-%d %H:%M", &then_tm);
+  return text + " at " + at;
 }
 
 }  // namespace
@@ -81,7 +95,7 @@ void add_json_option(CommandLine& command) {
 int run_init(const Args& args) {
   CommandLine command(
       "idvault init [--pin-file F] [--allow-final-try] [--token URI] [--module SO]\n"
-      "             [--recovery-password | --recovery-password-file F]",
+      "             [--recovery-password | --recovery-password-file F] [--json]",
       "Creates the vault: a master key and an identity key on the agent's token.\n"
       "The agent owns the token (idvault-agent --token/--module); --token and --module\n"
       "here only check that it is the token you mean, and fail if it is not.");
@@ -91,6 +105,7 @@ int run_init(const Args& args) {
       "module", po::value<std::string>(), "PKCS#11 module the agent must be using")(
       "recovery-password", "also protect the vault with a recovery password (asked for twice)")(
       "recovery-password-file", po::value<std::string>(), "read the recovery password from this file");
+  add_json_option(command);
   auto vm = command.parse(args);
   if (!vm) return kExitOk;
   std::optional<SecretBytes> recovery_password;
@@ -105,6 +120,10 @@ int run_init(const Args& args) {
   }
   nlohmann::json result =
       send_pin(agent, "init", *vm, recovery_password ? &*recovery_password : nullptr);
+  if (wants_json(*vm)) {
+    std::cout << result.dump(2) << "\n";
+    return kExitOk;
+  }
   std::cout << "vault initialised on token '" << result.value("token", std::string()) << "' (mode "
             << result.value("mode", std::string()) << ")\n"
             << "recovery: "
@@ -121,18 +140,23 @@ int run_init(const Args& args) {
 
 int run_recover(const Args& args) {
   CommandLine command(
-      "idvault recover [--pin-file F] [--recovery-password-file F] [--allow-final-try]",
+      "idvault recover [--pin-file F] [--recovery-password-file F] [--allow-final-try] [--json]",
       "Moves a vault made with --recovery-password onto the agent's token, a new one\n"
       "(start idvault-agent with --token naming it): every document stays, now under\n"
       "the new token's keys. Needs the new token's PIN and the recovery password.");
   add_pin_options(command);
   command.options.add_options()("recovery-password-file", po::value<std::string>(),
                                 "read the recovery password from this file");
+  add_json_option(command);
   auto vm = command.parse(args);
   if (!vm) return kExitOk;
   SecretBytes password = read_recovery_password(*vm, false);
   AgentClient agent(agent_socket_path());
   nlohmann::json result = send_pin(agent, "recover", *vm, &password);
+  if (wants_json(*vm)) {
+    std::cout << result.dump(2) << "\n";
+    return kExitOk;
+  }
   std::cout << "vault recovered onto token '" << result.value("token", std::string()) << "' ("
             << result.value("secrets", 0) << " secrets moved, mode "
             << result.value("mode", std::string()) << ")\n"
@@ -142,13 +166,14 @@ int run_recover(const Args& args) {
 
 int run_recovery(const Args& args) {
   CommandLine command(
-      "idvault recovery add [--recovery-password-file F]",
+      "idvault recovery add [--recovery-password-file F] [--json]",
       "Adds a recovery password to an unlocked vault, or replaces the one it has: every\n"
       "stored secret is sealed to a new recovery key, in one step, so that 'idvault recover'\n"
       "can later move the vault onto a new token if this one is lost.");
   command.argument("ACTION", true);
   command.options.add_options()("recovery-password-file", po::value<std::string>(),
                                 "read the recovery password from this file");
+  add_json_option(command);
   auto vm = command.parse(args);
   if (!vm) return kExitOk;
   if ((*vm)["ACTION"].as<std::string>() != "add") {
@@ -160,6 +185,10 @@ int run_recovery(const Args& args) {
   SecretRequest request("recovery.add", agent.next_id());
   request.add_text("recovery_password", password);
   nlohmann::json result = agent.call(request);
+  if (wants_json(*vm)) {
+    std::cout << result.dump(2) << "\n";
+    return kExitOk;
+  }
   std::cout << (result.value("replaced", false) ? "recovery password replaced"
                                                 : "recovery password added")
             << " (" << result.value("secrets", 0) << " secrets sealed to the new recovery key)\n";
@@ -168,28 +197,43 @@ int run_recovery(const Args& args) {
 
 int run_unlock(const Args& args) {
   CommandLine command(
-      "idvault unlock [--pin-file F] [--allow-final-try]",
+      "idvault unlock [--pin-file F] [--allow-final-try] [--json]",
       "Logs the agent in to the token so the vault can be read and shared.\n"
       "The PIN comes from --pin-file, the program in $IDVAULT_PINENTRY, or the terminal.");
   add_pin_options(command);
+  add_json_option(command);
   auto vm = command.parse(args);
   if (!vm) return kExitOk;
   AgentClient agent(agent_socket_path());
   if (agent.call("status").value("unlocked", false)) {
-    std::cout << "vault already unlocked\n";
+    // The agent's own answer to an unlock of an unlocked vault.
+    std::cout << (wants_json(*vm) ? nlohmann::json{{"unlocked", true}, {"already", true}}.dump(2)
+                                  : std::string("vault already unlocked"))
+              << "\n";
     return kExitOk;
   }
   nlohmann::json result = send_pin(agent, "unlock", *vm);
+  if (wants_json(*vm)) {
+    std::cout << result.dump(2) << "\n";
+    return kExitOk;
+  }
   std::cout << "vault unlocked (token '" << result.value("token", std::string()) << "', mode "
             << result.value("mode", std::string()) << ")\n";
   return kExitOk;
 }
 
 int run_lock(const Args& args) {
-  CommandLine command("idvault lock", "Logs the agent out of the token and closes its sessions.");
-  if (!command.parse(args)) return kExitOk;
+  CommandLine command("idvault lock [--json]",
+                      "Logs the agent out of the token and closes its sessions.");
+  add_json_option(command);
+  auto vm = command.parse(args);
+  if (!vm) return kExitOk;
   AgentClient agent(agent_socket_path());
   nlohmann::json result = agent.call("lock");
+  if (wants_json(*vm)) {
+    std::cout << result.dump(2) << "\n";
+    return kExitOk;
+  }
   std::cout << (result.value("was_unlocked", false) ? "vault locked\n"
                                                     : "vault was already locked\n");
   return kExitOk;
@@ -209,8 +253,10 @@ int run_status(const Args& args) {
   const bool initialised = status.value("initialised", false);
   std::cout << "agent:    " << agent.socket_path().string() << "\n"
             << "vault:    "
-            << (initialised ? (status.value("unlocked", false) ? "unlocked" : "locked")
-                            : "not initialised")
+            << (!initialised                      ? std::string("not initialised")
+                : status.value("unlocked", false) ? std::string("unlocked")
+                : status.contains("lock_reason")  ? "locked (" + describe_lock(status) + ")"
+                                                  : std::string("locked"))
             << "\n";
   if (status.contains("mode"))
     std::cout << "mode:     " << status["mode"].get<std::string>() << "\n";

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 namespace idvault::rp {
@@ -31,6 +32,15 @@ std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+std::string keygen_json(const std::string& key_uri, const std::string& algorithm,
+                        const std::string& public_key_pem, const std::string& public_key_sha256) {
+  nlohmann::ordered_json json = {{"key_uri", key_uri},
+                                 {"algorithm", algorithm},
+                                 {"public_key_pem", public_key_pem},
+                                 {"public_key_sha256", public_key_sha256}};
+  return json.dump(2);
 }
 
 std::optional<boost::program_options::variables_map> parse_command_line(

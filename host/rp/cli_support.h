@@ -30,6 +30,12 @@ class UsageError : public std::runtime_error {
     const boost::program_options::options_description& options, const std::string& usage_line,
     const boost::program_options::positional_options_description* positional = nullptr);
 
+// The printed summary of a key made on a token, --json's shape for keygen:
+// {"key_uri", "algorithm", "public_key_pem", "public_key_sha256"}.
+[[nodiscard]] std::string keygen_json(const std::string& key_uri, const std::string& algorithm,
+                                      const std::string& public_key_pem,
+                                      const std::string& public_key_sha256);
+
 // One verb of a multi-command tool (idvault-rp keygen, idvault-verifier attest, ...).
 struct CommandVerb {
   const char* name;

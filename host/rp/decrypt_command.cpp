@@ -54,7 +54,8 @@ int run_decrypt(const std::vector<std::string>& args) {
   options.add_options()("module", po::value(&module)->required(), "PKCS#11 module (.so)")(
       "key", po::value(&key_uri)->required(),
       "URI of the service key, e.g. pkcs11:token=service;object=rp")(
-      "pin-file", po::value<std::string>(), "read the user PIN from this file (else $IDVAULT_PINENTRY, else prompt)")(
+      "pin-file", po::value<std::string>(),
+      "read the user PIN from this file (else $IDVAULT_PINENTRY, else prompt)")(
       "nonce", po::value<std::string>(), "the nonce every input must carry")(
       "files-dir", po::value<std::string>(),
       "encrypted files by file_id, for bare PassportData inputs")(
@@ -62,6 +63,7 @@ int run_decrypt(const std::vector<std::string>& args) {
       "trust-verifier", po::value<std::vector<std::string>>(),
       "a verification provider's public key PEM (repeatable)")(
       "jobs", po::value(&jobs), "decrypt this many inputs at once (threads, HSM sessions)")(
+      "json", "print JSON lines (what decrypt prints already)")(
       "input", po::value<std::vector<std::string>>()->required(),
       "bundle or PassportData JSON files ('-' = stdin)");
   po::positional_options_description positional;
@@ -69,7 +71,7 @@ int run_decrypt(const std::vector<std::string>& args) {
   auto vm = parse_command_line(
       args, options,
       "usage: idvault-rp decrypt --module SO --key URI [--pin-file F] [--nonce N] "
-      "[--files-dir D] [--out-dir D] [--trust-verifier PEM]... [--jobs N] INPUT...",
+      "[--files-dir D] [--out-dir D] [--trust-verifier PEM]... [--jobs N] [--json] INPUT...",
       &positional);
   if (!vm) return 0;
   if (jobs < 1 || jobs > 64) throw UsageError("--jobs must be between 1 and 64");

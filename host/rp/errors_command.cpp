@@ -22,9 +22,11 @@ int run_errors(const std::vector<std::string>& args) {
   options.add_options()("module", po::value(&module)->required(), "PKCS#11 module (.so)")(
       "key", po::value(&key_uri)->required(),
       "URI of the service key (decrypts the share, signs the errors)")(
-      "pin-file", po::value<std::string>(), "read the user PIN from this file (else $IDVAULT_PINENTRY, else prompt)")(
+      "pin-file", po::value<std::string>(),
+      "read the user PIN from this file (else $IDVAULT_PINENTRY, else prompt)")(
       "nonce", po::value<std::string>(), "the nonce the share must carry")(
       "files-dir", po::value<std::string>(), "encrypted files by file_id, for a bare PassportData")(
+      "json", "print JSON (what errors prints already)")(
       "error", po::value<std::vector<std::string>>()->required(),
       "SOURCE:TYPE[:FIELD|INDEX]=MESSAGE (repeatable), SOURCE one of data, front_side, "
       "reverse_side, "
@@ -35,7 +37,7 @@ int run_errors(const std::vector<std::string>& args) {
   auto vm = parse_command_line(
       args, options,
       "usage: idvault-rp errors --module SO --key URI [--pin-file F] [--nonce N] "
-      "--error SOURCE:TYPE[:FIELD|INDEX]=MESSAGE... INPUT",
+      "--error SOURCE:TYPE[:FIELD|INDEX]=MESSAGE... [--json] INPUT",
       &positional);
   if (!vm) return 0;
 

@@ -26,10 +26,12 @@ int run_keygen(const std::vector<std::string>& args) {
       "token URI (RFC 7512), e.g. pkcs11:token=service")(
       "label", po::value(&label)->required(), "label of the new key pair (the URI's object=)")(
       "bits", po::value(&bits)->default_value(2048), "RSA modulus size: 2048, 3072 or 4096")(
-      "pin-file", po::value<std::string>(), "read the user PIN from this file (else $IDVAULT_PINENTRY, else prompt)");
+      "pin-file", po::value<std::string>(),
+      "read the user PIN from this file (else $IDVAULT_PINENTRY, else prompt)")(
+      "json", "print {key_uri, algorithm, public_key_pem, public_key_sha256} instead of the PEM");
   auto vm = parse_command_line(args, options,
                                "usage: idvault-rp keygen --module SO --token URI --label L "
-                               "[--bits 2048|3072|4096] [--pin-file F]");
+                               "[--bits 2048|3072|4096] [--pin-file F] [--json]");
   if (!vm) return 0;
   if (bits != 2048 && bits != 3072 && bits != 4096)
     throw UsageError("--bits must be 2048, 3072 or 4096");
@@ -47,7 +49,14 @@ int run_keygen(const std::vector<std::string>& args) {
   const SecretBytes id = p11::generate_random(*service.token(), 8);
   p11::KeySpec spec{label, p11::Bytes(id.reveal().begin(), id.reveal().end())};
   const p11::KeyPair pair = p11::generate_rsa_key_pair(service.token(), bits, spec);
-  std::cout << p11::spki_pem(*p11::public_key_of(pair.public_key));
+  const p11::EvpPkey public_key = p11::public_key_of(pair.public_key);
+  if (vm->count("json")) {
+    std::cout << keygen_json(pair.private_key.uri(), "RSA-" + std::to_string(bits),
+                             p11::spki_pem(*public_key), p11::spki_fingerprint(*public_key))
+              << "\n";
+  } else {
+    std::cout << p11::spki_pem(*public_key);
+  }
   std::cerr << "idvault-rp keygen: made RSA-" << bits << " key " << pair.private_key.uri()
             << " (sensitive, not extractable)\n";
   return 0;

@@ -1,5 +1,6 @@
 // idvault-rp request: the link a holder opens to share data with the service.
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "host/rp/cli_support.h"
 #include "host/rp/rp_commands.h"
@@ -41,11 +42,12 @@ int run_request(const std::vector<std::string>& args) {
       "the request's nonce (single use; check it on receipt)")(
       "service-id", po::value(&service_id), "service id (tg links: the bot's numeric id)")(
       "callback", po::value<std::string>(), "URL the holder's app delivers the bundle to")(
-      "format", po::value(&format), "idvault (idvault://authorize) or tg (tg://resolve)");
+      "format", po::value(&format), "idvault (idvault://authorize) or tg (tg://resolve)")(
+      "json", "print {link, service_id, nonce, format, callback_url} instead of the link alone");
   auto vm = parse_command_line(
       args, options,
       "usage: idvault-rp request (--key URI --module SO | --public-key PEM) --scope S "
-      "--nonce N [--service-id ID] [--callback URL] [--format idvault|tg]");
+      "--nonce N [--service-id ID] [--callback URL] [--format idvault|tg] [--json]");
   if (!vm) return 0;
   if ((vm->count("key") != 0) == (vm->count("public-key") != 0)) {
     throw UsageError("give either --key URI (with --module) or --public-key PEM");
@@ -65,9 +67,16 @@ int run_request(const std::vector<std::string>& args) {
   request.scope = vault::parse_scope(scope_text);
   request.nonce = nonce;
   if (vm->count("callback") != 0) request.callback_url = (*vm)["callback"].as<std::string>();
-  std::cout << vault::build_authorization_link(
-                   request, format == "tg" ? vault::LinkFormat::tg : vault::LinkFormat::idvault)
-            << "\n";
+  const std::string link = vault::build_authorization_link(
+      request, format == "tg" ? vault::LinkFormat::tg : vault::LinkFormat::idvault);
+  if (vm->count("json")) {
+    nlohmann::ordered_json json = {
+        {"link", link}, {"service_id", service_id}, {"nonce", nonce}, {"format", format}};
+    if (request.callback_url) json["callback_url"] = *request.callback_url;
+    std::cout << json.dump(2) << "\n";
+  } else {
+    std::cout << link << "\n";
+  }
   return 0;
 }
 

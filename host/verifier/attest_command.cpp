@@ -28,10 +28,12 @@ int run_attest(const std::vector<std::string>& args) {
       "URI of the provider's RSA key the share was made for")(
       "sign-key", po::value(&sign_uri)->required(),
       "URI of the provider's EC P-256 attestation key")(
-      "pin-file", po::value<std::string>(), "read the user PIN from this file (else $IDVAULT_PINENTRY, else prompt)")(
+      "pin-file", po::value<std::string>(),
+      "read the user PIN from this file (else $IDVAULT_PINENTRY, else prompt)")(
       "nonce", po::value<std::string>(), "the nonce the share must carry")(
       "level", po::value(&level_name), "basic, document or biometric")(
       "expires-days", po::value(&expires_days), "days until the attestations expire (1..3650)")(
+      "json", "print JSON (what attest prints already)")(
       "bundle", po::value(&bundle_path)->required(),
       "the share bundle the holder sent the provider");
   po::positional_options_description positional;
@@ -40,7 +42,7 @@ int run_attest(const std::vector<std::string>& args) {
       args, options,
       "usage: idvault-verifier attest --module SO --decrypt-key URI --sign-key URI "
       "[--pin-file F] [--nonce N] [--level basic|document|biometric] "
-      "[--expires-days N] BUNDLE",
+      "[--expires-days N] [--json] BUNDLE",
       &positional);
   if (!vm) return 0;
   const auto level = vault::parse_attestation_level(level_name);

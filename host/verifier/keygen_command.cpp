@@ -23,10 +23,12 @@ int run_keygen(const std::vector<std::string>& args) {
   options.add_options()("module", po::value(&module)->required(), "PKCS#11 module (.so)")(
       "token", po::value(&token_uri)->required(), "token URI (RFC 7512)")(
       "label", po::value(&label)->required(), "label of the new key pair")(
-      "pin-file", po::value<std::string>(), "read the user PIN from this file (else $IDVAULT_PINENTRY, else prompt)");
+      "pin-file", po::value<std::string>(),
+      "read the user PIN from this file (else $IDVAULT_PINENTRY, else prompt)")(
+      "json", "print {key_uri, algorithm, public_key_pem, public_key_sha256} instead of the PEM");
   auto vm = rp::parse_command_line(
       args, options,
-      "usage: idvault-verifier keygen --module SO --token URI --label L [--pin-file F]");
+      "usage: idvault-verifier keygen --module SO --token URI --label L [--pin-file F] [--json]");
   if (!vm) return 0;
   if (label.empty()) throw rp::UsageError("--label must not be empty");
   rp::ServiceToken provider =
@@ -42,7 +44,14 @@ int run_keygen(const std::vector<std::string>& args) {
   const SecretBytes id = p11::generate_random(*provider.token(), 8);
   const p11::KeyPair pair = p11::generate_ec_p256_key_pair(
       provider.token(), {label, p11::Bytes(id.reveal().begin(), id.reveal().end())});
-  std::cout << p11::spki_pem(*p11::public_key_of(pair.public_key));
+  const p11::EvpPkey public_key = p11::public_key_of(pair.public_key);
+  if (vm->count("json")) {
+    std::cout << rp::keygen_json(pair.private_key.uri(), "EC P-256", p11::spki_pem(*public_key),
+                                 p11::spki_fingerprint(*public_key))
+              << "\n";
+  } else {
+    std::cout << p11::spki_pem(*public_key);
+  }
   std::cerr << "idvault-verifier keygen: made EC P-256 key " << pair.private_key.uri()
             << " (sensitive, not extractable)\n";
   return 0;

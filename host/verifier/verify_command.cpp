@@ -18,11 +18,13 @@ int run_verify(const std::vector<std::string>& args) {
   std::string path;
   options.add_options()("trust", po::value<std::vector<std::string>>(),
                         "a trusted provider's public key PEM (repeatable)")(
+      "json", "print JSON lines (what verify prints already)")(
       "attestation", po::value(&path)->required(), "attestation JSON: one object or an array");
   po::positional_options_description positional;
   positional.add("attestation", 1);
   auto vm = rp::parse_command_line(
-      args, options, "usage: idvault-verifier verify [--trust PEM]... ATTESTATION", &positional);
+      args, options, "usage: idvault-verifier verify [--trust PEM]... [--json] ATTESTATION",
+      &positional);
   if (!vm) return 0;
   std::vector<vault::Bytes> trusted;
   if (vm->count("trust")) {

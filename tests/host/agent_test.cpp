@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -275,8 +276,16 @@ TEST_F(AgentTest, LockLogsOutAndWrongPinsAreReportedNotRetried) {
   start();
   init();
   ASSERT_TRUE(call("element.put", {{"type", "email"}, {"value", "ada@example.org"}}).contains("result"));
+  const auto before_lock = std::time(nullptr);
   EXPECT_EQ(call("lock")["result"]["was_unlocked"], true);
-  EXPECT_EQ(call("element.list")["error"]["code"], -32003);
+  json locked = call("element.list")["error"];
+  EXPECT_EQ(locked["code"], -32003);
+  // Says why and when, as gpg-agent says "card removed".
+  EXPECT_NE(locked["message"].get<std::string>().find("locked on request at "), std::string::npos)
+      << locked;
+  EXPECT_EQ(locked["data"]["reason"], "requested");
+  EXPECT_GE(locked["data"]["locked_at"].get<std::int64_t>(), before_lock);
+  EXPECT_EQ(call("status")["result"]["lock_reason"], "requested");
   json wrong = call("unlock", {{"pin", "9999"}});
   EXPECT_EQ(wrong["error"]["code"], -32004);
   EXPECT_NE(wrong["error"]["message"].get<std::string>().find("wrong PIN"), std::string::npos);
@@ -478,6 +487,13 @@ TEST_F(AgentTest, RemovingTheTokenLocksTheVaultAndSaysSo) {
   json removed = json::parse(listener.read_line());
   EXPECT_EQ(removed["method"], "token_removed");
   EXPECT_EQ(call("status")["result"]["unlocked"], false);
+  json locked = call("element.get", {{"type", "email"}})["error"];
+  EXPECT_EQ(locked["code"], -32003);
+  EXPECT_NE(locked["message"].get<std::string>().find("the token was removed at "),
+            std::string::npos)
+      << locked;
+  EXPECT_EQ(locked["data"]["reason"], "token_removed");
+  EXPECT_TRUE(locked["data"]["locked_at"].is_number_integer());
   json unlock = call("unlock", {{"pin", idvault::testing::kDefaultPin}});
   EXPECT_EQ(unlock["error"]["code"], -32006);
 }
@@ -491,7 +507,11 @@ TEST_F(AgentTest, IdleTimeOutLocks) {
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   agent_->watch();
   EXPECT_EQ(call("status")["result"]["unlocked"], false);
-  EXPECT_EQ(call("element.list")["error"]["code"], -32003);
+  json locked = call("element.list")["error"];
+  EXPECT_EQ(locked["code"], -32003);
+  EXPECT_NE(locked["message"].get<std::string>().find("after 1 s idle"), std::string::npos)
+      << locked;
+  EXPECT_EQ(locked["data"]["reason"], "idle_timeout");
 }
 
 TEST_F(AgentTest, KilledAgentLeavesAStoreThatReopens) {

@@ -29,9 +29,24 @@ grep -q "no shares yet" "$WORK/stdout" || fail "a refused share was logged: $(ca
 stop_agent
 start_agent
 expect_ok "$IDVAULT" unlock --pin-file "$WORK/pin"
-for nonce in one two three; do
+for nonce in one two; do
   expect_ok "$IDVAULT" authorize "$(make_link 9 email "$WORK/pub.pem" "$nonce")" --yes --out "$WORK/bundle-$nonce.json"
 done
+# --json: the outcome alone on stdout, the bundle written by the agent into the file.
+expect_ok "$IDVAULT" authorize "$(make_link 9 email "$WORK/pub.pem" three)" --yes --out "$WORK/bundle-three.json" --json
+"$PY" -c '
+import json, os, sys
+j = json.load(open(sys.argv[1]))
+assert j["service_id"] == "9" and j["nonce"] == "three" and j["out"] == sys.argv[2], j
+assert j["bundle_bytes"] == os.path.getsize(sys.argv[2]) and "bundle" not in j and "delivered" not in j, j
+' "$WORK/stdout" "$WORK/bundle-three.json" || fail "authorize --json: $(cat "$WORK/stdout")"
+expect_ok "$IDVAULT" shares --verify --json
+"$PY" -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert [s["sequence"] for s in j["shares"]] == [1, 2, 3] and j["shares"][2]["receipt"]["signed"]["nonce"] == "three", j
+assert j["verified"]["valid"] is True and j["verified"]["count"] == 3, j
+' "$WORK/stdout" || fail "shares --json: $(cat "$WORK/stdout")"
 expect_ok "$IDVAULT" shares --verify
 [ "$(grep -c '^#[0-9]' "$WORK/stdout")" -eq 3 ] || fail "shares lists: $(cat "$WORK/stdout")"
 grep -q "^#2 .* service 9 .* email" "$WORK/stdout" || fail "shares lists: $(cat "$WORK/stdout")"

@@ -8,7 +8,9 @@ stop_server() {
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
   SERVER_PID=
 }
-trap 'stop_server; cleanup' EXIT
+# cleanup reads the script's exit status from $?: keep it past stop_server, or a failed
+# check would end in a pass.
+trap 'script_status=$?; stop_server; (exit "$script_status"); cleanup' EXIT
 
 # start_server STATUS: a callback server answering STATUS; sets PORT.
 start_server() {
@@ -43,8 +45,19 @@ assert b["passport_data"]["data"][0]["type"] == "email" and b["passport_data"]["
 assert b["receipt"]["signed"]["nonce"] == "n1"
 ' "$WORK/received-200/body-1.json" || fail "the server did not get the bundle"
 # --out and --deliver together: the same bundle in both places.
-expect_ok "$IDVAULT" authorize "$(make_link 77 email "$WORK/pub.pem" n2 "http://localhost:$PORT/cb")" --yes --deliver --out "$WORK/b2.json"
+# With --json: stdout is one object saying where the bundle went (the request shown on stderr).
+expect_ok "$IDVAULT" authorize "$(make_link 77 email "$WORK/pub.pem" n2 "http://localhost:$PORT/cb")" --yes --deliver \
+  --out "$WORK/b2.json" --json
 cmp "$WORK/b2.json" "$WORK/received-200/body-2.json" || fail "--out and --deliver differ"
+"$PY" -c '
+import json, os, sys
+j = json.load(open(sys.argv[1]))
+assert j["service_id"] == "77" and j["nonce"] == "n2" and j["callback_url"] == "http://localhost:'"$PORT"'/cb", j
+assert j["delivered"] == {"url": j["callback_url"], "http_status": 200}, j
+assert j["out"] == sys.argv[2] and j["bundle_bytes"] == os.path.getsize(sys.argv[2]) and "bundle" not in j, j
+assert [e["type"] for e in j["offer"]["elements"]] == ["email"] and j["offer"]["missing"] == [], j
+' "$WORK/stdout" "$WORK/b2.json" || fail "authorize --json: $(cat "$WORK/stdout")"
+grep -q "service 77 asks for" "$WORK/stderr" || fail "authorize --json did not show the request on stderr"
 
 start_server 500
 expect_fail 1 "the service at http://127.0.0.1:$PORT/x answered HTTP 500: bundle rejected: nonce unknown$" \

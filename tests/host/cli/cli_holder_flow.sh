@@ -1,9 +1,17 @@
 #!/bin/sh
 # The holder's whole flow through the idvault CLI against a real idvault-agent on a
-# throwaway SoftHSM2 token: init, put every element type (--field and --json, with scans),
-# list, get --files-dir (bytes equal, mode 0600), rm, lock, wrong PIN, status, tokens,
-# service errors, and the usage errors a person is most likely to make.
+# throwaway SoftHSM2 token: init, put every element type (--field and --data-file, with
+# scans), list, get --files-dir (bytes equal, mode 0600), rm, lock, wrong PIN, status,
+# tokens, service errors, the usage errors a person is most likely to make, and --json on
+# every command that prints for programs, in the shape docs/AGENT.md gives.
 . "$(dirname "$0")/cli_test_lib.sh"
+
+# json_is EXPRESSION: $WORK/stdout is one JSON document j for which the Python
+# expression holds.
+json_is() {
+  "$PY" -c 'import json,sys; j=json.load(open(sys.argv[1])); assert eval("(" + sys.argv[2] + ")"), j' "$WORK/stdout" "$1" ||
+    fail "JSON output: not $1: $(head -c 600 "$WORK/stdout")"
+}
 
 # Before an agent runs: a clear line, exit 1.
 expect_fail 1 "no agent answers at .*agent.sock" "$IDVAULT" status
@@ -39,8 +47,9 @@ expect_fail 1 "no token the agent sees matches pkcs11:token=other" "$IDVAULT" in
 expect_fail 2 "--token: " "$IDVAULT" init --pin-file "$WORK/pin" --token 'http://not-a-pkcs11-uri'
 expect_fail 1 "the agent uses module .*libsofthsm2.so, not /usr/lib/x86_64-linux-gnu/p11-kit-proxy.so" \
   "$IDVAULT" init --pin-file "$WORK/pin" --module /usr/lib/x86_64-linux-gnu/p11-kit-proxy.so
-expect_ok "$IDVAULT" init --pin-file "$WORK/pin" --token pkcs11:token=holder --module "$MODULE"
-grep -q "vault initialised on token 'holder' (mode token_aes)" "$WORK/stdout" || fail "init said: $(cat "$WORK/stdout")"
+expect_ok "$IDVAULT" init --pin-file "$WORK/pin" --token pkcs11:token=holder --module "$MODULE" --json
+json_is 'j["token"] == "holder" and j["mode"] == "token_aes" and j["recovery"] is False and "token=holder" in j["token_uri"]
+         and len(j["identity_key_sha256"]) == 64 and j["identity_key"].startswith("pkcs11:")'
 expect_fail 1 "vault already initialised" "$IDVAULT" init --pin-file "$WORK/pin"
 
 # tokens: URI and capabilities.
@@ -49,8 +58,11 @@ grep -q "^holder$" "$WORK/stdout" || fail "tokens: no holder token: $(cat "$WORK
 grep -q "uri: *pkcs11:.*token=holder" "$WORK/stdout" || fail "tokens: no URI"
 grep -q "capabilities:.*aes_key_wrap.*rsa_oaep_sha1" "$WORK/stdout" || fail "tokens: no capabilities: $(cat "$WORK/stdout")"
 expect_ok "$IDVAULT" tokens --json
-"$PY" -c 'import json,sys; t=json.load(open(sys.argv[1])); assert t[0]["capabilities"]["ecdsa"] is True' "$WORK/stdout" \
-  || fail "tokens --json lacks capabilities"
+json_is 'j[0]["label"] == "holder" and j[0]["capabilities"]["ecdsa"] is True and j[0]["vault_mode"] == "token_aes"'
+expect_ok "$IDVAULT" status --json
+json_is 'j["initialised"] is True and j["unlocked"] is True and j["token_label"] == "holder" and j["elements"] == 0'
+expect_ok "$IDVAULT" unlock --pin-file "$WORK/pin" --json
+json_is 'j == {"unlocked": True, "already": True}'
 
 # Every element type, data by --field or --json, with scans.
 IN=$WORK/in
@@ -75,10 +87,17 @@ expect_ok "$IDVAULT" put passport --field document_no=X1234567 --field expiry_da
   --front-side "$IN/pp-front.jpg" --selfie "$IN/pp-selfie.jpg" --translation "$IN/pp-tr.jpg"
 grep -q "stored passport: data, front_side, selfie, 1 translation" "$WORK/stdout" || fail "put said: $(cat "$WORK/stdout")"
 expect_ok "$IDVAULT" put internal_passport --field document_no=IP-1 --field expiry_date= --front-side "$IN/ip-front.jpg"
-expect_ok "$IDVAULT" put driver_license --json "$IN/dl.json" --front-side "$IN/dl-front.jpg" --reverse-side "$IN/dl-back.jpg"
+expect_ok "$IDVAULT" put driver_license --data-file "$IN/dl.json" --front-side "$IN/dl-front.jpg" --reverse-side "$IN/dl-back.jpg"
+[ ! -s "$WORK/stderr" ] || fail "put --data-file warned: $(cat "$WORK/stderr")"
 expect_ok "$IDVAULT" put identity_card --field document_no=IC-9 --front-side "$IN/ic-front.jpg" \
   --reverse-side "$IN/ic-back.jpg" --selfie "$IN/ic-selfie.jpg"
+# --json F is put's old name for --data-file F: still taken, with a warning.
 expect_ok "$IDVAULT" put address --json "$IN/address.json"
+grep -q "warning: put --json F is deprecated, use --data-file F" "$WORK/stderr" || fail "no deprecation warning: $(cat "$WORK/stderr")"
+expect_ok "$IDVAULT" put address --json="$IN/address.json"
+# A bare --json: put prints no JSON, and says where its data goes instead.
+expect_fail 2 "put prints no JSON .*--data-file F" "$IDVAULT" put address --json
+expect_fail 2 "put prints no JSON .*--data-file F" "$IDVAULT" put address --json --field city=X
 expect_ok "$IDVAULT" put phone_number --value +447700900123
 expect_ok "$IDVAULT" put email --value ada@example.org
 for doc in utility_bill bank_statement rental_agreement passport_registration temporary_registration; do
@@ -90,16 +109,16 @@ expect_fail 2 "personal_details.birth_date" "$IDVAULT" put personal_details --fi
   --field birth_date=31.02.1990 --field gender=female --field country_code=GB --field residence_country_code=GB
 expect_fail 2 "passport.nonsense|nonsense" "$IDVAULT" put passport --field nonsense=1 --front-side "$IN/pp-front.jpg"
 expect_fail 2 "passport needs --front-side" "$IDVAULT" put passport --field document_no=1
-expect_fail 2 "address takes no --selfie" "$IDVAULT" put address --json "$IN/address.json" --selfie "$IN/pp-selfie.jpg"
-expect_fail 2 "either as --json F or as --field" "$IDVAULT" put address --json "$IN/address.json" --field city=X
+expect_fail 2 "address takes no --selfie" "$IDVAULT" put address --data-file "$IN/address.json" --selfie "$IN/pp-selfie.jpg"
+expect_fail 2 "either as --data-file F or as --field" "$IDVAULT" put address --data-file "$IN/address.json" --field city=X
 expect_fail 2 "utility_bill has no data fields" "$IDVAULT" put utility_bill --field a=b --file "$IN/pp-tr.jpg"
 expect_fail 2 "email needs --value" "$IDVAULT" put email
-expect_fail 2 "--value is only for phone_number and email" "$IDVAULT" put address --json "$IN/address.json" --value x
+expect_fail 2 "--value is only for phone_number and email" "$IDVAULT" put address --data-file "$IN/address.json" --value x
 expect_fail 2 "cannot read $IN/missing.jpg" "$IDVAULT" put utility_bill --file "$IN/missing.jpg"
 printf 'not json' >"$IN/bad.json"
-expect_fail 2 "bad.json: not valid JSON" "$IDVAULT" put address --json "$IN/bad.json"
+expect_fail 2 "bad.json: not valid JSON" "$IDVAULT" put address --data-file "$IN/bad.json"
 printf '{"document_no": "1", "expiry_date": "2030-01-01"}' >"$IN/bad-date.json"
-expect_fail 2 "driver_license.expiry_date" "$IDVAULT" put driver_license --json "$IN/bad-date.json" \
+expect_fail 2 "driver_license.expiry_date" "$IDVAULT" put driver_license --data-file "$IN/bad-date.json" \
   --front-side "$IN/dl-front.jpg" --reverse-side "$IN/dl-back.jpg"
 
 # list: all 13.
@@ -108,7 +127,8 @@ expect_ok "$IDVAULT" list
 grep -q "^passport .*data, front_side, selfie, 1 translation" "$WORK/stdout" || fail "list: $(cat "$WORK/stdout")"
 grep -q "^email .*ada@example.org" "$WORK/stdout" || fail "list: no e-mail"
 expect_ok "$IDVAULT" list --json
-"$PY" -c 'import json,sys; assert len(json.load(open(sys.argv[1]))) == 13' "$WORK/stdout" || fail "list --json"
+json_is 'len(j) == 13 and {"type": "passport", "data": True, "front_side": True, "selfie": True, "translation": 1}.items()
+         <= next(e for e in j if e["type"] == "passport").items()'
 
 # get --files-dir: the same bytes back, each file 0600, the data as JSON.
 OUT=$WORK/out
@@ -134,6 +154,15 @@ expect_ok "$IDVAULT" get personal_details
 grep -q '"first_name_native": "Ада"' "$WORK/stdout" || fail "personal_details: $(cat "$WORK/stdout")"
 expect_ok "$IDVAULT" get phone_number
 [ "$(cat "$WORK/stdout")" = 447700900123 ] || fail "phone_number: $(cat "$WORK/stdout")"
+# get --json: one object, the same for every type.
+expect_ok "$IDVAULT" get passport --json
+json_is 'j["type"] == "passport" and j["data"]["document_no"] == "X1234567" and j["errors"] == []
+         and j["scans"] == ["front_side.jpg", "selfie.jpg", "translation-0.jpg"] and "files_dir" not in j'
+expect_ok "$IDVAULT" get phone_number --json
+json_is 'j == {"type": "phone_number", "value": "447700900123", "errors": [], "scans": []}'
+expect_ok "$IDVAULT" get identity_card --files-dir "$OUT/ic-json" --json
+json_is 'j["scans"] == ["front_side.jpg", "reverse_side.jpg", "selfie.jpg"] and j["files_dir"].endswith("/out/ic-json")'
+cmp "$OUT/ic-json/selfie.jpg" "$IN/ic-selfie.jpg" || fail "get --json --files-dir: selfie differs"
 # A symlink where a scan would go is not followed.
 mkdir -p "$OUT/trap" && chmod 700 "$OUT/trap" && ln -s "$WORK/victim" "$OUT/trap/front_side.jpg"
 expect_fail 2 "cannot write $OUT/trap/front_side.jpg" "$IDVAULT" get passport --files-dir "$OUT/trap"
@@ -156,10 +185,13 @@ printf '{"element_type":"passport","issuer":"verifier.example","signature":"c2ln
 expect_fail 1 'attestation' "$IDVAULT" attestation add "$IN/attestation.json"
 expect_ok "$IDVAULT" attestation list
 grep -q "no attestations" "$WORK/stdout" || fail "attestation list: $(cat "$WORK/stdout")"
+expect_ok "$IDVAULT" attestation list --json
+json_is 'j == []'
 expect_fail 2 "unknown action 'remove'" "$IDVAULT" attestation remove "$IN/attestation.json"
 
 # rm.
-expect_ok "$IDVAULT" rm bank_statement
+expect_ok "$IDVAULT" rm bank_statement --json
+json_is 'j == {"deleted": "bank_statement"}'
 expect_fail 1 "no bank_statement in the vault" "$IDVAULT" get bank_statement
 expect_fail 1 "no bank_statement in the vault" "$IDVAULT" rm bank_statement
 
@@ -179,18 +211,24 @@ expect_ok "$IDVAULT" put bank_statement --file "$IN/big-1.jpg"
 expect_ok "$IDVAULT" rm bank_statement
 
 # lock, then a wrong PIN (SoftHSM has no retry counter, so no "tries left" to show), never resent.
+expect_ok "$IDVAULT" lock --json
+json_is 'j == {"locked": True, "was_unlocked": True}'
 expect_ok "$IDVAULT" lock
-grep -q "vault locked" "$WORK/stdout" || fail "lock said: $(cat "$WORK/stdout")"
-expect_fail 1 "vault locked: run 'idvault unlock'" "$IDVAULT" list
+grep -q "vault was already locked" "$WORK/stdout" || fail "lock said: $(cat "$WORK/stdout")"
+expect_ok "$IDVAULT" status --json
+json_is 'j["unlocked"] is False and j["lock_reason"] == "requested" and isinstance(j["locked_at"], int)'
+# Why and when, not only that it is locked.
+expect_fail 1 "vault locked: locked on request at [0-9]{2}:[0-9]{2} \('idvault lock'\); run 'idvault unlock'" "$IDVAULT" list
 expect_ok "$IDVAULT" status
-grep -q "vault: *locked" "$WORK/stdout" || fail "status when locked: $(cat "$WORK/stdout")"
+grep -q "vault: *locked (on request at [0-9][0-9]:[0-9][0-9])" "$WORK/stdout" || fail "status when locked: $(cat "$WORK/stdout")"
 expect_fail 1 "^idvault: wrong PIN" "$IDVAULT" unlock --pin-file "$WORK/wrong-pin"
 expect_fail 1 "already rejected by the token" "$IDVAULT" unlock --pin-file "$WORK/wrong-pin"
 # The PIN from a pinentry-style program; a cancelled entry is a clear error.
 printf '#!/bin/sh\nexit 1\n' >"$WORK/pinentry-cancel" && chmod 700 "$WORK/pinentry-cancel"
 IDVAULT_PINENTRY=$WORK/pinentry-cancel expect_fail 2 "PIN entry cancelled" "$IDVAULT" unlock
 printf '#!/bin/sh\necho "$1" > %s/pinentry-prompt\necho %s\n' "$WORK" "$PIN" >"$WORK/pinentry" && chmod 700 "$WORK/pinentry"
-IDVAULT_PINENTRY=$WORK/pinentry expect_ok "$IDVAULT" unlock
+IDVAULT_PINENTRY=$WORK/pinentry expect_ok "$IDVAULT" unlock --json
+json_is 'j == {"unlocked": True, "mode": "token_aes", "token": "holder"}'
 grep -q "holder" "$WORK/pinentry-prompt" || fail "the pinentry prompt does not name the token"
 expect_ok "$IDVAULT" status
 grep -q "vault: *unlocked" "$WORK/stdout" && grep -q "elements: 12" "$WORK/stdout" || fail "status: $(cat "$WORK/stdout")"

@@ -28,6 +28,10 @@ expect_fail 2 'one put takes at most 253 files .*this one has 254' "$IDVAULT" pu
 expect_fail 2 'usage: idvault recovery add' "$IDVAULT" recovery remove
 expect_ok "$IDVAULT" recovery add --recovery-password-file "$WORK/recovery"
 grep -q "recovery password added (2 secrets sealed" "$WORK/stdout" || fail "recovery add said: $(cat "$WORK/stdout")"
+# Again, for a program: replacing it answers in JSON.
+expect_ok "$IDVAULT" recovery add --recovery-password-file "$WORK/recovery" --json
+/usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r["replaced"] is True and r["secrets"] == 2 else 1)' \
+  "$WORK/stdout" || fail "recovery add --json printed: $(cat "$WORK/stdout")"
 expect_ok "$IDVAULT" put email --value ada@example.org
 stop_agent
 

@@ -39,4 +39,57 @@ while kill -0 "$pid" 2>/dev/null; do
   sleep 0.1
 done
 grep -q "fd 3 .*not a listening" "$WORK/none.log" || fail "no clear error without a passed socket: $(cat "$WORK/none.log")"
+
+# wait_for_exit PID: the agent must stop by itself within 10 s; prints its exit status
+# when it was our child.
+wait_for_exit() {
+  i=0
+  while kill -0 "$1" 2>/dev/null; do
+    i=$((i + 1))
+    [ "$i" -lt 100 ] || { kill "$1"; fail "the agent kept running with a module it cannot load"; }
+    sleep 0.1
+  done
+}
+
+# A module that cannot be loaded is a configuration error, said at start: one line on
+# stderr naming the path and why, a non-zero exit, no IDVAULT_SOCK line, no socket left.
+set +e
+"$AGENT" --socket "$WORK/bad/agent.sock" --store "$WORK/data/vault.db" --module /nonexistent.so \
+  >"$WORK/bad.out" 2>"$WORK/bad.err" &
+pid=$!
+wait_for_exit "$pid"
+wait "$pid"
+status=$?
+set -e
+[ "$status" -eq 2 ] || fail "a module that does not exist: exit $status, expected 2 ($(cat "$WORK/bad.err"))"
+[ "$(wc -l <"$WORK/bad.err")" -eq 1 ] || fail "not one line on stderr: $(cat "$WORK/bad.err")"
+grep -q "cannot load PKCS#11 module '/nonexistent.so': No such file" "$WORK/bad.err" ||
+  fail "the error does not name the module and why: $(cat "$WORK/bad.err")"
+if grep -q IDVAULT_SOCK "$WORK/bad.out"; then fail "the agent announced a socket with a bad module"; fi
+[ ! -e "$WORK/bad/agent.sock" ] || fail "the agent left a socket behind"
+# A file that is there but not a library: dlopen's reason is given.
+printf 'not a library\n' >"$WORK/fake.so"
+set +e
+"$AGENT" --socket "$WORK/bad/agent.sock" --store "$WORK/data/vault.db" --module "$WORK/fake.so" \
+  >"$WORK/bad.out" 2>"$WORK/bad.err"
+status=$?
+set -e
+[ "$status" -eq 2 ] || fail "a module that is not a library: exit $status, expected 2"
+grep -q "cannot load PKCS#11 module '$WORK/fake.so': $WORK/fake.so: [a-z]" "$WORK/bad.err" ||
+  fail "no dlopen reason: $(cat "$WORK/bad.err")"
+# The same from systemd (the module named in agent.conf): exits, the error in its log.
+printf 'module = /nonexistent.so\n' >"$WORK/agent.conf"
+pid=$("$PY" "$HERE/socket_activate.py" "$WORK/bad-activated/agent.sock" "$WORK/bad-activated.log" -- "$AGENT" \
+  --store "$WORK/data/vault.db" --config "$WORK/agent.conf")
+wait_for_exit "$pid"
+grep -q "cannot load PKCS#11 module '/nonexistent.so'" "$WORK/bad-activated.log" ||
+  fail "socket activation with a bad module: $(cat "$WORK/bad-activated.log")"
+
+# A token that is merely absent is not a mistake: the agent starts and waits for it.
+AGENT_PID=$("$PY" "$HERE/socket_activate.py" "$ACTIVATED" "$WORK/absent.log" -- "$AGENT" --store "$WORK/data/vault.db" \
+  --module "$MODULE" --token pkcs11:token=not-yet-inserted)
+export IDVAULT_SOCK=$ACTIVATED
+wait_for_agent
+expect_fail 1 "token not present" "$IDVAULT" unlock --pin-file "$WORK/pin"
+stop_agent
 echo "PASS"

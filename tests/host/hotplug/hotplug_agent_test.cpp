@@ -16,6 +16,7 @@
 
 #include "host/agent/holder_agent.h"
 #include "host/agent/token_watcher.h"
+#include "host/rpc/json_rpc.h"
 #include "tests/host/hotplug/fake_hotplug_source.h"
 #include "tests/host/hotplug/wait_until.h"
 #include "tests/support/softhsm_token.h"
@@ -88,6 +89,16 @@ TEST_F(HotplugAgentTest, AUsbEventMakesThePulledTokenNoticedLongBeforeThePoll) {
       << "the hot-plug event did not make the agent look";
   EXPECT_TRUE(seen("locked"));
   EXPECT_EQ(agent_->status()["unlocked"], false);
+  // A client is told why the vault locked, and when, not only that it is locked.
+  try {
+    (void)agent_->list();
+    ADD_FAILURE() << "a pulled token left the vault readable";
+  } catch (const rpc::RpcError& error) {
+    EXPECT_EQ(error.code(), rpc::RpcCode::locked);
+    EXPECT_NE(std::string(error.what()).find("the token was removed at "), std::string::npos)
+        << error.what();
+    EXPECT_EQ(error.data().value("reason", ""), "token_removed");
+  }
 }
 
 TEST_F(HotplugAgentTest, AnEventForAnotherDeviceChangesNothing) {

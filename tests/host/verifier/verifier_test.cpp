@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "tests/host/rp/service_side_fixture.h"
 #include "vault/attestation.h"
@@ -220,4 +221,57 @@ TEST_F(VerifierTest, AttestRefusesBadArgumentsAndBarePassportData) {
                                         "--nonce", "other", bundle.string()});
   EXPECT_EQ(wrong_nonce.status, 1);
   EXPECT_NE(wrong_nonce.err.find("nonce"), std::string::npos);
+}
+
+// Every idvault-rp and idvault-verifier command that prints something a program may read
+// takes --json (design.md), with the shape docs/SERVICE.md gives; those that print JSON
+// already take it too and print the same.
+TEST_F(VerifierTest, EveryCommandThatPrintsTakesJson) {
+  for (const auto& [tool, token, algorithm] :
+       {std::tuple{std::string("rp"), std::string("service"), std::string("RSA-2048")},
+        std::tuple{std::string("verifier"), std::string("verifier"), std::string("EC P-256")}}) {
+    const std::vector<std::string> args = {
+        "keygen",  "--module",     module_,      "--token",          "pkcs11:token=" + token,
+        "--label", tool + "-json", "--pin-file", pin_file_.string(), "--json"};
+    ProcessResult keygen = tool == "rp" ? rp(args) : verifier(args);
+    ASSERT_EQ(keygen.status, 0) << keygen.err;
+    const json made = json::parse(keygen.out);
+    EXPECT_NE(made["key_uri"].get<std::string>().find("object=" + tool + "-json"),
+              std::string::npos)
+        << made;
+    EXPECT_EQ(made["algorithm"], algorithm);
+    EXPECT_EQ(made["public_key_pem"].get<std::string>().rfind("-----BEGIN PUBLIC KEY-----", 0), 0u);
+    EXPECT_EQ(made["public_key_sha256"].get<std::string>().size(), 64u);
+  }
+
+  ProcessResult request = rp({"request", "--module", module_, "--key", service_key_, "--scope",
+                              "personal_details", "--nonce", "n-json", "--service-id", "svc",
+                              "--callback", "https://svc.example/cb", "--json"});
+  ASSERT_EQ(request.status, 0) << request.err;
+  const json asked = json::parse(request.out);
+  EXPECT_EQ(asked["link"].get<std::string>().rfind("idvault://authorize?", 0), 0u) << asked;
+  EXPECT_EQ(asked["service_id"], "svc");
+  EXPECT_EQ(asked["nonce"], "n-json");
+  EXPECT_EQ(asked["format"], "idvault");
+  EXPECT_EQ(asked["callback_url"], "https://svc.example/cb");
+
+  const fs::path bundle = write("json.json", holder_->share(asked["link"].get<std::string>()));
+  std::vector<std::string> decrypt = decrypt_args(service_key_);
+  decrypt.insert(decrypt.end(), {"--json", bundle.string()});
+  ProcessResult decrypted = rp(decrypt);
+  ASSERT_EQ(decrypted.status, 0) << decrypted.err;
+  EXPECT_EQ(json::parse(decrypted.out_lines().at(0))["nonce"], "n-json");
+
+  ProcessResult errors =
+      rp({"errors", "--module", module_, "--key", service_key_, "--pin-file", pin_file_.string(),
+          "--error", "data:personal_details:first_name=Unreadable", "--json", bundle.string()});
+  ASSERT_EQ(errors.status, 0) << errors.err;
+  EXPECT_TRUE(json::parse(errors.out).contains("signature"));
+
+  const json attestations = attest("personal_details", {"--json"});
+  ASSERT_TRUE(attestations.is_array());
+  const fs::path file = write("attestations.json", attestations.dump());
+  ProcessResult verified = verifier({"verify", "--json", file.string()});
+  ASSERT_EQ(verified.status, 0) << verified.err;
+  EXPECT_EQ(json::parse(verified.out_lines().at(0))["valid"], true);
 }
