@@ -1,11 +1,37 @@
 #include "host/rp/request_store.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
 
 namespace idvault::rp {
+namespace {
 
-RequestStore::RequestStore(const std::filesystem::path& path) : db_(path, true) {
-  if (path != ":memory:") ::chmod(path.c_str(), 0600);
+// Created private before SQLite sees it: SQLite would create it with the process umask
+// (0644 under the usual 022) and chmod afterwards leaves a window in which another user
+// can open it and keep the descriptor. SQLite creates -wal and -shm with this file's mode.
+const std::filesystem::path& created_private(const std::filesystem::path& path) {
+  if (path == ":memory:") return path;
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    throw std::runtime_error("cannot open the database " + path.string() + ": " +
+                             std::strerror(errno));
+  }
+  // A store made by an older version, or by hand, is tightened too.
+  const int chmod_result = ::fchmod(fd, 0600);
+  ::close(fd);
+  if (chmod_result != 0)
+    throw std::runtime_error("cannot make the database " + path.string() + " private");
+  return path;
+}
+
+}  // namespace
+
+RequestStore::RequestStore(const std::filesystem::path& path) : db_(created_private(path), true) {
   db_.execute(
       "CREATE TABLE IF NOT EXISTS requests (nonce TEXT PRIMARY KEY, created_at INTEGER NOT NULL, "
       "  used_at INTEGER);"
