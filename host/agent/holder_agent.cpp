@@ -25,6 +25,7 @@
 #include "vault/errors.h"
 #include "vault/identity_key_history.h"
 #include "vault/recovery_key.h"
+#include "vault/scope_description.h"
 
 namespace idvault::agent {
 
@@ -133,10 +134,7 @@ std::string offer_summary(const vault::AuthorizationRequest& request, const vaul
   for (auto type : offer.types) {
     if (!first) text += "; ";
     first = false;
-    text += std::string(vault::to_string(type)) + " (";
-    const auto& parts = offer.parts.at(type);
-    for (std::size_t i = 0; i < parts.size(); ++i) text += (i ? ", " : "") + parts[i];
-    text += ")";
+    text += vault::describe_element(type, offer.parts.at(type));
   }
   if (!offer.missing.empty()) {
     text += "; not in the vault:";

@@ -2,6 +2,7 @@
 // one call: everything goes through idvault-agent on $IDVAULT_SOCK, like ssh-add.
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <cstring>
 #include <iostream>
@@ -63,10 +64,12 @@ int fail(int status, std::string_view message) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // A PIN and decrypted scans pass through this process: no core files, no ptrace.
+  // A PIN and decrypted scans pass through this process: no core files, no ptrace; what
+  // it writes (scans from get, bundles, recovery codes) is private from the first byte.
   rlimit no_core{0, 0};
   ::setrlimit(RLIMIT_CORE, &no_core);
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  ::umask(077);
 
   if (argc < 2)
     return fail(kExitUsage,

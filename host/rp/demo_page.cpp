@@ -1,8 +1,36 @@
 #include "host/rp/demo_page.h"
 
 namespace idvault::rp {
+namespace {
 
-const std::string& demo_page_html() {
+std::string escaped_html(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+constexpr std::string_view kAsksForMark = "@ASKS_FOR@";
+
+}  // namespace
+
+std::string demo_page_html(std::string_view asks_for) {
   static const std::string kPage = R"HTML(<!doctype html>
 <html lang="en">
 <head>
@@ -28,7 +56,7 @@ const std::string& demo_page_html() {
 </head>
 <body>
 <h1>Demo service</h1>
-<p>This service asks for your personal details, passport (with a selfie) and e-mail address.</p>
+<p>This service asks for: <span id="asks-for">@ASKS_FOR@</span>.</p>
 <button id="share" type="button">Share with idvault</button>
 <div id="request">
   <div id="qr"></div>
@@ -43,7 +71,9 @@ const std::string& demo_page_html() {
 </body>
 </html>
 )HTML";
-  return kPage;
+  std::string page = kPage;
+  page.replace(page.find(kAsksForMark), kAsksForMark.size(), escaped_html(asks_for));
+  return page;
 }
 
 const std::string& demo_page_script() {
@@ -103,8 +133,13 @@ function show(nonce, body) {
   }
 }
 async function poll(nonce) {
-  const answer = await fetch("/result?nonce=" + encodeURIComponent(nonce));
+  // Same origin: the request's read token goes along as its cookie.
+  const answer = await fetch("/result?nonce=" + encodeURIComponent(nonce), {credentials: "same-origin"});
   const body = await answer.json();
+  if (!answer.ok) {
+    $("status").textContent = "Could not read the result: " + (body.error || answer.status);
+    return;
+  }
   if (body.status === "received") {
     $("status").textContent = "Received and verified.";
     show(nonce, body);

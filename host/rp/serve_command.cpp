@@ -25,19 +25,24 @@ int run_serve(const std::vector<std::string>& args) {
   std::string db = ":memory:";
   ServiceConfig config;
   std::int64_t max_age_minutes = 10;
+  std::int64_t keep_days = 7;
   std::size_t max_body = 32 * 1024 * 1024;
   options.add_options()("listen", po::value(&listen)->required(),
                         "IPv4 address and port, e.g. 127.0.0.1:8080 (port 0: any)")(
       "module", po::value(&module)->required(), "PKCS#11 module (.so)")(
       "key", po::value(&key_uri)->required(), "URI of the service key")(
-      "pin-file", po::value<std::string>(), "read the user PIN from this file (else $IDVAULT_PINENTRY, else prompt)")(
+      "pin-file", po::value<std::string>(),
+      "read the user PIN from this file (else $IDVAULT_PINENTRY, else prompt)")(
       "db", po::value(&db), "SQLite file for requests and results (default: in memory)")(
       "scope", po::value(&config.scope_text),
       "scope the demo page asks for (PassportScope JSON or comma list)")(
       "service-id", po::value(&config.service_id), "service id put in request links")(
       "public-url", po::value<std::string>(),
       "URL holders reach this server at (default http://LISTEN)")(
-      "nonce-max-age-minutes", po::value(&max_age_minutes), "how long a request stays answerable")(
+      "nonce-max-age-minutes", po::value(&max_age_minutes),
+      "how long a request stays answerable (unanswered, it is then deleted)")(
+      "keep-days", po::value(&keep_days),
+      "how long a result is kept for the service's records (the page reads it once)")(
       "max-body-bytes", po::value(&max_body), "largest bundle accepted (413 above)")(
       "decryptors", po::value(&config.decryptors), "shares decrypted at once (HSM sessions)")(
       "trust-verifier", po::value<std::vector<std::string>>(),
@@ -45,10 +50,12 @@ int run_serve(const std::vector<std::string>& args) {
   auto vm = parse_command_line(
       args, options,
       "usage: idvault-rp serve --listen 127.0.0.1:PORT --module SO --key URI [--db F] "
-      "[--pin-file F] [--scope S] [--trust-verifier PEM]...");
+      "[--pin-file F] [--scope S] [--keep-days N] [--trust-verifier PEM]...");
   if (!vm) return 0;
   if (max_age_minutes < 1) throw UsageError("--nonce-max-age-minutes must be at least 1");
+  if (keep_days < 0 || keep_days > 3650) throw UsageError("--keep-days must be between 0 and 3650");
   config.nonce_max_age_seconds = max_age_minutes * 60;
+  config.keep_seconds = keep_days * 24 * 3600;
   if (vm->count("trust-verifier")) {
     for (const auto& path : (*vm)["trust-verifier"].as<std::vector<std::string>>()) {
       config.trusted_verifiers.push_back(vault::verifier_key_from_pem(read_text_file(path), path));
@@ -79,10 +86,18 @@ int run_serve(const std::vector<std::string>& args) {
       "http://" + split_listen_address(listen).first + ":" + std::to_string(server.port());
   config.public_url = vm->count("public-url") ? (*vm)["public-url"].as<std::string>() : base;
   endpoints = std::make_unique<RelyingPartyService>(key, signer, store, config);
+  endpoints->purge_expired();
 
+  // Between signals, purge once a minute, so an idle server keeps nothing past its time.
   std::thread signals([&] {
-    int signal = 0;
-    sigwait(&stop_signals, &signal);
+    const timespec minute{60, 0};
+    while (sigtimedwait(&stop_signals, nullptr, &minute) < 0) {
+      try {
+        endpoints->purge_expired();
+      } catch (const std::exception& e) {
+        std::cerr << "idvault-rp serve: purge failed: " << e.what() << "\n";
+      }
+    }
     server.stop();
   });
   std::cout << "idvault-rp serve: listening on " << base << std::endl;

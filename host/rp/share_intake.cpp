@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "host/rp/file_kind.h"
 #include "vault/attestation.h"
 #include "vault/errors.h"
 #include "vault/share_receipt.h"
@@ -15,45 +16,45 @@
 namespace idvault::rp {
 namespace {
 
-bool is_plain_file_name(std::string_view id) {
-  if (id.empty() || id.size() > 200 || id.front() == '.') return false;
-  for (char c : id) {
-    if (c == '/' || c == '\0' || c == '\\') return false;
-  }
-  return true;
-}
-
 // Plaintext on disk is the service's own business, but nobody else on the machine may
-// read it: 0600, created fresh (O_EXCL), never following a planted link.
+// read it: 0600, created fresh (O_EXCL: an existing file, say trusted-verifier.pem, is
+// never overwritten), never following a planted link. A half-written file is removed.
 void write_private_file(const std::filesystem::path& path, std::span<const std::uint8_t> bytes) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0 && errno == EEXIST)
+    throw std::runtime_error("refusing to overwrite " + path.string() + ": it already exists");
   if (fd < 0)
     throw std::runtime_error("cannot write " + path.string() + ": " + std::strerror(errno));
   std::size_t done = 0;
-  while (done < bytes.size()) {
+  int error = 0;
+  while (done < bytes.size() && error == 0) {
     const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int error = errno;
-      ::close(fd);
-      throw std::runtime_error("cannot write " + path.string() + ": " + std::strerror(error));
-    }
-    done += static_cast<std::size_t>(n);
+    if (n < 0)
+      error = errno;
+    else
+      done += static_cast<std::size_t>(n);
   }
-  if (::close(fd) != 0)
-    throw std::runtime_error("cannot write " + path.string() + ": " + std::strerror(errno));
+  if (::close(fd) != 0 && error == 0) error = errno;
+  if (error != 0) {
+    ::unlink(path.c_str());
+    throw std::runtime_error("cannot write " + path.string() + ": " + std::strerror(error));
+  }
 }
 
 class Reporter {
  public:
-  explicit Reporter(const IntakeOptions& options) : options_(options) {
+  // share_tag: what names this share's files in out_dir, unique per share.
+  Reporter(const IntakeOptions& options, std::string share_tag)
+      : options_(options), share_tag_(std::move(share_tag)) {
     if (options_.out_dir) {
       std::filesystem::create_directories(*options_.out_dir);
       std::filesystem::permissions(*options_.out_dir, std::filesystem::perms::owner_all);
     }
   }
 
-  nlohmann::ordered_json file(const vault::DecryptedFile& file) const {
+  // name: the element type and slot, e.g. "passport-front_side" or "utility_bill-files-2".
+  nlohmann::ordered_json file(const vault::DecryptedFile& file, const std::string& name) const {
     nlohmann::ordered_json json;
     json["file_id"] = file.file_id;
     if (file.missing()) {
@@ -66,36 +67,43 @@ class Reporter {
     if (options_.file_digests) json["sha256"] = digest;
     json["size"] = bytes.size();
     if (options_.out_dir) {
+      // Named by us, never by the sender's file_id (which no receipt covers).
       const auto path =
-          *options_.out_dir / (is_plain_file_name(file.file_id) ? file.file_id : digest);
+          *options_.out_dir / (share_tag_ + "-" + name + "." + file_extension_of(bytes));
       write_private_file(path, bytes);
       json["path"] = path.string();
     }
     return json;
   }
 
-  nlohmann::ordered_json files(const std::vector<vault::DecryptedFile>& list) const {
+  nlohmann::ordered_json files(const std::vector<vault::DecryptedFile>& list,
+                               const std::string& name) const {
     nlohmann::ordered_json json = nlohmann::ordered_json::array();
-    for (const auto& item : list) json.push_back(file(item));
+    for (std::size_t i = 0; i < list.size(); ++i)
+      json.push_back(file(list[i], name + "-" + std::to_string(i + 1)));
     return json;
   }
 
   nlohmann::ordered_json element(const vault::DecryptedElement& element) const {
     nlohmann::ordered_json json;
-    json["type"] = std::string(vault::to_string(element.type));
+    const std::string type(vault::to_string(element.type));
+    json["type"] = type;
     if (!element.data.is_null()) json["data"] = nlohmann::ordered_json::parse(element.data.dump());
     if (element.phone_number) json["phone_number"] = *element.phone_number;
     if (element.email) json["email"] = *element.email;
-    if (element.front_side) json["front_side"] = file(*element.front_side);
-    if (element.reverse_side) json["reverse_side"] = file(*element.reverse_side);
-    if (element.selfie) json["selfie"] = file(*element.selfie);
-    if (!element.files.empty()) json["files"] = files(element.files);
-    if (!element.translation.empty()) json["translation"] = files(element.translation);
+    if (element.front_side) json["front_side"] = file(*element.front_side, type + "-front_side");
+    if (element.reverse_side)
+      json["reverse_side"] = file(*element.reverse_side, type + "-reverse_side");
+    if (element.selfie) json["selfie"] = file(*element.selfie, type + "-selfie");
+    if (!element.files.empty()) json["files"] = files(element.files, type + "-files");
+    if (!element.translation.empty())
+      json["translation"] = files(element.translation, type + "-translation");
     return json;
   }
 
  private:
   const IntakeOptions& options_;
+  std::string share_tag_;
 };
 
 // The receipt must be the holder's signature over exactly what arrived, for us.
@@ -142,7 +150,13 @@ nlohmann::ordered_json ShareIntake::accept(const ReceivedShare& share,
                     {"time", share.receipt->fields.time}};
   }
 
-  Reporter reporter(options);
+  // The credentials hash differs for every share (fresh secret) and was checked on
+  // decryption: its digest's first 16 hex digits keep two shares' files apart.
+  Reporter reporter(
+      options, vault::sha256_hex(vault::ByteView(reinterpret_cast<const std::uint8_t*>(
+                                                     share.passport_data.credentials.hash.data()),
+                                                 share.passport_data.credentials.hash.size()))
+                   .substr(0, 16));
   nlohmann::ordered_json report;
   report["nonce"] = last_.nonce;
   nlohmann::ordered_json elements = nlohmann::ordered_json::array();

@@ -435,8 +435,7 @@ int bench_serve(int clients, int posts) {
 
   std::vector<std::string> bundles;
   for (int i = 0; i < clients * posts; ++i) {
-    const auto [nonce, link] = service->new_request();
-    bundles.push_back(holder.share(link));
+    bundles.push_back(holder.share(service->new_request().link));
   }
   std::cout << "info\tserve\t" << clients << " clients x " << posts << " posts, bundles of "
             << bundles[0].size()

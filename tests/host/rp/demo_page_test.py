@@ -4,7 +4,11 @@ over the DevTools protocol on a pipe (--remote-debugging-pipe: no extra packages
   idvault-rp serve on a throwaway SoftHSM2 token -> load the page -> click "Share with
   idvault" (a real mouse event) -> the page shows the link and QR code -> the holder
   (demo_holder) answers the link and the bundle is POSTed to the link's callback URL ->
-  the page shows the verified data, the thumbnails and the attestations.
+  the page shows the verified data, the thumbnails and the attestations. Someone who
+  knows only the nonce (it is in the link) reads nothing: the result and the files go to
+  the page's own read cookie alone. The page says what it asks for in the consent
+  prompt's words, for whatever --scope the server was started with (two are tried). The
+  store, its WAL and shared memory are 0600 though serve was started with umask 022.
 
 usage: demo_page_test.py RP_BIN DEMO_HOLDER_BIN ARTEFACT_DIR
 Exit 0 when every check passed (prints "N passed, 0 failed"), 1 otherwise, 77 when
@@ -16,15 +20,32 @@ import os
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
 MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 CHROMIUM = "/usr/bin/chromium"
+
+# What the page must say it asks for, per --scope: the words the holder's consent uses
+# (vault::describe_element / describe_scope).
+DEFAULT_SCOPE_WORDS = "personal_details (data); passport (data, front_side, selfie); email (email)"
+SECOND_SCOPE = "personal_details,identity_card"
+SECOND_SCOPE_WORDS = "personal_details (data); identity_card (data, front_side, reverse_side)"
+
+
+def status_of(url):
+    """The HTTP status of a GET without any cookie."""
+    try:
+        with urllib.request.urlopen(url) as answer:
+            return answer.status
+    except urllib.error.HTTPError as e:
+        return e.code
 
 
 class Browser:
@@ -139,15 +160,21 @@ def main():
         if holder.stdout.readline().strip() != "ready":
             raise RuntimeError("demo_holder did not start")
 
-        serve = subprocess.Popen([rp_bin, "serve", "--listen", "127.0.0.1:0", "--module", MODULE, "--key",
-                                  "pkcs11:token=service;object=rp", "--pin-file", pin, "--db",
-                                  os.path.join(work, "rp.db"), "--trust-verifier",
-                                  os.path.join(holder_dir, "verifier.pem")],
-                                 env=env, stdout=subprocess.PIPE, text=True)
-        procs.append(serve)
-        line = serve.stdout.readline()
-        base = line.strip().rsplit(" ", 1)[-1]
-        checks.check(base.startswith("http://127.0.0.1:"), f"serve prints where it listens: {line!r}")
+        def start_serve(*extra):
+            serve = subprocess.Popen([rp_bin, "serve", "--listen", "127.0.0.1:0", "--module", MODULE, "--key",
+                                      "pkcs11:token=service;object=rp", "--pin-file", pin, "--trust-verifier",
+                                      os.path.join(holder_dir, "verifier.pem"), *extra],
+                                     env=env, stdout=subprocess.PIPE, text=True)
+            procs.append(serve)
+            line = serve.stdout.readline()
+            checks.check(line.startswith("idvault-rp serve: listening on http://127.0.0.1:"),
+                         f"serve prints where it listens: {line!r}")
+            return line.strip().rsplit(" ", 1)[-1]
+
+        # Started with a permissive umask, as from a service's shell: the store is private anyway.
+        os.umask(0o022)
+        base = start_serve("--db", os.path.join(work, "rp.db"))
+        second_base = start_serve("--scope", SECOND_SCOPE)
 
         browser = Browser(os.path.join(work, "profile"))
         target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
@@ -175,6 +202,8 @@ def main():
         browser.send("Page.navigate", {"url": base + "/"}, session=session)
         browser.wait_event("Page.loadEventFired")
         checks.check(js("document.getElementById('share').textContent") == "Share with idvault", "the button is there")
+        asks_for = js("document.getElementById('asks-for').textContent")
+        checks.check(asks_for == DEFAULT_SCOPE_WORDS, f"the page says what the default scope asks: {asks_for!r}")
 
         # A real click, where the button is on the screen.
         rect = json.loads(js("JSON.stringify(document.getElementById('share').getBoundingClientRect())"))
@@ -210,12 +239,30 @@ def main():
                      "three valid attestations are shown")
         checks.check(js("document.getElementById('status').textContent") == "Received and verified.", "status")
 
+        for name in ("rp.db", "rp.db-wal", "rp.db-shm"):
+            mode = stat.S_IMODE(os.stat(os.path.join(work, name)).st_mode)
+            checks.check(mode == 0o600, f"{name} holding decrypted data is 0600 (is {mode:o})")
+
+        # The nonce is public (link, QR code, bundle): it alone opens neither the result nor a file.
+        nonce = js("document.body.dataset.nonce")
+        with open(bundle_path) as f:
+            file_id = next(iter(json.load(f)["files"]))
+        checks.check(status_of(f"{base}/result?nonce={nonce}") == 403, "the nonce alone does not read the result")
+        checks.check(status_of(f"{base}/file?nonce={nonce}&file_id={urllib.parse.quote(file_id)}") == 403,
+                     "the nonce alone does not read a file")
+
         shot = browser.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True},
                             session=session)
         png = base64.b64decode(shot["data"])
         with open(os.path.join(artefacts, "demo_page.png"), "wb") as f:
             f.write(png)
         checks.check(png.startswith(b"\x89PNG") and len(png) > 20000, "a screenshot was taken")
+
+        # A server started with another scope says so, in the same words.
+        browser.send("Page.navigate", {"url": second_base + "/"}, session=session)
+        browser.wait_event("Page.loadEventFired")
+        asks_for = js("document.getElementById('asks-for').textContent")
+        checks.check(asks_for == SECOND_SCOPE_WORDS, f"the page says what --scope {SECOND_SCOPE} asks: {asks_for!r}")
     except Exception as e:  # noqa: BLE001 - any failure is a failed check with its reason
         checks.check(False, f"{type(e).__name__}: {e}")
     finally:

@@ -59,9 +59,10 @@ inline HttpAnswer http_raw(int port, const std::string& bytes) {
   return answer;
 }
 
+// extra_headers: whole header lines, each ending in CRLF ("Cookie: a=b\r\n").
 inline HttpAnswer http(int port, const std::string& method, const std::string& target,
-                       const std::string& body = {}) {
-  std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+                       const std::string& body = {}, const std::string& extra_headers = {}) {
+  std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra_headers;
   if (method == "POST")
     request +=
         "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";

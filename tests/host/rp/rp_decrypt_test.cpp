@@ -272,7 +272,9 @@ TEST_F(RpDecryptTest, PinComesFromAFileOrATerminalNeverFromArgv) {
   // No --pin-file and no terminal (the test runs it in its own session).
   ProcessResult no_pin = rp({"decrypt", "--module", module_, "--key", key_, bundle.string()});
   EXPECT_EQ(no_pin.status, 1);
-  EXPECT_NE(no_pin.err.find("no terminal to ask for the PIN: use --pin-file F or set IDVAULT_PINENTRY"), std::string::npos)
+  EXPECT_NE(
+      no_pin.err.find("no terminal to ask for the PIN: use --pin-file F or set IDVAULT_PINENTRY"),
+      std::string::npos)
       << no_pin.err;
   ProcessResult argv_pin =
       rp({"decrypt", "--module", module_, "--key", key_, "--pin", "1234", bundle.string()});
@@ -284,4 +286,50 @@ TEST_F(RpDecryptTest, PinComesFromAFileOrATerminalNeverFromArgv) {
                                 wrong.string(), bundle.string()});
   EXPECT_EQ(wrong_pin.status, 1);
   EXPECT_NE(wrong_pin.err.find("CKR_PIN_INCORRECT"), std::string::npos) << wrong_pin.err;
+}
+
+TEST_F(RpDecryptTest, OutDirNamesFilesItselfAndNeverOverwrites) {
+  // The sender renames its files (file_id is covered by no receipt) to names of files the
+  // service keeps in the out folder, or to a way out of it.
+  json bundle = json::parse(holder_->share(
+      request_link(key_, R"({"data":[{"type":"passport","selfie":true}],"v":1})", "nonce-names")));
+  json& passport = bundle["passport_data"]["data"][0];
+  ASSERT_EQ(passport["type"], "passport");
+  const auto rename = [&](json& file, const std::string& to) {
+    const std::string from = file["file_id"];
+    bundle["files"][to] = bundle["files"][from];
+    bundle["files"].erase(from);
+    file["file_id"] = to;
+  };
+  rename(passport["front_side"], "trusted-verifier.pem");
+  rename(passport["selfie"], "../escaped.pem");
+  const fs::path out_dir = dir_ / "plain";
+  fs::create_directories(out_dir);
+  write_file(out_dir / "trusted-verifier.pem", "the service's own key\n");
+  const fs::path input = write("renamed.json", bundle.dump());
+  std::vector<std::string> args = decrypt_args(key_);
+  args.insert(args.end(), {"--out-dir", out_dir.string(), input.string()});
+
+  ProcessResult result = rp(args);
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_EQ(read_file(out_dir / "trusted-verifier.pem"), "the service's own key\n");
+  EXPECT_FALSE(fs::exists(dir_ / "escaped.pem"));
+  const json report = json::parse(result.out_lines().at(0));
+  const json& element = report["elements"][0];
+  for (const char* slot : {"front_side", "selfie"}) {
+    const fs::path path = element[slot]["path"].get<std::string>();
+    EXPECT_EQ(path.parent_path(), out_dir) << path;
+    const std::string name = path.filename().string();
+    EXPECT_EQ(name.substr(16), std::string("-passport-") + slot + ".jpg") << name;
+    EXPECT_EQ(read_file(path), holder_->put_files["passport"][slot][0]);
+  }
+
+  // The same share again: its files exist, so it is refused with a clear error and the
+  // files already there stay as they were.
+  const fs::path front = element["front_side"]["path"].get<std::string>();
+  write_file(front, "kept");
+  ProcessResult again = rp(args);
+  EXPECT_EQ(again.status, 1);
+  EXPECT_NE(again.err.find("refusing to overwrite"), std::string::npos) << again.err;
+  EXPECT_EQ(read_file(front), "kept");
 }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -60,10 +61,35 @@ class RpServerTest : public ServiceSideTest {
     service_.reset();
   }
 
-  // GET /request, then the holder answers it: the bundle text and the nonce.
+  // GET /request, then the holder answers it: the bundle text and the nonce. The read
+  // cookie the server set for the asking page is kept in cookies_ under the nonce.
   std::pair<std::string, std::string> shared_bundle() {
-    const json request = json::parse(http(port_, "GET", "/request").body);
+    const HttpAnswer answer = http(port_, "GET", "/request");
+    const json request = json::parse(answer.body);
+    cookies_[request["nonce"]] = read_cookie(answer);
     return {holder_->share(request["link"]), request["nonce"]};
+  }
+
+  // "idvault_read_<nonce>=<token>" from the answer's Set-Cookie, or "".
+  static std::string read_cookie(const HttpAnswer& answer) {
+    const auto at = answer.head.find("\r\nSet-Cookie: ");
+    if (at == std::string::npos) return {};
+    const auto start = at + 14;
+    return answer.head.substr(start, answer.head.find(';', start) - start);
+  }
+
+  // GET as the page that asked for nonce (with its read cookie).
+  HttpAnswer get_as_page(const std::string& nonce, const std::string& target) {
+    return http(port_, "GET", target, {}, "Cookie: " + cookies_[nonce] + "\r\n");
+  }
+  HttpAnswer result_as_page(const std::string& nonce) {
+    return get_as_page(nonce, "/result?nonce=" + nonce);
+  }
+
+  // A clock the test moves (ServiceConfig::clock).
+  rp::ServiceConfig with_test_clock(rp::ServiceConfig config = {}) {
+    config.clock = [this] { return clock_.load(); };
+    return config;
   }
 
   std::string key_uri_;
@@ -76,6 +102,8 @@ class RpServerTest : public ServiceSideTest {
   std::unique_ptr<rp::HttpServer> server_;
   std::thread thread_;
   int port_ = 0;
+  std::map<std::string, std::string> cookies_;
+  std::atomic<std::int64_t> clock_{1'800'000'000};
 };
 
 }  // namespace
@@ -93,7 +121,8 @@ TEST_F(RpServerTest, FiftyConcurrentPostsAreEachAcceptedOnceAndStored) {
       const auto sent = std::chrono::steady_clock::now();
       answers[i] = http(port_, "POST", "/callback", bundles[i].first);
       milliseconds[i] =
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - sent).count();
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - sent)
+              .count();
     });
   }
   for (auto& client : clients) client.join();
@@ -101,7 +130,8 @@ TEST_F(RpServerTest, FiftyConcurrentPostsAreEachAcceptedOnceAndStored) {
   const double wall =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   std::sort(milliseconds.begin(), milliseconds.end());
-  std::cout << "rp figures: " << bundles.size() << " concurrent posts (3 elements each, decrypted on "
+  std::cout << "rp figures: " << bundles.size()
+            << " concurrent posts (3 elements each, decrypted on "
             << "the service token) in " << wall << " ms: " << bundles.size() * 1000.0 / wall
             << " posts/s, p50 " << milliseconds[milliseconds.size() / 2] << " ms, p99 "
             << milliseconds[milliseconds.size() * 99 / 100] << " ms\n";
@@ -111,7 +141,7 @@ TEST_F(RpServerTest, FiftyConcurrentPostsAreEachAcceptedOnceAndStored) {
     EXPECT_EQ(answer["status"], "accepted");
     EXPECT_EQ(answer["nonce"], bundles[i].second);
     EXPECT_EQ(answer["elements"], 3);
-    const json result = json::parse(http(port_, "GET", "/result?nonce=" + bundles[i].second).body);
+    const json result = json::parse(result_as_page(bundles[i].second).body);
     EXPECT_EQ(result["status"], "received");
     EXPECT_EQ(result["report"]["nonce"], bundles[i].second);
     EXPECT_EQ(result["report"]["receipt"]["valid"], true);
@@ -197,7 +227,7 @@ TEST_F(RpServerTest, JunkTamperedOversizedAndSlowRequestsGetClearErrorsAndNothin
       request_link(key_uri_, "personal_details",
                    "0000000000000000000000000000000000000000000000000000000000000000");
   const HttpAnswer foreign = http(port_, "POST", "/callback", holder_->share(foreign_link));
-  EXPECT_EQ(foreign.status, 400);
+  EXPECT_EQ(foreign.status, 410);
   EXPECT_NE(foreign.body.find("unknown nonce"), std::string::npos);
 
   // Random bytes thrown at it: every answer is an HTTP answer, and it still works after.
@@ -213,9 +243,10 @@ TEST_F(RpServerTest, JunkTamperedOversizedAndSlowRequestsGetClearErrorsAndNothin
         << answer.status;
   }
   EXPECT_EQ(http(port_, "GET", "/request").status, 200);
-  std::cout << "rp figures: 10 malformed requests, 3 oversized (413 from the header, 413 for 3 MiB, "
-               "431 for a 20 kB path), 1 stalled head (408), 2 tampered and 1 foreign share (400), "
-               "100 random-byte requests: each a 4xx/5xx or a close, the server served after each\n";
+  std::cout
+      << "rp figures: 10 malformed requests, 3 oversized (413 from the header, 413 for 3 MiB, "
+         "431 for a 20 kB path), 1 stalled head (408), 2 tampered and 1 foreign share (400), "
+         "100 random-byte requests: each a 4xx/5xx or a close, the server served after each\n";
 }
 
 TEST_F(RpServerTest, AnExpiredRequestIsGone) {
@@ -226,7 +257,7 @@ TEST_F(RpServerTest, AnExpiredRequestIsGone) {
   std::this_thread::sleep_for(std::chrono::milliseconds(2100));
   const HttpAnswer answer = http(port_, "POST", "/callback", bundle);
   EXPECT_EQ(answer.status, 410);
-  EXPECT_EQ(json::parse(http(port_, "GET", "/result?nonce=" + nonce).body)["status"], "pending");
+  EXPECT_EQ(json::parse(result_as_page(nonce).body)["status"], "pending");
 }
 
 TEST_F(RpServerTest, TheAnswerCarriesSignedErrorsForWhatTheServiceFoundItself) {
@@ -250,8 +281,7 @@ TEST_F(RpServerTest, TheAnswerCarriesSignedErrorsForWhatTheServiceFoundItself) {
             holder_->store().element(vault::ElementType::passport, false)->data_hash);
   const auto receipt = vault::receipt_from_json(json::parse(bundle)["receipt"]);
   EXPECT_TRUE(vault::verify_element_errors(errors, receipt.fields.service_key_sha256));
-  EXPECT_EQ(json::parse(http(port_, "GET", "/result?nonce=" + nonce).body)["errors"],
-            body["errors"]);
+  EXPECT_EQ(json::parse(result_as_page(nonce).body)["errors"], body["errors"]);
 }
 
 TEST_F(RpServerTest, TheDemoPagesEndpointsServeThePageTheQrCodeAndTheFiles) {
@@ -262,23 +292,126 @@ TEST_F(RpServerTest, TheDemoPagesEndpointsServeThePageTheQrCodeAndTheFiles) {
   EXPECT_NE(page.head.find("Content-Security-Policy: default-src 'none'; script-src 'self'"),
             std::string::npos);
   EXPECT_EQ(http(port_, "GET", "/demo.js").status, 200);
-  const json request = json::parse(http(port_, "GET", "/request").body);
+  const HttpAnswer asked = http(port_, "GET", "/request");
+  const json request = json::parse(asked.body);
+  const std::string nonce = request["nonce"];
+  const std::string cookie = "Cookie: " + read_cookie(asked) + "\r\n";
   EXPECT_EQ(request["qr_svg"].get<std::string>().rfind("<svg", 0), 0u);
   EXPECT_EQ(request["link"].get<std::string>().rfind("idvault://authorize?", 0), 0u);
-  EXPECT_EQ(json::parse(http(port_, "GET", "/result?nonce=" + request["nonce"].get<std::string>())
-                            .body)["status"],
+  EXPECT_EQ(json::parse(http(port_, "GET", "/result?nonce=" + nonce, {}, cookie).body)["status"],
             "pending");
   const std::string bundle = holder_->share(request["link"]);
   ASSERT_EQ(http(port_, "POST", "/callback", bundle).status, 200);
-  const json result =
-      json::parse(http(port_, "GET", "/result?nonce=" + request["nonce"].get<std::string>()).body);
+  const json result = json::parse(http(port_, "GET", "/result?nonce=" + nonce, {}, cookie).body);
   const json& passport = result["report"]["elements"][1];
   ASSERT_EQ(passport["type"], "passport");
   const std::string file_id = passport["front_side"]["file_id"];
-  const HttpAnswer file = http(
-      port_, "GET", "/file?nonce=" + request["nonce"].get<std::string>() + "&file_id=" + file_id);
+  const HttpAnswer file =
+      http(port_, "GET", "/file?nonce=" + nonce + "&file_id=" + file_id, {}, cookie);
   EXPECT_EQ(file.status, 200);
   EXPECT_EQ(file.body, holder_->put_files["passport"]["front_side"][0]);
   EXPECT_NE(file.head.find("Content-Type: image/jpeg"), std::string::npos);
   EXPECT_NE(file.head.find("sandbox"), std::string::npos);
+}
+
+TEST_F(RpServerTest, ResultAndFilesGoOnlyToThePageThatAskedAndOnlyUntilShortlyAfterPickup) {
+  rp::ServiceConfig config = with_test_clock();
+  config.pickup_window_seconds = 300;
+  start(config);
+  const HttpAnswer asked = http(port_, "GET", "/request");
+  ASSERT_EQ(asked.status, 200);
+  const json request = json::parse(asked.body);
+  const std::string nonce = request["nonce"];
+  const std::string cookie = read_cookie(asked);
+  ASSERT_EQ(cookie.rfind("idvault_read_" + nonce + "=", 0), 0u) << asked.head;
+  EXPECT_NE(asked.head.find("; HttpOnly; SameSite=Strict"), std::string::npos) << asked.head;
+  const std::string token = cookie.substr(cookie.find('=') + 1);
+  ASSERT_EQ(token.size(), 64u);
+  const std::string bundle = holder_->share(request["link"]);
+  // The token is the page's alone: not in the answer's body, the link or the bundle.
+  EXPECT_EQ(asked.body.find(token), std::string::npos);
+  EXPECT_EQ(bundle.find(token), std::string::npos);
+  ASSERT_EQ(http(port_, "POST", "/callback", bundle).status, 200);
+
+  const json report = json::parse(bundle);
+  const std::string file_id =
+      report["passport_data"]["data"][1]["front_side"]["file_id"].get<std::string>();
+  const std::string result_target = "/result?nonce=" + nonce;
+  const std::string file_target = "/file?nonce=" + nonce + "&file_id=" + file_id;
+  // Whoever knows only the nonce (it is public) gets nothing; nor with a guessed token.
+  EXPECT_EQ(http(port_, "GET", result_target).status, 403);
+  EXPECT_EQ(http(port_, "GET", file_target).status, 403);
+  const std::string wrong = "Cookie: idvault_read_" + nonce + "=" + std::string(64, '0') + "\r\n";
+  EXPECT_EQ(http(port_, "GET", result_target, {}, wrong).status, 403);
+  EXPECT_EQ(http(port_, "GET", file_target, {}, wrong).status, 403);
+  // Another request's token does not open this one.
+  const HttpAnswer other = http(port_, "GET", "/request");
+  const std::string other_token = read_cookie(other).substr(read_cookie(other).find('=') + 1);
+  EXPECT_EQ(http(port_, "GET", result_target, {},
+                 "Cookie: idvault_read_" + nonce + "=" + other_token + "\r\n")
+                .status,
+            403);
+
+  // The page with its token: the result, then its files, for a short while after pickup.
+  const std::string page_cookie = "Cookie: theme=dark; " + cookie + "\r\n";
+  const HttpAnswer result = http(port_, "GET", result_target, {}, page_cookie);
+  ASSERT_EQ(result.status, 200) << result.body;
+  EXPECT_EQ(json::parse(result.body)["status"], "received");
+  clock_ += 299;
+  const HttpAnswer file = http(port_, "GET", file_target, {}, page_cookie);
+  EXPECT_EQ(file.status, 200);
+  EXPECT_EQ(file.body, holder_->put_files["passport"]["front_side"][0]);
+  // After the pickup window: gone for everyone, the page included.
+  clock_ += 2;
+  EXPECT_EQ(http(port_, "GET", result_target, {}, page_cookie).status, 410);
+  EXPECT_EQ(http(port_, "GET", file_target, {}, page_cookie).status, 410);
+  // The service still keeps it for its records (until --keep-days).
+  EXPECT_TRUE(store_->result(nonce).has_value());
+}
+
+TEST_F(RpServerTest, ABundleWithoutTheHoldersReceiptIsRefusedAndDoesNotSpendTheNonce) {
+  start();
+  const auto [bundle, nonce] = shared_bundle();
+  // Bare PassportData, as a Telegram bot would hold it: whoever saw the bundle could post
+  // it first and spend the nonce.
+  const json bundle_json = json::parse(bundle);
+  const HttpAnswer bare = http(port_, "POST", "/callback", bundle_json["passport_data"].dump());
+  EXPECT_EQ(bare.status, 400);
+  EXPECT_NE(bare.body.find("receipt is missing"), std::string::npos) << bare.body;
+  // A bundle with its receipt cut out.
+  json stripped = bundle_json;
+  stripped.erase("receipt");
+  const HttpAnswer cut = http(port_, "POST", "/callback", stripped.dump());
+  EXPECT_EQ(cut.status, 400);
+  EXPECT_NE(cut.body.find("receipt"), std::string::npos) << cut.body;
+  // The genuine bundle still lands.
+  EXPECT_EQ(http(port_, "POST", "/callback", bundle).status, 200);
+}
+
+TEST_F(RpServerTest, ExpiredRequestsAndOldResultsArePurged) {
+  rp::ServiceConfig config = with_test_clock();
+  config.nonce_max_age_seconds = 3600;
+  config.keep_seconds = 7 * 24 * 3600;
+  start(config);
+  const auto [answered_bundle, answered] = shared_bundle();
+  ASSERT_EQ(http(port_, "POST", "/callback", answered_bundle).status, 200);
+  const auto [late_bundle, unanswered] = shared_bundle();
+  ASSERT_TRUE(store_->has_request(unanswered));
+
+  // An hour and a bit later, any request to the server purges in passing.
+  clock_ += 3600 + 61;
+  EXPECT_EQ(http(port_, "GET", "/").status, 200);
+  EXPECT_FALSE(store_->has_request(unanswered));
+  const HttpAnswer late = http(port_, "POST", "/callback", late_bundle);
+  EXPECT_EQ(late.status, 410);
+  EXPECT_NE(late.body.find("expired"), std::string::npos) << late.body;
+  EXPECT_EQ(result_as_page(unanswered).status, 404);
+  // The answered one is kept for the records...
+  EXPECT_TRUE(store_->result(answered).has_value());
+  // ...until its retention is over.
+  clock_ += 7 * 24 * 3600;
+  EXPECT_EQ(http(port_, "GET", "/").status, 200);
+  EXPECT_FALSE(store_->result(answered).has_value());
+  EXPECT_FALSE(store_->has_request(answered));
+  EXPECT_EQ(http(port_, "POST", "/callback", answered_bundle).status, 410);
 }

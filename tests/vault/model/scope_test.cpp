@@ -6,6 +6,7 @@
 #include <string>
 
 #include "vault/errors.h"
+#include "vault/scope_description.h"
 
 namespace idvault::vault {
 namespace {
@@ -296,3 +297,24 @@ TEST(ScopeWriter, RefusesToWriteAnInvalidScope) {
 
 }  // namespace
 }  // namespace idvault::vault
+
+// The words a service's page and the holder's consent prompt share: "type (parts)".
+TEST(ScopeDescription, SaysWhatEachItemAsksForInTheConsentPromptsWords) {
+  using idvault::vault::describe_scope;
+  using idvault::vault::parse_scope;
+  EXPECT_EQ(
+      describe_scope(parse_scope(
+          R"({"data":[{"type":"personal_details"},{"type":"passport","selfie":true},{"type":"email"}],"v":1})")),
+      "personal_details (data); passport (data, front_side, selfie); email (email)");
+  EXPECT_EQ(describe_scope(parse_scope("personal_details,identity_card")),
+            "personal_details (data); identity_card (data, front_side, reverse_side)");
+  EXPECT_EQ(
+      describe_scope(parse_scope(
+          R"({"data":[{"one_of":[{"type":"utility_bill"},{"type":"bank_statement"}],"translation":true},{"type":"phone_number"}],"v":1})")),
+      "utility_bill (files, translation) or bank_statement (files, translation); phone_number "
+      "(phone_number)");
+  // The consent prompt names an offered element the same way.
+  EXPECT_EQ(idvault::vault::describe_element(idvault::vault::ElementType::passport,
+                                             {"data", "front_side", "selfie"}),
+            "passport (data, front_side, selfie)");
+}
