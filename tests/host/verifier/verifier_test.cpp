@@ -4,11 +4,14 @@
 // which still hold.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "tests/host/rp/service_side_fixture.h"
 #include "vault/attestation.h"
+#include "vault/errors.h"
 #include "vault/share_receipt.h"
+#include "vault/signed_statement.h"
 
 using namespace idvault;
 using namespace idvault::testing;
@@ -34,16 +37,24 @@ class VerifierTest : public ServiceSideTest {
 
   // The holder shares the scope with the provider, which attests every element.
   json attest(const std::string& scope, const std::vector<std::string>& extra = {}) {
-    const fs::path bundle =
-        write("to-provider.json", holder_->share(request_link(inbox_key_, scope, "kyc-1")));
+    ProcessResult result = attest_bundle(share_with_provider(scope), extra);
+    if (result.status != 0) throw std::runtime_error("attest failed: " + result.err);
+    return json::parse(result.out);
+  }
+
+  json share_with_provider(const std::string& scope) {
+    return json::parse(holder_->share(request_link(inbox_key_, scope, "kyc-1")));
+  }
+
+  // idvault-verifier attest on a bundle as given (perhaps altered on the way).
+  ProcessResult attest_bundle(const json& bundle, const std::vector<std::string>& extra = {}) {
+    const fs::path path = write("to-provider.json", bundle.dump());
     std::vector<std::string> args = {"attest",           "--module",   module_,     "--decrypt-key",
                                      inbox_key_,         "--sign-key", attest_key_, "--pin-file",
                                      pin_file_.string(), "--nonce",    "kyc-1"};
     args.insert(args.end(), extra.begin(), extra.end());
-    args.push_back(bundle.string());
-    ProcessResult result = verifier(args);
-    if (result.status != 0) throw std::runtime_error("attest failed: " + result.err);
-    return json::parse(result.out);
+    args.push_back(path.string());
+    return verifier(args);
   }
 
   // What `idvault attestation add` does: keep each attestation beside its element.
@@ -55,9 +66,12 @@ class VerifierTest : public ServiceSideTest {
   }
 
   // The holder shares with the service; the service decrypts trusting the given PEMs.
-  json service_sees(const std::string& scope, const std::vector<fs::path>& trusted) {
-    const fs::path bundle =
-        write("to-service.json", holder_->share(request_link(service_key_, scope, "svc-1")));
+  // alter: what happens to the bundle on the way (files dropped, attestations added).
+  json service_sees(const std::string& scope, const std::vector<fs::path>& trusted,
+                    const std::function<void(json&)>& alter = {}) {
+    json shared = json::parse(holder_->share(request_link(service_key_, scope, "svc-1")));
+    if (alter) alter(shared);
+    const fs::path bundle = write("to-service.json", shared.dump());
     std::vector<std::string> args = decrypt_args(service_key_);
     for (const auto& pem : trusted) args.insert(args.end(), {"--trust-verifier", pem.string()});
     args.push_back(bundle.string());
@@ -220,4 +234,80 @@ TEST_F(VerifierTest, AttestRefusesBadArgumentsAndBarePassportData) {
                                         "--nonce", "other", bundle.string()});
   EXPECT_EQ(wrong_nonce.status, 1);
   EXPECT_NE(wrong_nonce.err.find("nonce"), std::string::npos);
+}
+
+TEST_F(VerifierTest, AttestRefusesABundleMissingFilesItWouldVouchFor) {
+  // The holder sent the utility bill's credentials but none of its pages.
+  json no_files =
+      share_with_provider(R"({"data":[{"type":"utility_bill","translation":true}],"v":1})");
+  json translation_ids = json::array();
+  for (const json& file : no_files["passport_data"]["data"][0]["translation"])
+    translation_ids.push_back(file["file_id"]);
+  ASSERT_EQ(translation_ids.size(), 1u);
+  json no_translation = no_files;
+  no_files["files"] = json::object();
+  ProcessResult pages = attest_bundle(no_files);
+  EXPECT_EQ(pages.status, 1);
+  EXPECT_NE(pages.err.find("utility_bill.files[0] is missing from the bundle"), std::string::npos)
+      << pages.err;
+  EXPECT_TRUE(pages.out.empty());
+
+  // Only the translation is left out.
+  no_translation["files"].erase(translation_ids[0].get<std::string>());
+  ProcessResult translation = attest_bundle(no_translation);
+  EXPECT_EQ(translation.status, 1);
+  EXPECT_NE(translation.err.find("utility_bill.translation[0] is missing from the bundle"),
+            std::string::npos)
+      << translation.err;
+  EXPECT_TRUE(translation.out.empty());
+
+  // Credentials that name no page at all: nothing the provider could have checked.
+  json no_pages = share_with_provider("utility_bill");
+  no_pages["passport_data"]["data"][0].erase("files");
+  ProcessResult empty = attest_bundle(no_pages);
+  EXPECT_NE(empty.status, 0);
+  EXPECT_TRUE(empty.out.empty());
+}
+
+TEST_F(VerifierTest, AServiceCountsNoMissingFileAndNoAttestationWithoutHashes) {
+  holder_keeps(attest("utility_bill"));
+  const fs::path trusted = dir_ / "attest.pem";
+  EXPECT_EQ(by_type(service_sees("utility_bill", {trusted}))["utility_bill"]["valid"], true);
+
+  // The pages did not arrive: the service cannot tell they are the ones the provider saw.
+  const json stripped = service_sees("utility_bill", {trusted},
+                                     [](json& bundle) { bundle["files"] = json::object(); });
+  ASSERT_EQ(stripped["attestations"].size(), 1u);
+  EXPECT_EQ(stripped["attestations"][0]["valid"], false);
+  EXPECT_EQ(stripped["attestations"][0]["reason"],
+            "a file of the share did not arrive (files[0]): a missing file is not attested");
+
+  // Signed by a trusted provider for this holder, but binding no hash: it would hold for
+  // any utility bill. Neither the provider's library nor a service takes it.
+  const auto provider = vault::SoftwareSigningKey::generate();
+  const fs::path provider_pem = write("provider.pem", spki_pem_of(provider.public_key_spki_der()));
+  vault::AttestationClaims bare;
+  bare.element_type = vault::ElementType::utility_bill;
+  bare.holder_key_sha256 = vault::key_fingerprint(holder_->identity().public_key_spki_der());
+  bare.level = vault::AttestationLevel::document;
+  bare.issued_at = ::time(nullptr) - 60;
+  bare.expires_at = bare.issued_at + 86400;
+  EXPECT_THROW((void)vault::sign_attestation(bare, provider), vault::FormatError);
+  vault::Attestation hashless;
+  hashless.claims = bare;
+  hashless.verifier_key_spki_der = provider.public_key_spki_der();
+  hashless.signature =
+      provider.sign_es256(vault::bytes_of(vault::canonical_attestation_bytes(bare)));
+  ASSERT_TRUE(vault::verify_attestation_signature(hashless));
+  const json hashless_json = vault::to_json(hashless);
+  for (const bool with_files : {true, false}) {
+    const json report = service_sees("utility_bill", {provider_pem}, [&](json& bundle) {
+      bundle["attestations"] = json::array({hashless_json});
+      if (!with_files) bundle["files"] = json::object();
+    });
+    ASSERT_EQ(report["attestations"].size(), 1u);
+    EXPECT_EQ(report["attestations"][0]["valid"], false) << with_files;
+    EXPECT_EQ(report["attestations"][0]["reason"],
+              "unreadable: attestation.signed: binds no data, value or file hash");
+  }
 }
