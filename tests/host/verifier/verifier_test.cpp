@@ -175,15 +175,23 @@ TEST_F(VerifierTest, SharesCarryAttestationsThatHoldOnlyWhileTrustedUnexpiredAnd
     EXPECT_EQ(item["reason"], "signed by a key that is not trusted");
   }
 
-  // The holder changes the passport (same data, re-put): its attestation no longer holds.
+  // The holder changes the passport (same data, re-put): its attestation is no longer
+  // shipped, and one that still arrives (kept by whoever saw an earlier share) no longer holds.
+  json old_passport;
+  for (const json& item : attestations) {
+    if (item["element_type"] == "passport") old_passport = item;
+  }
   auto passport = holder_->vault().get(vault::ElementType::passport);
   ASSERT_TRUE(passport.has_value());
   holder_->vault().put(*passport);
   seen = by_type(service_sees(kScope, {trusted}));
-  EXPECT_EQ(seen["passport"]["valid"], false);
-  EXPECT_EQ(seen["passport"]["reason"], "element changed since it was attested (data)");
+  EXPECT_EQ(seen.count("passport"), 0u);
   EXPECT_EQ(seen["personal_details"]["valid"], true);
   EXPECT_EQ(seen["email"]["valid"], true);
+  seen = by_type(service_sees(
+      kScope, {trusted}, [&](json& bundle) { bundle["attestations"].push_back(old_passport); }));
+  EXPECT_EQ(seen["passport"]["valid"], false);
+  EXPECT_EQ(seen["passport"]["reason"], "element changed since it was attested (data)");
 }
 
 TEST_F(VerifierTest, ExpiredForeignHolderAndForgedAttestationsAreReportedWithTheirReason) {
@@ -203,11 +211,19 @@ TEST_F(VerifierTest, ExpiredForeignHolderAndForgedAttestationsAreReportedWithThe
       vault::key_fingerprint(vault::SoftwareSigningKey::generate().public_key_spki_der());
   json forged = vault::to_json(vault::sign_attestation(binding, provider));
   forged["signed"]["expires_at"] = now + 100LL * 365 * 86400;  // stretched after signing
-  holder_keeps(json::array({vault::to_json(vault::sign_attestation(expired, provider)),
-                            vault::to_json(vault::sign_attestation(foreign, provider)), forged,
-                            genuine[0]}));
+  const json expired_json = vault::to_json(vault::sign_attestation(expired, provider));
+  holder_keeps(
+      json::array({expired_json, vault::to_json(vault::sign_attestation(foreign, provider)), forged,
+                   genuine[0]}));
 
-  const json report = service_sees("personal_details", {provider_pem, dir_ / "attest.pem"});
+  // The holder does not ship the expired one; a service that is sent one anyway says so.
+  const json shipped =
+      json::parse(holder_->share(request_link(service_key_, "personal_details", "svc-0")));
+  EXPECT_EQ(shipped["attestations"].size(), 3u);
+  const json report =
+      service_sees("personal_details", {provider_pem, dir_ / "attest.pem"}, [&](json& bundle) {
+        bundle["attestations"].insert(bundle["attestations"].begin(), expired_json);
+      });
   ASSERT_EQ(report["attestations"].size(), 4u);
   EXPECT_EQ(report["attestations"][0]["reason"], "expired");
   EXPECT_EQ(report["attestations"][1]["reason"], "issued to another holder");
@@ -310,4 +326,29 @@ TEST_F(VerifierTest, AServiceCountsNoMissingFileAndNoAttestationWithoutHashes) {
     EXPECT_EQ(report["attestations"][0]["reason"],
               "unreadable: attestation.signed: binds no data, value or file hash");
   }
+}
+
+TEST_F(VerifierTest, SharesCarryNoAttestationOfAReplacedOrExpiredVersion) {
+  const json phone = attest("phone_number", {"--expires-days", "2"});
+  ASSERT_EQ(phone.size(), 1u);
+  const std::string old_digest = vault::sha256_hex(vault::bytes_of("447700900123"));
+  ASSERT_EQ(phone[0]["signed"]["value_sha256"], old_digest);
+  holder_keeps(phone);
+  const std::string link = request_link(service_key_, "phone_number", "svc-2");
+  EXPECT_EQ(holder_->share_bundle(link).attestations.size(), 1u);
+  // Unexpired today, expired in three days: not shipped then.
+  EXPECT_TRUE(holder_->share_bundle(link, ::time(nullptr) + 3 * 86400).attestations.empty());
+
+  // A new number: the old number's attestation goes with the old number...
+  vault::PlainElement changed;
+  changed.type = vault::ElementType::phone_number;
+  changed.value = "+447700900999";
+  holder_->put(changed);
+  EXPECT_TRUE(holder_->store().attestations().empty());
+  // ...and even kept again (added after the change), it is never shipped: the old
+  // number's digest would give the old number away in a thousand guesses.
+  holder_keeps(phone);
+  const std::string shared = holder_->share(link);
+  EXPECT_EQ(shared.find(old_digest), std::string::npos);
+  EXPECT_TRUE(json::parse(shared)["attestations"].empty());
 }
