@@ -23,6 +23,28 @@ void require_hash(const std::string& text, const std::string& where) {
     throw FormatError(where, "not the base64 of a 32-byte hash");
 }
 
+// Without a data hash, value digest or file hash an attestation is bound to nothing the
+// provider saw, and would hold for any element of its type the holder ever shares.
+bool binds_a_hash(const AttestationClaims& claims) {
+  return !claims.data_hash.empty() || !claims.value_sha256.empty() || !claims.file_hashes.empty();
+}
+
+// The first file of the shared element that did not arrive, or empty. The credentials
+// give its hash, but the service cannot tell that the file it would be sent is the one
+// the provider saw without having it: a missing file is not attested.
+std::string missing_file(const DecryptedElement& element) {
+  if (element.front_side && element.front_side->missing()) return "front_side";
+  if (element.reverse_side && element.reverse_side->missing()) return "reverse_side";
+  if (element.selfie && element.selfie->missing()) return "selfie";
+  for (std::size_t i = 0; i < element.files.size(); ++i) {
+    if (element.files[i].missing()) return "files[" + std::to_string(i) + "]";
+  }
+  for (std::size_t i = 0; i < element.translation.size(); ++i) {
+    if (element.translation[i].missing()) return "translation[" + std::to_string(i) + "]";
+  }
+  return {};
+}
+
 nlohmann::json signed_object(const AttestationClaims& claims) {
   nlohmann::json part = {
       {"v", 1},
@@ -106,6 +128,7 @@ Attestation sign_attestation(AttestationClaims claims, const SigningKey& verifie
     throw FormatError("attestation.expires_at", "must be after issued_at");
   if (claims.holder_key_sha256.size() != 64)
     throw FormatError("attestation.holder_key_sha256", "not a hex SHA-256");
+  if (!binds_a_hash(claims)) throw FormatError("attestation", "binds no data, value or file hash");
   Attestation attestation;
   attestation.signature = verifier_key.sign_es256(bytes_of(canonical_attestation_bytes(claims)));
   attestation.verifier_key_spki_der = verifier_key.public_key_spki_der();
@@ -167,6 +190,7 @@ Attestation attestation_from_json(const nlohmann::json& json) {
       claims.file_hashes[slot] = hash.get<std::string>();
     }
   }
+  if (!binds_a_hash(claims)) throw FormatError(inner, "binds no data, value or file hash");
   return attestation;
 }
 
@@ -213,6 +237,11 @@ AttestationCheck check_attestation(const nlohmann::json& json, const DecryptedPa
     }
     if (claims.issued_at > now + kClockSkewSeconds) {
       check.reason = "issued in the future";
+      return check;
+    }
+    if (std::string slot = missing_file(*element); !slot.empty()) {
+      check.reason =
+          "a file of the share did not arrive (" + slot + "): a missing file is not attested";
       return check;
     }
     if (std::string why = difference(claims, element_binding(*element)); !why.empty()) {

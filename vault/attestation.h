@@ -69,7 +69,8 @@ struct Attestation {
 // The bytes that are signed.
 [[nodiscard]] std::string canonical_attestation_bytes(const AttestationClaims& claims);
 
-// Throws FormatError("attestation.expires_at", ...) unless expires_at > issued_at.
+// Throws FormatError("attestation.expires_at", ...) unless expires_at > issued_at, and
+// FormatError("attestation", ...) for claims that bind no hash.
 [[nodiscard]] Attestation sign_attestation(AttestationClaims claims,
                                            const SigningKey& verifier_key);
 
@@ -78,7 +79,8 @@ struct Attestation {
 [[nodiscard]] bool verify_attestation_signature(const Attestation& attestation) noexcept;
 
 [[nodiscard]] nlohmann::ordered_json to_json(const Attestation& attestation);
-// Throws FormatError("attestation...") for a wrong shape, unknown level or version.
+// Throws FormatError("attestation...") for a wrong shape, unknown level or version, or
+// one that binds no hash at all (no data hash, value digest or file hash).
 [[nodiscard]] Attestation attestation_from_json(const nlohmann::json& json);
 
 // What a relying party concludes about one attestation carried in a share.
@@ -93,9 +95,10 @@ struct AttestationCheck {
 
 // Valid only when: the JSON reads; the signing key is one of trusted_keys (SPKI DER);
 // the signature verifies; it was issued to holder_key_sha256 (the share receipt's key);
-// the share holds that element; now is within [issued_at - 300 s, expires_at); and the
-// element is unchanged — every hash the share and the attestation both have agrees, the
-// data hash or value digest included, and the share has no file the provider did not see.
+// the share holds that element; now is within [issued_at - 300 s, expires_at); every file
+// of that element arrived (a missing file is not attested); and the element is unchanged
+// — every hash the share and the attestation both have agrees, the data hash or value
+// digest included, and the share has no file the provider did not see.
 // Never throws: anything wrong is a reason.
 [[nodiscard]] AttestationCheck check_attestation(const nlohmann::json& json,
                                                  const DecryptedPassport& share,

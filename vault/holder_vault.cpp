@@ -8,6 +8,7 @@
 #include "vault/element_data.h"
 #include "vault/element_shape.h"
 #include "vault/errors.h"
+#include "vault/kept_attestation.h"
 #include "vault/plain_value.h"
 #include "vault/value_cipher.h"
 
@@ -20,6 +21,22 @@ SecretBytes unwrap_secret(const MasterKey& key, const Bytes& wrapped) { return k
 
 ValueSecret value_secret(SecretBytes bytes, std::string_view where) {
   return ValueSecret::from_bytes(std::move(bytes), where);
+}
+
+// Only attestations that still speak for the element as shared go out: one of a
+// replaced version would leak that version's hashes (vault/kept_attestation.h).
+void add_current_attestations(VaultStore& store, const StoredElement& element, std::int64_t now,
+                              std::vector<nlohmann::json>& out) {
+  for (const StoredNote& note : store.attestations()) {
+    if (note.type != element.type) continue;
+    nlohmann::json json = nlohmann::json::parse(note.json, nullptr, false);
+    try {
+      if (stale_reason(attestation_from_json(json), element, now).empty())
+        out.push_back(std::move(json));
+    } catch (const FormatError&) {
+      // Unreadable: vouches for nothing, so it is not sent.
+    }
+  }
 }
 
 ElementShape shape_of(const PlainElement& element) {
@@ -314,14 +331,10 @@ ShareBundle HolderVault::share(const AuthorizationRequest& request, const ShareO
     if (!rules_for(type).plain) credentials.secure_data.emplace(type, std::move(secure));
     fields.element_hashes[where] = element.hash;
     bundle.passport_data.data.push_back(std::move(element));
+    add_current_attestations(store_, *stored, now, bundle.attestations);
   }
 
   bundle.passport_data.credentials = encrypt_credentials(credentials, request.public_key_pem);
-  for (const StoredNote& note : store_.attestations()) {
-    if (std::find(offer.types.begin(), offer.types.end(), note.type) != offer.types.end()) {
-      bundle.attestations.push_back(nlohmann::json::parse(note.json));
-    }
-  }
 
   fields.service_id = request.service_id;
   fields.service_key_sha256 = service_key_fingerprint(request.public_key_pem);

@@ -247,6 +247,10 @@ std::vector<std::string> VaultStore::commit_element(const StoredElement& element
     file_insert.reset();
   }
   db_.prepare("DELETE FROM element_errors WHERE element_type = ?").bind(1, type).run();
+  // An attestation vouches for the version it saw: kept past a put it would go on
+  // carrying the old version's hashes (a phone number's value_sha256 is guessed in a
+  // second) with every share.
+  db_.prepare("DELETE FROM attestations WHERE element_type = ?").bind(1, type).run();
   transaction.commit();
   return replaced;
 }

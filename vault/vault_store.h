@@ -88,7 +88,8 @@ class VaultStore {
   void put_settings(const std::vector<std::pair<std::string, Bytes>>& settings);  // one transaction
 
   // Replaces the element of that type and all its files, atomically. The element's
-  // errors are cleared (the holder changed it: Telegram's fix-and-resend rule).
+  // errors are cleared (the holder changed it: Telegram's fix-and-resend rule), and so
+  // are its attestations (they vouch for the version replaced).
   void put_element(const StoredElement& element);
   // A pack for one put's file ciphertexts, written ahead of put_element: append() from
   // any thread as each file is encrypted (its write-back starts at once, put_element

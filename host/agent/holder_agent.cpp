@@ -26,6 +26,7 @@
 #include "vault/identity_key_history.h"
 #include "vault/recovery_key.h"
 #include "vault/scope_description.h"
+#include "vault/share_error_fit.h"
 
 namespace idvault::agent {
 
@@ -653,11 +654,23 @@ nlohmann::json HolderAgent::add_element_errors(const nlohmann::json& signed_erro
     if (!vault::verify_element_errors(parsed, receipt->fields.service_key_sha256)) {
       throw RpcError(RpcCode::bad_input, "errors: not signed by the service the share went to");
     }
+    // Even that service may speak only of what it received: each error must name an element
+    // of this share, by that element's own hashes. The list is judged whole before any of
+    // it is kept, so a refused list leaves nothing behind.
+    std::vector<const vault::PassportElementError*> current;
+    for (std::size_t i = 0; i < parsed.notice.errors.size(); ++i) {
+      const vault::PassportElementError& error = parsed.notice.errors[i];
+      const std::string where = "errors[" + std::to_string(i) + "]";
+      if (vault::fit_error_to_share(error, receipt->fields, store().element(error.type, false),
+                                    where) == vault::ErrorFit::current) {
+        current.push_back(&error);
+      }
+    }
     nlohmann::json stored = nlohmann::json::array();
-    for (const auto& error : parsed.notice.errors) {
-      if (!store().element(error.type, false)) continue;  // removed since: nothing to fix
-      const std::string text = nlohmann::json(vault::to_json(error)).dump();
-      stored.push_back({{"id", store().add_element_error(error.type, text)}, {"type", vault::to_string(error.type)}});
+    for (const vault::PassportElementError* error : current) {
+      const std::string text = nlohmann::json(vault::to_json(*error)).dump();
+      stored.push_back({{"id", store().add_element_error(error->type, text)},
+                        {"type", vault::to_string(error->type)}});
     }
     return {{"stored", stored}, {"service_id", receipt->fields.service_id}};
   });

@@ -9,11 +9,58 @@
 #include "host/rp/share_intake.h"
 #include "host/verifier/verifier_commands.h"
 #include "vault/attestation.h"
+#include "vault/element_shape.h"
+#include "vault/errors.h"
 #include "vault/share_receipt.h"
 
 namespace idvault::verifier {
 
 namespace po = boost::program_options;
+
+namespace {
+
+void refuse_missing(const vault::DecryptedFile& file, const std::string& slot,
+                    const vault::DecryptedElement& element, const std::string& bundle_path) {
+  if (file.missing()) {
+    throw std::runtime_error(bundle_path + ": " + std::string(vault::to_string(element.type)) +
+                             "." + slot +
+                             " is missing from the bundle; the provider attests only what it saw");
+  }
+}
+
+// An attestation binds the hashes of what the provider checked. A file named in the
+// credentials but absent from the bundle was not seen, and an element without the files
+// its type requires (a utility_bill with no page) gives nothing to bind: attesting either
+// would vouch for whatever the holder later sends in their place.
+void refuse_unseen_parts(const vault::DecryptedElement& element, const std::string& bundle_path) {
+  const auto single = [&](const std::optional<vault::DecryptedFile>& file, const char* slot) {
+    if (file) refuse_missing(*file, slot, element, bundle_path);
+  };
+  single(element.front_side, "front_side");
+  single(element.reverse_side, "reverse_side");
+  single(element.selfie, "selfie");
+  for (std::size_t i = 0; i < element.files.size(); ++i)
+    refuse_missing(element.files[i], "files[" + std::to_string(i) + "]", element, bundle_path);
+  for (std::size_t i = 0; i < element.translation.size(); ++i)
+    refuse_missing(element.translation[i], "translation[" + std::to_string(i) + "]", element,
+                   bundle_path);
+  vault::ElementShape shape;
+  shape.data = !element.data_hash.empty();
+  shape.plain = element.phone_number.has_value() || element.email.has_value();
+  shape.front_side = element.front_side.has_value();
+  shape.reverse_side = element.reverse_side.has_value();
+  shape.selfie = element.selfie.has_value();
+  shape.translation_count = element.translation.size();
+  shape.file_count = element.files.size();
+  try {
+    vault::validate_element_shape(element.type, shape);
+  } catch (const vault::FormatError& error) {
+    throw std::runtime_error(bundle_path + ": " + error.what() +
+                             "; the provider attests only what it saw");
+  }
+}
+
+}  // namespace
 
 int run_attest(const std::vector<std::string>& args) {
   po::options_description options("idvault-verifier attest");
@@ -73,12 +120,7 @@ int run_attest(const std::vector<std::string>& args) {
   const std::string holder_key = vault::key_fingerprint(share.receipt->public_key_spki_der);
   nlohmann::ordered_json attestations = nlohmann::ordered_json::array();
   for (const vault::DecryptedElement& element : intake.last().elements) {
-    for (const auto* file : {&element.front_side, &element.reverse_side, &element.selfie}) {
-      if (*file && (*file)->missing())
-        throw std::runtime_error(bundle_path + ": a file of " +
-                                 std::string(vault::to_string(element.type)) +
-                                 " is missing; the provider attests only what it saw");
-    }
+    refuse_unseen_parts(element, bundle_path);
     vault::AttestationClaims claims = vault::element_binding(element);
     claims.holder_key_sha256 = holder_key;
     claims.level = *level;

@@ -659,6 +659,10 @@ TEST_F(AgentTest, OnlyTheServiceASharedWentToMayReportErrorsAboutIt) {
   json bundle = call("authorize", {{"link", vault::build_authorization_link(request, vault::LinkFormat::idvault)}})
                     ["result"]["bundle"];
   vault::PassportData passport_data = passport_data_of(bundle);
+  // A data error names the data hash, which only the service can read from the credentials.
+  vault::PassportDecryptor decryptor(service);
+  const vault::DecryptedPassport decrypted =
+      decryptor.decrypt(passport_data, [](std::string_view) { return std::nullopt; });
 
   vault::ElementErrorNotice notice;
   notice.nonce = "errors-nonce";
@@ -669,7 +673,7 @@ TEST_F(AgentTest, OnlyTheServiceASharedWentToMayReportErrorsAboutIt) {
   error.type = vault::ElementType::personal_details;
   error.field_name = "first_name";
   error.message = "Name does not match the document";
-  error.hashes.push_back(vault::Bytes(32, 1));
+  error.hashes.push_back(decrypted.find(vault::ElementType::personal_details)->data_hash);
   notice.errors.push_back(error);
 
   auto intruder = vault::SoftwareServiceKey::generate();
@@ -691,6 +695,93 @@ TEST_F(AgentTest, OnlyTheServiceASharedWentToMayReportErrorsAboutIt) {
   json listed = call("element.list")["result"][0]["errors"];
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0]["message"], "Name does not match the document");
+}
+
+TEST_F(AgentTest, ServiceErrorsMustNameAnElementOfThatShareByItsOwnHash) {
+  start();
+  init();
+  ASSERT_TRUE(call("element.put", {{"type", "passport"},
+                                   {"data", {{"document_no", "X1234567"}, {"expiry_date", ""}}},
+                                   {"front_side", b64(scan("front", 500))}})
+                  .contains("result"));
+  ASSERT_TRUE(
+      call("element.put", {{"type", "email"}, {"value", "ada@example.org"}}).contains("result"));
+  auto service = vault::SoftwareServiceKey::generate();
+  vault::AuthorizationRequest request;
+  request.service_id = "66";
+  request.scope_text = "email";  // the service gets the e-mail address only
+  request.scope = vault::parse_scope(request.scope_text);
+  request.public_key_pem = service.public_key_pem();
+  request.nonce = "email-only";
+  json bundle =
+      call("authorize", {{"link", vault::build_authorization_link(
+                                      request, vault::LinkFormat::idvault)}})["result"]["bundle"];
+  const vault::PassportData passport_data = passport_data_of(bundle);
+  ASSERT_EQ(passport_data.data.size(), 1u);
+  const vault::Bytes email_hash = vault::base64_decode(passport_data.data[0].hash, "hash");
+
+  const SoftwareErrorSigner signer(service);
+  const auto signed_list = [&](std::vector<vault::PassportElementError> errors) {
+    vault::ElementErrorNotice notice;
+    notice.nonce = "email-only";
+    notice.credentials_hash = passport_data.credentials.hash;
+    notice.time = 1700000000;
+    notice.errors = std::move(errors);
+    return json::parse(vault::to_json(vault::sign_element_errors(notice, signer)).dump());
+  };
+  const auto error_about = [](vault::ElementType type, const vault::Bytes& hash) {
+    vault::PassportElementError error;
+    error.source = vault::ErrorSource::unspecified;
+    error.type = type;
+    error.message = "Please resend";
+    error.hashes.push_back(hash);
+    return error;
+  };
+  const auto errors_of = [&](const std::string& type) {
+    const json listed = call("element.list")["result"];
+    for (const json& summary : listed) {
+      if (summary["type"] == type) return summary["errors"].size();
+    }
+    return std::size_t{0};
+  };
+
+  // Signed by the right service, but about a passport it never received; a valid error
+  // beside it is not kept either (the list is judged whole).
+  json outside =
+      call("errors.add",
+           {{"errors", signed_list({error_about(vault::ElementType::email, email_hash),
+                                    error_about(vault::ElementType::passport, email_hash)})}});
+  ASSERT_TRUE(outside.contains("error")) << outside.dump();
+  EXPECT_EQ(outside["error"]["code"], -32009);
+  EXPECT_EQ(outside["error"]["message"], "errors[1]: the share did not include passport");
+  EXPECT_EQ(errors_of("passport"), 0u);
+  EXPECT_EQ(errors_of("email"), 0u);
+
+  // About the shared e-mail, but by a hash that is not the one shared.
+  json wrong_hash = call(
+      "errors.add",
+      {{"errors", signed_list({error_about(vault::ElementType::email, vault::Bytes(32, 9))})}});
+  ASSERT_TRUE(wrong_hash.contains("error")) << wrong_hash.dump();
+  EXPECT_EQ(wrong_hash["error"]["message"],
+            "errors[0].element_hash: is not the hash of the email that was shared");
+  EXPECT_EQ(errors_of("email"), 0u);
+
+  json kept = call("errors.add",
+                   {{"errors", signed_list({error_about(vault::ElementType::email, email_hash)})}});
+  ASSERT_TRUE(kept.contains("result")) << kept.dump();
+  EXPECT_EQ(kept["result"]["stored"].size(), 1u);
+  EXPECT_EQ(errors_of("email"), 1u);
+  EXPECT_EQ(errors_of("passport"), 0u);
+
+  // Once the e-mail has changed, an error about the version shared is left out, not kept.
+  ASSERT_TRUE(
+      call("element.put", {{"type", "email"}, {"value", "ada@example.net"}}).contains("result"));
+  json outdated =
+      call("errors.add",
+           {{"errors", signed_list({error_about(vault::ElementType::email, email_hash)})}});
+  ASSERT_TRUE(outdated.contains("result")) << outdated.dump();
+  EXPECT_TRUE(outdated["result"]["stored"].empty());
+  EXPECT_EQ(errors_of("email"), 0u);
 }
 
 TEST_F(AgentTest, PutWithAttachmentsStoresTheSameAsBase64AndOffersThem) {

@@ -9,6 +9,7 @@
 #include "tests/host/rp/service_side_fixture.h"
 #include "vault/base64.h"
 #include "vault/element_error_signature.h"
+#include "vault/share_error_fit.h"
 #include "vault/share_receipt.h"
 
 using namespace idvault;
@@ -39,13 +40,22 @@ class RpErrorsTest : public ServiceSideTest {
   }
 
   // What the holder's side does with a signed error list: find its own receipt for the
-  // nonce and accept the list only under the key that receipt names.
+  // nonce, accept the list only under the key that receipt names, and each error only
+  // for an element of that share named by its own hashes.
   bool holder_accepts(const vault::SignedElementErrors& received) {
     for (const auto& stored : holder_->store().receipts()) {
       const auto receipt = vault::receipt_from_json(json::parse(stored.receipt_json));
       if (receipt.fields.nonce == received.notice.nonce &&
           receipt.fields.credentials_hash == received.notice.credentials_hash) {
-        return vault::verify_element_errors(received, receipt.fields.service_key_sha256);
+        if (!vault::verify_element_errors(received, receipt.fields.service_key_sha256))
+          return false;
+        for (const auto& error : received.notice.errors) {
+          const auto element = holder_->store().element(error.type, false);
+          if (vault::fit_error_to_share(error, receipt.fields, element, "error") !=
+              vault::ErrorFit::current)
+            return false;
+        }
+        return true;
       }
     }
     return false;

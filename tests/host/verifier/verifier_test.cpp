@@ -4,12 +4,15 @@
 // which still hold.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <tuple>
 
 #include "tests/host/rp/service_side_fixture.h"
 #include "vault/attestation.h"
+#include "vault/errors.h"
 #include "vault/share_receipt.h"
+#include "vault/signed_statement.h"
 
 using namespace idvault;
 using namespace idvault::testing;
@@ -35,16 +38,24 @@ class VerifierTest : public ServiceSideTest {
 
   // The holder shares the scope with the provider, which attests every element.
   json attest(const std::string& scope, const std::vector<std::string>& extra = {}) {
-    const fs::path bundle =
-        write("to-provider.json", holder_->share(request_link(inbox_key_, scope, "kyc-1")));
+    ProcessResult result = attest_bundle(share_with_provider(scope), extra);
+    if (result.status != 0) throw std::runtime_error("attest failed: " + result.err);
+    return json::parse(result.out);
+  }
+
+  json share_with_provider(const std::string& scope) {
+    return json::parse(holder_->share(request_link(inbox_key_, scope, "kyc-1")));
+  }
+
+  // idvault-verifier attest on a bundle as given (perhaps altered on the way).
+  ProcessResult attest_bundle(const json& bundle, const std::vector<std::string>& extra = {}) {
+    const fs::path path = write("to-provider.json", bundle.dump());
     std::vector<std::string> args = {"attest",           "--module",   module_,     "--decrypt-key",
                                      inbox_key_,         "--sign-key", attest_key_, "--pin-file",
                                      pin_file_.string(), "--nonce",    "kyc-1"};
     args.insert(args.end(), extra.begin(), extra.end());
-    args.push_back(bundle.string());
-    ProcessResult result = verifier(args);
-    if (result.status != 0) throw std::runtime_error("attest failed: " + result.err);
-    return json::parse(result.out);
+    args.push_back(path.string());
+    return verifier(args);
   }
 
   // What `idvault attestation add` does: keep each attestation beside its element.
@@ -56,9 +67,12 @@ class VerifierTest : public ServiceSideTest {
   }
 
   // The holder shares with the service; the service decrypts trusting the given PEMs.
-  json service_sees(const std::string& scope, const std::vector<fs::path>& trusted) {
-    const fs::path bundle =
-        write("to-service.json", holder_->share(request_link(service_key_, scope, "svc-1")));
+  // alter: what happens to the bundle on the way (files dropped, attestations added).
+  json service_sees(const std::string& scope, const std::vector<fs::path>& trusted,
+                    const std::function<void(json&)>& alter = {}) {
+    json shared = json::parse(holder_->share(request_link(service_key_, scope, "svc-1")));
+    if (alter) alter(shared);
+    const fs::path bundle = write("to-service.json", shared.dump());
     std::vector<std::string> args = decrypt_args(service_key_);
     for (const auto& pem : trusted) args.insert(args.end(), {"--trust-verifier", pem.string()});
     args.push_back(bundle.string());
@@ -162,15 +176,23 @@ TEST_F(VerifierTest, SharesCarryAttestationsThatHoldOnlyWhileTrustedUnexpiredAnd
     EXPECT_EQ(item["reason"], "signed by a key that is not trusted");
   }
 
-  // The holder changes the passport (same data, re-put): its attestation no longer holds.
+  // The holder changes the passport (same data, re-put): its attestation is no longer
+  // shipped, and one that still arrives (kept by whoever saw an earlier share) no longer holds.
+  json old_passport;
+  for (const json& item : attestations) {
+    if (item["element_type"] == "passport") old_passport = item;
+  }
   auto passport = holder_->vault().get(vault::ElementType::passport);
   ASSERT_TRUE(passport.has_value());
   holder_->vault().put(*passport);
   seen = by_type(service_sees(kScope, {trusted}));
-  EXPECT_EQ(seen["passport"]["valid"], false);
-  EXPECT_EQ(seen["passport"]["reason"], "element changed since it was attested (data)");
+  EXPECT_EQ(seen.count("passport"), 0u);
   EXPECT_EQ(seen["personal_details"]["valid"], true);
   EXPECT_EQ(seen["email"]["valid"], true);
+  seen = by_type(service_sees(
+      kScope, {trusted}, [&](json& bundle) { bundle["attestations"].push_back(old_passport); }));
+  EXPECT_EQ(seen["passport"]["valid"], false);
+  EXPECT_EQ(seen["passport"]["reason"], "element changed since it was attested (data)");
 }
 
 TEST_F(VerifierTest, ExpiredForeignHolderAndForgedAttestationsAreReportedWithTheirReason) {
@@ -190,11 +212,19 @@ TEST_F(VerifierTest, ExpiredForeignHolderAndForgedAttestationsAreReportedWithThe
       vault::key_fingerprint(vault::SoftwareSigningKey::generate().public_key_spki_der());
   json forged = vault::to_json(vault::sign_attestation(binding, provider));
   forged["signed"]["expires_at"] = now + 100LL * 365 * 86400;  // stretched after signing
-  holder_keeps(json::array({vault::to_json(vault::sign_attestation(expired, provider)),
-                            vault::to_json(vault::sign_attestation(foreign, provider)), forged,
-                            genuine[0]}));
+  const json expired_json = vault::to_json(vault::sign_attestation(expired, provider));
+  holder_keeps(
+      json::array({expired_json, vault::to_json(vault::sign_attestation(foreign, provider)), forged,
+                   genuine[0]}));
 
-  const json report = service_sees("personal_details", {provider_pem, dir_ / "attest.pem"});
+  // The holder does not ship the expired one; a service that is sent one anyway says so.
+  const json shipped =
+      json::parse(holder_->share(request_link(service_key_, "personal_details", "svc-0")));
+  EXPECT_EQ(shipped["attestations"].size(), 3u);
+  const json report =
+      service_sees("personal_details", {provider_pem, dir_ / "attest.pem"}, [&](json& bundle) {
+        bundle["attestations"].insert(bundle["attestations"].begin(), expired_json);
+      });
   ASSERT_EQ(report["attestations"].size(), 4u);
   EXPECT_EQ(report["attestations"][0]["reason"], "expired");
   EXPECT_EQ(report["attestations"][1]["reason"], "issued to another holder");
@@ -274,4 +304,105 @@ TEST_F(VerifierTest, EveryCommandThatPrintsTakesJson) {
   ProcessResult verified = verifier({"verify", "--json", file.string()});
   ASSERT_EQ(verified.status, 0) << verified.err;
   EXPECT_EQ(json::parse(verified.out_lines().at(0))["valid"], true);
+}
+
+TEST_F(VerifierTest, AttestRefusesABundleMissingFilesItWouldVouchFor) {
+  // The holder sent the utility bill's credentials but none of its pages.
+  json no_files =
+      share_with_provider(R"({"data":[{"type":"utility_bill","translation":true}],"v":1})");
+  json translation_ids = json::array();
+  for (const json& file : no_files["passport_data"]["data"][0]["translation"])
+    translation_ids.push_back(file["file_id"]);
+  ASSERT_EQ(translation_ids.size(), 1u);
+  json no_translation = no_files;
+  no_files["files"] = json::object();
+  ProcessResult pages = attest_bundle(no_files);
+  EXPECT_EQ(pages.status, 1);
+  EXPECT_NE(pages.err.find("utility_bill.files[0] is missing from the bundle"), std::string::npos)
+      << pages.err;
+  EXPECT_TRUE(pages.out.empty());
+
+  // Only the translation is left out.
+  no_translation["files"].erase(translation_ids[0].get<std::string>());
+  ProcessResult translation = attest_bundle(no_translation);
+  EXPECT_EQ(translation.status, 1);
+  EXPECT_NE(translation.err.find("utility_bill.translation[0] is missing from the bundle"),
+            std::string::npos)
+      << translation.err;
+  EXPECT_TRUE(translation.out.empty());
+
+  // Credentials that name no page at all: nothing the provider could have checked.
+  json no_pages = share_with_provider("utility_bill");
+  no_pages["passport_data"]["data"][0].erase("files");
+  ProcessResult empty = attest_bundle(no_pages);
+  EXPECT_NE(empty.status, 0);
+  EXPECT_TRUE(empty.out.empty());
+}
+
+TEST_F(VerifierTest, AServiceCountsNoMissingFileAndNoAttestationWithoutHashes) {
+  holder_keeps(attest("utility_bill"));
+  const fs::path trusted = dir_ / "attest.pem";
+  EXPECT_EQ(by_type(service_sees("utility_bill", {trusted}))["utility_bill"]["valid"], true);
+
+  // The pages did not arrive: the service cannot tell they are the ones the provider saw.
+  const json stripped = service_sees("utility_bill", {trusted},
+                                     [](json& bundle) { bundle["files"] = json::object(); });
+  ASSERT_EQ(stripped["attestations"].size(), 1u);
+  EXPECT_EQ(stripped["attestations"][0]["valid"], false);
+  EXPECT_EQ(stripped["attestations"][0]["reason"],
+            "a file of the share did not arrive (files[0]): a missing file is not attested");
+
+  // Signed by a trusted provider for this holder, but binding no hash: it would hold for
+  // any utility bill. Neither the provider's library nor a service takes it.
+  const auto provider = vault::SoftwareSigningKey::generate();
+  const fs::path provider_pem = write("provider.pem", spki_pem_of(provider.public_key_spki_der()));
+  vault::AttestationClaims bare;
+  bare.element_type = vault::ElementType::utility_bill;
+  bare.holder_key_sha256 = vault::key_fingerprint(holder_->identity().public_key_spki_der());
+  bare.level = vault::AttestationLevel::document;
+  bare.issued_at = ::time(nullptr) - 60;
+  bare.expires_at = bare.issued_at + 86400;
+  EXPECT_THROW((void)vault::sign_attestation(bare, provider), vault::FormatError);
+  vault::Attestation hashless;
+  hashless.claims = bare;
+  hashless.verifier_key_spki_der = provider.public_key_spki_der();
+  hashless.signature =
+      provider.sign_es256(vault::bytes_of(vault::canonical_attestation_bytes(bare)));
+  ASSERT_TRUE(vault::verify_attestation_signature(hashless));
+  const json hashless_json = vault::to_json(hashless);
+  for (const bool with_files : {true, false}) {
+    const json report = service_sees("utility_bill", {provider_pem}, [&](json& bundle) {
+      bundle["attestations"] = json::array({hashless_json});
+      if (!with_files) bundle["files"] = json::object();
+    });
+    ASSERT_EQ(report["attestations"].size(), 1u);
+    EXPECT_EQ(report["attestations"][0]["valid"], false) << with_files;
+    EXPECT_EQ(report["attestations"][0]["reason"],
+              "unreadable: attestation.signed: binds no data, value or file hash");
+  }
+}
+
+TEST_F(VerifierTest, SharesCarryNoAttestationOfAReplacedOrExpiredVersion) {
+  const json phone = attest("phone_number", {"--expires-days", "2"});
+  ASSERT_EQ(phone.size(), 1u);
+  const std::string old_digest = vault::sha256_hex(vault::bytes_of("447700900123"));
+  ASSERT_EQ(phone[0]["signed"]["value_sha256"], old_digest);
+  holder_keeps(phone);
+  const std::string link = request_link(service_key_, "phone_number", "svc-2");
+  EXPECT_EQ(holder_->share_bundle(link).attestations.size(), 1u);
+  // Unexpired today, expired in three days: not shipped then.
+  EXPECT_TRUE(holder_->share_bundle(link, ::time(nullptr) + 3 * 86400).attestations.empty());
+
+  // A new number: the old number's attestation goes with the old number...
+  vault::PlainElement changed;
+  changed.type = vault::ElementType::phone_number;
+  changed.value = "+447700900999";
+  holder_->put(changed);
+  EXPECT_TRUE(holder_->store().attestations().empty());
+  // ...and even kept again (added after the change), it is never shipped: the old
+  // number's digest would give the old number away in a thousand guesses.
+  holder_keeps(phone);
+  const std::string shared = holder_->share(link);
+  EXPECT_EQ(shared.find(old_digest), std::string::npos);
+  EXPECT_TRUE(json::parse(shared)["attestations"].empty());
 }

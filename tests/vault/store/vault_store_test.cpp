@@ -223,6 +223,19 @@ TEST_F(VaultStoreTest, ReplacingAnElementReplacesItsFilesAndClearsItsErrors) {
   EXPECT_EQ(errors[0].type, ElementType::address);
 }
 
+TEST_F(VaultStoreTest, ReplacingAnElementDropsItsAttestations) {
+  // They vouch for the version replaced, whose hashes (a phone number's value digest
+  // among them) must not go out with later shares.
+  auto store = VaultStore::open(path_, true);
+  store->put_element(passport_with_files("a"));
+  store->add_attestation(ElementType::passport, R"({"element_type":"passport"})");
+  store->add_attestation(ElementType::address, R"({"element_type":"address"})");
+  store->put_element(passport_with_files("b"));
+  auto attestations = store->attestations();
+  ASSERT_EQ(attestations.size(), 1u);
+  EXPECT_EQ(attestations[0].type, ElementType::address);
+}
+
 TEST_F(VaultStoreTest, RemovingAnElementRemovesItsFiles) {
   auto store = VaultStore::open(path_, true);
   store->put_element(passport_with_files("a"));
