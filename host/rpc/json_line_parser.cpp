@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "host/rpc/json_text_scanner.h"
+#include "vault/json_fields.h"
 
 namespace idvault::rpc {
 namespace {
@@ -90,6 +91,7 @@ nlohmann::json discarded() { return nlohmann::json(nlohmann::json::value_t::disc
 }  // namespace
 
 nlohmann::json parse_json_line(std::string_view text) {
+  if (vault::json_fields::nests_too_deep(text)) return discarded();
   SplitText split;
   switch (split_long_strings(text, split)) {
     case Split::malformed:

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/host/rp/service_side_fixture.h"
+#include "tests/support/deep_json.h"
 #include "vault/auth_link.h"
 #include "vault/base64.h"
 
@@ -252,6 +253,32 @@ TEST_F(RpDecryptTest, EachBadInputGetsOneLineAndTheOthersAreStillDecrypted) {
   EXPECT_NE(wrong_nonce.err.find("n-bad.json: credentials.nonce: does not match"),
             std::string::npos)
       << wrong_nonce.err;
+}
+
+// Issue 13.3: arrays 200,000 deep in receipt.signed overflowed the stack in a recursive
+// copy (SIGSEGV). Every member the reader parses refuses such nesting in one line, and the
+// good bundle beside them is still decrypted.
+TEST_F(RpDecryptTest, DeeplyNestedMembersAreRefusedAndTheProcessLives) {
+  const json original = json::parse(bundle_for("n-deep"));
+  std::vector<std::string> deep;
+  for (const char* where : {"/receipt/signed", "/passport_data/data/0/data", "/attestations",
+                            "/passport_data/credentials"}) {
+    const std::string name = "deep-" + std::to_string(deep.size()) + ".json";
+    deep.push_back(write(name, with_deep_nesting(original, json::json_pointer(where))).string());
+  }
+  std::vector<std::string> args = decrypt_args(key_);
+  args.insert(args.end(), deep.begin(), deep.end());
+  args.push_back(write("good.json", original.dump()).string());
+  ProcessResult result = rp(args);
+  EXPECT_EQ(result.status, 1) << result.err;
+  ASSERT_EQ(result.out_lines().size(), 1u) << result.err;
+  EXPECT_EQ(json::parse(result.out_lines()[0])["nonce"], "n-deep");
+  const auto lines = result.err_lines();
+  ASSERT_EQ(lines.size(), deep.size()) << result.err;
+  for (std::size_t i = 0; i < deep.size(); ++i) {
+    EXPECT_NE(lines[i].find(deep[i]), std::string::npos) << lines[i];
+    EXPECT_NE(lines[i].find("nested deeper than 64 levels"), std::string::npos) << lines[i];
+  }
 }
 
 TEST_F(RpDecryptTest, JobsKeepInputOrder) {
