@@ -239,10 +239,9 @@ Bytes verifier_key_from_pem(std::string_view pem, const std::string& where) {
   }
   unsigned char* der = nullptr;
   const int size = i2d_PUBKEY(key.get(), &der);
+  const openssl::Buffer owned(der);
   if (size <= 0) throw FormatError(where, "cannot encode the public key");
-  Bytes spki(der, der + size);
-  OPENSSL_free(der);
-  return spki;
+  return Bytes(der, der + size);
 }
 
 }  // namespace idvault::vault

@@ -19,6 +19,10 @@ Cipher fetch_cipher(const char* name) {
 
 }  // namespace
 
+void BufferFree::operator()(unsigned char* bytes) const noexcept {
+  OPENSSL_free(bytes);
+}
+
 OpenSslError::OpenSslError(const std::string& function)
     : std::runtime_error("OpenSSL: " + function + " failed") {
   ERR_clear_error();

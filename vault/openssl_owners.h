@@ -41,6 +41,13 @@ using Digest = std::unique_ptr<EVP_MD, FreeWith<&EVP_MD_free>>;
 using Cipher = std::unique_ptr<EVP_CIPHER, FreeWith<&EVP_CIPHER_free>>;
 using EcdsaSig = std::unique_ptr<ECDSA_SIG, FreeWith<&ECDSA_SIG_free>>;
 
+// Bytes libcrypto allocates for its caller (what i2d_* writes): only OPENSSL_free, a
+// macro, may release them.
+struct BufferFree {
+  void operator()(unsigned char* bytes) const noexcept;
+};
+using Buffer = std::unique_ptr<unsigned char, BufferFree>;
+
 // Each returns a live object or throws OpenSslError naming the constructor.
 [[nodiscard]] CipherCtx make_cipher_ctx();
 [[nodiscard]] DigestCtx make_digest_ctx();

@@ -79,11 +79,10 @@ std::string service_key_fingerprint(std::string_view public_key_pem) {
   openssl::PKey key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
   if (!key) throw FormatError("public_key", "not a PEM public key (BEGIN PUBLIC KEY)");
   unsigned char* der = nullptr;
-  int size = i2d_PUBKEY(key.get(), &der);
+  const int size = i2d_PUBKEY(key.get(), &der);
+  const openssl::Buffer owned(der);  // key_fingerprint may throw
   if (size <= 0) throw FormatError("public_key", "cannot encode the public key");
-  std::string fingerprint = key_fingerprint(ByteView(der, static_cast<std::size_t>(size)));
-  OPENSSL_free(der);
-  return fingerprint;
+  return key_fingerprint(ByteView(der, static_cast<std::size_t>(size)));
 }
 
 std::string key_fingerprint(ByteView spki_der) { return sha256_hex(spki_der); }
