@@ -234,9 +234,7 @@ Bytes verifier_key_from_pem(std::string_view pem, const std::string& where) {
   openssl::Bio bio = openssl::make_memory_bio(pem.data(), pem.size());
   openssl::PKey key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
   if (!key) throw FormatError(where, "not a PEM public key (BEGIN PUBLIC KEY)");
-  if (EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_EC || EVP_PKEY_get_bits(key.get()) != 256) {
-    throw FormatError(where, "not an EC P-256 key");
-  }
+  if (!openssl::is_ec_p256(key.get())) throw FormatError(where, "not an EC P-256 key");
   unsigned char* der = nullptr;
   const int size = i2d_PUBKEY(key.get(), &der);
   const openssl::Buffer owned(der);

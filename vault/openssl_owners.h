@@ -63,6 +63,10 @@ using Buffer = std::unique_ptr<unsigned char, BufferFree>;
 [[nodiscard]] const EVP_CIPHER* aes_256_cbc();
 [[nodiscard]] const EVP_CIPHER* aes_256_wrap_pad();
 
+// Whether key is an EC key on P-256 (prime256v1), the one curve ES256 names. 256 bits
+// alone says nothing: secp256k1 and brainpoolP256r1 have them too.
+[[nodiscard]] bool is_ec_p256(const EVP_PKEY* key) noexcept;
+
 // Throws OpenSslError(function) unless result == 1, the success value of EVP calls.
 void check(int result, const char* function);
 

@@ -14,7 +14,7 @@ namespace {
 openssl::PKey ec_p256_key(ByteView spki_der) {
   const unsigned char* der = spki_der.data();
   openssl::PKey key(d2i_PUBKEY(nullptr, &der, static_cast<long>(spki_der.size())));
-  if (!key || EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_EC || EVP_PKEY_get_bits(key.get()) != 256) return nullptr;
+  if (!openssl::is_ec_p256(key.get())) return nullptr;
   return key;
 }
 
