@@ -9,6 +9,7 @@
 #include "vault/base64.h"
 #include "vault/signed_statement.h"
 #include "vault/errors.h"
+#include "vault/json_fields.h"
 #include "vault/openssl_owners.h"
 #include "vault/share_receipt.h"
 
@@ -162,8 +163,9 @@ Attestation attestation_from_json(const nlohmann::json& json) {
   if (auto files = part->find("files"); files != part->end()) {
     if (!files->is_object()) throw FormatError(inner + ".files", "not an object");
     for (const auto& [slot, hash] : files->items()) {
-      if (!hash.is_string()) throw FormatError(inner + ".files." + slot, "not a string");
-      require_hash(hash.get<std::string>(), inner + ".files." + slot);
+      const std::string slot_where = json_fields::path(inner + ".files", slot);
+      if (!hash.is_string()) throw FormatError(slot_where, "not a string");
+      require_hash(hash.get<std::string>(), slot_where);
       claims.file_hashes[slot] = hash.get<std::string>();
     }
   }

@@ -2,9 +2,11 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "vault/errors.h"
+#include "vault/quoted_text.h"
 
 namespace idvault::vault::json_fields {
 namespace {
@@ -79,7 +81,12 @@ bool nests_too_deep(std::string_view text) noexcept {
 std::string path(std::string_view parent, std::string_view key) {
   std::string out(parent);
   if (!out.empty()) out += '.';
-  out += key;
+  const bool plain =
+      !key.empty() && key.size() <= 64 && std::all_of(key.begin(), key.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '-';
+      });
+  out += plain ? std::string(key) : quote_untrusted(key);
   return out;
 }
 

@@ -15,6 +15,8 @@ namespace idvault::vault::json_fields {
 
 using Json = nlohmann::json;
 
+// parent.key; a key that is not a plain name (letters, digits, '_', '-', at most 64) is
+// the sender's choice and goes in through quote_untrusted, bounded and escaped.
 [[nodiscard]] std::string path(std::string_view parent, std::string_view key);
 [[nodiscard]] std::string path(std::string_view parent, std::size_t index);
 

@@ -4,6 +4,7 @@
 #include <openssl/x509.h>
 
 #include "vault/errors.h"
+#include "vault/json_fields.h"
 #include "vault/openssl_owners.h"
 #include "vault/signed_statement.h"
 
@@ -68,7 +69,8 @@ ShareReceipt receipt_from_json(const nlohmann::json& json) {
   auto elements = part.find("elements");
   if (elements == part.end() || !elements->is_object()) throw FormatError(where + ".elements", "missing");
   for (const auto& [type, hash] : elements->items()) {
-    if (!hash.is_string()) throw FormatError(where + ".elements." + type, "not a string");
+    if (!hash.is_string())
+      throw FormatError(json_fields::path(where + ".elements", type), "not a string");
     fields.element_hashes[type] = hash.get<std::string>();
   }
   return receipt;

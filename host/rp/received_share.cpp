@@ -7,6 +7,7 @@
 #include "vault/base64.h"
 #include "vault/errors.h"
 #include "vault/json_fields.h"
+#include "vault/quoted_text.h"
 
 namespace idvault::rp {
 namespace {
@@ -81,8 +82,8 @@ const ReceivedShare& ShareReader::read(std::string_view json_text,
     for_each_file(share_.passport_data, [&](const vault::PassportFile& file) {
       if (share_.files.count(file.file_id) != 0) return;
       if (!is_plain_file_name(file.file_id)) {
-        throw FormatError("files_dir",
-                          "file_id '" + file.file_id.substr(0, 64) + "' is not a plain file name");
+        throw FormatError("files_dir", "file_id " + vault::quote_untrusted(file.file_id) +
+                                           " is not a plain file name");
       }
       std::ifstream in(*files_dir / file.file_id, std::ios::binary);
       if (!in) return;  // reported as missing

@@ -616,6 +616,21 @@ TEST_F(AgentTest, DeeplyNestedParamsGetAClearErrorLockedOrUnlocked) {
                   .contains("result"));
 }
 
+// Issue 13.20: a client's type or method name came back (and into the CLI's stderr) cut
+// but not escaped; now escape sequences and line breaks arrive as \xNN.
+TEST_F(AgentTest, NamesAClientPicksAreEscapedInErrors) {
+  start();
+  ASSERT_TRUE(init().contains("result"));
+  const std::string hostile = "\x1b]0;owned\x07\x1b[2J\r\nfake: line";
+  for (const json& answer : {call("element.put", {{"type", hostile}, {"data", personal_details()}}),
+                             call("element.get", {{"type", hostile}}), call(hostile)}) {
+    const std::string message = answer.at("error").at("message");
+    EXPECT_EQ(message.find_first_of("\x1b\x07\r\n"), std::string::npos) << answer.dump();
+    EXPECT_NE(message.find(R"("\x1b]0;owned\x07\x1b[2J\x0d\x0afake: line")"), std::string::npos)
+        << message;
+  }
+}
+
 namespace {
 // A service's error-signing key in memory (the real one signs on the HSM): PS256.
 class SoftwareErrorSigner final : public vault::ErrorSigningKey {

@@ -281,6 +281,43 @@ TEST_F(RpDecryptTest, DeeplyNestedMembersAreRefusedAndTheProcessLives) {
   }
 }
 
+// Issue 13.20: a file_id or member name the sender picked reached stderr cut but not
+// escaped, so a terminal ran its escape sequences. Now they come out as \xNN.
+TEST_F(RpDecryptTest, NamesTheSenderPickedAreEscapedInErrors) {
+  const std::string hostile = "\x1b[2J\x1b[31mpwned\r\n";
+  json bundle = json::parse(bundle_for("n-names"));
+  json files_key = bundle;
+  files_key["files"][hostile] = 5;  // not a base64 string: an error naming the member
+  json bare = bundle["passport_data"];
+  for (auto& element : bare["data"]) {
+    if (element.contains("files")) element["files"][0]["file_id"] = "../" + hostile;
+  }
+  const fs::path files_dir = dir_ / "files";
+  fs::create_directory(files_dir);
+  std::vector<std::string> args = decrypt_args(key_);
+  args.insert(
+      args.end(),
+      {"--files-dir", files_dir.string(), write("files-key.json", files_key.dump()).string(),
+       write("bare.json", bare.dump()).string(),
+       // an unknown member whose value is cut short
+       write("top-key.json", R"({"\u001b[2J\u001b[31mpwned\r\n":{"a":1)").string()});
+  ProcessResult result = rp(args);
+  EXPECT_EQ(result.status, 1);
+  ASSERT_EQ(result.err_lines().size(), 3u) << result.err;
+  EXPECT_EQ(result.err.find('\x1b'), std::string::npos) << result.err;
+  EXPECT_EQ(result.err.find('\r'), std::string::npos) << result.err;
+  EXPECT_NE(
+      result.err.find(R"(bundle.files."\x1b[2J\x1b[31mpwned\x0d\x0a": must be a base64 string)"),
+      std::string::npos)
+      << result.err;
+  EXPECT_NE(
+      result.err.find(R"(file_id "../\x1b[2J\x1b[31mpwned\x0d\x0a" is not a plain file name)"),
+      std::string::npos)
+      << result.err;
+  EXPECT_NE(result.err.find(R"(bundle."\x1b[2J\x1b[31mpwned\x0d\x0a")"), std::string::npos)
+      << result.err;
+}
+
 TEST_F(RpDecryptTest, JobsKeepInputOrder) {
   std::vector<std::string> args = decrypt_args(key_);
   args.insert(args.end(), {"--jobs", "3"});

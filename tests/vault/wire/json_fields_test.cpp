@@ -14,6 +14,7 @@
 #include "vault/errors.h"
 #include "vault/passport_data.h"
 #include "vault/scope.h"
+#include "vault/share_receipt.h"
 
 namespace idvault::vault {
 namespace {
@@ -85,6 +86,32 @@ TEST(JsonDepth, EveryVaultParserOfOutsideTextRefusesDeepNesting) {
       EXPECT_NE(std::string(error.what()).find("nested deeper than 64 levels"), std::string::npos)
           << i << ": " << error.what();
     }
+  }
+}
+
+// Issue 13.20: member names come from the sender; in an error's path they are escaped.
+TEST(JsonFieldPath, KeysThatAreNotPlainNamesAreQuotedAndEscaped) {
+  EXPECT_EQ(json_fields::path("receipt.elements", "personal_details"),
+            "receipt.elements.personal_details");
+  EXPECT_EQ(json_fields::path("", "files"), "files");
+  EXPECT_EQ(json_fields::path("bundle.files", "\x1b[2Jx\n"), R"(bundle.files."\x1b[2Jx\x0a")");
+  EXPECT_EQ(json_fields::path("a", "b.c"), R"(a."b.c")");
+  try {
+    (void)receipt_from_json({{"alg", "ES256"},
+                             {"public_key", "QUJD"},
+                             {"signature", "QUJD"},
+                             {"signed",
+                              {{"v", 1},
+                               {"service_id", "s"},
+                               {"service_key_sha256", "k"},
+                               {"nonce", "n"},
+                               {"credentials_hash", "h"},
+                               {"previous", ""},
+                               {"time", 1},
+                               {"elements", {{"\x1b[31mred", 5}}}}}});
+    ADD_FAILURE() << "accepted";
+  } catch (const FormatError& error) {
+    EXPECT_EQ(std::string(error.what()).find('\x1b'), std::string::npos) << error.what();
   }
 }
 
