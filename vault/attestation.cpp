@@ -9,6 +9,7 @@
 #include "vault/base64.h"
 #include "vault/signed_statement.h"
 #include "vault/errors.h"
+#include "vault/json_fields.h"
 #include "vault/openssl_owners.h"
 #include "vault/share_receipt.h"
 
@@ -185,8 +186,9 @@ Attestation attestation_from_json(const nlohmann::json& json) {
   if (auto files = part->find("files"); files != part->end()) {
     if (!files->is_object()) throw FormatError(inner + ".files", "not an object");
     for (const auto& [slot, hash] : files->items()) {
-      if (!hash.is_string()) throw FormatError(inner + ".files." + slot, "not a string");
-      require_hash(hash.get<std::string>(), inner + ".files." + slot);
+      const std::string slot_where = json_fields::path(inner + ".files", slot);
+      if (!hash.is_string()) throw FormatError(slot_where, "not a string");
+      require_hash(hash.get<std::string>(), slot_where);
       claims.file_hashes[slot] = hash.get<std::string>();
     }
   }
@@ -263,15 +265,12 @@ Bytes verifier_key_from_pem(std::string_view pem, const std::string& where) {
   openssl::Bio bio = openssl::make_memory_bio(pem.data(), pem.size());
   openssl::PKey key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
   if (!key) throw FormatError(where, "not a PEM public key (BEGIN PUBLIC KEY)");
-  if (EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_EC || EVP_PKEY_get_bits(key.get()) != 256) {
-    throw FormatError(where, "not an EC P-256 key");
-  }
+  if (!openssl::is_ec_p256(key.get())) throw FormatError(where, "not an EC P-256 key");
   unsigned char* der = nullptr;
   const int size = i2d_PUBKEY(key.get(), &der);
+  const openssl::Buffer owned(der);
   if (size <= 0) throw FormatError(where, "cannot encode the public key");
-  Bytes spki(der, der + size);
-  OPENSSL_free(der);
-  return spki;
+  return Bytes(der, der + size);
 }
 
 }  // namespace idvault::vault

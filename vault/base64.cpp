@@ -10,16 +10,20 @@
 namespace idvault::vault {
 namespace {
 
-constexpr std::array<bool, 256> make_alphabet() {
-  std::array<bool, 256> table{};
-  for (int c = 'A'; c <= 'Z'; ++c) table[c] = true;
-  for (int c = 'a'; c <= 'z'; ++c) table[c] = true;
-  for (int c = '0'; c <= '9'; ++c) table[c] = true;
-  table['+'] = true;
-  table['/'] = true;
+constexpr std::uint8_t kNotBase64 = 0xff;
+
+// Each character's 6-bit value, kNotBase64 outside the alphabet.
+constexpr std::array<std::uint8_t, 256> make_alphabet() {
+  std::array<std::uint8_t, 256> table{};
+  for (auto& entry : table) entry = kNotBase64;
+  for (int c = 'A'; c <= 'Z'; ++c) table[c] = static_cast<std::uint8_t>(c - 'A');
+  for (int c = 'a'; c <= 'z'; ++c) table[c] = static_cast<std::uint8_t>(c - 'a' + 26);
+  for (int c = '0'; c <= '9'; ++c) table[c] = static_cast<std::uint8_t>(c - '0' + 52);
+  table['+'] = 62;
+  table['/'] = 63;
   return table;
 }
-constexpr std::array<bool, 256> kAlphabet = make_alphabet();
+constexpr std::array<std::uint8_t, 256> kAlphabet = make_alphabet();
 
 // Returns the number of '=' at the end, after checking the whole text. EVP_DecodeBlock
 // alone would skip surrounding whitespace and accept '=' in the middle.
@@ -31,9 +35,18 @@ std::size_t validate(std::string_view text, std::string_view where) {
   if (!text.empty() && text.back() == '=') padding = text[text.size() - 2] == '=' ? 2 : 1;
   const std::size_t body = text.size() - padding;
   for (std::size_t i = 0; i < body; ++i) {
-    if (!kAlphabet[static_cast<unsigned char>(text[i])]) {
+    if (kAlphabet[static_cast<unsigned char>(text[i])] == kNotBase64) {
       throw FormatError(std::string(where),
                         "invalid base64 character at offset " + std::to_string(i));
+    }
+  }
+  // The last character before "=" carries 2 (one "=") or 4 (two) bits that no byte
+  // uses; RFC 4648 §3.5 makes them zero, else "Zh==" and "Zg==" would both be "f".
+  if (padding != 0) {
+    const std::uint8_t unused_bits = padding == 1 ? 0x03 : 0x0f;
+    if ((kAlphabet[static_cast<unsigned char>(text[body - 1])] & unused_bits) != 0) {
+      throw FormatError(std::string(where),
+                        "base64 is not canonical (bits set after the last byte)");
     }
   }
   return padding;

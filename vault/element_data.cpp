@@ -5,6 +5,7 @@
 
 #include "vault/country_code.h"
 #include "vault/errors.h"
+#include "vault/json_fields.h"
 #include "vault/quoted_text.h"
 #include "vault/utf8.h"
 
@@ -305,11 +306,8 @@ ElementData parse_element_data(ElementType type, const nlohmann::json& data,
 
 ElementData parse_element_data(ElementType type, std::string_view json_text,
                                Strictness strictness) {
-  const auto data = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
-  if (data.is_discarded()) {
-    throw FormatError(std::string(to_string(type)), "data is not valid JSON");
-  }
-  return parse_element_data(type, data, strictness);
+  return parse_element_data(
+      type, json_fields::parse(json_text, std::string(to_string(type)) + ".data"), strictness);
 }
 
 ElementData element_data_from_fields(ElementType type, const FieldValues& fields) {

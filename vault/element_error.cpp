@@ -5,6 +5,7 @@
 
 #include "vault/base64.h"
 #include "vault/errors.h"
+#include "vault/json_fields.h"
 #include "vault/quoted_text.h"
 #include "vault/utf8.h"
 
@@ -205,9 +206,7 @@ std::vector<PassportElementError> parse_element_errors(const nlohmann::json& jso
 }
 
 std::vector<PassportElementError> parse_element_errors(std::string_view json_text) {
-  const auto json = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) throw FormatError("errors", "is not valid JSON");
-  return parse_element_errors(json);
+  return parse_element_errors(json_fields::parse(json_text, "errors"));
 }
 
 nlohmann::ordered_json to_json(const PassportElementError& error) {

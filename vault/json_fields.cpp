@@ -2,7 +2,11 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "vault/errors.h"
+#include "vault/quoted_text.h"
 
 namespace idvault::vault::json_fields {
 namespace {
@@ -23,12 +27,66 @@ void wipe_tree(AnyJson& value) noexcept {
   }
 }
 
+template <typename AnyJson>
+AnyJson parse_bounded(std::string_view text, std::string_view where) {
+  if (nests_too_deep(text)) {
+    throw FormatError(std::string(where),
+                      "nested deeper than " + std::to_string(kMaxDepth) + " levels");
+  }
+  AnyJson value = AnyJson::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) throw FormatError(std::string(where), "not valid JSON");
+  return value;
+}
+
+// Index of the quote that closes the string whose content starts at `from`, or npos.
+std::size_t closing_quote(std::string_view text, std::size_t from) noexcept {
+  while (from < text.size()) {
+    const void* found = std::memchr(text.data() + from, '"', text.size() - from);
+    if (found == nullptr) return std::string_view::npos;
+    const std::size_t quote =
+        static_cast<std::size_t>(static_cast<const char*>(found) - text.data());
+    std::size_t backslashes = 0;
+    while (quote - backslashes > from && text[quote - backslashes - 1] == '\\') ++backslashes;
+    if (backslashes % 2 == 0) return quote;
+    from = quote + 1;
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace
+
+bool nests_too_deep(std::string_view text) noexcept {
+  std::size_t depth = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    switch (text[i]) {
+      case '"':
+        i = closing_quote(text, i + 1);
+        if (i == std::string_view::npos) return false;
+        break;
+      case '[':
+      case '{':
+        if (++depth > kMaxDepth) return true;
+        break;
+      case ']':
+      case '}':
+        if (depth > 0) --depth;
+        break;
+      default:
+        break;
+    }
+  }
+  return false;
+}
 
 std::string path(std::string_view parent, std::string_view key) {
   std::string out(parent);
   if (!out.empty()) out += '.';
-  out += key;
+  const bool plain =
+      !key.empty() && key.size() <= 64 && std::all_of(key.begin(), key.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '-';
+      });
+  out += plain ? std::string(key) : quote_untrusted(key);
   return out;
 }
 
@@ -89,9 +147,11 @@ const Json* optional_array(const Json& object, std::string_view key, std::string
 }
 
 Json parse(std::string_view text, std::string_view where) {
-  Json value = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) throw FormatError(std::string(where), "not valid UTF-8 JSON");
-  return value;
+  return parse_bounded<Json>(text, where);
+}
+
+nlohmann::ordered_json parse_ordered(std::string_view text, std::string_view where) {
+  return parse_bounded<nlohmann::ordered_json>(text, where);
 }
 
 void wipe_strings(Json& value) noexcept { wipe_tree(value); }

@@ -15,6 +15,8 @@ namespace idvault::vault::json_fields {
 
 using Json = nlohmann::json;
 
+// parent.key; a key that is not a plain name (letters, digits, '_', '-', at most 64) is
+// the sender's choice and goes in through quote_untrusted, bounded and escaped.
 [[nodiscard]] std::string path(std::string_view parent, std::string_view key);
 [[nodiscard]] std::string path(std::string_view parent, std::size_t index);
 
@@ -38,9 +40,22 @@ void expect_object(const Json& value, std::string_view where);
 [[nodiscard]] const Json* optional_array(const Json& object, std::string_view key,
                                          std::string_view where);
 
-// Parses UTF-8 JSON text. The error message never quotes the input (it may be a
-// decrypted document), only that it is not JSON.
+// Most levels of arrays and objects a JSON text from outside may nest. nlohmann::json
+// parses iteratively but copies, compares and dumps a tree recursively: a 400 KB text of
+// 200,000 '[' overflowed the stack the first time its tree was copied. Telegram Passport
+// and JSON-RPC messages nest fewer than ten levels.
+inline constexpr std::size_t kMaxDepth = 64;
+
+// Whether text opens more than kMaxDepth arrays or objects inside one another. A scan of
+// the text alone, as cheap as memchr over long strings, made before any parse: it needs
+// no valid JSON (a parser refuses what it gets wrong on malformed text anyway).
+[[nodiscard]] bool nests_too_deep(std::string_view text) noexcept;
+
+// Parses UTF-8 JSON text from outside: a FormatError for text that is not JSON or nests
+// deeper than kMaxDepth. The error message never quotes the input (it may be a decrypted
+// document).
 [[nodiscard]] Json parse(std::string_view text, std::string_view where);
+[[nodiscard]] nlohmann::ordered_json parse_ordered(std::string_view text, std::string_view where);
 
 // Overwrites every string in the tree in place, for JSON that carried secrets.
 void wipe_strings(Json& value) noexcept;

@@ -1,6 +1,10 @@
 #include "vault/openssl_owners.h"
 
 #include <openssl/err.h>
+#include <openssl/obj_mac.h>
+
+#include <array>
+#include <string_view>
 
 namespace idvault::vault::openssl {
 namespace {
@@ -18,6 +22,20 @@ Cipher fetch_cipher(const char* name) {
 }
 
 }  // namespace
+
+void BufferFree::operator()(unsigned char* bytes) const noexcept {
+  OPENSSL_free(bytes);
+}
+
+bool is_ec_p256(const EVP_PKEY* key) noexcept {
+  std::array<char, 64> group{};
+  std::size_t group_size = 0;
+  const bool p256 = key != nullptr && EVP_PKEY_is_a(key, "EC") == 1 &&
+                    EVP_PKEY_get_group_name(key, group.data(), group.size(), &group_size) == 1 &&
+                    std::string_view(group.data(), group_size) == SN_X9_62_prime256v1;
+  ERR_clear_error();
+  return p256;
+}
 
 OpenSslError::OpenSslError(const std::string& function)
     : std::runtime_error("OpenSSL: " + function + " failed") {

@@ -41,6 +41,13 @@ using Digest = std::unique_ptr<EVP_MD, FreeWith<&EVP_MD_free>>;
 using Cipher = std::unique_ptr<EVP_CIPHER, FreeWith<&EVP_CIPHER_free>>;
 using EcdsaSig = std::unique_ptr<ECDSA_SIG, FreeWith<&ECDSA_SIG_free>>;
 
+// Bytes libcrypto allocates for its caller (what i2d_* writes): only OPENSSL_free, a
+// macro, may release them.
+struct BufferFree {
+  void operator()(unsigned char* bytes) const noexcept;
+};
+using Buffer = std::unique_ptr<unsigned char, BufferFree>;
+
 // Each returns a live object or throws OpenSslError naming the constructor.
 [[nodiscard]] CipherCtx make_cipher_ctx();
 [[nodiscard]] DigestCtx make_digest_ctx();
@@ -55,6 +62,10 @@ using EcdsaSig = std::unique_ptr<ECDSA_SIG, FreeWith<&ECDSA_SIG_free>>;
 [[nodiscard]] const EVP_MD* sha512();
 [[nodiscard]] const EVP_CIPHER* aes_256_cbc();
 [[nodiscard]] const EVP_CIPHER* aes_256_wrap_pad();
+
+// Whether key is an EC key on P-256 (prime256v1), the one curve ES256 names. 256 bits
+// alone says nothing: secp256k1 and brainpoolP256r1 have them too.
+[[nodiscard]] bool is_ec_p256(const EVP_PKEY* key) noexcept;
 
 // Throws OpenSslError(function) unless result == 1, the success value of EVP calls.
 void check(int result, const char* function);

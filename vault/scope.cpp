@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "vault/errors.h"
+#include "vault/json_fields.h"
 #include "vault/quoted_text.h"
 
 namespace idvault::vault {
@@ -407,9 +408,7 @@ ScopeRequest parse_scope(std::string_view text) {
   if (trimmed.empty()) throw FormatError("scope", "is empty");
   ScopeRequest scope;
   if (trimmed.front() == '{' || trimmed.front() == '[') {
-    const auto json = nlohmann::json::parse(trimmed, nullptr, /*allow_exceptions=*/false);
-    if (json.is_discarded()) throw FormatError("scope", "is not valid JSON");
-    scope = parse_json_scope(json);
+    scope = parse_json_scope(json_fields::parse(trimmed, "scope"));
   } else {
     scope = parse_legacy_list(trimmed);
   }

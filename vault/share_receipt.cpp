@@ -4,6 +4,7 @@
 #include <openssl/x509.h>
 
 #include "vault/errors.h"
+#include "vault/json_fields.h"
 #include "vault/openssl_owners.h"
 #include "vault/signed_statement.h"
 
@@ -68,7 +69,8 @@ ShareReceipt receipt_from_json(const nlohmann::json& json) {
   auto elements = part.find("elements");
   if (elements == part.end() || !elements->is_object()) throw FormatError(where + ".elements", "missing");
   for (const auto& [type, hash] : elements->items()) {
-    if (!hash.is_string()) throw FormatError(where + ".elements." + type, "not a string");
+    if (!hash.is_string())
+      throw FormatError(json_fields::path(where + ".elements", type), "not a string");
     fields.element_hashes[type] = hash.get<std::string>();
   }
   return receipt;
@@ -79,11 +81,10 @@ std::string service_key_fingerprint(std::string_view public_key_pem) {
   openssl::PKey key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
   if (!key) throw FormatError("public_key", "not a PEM public key (BEGIN PUBLIC KEY)");
   unsigned char* der = nullptr;
-  int size = i2d_PUBKEY(key.get(), &der);
+  const int size = i2d_PUBKEY(key.get(), &der);
+  const openssl::Buffer owned(der);  // key_fingerprint may throw
   if (size <= 0) throw FormatError("public_key", "cannot encode the public key");
-  std::string fingerprint = key_fingerprint(ByteView(der, static_cast<std::size_t>(size)));
-  OPENSSL_free(der);
-  return fingerprint;
+  return key_fingerprint(ByteView(der, static_cast<std::size_t>(size)));
 }
 
 std::string key_fingerprint(ByteView spki_der) { return sha256_hex(spki_der); }

@@ -11,16 +11,10 @@
 namespace idvault::vault {
 namespace {
 
-// i2d_* hand out buffers that only OPENSSL_free (a macro) may release.
-struct OpenSslFree {
-  void operator()(unsigned char* bytes) const noexcept { OPENSSL_free(bytes); }
-};
-using OpenSslBuffer = std::unique_ptr<unsigned char, OpenSslFree>;
-
 openssl::PKey ec_p256_key(ByteView spki_der) {
   const unsigned char* der = spki_der.data();
   openssl::PKey key(d2i_PUBKEY(nullptr, &der, static_cast<long>(spki_der.size())));
-  if (!key || EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_EC || EVP_PKEY_get_bits(key.get()) != 256) return nullptr;
+  if (!openssl::is_ec_p256(key.get())) return nullptr;
   return key;
 }
 
@@ -89,7 +83,7 @@ bool verify_es256(ByteView spki_der, ByteView message, ByteView raw_signature) n
     unsigned char* der_sig = nullptr;
     const int der_size = i2d_ECDSA_SIG(sig.get(), &der_sig);
     if (der_size <= 0) return false;
-    OpenSslBuffer owned(der_sig);
+    openssl::Buffer owned(der_sig);
     openssl::DigestCtx ctx = openssl::make_digest_ctx();
     if (EVP_DigestVerifyInit(ctx.get(), nullptr, openssl::sha256(), nullptr, key.get()) != 1) return false;
     return EVP_DigestVerify(ctx.get(), der_sig, static_cast<std::size_t>(der_size), message.data(), message.size()) ==

@@ -103,14 +103,7 @@ SoftwareSigningKey SoftwareSigningKey::generate() {
 
 SoftwareSigningKey SoftwareSigningKey::from_pem(const SecretBytes& pem) {
   auto key = read_private_key(pem, "private_key");
-  std::array<char, 64> group{};
-  std::size_t group_size = 0;
-  if (EVP_PKEY_is_a(key.get(), "EC") != 1 ||
-      EVP_PKEY_get_group_name(key.get(), group.data(), group.size(), &group_size) != 1 ||
-      std::string_view(group.data(), group_size) != "prime256v1") {
-    ERR_clear_error();
-    throw FormatError("private_key", "not an EC P-256 key");
-  }
+  if (!openssl::is_ec_p256(key.get())) throw FormatError("private_key", "not an EC P-256 key");
   return SoftwareSigningKey(std::move(key));
 }
 

@@ -8,6 +8,7 @@
 #include "host/agent/audit_log.h"
 #include "host/agent/element_json.h"
 #include "host/rpc/json_rpc.h"
+#include "vault/quoted_text.h"
 
 namespace idvault::agent {
 namespace {
@@ -56,7 +57,9 @@ std::string text(const json& params, const char* name) {
 vault::ElementType type_param(const json& params) {
   std::string name = text(params, "type");
   auto type = vault::parse_element_type(name);
-  if (!type) throw RpcError(RpcCode::invalid_params, "type: unknown element type '" + name.substr(0, 40) + "'");
+  if (!type)
+    throw RpcError(RpcCode::invalid_params,
+                   "type: unknown element type " + vault::quote_untrusted(name));
   return *type;
 }
 

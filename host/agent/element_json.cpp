@@ -3,6 +3,7 @@
 #include "host/rpc/json_rpc.h"
 #include "vault/base64.h"
 #include "vault/errors.h"
+#include "vault/quoted_text.h"
 
 namespace idvault::agent {
 namespace {
@@ -41,7 +42,10 @@ vault::PlainElement element_from_params(const nlohmann::json& params, const rpc:
     throw RpcError(RpcCode::invalid_params, "type: expected an element type name");
   }
   auto type = vault::parse_element_type(type_name->get<std::string>());
-  if (!type) throw RpcError(RpcCode::invalid_params, "type: unknown element type '" + type_name->get<std::string>().substr(0, 40) + "'");
+  if (!type)
+    throw RpcError(RpcCode::invalid_params,
+                   "type: unknown element type " +
+                       vault::quote_untrusted(type_name->get_ref<const std::string&>()));
   vault::PlainElement element;
   element.type = *type;
   if (auto data = params.find("data"); data != params.end() && !data->is_null()) {

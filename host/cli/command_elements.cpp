@@ -18,6 +18,7 @@
 #include "vault/base64.h"
 #include "vault/element_data.h"
 #include "vault/errors.h"
+#include "vault/json_fields.h"
 
 namespace idvault::cli {
 namespace {
@@ -61,8 +62,7 @@ nlohmann::json data_from_options(ElementType type, const po::variables_map& vm) 
   try {
     if (has_file) {
       const std::string path = vm["data-file"].as<std::string>();
-      nlohmann::json data = nlohmann::json::parse(read_text(path), nullptr, false);
-      if (data.is_discarded()) throw UsageError(path + ": not valid JSON");
+      nlohmann::json data = vault::json_fields::parse(read_text(path), path);
       if (!data.is_object())
         throw UsageError(path + ": expected a JSON object of " + type_name(type) + " fields");
       (void)vault::parse_element_data(type, data, vault::Strictness::own_output);

@@ -12,6 +12,7 @@
 #include "vault/element_error.h"
 #include "vault/element_error_signature.h"
 #include "vault/errors.h"
+#include "vault/json_fields.h"
 
 namespace idvault::cli {
 namespace {
@@ -26,9 +27,11 @@ std::string utc_time(std::int64_t unix_seconds) {
 }
 
 nlohmann::json json_file(const std::string& path) {
-  nlohmann::json json = nlohmann::json::parse(read_text(path), nullptr, false);
-  if (json.is_discarded()) throw UsageError(path + ": not valid JSON");
-  return json;
+  try {
+    return vault::json_fields::parse(read_text(path), path);
+  } catch (const vault::FormatError& error) {
+    throw UsageError(error.what());
+  }
 }
 
 }  // namespace

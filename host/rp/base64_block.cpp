@@ -56,6 +56,9 @@ std::span<std::uint8_t> decode_base64_block(std::string_view text, std::span<std
     const std::uint8_t c = padding == 2 ? 0 : kTable[in[2]];
     if (((a | b | c) & 0x80) != 0 || (padding == 2 && in[2] != '='))
       malformed(where, "invalid base64 character");
+    // RFC 4648 §3.5: the bits after the last byte are zero, or two texts decode alike.
+    if ((padding == 2 ? b & 0x0f : c & 0x03) != 0)
+      malformed(where, "base64 is not canonical (bits set after the last byte)");
     const std::uint32_t v =
         (std::uint32_t{a} << 18) | (std::uint32_t{b} << 12) | (std::uint32_t{c} << 6);
     *o++ = static_cast<std::uint8_t>(v >> 16);

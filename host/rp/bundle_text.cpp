@@ -2,6 +2,7 @@
 
 #include "host/rpc/json_text_scanner.h"
 #include "vault/errors.h"
+#include "vault/json_fields.h"
 
 namespace idvault::rp {
 namespace {
@@ -66,7 +67,7 @@ void read_files(Scanner& scanner, BundleText& out) {
   }
   while (true) {
     std::string id = key_text(scanner.string_token(where), where);
-    const std::string member = where + "." + (id.size() > 64 ? id.substr(0, 64) + "..." : id);
+    const std::string member = vault::json_fields::path(where, id);
     scanner.expect(':', member);
     scanner.skip_space();
     if (scanner.peek() != '"') throw FormatError(member, "must be a base64 string");
@@ -103,16 +104,17 @@ BundleText split_bundle_text(std::string_view text) {
   } else {
     while (true) {
       const std::string key = key_text(scanner.string_token(where), where);
-      scanner.expect(':', where + "." + key);
+      const std::string member = vault::json_fields::path(where, key);
+      scanner.expect(':', member);
       const auto once = [&](bool& seen) {
-        if (seen) throw FormatError(where + "." + key, "given twice");
+        if (seen) throw FormatError(member, "given twice");
         seen = true;
       };
       if (key == "files") {
         once(out.has_files);
         read_files(scanner, out);
       } else {
-        std::string_view value = scanner.value_token(where + "." + key);
+        std::string_view value = scanner.value_token(member);
         if (key == "passport_data") {
           once(seen_passport_data);
           out.passport_data = value;

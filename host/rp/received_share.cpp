@@ -6,17 +6,13 @@
 #include "host/rp/bundle_text.h"
 #include "vault/base64.h"
 #include "vault/errors.h"
+#include "vault/json_fields.h"
+#include "vault/quoted_text.h"
 
 namespace idvault::rp {
 namespace {
 
 using vault::FormatError;
-
-nlohmann::json parse_member(std::string_view text, const std::string& where) {
-  auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) throw FormatError(where, "is not valid JSON");
-  return json;
-}
 
 // A file_id names a file on disk only when it cannot name anything outside the directory.
 bool is_plain_file_name(std::string_view id) {
@@ -55,13 +51,13 @@ const ReceivedShare& ShareReader::read(std::string_view json_text,
   BundleText parts = split_bundle_text(json_text);
   if (!parts.passport_data.empty()) {
     share_.is_bundle = true;
-    share_.passport_data =
-        vault::passport_data_from_json(parse_member(parts.passport_data, "passport_data"));
+    share_.passport_data = vault::passport_data_from_json(
+        vault::json_fields::parse(parts.passport_data, "passport_data"));
     if (parts.receipt.empty())
       throw FormatError("bundle.receipt", "missing: a bundle carries the holder's receipt");
-    share_.receipt = vault::receipt_from_json(parse_member(parts.receipt, "receipt"));
+    share_.receipt = vault::receipt_from_json(vault::json_fields::parse(parts.receipt, "receipt"));
     if (!parts.attestations.empty()) {
-      nlohmann::json list = parse_member(parts.attestations, "attestations");
+      nlohmann::json list = vault::json_fields::parse(parts.attestations, "attestations");
       if (!list.is_array()) throw FormatError("attestations", "must be an array");
       for (auto& item : list) share_.attestations.push_back(std::move(item));
     }
@@ -79,14 +75,15 @@ const ReceivedShare& ShareReader::read(std::string_view json_text,
     }
   } else {
     // Not a bundle: the text must be a Bot API PassportData, which is small.
-    share_.passport_data = vault::passport_data_from_json(parse_member(json_text, "passport_data"));
+    share_.passport_data =
+        vault::passport_data_from_json(vault::json_fields::parse(json_text, "passport_data"));
   }
   if (files_dir) {
     for_each_file(share_.passport_data, [&](const vault::PassportFile& file) {
       if (share_.files.count(file.file_id) != 0) return;
       if (!is_plain_file_name(file.file_id)) {
-        throw FormatError("files_dir",
-                          "file_id '" + file.file_id.substr(0, 64) + "' is not a plain file name");
+        throw FormatError("files_dir", "file_id " + vault::quote_untrusted(file.file_id) +
+                                           " is not a plain file name");
       }
       std::ifstream in(*files_dir / file.file_id, std::ios::binary);
       if (!in) return;  // reported as missing

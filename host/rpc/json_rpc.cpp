@@ -2,6 +2,7 @@
 
 #include "host/rpc/compact_json.h"
 #include "host/rpc/json_line_parser.h"
+#include "vault/json_fields.h"
 
 namespace idvault::rpc {
 namespace {
@@ -24,7 +25,14 @@ std::string compact_line(const nlohmann::json& message) {
 RpcRequest parse_request(std::string_view line, nlohmann::json& id_for_error) {
   id_for_error = nullptr;
   nlohmann::json message = parse_json_line(line);
-  if (message.is_discarded()) throw RpcError(RpcCode::parse_error, "parse error: not valid JSON");
+  if (message.is_discarded()) {
+    if (vault::json_fields::nests_too_deep(line)) {
+      throw RpcError(RpcCode::parse_error, "parse error: nested deeper than " +
+                                               std::to_string(vault::json_fields::kMaxDepth) +
+                                               " levels");
+    }
+    throw RpcError(RpcCode::parse_error, "parse error: not valid JSON");
+  }
   if (!message.is_object()) {
     throw RpcError(RpcCode::invalid_request, "invalid request: expected a JSON object");
   }

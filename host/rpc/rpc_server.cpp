@@ -28,6 +28,7 @@
 #include "host/rpc/json_line_parser.h"
 #include "host/rpc/line_framer.h"
 #include "host/rpc/open_file_limit.h"
+#include "vault/quoted_text.h"
 
 namespace idvault::rpc {
 namespace {
@@ -49,10 +50,12 @@ std::string dispatch(const MethodTable& methods, const std::string& line, const 
     answer = !request.is_notification;
     const MethodHandler* handler = methods.find(request.method);
     if (handler == nullptr) {
-      throw RpcError(RpcCode::method_not_found, "method not found: " + request.method.substr(0, 64));
+      throw RpcError(RpcCode::method_not_found,
+                     "method not found: " + vault::quote_untrusted(request.method));
     }
     if (context.attachment_count() > 0 && !methods.accepts_attachments(request.method)) {
-      throw RpcError(RpcCode::invalid_params, "attachments: " + request.method.substr(0, 64) + " takes none");
+      throw RpcError(RpcCode::invalid_params,
+                     "attachments: " + vault::quote_untrusted(request.method) + " takes none");
     }
     nlohmann::json params = request.params.is_null() ? nlohmann::json::object() : std::move(request.params);
     // Params may hold document scans (base64) or a PIN a handler did not take: wiped

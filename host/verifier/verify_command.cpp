@@ -7,6 +7,7 @@
 #include "host/verifier/verifier_commands.h"
 #include "vault/attestation.h"
 #include "vault/errors.h"
+#include "vault/json_fields.h"
 #include "vault/share_receipt.h"
 
 namespace idvault::verifier {
@@ -32,9 +33,7 @@ int run_verify(const std::vector<std::string>& args) {
       trusted.push_back(vault::verifier_key_from_pem(rp::read_text_file(pem), pem));
     }
   }
-  const auto json =
-      nlohmann::json::parse(rp::read_text_file(path), nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) throw vault::FormatError(path, "is not valid JSON");
+  const auto json = vault::json_fields::parse(rp::read_text_file(path), path);
   const nlohmann::json list = json.is_array() ? json : nlohmann::json::array({json});
   const std::int64_t now = rp::unix_now();
   int status = 0;

@@ -10,6 +10,7 @@
 
 #include "vault/attestation.h"
 #include "vault/errors.h"
+#include "vault/json_fields.h"
 #include "vault/software_keys.h"
 
 namespace {
@@ -27,8 +28,13 @@ const SoftwareSigningKey& test_key() {
 extern "C" int LLVMFuzzerTestOneInput(  // NOLINT(readability-identifier-naming)
     const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  const nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) return 0;
+  // The bounded parse every reader of outside JSON uses (vault/json_fields.h).
+  nlohmann::json json;
+  try {
+    json = idvault::vault::json_fields::parse(text, "attestation");
+  } catch (const FormatError&) {
+    return 0;
+  }
 
   Attestation attestation;
   try {

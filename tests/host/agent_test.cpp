@@ -21,6 +21,7 @@
 #include "host/rpc/agent_socket.h"
 #include "host/rpc/rpc_server.h"
 #include "tests/host/rpc_test_client.h"
+#include "tests/support/deep_json.h"
 #include "tests/support/softhsm_token.h"
 #include "vault/attestation.h"
 #include "vault/auth_link.h"
@@ -602,6 +603,54 @@ TEST_F(AgentTest, OnlyAttestationsForThisHolderAndItsElementsAreKept) {
   EXPECT_EQ(call("attestation.add", {{"attestation", absent}})["error"]["code"], -32008);
   EXPECT_EQ(call("attestation.add", {{"attestation", {{"element_type", "passport"}}}})["error"]["code"], -32009);
   EXPECT_EQ(call("attestation.list")["result"].size(), 1u);
+}
+
+// Issue 13.3: arrays 200,000 deep in element.put data or in attestation.add overflowed the
+// agent's stack (a recursive copy), locked or not. The frame is refused before any method
+// sees it, and the agent keeps serving.
+TEST_F(AgentTest, DeeplyNestedParamsGetAClearErrorLockedOrUnlocked) {
+  start();
+  ASSERT_TRUE(init().contains("result"));
+  const auto send_deep = [&](const std::string& method, const json& params,
+                             const std::string& where) {
+    const json request = {{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", params}};
+    Client client(socket_path_);
+    client.send(idvault::testing::with_deep_nesting(request, json::json_pointer(where)) + "\n");
+    const std::string line = client.read_line();
+    return line.empty() ? json() : json::parse(line);
+  };
+  for (const char* state : {"lock", "unlock"}) {
+    ASSERT_TRUE(call(state, {{"pin", idvault::testing::kDefaultPin}}).contains("result")) << state;
+    for (const json& answer :
+         {send_deep("element.put", {{"type", "personal_details"}, {"data", personal_details()}},
+                    "/params/data/first_name"),
+          send_deep("attestation.add", {{"attestation", {{"signed", 0}}}},
+                    "/params/attestation/signed"),
+          send_deep("status", json::object(), "/params/anything")}) {
+      EXPECT_EQ(answer.at("error").at("code"), -32700) << state << ": " << answer.dump();
+      EXPECT_NE(answer.at("error").at("message").get<std::string>().find("nested deeper than 64 levels"),
+                std::string::npos)
+          << answer.dump();
+    }
+  }
+  EXPECT_EQ(call("status")["result"]["unlocked"], true);
+  ASSERT_TRUE(call("element.put", {{"type", "personal_details"}, {"data", personal_details()}})
+                  .contains("result"));
+}
+
+// Issue 13.20: a client's type or method name came back (and into the CLI's stderr) cut
+// but not escaped; now escape sequences and line breaks arrive as \xNN.
+TEST_F(AgentTest, NamesAClientPicksAreEscapedInErrors) {
+  start();
+  ASSERT_TRUE(init().contains("result"));
+  const std::string hostile = "\x1b]0;owned\x07\x1b[2J\r\nfake: line";
+  for (const json& answer : {call("element.put", {{"type", hostile}, {"data", personal_details()}}),
+                             call("element.get", {{"type", hostile}}), call(hostile)}) {
+    const std::string message = answer.at("error").at("message");
+    EXPECT_EQ(message.find_first_of("\x1b\x07\r\n"), std::string::npos) << answer.dump();
+    EXPECT_NE(message.find(R"("\x1b]0;owned\x07\x1b[2J\x0d\x0afake: line")"), std::string::npos)
+        << message;
+  }
 }
 
 namespace {

@@ -134,6 +134,33 @@ TEST(JsonLineParser, RefusesARawNulWhereNlohmannWouldStopReading) {
   }
 }
 
+// Issue 13.3: the one deliberate refusal nlohmann does not make. 200,000 nested arrays
+// overflowed the agent's stack in a recursive copy; with a scan's long string cut out or
+// not, more than 64 levels is refused, and the request gets a parse error saying why.
+TEST(JsonLineParser, RefusesNestingDeeperThanSixtyFourLevels) {
+  const auto nested = [](std::size_t depth) {
+    return std::string(depth, '[') + std::string(depth, ']');
+  };
+  for (const std::string& scan : {std::string("short"), base64ish(4096)}) {
+    const auto line = [&](std::size_t depth) {
+      return R"({"jsonrpc":"2.0","id":1,"method":"element.put","params":{"files":[")" + scan +
+             R"("],"data":)" + nested(depth) + "}}";
+    };
+    EXPECT_FALSE(parse_json_line(line(62)).is_discarded());  // 64 with the two objects around
+    EXPECT_TRUE(parse_json_line(line(63)).is_discarded());
+    EXPECT_TRUE(parse_json_line(line(200'000)).is_discarded());
+    json id;
+    try {
+      (void)parse_request(line(200'000), id);
+      ADD_FAILURE() << "accepted";
+    } catch (const RpcError& error) {
+      EXPECT_EQ(error.code(), RpcCode::parse_error);
+      EXPECT_NE(std::string(error.what()).find("nested deeper than 64 levels"), std::string::npos)
+          << error.what();
+    }
+  }
+}
+
 TEST(JsonLineParser, AgreesWithNlohmannOnRandomDamage) {
   // One request with long strings, damaged many ways at random (seeded, so a failure
   // reproduces): the verdict and the tree must match nlohmann's every time.

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/missing_peer.h"
 #include "vault/passport_decryptor.h"
 #include "vault/software_keys.h"
 
@@ -50,7 +51,9 @@ class IndependentEncoder : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (std::system("/usr/bin/python3 -c 'import cryptography' 2>/dev/null") != 0) {
-      GTEST_SKIP() << "/usr/bin/python3 cannot import cryptography (Debian python3-cryptography; run scripts/setup)";
+      IDVAULT_SKIP_MISSING_PEER(
+          "/usr/bin/python3 cannot import cryptography (Debian python3-cryptography; run "
+          "scripts/setup)");
     }
     std::string pattern = (fs::temp_directory_path() / "idvault-vectors.XXXXXX").string();
     ASSERT_NE(mkdtemp(pattern.data()), nullptr);

@@ -6,9 +6,9 @@ set -eu
 tool=$1
 shift
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../support/missing_peer.sh"
 if ! /usr/bin/python3 -c 'import telegram, cryptography' 2>/dev/null; then
-  echo "SKIP: /usr/bin/python3 cannot import telegram (Debian package python3-python-telegram-bot; run scripts/setup)"
-  exit 77
+  skip_missing_peer "/usr/bin/python3 cannot import telegram (Debian package python3-python-telegram-bot; run scripts/setup)"
 fi
 dir=$(mktemp -d "${TMPDIR:-/tmp}/idvault-ptb.XXXXXX")
 trap 'rm -rf "$dir"' EXIT

@@ -35,11 +35,13 @@ TEST_F(LoggedInTest, RsaOaepSha256RejectionIsAClearUnsupportedMechanism) {
   const KeyPair pair = generate_rsa_key_pair(token, 2048, {"service", {0x01}});
   auto public_key = public_key_of(pair.public_key);
   const RsaPrivateKey key(pair.private_key);
-  const Bytes ciphertext = oaep_encrypt(*public_key, random_bytes(32), true);
+  const Bytes secret = random_bytes(32);
+  const Bytes ciphertext = oaep_encrypt(*public_key, secret, true);
   try {
-    (void)key.decrypt_oaep(ciphertext, OaepHash::sha256);
+    const SecretBytes plaintext = key.decrypt_oaep(ciphertext, OaepHash::sha256);
     // A token that does support it must then get it right.
-    SUCCEED() << "this token supports OAEP-SHA256";
+    EXPECT_TRUE(plaintext.equals(secret))
+        << "the token accepted OAEP-SHA256 but decrypted something else";
   } catch (const UnsupportedMechanism& e) {
     EXPECT_EQ(e.function(), "C_DecryptInit");
     EXPECT_EQ(e.rv(), CKR_ARGUMENTS_BAD);  // SoftHSM 2.6.1's answer

@@ -4,9 +4,9 @@
 # service key made by openssl on the host.
 . "$(dirname "$0")/cli_test_lib.sh"
 INTEROP=$HERE/../../interop
+. "$HERE/../../support/missing_peer.sh"
 if ! "$PY" -c 'import telegram, cryptography' 2>/dev/null; then
-  echo "SKIP: /usr/bin/python3 cannot import telegram (python3-python-telegram-bot; run scripts/setup)"
-  exit 77
+  skip_missing_peer "/usr/bin/python3 cannot import telegram (python3-python-telegram-bot; run scripts/setup)"
 fi
 
 start_agent

@@ -31,6 +31,19 @@ TEST(Base64Block, RefusesWhatIsNotCanonicalBase64) {
   }
 }
 
+// Issue 13.19: "Zh==" and "Zg==" both decoded to "f"; only the canonical one (unused
+// bits zero, RFC 4648 §3.5) is accepted, as vault/base64.h does.
+TEST(Base64Block, RefusesBitsSetAfterTheLastByte) {
+  std::vector<std::uint8_t> out(64);
+  for (const char* bad : {"Zh==", "Zv==", "Zm9=", "Zm+=", "QUJDZh==", "QUJDZm9="}) {
+    EXPECT_THROW((void)rp::decode_base64_block(bad, out, "files.x"), vault::FormatError) << bad;
+  }
+  const auto f = rp::decode_base64_block("Zg==", out, "t");
+  EXPECT_EQ(std::string(f.begin(), f.end()), "f");
+  const auto fo = rp::decode_base64_block("Zm8=", out, "t");
+  EXPECT_EQ(std::string(fo.begin(), fo.end()), "fo");
+}
+
 TEST(BundleText, SplitsMembersAndUnescapesFileStrings) {
   const std::string text =
       " {\n\"receipt\" : {\"a\":[1,{\"b\":\"}\"}]},\t\"files\":{\"f1\":\"QUJD\", "

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/host/rp/service_side_fixture.h"
+#include "tests/support/deep_json.h"
 #include "vault/auth_link.h"
 #include "vault/base64.h"
 
@@ -252,6 +253,69 @@ TEST_F(RpDecryptTest, EachBadInputGetsOneLineAndTheOthersAreStillDecrypted) {
   EXPECT_NE(wrong_nonce.err.find("n-bad.json: credentials.nonce: does not match"),
             std::string::npos)
       << wrong_nonce.err;
+}
+
+// Issue 13.3: arrays 200,000 deep in receipt.signed overflowed the stack in a recursive
+// copy (SIGSEGV). Every member the reader parses refuses such nesting in one line, and the
+// good bundle beside them is still decrypted.
+TEST_F(RpDecryptTest, DeeplyNestedMembersAreRefusedAndTheProcessLives) {
+  const json original = json::parse(bundle_for("n-deep"));
+  std::vector<std::string> deep;
+  for (const char* where : {"/receipt/signed", "/passport_data/data/0/data", "/attestations",
+                            "/passport_data/credentials"}) {
+    const std::string name = "deep-" + std::to_string(deep.size()) + ".json";
+    deep.push_back(write(name, with_deep_nesting(original, json::json_pointer(where))).string());
+  }
+  std::vector<std::string> args = decrypt_args(key_);
+  args.insert(args.end(), deep.begin(), deep.end());
+  args.push_back(write("good.json", original.dump()).string());
+  ProcessResult result = rp(args);
+  EXPECT_EQ(result.status, 1) << result.err;
+  ASSERT_EQ(result.out_lines().size(), 1u) << result.err;
+  EXPECT_EQ(json::parse(result.out_lines()[0])["nonce"], "n-deep");
+  const auto lines = result.err_lines();
+  ASSERT_EQ(lines.size(), deep.size()) << result.err;
+  for (std::size_t i = 0; i < deep.size(); ++i) {
+    EXPECT_NE(lines[i].find(deep[i]), std::string::npos) << lines[i];
+    EXPECT_NE(lines[i].find("nested deeper than 64 levels"), std::string::npos) << lines[i];
+  }
+}
+
+// Issue 13.20: a file_id or member name the sender picked reached stderr cut but not
+// escaped, so a terminal ran its escape sequences. Now they come out as \xNN.
+TEST_F(RpDecryptTest, NamesTheSenderPickedAreEscapedInErrors) {
+  const std::string hostile = "\x1b[2J\x1b[31mpwned\r\n";
+  json bundle = json::parse(bundle_for("n-names"));
+  json files_key = bundle;
+  files_key["files"][hostile] = 5;  // not a base64 string: an error naming the member
+  json bare = bundle["passport_data"];
+  for (auto& element : bare["data"]) {
+    if (element.contains("files")) element["files"][0]["file_id"] = "../" + hostile;
+  }
+  const fs::path files_dir = dir_ / "files";
+  fs::create_directory(files_dir);
+  std::vector<std::string> args = decrypt_args(key_);
+  args.insert(
+      args.end(),
+      {"--files-dir", files_dir.string(), write("files-key.json", files_key.dump()).string(),
+       write("bare.json", bare.dump()).string(),
+       // an unknown member whose value is cut short
+       write("top-key.json", R"({"\u001b[2J\u001b[31mpwned\r\n":{"a":1)").string()});
+  ProcessResult result = rp(args);
+  EXPECT_EQ(result.status, 1);
+  ASSERT_EQ(result.err_lines().size(), 3u) << result.err;
+  EXPECT_EQ(result.err.find('\x1b'), std::string::npos) << result.err;
+  EXPECT_EQ(result.err.find('\r'), std::string::npos) << result.err;
+  EXPECT_NE(
+      result.err.find(R"(bundle.files."\x1b[2J\x1b[31mpwned\x0d\x0a": must be a base64 string)"),
+      std::string::npos)
+      << result.err;
+  EXPECT_NE(
+      result.err.find(R"(file_id "../\x1b[2J\x1b[31mpwned\x0d\x0a" is not a plain file name)"),
+      std::string::npos)
+      << result.err;
+  EXPECT_NE(result.err.find(R"(bundle."\x1b[2J\x1b[31mpwned\x0d\x0a")"), std::string::npos)
+      << result.err;
 }
 
 TEST_F(RpDecryptTest, JobsKeepInputOrder) {

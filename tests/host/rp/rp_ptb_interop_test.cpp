@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/host/rp/service_side_fixture.h"
+#include "tests/support/missing_peer.h"
 #include "vault/base64.h"
 #include "vault/software_keys.h"
 
@@ -26,7 +27,7 @@ bool ptb_available() {
 
 TEST_F(RpPtbInteropTest, PythonTelegramBotDecryptsTheSameBundleToTheSameValues) {
   if (!ptb_available())
-    GTEST_SKIP() << "/usr/bin/python3 lacks python-telegram-bot (run scripts/setup)";
+    IDVAULT_SKIP_MISSING_PEER("/usr/bin/python3 lacks python-telegram-bot (run scripts/setup)");
   // PTB needs the private key in a file, so this key is made in software and imported
   // into the token: the HSM still does idvault-rp's RSA step.
   const auto software = vault::SoftwareServiceKey::generate(2048);

@@ -72,6 +72,16 @@ TEST(Base64, RejectsMisplacedPadding) {
   expect_rejected("Zm=v");
 }
 
+// Issue 13.19: the bits after the last byte must be zero (RFC 4648 §3.5), or two texts
+// ("Zh==" and "Zg==") decode to the same bytes.
+TEST(Base64, RejectsBitsSetAfterTheLastByte) {
+  for (const char* bad : {"Zh==", "Zv==", "Zm9=", "Zm+=", "Zm9vYh==", "Zm9vYmH="}) {
+    expect_rejected(bad);
+  }
+  EXPECT_EQ(base64_decode("Zg==", "t"), bytes_of("f"));
+  EXPECT_EQ(base64_decode("Zm8=", "t"), bytes_of("fo"));
+}
+
 TEST(Base64, DecodeIntoRefusesAnOutputBufferTooSmall) {
   std::vector<std::uint8_t> out(2);
   EXPECT_THROW((void)base64_decode_into("Zm9v", out, "t"), std::invalid_argument);

@@ -3,10 +3,15 @@
 #include "vault/signed_statement.h"
 
 #include <gtest/gtest.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "vault/attestation.h"
 #include "vault/element_error_signature.h"
 #include "vault/errors.h"
+#include "vault/openssl_owners.h"
 #include "vault/share_receipt.h"
 
 namespace idvault::vault {
@@ -53,6 +58,55 @@ TEST(SignedStatement, VersionOneIsRead) {
   const SignedStatement statement = read_signed_statement(envelope("ES256", 1), "ES256", "x");
   EXPECT_EQ(statement.statement["v"], 1);
   EXPECT_EQ(statement.public_key_spki_der, (Bytes{'A', 'B', 'C'}));
+}
+
+// A key on `curve`, its SPKI DER, and an ES256-shaped signature (SHA-256, r||s of 32
+// bytes each) over message.
+struct CurveSignature {
+  Bytes spki_der;
+  std::string pem;
+  Bytes raw_signature;
+};
+
+CurveSignature sign_on_curve(const char* curve, ByteView message) {
+  openssl::PKey key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", curve));
+  if (!key) throw std::runtime_error(std::string("no ") + curve + " key");
+  CurveSignature out;
+  unsigned char* der = nullptr;
+  const int der_size = i2d_PUBKEY(key.get(), &der);
+  const openssl::Buffer owned_der(der);
+  out.spki_der.assign(der, der + der_size);
+  openssl::Bio bio = openssl::make_memory_bio();
+  PEM_write_bio_PUBKEY(bio.get(), key.get());
+  char* pem = nullptr;
+  out.pem.assign(pem, static_cast<std::size_t>(BIO_get_mem_data(bio.get(), &pem)));
+  openssl::DigestCtx ctx = openssl::make_digest_ctx();
+  std::size_t size = 0;
+  openssl::check(EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()), "init");
+  openssl::check(EVP_DigestSign(ctx.get(), nullptr, &size, message.data(), message.size()), "size");
+  Bytes signature(size);
+  openssl::check(EVP_DigestSign(ctx.get(), signature.data(), &size, message.data(), message.size()),
+                 "sign");
+  const unsigned char* cursor = signature.data();
+  openssl::EcdsaSig sig(d2i_ECDSA_SIG(nullptr, &cursor, static_cast<long>(size)));
+  out.raw_signature.resize(64);
+  BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), out.raw_signature.data(), 32);
+  BN_bn2binpad(ECDSA_SIG_get0_s(sig.get()), out.raw_signature.data() + 32, 32);
+  return out;
+}
+
+// Issue 13.18: any 256-bit curve passed for P-256. A valid secp256k1 signature verified.
+TEST(SignedStatement, Es256AcceptsP256KeysOnly) {
+  const ByteView message = bytes_of("a canonical statement");
+  const CurveSignature p256 = sign_on_curve("P-256", message);
+  EXPECT_TRUE(verify_es256(p256.spki_der, message, p256.raw_signature));
+  EXPECT_NO_THROW((void)verifier_key_from_pem(p256.pem, "trust"));
+  for (const char* curve : {"secp256k1", "brainpoolP256r1"}) {
+    SCOPED_TRACE(curve);
+    const CurveSignature other = sign_on_curve(curve, message);
+    EXPECT_FALSE(verify_es256(other.spki_der, message, other.raw_signature));
+    EXPECT_THROW((void)verifier_key_from_pem(other.pem, "trust"), FormatError);
+  }
 }
 
 }  // namespace
