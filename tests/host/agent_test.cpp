@@ -116,6 +116,11 @@ class AgentTest : public ::testing::Test {
     return client.call(method, params);
   }
   json init() { return call("init", {{"pin", idvault::testing::kDefaultPin}}); }
+  // What the last consent prompt read on its standard input.
+  json consent_input() {
+    std::ifstream file(dir_ / "consent-input.json");
+    return json::parse(std::string((std::istreambuf_iterator<char>(file)), {}));
+  }
 
   std::string store_bytes() {
     std::string all;
@@ -320,9 +325,9 @@ TEST_F(AgentTest, AuthorizeAsksTheHolderAndSharesTheStoredCiphertext) {
   ASSERT_TRUE(answer.contains("result")) << answer.dump();
   json result = answer["result"];
 
-  // The prompt saw who asks and for what; the selfie was not asked for, so not offered.
-  std::ifstream summary(dir_ / "consent-summary.txt");
-  std::string summary_text((std::istreambuf_iterator<char>(summary)), {});
+  // The prompt saw who asks and for what (on its input); the selfie was not asked for,
+  // so not offered.
+  const std::string summary_text = consent_input()["summary"];
   EXPECT_NE(summary_text.find("424242"), std::string::npos);
   EXPECT_NE(summary_text.find("passport"), std::string::npos);
   EXPECT_EQ(summary_text.find("selfie"), std::string::npos);
