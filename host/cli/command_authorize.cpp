@@ -13,6 +13,7 @@
 #include "host/cli/terminal_question.h"
 #include "vault/auth_link.h"
 #include "vault/errors.h"
+#include "vault/share_receipt.h"
 
 namespace idvault::cli {
 namespace {
@@ -44,6 +45,10 @@ void print_request(const vault::AuthorizationRequest& request, const std::set<st
   }
   if (request.callback_url)
     std::cout << "callback: " << one_line(*request.callback_url, 200) << "\n";
+  // The fingerprint the receipt will sign and the agent's prompt shows: compare it with
+  // the one the service publishes.
+  std::cout << "service key: SHA-256 " << vault::service_key_fingerprint(request.public_key_pem)
+            << "\n";
   auto join = [](const std::vector<std::string>& list) {
     std::string text;
     for (const auto& item : list) text += (text.empty() ? "" : ", ") + item;
@@ -51,6 +56,15 @@ void print_request(const vault::AuthorizationRequest& request, const std::set<st
   };
   std::cout << "from your vault: " << (shared.empty() ? "nothing" : join(shared)) << "\n";
   if (!missing.empty()) std::cout << "not in your vault: " << join(missing) << "\n";
+}
+
+// The agent remembers each service's key (trust on first use) and says when a link
+// comes with another one; the share went ahead because its prompt said yes.
+void warn_if_key_changed(const nlohmann::json& result, const vault::AuthorizationRequest& request) {
+  if (result.is_object() && result.value("service_key_history", std::string()) == "changed") {
+    std::cerr << "idvault: WARNING: service " << one_line(request.service_id, 80)
+              << " used a different key before this share (the agent's prompt said so)\n";
+  }
 }
 
 }  // namespace
@@ -101,12 +115,15 @@ int run_authorize(const Args& args) {
     // not cross the socket or be parsed and written again here.
     PendingPrivateFile file(*out);
     const int descriptor = file.descriptor();
-    (void)agent.call_passing("authorize", {{"link", link}, {"out", {{"attachment", 0}}}}, std::span(&descriptor, 1));
+    const nlohmann::json result = agent.call_passing(
+        "authorize", {{"link", link}, {"out", {{"attachment", 0}}}}, std::span(&descriptor, 1));
     file.commit();
+    warn_if_key_changed(result, request);
     std::cout << "shared with service " << one_line(request.service_id, 80) << ": bundle written to " << *out << "\n";
     return kExitOk;
   }
   nlohmann::json result = agent.call("authorize", {{"link", link}});
+  warn_if_key_changed(result, request);
   const std::string bundle = result.at("bundle").dump();
   if (out) {
     write_private_file(

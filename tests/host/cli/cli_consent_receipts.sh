@@ -22,7 +22,8 @@ expect_fail 1 "^idvault: the holder did not consent: nothing shared$" \
 [ "$(cat "$WORK/kept.json")" = "keep me" ] || fail "a refused share changed the file at --out"
 if ls "$WORK" | grep -q '^kept\.json\.'; then fail "a temporary bundle was left: $(ls "$WORK")"; fi
 if ls "$WORK" | grep -q '^bundle\.json\.'; then fail "a temporary bundle was left: $(ls "$WORK")"; fi
-grep -q "Share with service 9: email" "$WORK/consent.log" || fail "the prompt was not asked: $(cat "$WORK/consent.log")"
+grep -q '"service_id":"9"' "$WORK/consent.log" || fail "the prompt was not asked: $(cat "$WORK/consent.log")"
+grep -q '"summary":"Share with service \\"9\\" (key ' "$WORK/consent.log" || fail "the prompt's summary: $(cat "$WORK/consent.log")"
 expect_ok "$IDVAULT" shares
 grep -q "no shares yet" "$WORK/stdout" || fail "a refused share was logged: $(cat "$WORK/stdout")"
 
@@ -32,10 +33,22 @@ expect_ok "$IDVAULT" unlock --pin-file "$WORK/pin"
 for nonce in one two three; do
   expect_ok "$IDVAULT" authorize "$(make_link 9 email "$WORK/pub.pem" "$nonce")" --yes --out "$WORK/bundle-$nonce.json"
 done
+# The same service id with another key (a look-alike link): the CLI shows the key's
+# fingerprint, the agent's prompt is warned, and so is the person at the CLI.
+KEY=$(openssl pkey -pubin -in "$WORK/pub.pem" -outform DER | sha256sum | cut -c1-64)
+grep -q "^service key: SHA-256 $KEY\$" "$WORK/stdout" || fail "authorize did not show the key: $(cat "$WORK/stdout")"
+mkdir "$WORK/other" && make_service_key "$WORK/other"
+OTHER=$(openssl pkey -pubin -in "$WORK/other/pub.pem" -outform DER | sha256sum | cut -c1-64)
+expect_ok "$IDVAULT" authorize "$(make_link 9 email "$WORK/other/pub.pem" swapped)" --yes --out "$WORK/bundle-swapped.json"
+grep -q "^service key: SHA-256 $OTHER\$" "$WORK/stdout" || fail "authorize did not show the new key: $(cat "$WORK/stdout")"
+grep -q "WARNING: service 9 used a different key before this share" "$WORK/stderr" ||
+  fail "the CLI did not warn of the changed key: $(cat "$WORK/stderr")"
+tail -n 1 "$WORK/consent.log" | grep -q "\"summary\":\"WARNING: service \\\\\"9\\\\\" now uses a DIFFERENT KEY (was $(echo "$KEY" | cut -c1-16), now $(echo "$OTHER" | cut -c1-16))" ||
+  fail "the prompt was not warned: $(tail -n 1 "$WORK/consent.log")"
 expect_ok "$IDVAULT" shares --verify
-[ "$(grep -c '^#[0-9]' "$WORK/stdout")" -eq 3 ] || fail "shares lists: $(cat "$WORK/stdout")"
+[ "$(grep -c '^#[0-9]' "$WORK/stdout")" -eq 4 ] || fail "shares lists: $(cat "$WORK/stdout")"
 grep -q "^#2 .* service 9 .* email" "$WORK/stdout" || fail "shares lists: $(cat "$WORK/stdout")"
-grep -q "receipt log verified: 3 share(s)" "$WORK/stdout" || fail "verify said: $(cat "$WORK/stdout")"
+grep -q "receipt log verified: 4 share(s)" "$WORK/stdout" || fail "verify said: $(cat "$WORK/stdout")"
 # The log is checked with public keys only: it works while locked.
 expect_ok "$IDVAULT" lock
 expect_ok "$IDVAULT" shares --verify
