@@ -267,6 +267,7 @@ ShareOffer HolderVault::plan_share(const AuthorizationRequest& request) {
   }
   for (ElementType type : offer.types) {
     auto stored = store_.element(type, false);
+    offer.versions[type] = stored->element_hash;
     std::vector<std::string>& parts = offer.parts[type];
     if (stored->data) parts.push_back("data");
     if (stored->plain) parts.emplace_back(to_string(type));
@@ -290,6 +291,10 @@ ShareBundle HolderVault::share(const AuthorizationRequest& request, const ShareO
     const std::string where(to_string(type));
     auto stored = store_.element(type, true);
     if (!stored) throw FormatError(where, "no longer stored");
+    const auto consented = offer.versions.find(type);
+    if (consented == offer.versions.end() || consented->second != stored->element_hash) {
+      throw FormatError(where, "was changed after the holder was asked: nothing shared; ask again");
+    }
     EncryptedPassportElement element;
     element.type = type;
     element.hash = base64_encode(stored->element_hash);

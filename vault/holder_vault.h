@@ -42,6 +42,9 @@ struct ShareOffer {
   std::vector<ElementType> types;      // in scope order, one per satisfiable scope item
   std::vector<std::string> missing;    // scope items the vault cannot satisfy, e.g. "passport|identity_card"
   std::map<ElementType, std::vector<std::string>> parts;  // what of each goes: data, front_side, selfie...
+  // The stored version of each element offered (its element hash, new at every put): the
+  // share sends exactly these versions, the ones the holder was shown, or nothing.
+  std::map<ElementType, Bytes> versions;
 };
 
 struct ShareBundle {
@@ -96,7 +99,8 @@ class HolderVault {
   [[nodiscard]] ShareOffer plan_share(const AuthorizationRequest& request);
   // Builds the bundle for an offer the holder consented to, signs its receipt with the
   // identity key and appends it to the log. Throws FormatError if the offer names an
-  // element that is no longer stored.
+  // element that is no longer stored, or that was replaced since the offer was planned
+  // (the holder did not consent to the new version).
   [[nodiscard]] ShareBundle share(const AuthorizationRequest& request, const ShareOffer& offer,
                                   const SigningKey& identity_key, std::int64_t now);
 

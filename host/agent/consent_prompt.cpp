@@ -65,8 +65,8 @@ bool ConsentPrompt::ask(const ConsentRequest& request) const {
   for (auto& entry : env_storage) env.push_back(entry.data());
   env.push_back(nullptr);
   std::string program = program_;
-  std::string summary = request.summary;
-  char* argv[] = {program.data(), summary.data(), nullptr};
+  std::string generic = kConsentArgument;
+  char* argv[] = {program.data(), generic.data(), nullptr};
   pid_t child = -1;
   int spawned = ::posix_spawnp(&child, program.c_str(), &actions, nullptr, argv, env.data());
   posix_spawn_file_actions_destroy(&actions);
@@ -78,7 +78,9 @@ bool ConsentPrompt::ask(const ConsentRequest& request) const {
 
   // A prompt that does not read its input must not block us: write what fits, then go on.
   ::fcntl(to_child[1], F_SETFL, O_NONBLOCK);
-  std::string details = request.details.dump() + "\n";
+  nlohmann::json input = request.details;
+  input["summary"] = request.summary;
+  std::string details = input.dump() + "\n";
   write_ignoring_sigpipe(to_child[1], details);
   ::close(to_child[1]);
 

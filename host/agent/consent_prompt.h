@@ -9,6 +9,9 @@
 
 namespace idvault::agent {
 
+// The consent program's only argument, the same for every request.
+inline constexpr const char* kConsentArgument = "idvault: a service asks for documents";
+
 struct ConsentRequest {
   std::string summary;      // one human-readable line: who asks for what
   nlohmann::json details;   // the same, structured: service_id, elements and parts, missing
@@ -16,8 +19,10 @@ struct ConsentRequest {
 
 class ConsentPrompt {
  public:
-  // program: run with the summary as its only argument and the details as JSON on its
-  // standard input; exit status 0 means yes. Empty: every request is refused.
+  // program: run with kConsentArgument as its only argument and the details as one line
+  // of JSON on its standard input, the summary among them ("summary"); exit status 0
+  // means yes. Empty: every request is refused. Nothing about the request goes in argv,
+  // which every user can read in /proc/PID/cmdline.
   ConsentPrompt(std::string program, std::chrono::seconds timeout) : program_(std::move(program)), timeout_(timeout) {}
 
   // True only if the program ran and said yes within the time-out. A program that cannot

@@ -9,7 +9,9 @@
 
 #include "host/agent/audit_log.h"
 #include "host/agent/element_json.h"
+#include "host/agent/known_service_keys.h"
 #include "host/agent/rpc_errors.h"
+#include "host/agent/share_consent.h"
 #include "host/rpc/compact_json.h"
 #include "host/rpc/json_rpc.h"
 #include "pkcs11/error.h"
@@ -119,29 +121,6 @@ nlohmann::json pending_keys(const std::string& token_serial, const std::vector<v
 
 std::int64_t unix_now() {
   return static_cast<std::int64_t>(std::time(nullptr));
-}
-
-nlohmann::json offer_to_json(const vault::ShareOffer& offer) {
-  nlohmann::json elements = nlohmann::json::array();
-  for (auto type : offer.types) {
-    elements.push_back({{"type", vault::to_string(type)}, {"parts", offer.parts.at(type)}});
-  }
-  return {{"elements", elements}, {"missing", offer.missing}};
-}
-
-std::string offer_summary(const vault::AuthorizationRequest& request, const vault::ShareOffer& offer) {
-  std::string text = "Share with service " + request.service_id + ": ";
-  bool first = true;
-  for (auto type : offer.types) {
-    if (!first) text += "; ";
-    first = false;
-    text += vault::describe_element(type, offer.parts.at(type));
-  }
-  if (!offer.missing.empty()) {
-    text += "; not in the vault:";
-    for (const auto& missing : offer.missing) text += " " + missing;
-  }
-  return text + "?";
 }
 
 }  // namespace
@@ -541,23 +520,40 @@ nlohmann::json HolderAgent::authorize(const std::string& link) { return authoriz
 
 nlohmann::json HolderAgent::authorize(const std::string& link, int out) {
   vault::AuthorizationRequest request = translating_errors([&] { return vault::parse_authorization_link(link); });
-  vault::ShareOffer offer = with_vault([&](Unlocked& state) { return state.vault->plan_share(request); });
+  const KnownServiceKeys known_keys(known_service_keys_path(config_.store_path));
+  std::optional<std::string> known_key;
+  vault::ShareOffer offer = with_vault([&](Unlocked& state) {
+    known_key = known_keys.key_for(request.service_id);
+    return state.vault->plan_share(request);
+  });
   if (offer.types.empty()) {
     throw RpcError(RpcCode::not_found, "the vault holds nothing this service asks for", offer_to_json(offer));
   }
   // Asked without holding the lock: a person may take a minute, and status, lock and
-  // other clients must not wait for them.
-  ConsentRequest consent{offer_summary(request, offer), offer_to_json(offer)};
-  consent.details["service_id"] = request.service_id;
-  if (request.callback_url) consent.details["callback_url"] = *request.callback_url;
+  // other clients must not wait for them. What changes meanwhile is not shared
+  // (HolderVault::share checks the versions of the offer).
+  const ConsentRequest consent = share_consent(request, offer, known_key);
+  const nlohmann::json key_facts = {{"service_key_sha256", consent.details["service_key_sha256"]},
+                                    {"service_key_history", consent.details["service_key_history"]}};
   if (!consent_.configured()) {
-    throw RpcError(RpcCode::consent_refused, "no consent prompt configured (--confirm-program): nothing shared");
+    throw RpcError(RpcCode::consent_refused, "no consent prompt configured (--confirm-program): nothing shared",
+                   key_facts);
   }
-  if (!consent_.ask(consent)) throw RpcError(RpcCode::consent_refused, "the holder did not consent: nothing shared");
+  if (!consent_.ask(consent)) {
+    throw RpcError(RpcCode::consent_refused, "the holder did not consent: nothing shared", key_facts);
+  }
   return with_vault([&](Unlocked& state) {
     vault::ShareBundle bundle = state.vault->share(request, offer, *state.keys.identity_key, unix_now());
+    // The holder said yes to this key for this service: later links are compared with it.
+    const std::string key = key_facts["service_key_sha256"];
+    try {
+      if (known_key != key) known_keys.remember(request.service_id, key);
+    } catch (const std::runtime_error& error) {
+      log(LogLevel::warning, std::string("cannot remember the service's key: ") + error.what());
+    }
     nlohmann::json result = {{"offer", offer_to_json(offer)}, {"service_id", request.service_id},
                              {"nonce", request.nonce}};
+    result.update(key_facts);
     if (out >= 0) {
       result["bundle_bytes"] = write_bundle(out, std::move(bundle).to_json());
     } else {

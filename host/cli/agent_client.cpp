@@ -45,6 +45,17 @@ AgentClient::AgentClient(std::filesystem::path socket_path) : path_(std::move(so
     throw UsageError("socket path is empty or too long: " + text.substr(0, 120));
   }
   std::memcpy(address.sun_path, text.c_str(), text.size() + 1);
+  // As OpenSSH's client checks its agent: nothing is sent (a PIN least of all) to a
+  // socket another user could have put there, or to an agent another user runs.
+  std::error_code missing;
+  if (!std::filesystem::exists(path_.parent_path().empty() ? "." : path_.parent_path(), missing)) {
+    throw OperationFailed(hint_for(path_));
+  }
+  try {
+    rpc::check_socket_folder(path_);
+  } catch (const std::runtime_error& error) {
+    throw OperationFailed(error.what());
+  }
   fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0)
     throw OperationFailed(std::string("cannot create a socket: ") + std::strerror(errno));
@@ -54,6 +65,13 @@ AgentClient::AgentClient(std::filesystem::path socket_path) : path_(std::move(so
     fd_ = -1;
     if (saved == EACCES) throw OperationFailed("permission denied on the agent socket " + text);
     throw OperationFailed(hint_for(path_));
+  }
+  try {
+    rpc::check_agent_peer(fd_, path_);
+  } catch (const std::runtime_error& error) {
+    ::close(fd_);
+    fd_ = -1;
+    throw OperationFailed(error.what());
   }
 }
 

@@ -14,6 +14,7 @@
 #include "host/cli/terminal_question.h"
 #include "vault/auth_link.h"
 #include "vault/errors.h"
+#include "vault/share_receipt.h"
 
 namespace idvault::cli {
 namespace {
@@ -45,6 +46,9 @@ void print_request(const vault::AuthorizationRequest& request, const std::set<st
     (found ? shared : missing).push_back(found ? *found : line);
   }
   if (request.callback_url) out << "callback: " << one_line(*request.callback_url, 200) << "\n";
+  // The fingerprint the receipt will sign and the agent's prompt shows: compare it with
+  // the one the service publishes.
+  out << "service key: SHA-256 " << vault::service_key_fingerprint(request.public_key_pem) << "\n";
   auto join = [](const std::vector<std::string>& list) {
     std::string text;
     for (const auto& item : list) text += (text.empty() ? "" : ", ") + item;
@@ -64,6 +68,15 @@ void print_outcome(nlohmann::json result, const std::optional<std::string>& out,
     result["delivered"] = {{"url", result.value("callback_url", std::string())},
                            {"http_status", *http_status}};
   std::cout << result.dump(2) << "\n";
+}
+
+// The agent remembers each service's key (trust on first use) and says when a link
+// comes with another one; the share went ahead because its prompt said yes.
+void warn_if_key_changed(const nlohmann::json& result, const vault::AuthorizationRequest& request) {
+  if (result.is_object() && result.value("service_key_history", std::string()) == "changed") {
+    std::cerr << "idvault: WARNING: service " << one_line(request.service_id, 80)
+              << " used a different key before this share (the agent's prompt said so)\n";
+  }
 }
 
 }  // namespace
@@ -122,6 +135,7 @@ int run_authorize(const Args& args) {
     nlohmann::json result = agent.call_passing(
         "authorize", {{"link", link}, {"out", {{"attachment", 0}}}}, std::span(&descriptor, 1));
     file.commit();
+    warn_if_key_changed(result, request);
     if (json) {
       print_outcome(result, out, std::nullopt);
     } else {
@@ -131,6 +145,7 @@ int run_authorize(const Args& args) {
     return kExitOk;
   }
   nlohmann::json result = agent.call("authorize", {{"link", link}});
+  warn_if_key_changed(result, request);
   const std::string bundle = result.at("bundle").dump();
   result.erase("bundle");  // megabytes, and in the file or with the service already
   result["bundle_bytes"] = bundle.size();

@@ -199,7 +199,7 @@ int run_unlock(const Args& args) {
   CommandLine command(
       "idvault unlock [--pin-file F] [--allow-final-try] [--json]",
       "Logs the agent in to the token so the vault can be read and shared.\n"
-      "The PIN comes from --pin-file, the program in $IDVAULT_PINENTRY, or the terminal.");
+      "The PIN comes from --pin-file, $IDVAULT_ASKPASS, the pinentry in $IDVAULT_PINENTRY, or the terminal.");
   add_pin_options(command);
   add_json_option(command);
   auto vm = command.parse(args);

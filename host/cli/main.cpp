@@ -51,7 +51,7 @@ void print_usage(std::ostream& out) {
     out << "  " << padded << command.summary << "\n";
   }
   out << "\nThe agent is found at $IDVAULT_SOCK (default " << agent_socket_path().string() << ").\n"
-      << "PINs come from --pin-file, the program in $IDVAULT_PINENTRY, or the terminal; never from "
+      << "PINs come from --pin-file, $IDVAULT_ASKPASS, the pinentry in $IDVAULT_PINENTRY, or the terminal; never from "
          "argv.\n";
 }
 

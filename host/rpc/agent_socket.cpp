@@ -7,9 +7,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+
+#include "host/rpc/peer_credentials.h"
 
 namespace idvault::rpc {
 namespace {
@@ -29,6 +32,12 @@ sockaddr_un address_of(const std::filesystem::path& path) {
   return address;
 }
 
+std::string octal_mode(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+  return text;
+}
+
 void ensure_private_directory(const std::filesystem::path& dir) {
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) fail("cannot create directory", dir);
   struct stat info {};
@@ -36,6 +45,14 @@ void ensure_private_directory(const std::filesystem::path& dir) {
   if (!S_ISDIR(info.st_mode)) throw std::runtime_error("not a directory: " + dir.string());
   if (info.st_uid != ::geteuid()) {
     throw std::runtime_error("directory " + dir.string() + " belongs to another user; refusing to use it");
+  }
+  // Closing it now would not take back what another user already put in it (a socket
+  // a client might reach before ours, a link): made by someone else or left open, it
+  // is not ours to trust.
+  if ((info.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    throw std::runtime_error("directory " + dir.string() +
+                             " is writable by group or others (mode " + octal_mode(info.st_mode) +
+                             "); refusing to use it: remove it or chmod 700 it");
   }
   if ((info.st_mode & 0077) != 0 && ::chmod(dir.c_str(), 0700) != 0) fail("cannot restrict", dir);
 }
@@ -58,6 +75,34 @@ std::filesystem::path default_socket_path() {
     return std::filesystem::path(runtime) / "idvault" / "agent.sock";
   }
   return std::filesystem::path("/tmp") / ("idvault-" + std::to_string(::geteuid())) / "agent.sock";
+}
+
+void check_socket_folder(const std::filesystem::path& socket_path) {
+  const std::filesystem::path dir =
+      socket_path.parent_path().empty() ? "." : socket_path.parent_path();
+  struct stat info {};
+  if (::stat(dir.c_str(), &info) != 0) fail("cannot inspect the agent socket's folder", dir);
+  if (!S_ISDIR(info.st_mode))
+    throw std::runtime_error("the agent socket's folder is not a directory: " + dir.string());
+  if (info.st_uid != ::geteuid() && info.st_uid != 0) {
+    throw std::runtime_error("refusing the agent socket in " + dir.string() +
+                             ": the folder belongs to uid " + std::to_string(info.st_uid) +
+                             ", not to you");
+  }
+  if ((info.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    throw std::runtime_error("refusing the agent socket in " + dir.string() +
+                             ": the folder is writable by group or others (mode " +
+                             octal_mode(info.st_mode) + ")");
+  }
+}
+
+void check_agent_peer(int socket_fd, const std::filesystem::path& socket_path) {
+  const auto peer = peer_identity(socket_fd);
+  if (!peer) throw std::runtime_error("cannot tell who runs the agent at " + socket_path.string());
+  if (peer->uid != ::geteuid() && peer->uid != 0) {
+    throw std::runtime_error("refusing the agent at " + socket_path.string() + ": it runs as uid " +
+                             std::to_string(peer->uid) + ", not as you");
+  }
 }
 
 int listen_on_path(const std::filesystem::path& path) {

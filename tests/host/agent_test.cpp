@@ -120,6 +120,11 @@ class AgentTest : public ::testing::Test {
     return client.call(method, params);
   }
   json init() { return call("init", {{"pin", idvault::testing::kDefaultPin}}); }
+  // What the last consent prompt read on its standard input.
+  json consent_input() {
+    std::ifstream file(dir_ / "consent-input.json");
+    return json::parse(std::string((std::istreambuf_iterator<char>(file)), {}));
+  }
 
   std::string store_bytes() {
     std::string all;
@@ -332,9 +337,9 @@ TEST_F(AgentTest, AuthorizeAsksTheHolderAndSharesTheStoredCiphertext) {
   ASSERT_TRUE(answer.contains("result")) << answer.dump();
   json result = answer["result"];
 
-  // The prompt saw who asks and for what; the selfie was not asked for, so not offered.
-  std::ifstream summary(dir_ / "consent-summary.txt");
-  std::string summary_text((std::istreambuf_iterator<char>(summary)), {});
+  // The prompt saw who asks and for what (on its input); the selfie was not asked for,
+  // so not offered.
+  const std::string summary_text = consent_input()["summary"];
   EXPECT_NE(summary_text.find("424242"), std::string::npos);
   EXPECT_NE(summary_text.find("passport"), std::string::npos);
   EXPECT_EQ(summary_text.find("selfie"), std::string::npos);
@@ -373,6 +378,104 @@ TEST_F(AgentTest, AuthorizeAsksTheHolderAndSharesTheStoredCiphertext) {
   json shares = call("shares", {{"verify", true}})["result"];
   EXPECT_EQ(shares["shares"].size(), 2u);
   EXPECT_EQ(shares["verified"]["valid"], true);
+}
+
+// A link with a known service id but another public key is how a look-alike request
+// gets a share: the prompt names the key (as the receipt does) and the callback's host,
+// and says loudly when the key is not the one this service used before (issue 13.4).
+TEST_F(AgentTest, ConsentNamesTheServiceKeyAndFlagsAChangedOne) {
+  start();
+  init();
+  ASSERT_TRUE(
+      call("element.put", {{"type", "email"}, {"value", "ada@example.org"}}).contains("result"));
+  auto genuine = vault::SoftwareServiceKey::generate();
+  auto impostor = vault::SoftwareServiceKey::generate();
+  const std::string genuine_key = vault::service_key_fingerprint(genuine.public_key_pem());
+  const std::string impostor_key = vault::service_key_fingerprint(impostor.public_key_pem());
+  const auto link_with = [](const vault::SoftwareServiceKey& key, const std::string& nonce) {
+    vault::AuthorizationRequest request;
+    request.service_id = "77";
+    request.scope_text = "email";
+    request.scope = vault::parse_scope(request.scope_text);
+    request.public_key_pem = key.public_key_pem();
+    request.nonce = nonce;
+    request.callback_url = "https://shop.example.org/passport/callback";
+    return vault::build_authorization_link(request, vault::LinkFormat::idvault);
+  };
+
+  json first = call("authorize", {{"link", link_with(genuine, "n1")}});
+  ASSERT_TRUE(first.contains("result")) << first.dump();
+  json input = consent_input();
+  EXPECT_EQ(input["service_key_sha256"], genuine_key);
+  EXPECT_EQ(input["service_key_history"], "first_use");
+  EXPECT_EQ(input["callback_host"], "shop.example.org");
+  const std::string first_summary = input["summary"];
+  EXPECT_NE(first_summary.find(genuine_key.substr(0, 16)), std::string::npos) << first_summary;
+  EXPECT_NE(first_summary.find("shop.example.org"), std::string::npos) << first_summary;
+  // The receipt signs the same fingerprint the holder was shown.
+  EXPECT_EQ(
+      vault::receipt_from_json(first["result"]["bundle"]["receipt"]).fields.service_key_sha256,
+      genuine_key);
+
+  json again = call("authorize", {{"link", link_with(genuine, "n2")}});
+  ASSERT_TRUE(again.contains("result")) << again.dump();
+  EXPECT_EQ(consent_input()["service_key_history"], "known");
+  EXPECT_EQ(again["result"]["service_key_history"], "known");
+  const std::string known_summary = consent_input()["summary"];
+  EXPECT_EQ(known_summary.find("WARNING"), std::string::npos) << known_summary;
+
+  // The same link with the impostor's key: not byte-identical any more, and loud.
+  json swapped = call("authorize", {{"link", link_with(impostor, "n3")}});
+  ASSERT_TRUE(swapped.contains("result")) << swapped.dump();
+  input = consent_input();
+  const std::string swapped_summary = input["summary"];
+  EXPECT_NE(swapped_summary, known_summary);
+  EXPECT_EQ(swapped_summary.rfind("WARNING: service \"77\" now uses a DIFFERENT KEY", 0), 0u)
+      << swapped_summary;
+  EXPECT_NE(swapped_summary.find(genuine_key.substr(0, 16)), std::string::npos) << swapped_summary;
+  EXPECT_NE(swapped_summary.find(impostor_key.substr(0, 16)), std::string::npos) << swapped_summary;
+  EXPECT_EQ(input["service_key_sha256"], impostor_key);
+  EXPECT_EQ(input["service_key_history"], "changed");
+  EXPECT_EQ(input["previous_service_key_sha256"], genuine_key);
+  EXPECT_EQ(swapped["result"]["service_key_history"], "changed");
+
+  // The file that remembers the keys is the holder's alone.
+  struct stat info {};
+  ASSERT_EQ(::stat((dir_ / "data" / "vault.db.services.json").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+}
+
+// The prompt is open for as long as the person takes; an element replaced meanwhile is
+// not what they agreed to send (issue 13.16). The share refuses, and nothing is logged.
+TEST_F(AgentTest, AnElementChangedWhileThePromptIsOpenIsNotShared) {
+  const fs::path asked = dir_ / "asked";
+  const fs::path go = dir_ / "go";
+  agent::AgentConfig config;
+  config.confirm_program = write_script(
+      "slow-yes.sh", "#!/bin/sh\ncat > '" + (dir_ / "consent-input.json").string() + "'\ntouch '" +
+                         asked.string() + "'\ni=0\nwhile [ ! -e '" + go.string() +
+                         "' ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done\nexit 0\n");
+  start(config);
+  init();
+  ASSERT_TRUE(call("element.put", {{"type", "email"}, {"value", "ada@example.org"}}).contains("result"));
+  auto service = vault::SoftwareServiceKey::generate();
+  json answer;
+  std::thread share([&] {
+    answer = call("authorize", {{"link", link_to(service, "7", "email", "while-open")}}); });
+  for (int i = 0; i < 600 && !fs::exists(asked); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(fs::exists(asked)) << "the prompt was never asked";
+  ASSERT_TRUE(call("element.put", {{"type", "email"}, {"value", "eve@example.org"}}).contains("result"));
+  std::ofstream(go) << "yes";
+  share.join();
+
+  ASSERT_TRUE(answer.contains("error")) << "shared a version the holder never saw: " << answer.dump();
+  EXPECT_NE(answer["error"]["message"].get<std::string>().find("was changed after the holder was asked"),
+            std::string::npos)
+      << answer.dump();
+  EXPECT_EQ(call("shares")["result"]["shares"].size(), 0u);
+  // What the holder was shown: the version (element hash) of the element as it was.
+  EXPECT_EQ(consent_input()["elements"][0]["type"], "email");
+  EXPECT_TRUE(consent_input()["elements"][0]["version"].is_string());
 }
 
 TEST_F(AgentTest, NoConsentNothingShared) {

@@ -253,6 +253,24 @@ TEST_F(RpcTransport, AStaleSocketIsReplaced) {
   EXPECT_EQ(Client(socket_path_).call("echo", {{"x", 2}})["result"]["x"], 2);
 }
 
+// Anyone may make /tmp/idvault-<uid> before the agent does, and put a socket or a link in
+// a folder others may write to: the agent will not listen there, and the client will not
+// talk to a socket there (issue 13.2; cli_squatted_socket.sh runs the attack itself).
+TEST_F(RpcTransport, AFolderOthersMayWriteToIsRefusedByAgentAndClient) {
+  fs::create_directories(socket_path_.parent_path());
+  for (const mode_t loose : {0777, 0770, 0702}) {
+    ::chmod(socket_path_.parent_path().c_str(), loose);
+    EXPECT_THROW((void)listen_on_path(socket_path_), std::runtime_error) << std::oct << loose;
+    EXPECT_FALSE(fs::exists(socket_path_));
+    EXPECT_THROW(check_socket_folder(socket_path_), std::runtime_error) << std::oct << loose;
+  }
+  ::chmod(socket_path_.parent_path().c_str(), 0755);  // readable is not writable
+  EXPECT_NO_THROW(check_socket_folder(socket_path_));
+  start();
+  EXPECT_NO_THROW(check_socket_folder(socket_path_));
+  EXPECT_EQ(Client(socket_path_).call("echo", {{"x", 4}})["result"]["x"], 4);
+}
+
 TEST_F(RpcTransport, AnotherUidIsRefusedEvenWithLoosenedModes) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to run a client as another uid";
   start();

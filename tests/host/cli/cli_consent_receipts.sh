@@ -22,7 +22,8 @@ expect_fail 1 "^idvault: the holder did not consent: nothing shared$" \
 [ "$(cat "$WORK/kept.json")" = "keep me" ] || fail "a refused share changed the file at --out"
 if ls "$WORK" | grep -q '^kept\.json\.'; then fail "a temporary bundle was left: $(ls "$WORK")"; fi
 if ls "$WORK" | grep -q '^bundle\.json\.'; then fail "a temporary bundle was left: $(ls "$WORK")"; fi
-grep -q "Share with service 9: email" "$WORK/consent.log" || fail "the prompt was not asked: $(cat "$WORK/consent.log")"
+grep -q '"service_id":"9"' "$WORK/consent.log" || fail "the prompt was not asked: $(cat "$WORK/consent.log")"
+grep -q '"summary":"Share with service \\"9\\" (key ' "$WORK/consent.log" || fail "the prompt's summary: $(cat "$WORK/consent.log")"
 expect_ok "$IDVAULT" shares
 grep -q "no shares yet" "$WORK/stdout" || fail "a refused share was logged: $(cat "$WORK/stdout")"
 
@@ -32,6 +33,9 @@ expect_ok "$IDVAULT" unlock --pin-file "$WORK/pin"
 for nonce in one two; do
   expect_ok "$IDVAULT" authorize "$(make_link 9 email "$WORK/pub.pem" "$nonce")" --yes --out "$WORK/bundle-$nonce.json"
 done
+# The CLI shows the fingerprint of the key the share is encrypted to.
+KEY=$(openssl pkey -pubin -in "$WORK/pub.pem" -outform DER | sha256sum | cut -c1-64)
+grep -q "^service key: SHA-256 $KEY\$" "$WORK/stdout" || fail "authorize did not show the key: $(cat "$WORK/stdout")"
 # --json: the outcome alone on stdout, the bundle written by the agent into the file.
 expect_ok "$IDVAULT" authorize "$(make_link 9 email "$WORK/pub.pem" three)" --yes --out "$WORK/bundle-three.json" --json
 "$PY" -c '
@@ -47,10 +51,20 @@ j = json.load(open(sys.argv[1]))
 assert [s["sequence"] for s in j["shares"]] == [1, 2, 3] and j["shares"][2]["receipt"]["signed"]["nonce"] == "three", j
 assert j["verified"]["valid"] is True and j["verified"]["count"] == 3, j
 ' "$WORK/stdout" || fail "shares --json: $(cat "$WORK/stdout")"
+# The same service id with another key (a look-alike link): the CLI shows the new
+# fingerprint, the agent's prompt is warned, and so is the person at the CLI.
+mkdir "$WORK/other" && make_service_key "$WORK/other"
+OTHER=$(openssl pkey -pubin -in "$WORK/other/pub.pem" -outform DER | sha256sum | cut -c1-64)
+expect_ok "$IDVAULT" authorize "$(make_link 9 email "$WORK/other/pub.pem" swapped)" --yes --out "$WORK/bundle-swapped.json"
+grep -q "^service key: SHA-256 $OTHER\$" "$WORK/stdout" || fail "authorize did not show the new key: $(cat "$WORK/stdout")"
+grep -q "WARNING: service 9 used a different key before this share" "$WORK/stderr" ||
+  fail "the CLI did not warn of the changed key: $(cat "$WORK/stderr")"
+tail -n 1 "$WORK/consent.log" | grep -q "\"summary\":\"WARNING: service \\\\\"9\\\\\" now uses a DIFFERENT KEY (was $(echo "$KEY" | cut -c1-16), now $(echo "$OTHER" | cut -c1-16))" ||
+  fail "the prompt was not warned: $(tail -n 1 "$WORK/consent.log")"
 expect_ok "$IDVAULT" shares --verify
-[ "$(grep -c '^#[0-9]' "$WORK/stdout")" -eq 3 ] || fail "shares lists: $(cat "$WORK/stdout")"
+[ "$(grep -c '^#[0-9]' "$WORK/stdout")" -eq 4 ] || fail "shares lists: $(cat "$WORK/stdout")"
 grep -q "^#2 .* service 9 .* email" "$WORK/stdout" || fail "shares lists: $(cat "$WORK/stdout")"
-grep -q "receipt log verified: 3 share(s)" "$WORK/stdout" || fail "verify said: $(cat "$WORK/stdout")"
+grep -q "receipt log verified: 4 share(s)" "$WORK/stdout" || fail "verify said: $(cat "$WORK/stdout")"
 grep -q "^identity key sha256: [0-9a-f]\{64\}$" "$WORK/stdout" || fail "shares did not show the identity key: $(cat "$WORK/stdout")"
 # The log is checked against the identity key on the token: not while locked.
 expect_ok "$IDVAULT" lock

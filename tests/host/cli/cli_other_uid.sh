@@ -1,6 +1,8 @@
 #!/bin/sh
 # Another uid is refused even when the socket's directory and the socket itself were
 # opened up to everyone: the agent checks the peer (SO_PEERCRED), not only file modes.
+# (The folder is opened for reading only: nobody's own client refuses a folder others
+# may write to before it connects, cli_squatted_socket.sh, and would not reach the agent.)
 # The CLI runs as `nobody` (setpriv) and fails with one line; the agent keeps serving.
 . "$(dirname "$0")/cli_test_lib.sh"
 if [ "$(id -u)" -ne 0 ]; then
@@ -10,7 +12,7 @@ fi
 start_agent
 expect_ok "$IDVAULT" init --pin-file "$WORK/pin"
 chmod 755 "$WORK"
-chmod 777 "$WORK/run"
+chmod 755 "$WORK/run"
 chmod 666 "$IDVAULT_SOCK"
 # A copy nobody can execute wherever the build tree lives (a checkout under a 0700
 # directory is out of nobody's reach, which would fail the test for the wrong reason).

@@ -67,8 +67,10 @@ printf '%s\n' "$PIN" >"$WORK/pin"
 printf '9999\n' >"$WORK/wrong-pin"
 chmod 600 "$WORK/pin" "$WORK/wrong-pin"
 
-printf '#!/bin/sh\necho "$1" >> "%s/consent.log"\nexit 0\n' "$WORK" >"$WORK/consent-yes"
-printf '#!/bin/sh\necho "$1" >> "%s/consent.log"\nexit 1\n' "$WORK" >"$WORK/consent-no"
+# The agent's consent programs: each logs what it is asked (one line of JSON on its
+# standard input, the summary among it; its argument is the same for every request).
+printf '#!/bin/sh\ncat >> "%s/consent.log"\nexit 0\n' "$WORK" >"$WORK/consent-yes"
+printf '#!/bin/sh\ncat >> "%s/consent.log"\nexit 1\n' "$WORK" >"$WORK/consent-no"
 chmod 700 "$WORK/consent-yes" "$WORK/consent-no"
 
 export IDVAULT_SOCK="$WORK/run/agent.sock"
