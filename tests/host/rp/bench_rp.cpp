@@ -98,7 +98,7 @@ ReferenceBundle load(const fs::path& dir, const std::string& service_pem) {
   fields.nonce = b.manifest["nonce"];
   fields.credentials_hash = pd.credentials.hash;
   for (const auto& element : pd.data)
-    fields.element_hashes[std::string(vault::to_string(element.type))] = element.hash;
+    fields.element_hashes[std::string(vault::to_string(element.type))] = element.hash.value();
   fields.time = 1;
   fields.previous = std::string(64, '0');
   const auto identity = vault::SoftwareSigningKey::generate();
