@@ -143,7 +143,7 @@ void HolderVault::put_encrypted(const PlainElement& clean, EncryptedElements&& e
 
   StoredElement stored;
   stored.type = clean.type;
-  stored.element_hash = base64_decode(out.hash, "element.hash");
+  stored.element_hash = base64_decode(out.hash.value(), "element.hash");
   if (out.phone_number) stored.plain = *out.phone_number;
   if (out.email) stored.plain = *out.email;
 
@@ -334,7 +334,7 @@ ShareBundle HolderVault::share(const AuthorizationRequest& request, const ShareO
       bundle.files.emplace(file.file_id, base64_encode(file.ciphertext));
     }
     if (!rules_for(type).plain) credentials.secure_data.emplace(type, std::move(secure));
-    fields.element_hashes[where] = element.hash;
+    fields.element_hashes[where] = *element.hash;
     bundle.passport_data.data.push_back(std::move(element));
     add_current_attestations(store_, *stored, now, bundle.attestations);
   }

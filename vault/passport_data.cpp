@@ -66,7 +66,7 @@ EncryptedPassportElement read_element(const Json& json, std::string_view where) 
   out.reverse_side = read_slot(json, "reverse_side", rules.reverse_side, element_where);
   out.selfie = read_slot(json, "selfie", rules.selfie, element_where);
   out.translation = read_slot_list(json, "translation", rules.translation, element_where);
-  out.hash = json_fields::require_string(json, "hash", element_where);
+  out.hash = json_fields::optional_string(json, "hash", element_where);
   return out;
 }
 
@@ -144,7 +144,7 @@ nlohmann::ordered_json to_json(const EncryptedPassportElement& element) {
     out["translation"] = nlohmann::ordered_json::array();
     for (const auto& file : element.translation) out["translation"].push_back(to_json(file));
   }
-  out["hash"] = element.hash;
+  if (element.hash) out["hash"] = *element.hash;
   return out;
 }
 

@@ -2,11 +2,11 @@
 // PassportData, EncryptedPassportElement, PassportFile (EncryptedCredentials lives in
 // vault/credentials.h).
 //
-// Readers are tolerant where Telegram's own history varies: file_unique_id (Bot API 4.5+)
-// and file_size may be missing, unknown fields are ignored. They are strict where a
-// decoder would otherwise guess: wrong types, unknown element types, a file slot the
-// element type never carries, or a missing required part, each a FormatError naming the
-// path ("passport_data.data[1].front_side.file_id").
+// Readers are tolerant where Telegram's own history varies: file_unique_id (Bot API 4.5+),
+// file_size and the element hash may be missing, unknown fields are ignored. They are
+// strict where a decoder would otherwise guess: wrong types, unknown element types, a file
+// slot the element type never carries, or a missing required part, each a FormatError
+// naming the path ("passport_data.data[1].front_side.file_id").
 #pragma once
 
 #include <cstdint>
@@ -40,8 +40,10 @@ struct EncryptedPassportElement {
   std::optional<PassportFile> selfie;
   std::vector<PassportFile> translation;
   // Opaque (base64 as received): echoed back in PassportElementErrorUnspecified, never
-  // recomputed or checked — how Telegram's server makes it is unknown (spec §2).
-  std::string hash;
+  // recomputed or checked — how Telegram's server makes it is unknown (spec §2). Absent in
+  // older Bot API data (the Bot API server adds it); such an element decrypts as any other,
+  // only an unspecified error cannot be reported about it.
+  std::optional<std::string> hash;
 };
 
 struct PassportData {

@@ -57,7 +57,7 @@ struct DecryptedElement {
   std::optional<DecryptedFile> selfie;
   std::vector<DecryptedFile> files;
   std::vector<DecryptedFile> translation;
-  std::string hash;  // the element's opaque hash, as received
+  std::optional<std::string> hash;  // the element's opaque hash, as received (older data has none)
 };
 
 struct DecryptedPassport {

@@ -76,18 +76,25 @@ struct FormKeys {
 constexpr FormKeys kV1Keys{"data", "type", "one_of", "selfie", "translation", "native_names"};
 constexpr FormKeys kPackedKeys{"d", "_", "_", "s", "t", "n"};
 
+// Appended piece by piece: for `"literal" + std::string` GCC 12 at -O3 inlines
+// libstdc++'s insert-at-front and reports an overlap that cannot happen (-Wrestrict).
 std::string item_where(ScopeForm form, std::size_t index) {
-  const auto position = "[" + std::to_string(index) + "]";
+  std::string where = "scope";
   switch (form) {
     case ScopeForm::v1_json:
-      return "scope.data" + position;
+      where += ".data";
+      break;
     case ScopeForm::packed_json:
-      return "scope.d" + position;
+      where += ".d";
+      break;
     case ScopeForm::legacy_array:
     case ScopeForm::legacy_list:
       break;
   }
-  return "scope" + position;
+  where += '[';
+  where += std::to_string(index);
+  where += ']';
+  return where;
 }
 
 std::string key_where(const std::string& where, std::string_view key) {

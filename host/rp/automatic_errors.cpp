@@ -66,11 +66,13 @@ std::vector<vault::PassportElementError> automatic_errors(const vault::Decrypted
         for (const auto name : names) known = known || name == field;
         if (known) {
           out.push_back(data_error(element, field, "This field is not valid; please correct it"));
-        } else {
+        } else if (element.hash) {
+          // An unspecified error names the element by its hash; older Bot API data has
+          // none, and then this finding cannot be sent to the holder.
           vault::PassportElementError error;
           error.type = element.type;
           error.message = "The data is not valid; please enter it again";
-          error.hashes.push_back(vault::base64_decode(element.hash, "element.hash"));
+          error.hashes.push_back(vault::base64_decode(*element.hash, "element.hash"));
           out.push_back(std::move(error));
         }
       }

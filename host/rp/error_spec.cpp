@@ -31,6 +31,18 @@ vault::Bytes hash_of(const std::optional<vault::DecryptedFile>& file, std::strin
   return file->file_hash;
 }
 
+// Every other source names what it points at by a hash from the credentials, which every
+// share has; only an unspecified error echoes the element's own hash.
+std::string no_element_hash_reason(const std::string& type) {
+  return "the " + type +
+         " element came without a hash (Bot API data from before the server added one), and an "
+         "unspecified error can only name an element by it; report a data field "
+         "(data:" +
+         type +
+         ":FIELD) or a file (front_side, reverse_side, selfie, file, files, "
+         "translation_file, translation_files) of it instead";
+}
+
 }  // namespace
 
 vault::PassportElementError error_from_spec(std::string_view spec,
@@ -102,8 +114,9 @@ vault::PassportElementError error_from_spec(std::string_view spec,
     }
     case ErrorSource::unspecified:
       for (const auto& sent : received.data) {
-        if (sent.type == *type)
-          error.hashes.push_back(vault::base64_decode(sent.hash, where + ".element_hash"));
+        if (sent.type != *type) continue;
+        if (!sent.hash) throw FormatError(where, no_element_hash_reason(parts[1]));
+        error.hashes.push_back(vault::base64_decode(*sent.hash, where + ".element_hash"));
       }
       break;
   }

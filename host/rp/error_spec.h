@@ -18,7 +18,9 @@
 namespace idvault::rp {
 
 // Throws vault::FormatError("error '<spec head>'", ...) for a bad spec, a type the share
-// lacks, a slot the element does not carry, or an index out of range.
+// lacks, a slot the element does not carry, an index out of range, or an unspecified
+// error about an element that came without its hash (older Bot API data): that one needs
+// the element hash, every other source works from the credentials' hashes.
 [[nodiscard]] vault::PassportElementError error_from_spec(std::string_view spec,
                                                           const vault::DecryptedPassport& share,
                                                           const vault::PassportData& received);

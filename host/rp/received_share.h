@@ -42,9 +42,11 @@ class ShareReader {
                             const std::optional<std::filesystem::path>& files_dir);
 
  private:
+  void read_from_dir(const std::filesystem::path& dir);
+
   ReceivedShare share_;
   std::vector<std::uint8_t> decoded_;
-  std::vector<std::vector<std::uint8_t>> from_dir_;
+  std::vector<std::uint8_t> from_dir_;
 };
 
 }  // namespace idvault::rp

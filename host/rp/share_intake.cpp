@@ -119,9 +119,10 @@ void check_receipt(const vault::ShareReceipt& receipt, const ReceivedShare& shar
   if (fields.credentials_hash != share.passport_data.credentials.hash) {
     throw ShareRejected("receipt: does not cover these credentials");
   }
+  // A holder's bundle always carries element hashes; one without cannot match a receipt.
   std::map<std::string, std::string> arrived;
   for (const auto& element : share.passport_data.data)
-    arrived[std::string(vault::to_string(element.type))] = element.hash;
+    arrived[std::string(vault::to_string(element.type))] = element.hash.value_or(std::string());
   if (arrived != fields.element_hashes)
     throw ShareRejected("receipt: does not cover these elements");
 }

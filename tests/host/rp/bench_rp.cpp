@@ -13,12 +13,23 @@
 //       ptb      python-telegram-bot 13.15 (bench_ptb.py), one process per round
 //     Prints medians, bundles/s and the ratios against the goals.
 //
+//   bench_rp files-dir BUNDLE_DIR --rp IDVAULT_RP --ptb bench_ptb_files.py [--rounds R]
+//            [--decrypts N]
+//     The Telegram-migration path as whole processes, interleaved by round: `idvault-rp
+//     decrypt --files-dir BUNDLE_DIR/files` on N copies of the bare PassportData (1 and 2
+//     jobs, the key in SoftHSM2), against python-telegram-bot decrypting the same N from
+//     the same files on disk (bench_ptb_files.py, one process). Each side's first output
+//     is checked against the manifest. Prints ms per decrypt, the ratios, and where
+//     idvault's time goes (token open, reading, decrypting and reporting) measured
+//     in-process with the same code.
+//
 //   bench_rp serve [--clients C] [--posts P]
 //     idvault-rp serve's endpoints in-process on a SoftHSM2 key; C clients each POST P
 //     distinct holder bundles (personal details, passport with two scans, e-mail) over
 //     TCP; prints posts/s and latency percentiles.
 #include <openssl/evp.h>
 #include <openssl/opensslv.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <algorithm>
@@ -33,6 +44,7 @@
 #include <thread>
 
 #include "host/rp/callback_service.h"
+#include "host/rp/cli_support.h"
 #include "host/rp/http_server.h"
 #include "host/rp/received_share.h"
 #include "host/rp/request_store.h"
@@ -98,7 +110,7 @@ ReferenceBundle load(const fs::path& dir, const std::string& service_pem) {
   fields.nonce = b.manifest["nonce"];
   fields.credentials_hash = pd.credentials.hash;
   for (const auto& element : pd.data)
-    fields.element_hashes[std::string(vault::to_string(element.type))] = element.hash;
+    fields.element_hashes[std::string(vault::to_string(element.type))] = element.hash.value();
   fields.time = 1;
   fields.previous = std::string(64, '0');
   const auto identity = vault::SoftwareSigningKey::generate();
@@ -111,6 +123,32 @@ ReferenceBundle load(const fs::path& dir, const std::string& service_pem) {
   bundle["attestations"] = nlohmann::ordered_json::array();
   b.bundle_text = bundle.dump();
   return b;
+}
+
+// A decrypt report (the JSON line idvault-rp decrypt prints) against the manifest's
+// SHA-256 of every plaintext.
+template <typename Json>
+void check_against_manifest(const Json& report, const nlohmann::json& manifest) {
+  const auto& want = manifest["plain_sha256"];
+  std::size_t checked = 0;
+  for (const auto& element : report["elements"]) {
+    const std::string type = element["type"];
+    for (const char* slot : {"front_side", "selfie"}) {
+      if (element.contains(slot)) {
+        if (element[slot]["sha256"] != want.at(type + "." + slot))
+          throw std::runtime_error("wrong " + type + "." + slot);
+        ++checked;
+      }
+    }
+    if (element.contains("files")) {
+      for (std::size_t i = 0; i < element["files"].size(); ++i) {
+        if (element["files"][i]["sha256"] != want.at(type + ".files." + std::to_string(i)))
+          throw std::runtime_error("wrong file");
+        ++checked;
+      }
+    }
+  }
+  if (checked != 3) throw std::runtime_error("not every file was checked");
 }
 
 // One worker's way through a bundle; each owns its reader and intake, as a --jobs worker.
@@ -166,27 +204,7 @@ class Worker {
     share.passport_data = vault::parse_passport_data(bundle_.passport_data_text);
     for (const auto& [id, bytes] : bundle_.files) share.files.emplace(id, bytes);
     options_.file_digests = true;
-    const auto report = intake_.accept(share, options_);
-    const auto& want = bundle_.manifest["plain_sha256"];
-    std::size_t checked = 0;
-    for (const auto& element : report["elements"]) {
-      const std::string type = element["type"];
-      for (const char* slot : {"front_side", "selfie"}) {
-        if (element.contains(slot)) {
-          if (element[slot]["sha256"] != want.at(type + "." + slot))
-            throw std::runtime_error("wrong " + type + "." + slot);
-          ++checked;
-        }
-      }
-      if (element.contains("files")) {
-        for (std::size_t i = 0; i < element["files"].size(); ++i) {
-          if (element["files"][i]["sha256"] != want.at(type + ".files." + std::to_string(i)))
-            throw std::runtime_error("wrong file");
-          ++checked;
-        }
-      }
-    }
-    if (checked != 3) throw std::runtime_error("not every file was checked");
+    check_against_manifest(intake_.accept(share, options_), bundle_.manifest);
   }
   [[nodiscard]] std::size_t sink() const { return sink_; }
 
@@ -390,6 +408,150 @@ int bench_decrypt(const fs::path& dir, int rounds, int bundles, int warmup,
   return 0;
 }
 
+// The bench's SoftHSM2 token with BUNDLE_DIR/key.pem imported as "bench".
+struct ImportedKey {
+  explicit ImportedKey(const fs::path& key_pem) {
+    env.add_token("bench");
+    if (tst::run_quietly({"softhsm2-util", "--import", key_pem.string(), "--token", "bench",
+                          "--label", "bench", "--id", "0b0b", "--pin", tst::kDefaultPin}) != 0) {
+      throw std::runtime_error("cannot import key.pem into the token");
+    }
+  }
+  tst::SoftHsmEnvironment env;
+  const std::string uri = "pkcs11:token=bench;object=bench";
+};
+
+std::string shell_quoted(const std::string& word) {
+  return "'" + word + "'";
+}
+
+double children_cpu_ms() {
+  rusage usage{};
+  ::getrusage(RUSAGE_CHILDREN, &usage);
+  const auto ms = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_usec) / 1e3;
+  };
+  return ms(usage.ru_utime) + ms(usage.ru_stime);
+}
+
+int bench_files_dir(const fs::path& dir, int rounds, int decrypts, const std::string& rp_bin,
+                    const std::string& ptb) {
+  const ImportedKey key(dir / "key.pem");
+  const fs::path pin_file = key.env.token_dir().parent_path() / "pin";
+  std::ofstream(pin_file) << tst::kDefaultPin;
+  fs::permissions(pin_file, fs::perms::owner_read | fs::perms::owner_write);
+  const nlohmann::json manifest = nlohmann::json::parse(tst::read_file(dir / "manifest.json"));
+  const fs::path input = dir / "passport_data.json";
+  const auto rp_argv = [&](int jobs) {
+    std::vector<std::string> argv = {rp_bin,        "decrypt",
+                                     "--module",    tst::softhsm_module_path().string(),
+                                     "--key",       key.uri,
+                                     "--pin-file",  pin_file.string(),
+                                     "--files-dir", (dir / "files").string(),
+                                     "--jobs",      std::to_string(jobs)};
+    for (int i = 0; i < decrypts; ++i) argv.push_back(input.string());
+    return argv;
+  };
+  const std::vector<std::string> ptb_argv = {"/usr/bin/python3", ptb, dir.string(), "--decrypts",
+                                             std::to_string(decrypts)};
+
+  // Both sides once, their output checked, before anything is timed.
+  {
+    std::string command;
+    for (const auto& word : rp_argv(2)) command += shell_quoted(word) + " ";
+    const std::unique_ptr<FILE, PipeCloser> pipe(popen(command.c_str(), "r"));
+    if (!pipe) throw std::runtime_error("cannot run idvault-rp");
+    std::string line;
+    int lines = 0;
+    for (int c = std::fgetc(pipe.get()); c != EOF; c = std::fgetc(pipe.get())) {
+      if (c != '\n') {
+        line += static_cast<char>(c);
+        continue;
+      }
+      check_against_manifest(nlohmann::json::parse(line), manifest);
+      line.clear();
+      ++lines;
+    }
+    if (lines != decrypts) throw std::runtime_error("idvault-rp decrypt printed too few lines");
+    if (tst::run_quietly(ptb_argv) != 0)
+      throw std::runtime_error("python-telegram-bot run failed: " + ptb);
+  }
+  std::cout << "info\tfiles-dir\t" << decrypts << " decrypts per process of "
+            << manifest["total_cipher_bytes"] << " ciphertext bytes ("
+            << manifest["plain_sha256"].size()
+            << " values), files read from disk by file_id; both outputs checked against the "
+               "manifest\n";
+
+  // Wall time and CPU time of one whole process, per decrypt.
+  const auto timed = [&](const std::vector<std::string>& argv, std::vector<double>& wall,
+                         std::vector<double>& cpu) {
+    const double cpu_start = children_cpu_ms();
+    const auto start = Clock::now();
+    if (tst::run_quietly(argv) != 0) throw std::runtime_error(argv[1] + " failed");
+    wall.push_back(ms_since(start) / decrypts);
+    cpu.push_back((children_cpu_ms() - cpu_start) / decrypts);
+  };
+  std::map<std::string, std::vector<double>> wall, cpu;
+  for (int round = 0; round < rounds; ++round) {
+    timed(rp_argv(1), wall["idvault"], cpu["idvault"]);
+    timed(rp_argv(2), wall["idvault-2"], cpu["idvault-2"]);
+    timed(ptb_argv, wall["ptb"], cpu["ptb"]);
+    std::cout << "round\t" << round + 1;
+    for (const char* name : {"idvault", "idvault-2", "ptb"})
+      std::cout << "\t" << name << " " << wall[name].back() << " ms";
+    std::cout << std::endl;
+  }
+  for (const char* name : {"idvault", "idvault-2", "ptb"}) {
+    std::printf("result\t%-9s\t%.3f ms/decrypt\t%5.0f decrypts/s\t(process CPU %.3f ms/decrypt)\n",
+                name, median(wall[name]), 1000 / median(wall[name]), median(cpu[name]));
+  }
+  const double p = median(wall["ptb"]);
+  std::printf("ratio\tidvault/ptb\t%.2f  (decrypts/s, 1 job; goal >= 1.40)\n",
+              p / median(wall["idvault"]));
+  std::printf("ratio\tidvault-2/ptb\t%.2f  (decrypts/s, 2 jobs; goal >= 2.40)\n",
+              p / median(wall["idvault-2"]));
+
+  // Where idvault's process spends it: the same steps in-process, one job.
+  std::map<std::string, std::vector<double>> phase;
+  for (int round = 0; round < rounds; ++round) {
+    auto start = Clock::now();
+    const rp::ServiceToken token = rp::ServiceToken::open(
+        tst::softhsm_module_path(), key.uri, SecretBytes::from_string(tst::kDefaultPin));
+    const vault::TokenServiceKey service_key = token.service_key(key.uri);
+    phase["open"].push_back(ms_since(start));
+    rp::ShareReader reader;
+    rp::ShareIntake intake(service_key);
+    rp::IntakeOptions options;
+    options.now = 1;
+    const std::optional<fs::path> files_dir = dir / "files";
+    for (int i = 0; i < decrypts; ++i) {
+      start = Clock::now();
+      const std::string text = rp::read_text_file(input);
+      const rp::ReceivedShare& share = reader.read(text, files_dir);
+      phase["read"].push_back(ms_since(start));
+      start = Clock::now();
+      options.file_digests = false;
+      (void)intake.accept(share, options);
+      intake.wipe();
+      phase["decrypt"].push_back(ms_since(start));
+      start = Clock::now();
+      options.file_digests = true;
+      const std::string line = intake.accept(share, options).dump();
+      intake.wipe();
+      phase["decrypt+report"].push_back(ms_since(start));
+    }
+  }
+  std::printf(
+      "phase\topen\t%.3f ms per process (module load, token lookup, login, key handle)\n"
+      "phase\tread\t%.3f ms per decrypt (input text, parse, every file from disk)\n"
+      "phase\tdecrypt\t%.3f ms per decrypt (RSA on SoftHSM, every value decrypted and checked)\n"
+      "phase\treport\t%.3f ms per decrypt (decrypt + the JSON line with each plaintext's "
+      "SHA-256)\n",
+      median(phase["open"]), median(phase["read"]), median(phase["decrypt"]),
+      median(phase["decrypt+report"]));
+  return 0;
+}
+
 int bench_serve(int clients, int posts) {
   char pattern[] = "/tmp/idvault-bench-serve-XXXXXX";
   const fs::path dir = ::mkdtemp(pattern);
@@ -477,6 +639,8 @@ int main(int argc, char** argv) {
   const std::string usage =
       "usage: bench_rp decrypt BUNDLE_DIR [--rounds R] [--bundles N] [--warmup W] [--ptb "
       "bench_ptb.py]\n"
+      "       bench_rp files-dir BUNDLE_DIR --rp IDVAULT_RP --ptb bench_ptb_files.py [--rounds R] "
+      "[--decrypts N]\n"
       "       bench_rp serve [--clients C] [--posts P]\n";
   if (argc < 2) {
     std::cerr << usage;
@@ -484,8 +648,9 @@ int main(int argc, char** argv) {
   }
   const std::string mode = argv[1];
   std::map<std::string, std::string> flags;
-  int first_flag = mode == "decrypt" ? 3 : 2;
-  if (mode == "decrypt" && argc < 3) {
+  const bool takes_dir = mode == "decrypt" || mode == "files-dir";
+  int first_flag = takes_dir ? 3 : 2;
+  if (takes_dir && argc < 3) {
     std::cerr << usage;
     return 2;
   }
@@ -498,6 +663,14 @@ int main(int argc, char** argv) {
       return bench_decrypt(argv[2], number("--rounds", 5), number("--bundles", 40),
                            number("--warmup", 3),
                            flags.count("--ptb") ? flags["--ptb"] : std::string());
+    }
+    if (mode == "files-dir") {
+      if (!flags.count("--rp") || !flags.count("--ptb")) {
+        std::cerr << usage;
+        return 2;
+      }
+      return bench_files_dir(argv[2], number("--rounds", 5), number("--decrypts", 100),
+                             flags["--rp"], flags["--ptb"]);
     }
     if (mode == "serve") return bench_serve(number("--clients", 50), number("--posts", 10));
     std::cerr << usage;

@@ -191,3 +191,41 @@ TEST_F(RpErrorsTest, BadSpecsGetOneClearLine) {
   EXPECT_EQ(missing.status, 1);
   EXPECT_NE(missing.err.find("the share holds no passport"), std::string::npos) << missing.err;
 }
+
+// Older Bot API data has no element hash: a service can still name every data field and
+// file of such an element (their hashes come from the credentials), but not the element
+// as a whole, and the command says so instead of failing on the whole share.
+TEST_F(RpErrorsTest, AnElementWithoutHashCanBeToldAboutItsPartsButNotAsAWhole) {
+  nlohmann::ordered_json passport_data = bundle_.to_json()["passport_data"];
+  for (auto& element : passport_data["data"]) element.erase("hash");
+  const fs::path files_dir = dir_ / "files";
+  fs::create_directory(files_dir);
+  for (const auto& [id, text] : bundle_.files) {
+    const auto bytes = vault::base64_decode(text, "test");
+    write_file(files_dir / id, std::string(bytes.begin(), bytes.end()));
+  }
+  const fs::path input = write("old_passport_data.json", passport_data.dump());
+  const auto run = [&](const std::string& spec) {
+    return rp({"errors", "--module", module_, "--key", key_, "--pin-file", pin_file_.string(),
+               "--files-dir", files_dir.string(), "--error", spec, input.string()});
+  };
+
+  for (const std::string spec :
+       {"data:passport:document_no=Unreadable", "front_side:passport=Blurry",
+        "files:utility_bill=Too old", "translation_file:passport:0=Not certified"}) {
+    ProcessResult result = run(spec);
+    ASSERT_EQ(result.status, 0) << spec << ": " << result.err;
+    const auto received = vault::signed_element_errors_from_json(json::parse(result.out));
+    ASSERT_EQ(received.notice.errors.size(), 1u) << spec;
+    EXPECT_TRUE(holder_accepts(received)) << spec;
+  }
+
+  ProcessResult whole = run("unspecified:address=Please resend");
+  EXPECT_EQ(whole.status, 1);
+  ASSERT_EQ(whole.err_lines().size(), 1u) << whole.err;
+  EXPECT_NE(whole.err.find("the address element came without a hash"), std::string::npos)
+      << whole.err;
+  EXPECT_NE(whole.err.find("report a data field (data:address:FIELD) or a file"), std::string::npos)
+      << whole.err;
+  EXPECT_TRUE(whole.out.empty());
+}

@@ -118,7 +118,7 @@ TEST_F(PassportRoundTrip, EncryptorMakesTelegramLikeValues) {
   const auto bundle = encrypt_passport(plain, "n", key_.public_key_pem());
   std::set<std::string> ids;
   for (const auto& element : bundle.passport_data.data) {
-    EXPECT_EQ(base64_decode(element.hash, "hash").size(), 32u);
+    EXPECT_EQ(base64_decode(element.hash.value(), "hash").size(), 32u);
     const auto check = [&](const PassportFile& file) {
       EXPECT_TRUE(ids.insert(file.file_id).second) << "duplicate file_id";
       EXPECT_EQ(file.file_size, static_cast<std::int64_t>(bundle.files.at(file.file_id).size()));
