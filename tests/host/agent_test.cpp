@@ -870,7 +870,7 @@ TEST_F(AgentTest, ServiceErrorsMustNameAnElementOfThatShareByItsOwnHash) {
                                       request, vault::LinkFormat::idvault)}})["result"]["bundle"];
   const vault::PassportData passport_data = passport_data_of(bundle);
   ASSERT_EQ(passport_data.data.size(), 1u);
-  const vault::Bytes email_hash = vault::base64_decode(passport_data.data[0].hash, "hash");
+  const vault::Bytes email_hash = vault::base64_decode(passport_data.data[0].hash.value(), "hash");
 
   const SoftwareErrorSigner signer(service);
   const auto signed_list = [&](std::vector<vault::PassportElementError> errors) {
