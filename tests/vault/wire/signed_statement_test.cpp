@@ -78,8 +78,11 @@ CurveSignature sign_on_curve(const char* curve, ByteView message) {
   out.spki_der.assign(der, der + der_size);
   openssl::Bio bio = openssl::make_memory_bio();
   PEM_write_bio_PUBKEY(bio.get(), key.get());
+  // Two statements: the order in which a call's arguments are evaluated is unspecified
+  // (clang reads `pem` before BIO_get_mem_data has set it, GCC after).
   char* pem = nullptr;
-  out.pem.assign(pem, static_cast<std::size_t>(BIO_get_mem_data(bio.get(), &pem)));
+  const long pem_size = BIO_get_mem_data(bio.get(), &pem);
+  out.pem.assign(pem, static_cast<std::size_t>(pem_size));
   openssl::DigestCtx ctx = openssl::make_digest_ctx();
   std::size_t size = 0;
   openssl::check(EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()), "init");
