@@ -382,11 +382,14 @@ nlohmann::json HolderAgent::recover(const SecretBytes& pin, const SecretBytes& r
       destroy_keys_with_ids(token, ids);
       store().remove_setting(kRecoveryPending);
     }
-    HolderKeys keys = create_holder_keys(token, config_.force_asymmetric);
+    // The keys' ids are recorded before the token makes them, so no kill leaves a key
+    // the next attempt cannot find.
+    HolderKeys keys = create_holder_keys(
+        token, config_.force_asymmetric, [&](const std::vector<vault::Bytes>& ids) {
+          store().put_setting(kRecoveryPending, json_bytes(pending_keys(token->serial(), ids)));
+        });
     std::size_t moved = 0;
     try {
-      store().put_setting(kRecoveryPending,
-                          json_bytes(pending_keys(token->serial(), keys.made_ids)));
       // The identity keys the vault had: the one the envelope names (the recovery
       // password authenticated it) and those its history, signed by that one, lists.
       std::vector<vault::Bytes> earlier;

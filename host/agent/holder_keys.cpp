@@ -1,5 +1,7 @@
 #include "host/agent/holder_keys.h"
 
+#include <functional>
+
 #include <openssl/rand.h>
 
 #include <stdexcept>
@@ -71,8 +73,14 @@ std::string_view to_string(KeyMode mode) noexcept {
 
 bool vault_initialised(vault::VaultStore& store) { return store.setting("mode").has_value(); }
 
-HolderKeys create_holder_keys(const std::shared_ptr<p11::Token>& token, bool force_asymmetric) {
+HolderKeys create_holder_keys(const std::shared_ptr<p11::Token>& token, bool force_asymmetric,
+                              const std::function<void(const std::vector<vault::Bytes>&)>& before_making) {
   const p11::Capabilities caps = token->capabilities();
+  // Every CKA_ID is chosen, and handed to the caller, before the first object is made: a
+  // process killed while the token makes a key leaves nothing the caller could not name.
+  const vault::Bytes identity_id = fresh_key_id();
+  const vault::Bytes vault_key_id = fresh_key_id();
+  if (before_making) before_making({identity_id, vault_key_id});
   HolderKeys keys;
   keys.mode = (!force_asymmetric && !caps.read_only && caps.aes_keygen && caps.aes_key_wrap_pad && caps.unwrap)
                   ? KeyMode::token_aes
@@ -86,8 +94,7 @@ HolderKeys create_holder_keys(const std::shared_ptr<p11::Token>& token, bool for
     keys.made_objects.push_back(pair.private_key);
     return std::move(pair.private_key);
   };
-  const auto made_pair_with = [&](auto generate, const char* label) {
-    vault::Bytes id = fresh_key_id();
+  const auto made_pair_with = [&](auto generate, const char* label, const vault::Bytes& id) {
     return made_pair(generate(token, p11::KeySpec{label, id}), id);
   };
   p11::Object identity = (!caps.read_only && caps.ec_keygen)
@@ -95,16 +102,15 @@ HolderKeys create_holder_keys(const std::shared_ptr<p11::Token>& token, bool for
                                    [](const auto& t, const p11::KeySpec& spec) {
                                      return p11::generate_ec_p256_key_pair(t, spec);
                                    },
-                                   kIdentityLabel)
+                                   kIdentityLabel, identity_id)
                              : pick_existing_key(token, CKK_EC, CKA_SIGN, "signing shares");
   keys.identity_key_uri = identity.uri();
   settings.emplace_back("identity_key_uri", text_bytes(keys.identity_key_uri));
   keys.identity_key = std::make_unique<vault::TokenSigningKey>(std::move(identity));
 
   if (keys.mode == KeyMode::token_aes) {
-    vault::Bytes id = fresh_key_id();
-    p11::Object master = p11::generate_aes256_key(token, {kMasterLabel, id});
-    keys.made_ids.push_back(id);
+    p11::Object master = p11::generate_aes256_key(token, {kMasterLabel, vault_key_id});
+    keys.made_ids.push_back(vault_key_id);
     keys.made_objects.push_back(master);
     settings.emplace_back("master_key_uri", text_bytes(master.uri()));
     keys.master_key = std::make_unique<vault::TokenMasterKey>(std::move(master));
@@ -115,7 +121,7 @@ HolderKeys create_holder_keys(const std::shared_ptr<p11::Token>& token, bool for
                   [](const auto& t, const p11::KeySpec& spec) {
                     return p11::generate_rsa_key_pair(t, 2048, spec);
                   },
-                  kVaultKeyLabel)
+                  kVaultKeyLabel, vault_key_id)
             : pick_existing_key(token, CKK_RSA, CKA_DECRYPT, "opening the vault key");
     settings.emplace_back("card_key_uri", text_bytes(card_key.uri()));
     vault::TokenServiceKey opener(std::move(card_key));

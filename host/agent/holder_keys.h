@@ -5,6 +5,7 @@
 // memory until lock). The identity key (EC P-256) signs every share on the token.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -41,7 +42,11 @@ struct HolderKeys {
 // happen with the new keys has happened: at init at once, at recovery after the rewrap.
 // force_asymmetric chooses the card mode even where AES would work (tests, and people
 // who want one code path for both their tokens).
-[[nodiscard]] HolderKeys create_holder_keys(const std::shared_ptr<p11::Token>& token, bool force_asymmetric);
+// before_making, if given, gets every CKA_ID the keys will carry before any is made (a
+// recovery records them, so an attempt killed half way can be cleaned up by the next).
+[[nodiscard]] HolderKeys create_holder_keys(
+    const std::shared_ptr<p11::Token>& token, bool force_asymmetric,
+    const std::function<void(const std::vector<vault::Bytes>&)>& before_making = {});
 
 // On a logged-in token: finds the keys the store names and opens the vault key.
 // Throws std::runtime_error if the token is not the one the vault was made on.
