@@ -154,9 +154,16 @@ void destroy_keys_with_ids(const std::shared_ptr<p11::Token>& token,
     try {
       vault::Bytes value = id;
       CK_ATTRIBUTE search[] = {{CKA_ID, value.data(), static_cast<CK_ULONG>(value.size())}};
-      for (p11::Object& object : p11::find_objects(token, search)) object.destroy();
+      // One object that cannot be destroyed must not keep the others with this id.
+      for (p11::Object& object : p11::find_objects(token, search)) {
+        try {
+          object.destroy();
+        } catch (...) {
+          // as above: a leftover that cannot be removed now stays an unused object
+        }
+      }
     } catch (...) {
-      // as above: a leftover that cannot be removed now stays an unused object
+      // the search itself failed (token gone): what it would have found stays unused
     }
   }
 }
