@@ -29,8 +29,8 @@
 #include "pkcs11/random.h"
 #include "pkcs11/rsa.h"
 #include "pkcs11/token_resolver.h"
-#include "vault/errors.h"
-#include "vault/token_keys.h"
+#include "vault/model/errors.h"
+#include "vault/keys/token_keys.h"
 
 namespace po = boost::program_options;
 using idvault::SecretBytes;

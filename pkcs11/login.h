@@ -13,7 +13,7 @@
 
 #include <memory>
 
-#include "pkcs11/secret_bytes.h"
+#include "common/secret_bytes.h"
 #include "pkcs11/session.h"
 
 namespace idvault::p11 {

@@ -3,7 +3,7 @@
 
 #include <cstddef>
 
-#include "pkcs11/secret_bytes.h"
+#include "common/secret_bytes.h"
 
 namespace idvault::p11 {
 

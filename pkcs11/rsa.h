@@ -3,7 +3,7 @@
 
 #include "pkcs11/cryptoki.h"
 #include "pkcs11/object.h"
-#include "pkcs11/secret_bytes.h"
+#include "common/secret_bytes.h"
 
 namespace idvault::p11 {
 

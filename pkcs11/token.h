@@ -24,7 +24,7 @@
 #include "pkcs11/cryptoki.h"
 #include "pkcs11/mechanisms.h"
 #include "pkcs11/module.h"
-#include "pkcs11/secret_bytes.h"
+#include "common/secret_bytes.h"
 #include "pkcs11/session_pool.h"
 #include "pkcs11/token_info.h"
 

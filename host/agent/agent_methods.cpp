@@ -8,7 +8,7 @@
 #include "host/agent/audit_log.h"
 #include "host/agent/element_json.h"
 #include "host/rpc/json_rpc.h"
-#include "vault/quoted_text.h"
+#include "common/quoted_text.h"
 
 namespace idvault::agent {
 namespace {
@@ -59,7 +59,7 @@ vault::ElementType type_param(const json& params) {
   auto type = vault::parse_element_type(name);
   if (!type)
     throw RpcError(RpcCode::invalid_params,
-                   "type: unknown element type " + vault::quote_untrusted(name));
+                   "type: unknown element type " + quote_untrusted(name));
   return *type;
 }
 

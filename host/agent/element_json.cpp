@@ -1,9 +1,9 @@
 #include "host/agent/element_json.h"
 
 #include "host/rpc/json_rpc.h"
-#include "vault/base64.h"
-#include "vault/errors.h"
-#include "vault/quoted_text.h"
+#include "common/base64.h"
+#include "vault/model/errors.h"
+#include "common/quoted_text.h"
 
 namespace idvault::agent {
 namespace {
@@ -24,13 +24,13 @@ SecretBytes file_from(const nlohmann::json& value, const std::string& where, con
     throw RpcError(RpcCode::invalid_params, where + ": expected a base64 string or {\"attachment\":N}");
   }
   try {
-    return vault::base64_decode_secret(value.get_ref<const std::string&>(), where);
+    return base64_decode_secret(value.get_ref<const std::string&>(), where);
   } catch (const vault::FormatError& error) {
     throw RpcError(RpcCode::invalid_params, error.what());
   }
 }
 
-std::string encode(const SecretBytes& bytes) { return vault::base64_encode(bytes.reveal()); }
+std::string encode(const SecretBytes& bytes) { return base64_encode(bytes.reveal()); }
 
 }  // namespace
 
@@ -45,7 +45,7 @@ vault::PlainElement element_from_params(const nlohmann::json& params, const rpc:
   if (!type)
     throw RpcError(RpcCode::invalid_params,
                    "type: unknown element type " +
-                       vault::quote_untrusted(type_name->get_ref<const std::string&>()));
+                       quote_untrusted(type_name->get_ref<const std::string&>()));
   vault::PlainElement element;
   element.type = *type;
   if (auto data = params.find("data"); data != params.end() && !data->is_null()) {

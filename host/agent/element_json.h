@@ -8,8 +8,8 @@
 
 #include "host/agent/passed_files.h"
 #include "host/rpc/method_table.h"
-#include "vault/holder_vault.h"
-#include "vault/passport_encryptor.h"
+#include "vault/store/holder_vault.h"
+#include "vault/wire/passport_encryptor.h"
 
 namespace idvault::agent {
 

@@ -19,16 +19,16 @@
 #include "pkcs11/token_info.h"
 #include "pkcs11/token_resolver.h"
 #include "pkcs11/uri.h"
-#include "vault/attestation.h"
-#include "vault/auth_link.h"
-#include "vault/base64.h"
-#include "vault/element_error.h"
-#include "vault/element_error_signature.h"
-#include "vault/errors.h"
-#include "vault/identity_key_history.h"
-#include "vault/recovery_key.h"
-#include "vault/scope_description.h"
-#include "vault/share_error_fit.h"
+#include "vault/signed/attestation.h"
+#include "vault/model/auth_link.h"
+#include "common/base64.h"
+#include "vault/model/element_error.h"
+#include "vault/signed/element_error_signature.h"
+#include "vault/model/errors.h"
+#include "vault/signed/identity_key_history.h"
+#include "vault/keys/recovery_key.h"
+#include "vault/model/scope_description.h"
+#include "vault/model/share_error_fit.h"
 
 namespace idvault::agent {
 
@@ -115,7 +115,7 @@ std::optional<vault::RecoveryEnvelope> recovery_envelope(vault::VaultStore& stor
 // token destroys them first.
 nlohmann::json pending_keys(const std::string& token_serial, const std::vector<vault::Bytes>& ids) {
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& id : ids) list.push_back(vault::base64_encode(id));
+  for (const auto& id : ids) list.push_back(base64_encode(id));
   return {{"token_serial", token_serial}, {"key_ids", list}};
 }
 
@@ -378,7 +378,7 @@ nlohmann::json HolderAgent::recover(const SecretBytes& pin, const SecretBytes& r
         pending && pending->value("token_serial", std::string()) == token->serial()) {
       std::vector<vault::Bytes> ids;
       for (const auto& id : pending->at("key_ids"))
-        ids.push_back(vault::base64_decode(id.get<std::string>(), "recovery_pending.key_id"));
+        ids.push_back(base64_decode(id.get<std::string>(), "recovery_pending.key_id"));
       destroy_keys_with_ids(token, ids);
       store().remove_setting(kRecoveryPending);
     }

@@ -18,7 +18,7 @@
 #include "host/agent/lock_reason.h"
 #include "pkcs11/login.h"
 #include "pkcs11/module.h"
-#include "vault/holder_vault.h"
+#include "vault/store/holder_vault.h"
 
 namespace idvault::agent {
 

@@ -8,9 +8,9 @@
 
 #include "pkcs11/keygen.h"
 #include "pkcs11/object_finder.h"
-#include "vault/rsa_oaep.h"
-#include "vault/software_keys.h"
-#include "vault/token_keys.h"
+#include "vault/keys/rsa_oaep.h"
+#include "vault/keys/software_keys.h"
+#include "vault/keys/token_keys.h"
 
 namespace idvault::agent {
 namespace {

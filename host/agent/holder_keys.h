@@ -13,8 +13,8 @@
 
 #include "pkcs11/object.h"
 #include "pkcs11/token.h"
-#include "vault/keys.h"
-#include "vault/vault_store.h"
+#include "vault/keys/keys.h"
+#include "vault/store/vault_store.h"
 
 namespace idvault::agent {
 

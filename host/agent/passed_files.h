@@ -10,7 +10,7 @@
 #include <unordered_map>
 
 #include "host/rpc/method_table.h"
-#include "pkcs11/secret_bytes.h"
+#include "common/secret_bytes.h"
 
 namespace idvault::agent {
 

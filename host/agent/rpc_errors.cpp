@@ -3,8 +3,8 @@
 #include <sqlite3.h>
 
 #include "pkcs11/error.h"
-#include "vault/errors.h"
-#include "vault/sqlite_db.h"
+#include "vault/model/errors.h"
+#include "vault/store/sqlite_db.h"
 
 namespace idvault::agent {
 

@@ -4,10 +4,10 @@
 
 #include <memory>
 
-#include "vault/base64.h"
-#include "vault/quoted_text.h"
-#include "vault/scope_description.h"
-#include "vault/share_receipt.h"
+#include "common/base64.h"
+#include "common/quoted_text.h"
+#include "vault/model/scope_description.h"
+#include "vault/signed/share_receipt.h"
 
 namespace idvault::agent {
 namespace {
@@ -44,7 +44,7 @@ nlohmann::json offer_to_json(const vault::ShareOffer& offer) {
   for (auto type : offer.types) {
     nlohmann::json element = {{"type", vault::to_string(type)}, {"parts", offer.parts.at(type)}};
     if (const auto version = offer.versions.find(type); version != offer.versions.end()) {
-      element["version"] = vault::base64_encode(version->second);
+      element["version"] = base64_encode(version->second);
     }
     elements.push_back(std::move(element));
   }
@@ -83,7 +83,7 @@ ConsentRequest share_consent(const vault::AuthorizationRequest& request,
       request.callback_url ? callback_host(*request.callback_url) : std::string();
   // The service id and host come from the link: quoted, so a crafted one cannot fake the
   // rest of the line (a key, a second sentence) to the person reading it.
-  const std::string service = vault::quote_untrusted(request.service_id);
+  const std::string service = quote_untrusted(request.service_id);
   std::string summary;
   if (history == ServiceKeyHistory::changed) {
     summary = "WARNING: service " + service + " now uses a DIFFERENT KEY (was " +
@@ -92,7 +92,7 @@ ConsentRequest share_consent(const vault::AuthorizationRequest& request,
   }
   summary += "Share with service " + service + " (key " + short_fingerprint(key) +
              (history == ServiceKeyHistory::first_use ? ", first share" : "") + "; callback " +
-             (request.callback_url ? vault::quote_untrusted(host) : std::string("none")) +
+             (request.callback_url ? quote_untrusted(host) : std::string("none")) +
              "): " + offer_parts_text(offer) + "?";
 
   ConsentRequest consent{std::move(summary), offer_to_json(offer)};

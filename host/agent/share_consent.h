@@ -8,8 +8,8 @@
 #include <string>
 
 #include "host/agent/consent_prompt.h"
-#include "vault/auth_link.h"
-#include "vault/holder_vault.h"
+#include "vault/model/auth_link.h"
+#include "vault/store/holder_vault.h"
 
 namespace idvault::agent {
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "host/cli/secret_request.h"
-#include "pkcs11/secret_bytes.h"
+#include "common/secret_bytes.h"
 
 namespace idvault::cli {
 

@@ -12,9 +12,9 @@
 #include "host/cli/commands.h"
 #include "host/cli/local_files.h"
 #include "host/cli/terminal_question.h"
-#include "vault/auth_link.h"
-#include "vault/errors.h"
-#include "vault/share_receipt.h"
+#include "vault/model/auth_link.h"
+#include "vault/model/errors.h"
+#include "vault/signed/share_receipt.h"
 
 namespace idvault::cli {
 namespace {

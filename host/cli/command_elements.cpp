@@ -15,10 +15,10 @@
 #include "host/cli/local_files.h"
 #include "host/cli/progress_bar.h"
 #include "host/rpc/attachment_announcement.h"
-#include "vault/base64.h"
-#include "vault/element_data.h"
-#include "vault/errors.h"
-#include "vault/json_fields.h"
+#include "common/base64.h"
+#include "vault/model/element_data.h"
+#include "vault/model/errors.h"
+#include "common/json_fields.h"
 
 namespace idvault::cli {
 namespace {
@@ -62,7 +62,7 @@ nlohmann::json data_from_options(ElementType type, const po::variables_map& vm) 
   try {
     if (has_file) {
       const std::string path = vm["data-file"].as<std::string>();
-      nlohmann::json data = vault::json_fields::parse(read_text(path), path);
+      nlohmann::json data = json_fields::parse(read_text(path), path);
       if (!data.is_object())
         throw UsageError(path + ": expected a JSON object of " + type_name(type) + " fields");
       (void)vault::parse_element_data(type, data, vault::Strictness::own_output);
@@ -305,7 +305,7 @@ int run_get(const Args& args) {
   auto save = [&](const nlohmann::json& base64, const std::string& name) {
     scans.push_back(name);
     if (!files_dir) return;
-    SecretBytes bytes = vault::base64_decode_secret(base64.get_ref<const std::string&>(), name);
+    SecretBytes bytes = base64_decode_secret(base64.get_ref<const std::string&>(), name);
     write_private_file(std::filesystem::path(*files_dir) / name, bytes.reveal());
     ++written;
   };

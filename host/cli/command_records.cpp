@@ -9,10 +9,10 @@
 #include "host/cli/command_line.h"
 #include "host/cli/commands.h"
 #include "host/cli/local_files.h"
-#include "vault/element_error.h"
-#include "vault/element_error_signature.h"
-#include "vault/errors.h"
-#include "vault/json_fields.h"
+#include "vault/model/element_error.h"
+#include "vault/signed/element_error_signature.h"
+#include "vault/model/errors.h"
+#include "common/json_fields.h"
 
 namespace idvault::cli {
 namespace {
@@ -28,7 +28,7 @@ std::string utc_time(std::int64_t unix_seconds) {
 
 nlohmann::json json_file(const std::string& path) {
   try {
-    return vault::json_fields::parse(read_text(path), path);
+    return json_fields::parse(read_text(path), path);
   } catch (const vault::FormatError& error) {
     throw UsageError(error.what());
   }

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "vault/element_type.h"
+#include "vault/model/element_type.h"
 
 namespace idvault::cli {
 

@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "host/rpc/file_descriptor.h"
-#include "pkcs11/secret_bytes.h"
+#include "common/secret_bytes.h"
 
 namespace idvault::cli {
 

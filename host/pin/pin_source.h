@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-#include "pkcs11/secret_bytes.h"
+#include "common/secret_bytes.h"
 
 namespace idvault::pin {
 

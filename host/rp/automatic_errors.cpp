@@ -3,9 +3,9 @@
 #include <ctime>
 #include <tuple>
 
-#include "vault/base64.h"
-#include "vault/element_data.h"
-#include "vault/errors.h"
+#include "common/base64.h"
+#include "vault/model/element_data.h"
+#include "vault/model/errors.h"
 
 namespace idvault::rp {
 namespace {
@@ -72,7 +72,7 @@ std::vector<vault::PassportElementError> automatic_errors(const vault::Decrypted
           vault::PassportElementError error;
           error.type = element.type;
           error.message = "The data is not valid; please enter it again";
-          error.hashes.push_back(vault::base64_decode(*element.hash, "element.hash"));
+          error.hashes.push_back(base64_decode(*element.hash, "element.hash"));
           out.push_back(std::move(error));
         }
       }

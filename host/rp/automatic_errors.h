@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "vault/element_error.h"
-#include "vault/passport_decryptor.h"
+#include "vault/model/element_error.h"
+#include "vault/wire/passport_decryptor.h"
 
 namespace idvault::rp {
 

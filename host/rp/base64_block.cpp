@@ -4,7 +4,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "vault/errors.h"
+#include "vault/model/errors.h"
 
 namespace idvault::rp {
 namespace {

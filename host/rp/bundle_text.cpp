@@ -1,8 +1,8 @@
 #include "host/rp/bundle_text.h"
 
 #include "host/rpc/json_text_scanner.h"
-#include "vault/errors.h"
-#include "vault/json_fields.h"
+#include "vault/model/errors.h"
+#include "common/json_fields.h"
 
 namespace idvault::rp {
 namespace {
@@ -67,7 +67,7 @@ void read_files(Scanner& scanner, BundleText& out) {
   }
   while (true) {
     std::string id = key_text(scanner.string_token(where), where);
-    const std::string member = vault::json_fields::path(where, id);
+    const std::string member = json_fields::path(where, id);
     scanner.expect(':', member);
     scanner.skip_space();
     if (scanner.peek() != '"') throw FormatError(member, "must be a base64 string");
@@ -104,7 +104,7 @@ BundleText split_bundle_text(std::string_view text) {
   } else {
     while (true) {
       const std::string key = key_text(scanner.string_token(where), where);
-      const std::string member = vault::json_fields::path(where, key);
+      const std::string member = json_fields::path(where, key);
       scanner.expect(':', member);
       const auto once = [&](bool& seen) {
         if (seen) throw FormatError(member, "given twice");

@@ -9,11 +9,11 @@
 #include "host/rp/file_kind.h"
 #include "host/rp/qr_svg.h"
 #include "pkcs11/error.h"
-#include "vault/auth_link.h"
-#include "vault/errors.h"
-#include "vault/hex.h"
-#include "vault/scope_description.h"
-#include "vault/signed_statement.h"
+#include "vault/model/auth_link.h"
+#include "vault/model/errors.h"
+#include "common/hex.h"
+#include "vault/model/scope_description.h"
+#include "vault/signed/signed_statement.h"
 
 namespace idvault::rp {
 
@@ -74,7 +74,7 @@ std::string random_hex32(const char* what) {
   unsigned char bytes[32];
   if (RAND_bytes(bytes, sizeof(bytes)) != 1)
     throw std::runtime_error(std::string("no randomness for a ") + what);
-  return vault::hex_lower(bytes);
+  return hex_lower(bytes);
 }
 
 std::string read_token_digest(std::string_view token) {

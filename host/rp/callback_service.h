@@ -32,8 +32,8 @@
 #include "host/rp/received_share.h"
 #include "host/rp/request_store.h"
 #include "host/rp/share_intake.h"
-#include "vault/element_error_signature.h"
-#include "vault/keys.h"
+#include "vault/signed/element_error_signature.h"
+#include "vault/keys/keys.h"
 
 namespace idvault::rp {
 

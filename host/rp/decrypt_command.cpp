@@ -16,8 +16,8 @@
 #include "host/rp/service_token.h"
 #include "host/rp/share_intake.h"
 #include "pkcs11/error.h"
-#include "vault/attestation.h"
-#include "vault/errors.h"
+#include "vault/signed/attestation.h"
+#include "vault/model/errors.h"
 
 namespace idvault::rp {
 

@@ -3,8 +3,8 @@
 #include <charconv>
 #include <string>
 
-#include "vault/base64.h"
-#include "vault/errors.h"
+#include "common/base64.h"
+#include "vault/model/errors.h"
 
 namespace idvault::rp {
 namespace {
@@ -116,7 +116,7 @@ vault::PassportElementError error_from_spec(std::string_view spec,
       for (const auto& sent : received.data) {
         if (sent.type != *type) continue;
         if (!sent.hash) throw FormatError(where, no_element_hash_reason(parts[1]));
-        error.hashes.push_back(vault::base64_decode(*sent.hash, where + ".element_hash"));
+        error.hashes.push_back(base64_decode(*sent.hash, where + ".element_hash"));
       }
       break;
   }

@@ -12,8 +12,8 @@
 
 #include <string_view>
 
-#include "vault/element_error.h"
-#include "vault/passport_decryptor.h"
+#include "vault/model/element_error.h"
+#include "vault/wire/passport_decryptor.h"
 
 namespace idvault::rp {
 

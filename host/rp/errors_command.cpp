@@ -8,7 +8,7 @@
 #include "host/rp/rp_commands.h"
 #include "host/rp/service_token.h"
 #include "host/rp/share_intake.h"
-#include "vault/element_error_signature.h"
+#include "vault/signed/element_error_signature.h"
 
 namespace idvault::rp {
 

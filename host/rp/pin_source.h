@@ -6,7 +6,7 @@
 #include <boost/program_options/variables_map.hpp>
 
 #include "host/pin/pin_source.h"
-#include "pkcs11/secret_bytes.h"
+#include "common/secret_bytes.h"
 
 namespace idvault::rp {
 

@@ -10,10 +10,10 @@
 #include "host/rp/base64_block.h"
 #include "host/rp/bundle_text.h"
 #include "host/rpc/file_descriptor.h"
-#include "vault/base64.h"
-#include "vault/errors.h"
-#include "vault/json_fields.h"
-#include "vault/quoted_text.h"
+#include "common/base64.h"
+#include "vault/model/errors.h"
+#include "common/json_fields.h"
+#include "common/quoted_text.h"
 
 namespace idvault::rp {
 namespace {
@@ -49,7 +49,7 @@ struct DirectoryFile {
 
 // The file_id came from the sender: quoted wherever it is shown.
 std::string where_in_dir(std::string_view file_id) {
-  return "files_dir." + vault::quote_untrusted(file_id);
+  return "files_dir." + quote_untrusted(file_id);
 }
 
 // Opens the file_id's file; nullopt when there is none (the share reports it missing).
@@ -101,7 +101,7 @@ void ShareReader::read_from_dir(const std::filesystem::path& dir) {
       return;
     if (!is_plain_file_name(id)) {
       throw FormatError("files_dir",
-                        "file_id " + vault::quote_untrusted(id) + " is not a plain file name");
+                        "file_id " + quote_untrusted(id) + " is not a plain file name");
     }
     if (auto found = open_in(dir, id)) {
       capacity += found->size;
@@ -125,23 +125,23 @@ const ReceivedShare& ShareReader::read(std::string_view json_text,
   if (!parts.passport_data.empty()) {
     share_.is_bundle = true;
     share_.passport_data = vault::passport_data_from_json(
-        vault::json_fields::parse(parts.passport_data, "passport_data"));
+        json_fields::parse(parts.passport_data, "passport_data"));
     if (parts.receipt.empty())
       throw FormatError("bundle.receipt", "missing: a bundle carries the holder's receipt");
-    share_.receipt = vault::receipt_from_json(vault::json_fields::parse(parts.receipt, "receipt"));
+    share_.receipt = vault::receipt_from_json(json_fields::parse(parts.receipt, "receipt"));
     if (!parts.attestations.empty()) {
-      nlohmann::json list = vault::json_fields::parse(parts.attestations, "attestations");
+      nlohmann::json list = json_fields::parse(parts.attestations, "attestations");
       if (!list.is_array()) throw FormatError("attestations", "must be an array");
       for (auto& item : list) share_.attestations.push_back(std::move(item));
     }
     std::size_t capacity = 0;
     for (const auto& [id, text] : parts.files)
-      capacity += vault::base64_decoded_capacity(text.size());
+      capacity += base64_decoded_capacity(text.size());
     // Sized once up front: the spans handed out below must not move.
     if (decoded_.size() < capacity) decoded_.resize(capacity);
     std::size_t used = 0;
     for (const auto& [id, text] : parts.files) {
-      auto out = std::span(decoded_).subspan(used, vault::base64_decoded_capacity(text.size()));
+      auto out = std::span(decoded_).subspan(used, base64_decoded_capacity(text.size()));
       auto bytes = decode_base64_block(text, out, "bundle.files." + id);
       used += bytes.size();
       share_.files.emplace(id, bytes);
@@ -149,7 +149,7 @@ const ReceivedShare& ShareReader::read(std::string_view json_text,
   } else {
     // Not a bundle: the text must be a Bot API PassportData, which is small.
     share_.passport_data =
-        vault::passport_data_from_json(vault::json_fields::parse(json_text, "passport_data"));
+        vault::passport_data_from_json(json_fields::parse(json_text, "passport_data"));
   }
   if (files_dir) read_from_dir(*files_dir);
   return share_;

@@ -8,7 +8,7 @@
 #include "pkcs11/public_key.h"
 #include "pkcs11/token_resolver.h"
 #include "pkcs11/uri.h"
-#include "vault/auth_link.h"
+#include "vault/model/auth_link.h"
 
 namespace idvault::rp {
 

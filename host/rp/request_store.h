@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "vault/sqlite_db.h"
+#include "vault/store/sqlite_db.h"
 
 namespace idvault::rp {
 

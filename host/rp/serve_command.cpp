@@ -11,7 +11,7 @@
 #include "host/rp/request_store.h"
 #include "host/rp/rp_commands.h"
 #include "host/rp/service_token.h"
-#include "vault/attestation.h"
+#include "vault/signed/attestation.h"
 
 namespace idvault::rp {
 

@@ -9,10 +9,10 @@
 
 #include "pkcs11/login.h"
 #include "pkcs11/rsa.h"
-#include "pkcs11/secret_bytes.h"
+#include "common/secret_bytes.h"
 #include "pkcs11/token.h"
-#include "vault/element_error_signature.h"
-#include "vault/token_keys.h"
+#include "vault/signed/element_error_signature.h"
+#include "vault/keys/token_keys.h"
 
 namespace idvault::rp {
 

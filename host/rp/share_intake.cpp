@@ -8,10 +8,10 @@
 #include <cstring>
 
 #include "host/rp/file_kind.h"
-#include "vault/attestation.h"
-#include "vault/errors.h"
-#include "vault/share_receipt.h"
-#include "vault/signed_statement.h"
+#include "vault/signed/attestation.h"
+#include "vault/model/errors.h"
+#include "vault/signed/share_receipt.h"
+#include "vault/signed/signed_statement.h"
 
 namespace idvault::rp {
 namespace {

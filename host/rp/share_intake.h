@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "host/rp/received_share.h"
-#include "vault/keys.h"
-#include "vault/passport_decryptor.h"
+#include "vault/keys/keys.h"
+#include "vault/wire/passport_decryptor.h"
 
 namespace idvault::rp {
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "host/rpc/json_text_scanner.h"
-#include "vault/json_fields.h"
+#include "common/json_fields.h"
 
 namespace idvault::rpc {
 namespace {
@@ -96,12 +96,12 @@ nlohmann::json parse_json_line(std::string_view text) {
     case Split::malformed:
       return discarded();
     case Split::not_applicable:
-      if (has_raw_nul(text) || vault::json_fields::nests_too_deep(text)) return discarded();
+      if (has_raw_nul(text) || json_fields::nests_too_deep(text)) return discarded();
       return nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
     case Split::done:
       // Every string was scanned (a raw NUL in one is malformed); the rest is what is left.
       // It nests exactly as text does, so its depth is checked instead of 21 MiB of scans.
-      if (has_raw_nul(split.rest) || vault::json_fields::nests_too_deep(split.rest)) {
+      if (has_raw_nul(split.rest) || json_fields::nests_too_deep(split.rest)) {
         ::explicit_bzero(split.rest.data(), split.rest.size());
         return discarded();
       }

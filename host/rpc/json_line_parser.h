@@ -20,7 +20,7 @@ namespace idvault::rpc {
 inline constexpr std::size_t kLongJsonString = 1024;
 
 // The parsed value, or a discarded value (is_discarded()) when text is not valid JSON or
-// nests deeper than vault::json_fields::kMaxDepth.
+// nests deeper than json_fields::kMaxDepth.
 // One deliberate difference from nlohmann::json::parse: a raw NUL byte anywhere makes the
 // text invalid, where nlohmann stops reading at it and accepts what came before.
 [[nodiscard]] nlohmann::json parse_json_line(std::string_view text);

@@ -2,7 +2,7 @@
 
 #include "host/rpc/compact_json.h"
 #include "host/rpc/json_line_parser.h"
-#include "vault/json_fields.h"
+#include "common/json_fields.h"
 
 namespace idvault::rpc {
 namespace {
@@ -26,9 +26,9 @@ RpcRequest parse_request(std::string_view line, nlohmann::json& id_for_error) {
   id_for_error = nullptr;
   nlohmann::json message = parse_json_line(line);
   if (message.is_discarded()) {
-    if (vault::json_fields::nests_too_deep(line)) {
+    if (json_fields::nests_too_deep(line)) {
       throw RpcError(RpcCode::parse_error, "parse error: nested deeper than " +
-                                               std::to_string(vault::json_fields::kMaxDepth) +
+                                               std::to_string(json_fields::kMaxDepth) +
                                                " levels");
     }
     throw RpcError(RpcCode::parse_error, "parse error: not valid JSON");

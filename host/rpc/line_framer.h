@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-#include "pkcs11/secret_bytes.h"
+#include "common/secret_bytes.h"
 
 namespace idvault::rpc {
 

@@ -13,7 +13,7 @@
 #include "host/rpc/file_descriptor.h"
 #include "host/rpc/json_rpc.h"
 #include "host/rpc/peer_credentials.h"
-#include "pkcs11/secret_bytes.h"
+#include "common/secret_bytes.h"
 
 namespace idvault::rpc {
 

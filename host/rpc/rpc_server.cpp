@@ -28,7 +28,7 @@
 #include "host/rpc/json_line_parser.h"
 #include "host/rpc/line_framer.h"
 #include "host/rpc/open_file_limit.h"
-#include "vault/quoted_text.h"
+#include "common/quoted_text.h"
 
 namespace idvault::rpc {
 namespace {
@@ -51,11 +51,11 @@ std::string dispatch(const MethodTable& methods, const std::string& line, const 
     const MethodHandler* handler = methods.find(request.method);
     if (handler == nullptr) {
       throw RpcError(RpcCode::method_not_found,
-                     "method not found: " + vault::quote_untrusted(request.method));
+                     "method not found: " + quote_untrusted(request.method));
     }
     if (context.attachment_count() > 0 && !methods.accepts_attachments(request.method)) {
       throw RpcError(RpcCode::invalid_params,
-                     "attachments: " + vault::quote_untrusted(request.method) + " takes none");
+                     "attachments: " + quote_untrusted(request.method) + " takes none");
     }
     nlohmann::json params = request.params.is_null() ? nlohmann::json::object() : std::move(request.params);
     // Params may hold document scans (base64) or a PIN a handler did not take: wiped

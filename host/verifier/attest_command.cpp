@@ -8,10 +8,10 @@
 #include "host/rp/service_token.h"
 #include "host/rp/share_intake.h"
 #include "host/verifier/verifier_commands.h"
-#include "vault/attestation.h"
-#include "vault/element_shape.h"
-#include "vault/errors.h"
-#include "vault/share_receipt.h"
+#include "vault/signed/attestation.h"
+#include "vault/model/element_shape.h"
+#include "vault/model/errors.h"
+#include "vault/signed/share_receipt.h"
 
 namespace idvault::verifier {
 

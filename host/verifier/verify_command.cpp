@@ -5,10 +5,10 @@
 
 #include "host/rp/cli_support.h"
 #include "host/verifier/verifier_commands.h"
-#include "vault/attestation.h"
-#include "vault/errors.h"
-#include "vault/json_fields.h"
-#include "vault/share_receipt.h"
+#include "vault/signed/attestation.h"
+#include "vault/model/errors.h"
+#include "common/json_fields.h"
+#include "vault/signed/share_receipt.h"
 
 namespace idvault::verifier {
 
@@ -33,7 +33,7 @@ int run_verify(const std::vector<std::string>& args) {
       trusted.push_back(vault::verifier_key_from_pem(rp::read_text_file(pem), pem));
     }
   }
-  const auto json = vault::json_fields::parse(rp::read_text_file(path), path);
+  const auto json = json_fields::parse(rp::read_text_file(path), path);
   const nlohmann::json list = json.is_array() ? json : nlohmann::json::array({json});
   const std::int64_t now = rp::unix_now();
   int status = 0;

@@ -13,10 +13,10 @@
 #include "host/agent/element_json.h"
 #include "host/rpc/json_line_parser.h"
 #include "host/rpc/json_rpc.h"
-#include "vault/attestation.h"
-#include "vault/element_error_signature.h"
-#include "vault/errors.h"
-#include "vault/passport_encryptor.h"
+#include "vault/signed/attestation.h"
+#include "vault/signed/element_error_signature.h"
+#include "vault/model/errors.h"
+#include "vault/wire/passport_encryptor.h"
 
 namespace {
 

@@ -8,13 +8,14 @@
 #include <span>
 #include <string_view>
 
-#include "vault/attestation.h"
-#include "vault/errors.h"
-#include "vault/json_fields.h"
-#include "vault/software_keys.h"
+#include "vault/signed/attestation.h"
+#include "vault/model/errors.h"
+#include "common/json_fields.h"
+#include "vault/keys/software_keys.h"
 
 namespace {
 
+using namespace idvault;
 using namespace idvault::vault;
 
 const SoftwareSigningKey& test_key() {
@@ -31,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(  // NOLINT(readability-identifier-naming)
   // The bounded parse every reader of outside JSON uses (vault/json_fields.h).
   nlohmann::json json;
   try {
-    json = idvault::vault::json_fields::parse(text, "attestation");
+    json = json_fields::parse(text, "attestation");
   } catch (const FormatError&) {
     return 0;
   }

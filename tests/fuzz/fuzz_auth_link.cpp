@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "vault/auth_link.h"
-#include "vault/errors.h"
+#include "vault/model/auth_link.h"
+#include "vault/model/errors.h"
 
 // The entry point libFuzzer calls; its name is fixed by libFuzzer.
 extern "C" int LLVMFuzzerTestOneInput(  // NOLINT(readability-identifier-naming)

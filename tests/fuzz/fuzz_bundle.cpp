@@ -9,7 +9,7 @@
 
 #include "host/rp/bundle_text.h"
 #include "host/rp/received_share.h"
-#include "vault/errors.h"
+#include "vault/model/errors.h"
 
 // The entry point libFuzzer calls; its name is fixed by libFuzzer.
 extern "C" int LLVMFuzzerTestOneInput(  // NOLINT(readability-identifier-naming)

@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <string_view>
 
-#include "vault/element_data.h"
-#include "vault/element_error.h"
-#include "vault/errors.h"
+#include "vault/model/element_data.h"
+#include "vault/model/element_error.h"
+#include "vault/model/errors.h"
 
 // The entry point libFuzzer calls; its name is fixed by libFuzzer.
 extern "C" int LLVMFuzzerTestOneInput(  // NOLINT(readability-identifier-naming)

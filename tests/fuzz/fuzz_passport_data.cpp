@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "vault/errors.h"
-#include "vault/passport_data.h"
+#include "vault/model/errors.h"
+#include "vault/wire/passport_data.h"
 
 // The entry point libFuzzer calls; its name is fixed by libFuzzer.
 extern "C" int LLVMFuzzerTestOneInput(  // NOLINT(readability-identifier-naming)

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "vault/errors.h"
-#include "vault/scope.h"
+#include "vault/model/errors.h"
+#include "vault/model/scope.h"
 
 // The entry point libFuzzer calls; its name is fixed by libFuzzer.
 extern "C" int LLVMFuzzerTestOneInput(  // NOLINT(readability-identifier-naming)

@@ -10,9 +10,9 @@
 #include <span>
 #include <vector>
 
-#include "pkcs11/secret_bytes.h"
-#include "vault/errors.h"
-#include "vault/value_cipher.h"
+#include "common/secret_bytes.h"
+#include "vault/model/errors.h"
+#include "vault/wire/value_cipher.h"
 
 // The entry point libFuzzer calls; its name is fixed by libFuzzer.
 extern "C" int LLVMFuzzerTestOneInput(  // NOLINT(readability-identifier-naming)

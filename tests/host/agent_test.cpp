@@ -23,16 +23,16 @@
 #include "tests/host/rpc_test_client.h"
 #include "tests/support/deep_json.h"
 #include "tests/support/softhsm_token.h"
-#include "vault/attestation.h"
-#include "vault/auth_link.h"
-#include "vault/base64.h"
-#include "vault/element_error_signature.h"
-#include "vault/passport_data.h"
-#include "vault/passport_decryptor.h"
-#include "vault/recovery_key.h"
-#include "vault/share_receipt.h"
-#include "vault/software_keys.h"
-#include "vault/sqlite_db.h"
+#include "vault/signed/attestation.h"
+#include "vault/model/auth_link.h"
+#include "common/base64.h"
+#include "vault/signed/element_error_signature.h"
+#include "vault/wire/passport_data.h"
+#include "vault/wire/passport_decryptor.h"
+#include "vault/keys/recovery_key.h"
+#include "vault/signed/share_receipt.h"
+#include "vault/keys/software_keys.h"
+#include "vault/store/sqlite_db.h"
 
 using namespace idvault;
 using idvault::testing::Client;
@@ -42,7 +42,7 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string b64(std::string_view text) {
-  return vault::base64_encode(std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+  return base64_encode(std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
 }
 
 // An idvault:// authorization link from this service for this scope.
@@ -348,7 +348,7 @@ TEST_F(AgentTest, AuthorizeAsksTheHolderAndSharesTheStoredCiphertext) {
   vault::PassportData passport_data = passport_data_of(bundle);
   vault::PassportDecryptor decryptor(service);
   std::map<std::string, vault::Bytes> files;
-  for (auto& [id, text] : bundle["files"].items()) files[id] = vault::base64_decode(text.get<std::string>(), id);
+  for (auto& [id, text] : bundle["files"].items()) files[id] = base64_decode(text.get<std::string>(), id);
   auto decrypted = decryptor.decrypt(
       passport_data,
       [&](std::string_view id) -> std::optional<std::span<const std::uint8_t>> {
@@ -538,7 +538,7 @@ TEST_F(AgentTest, AuthorizeWritesTheBundleToAPassedFile) {
   const json bundle = json::parse(text);
   vault::PassportData passport_data = passport_data_of(bundle);
   const vault::Bytes front_cipher =
-      vault::base64_decode(bundle["files"][passport_data.data.at(0).front_side->file_id].get<std::string>(), "front");
+      base64_decode(bundle["files"][passport_data.data.at(0).front_side->file_id].get<std::string>(), "front");
   vault::PassportDecryptor decryptor(service);  // holds the plaintexts
   auto decrypted = decryptor.decrypt(
       passport_data,
@@ -683,7 +683,7 @@ TEST_F(AgentTest, OnlyAttestationsForThisHolderAndItsElementsAreKept) {
   const auto attestation_for = [&](vault::ElementType type, const std::string& holder) {
     vault::AttestationClaims claims;
     claims.element_type = type;
-    claims.data_hash = vault::base64_encode(vault::Bytes(32, 7));
+    claims.data_hash = base64_encode(vault::Bytes(32, 7));
     claims.holder_key_sha256 = holder;
     claims.level = vault::AttestationLevel::document;
     claims.issued_at = 1700000000;
@@ -870,7 +870,7 @@ TEST_F(AgentTest, ServiceErrorsMustNameAnElementOfThatShareByItsOwnHash) {
                                       request, vault::LinkFormat::idvault)}})["result"]["bundle"];
   const vault::PassportData passport_data = passport_data_of(bundle);
   ASSERT_EQ(passport_data.data.size(), 1u);
-  const vault::Bytes email_hash = vault::base64_decode(passport_data.data[0].hash.value(), "hash");
+  const vault::Bytes email_hash = base64_decode(passport_data.data[0].hash.value(), "hash");
 
   const SoftwareErrorSigner signer(service);
   const auto signed_list = [&](std::vector<vault::PassportElementError> errors) {
@@ -1075,8 +1075,8 @@ void write_recovery_setting(const fs::path& db, const json& envelope) {
 }
 
 std::string other_rsa_public_key_pem() {
-  vault::openssl::PKey key(EVP_RSA_gen(3072));
-  auto bio = vault::openssl::make_memory_bio();
+  openssl::PKey key(EVP_RSA_gen(3072));
+  auto bio = openssl::make_memory_bio();
   PEM_write_bio_PUBKEY(bio.get(), key.get());
   char* data = nullptr;
   long size = BIO_get_mem_data(bio.get(), &data);

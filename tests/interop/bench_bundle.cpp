@@ -29,10 +29,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "vault/base64.h"
-#include "vault/openssl_owners.h"
-#include "vault/passport_decryptor.h"
-#include "vault/software_keys.h"
+#include "common/base64.h"
+#include "common/openssl_owners.h"
+#include "vault/wire/passport_decryptor.h"
+#include "vault/keys/software_keys.h"
 
 namespace fs = std::filesystem;
 using namespace idvault;

@@ -14,8 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/missing_peer.h"
-#include "vault/passport_decryptor.h"
-#include "vault/software_keys.h"
+#include "vault/wire/passport_decryptor.h"
+#include "vault/keys/software_keys.h"
 
 namespace idvault::vault {
 namespace {

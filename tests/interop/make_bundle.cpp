@@ -18,8 +18,8 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/vault/wire/sample_passport.h"
-#include "vault/passport_encryptor.h"
-#include "vault/software_keys.h"
+#include "vault/wire/passport_encryptor.h"
+#include "vault/keys/software_keys.h"
 
 namespace fs = std::filesystem;
 using namespace idvault;

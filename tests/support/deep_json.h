@@ -1,4 +1,4 @@
-// Hostile JSON for the depth limit (vault::json_fields::kMaxDepth): a document with one
+// Hostile JSON for the depth limit (json_fields::kMaxDepth): a document with one
 // value swapped for arrays nested far deeper than any parser's stack survives copying.
 #pragma once
 

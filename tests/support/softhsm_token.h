@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "pkcs11/secret_bytes.h"
+#include "common/secret_bytes.h"
 
 namespace idvault::testing {
 

@@ -1,5 +1,5 @@
 // The vault key interface on SoftHSM keys, checked with OpenSSL on the host.
-#include "vault/token_keys.h"
+#include "vault/keys/token_keys.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include "pkcs11/token_resolver.h"
 #include "tests/support/host_crypto.h"
 #include "tests/support/softhsm_token.h"
-#include "vault/errors.h"
+#include "vault/model/errors.h"
 
 namespace idvault::vault {
 namespace {

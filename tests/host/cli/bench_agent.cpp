@@ -56,13 +56,13 @@
 #include "host/cli/agent_client.h"
 #include "host/cli/local_files.h"
 #include "host/cli/secret_request.h"
-#include "vault/auth_link.h"
+#include "vault/model/auth_link.h"
 #include "host/rpc/json_rpc.h"
-#include "vault/passport_encryptor.h"
-#include "vault/vault_store.h"
-#include "vault/openssl_owners.h"
-#include "vault/scope.h"
-#include "vault/software_keys.h"
+#include "vault/wire/passport_encryptor.h"
+#include "vault/store/vault_store.h"
+#include "common/openssl_owners.h"
+#include "vault/model/scope.h"
+#include "vault/keys/software_keys.h"
 
 namespace fs = std::filesystem;
 using namespace idvault;
@@ -231,8 +231,8 @@ void prepare(cli::AgentClient& agent, bool attach) {
 
 // AES-256-CBC encrypt + SHA-256 over every scan, contexts and output buffer reused.
 struct Floor {
-  vault::openssl::CipherCtx cipher{EVP_CIPHER_CTX_new()};
-  vault::openssl::DigestCtx digest{EVP_MD_CTX_new()};
+  openssl::CipherCtx cipher{EVP_CIPHER_CTX_new()};
+  openssl::DigestCtx digest{EVP_MD_CTX_new()};
   std::vector<std::uint8_t> out;
   unsigned char key[32] = {1}, iv[16] = {2};
 
@@ -414,7 +414,7 @@ int main(int argc, char** argv) {
       vault::FileEncryption how;
       how.threads = static_cast<unsigned>(file_threads);
       auto pack = store->open_pack();
-      how.sink = [&pack](vault::PageAlignedBytes&& ciphertext) { return pack->append_later(std::move(ciphertext)); };
+      how.sink = [&pack](PageAlignedBytes&& ciphertext) { return pack->append_later(std::move(ciphertext)); };
       std::vector<SecretBytes*> fillable;  // as HolderVault::put does with its loader
       vault::for_each_file(element, [&fillable](SecretBytes& file) { fillable.push_back(&file); });
       how.before_encrypting = [&](const SecretBytes& file) {

@@ -56,10 +56,10 @@
 #include "tests/host/rp/http_test_client.h"
 #include "tests/host/rp/service_side_fixture.h"
 #include "tests/support/softhsm_token.h"
-#include "vault/base64.h"
-#include "vault/openssl_owners.h"
-#include "vault/share_receipt.h"
-#include "vault/software_keys.h"
+#include "common/base64.h"
+#include "common/openssl_owners.h"
+#include "vault/signed/share_receipt.h"
+#include "vault/keys/software_keys.h"
 
 namespace fs = std::filesystem;
 using namespace idvault;
@@ -117,7 +117,7 @@ ReferenceBundle load(const fs::path& dir, const std::string& service_pem) {
   nlohmann::ordered_json bundle;
   bundle["passport_data"] = nlohmann::ordered_json::parse(b.passport_data_text);
   nlohmann::ordered_json files = nlohmann::ordered_json::object();
-  for (const auto& [id, bytes] : b.files) files[id] = vault::base64_encode(bytes);
+  for (const auto& [id, bytes] : b.files) files[id] = base64_encode(bytes);
   bundle["files"] = std::move(files);
   bundle["receipt"] = vault::to_json(vault::sign_receipt(fields, identity));
   bundle["attestations"] = nlohmann::ordered_json::array();
@@ -221,11 +221,11 @@ class Floor {
  public:
   Floor(const ReferenceBundle& bundle, const vault::ServiceKey& key) : key_(key) {
     const vault::PassportData pd = vault::parse_passport_data(bundle.passport_data_text);
-    rsa_ciphertext_ = vault::base64_decode(pd.credentials.secret, "secret");
-    ciphertext_ = vault::base64_decode(pd.credentials.data, "data");
+    rsa_ciphertext_ = base64_decode(pd.credentials.secret, "secret");
+    ciphertext_ = base64_decode(pd.credentials.data, "data");
     for (const auto& el : pd.data) {
       if (el.data) {
-        const auto bytes = vault::base64_decode(*el.data, "data");
+        const auto bytes = base64_decode(*el.data, "data");
         ciphertext_.insert(ciphertext_.end(), bytes.begin(), bytes.end());
       }
     }
@@ -242,18 +242,18 @@ class Floor {
     const SecretBytes secret = key_.decrypt_oaep_sha1(rsa_ciphertext_);
     unsigned char digest[32];
     unsigned digest_size = 0;
-    vault::openssl::check(EVP_DigestInit_ex2(sha_.get(), vault::openssl::sha256(), nullptr),
+    openssl::check(EVP_DigestInit_ex2(sha_.get(), openssl::sha256(), nullptr),
                           "EVP_DigestInit_ex2");
-    vault::openssl::check(EVP_DigestUpdate(sha_.get(), ciphertext_.data(), ciphertext_.size()),
+    openssl::check(EVP_DigestUpdate(sha_.get(), ciphertext_.data(), ciphertext_.size()),
                           "EVP_DigestUpdate");
-    vault::openssl::check(EVP_DigestFinal_ex(sha_.get(), digest, &digest_size),
+    openssl::check(EVP_DigestFinal_ex(sha_.get(), digest, &digest_size),
                           "EVP_DigestFinal_ex");
     int written = 0;
-    vault::openssl::check(EVP_DecryptInit_ex2(aes_.get(), vault::openssl::aes_256_cbc(), key_bytes_,
+    openssl::check(EVP_DecryptInit_ex2(aes_.get(), openssl::aes_256_cbc(), key_bytes_,
                                               key_bytes_ + 32, nullptr),
                           "EVP_DecryptInit_ex2");
-    vault::openssl::check(EVP_CIPHER_CTX_set_padding(aes_.get(), 0), "set_padding");
-    vault::openssl::check(
+    openssl::check(EVP_CIPHER_CTX_set_padding(aes_.get(), 0), "set_padding");
+    openssl::check(
         EVP_DecryptUpdate(aes_.get(), plaintext_.data(), &written, ciphertext_.data(),
                           static_cast<int>(ciphertext_.size())),
         "EVP_DecryptUpdate");
@@ -266,8 +266,8 @@ class Floor {
  private:
   const vault::ServiceKey& key_;
   std::vector<std::uint8_t> rsa_ciphertext_, ciphertext_, plaintext_;
-  vault::openssl::DigestCtx sha_ = vault::openssl::make_digest_ctx();
-  vault::openssl::CipherCtx aes_ = vault::openssl::make_cipher_ctx();
+  openssl::DigestCtx sha_ = openssl::make_digest_ctx();
+  openssl::CipherCtx aes_ = openssl::make_cipher_ctx();
   unsigned char key_bytes_[48] = {1, 2, 3};
   unsigned sink_ = 0;
 };

@@ -10,8 +10,8 @@
 #include "host/rp/bundle_text.h"
 #include "host/rp/received_share.h"
 #include "tests/support/temp_dir.h"
-#include "vault/base64.h"
-#include "vault/errors.h"
+#include "common/base64.h"
+#include "vault/model/errors.h"
 
 using namespace idvault;
 
@@ -20,7 +20,7 @@ TEST(Base64Block, DecodesWhatTheVaultsDecoderDecodesForEveryLengthAndPadding) {
   for (std::size_t size = 0; size < 200; ++size) {
     std::vector<std::uint8_t> bytes(size);
     for (auto& b : bytes) b = static_cast<std::uint8_t>(random());
-    const std::string text = vault::base64_encode(bytes);
+    const std::string text = base64_encode(bytes);
     std::vector<std::uint8_t> out(text.size() / 4 * 3);
     const auto decoded = rp::decode_base64_block(text, out, "t");
     EXPECT_EQ(std::vector<std::uint8_t>(decoded.begin(), decoded.end()), bytes) << size;

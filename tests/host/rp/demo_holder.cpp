@@ -10,12 +10,12 @@
 #include <string>
 
 #include "tests/host/rp/service_side_fixture.h"
-#include "vault/attestation.h"
-#include "vault/auth_link.h"
-#include "vault/base64.h"
-#include "vault/passport_decryptor.h"
-#include "vault/share_receipt.h"
-#include "vault/software_keys.h"
+#include "vault/signed/attestation.h"
+#include "vault/model/auth_link.h"
+#include "common/base64.h"
+#include "vault/wire/passport_decryptor.h"
+#include "vault/signed/share_receipt.h"
+#include "vault/keys/software_keys.h"
 
 using namespace idvault;
 namespace fs = std::filesystem;
@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
     const vault::ShareBundle to_provider = holder.vault().share(
         request, holder.vault().plan_share(request), holder.identity(), ::time(nullptr));
     std::map<std::string, std::vector<std::uint8_t>> files;
-    for (const auto& [id, text] : to_provider.files) files[id] = vault::base64_decode(text, id);
+    for (const auto& [id, text] : to_provider.files) files[id] = base64_decode(text, id);
     vault::PassportDecryptor decryptor(inbox);
     const auto checked =
         decryptor.decrypt(to_provider.passport_data,

@@ -6,8 +6,8 @@
 
 #include "tests/host/rp/service_side_fixture.h"
 #include "tests/support/deep_json.h"
-#include "vault/auth_link.h"
-#include "vault/base64.h"
+#include "vault/model/auth_link.h"
+#include "common/base64.h"
 
 using namespace idvault;
 using namespace idvault::testing;
@@ -139,7 +139,7 @@ TEST_F(RpDecryptTest, BarePassportDataTakesItsFilesFromFilesDir) {
       dropped = id;
       continue;
     }
-    const auto bytes = vault::base64_decode(text.get<std::string>(), "test");
+    const auto bytes = base64_decode(text.get<std::string>(), "test");
     write_file(files_dir / id, std::string(bytes.begin(), bytes.end()));
   }
   const fs::path passport_data = write("passport_data.json", bundle["passport_data"].dump());

@@ -7,10 +7,10 @@
 
 #include "host/rp/service_token.h"
 #include "tests/host/rp/service_side_fixture.h"
-#include "vault/base64.h"
-#include "vault/element_error_signature.h"
-#include "vault/share_error_fit.h"
-#include "vault/share_receipt.h"
+#include "common/base64.h"
+#include "vault/signed/element_error_signature.h"
+#include "vault/model/share_error_fit.h"
+#include "vault/signed/share_receipt.h"
 
 using namespace idvault;
 using namespace idvault::testing;
@@ -201,7 +201,7 @@ TEST_F(RpErrorsTest, AnElementWithoutHashCanBeToldAboutItsPartsButNotAsAWhole) {
   const fs::path files_dir = dir_ / "files";
   fs::create_directory(files_dir);
   for (const auto& [id, text] : bundle_.files) {
-    const auto bytes = vault::base64_decode(text, "test");
+    const auto bytes = base64_decode(text, "test");
     write_file(files_dir / id, std::string(bytes.begin(), bytes.end()));
   }
   const fs::path input = write("old_passport_data.json", passport_data.dump());

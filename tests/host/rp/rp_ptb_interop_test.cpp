@@ -7,8 +7,8 @@
 
 #include "tests/host/rp/service_side_fixture.h"
 #include "tests/support/missing_peer.h"
-#include "vault/base64.h"
-#include "vault/software_keys.h"
+#include "common/base64.h"
+#include "vault/keys/software_keys.h"
 
 using namespace idvault;
 using namespace idvault::testing;
@@ -50,7 +50,7 @@ class RpPtbInteropTest : public ServiceSideTest {
     share.files_dir = dir_ / "files";
     fs::create_directory(share.files_dir);
     for (const auto& [id, text] : share.bundle["files"].items()) {
-      const auto bytes = vault::base64_decode(text.get<std::string>(), "test");
+      const auto bytes = base64_decode(text.get<std::string>(), "test");
       write_file(share.files_dir / id, std::string(bytes.begin(), bytes.end()));
     }
     key_pem_ = share.key_pem;

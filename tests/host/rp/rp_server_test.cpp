@@ -18,8 +18,8 @@
 #include "tests/host/rp/http_test_client.h"
 #include "tests/host/rp/service_side_fixture.h"
 #include "tests/support/deep_json.h"
-#include "vault/element_error_signature.h"
-#include "vault/share_receipt.h"
+#include "vault/signed/element_error_signature.h"
+#include "vault/signed/share_receipt.h"
 
 using namespace idvault;
 using namespace idvault::testing;

@@ -9,8 +9,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "vault/auth_link.h"
-#include "vault/base64.h"
+#include "vault/model/auth_link.h"
+#include "common/base64.h"
 
 extern char** environ;
 
@@ -102,12 +102,12 @@ std::string sha256_hex_of(const std::string& bytes) {
 }
 
 std::string base64_of(const std::string& bytes) {
-  return vault::base64_encode(
+  return base64_encode(
       std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
 }
 
 std::string spki_pem_of(const std::vector<std::uint8_t>& spki_der) {
-  const std::string body = vault::base64_encode(spki_der);
+  const std::string body = base64_encode(spki_der);
   std::string pem = "-----BEGIN PUBLIC KEY-----\n";
   for (std::size_t i = 0; i < body.size(); i += 64) pem += body.substr(i, 64) + "\n";
   return pem + "-----END PUBLIC KEY-----\n";

@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "tests/support/softhsm_token.h"
-#include "vault/holder_vault.h"
-#include "vault/software_keys.h"
-#include "vault/vault_store.h"
+#include "vault/store/holder_vault.h"
+#include "vault/keys/software_keys.h"
+#include "vault/store/vault_store.h"
 
 namespace idvault::testing {
 

@@ -9,10 +9,10 @@
 #include <tuple>
 
 #include "tests/host/rp/service_side_fixture.h"
-#include "vault/attestation.h"
-#include "vault/errors.h"
-#include "vault/share_receipt.h"
-#include "vault/signed_statement.h"
+#include "vault/signed/attestation.h"
+#include "vault/model/errors.h"
+#include "vault/signed/share_receipt.h"
+#include "vault/signed/signed_statement.h"
 
 using namespace idvault;
 using namespace idvault::testing;

@@ -25,10 +25,10 @@
 #include "host/rpc/line_framer.h"
 #include "host/rpc/method_table.h"
 #include "host/rpc/rpc_server.h"
-#include "pkcs11/secret_bytes.h"
+#include "common/secret_bytes.h"
 #include "tests/host/zeroization/freed_memory_watch.h"
 #include "tests/support/sanitizer_build.h"
-#include "vault/software_keys.h"
+#include "vault/keys/software_keys.h"
 
 using idvault::SecretBytes;
 using idvault::testing::start_scanning_freed_blocks;

@@ -1,5 +1,5 @@
 // Authorization links: every accepted form, decoding, TDLib's rejection cases, keys.
-#include "vault/auth_link.h"
+#include "vault/model/auth_link.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <string>
 
 #include "tests/vault/model/test_public_keys.h"
-#include "vault/errors.h"
+#include "vault/model/errors.h"
 
 namespace idvault::vault {
 namespace {

@@ -4,11 +4,11 @@
 
 #include <string>
 
-#include "vault/country_code.h"
-#include "vault/date.h"
-#include "vault/errors.h"
-#include "vault/quoted_text.h"
-#include "vault/utf8.h"
+#include "vault/model/country_code.h"
+#include "vault/model/date.h"
+#include "vault/model/errors.h"
+#include "common/quoted_text.h"
+#include "common/utf8.h"
 
 namespace idvault::vault {
 namespace {

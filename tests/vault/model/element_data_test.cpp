@@ -1,15 +1,15 @@
 // Element data (PersonalDetails, IdDocumentData, ResidentialAddress), the plain
 // phone/email values and the slot shape of each type.
-#include "vault/element_data.h"
+#include "vault/model/element_data.h"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "vault/element_shape.h"
-#include "vault/errors.h"
-#include "vault/plain_value.h"
+#include "vault/model/element_shape.h"
+#include "vault/model/errors.h"
+#include "vault/model/plain_value.h"
 
 namespace idvault::vault {
 namespace {

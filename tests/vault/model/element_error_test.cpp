@@ -1,5 +1,5 @@
 // PassportElementError: all nine kinds, the Bot API's read rules, and the type table.
-#include "vault/element_error.h"
+#include "vault/model/element_error.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <numeric>
 #include <string>
 
-#include "vault/errors.h"
+#include "vault/model/errors.h"
 
 namespace idvault::vault {
 namespace {

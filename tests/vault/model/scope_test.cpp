@@ -1,12 +1,12 @@
 // ScopeRequest: the four scope forms, aliases, Telegram's rules, and both writers.
-#include "vault/scope.h"
+#include "vault/model/scope.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "vault/errors.h"
-#include "vault/scope_description.h"
+#include "vault/model/errors.h"
+#include "vault/model/scope_description.h"
 
 namespace idvault::vault {
 namespace {

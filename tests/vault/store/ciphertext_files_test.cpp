@@ -1,7 +1,7 @@
 // The pack files beside the holder's database (vault/ciphertext_files.h) on their own:
 // where large and small ciphertexts land, the writer thread behind append_later, and
 // removal on the store's own thread. Through the real file system of the temp dir.
-#include "vault/ciphertext_files.h"
+#include "vault/store/ciphertext_files.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -13,8 +13,9 @@
 #include <random>
 #include <vector>
 
-#include "vault/sqlite_db.h"
+#include "vault/store/sqlite_db.h"
 
+using namespace idvault;
 using namespace idvault::vault;
 namespace fs = std::filesystem;
 

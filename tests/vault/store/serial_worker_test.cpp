@@ -1,4 +1,4 @@
-#include "vault/serial_worker.h"
+#include "vault/store/serial_worker.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "vault/vault_store.h"
+#include "vault/store/vault_store.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+using namespace idvault;
 using namespace idvault::vault;
 namespace fs = std::filesystem;
 

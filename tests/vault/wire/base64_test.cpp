@@ -1,9 +1,9 @@
-#include "vault/base64.h"
+#include "common/base64.h"
 
 #include <gtest/gtest.h>
 
 #include "tests/vault/wire/sample_passport.h"
-#include "vault/errors.h"
+#include "vault/model/errors.h"
 
 namespace idvault::vault {
 namespace {

@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "vault/openssl_owners.h"
+#include "common/openssl_owners.h"
 
 namespace idvault::vault::testing {
 

@@ -1,14 +1,14 @@
-#include "vault/credentials.h"
+#include "vault/wire/credentials.h"
 
 #include <gtest/gtest.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
 #include "tests/vault/wire/sample_passport.h"
-#include "vault/base64.h"
-#include "vault/errors.h"
-#include "vault/openssl_owners.h"
-#include "vault/software_keys.h"
+#include "common/base64.h"
+#include "vault/model/errors.h"
+#include "common/openssl_owners.h"
+#include "vault/keys/software_keys.h"
 
 namespace idvault::vault {
 namespace {

@@ -1,20 +1,20 @@
 // The depth limit every parse of JSON from outside goes through (issue 13.3): nlohmann
 // copies, compares and dumps trees recursively, so a text nesting 200,000 arrays (400 KB)
 // overflowed the stack. Each vault entry point refuses it with a FormatError.
-#include "vault/json_fields.h"
+#include "common/json_fields.h"
 
 #include <gtest/gtest.h>
 
 #include <functional>
 
 #include "tests/support/deep_json.h"
-#include "vault/credentials.h"
-#include "vault/element_data.h"
-#include "vault/element_error.h"
-#include "vault/errors.h"
-#include "vault/passport_data.h"
-#include "vault/scope.h"
-#include "vault/share_receipt.h"
+#include "vault/wire/credentials.h"
+#include "vault/model/element_data.h"
+#include "vault/model/element_error.h"
+#include "vault/model/errors.h"
+#include "vault/wire/passport_data.h"
+#include "vault/model/scope.h"
+#include "vault/signed/share_receipt.h"
 
 namespace idvault::vault {
 namespace {

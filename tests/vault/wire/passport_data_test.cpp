@@ -1,8 +1,8 @@
-#include "vault/passport_data.h"
+#include "vault/wire/passport_data.h"
 
 #include <gtest/gtest.h>
 
-#include "vault/errors.h"
+#include "vault/model/errors.h"
 
 namespace idvault::vault {
 namespace {

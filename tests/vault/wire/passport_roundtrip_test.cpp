@@ -9,11 +9,11 @@
 #include <stdexcept>
 
 #include "tests/vault/wire/sample_passport.h"
-#include "vault/base64.h"
-#include "vault/errors.h"
-#include "vault/passport_decryptor.h"
-#include "vault/passport_encryptor.h"
-#include "vault/software_keys.h"
+#include "common/base64.h"
+#include "vault/model/errors.h"
+#include "vault/wire/passport_decryptor.h"
+#include "vault/wire/passport_encryptor.h"
+#include "vault/keys/software_keys.h"
 
 namespace idvault::vault {
 namespace {

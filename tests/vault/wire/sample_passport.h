@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "pkcs11/secret_bytes.h"
-#include "vault/passport_encryptor.h"
+#include "common/secret_bytes.h"
+#include "vault/wire/passport_encryptor.h"
 
 namespace idvault::vault::testing {
 

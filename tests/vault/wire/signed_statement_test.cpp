@@ -1,6 +1,6 @@
 // The envelope every signed statement shares (receipts, attestations, signed element
 // errors): whatever a peer puts where the version goes, readers answer FormatError.
-#include "vault/signed_statement.h"
+#include "vault/signed/signed_statement.h"
 
 #include <gtest/gtest.h>
 #include <openssl/ec.h>
@@ -8,11 +8,11 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "vault/attestation.h"
-#include "vault/element_error_signature.h"
-#include "vault/errors.h"
-#include "vault/openssl_owners.h"
-#include "vault/share_receipt.h"
+#include "vault/signed/attestation.h"
+#include "vault/signed/element_error_signature.h"
+#include "vault/model/errors.h"
+#include "common/openssl_owners.h"
+#include "vault/signed/share_receipt.h"
 
 namespace idvault::vault {
 namespace {

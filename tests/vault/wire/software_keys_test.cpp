@@ -1,4 +1,4 @@
-#include "vault/software_keys.h"
+#include "vault/keys/software_keys.h"
 
 #include <fstream>
 #include <gtest/gtest.h>
@@ -9,9 +9,9 @@
 
 #include "tests/support/sanitizer_build.h"
 #include "tests/vault/wire/sample_passport.h"
-#include "vault/credentials.h"
-#include "vault/errors.h"
-#include "vault/openssl_owners.h"
+#include "vault/wire/credentials.h"
+#include "vault/model/errors.h"
+#include "common/openssl_owners.h"
 
 namespace idvault::vault {
 namespace {

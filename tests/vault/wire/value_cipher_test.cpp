@@ -1,4 +1,4 @@
-#include "vault/value_cipher.h"
+#include "vault/wire/value_cipher.h"
 
 #include <gtest/gtest.h>
 
@@ -6,8 +6,8 @@
 
 #include "tests/vault/wire/crafted_value.h"
 #include "tests/vault/wire/sample_passport.h"
-#include "vault/base64.h"
-#include "vault/errors.h"
+#include "common/base64.h"
+#include "vault/model/errors.h"
 
 namespace idvault::vault {
 namespace {

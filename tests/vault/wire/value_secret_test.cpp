@@ -1,10 +1,10 @@
-#include "vault/value_secret.h"
+#include "vault/wire/value_secret.h"
 
 #include <gtest/gtest.h>
 
 #include <set>
 
-#include "vault/errors.h"
+#include "vault/model/errors.h"
 
 namespace idvault::vault {
 namespace {

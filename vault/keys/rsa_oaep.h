@@ -1,0 +1,22 @@
+// RSA-OAEP with SHA-1 and MGF1-SHA-1 on the host, with the public key only: what a
+// holder does to send a secret to a service (Telegram Passport's credentials secret)
+// and to seal the vault key to a card.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "common/openssl_owners.h"
+
+namespace idvault::vault {
+
+// Throws FormatError("public_key", ...) unless pem is an RSA SubjectPublicKeyInfo.
+[[nodiscard]] openssl::PKey load_rsa_public_key(std::string_view pem);
+
+[[nodiscard]] std::vector<std::uint8_t> rsa_oaep_sha1_encrypt(EVP_PKEY* key, std::span<const std::uint8_t> plaintext);
+[[nodiscard]] std::vector<std::uint8_t> rsa_oaep_sha1_encrypt(std::string_view public_key_pem,
+                                                              std::span<const std::uint8_t> plaintext);
+
+}  // namespace idvault::vault

@@ -1,0 +1,103 @@
+#include "vault/signed/signed_statement.h"
+
+#include <openssl/ecdsa.h>
+#include <openssl/x509.h>
+
+#include "common/base64.h"
+#include "vault/model/errors.h"
+#include "common/hex.h"
+#include "common/openssl_owners.h"
+
+namespace idvault::vault {
+namespace {
+
+openssl::PKey ec_p256_key(ByteView spki_der) {
+  const unsigned char* der = spki_der.data();
+  openssl::PKey key(d2i_PUBKEY(nullptr, &der, static_cast<long>(spki_der.size())));
+  if (!openssl::is_ec_p256(key.get())) return nullptr;
+  return key;
+}
+
+}  // namespace
+
+std::string canonical_bytes(const nlohmann::json& statement) {
+  // nlohmann::json keeps object keys sorted: that, no spaces and ASCII make it canonical.
+  return statement.dump(-1, ' ', /*ensure_ascii=*/true);
+}
+
+std::string required_string(const nlohmann::json& object, const char* key, const std::string& where) {
+  auto it = object.find(key);
+  if (it == object.end() || !it->is_string()) throw FormatError(where + "." + key, "missing or not a string");
+  return it->get<std::string>();
+}
+
+std::int64_t required_integer(const nlohmann::json& object, const char* key, const std::string& where) {
+  auto it = object.find(key);
+  if (it == object.end() || !it->is_number_integer()) throw FormatError(where + "." + key, "missing or not an integer");
+  return it->get<std::int64_t>();
+}
+
+SignedStatement read_signed_statement(const nlohmann::json& json, std::string_view alg, const std::string& where) {
+  if (!json.is_object()) throw FormatError(where, "not a JSON object");
+  if (required_string(json, "alg", where) != alg) {
+    throw FormatError(where + ".alg", "only " + std::string(alg) + " is known");
+  }
+  SignedStatement statement;
+  statement.public_key_spki_der = base64_decode(required_string(json, "public_key", where), where + ".public_key");
+  statement.signature = base64_decode(required_string(json, "signature", where), where + ".signature");
+  auto part = json.find("signed");
+  if (part == json.end() || !part->is_object()) throw FormatError(where + ".signed", "missing or not an object");
+  // Not part->value("v", 0): that throws nlohmann's type_error for a "v" of another type
+  // (fuzz_agent_params found "v": "...") and truncates 1.5 to 1.
+  auto version = part->find("v");
+  if (version == part->end() || !version->is_number_integer() || version->get<std::int64_t>() != 1) {
+    throw FormatError(where + ".signed.v", "unknown version");
+  }
+  statement.statement = *part;
+  return statement;
+}
+
+nlohmann::ordered_json write_signed_statement(std::string_view alg, ByteView public_key_spki_der,
+                                              const std::string& canonical, ByteView signature) {
+  nlohmann::ordered_json json;
+  json["alg"] = alg;
+  json["public_key"] = base64_encode(public_key_spki_der);
+  json["signed"] = nlohmann::ordered_json::parse(canonical);
+  json["signature"] = base64_encode(signature);
+  return json;
+}
+
+bool verify_es256(ByteView spki_der, ByteView message, ByteView raw_signature) noexcept {
+  try {
+    if (raw_signature.size() != 64) return false;
+    openssl::PKey key = ec_p256_key(spki_der);
+    if (!key) return false;
+    openssl::EcdsaSig sig(ECDSA_SIG_new());
+    BIGNUM* r = BN_bin2bn(raw_signature.data(), 32, nullptr);
+    BIGNUM* s = BN_bin2bn(raw_signature.data() + 32, 32, nullptr);
+    if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
+      BN_free(r);  // ownership passes to sig only when set0 succeeds
+      BN_free(s);
+      return false;
+    }
+    unsigned char* der_sig = nullptr;
+    const int der_size = i2d_ECDSA_SIG(sig.get(), &der_sig);
+    if (der_size <= 0) return false;
+    openssl::Buffer owned(der_sig);
+    openssl::DigestCtx ctx = openssl::make_digest_ctx();
+    if (EVP_DigestVerifyInit(ctx.get(), nullptr, openssl::sha256(), nullptr, key.get()) != 1) return false;
+    return EVP_DigestVerify(ctx.get(), der_sig, static_cast<std::size_t>(der_size), message.data(), message.size()) ==
+           1;
+  } catch (...) {
+    return false;
+  }
+}
+
+std::string sha256_hex(ByteView bytes) {
+  unsigned char digest[32];
+  unsigned int size = 0;
+  openssl::check(EVP_Digest(bytes.data(), bytes.size(), digest, &size, openssl::sha256(), nullptr), "EVP_Digest");
+  return hex_lower(digest);
+}
+
+}  // namespace idvault::vault

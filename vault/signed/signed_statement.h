@@ -1,0 +1,50 @@
+// What share receipts, attestations and signed element errors have in common: a
+// statement ("signed", a JSON object made canonical — sorted keys, no spaces, non-ASCII
+// escaped — before signing), the signer's public key and the signature, carried as
+//   {"alg": ALG, "public_key": B64 SPKI, "signed": {...}, "signature": B64}
+// plus the checks every reader of one needs. One implementation, so the three cannot
+// drift apart in how they canonicalise, read or verify.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "vault/keys/keys.h"
+
+namespace idvault::vault {
+
+struct SignedStatement {
+  Bytes public_key_spki_der;
+  nlohmann::json statement;  // the "signed" object
+  Bytes signature;
+};
+
+// The bytes that are signed: JSON with sorted keys, no spaces, ASCII only.
+[[nodiscard]] std::string canonical_bytes(const nlohmann::json& statement);
+
+// Reads the envelope, requiring alg and "signed" to be an object with "v": 1. Throws
+// FormatError naming where + ".<member>".
+[[nodiscard]] SignedStatement read_signed_statement(const nlohmann::json& json, std::string_view alg,
+                                                    const std::string& where);
+// The envelope, in the order above; statement given as its canonical bytes.
+[[nodiscard]] nlohmann::ordered_json write_signed_statement(std::string_view alg, ByteView public_key_spki_der,
+                                                            const std::string& canonical, ByteView signature);
+
+// Members of a statement, with FormatError(where + "." + key) when missing or mistyped.
+[[nodiscard]] std::string required_string(const nlohmann::json& object, const char* key, const std::string& where);
+[[nodiscard]] std::int64_t required_integer(const nlohmann::json& object, const char* key,
+                                            const std::string& where);
+
+// ES256: an EC P-256 key (SPKI DER), SHA-256, signature r||s. Never throws: a malformed
+// key or signature is just not valid.
+[[nodiscard]] bool verify_es256(ByteView spki_der, ByteView message, ByteView raw_signature) noexcept;
+
+[[nodiscard]] std::string sha256_hex(ByteView bytes);
+[[nodiscard]] inline ByteView bytes_of(std::string_view text) noexcept {
+  return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
+}
+
+}  // namespace idvault::vault
