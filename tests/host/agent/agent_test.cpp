@@ -20,7 +20,7 @@
 #include "host/agent/holder_agent.h"
 #include "host/rpc/agent_socket.h"
 #include "host/rpc/rpc_server.h"
-#include "tests/host/rpc_test_client.h"
+#include "tests/host/rpc/rpc_test_client.h"
 #include "tests/support/deep_json.h"
 #include "tests/support/softhsm_token.h"
 #include "vault/signed/attestation.h"

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "host/rpc/rpc_server.h"
-#include "tests/host/rpc_server_fixture.h"
-#include "tests/host/rpc_test_client.h"
+#include "tests/host/rpc/rpc_server_fixture.h"
+#include "tests/host/rpc/rpc_test_client.h"
 
 using namespace idvault::rpc;
 using idvault::testing::Client;

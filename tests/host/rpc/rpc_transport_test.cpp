@@ -22,8 +22,8 @@
 
 #include "host/rpc/agent_socket.h"
 #include "host/rpc/rpc_server.h"
-#include "tests/host/rpc_server_fixture.h"
-#include "tests/host/rpc_test_client.h"
+#include "tests/host/rpc/rpc_server_fixture.h"
+#include "tests/host/rpc/rpc_test_client.h"
 
 using namespace idvault::rpc;
 using nlohmann::json;
