@@ -22,7 +22,7 @@ namespace {
 
 class RpcAttachments : public idvault::testing::RpcServerFixture {
  protected:
-  RpcAttachments() : RpcServerFixture("/tmp/idvault-att-XXXXXX") {}
+  RpcAttachments() : RpcServerFixture("idvault-att") {}
   void SetUp() override {
     // "files" is a list of base64 strings or {"attachment":N}; answers what it got.
     const auto collect = [](json& params, const CallContext& context) {
