@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/missing_peer.h"
+#include "tests/support/temp_dir.h"
 #include "vault/wire/passport_decryptor.h"
 #include "vault/keys/software_keys.h"
 
@@ -55,18 +56,11 @@ class IndependentEncoder : public ::testing::TestWithParam<std::string> {
           "/usr/bin/python3 cannot import cryptography (Debian python3-cryptography; run "
           "scripts/setup)");
     }
-    std::string pattern = (fs::temp_directory_path() / "idvault-vectors.XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
     const std::string command = "/usr/bin/python3 '" IDVAULT_INTEROP_DIR "/gen_vectors.py' '" +
                                 (dir_ / "bundle").string() + "' " + GetParam();
     ASSERT_EQ(std::system(command.c_str()), 0) << command;
   }
-  void TearDown() override {
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
-
-  fs::path dir_;
+  idvault::testing::TempDir dir_{"idvault-vectors"};
 };
 
 void expect_file(const std::optional<DecryptedFile>& got, const nlohmann::json& want, const std::string& what) {

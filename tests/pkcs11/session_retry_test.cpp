@@ -15,6 +15,7 @@
 #include "pkcs11/token_resolver.h"
 #include "pkcs11/uri.h"
 #include "tests/support/softhsm_token.h"
+#include "tests/support/temp_dir.h"
 
 namespace idvault::p11::test {
 namespace {
@@ -22,14 +23,10 @@ namespace {
 class SessionRetryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/idvault-retry.XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
     ::setenv("IDVAULT_FAULT_CONTROL", (dir_ / "faults").c_str(), 1);
   }
   void TearDown() override {
     ::unsetenv("IDVAULT_FAULT_CONTROL");
-    std::filesystem::remove_all(dir_);
   }
   // Replaced whole, by rename, as the shim expects.
   void faults(const std::string& rules) {
@@ -38,7 +35,7 @@ class SessionRetryTest : public ::testing::Test {
     std::filesystem::rename(next, dir_ / "faults");
   }
 
-  std::filesystem::path dir_;
+  idvault::testing::TempDir dir_{"idvault-retry"};
   idvault::testing::SoftHsmToken softhsm{"retry"};
   std::shared_ptr<Module> module = Module::load(IDVAULT_FAULT_MODULE);
   std::shared_ptr<Token> token = resolve_token(module, Uri::parse(softhsm.uri()));

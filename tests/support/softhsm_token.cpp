@@ -41,10 +41,6 @@ int run_quietly(const std::vector<std::string>& argv) {
 }
 
 SoftHsmEnvironment::SoftHsmEnvironment() {
-  std::string pattern =
-      (std::filesystem::temp_directory_path() / "idvault-softhsm-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  dir_ = pattern;
   std::filesystem::create_directory(token_dir());
   std::ofstream conf(conf_path());
   conf << "directories.tokendir = " << token_dir().string() << "\n"
@@ -57,10 +53,7 @@ SoftHsmEnvironment::SoftHsmEnvironment() {
   setenv("SOFTHSM2_CONF", conf_path().c_str(), 1);  // NOLINT(concurrency-mt-unsafe)
 }
 
-SoftHsmEnvironment::~SoftHsmEnvironment() {
-  std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);
-}
+SoftHsmEnvironment::~SoftHsmEnvironment() = default;
 
 void SoftHsmEnvironment::add_token(const std::string& label, const std::string& pin,
                                    const std::string& so_pin) {

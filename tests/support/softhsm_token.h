@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/secret_bytes.h"
+#include "tests/support/temp_dir.h"
 
 namespace idvault::testing {
 
@@ -47,12 +48,12 @@ class SoftHsmEnvironment {
   // softhsm2-util --delete-token: what a test uses to "pull the token out".
   void delete_token(const std::string& label);
 
-  [[nodiscard]] const std::filesystem::path& dir() const noexcept { return dir_; }
+  [[nodiscard]] const std::filesystem::path& dir() const noexcept { return dir_.path(); }
   [[nodiscard]] std::filesystem::path conf_path() const { return dir_ / "softhsm2.conf"; }
   [[nodiscard]] std::filesystem::path token_dir() const { return dir_ / "tokens"; }
 
  private:
-  std::filesystem::path dir_;
+  TempDir dir_{"idvault-softhsm"};
 };
 
 // One environment with one initialised token.

@@ -11,6 +11,8 @@ import sys
 import threading
 import time
 
+from agent_lines import call, read_line
+
 path = sys.argv[1]
 failures = []
 
@@ -20,22 +22,6 @@ def connect():
     s.settimeout(20)
     s.connect(path)
     return s
-
-
-def read_line(s):
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = s.recv(65536)
-        if not chunk:
-            return None
-        data += chunk
-    return data
-
-
-def call(s, method, params=None, id_=1):
-    s.sendall(json.dumps({"jsonrpc": "2.0", "id": id_, "method": method, "params": params or {}}).encode() + b"\n")
-    line = read_line(s)
-    return json.loads(line) if line else None
 
 
 def honest(what):

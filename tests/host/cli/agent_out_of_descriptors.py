@@ -7,12 +7,13 @@ Exit 0 when it held up; one line per failure otherwise. On a loaded machine a sp
 loop gets only its share of a core, so the agent's CPU time is compared with that of a
 busy loop run beside it: a spinning agent gets about as much, a waiting one nearly none.
 """
-import json
 import os
 import socket
 import subprocess
 import sys
 import time
+
+from agent_lines import call
 
 path, pid = sys.argv[1], int(sys.argv[2])
 failures = []
@@ -29,14 +30,7 @@ def status_answer(timeout):
     s.settimeout(timeout)
     try:
         s.connect(path)
-        s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"status","params":{}}\n')
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                return None
-            data += chunk
-        return json.loads(data)
+        return call(s, "status")
     except OSError:
         return None
     finally:

@@ -63,6 +63,7 @@
 #include "common/openssl_owners.h"
 #include "vault/model/scope.h"
 #include "vault/keys/software_keys.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace idvault;
@@ -106,8 +107,6 @@ SecretBytes random_scan(std::size_t size) {
 class AgentUnderTest {
  public:
   AgentUnderTest(const std::string& agent_binary, int file_threads) {
-    char pattern[] = "/tmp/idvault-bench-XXXXXX";
-    dir_ = ::mkdtemp(pattern);
     fs::create_directories(dir_ / "tokens");
     std::ofstream(dir_ / "softhsm2.conf") << "directories.tokendir = " << (dir_ / "tokens").string()
                                           << "\nobjectstore.backend = file\nlog.level = ERROR\n";
@@ -151,13 +150,11 @@ class AgentUnderTest {
       ::kill(pid_, SIGTERM);
       ::waitpid(pid_, nullptr, 0);
     }
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
   }
   AgentUnderTest(const AgentUnderTest&) = delete;  // owns a process and a directory
   AgentUnderTest& operator=(const AgentUnderTest&) = delete;
   [[nodiscard]] const fs::path& socket() const { return socket_; }
-  [[nodiscard]] const fs::path& dir() const { return dir_; }
+  [[nodiscard]] const fs::path& dir() const { return dir_.path(); }
   // CPU time the agent has used so far (every thread, ended ones included), in ms.
   [[nodiscard]] double cpu_ms() const {
     std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
@@ -172,7 +169,7 @@ class AgentUnderTest {
   }
 
  private:
-  fs::path dir_;
+  idvault::testing::TempDir dir_{"idvault-bench"};
   fs::path socket_;
   pid_t pid_ = -1;
 };

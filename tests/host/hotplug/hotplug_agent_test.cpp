@@ -20,6 +20,7 @@
 #include "tests/host/hotplug/fake_hotplug_source.h"
 #include "tests/host/hotplug/wait_until.h"
 #include "tests/support/softhsm_token.h"
+#include "tests/support/temp_dir.h"
 
 using namespace idvault;
 using idvault::testing::wait_until;
@@ -31,9 +32,6 @@ namespace {
 class HotplugAgentTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/idvault-hotplug-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
     agent::AgentConfig config;
     config.store_path = dir_ / "vault.db";
     config.module_path = token_.module_path();
@@ -51,7 +49,6 @@ class HotplugAgentTest : public ::testing::Test {
     source_.stop();
     watcher_.reset();
     agent_.reset();
-    fs::remove_all(dir_);
   }
 
   void start_watching(std::chrono::milliseconds poll_interval) {
@@ -67,7 +64,7 @@ class HotplugAgentTest : public ::testing::Test {
   }
 
   idvault::testing::SoftHsmToken token_{"holder"};
-  fs::path dir_;
+  idvault::testing::TempDir dir_{"idvault-hotplug"};
   std::unique_ptr<agent::HolderAgent> agent_;
   idvault::testing::FakeHotplugSource source_;
   std::unique_ptr<agent::TokenWatcher> watcher_;

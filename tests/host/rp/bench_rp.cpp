@@ -56,6 +56,7 @@
 #include "tests/host/rp/http_test_client.h"
 #include "tests/host/rp/service_side_fixture.h"
 #include "tests/support/softhsm_token.h"
+#include "tests/support/temp_dir.h"
 #include "common/base64.h"
 #include "common/openssl_owners.h"
 #include "vault/signed/share_receipt.h"
@@ -553,8 +554,7 @@ int bench_files_dir(const fs::path& dir, int rounds, int decrypts, const std::st
 }
 
 int bench_serve(int clients, int posts) {
-  char pattern[] = "/tmp/idvault-bench-serve-XXXXXX";
-  const fs::path dir = ::mkdtemp(pattern);
+  const tst::TempDir dir("idvault-bench-serve");
   tst::SoftHsmEnvironment env;
   env.add_token("service");
   const rp::ServiceToken token = [&] {
@@ -577,7 +577,7 @@ int bench_serve(int clients, int posts) {
   service = std::make_unique<rp::RelyingPartyService>(key, signer, store, config);
   std::thread server_thread([&] { server.run(); });
 
-  tst::TestHolder holder(dir);
+  tst::TestHolder holder(dir.path());
   vault::PlainElement personal;
   personal.type = vault::ElementType::personal_details;
   personal.data = {{"first_name", "Ada"},        {"last_name", "Lovelace"},
@@ -629,7 +629,6 @@ int bench_serve(int clients, int posts) {
       "of %zu\n",
       static_cast<double>(all.size()) / wall * 1000, percentile(all, 50), percentile(all, 90),
       percentile(all, 99), percentile(all, 100), failures.load(), all.size());
-  fs::remove_all(dir);
   return failures.load() == 0 ? 0 : 1;
 }
 

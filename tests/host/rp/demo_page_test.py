@@ -29,7 +29,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+from service_token import KEY_URI, MODULE, make_service_token
+
 CHROMIUM = "/usr/bin/chromium"
 
 # What the page must say it asks for, per --scope: the words the holder's consent uses
@@ -141,18 +142,7 @@ def main():
     browser = None
     checks = Checks()
     try:
-        os.mkdir(os.path.join(work, "tokens"))
-        conf = os.path.join(work, "softhsm2.conf")
-        with open(conf, "w") as f:
-            f.write(f"directories.tokendir = {work}/tokens\nobjectstore.backend = file\nlog.level = ERROR\n")
-        env = dict(os.environ, SOFTHSM2_CONF=conf)
-        pin = os.path.join(work, "pin")
-        with open(os.open(pin, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
-            f.write("1234\n")
-        subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", "service", "--pin", "1234",
-                        "--so-pin", "5678"], env=env, check=True, stdout=subprocess.DEVNULL)
-        subprocess.run([rp_bin, "keygen", "--module", MODULE, "--token", "pkcs11:token=service", "--label", "rp",
-                        "--pin-file", pin], env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env, pin = make_service_token(rp_bin, work)
 
         holder_dir = os.path.join(work, "holder")
         os.mkdir(holder_dir)
@@ -163,7 +153,7 @@ def main():
 
         def start_serve(*extra):
             serve = subprocess.Popen([rp_bin, "serve", "--listen", "127.0.0.1:0", "--module", MODULE, "--key",
-                                      "pkcs11:token=service;object=rp", "--pin-file", pin, "--trust-verifier",
+                                      KEY_URI, "--pin-file", pin, "--trust-verifier",
                                       os.path.join(holder_dir, "verifier.pem"), *extra],
                                      env=env, stdout=subprocess.PIPE, text=True)
             procs.append(serve)

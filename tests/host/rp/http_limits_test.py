@@ -19,7 +19,8 @@ import sys
 import tempfile
 import time
 
-MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+from service_token import KEY_URI, MODULE, make_service_token
+
 failures = []
 
 
@@ -33,20 +34,9 @@ class Serve:
     """idvault-rp serve on a fresh token, optionally under `prlimit --nofile=N:N`."""
 
     def __init__(self, rp_bin, work, nofile=None):
-        os.mkdir(os.path.join(work, "tokens"))
-        conf = os.path.join(work, "softhsm2.conf")
-        with open(conf, "w") as f:
-            f.write(f"directories.tokendir = {work}/tokens\nobjectstore.backend = file\nlog.level = ERROR\n")
-        env = dict(os.environ, SOFTHSM2_CONF=conf)
-        pin = os.path.join(work, "pin")
-        with open(os.open(pin, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
-            f.write("1234\n")
-        subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", "service", "--pin", "1234",
-                        "--so-pin", "5678"], env=env, check=True, stdout=subprocess.DEVNULL)
-        subprocess.run([rp_bin, "keygen", "--module", MODULE, "--token", "pkcs11:token=service", "--label", "rp",
-                        "--pin-file", pin], env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        command = [rp_bin, "serve", "--listen", "127.0.0.1:0", "--module", MODULE, "--key",
-                   "pkcs11:token=service;object=rp", "--pin-file", pin]
+        env, pin = make_service_token(rp_bin, work)
+        command = [rp_bin, "serve", "--listen", "127.0.0.1:0", "--module", MODULE, "--key", KEY_URI,
+                   "--pin-file", pin]
         if nofile:
             command = ["prlimit", f"--nofile={nofile}:{nofile}", "--"] + command
         self.proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)

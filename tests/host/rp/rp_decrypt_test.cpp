@@ -21,7 +21,7 @@ class RpDecryptTest : public ServiceSideTest {
   void SetUp() override {
     ServiceSideTest::SetUp();
     key_ = make_service_key();
-    holder_ = std::make_unique<TestHolder>(dir_);
+    holder_ = std::make_unique<TestHolder>(dir_.path());
     holder_->put_everything();
   }
 

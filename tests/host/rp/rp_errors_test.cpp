@@ -24,7 +24,7 @@ class RpErrorsTest : public ServiceSideTest {
   void SetUp() override {
     ServiceSideTest::SetUp();
     key_ = make_service_key();
-    holder_ = std::make_unique<TestHolder>(dir_);
+    holder_ = std::make_unique<TestHolder>(dir_.path());
     holder_->put_everything();
     bundle_ = holder_->share_bundle(request_link(key_, all_types_scope(), "fix-1"));
     bundle_path_ = write("bundle.json", bundle_.to_json().dump());

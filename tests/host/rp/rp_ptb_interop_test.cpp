@@ -42,7 +42,7 @@ class RpPtbInteropTest : public ServiceSideTest {
               0);
     share.key_uri = "pkcs11:token=service;object=imported";
 
-    TestHolder holder(dir_);
+    TestHolder holder(dir_.path());
     holder.put_everything();
     share.bundle =
         json::parse(holder.share(request_link(share.key_uri, all_types_scope(), "ptb-nonce")));

@@ -32,7 +32,7 @@ class RpServerTest : public ServiceSideTest {
   void SetUp() override {
     ServiceSideTest::SetUp();
     key_uri_ = make_service_key();
-    holder_ = std::make_unique<TestHolder>(dir_);
+    holder_ = std::make_unique<TestHolder>(dir_.path());
     holder_->put_everything();
   }
   void TearDown() override {

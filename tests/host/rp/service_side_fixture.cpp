@@ -40,8 +40,7 @@ std::vector<std::string> ProcessResult::err_lines() const {
 }
 
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& stdin_text) {
-  char pattern[] = "/tmp/idvault-proc-XXXXXX";
-  const fs::path dir = ::mkdtemp(pattern);
+  const TempDir dir("idvault-proc");
   write_file(dir / "in", stdin_text);
   std::vector<char*> args;
   for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
@@ -62,7 +61,6 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
   posix_spawnattr_destroy(&attributes);
   ProcessResult result;
   if (rc != 0) {
-    fs::remove_all(dir);
     throw std::runtime_error("cannot start " + argv[0]);
   }
   int status = 0;
@@ -71,7 +69,6 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
   result.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   result.out = read_file(dir / "out");
   result.err = read_file(dir / "err");
-  fs::remove_all(dir);
   return result;
 }
 
@@ -234,8 +231,6 @@ void ServiceSideTest::SetUp() {
   env_ = std::make_unique<SoftHsmEnvironment>();
   env_->add_token("service");
   env_->add_token("verifier");
-  char pattern[] = "/tmp/idvault-rp-test-XXXXXX";
-  dir_ = ::mkdtemp(pattern);
   pin_file_ = dir_ / "pin";
   write_file(pin_file_, std::string(kDefaultPin) + "\n");
   fs::permissions(pin_file_, fs::perms::owner_read | fs::perms::owner_write);
@@ -243,7 +238,6 @@ void ServiceSideTest::SetUp() {
 }
 
 void ServiceSideTest::TearDown() {
-  fs::remove_all(dir_);
   env_.reset();
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tests/support/softhsm_token.h"
+#include "tests/support/temp_dir.h"
 #include "vault/store/holder_vault.h"
 #include "vault/keys/software_keys.h"
 #include "vault/store/vault_store.h"
@@ -87,7 +88,7 @@ class ServiceSideTest : public ::testing::Test {
   std::filesystem::path write(const std::string& name, const std::string& bytes);
 
   std::unique_ptr<SoftHsmEnvironment> env_;
-  std::filesystem::path dir_;
+  TempDir dir_{"idvault-rp-test"};
   std::filesystem::path pin_file_;
   std::string module_;
 };

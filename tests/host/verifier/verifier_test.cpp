@@ -25,7 +25,7 @@ class VerifierTest : public ServiceSideTest {
  protected:
   void SetUp() override {
     ServiceSideTest::SetUp();
-    holder_ = std::make_unique<TestHolder>(dir_);
+    holder_ = std::make_unique<TestHolder>(dir_.path());
     holder_->put_everything();
     attest_key_ = make_verifier_key("attest");
     // The provider receives shares like any service: an RSA key of its own.

@@ -28,11 +28,13 @@
 #include "common/secret_bytes.h"
 #include "tests/host/zeroization/freed_memory_watch.h"
 #include "tests/support/sanitizer_build.h"
+#include "tests/support/temp_dir.h"
 #include "vault/keys/software_keys.h"
 
 using idvault::SecretBytes;
 using idvault::testing::start_scanning_freed_blocks;
 using idvault::testing::stop_scanning_freed_blocks;
+using idvault::testing::TempDir;
 using idvault::testing::watch_block;
 using idvault::testing::watched_block;
 namespace fs = std::filesystem;
@@ -58,23 +60,6 @@ long locked_kib() {
   }
   return -1;
 }
-
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/idvault-zeroize-XXXXXX";
-    path_ = ::mkdtemp(pattern);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  TempDir(TempDir&&) = delete;
-  TempDir& operator=(TempDir&&) = delete;
-  [[nodiscard]] const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 // ---- SecretBytes (pkcs11/secret_bytes.h) ---------------------------------------------
 
@@ -199,7 +184,7 @@ TEST(SoftwareMasterKeyWipe, UnwrapLeavesNoPlaintextCopy) {
 // ---- PIN buffers (host/pin/pin_source.h) -----------------------------------------------
 
 TEST(PinBufferWipe, PinFromAFileLeavesNoCopyBehind) {
-  TempDir dir;
+  const TempDir dir("idvault-zeroize");
   const fs::path file = dir.path() / "pin";
   {
     std::ofstream out(file);
@@ -218,7 +203,7 @@ TEST(PinBufferWipe, PinFromAFileLeavesNoCopyBehind) {
 }
 
 TEST(PinBufferWipe, PinFromAPinentryProgramLeavesNoCopyBehind) {
-  TempDir dir;
+  const TempDir dir("idvault-zeroize");
   const fs::path program = dir.path() / "pinentry";
   {
     std::ofstream out(program);
@@ -319,7 +304,7 @@ TEST(LineFramerWipe, OutgrownBuffersAndHandedOutFramesLeaveNoCopy) {
 // it reads in buffers of its own, which go back to the heap unwiped — see
 // docs/SECURITY.md.)
 TEST(RpcServerWipe, ParamsAreWipedAfterTheCallWhateverTheHandlerDid) {
-  TempDir dir;
+  const TempDir dir("idvault-zeroize");
   const fs::path socket_path = dir.path() / "agent" / "agent.sock";
   idvault::rpc::MethodTable methods;
   // A handler that reads the secret but does not wipe it: the server must. The string is

@@ -13,6 +13,7 @@
 #include <random>
 #include <vector>
 
+#include "tests/support/temp_dir.h"
 #include "vault/store/sqlite_db.h"
 
 using namespace idvault;
@@ -23,12 +24,6 @@ namespace {
 
 class CiphertextFilesTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/idvault-packs-XXXXXX";
-    dir_ = ::mkdtemp(pattern);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   static PageAlignedBytes random_bytes(std::size_t size, std::uint32_t seed) {
     std::mt19937 random(seed);
     PageAlignedBytes bytes(size);
@@ -37,7 +32,7 @@ class CiphertextFilesTest : public ::testing::Test {
   }
   static Bytes plain(const PageAlignedBytes& bytes) { return Bytes(bytes.begin(), bytes.end()); }
 
-  fs::path dir_;
+  idvault::testing::TempDir dir_{"idvault-packs"};
 };
 
 // Direct I/O wants page-aligned offsets: a large ciphertext starts on a page boundary
@@ -74,7 +69,7 @@ TEST_F(CiphertextFilesTest, LargeCiphertextsStartOnAPageAndEveryOneReadsBack) {
     EXPECT_EQ(offsets[1] % kPageAlignment, 0u);
     EXPECT_EQ(offsets[2] % kPageAlignment, 0u);
   } else {
-    std::cout << "no direct I/O on " << dir_ << ": every ciphertext went through the page cache\n";
+    std::cout << "no direct I/O on " << dir_.path() << ": every ciphertext went through the page cache\n";
     EXPECT_EQ(offsets[3], 100 + large + large * 3);
   }
   for (std::size_t i = 0; i < ciphertexts.size(); ++i) {

@@ -11,6 +11,8 @@
 #include <set>
 #include <sstream>
 
+#include "tests/support/temp_dir.h"
+
 using namespace idvault;
 using namespace idvault::vault;
 namespace fs = std::filesystem;
@@ -19,14 +21,8 @@ namespace {
 
 class VaultStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/idvault-store-XXXXXX";
-    dir_ = ::mkdtemp(pattern);
-    path_ = dir_ / "vault.db";
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
-  fs::path path_;
+  idvault::testing::TempDir dir_{"idvault-store"};
+  fs::path path_ = dir_ / "vault.db";
 };
 
 Bytes bytes_of(std::string_view text) { return Bytes(text.begin(), text.end()); }
@@ -440,8 +436,8 @@ TEST_F(VaultStoreTest, ARowNamingSomethingElseIsRefusedNotOpened) {
 TEST_F(VaultStoreTest, KillDuringFilePutsLeavesTheLastAcknowledgedPutWhole) {
   std::mt19937 random(777);
   for (int round = 0; round < 4; ++round) {
-    fs::remove_all(dir_);
-    fs::create_directory(dir_);
+    fs::remove_all(dir_.path());
+    fs::create_directory(dir_.path());
     { auto store = VaultStore::open(path_, true); }
     int pipe_fds[2];
     ASSERT_EQ(::pipe(pipe_fds), 0);

@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -14,15 +13,15 @@
 #include "host/rpc/agent_socket.h"
 #include "host/rpc/method_table.h"
 #include "host/rpc/rpc_server.h"
+#include "tests/support/temp_dir.h"
 
 namespace idvault::testing {
 
 class RpcServerFixture : public ::testing::Test {
  protected:
-  explicit RpcServerFixture(std::string dir_pattern) {
-    dir_ = ::mkdtemp(dir_pattern.data());
-    socket_path_ = dir_ / "agent" / "agent.sock";
-  }
+  // dir_prefix: what the temp dir's name starts with, e.g. "idvault-rpc".
+  explicit RpcServerFixture(const std::string& dir_prefix)
+      : dir_(dir_prefix), socket_path_(dir_ / "agent" / "agent.sock") {}
   void start(rpc::RpcServerOptions options = {}) {
     options.allowed_uid = ::geteuid();
     server_ =
@@ -35,10 +34,9 @@ class RpcServerFixture : public ::testing::Test {
       thread_.join();
       server_.reset();
     }
-    std::filesystem::remove_all(dir_);
   }
 
-  std::filesystem::path dir_;
+  TempDir dir_;  // removed with the fixture, after TearDown stopped the server
   std::filesystem::path socket_path_;
   rpc::MethodTable methods_;
   std::unique_ptr<rpc::RpcServer> server_;

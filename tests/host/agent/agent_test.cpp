@@ -20,9 +20,10 @@
 #include "host/agent/holder_agent.h"
 #include "host/rpc/agent_socket.h"
 #include "host/rpc/rpc_server.h"
-#include "tests/host/rpc_test_client.h"
+#include "tests/host/rpc/rpc_test_client.h"
 #include "tests/support/deep_json.h"
 #include "tests/support/softhsm_token.h"
+#include "tests/support/temp_dir.h"
 #include "vault/signed/attestation.h"
 #include "vault/model/auth_link.h"
 #include "common/base64.h"
@@ -74,8 +75,6 @@ json personal_details() {
 class AgentTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/idvault-agent-XXXXXX";
-    dir_ = ::mkdtemp(pattern);
     socket_path_ = dir_ / "run" / "agent.sock";
     consent_yes_ = write_script("yes.sh",
                                 "#!/bin/sh\ncat > \"$(dirname \"$0\")/consent-input.json\"\necho "
@@ -84,7 +83,6 @@ class AgentTest : public ::testing::Test {
   }
   void TearDown() override {
     stop();
-    fs::remove_all(dir_);
   }
 
   fs::path write_script(const std::string& name, const std::string& body) {
@@ -161,7 +159,7 @@ class AgentTest : public ::testing::Test {
   }
 
   idvault::testing::SoftHsmToken token_{"holder"};
-  fs::path dir_;
+  idvault::testing::TempDir dir_{"idvault-agent"};
   fs::path socket_path_;
   fs::path consent_yes_;
   fs::path consent_no_;

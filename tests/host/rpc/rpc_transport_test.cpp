@@ -22,8 +22,8 @@
 
 #include "host/rpc/agent_socket.h"
 #include "host/rpc/rpc_server.h"
-#include "tests/host/rpc_server_fixture.h"
-#include "tests/host/rpc_test_client.h"
+#include "tests/host/rpc/rpc_server_fixture.h"
+#include "tests/host/rpc/rpc_test_client.h"
 
 using namespace idvault::rpc;
 using nlohmann::json;
@@ -34,7 +34,7 @@ namespace {
 
 class RpcTransport : public idvault::testing::RpcServerFixture {
  protected:
-  RpcTransport() : RpcServerFixture("/tmp/idvault-rpc-XXXXXX") {}
+  RpcTransport() : RpcServerFixture("idvault-rpc") {}
   void SetUp() override {
     methods_.add("echo", [](json& params, const CallContext&) { return params; });
     methods_.add("sleep", [](json& params, const CallContext&) {
@@ -274,7 +274,7 @@ TEST_F(RpcTransport, AFolderOthersMayWriteToIsRefusedByAgentAndClient) {
 TEST_F(RpcTransport, AnotherUidIsRefusedEvenWithLoosenedModes) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to run a client as another uid";
   start();
-  ::chmod(dir_.c_str(), 0755);
+  ::chmod(dir_.path().c_str(), 0755);
   ::chmod(socket_path_.parent_path().c_str(), 0777);
   ::chmod(socket_path_.c_str(), 0666);
   passwd* nobody = ::getpwnam("nobody");

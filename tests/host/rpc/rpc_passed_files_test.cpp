@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "host/rpc/rpc_server.h"
-#include "tests/host/rpc_server_fixture.h"
-#include "tests/host/rpc_test_client.h"
+#include "tests/host/rpc/rpc_server_fixture.h"
+#include "tests/host/rpc/rpc_test_client.h"
 
 using namespace idvault::rpc;
 using idvault::testing::Client;
@@ -41,7 +41,7 @@ bool descriptors_return_to(std::size_t expected) {
 
 class RpcPassedFiles : public idvault::testing::RpcServerFixture {
  protected:
-  RpcPassedFiles() : RpcServerFixture("/tmp/idvault-fd-XXXXXX") {}
+  RpcPassedFiles() : RpcServerFixture("idvault-fd") {}
   void SetUp() override {
     // "files": {"attachment":N} each; answers "raw:<bytes>" or "file:<contents>".
     methods_.add("collect", [](json& params, const CallContext& context) {

@@ -10,8 +10,8 @@
 
 #include "host/rpc/agent_socket.h"
 #include "host/rpc/rpc_server.h"
-#include "tests/host/rpc_server_fixture.h"
-#include "tests/host/rpc_test_client.h"
+#include "tests/host/rpc/rpc_server_fixture.h"
+#include "tests/host/rpc/rpc_test_client.h"
 
 using namespace idvault::rpc;
 using nlohmann::json;
@@ -22,7 +22,7 @@ namespace {
 
 class RpcAttachments : public idvault::testing::RpcServerFixture {
  protected:
-  RpcAttachments() : RpcServerFixture("/tmp/idvault-att-XXXXXX") {}
+  RpcAttachments() : RpcServerFixture("idvault-att") {}
   void SetUp() override {
     // "files" is a list of base64 strings or {"attachment":N}; answers what it got.
     const auto collect = [](json& params, const CallContext& context) {
