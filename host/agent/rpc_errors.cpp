@@ -1,10 +1,8 @@
 #include "host/agent/rpc_errors.h"
 
-#include <sqlite3.h>
-
 #include "pkcs11/error.h"
 #include "vault/model/errors.h"
-#include "vault/store/sqlite_db.h"
+#include "vault/store/store_error.h"
 
 namespace idvault::agent {
 
@@ -52,7 +50,7 @@ void rethrow_as_rpc_error() {
   } catch (const vault::DecryptError&) {
     throw RpcError(RpcCode::token_error, "stored data could not be decrypted with this token's keys");
   } catch (const vault::StoreError& error) {
-    if ((error.code() & 0xff) == SQLITE_FULL) {
+    if (error.kind() == vault::StoreError::Kind::disk_full) {
       throw RpcError(RpcCode::internal_error, "the disk is full: nothing was changed");
     }
     throw RpcError(RpcCode::internal_error, std::string("vault store: ") + error.what());

@@ -12,6 +12,7 @@
 
 #include "host/cli/cli_error.h"
 #include "host/rpc/agent_socket.h"
+#include "host/rpc/descriptor_sender.h"
 
 namespace idvault::cli {
 namespace {
@@ -220,22 +221,7 @@ nlohmann::json AgentClient::read_answer(const ProgressCallback& on_progress) {
 
 void AgentClient::send_with_descriptors(std::span<const std::uint8_t> bytes, std::span<const int> descriptors) {
   if (descriptors.empty()) return send_all(bytes);
-  std::vector<char> control(CMSG_SPACE(sizeof(int) * descriptors.size()));
-  iovec from{const_cast<std::uint8_t*>(bytes.data()), bytes.size()};  // sendmsg does not write it
-  msghdr message{};
-  message.msg_iov = &from;
-  message.msg_iovlen = 1;
-  message.msg_control = control.data();
-  message.msg_controllen = control.size();
-  cmsghdr* header = CMSG_FIRSTHDR(&message);
-  header->cmsg_level = SOL_SOCKET;
-  header->cmsg_type = SCM_RIGHTS;
-  header->cmsg_len = CMSG_LEN(sizeof(int) * descriptors.size());
-  std::memcpy(CMSG_DATA(header), descriptors.data(), sizeof(int) * descriptors.size());
-  ssize_t sent = -1;
-  do {
-    sent = ::sendmsg(fd_, &message, MSG_NOSIGNAL);
-  } while (sent < 0 && errno == EINTR);
+  const ssize_t sent = rpc::send_with_descriptors(fd_, bytes, descriptors);
   if (sent <= 0) dropped(path_);
   send_all(bytes.subspan(static_cast<std::size_t>(sent)));  // the descriptors went with the first bytes
 }

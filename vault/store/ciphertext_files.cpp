@@ -12,7 +12,7 @@
 #include <cstring>
 #include <exception>
 
-#include "vault/store/sqlite_db.h"
+#include "vault/store/store_error.h"
 
 namespace idvault::vault {
 namespace {
@@ -22,10 +22,12 @@ constexpr std::string_view kSuffix = ".tgc";  // Telegram-format ciphertext
 constexpr const char* kLockName = ".lock";
 
 [[noreturn]] void fail(const std::string& what, const std::filesystem::path& path, int error) {
-  // A full disk reads as SQLite's own "full", so callers tell the holder the same thing
-  // whichever of the two ran out of room first.
-  const int code = error == ENOSPC || error == EDQUOT ? SQLITE_FULL : 0;
-  throw StoreError("store", what + " " + path.string() + ": " + std::strerror(error), code);
+  // A full disk is the same kind as SQLite's own "full", so callers tell the holder the
+  // same thing whichever of the two ran out of room first.
+  StoreError::Kind kind = StoreError::Kind::other;
+  if (error == ENOSPC || error == EDQUOT) kind = StoreError::Kind::disk_full;
+  if (error == EROFS) kind = StoreError::Kind::read_only;
+  throw StoreError("store", what + " " + path.string() + ": " + std::strerror(error), kind);
 }
 
 class Descriptor {
@@ -213,11 +215,16 @@ void CiphertextFiles::publish(std::span<const std::string> names) {
 }
 
 Bytes CiphertextFiles::read(const std::string& name, std::uint64_t offset, std::size_t size) {
-  if (!valid_name(name)) throw StoreError("store", "a file row names no valid ciphertext file (damaged store)");
+  if (!valid_name(name)) {
+    throw StoreError("store", "a file row names no valid ciphertext file (damaged store)", StoreError::Kind::corrupt);
+  }
   const auto path = directory_ / name;
   Descriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (fd.get() < 0) {
-    if (errno == ENOENT) throw StoreError("store", "ciphertext file " + path.string() + " is missing (damaged store)");
+    if (errno == ENOENT) {
+      throw StoreError("store", "ciphertext file " + path.string() + " is missing (damaged store)",
+                       StoreError::Kind::corrupt);
+    }
     fail("cannot open", path, errno);
   }
   struct stat info {};
@@ -225,7 +232,8 @@ Bytes CiphertextFiles::read(const std::string& name, std::uint64_t offset, std::
   if (static_cast<std::uint64_t>(info.st_size) < offset + size) {
     throw StoreError("store", "ciphertext file " + path.string() + " has " + std::to_string(info.st_size) +
                                   " bytes where the store records " + std::to_string(size) + " at offset " +
-                                  std::to_string(offset) + " (damaged store)");
+                                  std::to_string(offset) + " (damaged store)",
+                     StoreError::Kind::corrupt);
   }
   Bytes bytes(size);
   std::size_t done = 0;
@@ -233,7 +241,10 @@ Bytes CiphertextFiles::read(const std::string& name, std::uint64_t offset, std::
     const ssize_t n = ::pread(fd.get(), bytes.data() + done, size - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) fail("cannot read", path, errno);
-    if (n == 0) throw StoreError("store", "ciphertext file " + path.string() + " ended early (damaged store)");
+    if (n == 0) {
+      throw StoreError("store", "ciphertext file " + path.string() + " ended early (damaged store)",
+                       StoreError::Kind::corrupt);
+    }
     done += static_cast<std::size_t>(n);
   }
   return bytes;

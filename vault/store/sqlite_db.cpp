@@ -3,6 +3,28 @@
 #include <utility>
 
 namespace idvault::vault {
+namespace {
+
+// The one place SQLite's result codes are read for meaning: the rest of the program asks
+// the error's kind.
+StoreError::Kind kind_of(int rc) noexcept {
+  switch (rc & 0xff) {  // the primary code of an extended one
+    case SQLITE_FULL:
+      return StoreError::Kind::disk_full;
+    case SQLITE_READONLY:
+      return StoreError::Kind::read_only;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return StoreError::Kind::corrupt;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return StoreError::Kind::busy;
+    default:
+      return StoreError::Kind::other;
+  }
+}
+
+}  // namespace
 
 SqliteDatabase::SqliteDatabase(const std::filesystem::path& path, bool create, int page_size) {
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
@@ -11,7 +33,7 @@ SqliteDatabase::SqliteDatabase(const std::filesystem::path& path, bool create, i
     std::string detail = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close_v2(db_);
     db_ = nullptr;
-    throw StoreError("cannot open store " + path.string(), detail, rc);
+    throw StoreError("cannot open store " + path.string(), detail, kind_of(rc));
   }
   try {
     sqlite3_extended_result_codes(db_, 1);
@@ -33,7 +55,7 @@ SqliteDatabase::SqliteDatabase(const std::filesystem::path& path, bool create, i
 SqliteDatabase::~SqliteDatabase() { sqlite3_close_v2(db_); }
 
 void SqliteDatabase::fail(const std::string& operation) const {
-  throw StoreError(operation, sqlite3_errmsg(db_), sqlite3_extended_errcode(db_));
+  throw StoreError(operation, sqlite3_errmsg(db_), kind_of(sqlite3_extended_errcode(db_)));
 }
 
 void SqliteDatabase::execute(std::string_view sql) {

@@ -1,5 +1,6 @@
-// Thin RAII owners for SQLite: a connection and a prepared statement. Errors carry the
-// operation and SQLite's own message (which never contains bound values).
+// Thin RAII owners for SQLite: a connection and a prepared statement. Errors are
+// StoreError carrying the operation, SQLite's own message (which never contains bound
+// values) and the kind of failure its result code means.
 #pragma once
 
 #include <sqlite3.h>
@@ -8,25 +9,14 @@
 #include <filesystem>
 #include <optional>
 #include <span>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "vault/store/store_error.h"
+
 namespace idvault::vault {
-
-// A store failure: I/O, a full disk, a corrupt file, a schema from the future.
-class StoreError : public std::runtime_error {
- public:
-  StoreError(const std::string& operation, const std::string& detail, int code = 0)
-      : std::runtime_error(operation + ": " + detail), code_(code) {}
-  // SQLite's extended result code (SQLITE_FULL, SQLITE_CORRUPT, ...), 0 if not from SQLite.
-  [[nodiscard]] int code() const noexcept { return code_; }
-
- private:
-  int code_;
-};
 
 class SqliteStatement;
 

@@ -263,7 +263,12 @@ TEST_F(VaultStoreTest, AFileThatIsNotADatabaseIsACleanError) {
     std::fputs("this is not sqlite, it is long enough to have a header though....", f);
     std::fclose(f);
   }
-  EXPECT_THROW((void)VaultStore::open(path_, false), StoreError);
+  try {
+    (void)VaultStore::open(path_, false);
+    FAIL() << "opened a file that is not a database";
+  } catch (const StoreError& error) {
+    EXPECT_EQ(error.kind(), StoreError::Kind::corrupt) << error.what();
+  }
 }
 
 // Found by LeakSanitizer: a file SQLite opens but then refuses (not a database) left its
@@ -411,6 +416,7 @@ TEST_F(VaultStoreTest, AMissingOrTruncatedCiphertextFileIsAClearError) {
   } catch (const StoreError& error) {
     EXPECT_NE(std::string(error.what()).find("has 8 bytes where the store records 6 at offset 5"), std::string::npos)
         << error.what();
+    EXPECT_EQ(error.kind(), StoreError::Kind::corrupt);
   }
   fs::remove(selfie);
   try {
@@ -418,6 +424,7 @@ TEST_F(VaultStoreTest, AMissingOrTruncatedCiphertextFileIsAClearError) {
     FAIL() << "a missing ciphertext went unnoticed";
   } catch (const StoreError& error) {
     EXPECT_NE(std::string(error.what()).find("is missing"), std::string::npos) << error.what();
+    EXPECT_EQ(error.kind(), StoreError::Kind::corrupt);
   }
   // Listings do not need the bytes, and the element can still be replaced or removed.
   EXPECT_EQ(store->elements(false).size(), 1u);
