@@ -2,15 +2,15 @@
 // documents (out of band: that is its business), and now signs what it checked.
 #include <iostream>
 
-#include "host/rp/cli_support.h"
-#include "host/rp/pin_source.h"
-#include "host/rp/received_share.h"
-#include "host/rp/service_token.h"
-#include "host/rp/share_intake.h"
+#include "host/rp/commands/cli_support.h"
+#include "host/rp/commands/pin_source.h"
+#include "host/rp/service/service_token.h"
+#include "host/rp/share/received_share.h"
+#include "host/rp/share/share_intake.h"
 #include "host/verifier/verifier_commands.h"
-#include "vault/signed/attestation.h"
 #include "vault/model/element_shape.h"
 #include "vault/model/errors.h"
+#include "vault/signed/attestation.h"
 #include "vault/signed/share_receipt.h"
 
 namespace idvault::verifier {

@@ -1,9 +1,9 @@
 // idvault-verifier keygen: the attestation key is born on the token and never leaves it.
 #include <iostream>
 
-#include "host/rp/cli_support.h"
-#include "host/rp/pin_source.h"
-#include "host/rp/service_token.h"
+#include "host/rp/commands/cli_support.h"
+#include "host/rp/commands/pin_source.h"
+#include "host/rp/service/service_token.h"
 #include "host/verifier/verifier_commands.h"
 #include "pkcs11/error.h"
 #include "pkcs11/keygen.h"

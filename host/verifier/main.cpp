@@ -1,7 +1,7 @@
 // idvault-verifier: a verification provider checks a holder's documents (shared with it
 // like with any service) and signs, on its token, an attestation per element that relying
 // parties can rely on for as long as the element is unchanged.
-#include "host/rp/cli_support.h"
+#include "host/rp/commands/cli_support.h"
 #include "host/verifier/verifier_commands.h"
 
 namespace {

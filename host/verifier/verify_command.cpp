@@ -3,11 +3,11 @@
 // used with: idvault-rp decrypt --trust-verifier checks that.
 #include <iostream>
 
-#include "host/rp/cli_support.h"
-#include "host/verifier/verifier_commands.h"
-#include "vault/signed/attestation.h"
-#include "vault/model/errors.h"
 #include "common/json_fields.h"
+#include "host/rp/commands/cli_support.h"
+#include "host/verifier/verifier_commands.h"
+#include "vault/model/errors.h"
+#include "vault/signed/attestation.h"
 #include "vault/signed/share_receipt.h"
 
 namespace idvault::verifier {

@@ -2,8 +2,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "host/rp/cli_support.h"
-#include "host/rp/rp_commands.h"
+#include "host/rp/commands/cli_support.h"
+#include "host/rp/commands/rp_commands.h"
 #include "pkcs11/object_finder.h"
 #include "pkcs11/public_key.h"
 #include "pkcs11/token_resolver.h"

@@ -1,13 +1,13 @@
 // idvault-rp errors: tell a holder what to fix in a share, signed with the service key.
 #include <iostream>
 
-#include "host/rp/cli_support.h"
-#include "host/rp/error_spec.h"
-#include "host/rp/pin_source.h"
-#include "host/rp/received_share.h"
-#include "host/rp/rp_commands.h"
-#include "host/rp/service_token.h"
-#include "host/rp/share_intake.h"
+#include "host/rp/commands/cli_support.h"
+#include "host/rp/commands/pin_source.h"
+#include "host/rp/commands/rp_commands.h"
+#include "host/rp/service/service_token.h"
+#include "host/rp/share/error_spec.h"
+#include "host/rp/share/received_share.h"
+#include "host/rp/share/share_intake.h"
 #include "vault/signed/element_error_signature.h"
 
 namespace idvault::rp {

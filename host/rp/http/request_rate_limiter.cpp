@@ -1,4 +1,4 @@
-#include "host/rp/request_rate_limiter.h"
+#include "host/rp/http/request_rate_limiter.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "host/rp/cli_support.h"
+#include "host/rp/commands/cli_support.h"
 
 #include <sys/prctl.h>
 #include <sys/resource.h>

@@ -1,17 +1,17 @@
-#include "host/rp/callback_service.h"
+#include "host/rp/service/callback_service.h"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include "host/rp/automatic_errors.h"
-#include "host/rp/cli_support.h"
-#include "host/rp/demo_page.h"
-#include "host/rp/file_kind.h"
-#include "host/rp/qr_svg.h"
+#include "common/hex.h"
+#include "host/rp/commands/cli_support.h"
+#include "host/rp/service/demo_page.h"
+#include "host/rp/service/qr_svg.h"
+#include "host/rp/share/automatic_errors.h"
+#include "host/rp/share/file_kind.h"
 #include "pkcs11/error.h"
 #include "vault/model/auth_link.h"
 #include "vault/model/errors.h"
-#include "common/hex.h"
 #include "vault/model/scope_description.h"
 #include "vault/signed/signed_statement.h"
 

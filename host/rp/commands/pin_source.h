@@ -5,8 +5,8 @@
 
 #include <boost/program_options/variables_map.hpp>
 
-#include "host/pin/pin_source.h"
 #include "common/secret_bytes.h"
+#include "host/pin/pin_source.h"
 
 namespace idvault::rp {
 

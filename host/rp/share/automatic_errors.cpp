@@ -1,4 +1,4 @@
-#include "host/rp/automatic_errors.h"
+#include "host/rp/share/automatic_errors.h"
 
 #include <ctime>
 #include <tuple>

@@ -1,4 +1,4 @@
-#include "host/rp/request_store.h"
+#include "host/rp/service/request_store.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "host/rp/received_share.h"
+#include "host/rp/share/received_share.h"
 #include "vault/keys/keys.h"
 #include "vault/wire/passport_decryptor.h"
 

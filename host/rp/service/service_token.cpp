@@ -1,4 +1,4 @@
-#include "host/rp/service_token.h"
+#include "host/rp/service/service_token.h"
 
 #include "pkcs11/object_finder.h"
 #include "pkcs11/public_key.h"

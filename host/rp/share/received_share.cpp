@@ -1,4 +1,4 @@
-#include "host/rp/received_share.h"
+#include "host/rp/share/received_share.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -7,13 +7,13 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "host/rp/base64_block.h"
-#include "host/rp/bundle_text.h"
-#include "host/rpc/file_descriptor.h"
 #include "common/base64.h"
-#include "vault/model/errors.h"
 #include "common/json_fields.h"
 #include "common/quoted_text.h"
+#include "host/rp/base64_block.h"
+#include "host/rp/share/bundle_text.h"
+#include "host/rpc/file_descriptor.h"
+#include "vault/model/errors.h"
 
 namespace idvault::rp {
 namespace {

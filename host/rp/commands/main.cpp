@@ -1,8 +1,8 @@
 // idvault-rp: the relying party's tool. A service keeps its RSA key on an HSM (PKCS#11),
 // asks holders for data with a link, decrypts what they share on the HSM, tells them
 // what to fix, and can run the callback server with a demo page.
-#include "host/rp/cli_support.h"
-#include "host/rp/rp_commands.h"
+#include "host/rp/commands/cli_support.h"
+#include "host/rp/commands/rp_commands.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "host/rp/file_kind.h"
+#include "host/rp/share/file_kind.h"
 
 #include <algorithm>
 #include <array>

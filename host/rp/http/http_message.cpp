@@ -1,4 +1,4 @@
-#include "host/rp/http_message.h"
+#include "host/rp/http/http_message.h"
 
 #include <algorithm>
 #include <cctype>

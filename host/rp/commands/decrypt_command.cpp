@@ -9,15 +9,15 @@
 #include <mutex>
 #include <thread>
 
-#include "host/rp/cli_support.h"
-#include "host/rp/pin_source.h"
-#include "host/rp/received_share.h"
-#include "host/rp/rp_commands.h"
-#include "host/rp/service_token.h"
-#include "host/rp/share_intake.h"
+#include "host/rp/commands/cli_support.h"
+#include "host/rp/commands/pin_source.h"
+#include "host/rp/commands/rp_commands.h"
+#include "host/rp/service/service_token.h"
+#include "host/rp/share/received_share.h"
+#include "host/rp/share/share_intake.h"
 #include "pkcs11/error.h"
-#include "vault/signed/attestation.h"
 #include "vault/model/errors.h"
+#include "vault/signed/attestation.h"
 
 namespace idvault::rp {
 

@@ -1,10 +1,10 @@
 // idvault-rp keygen: the service key is born on the token and never leaves it.
 #include <iostream>
 
-#include "host/rp/cli_support.h"
-#include "host/rp/pin_source.h"
-#include "host/rp/rp_commands.h"
-#include "host/rp/service_token.h"
+#include "host/rp/commands/cli_support.h"
+#include "host/rp/commands/pin_source.h"
+#include "host/rp/commands/rp_commands.h"
+#include "host/rp/service/service_token.h"
 #include "pkcs11/error.h"
 #include "pkcs11/keygen.h"
 #include "pkcs11/object_finder.h"

@@ -21,10 +21,10 @@
 #include <string>
 #include <string_view>
 
-#include "host/rp/body_memory_budget.h"
-#include "host/rp/connection_admission.h"
-#include "host/rp/http_message.h"
-#include "host/rp/request_rate_limiter.h"
+#include "host/rp/http/body_memory_budget.h"
+#include "host/rp/http/connection_admission.h"
+#include "host/rp/http/http_message.h"
+#include "host/rp/http/request_rate_limiter.h"
 
 namespace idvault::rp {
 

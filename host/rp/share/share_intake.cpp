@@ -1,4 +1,4 @@
-#include "host/rp/share_intake.h"
+#include "host/rp/share/share_intake.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -7,9 +7,9 @@
 #include <cerrno>
 #include <cstring>
 
-#include "host/rp/file_kind.h"
-#include "vault/signed/attestation.h"
+#include "host/rp/share/file_kind.h"
 #include "vault/model/errors.h"
+#include "vault/signed/attestation.h"
 #include "vault/signed/share_receipt.h"
 #include "vault/signed/signed_statement.h"
 

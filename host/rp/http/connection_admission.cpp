@@ -1,4 +1,4 @@
-#include "host/rp/connection_admission.h"
+#include "host/rp/http/connection_admission.h"
 
 namespace idvault::rp {
 

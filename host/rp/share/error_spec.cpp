@@ -1,4 +1,4 @@
-#include "host/rp/error_spec.h"
+#include "host/rp/share/error_spec.h"
 
 #include <charconv>
 #include <string>

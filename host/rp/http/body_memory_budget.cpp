@@ -1,4 +1,4 @@
-#include "host/rp/body_memory_budget.h"
+#include "host/rp/http/body_memory_budget.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "host/rp/demo_page.h"
+#include "host/rp/service/demo_page.h"
 
 namespace idvault::rp {
 namespace {

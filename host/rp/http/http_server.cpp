@@ -1,4 +1,4 @@
-#include "host/rp/http_server.h"
+#include "host/rp/http/http_server.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

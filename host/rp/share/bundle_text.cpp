@@ -1,4 +1,4 @@
-#include "host/rp/bundle_text.h"
+#include "host/rp/share/bundle_text.h"
 
 #include "host/rpc/json_text_scanner.h"
 #include "vault/model/errors.h"

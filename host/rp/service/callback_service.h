@@ -28,12 +28,12 @@
 #include <variant>
 #include <vector>
 
-#include "host/rp/http_message.h"
-#include "host/rp/received_share.h"
-#include "host/rp/request_store.h"
-#include "host/rp/share_intake.h"
-#include "vault/signed/element_error_signature.h"
+#include "host/rp/http/http_message.h"
+#include "host/rp/service/request_store.h"
+#include "host/rp/share/received_share.h"
+#include "host/rp/share/share_intake.h"
 #include "vault/keys/keys.h"
+#include "vault/signed/element_error_signature.h"
 
 namespace idvault::rp {
 

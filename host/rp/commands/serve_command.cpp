@@ -4,13 +4,13 @@
 #include <iostream>
 #include <thread>
 
-#include "host/rp/callback_service.h"
-#include "host/rp/cli_support.h"
-#include "host/rp/http_server.h"
-#include "host/rp/pin_source.h"
-#include "host/rp/request_store.h"
-#include "host/rp/rp_commands.h"
-#include "host/rp/service_token.h"
+#include "host/rp/commands/cli_support.h"
+#include "host/rp/commands/pin_source.h"
+#include "host/rp/commands/rp_commands.h"
+#include "host/rp/http/http_server.h"
+#include "host/rp/service/callback_service.h"
+#include "host/rp/service/request_store.h"
+#include "host/rp/service/service_token.h"
 #include "vault/signed/attestation.h"
 
 namespace idvault::rp {

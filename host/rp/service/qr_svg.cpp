@@ -1,4 +1,4 @@
-#include "host/rp/qr_svg.h"
+#include "host/rp/service/qr_svg.h"
 
 #include <qrencode.h>
 
