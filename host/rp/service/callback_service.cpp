@@ -5,7 +5,7 @@
 
 #include "common/hex.h"
 #include "host/rp/commands/cli_support.h"
-#include "host/rp/service/demo_page.h"
+#include "host/rp/demo_page/demo_page.h"
 #include "host/rp/service/qr_svg.h"
 #include "host/rp/share/automatic_errors.h"
 #include "host/rp/share/file_kind.h"

@@ -4,6 +4,8 @@
 // ever put into the page as text (textContent), never as markup. The page's fetches send
 // the request's read token (an HttpOnly cookie set by GET /request) without the script
 // ever seeing it; the result is read once, its thumbnails right after.
+//
+// The page and its script are page.html and page.js in this folder, embedded at build time.
 #pragma once
 
 #include <string>
