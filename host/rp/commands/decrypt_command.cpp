@@ -9,8 +9,9 @@
 #include <mutex>
 #include <thread>
 
-#include "host/rp/commands/cli_support.h"
-#include "host/rp/commands/pin_source.h"
+#include "common/cli/command_line.h"
+#include "host/pin/token_options.h"
+#include "host/rp/commands/command_support.h"
 #include "host/rp/commands/rp_commands.h"
 #include "host/rp/service/service_token.h"
 #include "host/rp/share/received_share.h"
@@ -51,12 +52,11 @@ int run_decrypt(const std::vector<std::string>& args) {
   std::string module;
   std::string key_uri;
   unsigned jobs = 1;
-  options.add_options()("module", po::value(&module)->required(), "PKCS#11 module (.so)")(
-      "key", po::value(&key_uri)->required(),
-      "URI of the service key, e.g. pkcs11:token=service;object=rp")(
-      "pin-file", po::value<std::string>(),
-      "read the user PIN from this file (else $IDVAULT_PINENTRY, else prompt)")(
-      "nonce", po::value<std::string>(), "the nonce every input must carry")(
+  pin::add_module_option(options, module);
+  options.add_options()("key", po::value(&key_uri)->required(),
+                        "URI of the service key, e.g. pkcs11:token=service;object=rp");
+  pin::add_pin_file_option(options);
+  options.add_options()("nonce", po::value<std::string>(), "the nonce every input must carry")(
       "files-dir", po::value<std::string>(),
       "encrypted files by file_id, for bare PassportData inputs")(
       "out-dir", po::value<std::string>(), "write decrypted files here (0600), named by file_id")(
@@ -68,13 +68,13 @@ int run_decrypt(const std::vector<std::string>& args) {
       "bundle or PassportData JSON files ('-' = stdin)");
   po::positional_options_description positional;
   positional.add("input", -1);
-  auto vm = parse_command_line(
+  auto vm = cli::parse_command_line(
       args, options,
       "usage: idvault-rp decrypt --module SO --key URI [--pin-file F] [--nonce N] "
       "[--files-dir D] [--out-dir D] [--trust-verifier PEM]... [--jobs N] [--json] INPUT...",
       &positional);
   if (!vm) return 0;
-  if (jobs < 1 || jobs > 64) throw UsageError("--jobs must be between 1 and 64");
+  if (jobs < 1 || jobs > 64) throw cli::UsageError("--jobs must be between 1 and 64");
   const auto inputs = (*vm)["input"].as<std::vector<std::string>>();
 
   IntakeOptions intake_options;
@@ -90,7 +90,7 @@ int run_decrypt(const std::vector<std::string>& args) {
   std::optional<std::filesystem::path> files_dir;
   if (vm->count("files-dir")) files_dir = (*vm)["files-dir"].as<std::string>();
 
-  ServiceToken service = ServiceToken::open(module, key_uri, read_token_pin(*vm));
+  ServiceToken service = ServiceToken::open(module, key_uri, pin::read_token_pin(*vm));
   const vault::TokenServiceKey key = service.service_key(key_uri);
 
   std::vector<Outcome> outcomes(inputs.size());

@@ -1,8 +1,9 @@
 // idvault-rp errors: tell a holder what to fix in a share, signed with the service key.
 #include <iostream>
 
-#include "host/rp/commands/cli_support.h"
-#include "host/rp/commands/pin_source.h"
+#include "common/cli/command_line.h"
+#include "host/pin/token_options.h"
+#include "host/rp/commands/command_support.h"
 #include "host/rp/commands/rp_commands.h"
 #include "host/rp/service/service_token.h"
 #include "host/rp/share/error_spec.h"
@@ -19,12 +20,11 @@ int run_errors(const std::vector<std::string>& args) {
   std::string module;
   std::string key_uri;
   std::string input;
-  options.add_options()("module", po::value(&module)->required(), "PKCS#11 module (.so)")(
-      "key", po::value(&key_uri)->required(),
-      "URI of the service key (decrypts the share, signs the errors)")(
-      "pin-file", po::value<std::string>(),
-      "read the user PIN from this file (else $IDVAULT_PINENTRY, else prompt)")(
-      "nonce", po::value<std::string>(), "the nonce the share must carry")(
+  pin::add_module_option(options, module);
+  options.add_options()("key", po::value(&key_uri)->required(),
+                        "URI of the service key (decrypts the share, signs the errors)");
+  pin::add_pin_file_option(options);
+  options.add_options()("nonce", po::value<std::string>(), "the nonce the share must carry")(
       "files-dir", po::value<std::string>(), "encrypted files by file_id, for a bare PassportData")(
       "json", "print JSON (what errors prints already)")(
       "error", po::value<std::vector<std::string>>()->required(),
@@ -34,7 +34,7 @@ int run_errors(const std::vector<std::string>& args) {
       "input", po::value(&input)->required(), "the received bundle or PassportData");
   po::positional_options_description positional;
   positional.add("input", 1);
-  auto vm = parse_command_line(
+  auto vm = cli::parse_command_line(
       args, options,
       "usage: idvault-rp errors --module SO --key URI [--pin-file F] [--nonce N] "
       "--error SOURCE:TYPE[:FIELD|INDEX]=MESSAGE... [--json] INPUT",
@@ -48,7 +48,7 @@ int run_errors(const std::vector<std::string>& args) {
   std::optional<std::filesystem::path> files_dir;
   if (vm->count("files-dir")) files_dir = (*vm)["files-dir"].as<std::string>();
 
-  ServiceToken service = ServiceToken::open(module, key_uri, read_token_pin(*vm));
+  ServiceToken service = ServiceToken::open(module, key_uri, pin::read_token_pin(*vm));
   const vault::TokenServiceKey key = service.service_key(key_uri);
   const TokenErrorSigningKey signer(service, key_uri);
 

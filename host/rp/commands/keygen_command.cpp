@@ -1,8 +1,9 @@
 // idvault-rp keygen: the service key is born on the token and never leaves it.
 #include <iostream>
 
-#include "host/rp/commands/cli_support.h"
-#include "host/rp/commands/pin_source.h"
+#include "common/cli/command_line.h"
+#include "host/pin/token_options.h"
+#include "host/rp/commands/command_support.h"
 #include "host/rp/commands/rp_commands.h"
 #include "host/rp/service/service_token.h"
 #include "pkcs11/error.h"
@@ -21,23 +22,23 @@ int run_keygen(const std::vector<std::string>& args) {
   std::string token_uri;
   std::string label;
   unsigned bits = 2048;
-  options.add_options()("module", po::value(&module)->required(), "PKCS#11 module (.so)")(
-      "token", po::value(&token_uri)->required(),
-      "token URI (RFC 7512), e.g. pkcs11:token=service")(
+  pin::add_module_option(options, module);
+  options.add_options()("token", po::value(&token_uri)->required(),
+                        "token URI (RFC 7512), e.g. pkcs11:token=service")(
       "label", po::value(&label)->required(), "label of the new key pair (the URI's object=)")(
-      "bits", po::value(&bits)->default_value(2048), "RSA modulus size: 2048, 3072 or 4096")(
-      "pin-file", po::value<std::string>(),
-      "read the user PIN from this file (else $IDVAULT_PINENTRY, else prompt)")(
+      "bits", po::value(&bits)->default_value(2048), "RSA modulus size: 2048, 3072 or 4096");
+  pin::add_pin_file_option(options);
+  options.add_options()(
       "json", "print {key_uri, algorithm, public_key_pem, public_key_sha256} instead of the PEM");
-  auto vm = parse_command_line(args, options,
-                               "usage: idvault-rp keygen --module SO --token URI --label L "
-                               "[--bits 2048|3072|4096] [--pin-file F] [--json]");
+  auto vm = cli::parse_command_line(args, options,
+                                    "usage: idvault-rp keygen --module SO --token URI --label L "
+                                    "[--bits 2048|3072|4096] [--pin-file F] [--json]");
   if (!vm) return 0;
   if (bits != 2048 && bits != 3072 && bits != 4096)
-    throw UsageError("--bits must be 2048, 3072 or 4096");
-  if (label.empty()) throw UsageError("--label must not be empty");
+    throw cli::UsageError("--bits must be 2048, 3072 or 4096");
+  if (label.empty()) throw cli::UsageError("--label must not be empty");
 
-  ServiceToken service = ServiceToken::open(module, token_uri, read_token_pin(*vm));
+  ServiceToken service = ServiceToken::open(module, token_uri, pin::read_token_pin(*vm));
   try {
     (void)p11::find_key(service.token(), CKO_PRIVATE_KEY, label);
     std::cerr << "idvault-rp keygen: the token already has a private key labelled '" << label

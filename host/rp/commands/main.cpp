@@ -1,7 +1,7 @@
 // idvault-rp: the relying party's tool. A service keeps its RSA key on an HSM (PKCS#11),
 // asks holders for data with a link, decrypts what they share on the HSM, tells them
 // what to fix, and can run the callback server with a demo page.
-#include "host/rp/commands/cli_support.h"
+#include "common/cli/command_verbs.h"
 #include "host/rp/commands/rp_commands.h"
 
 namespace {
@@ -18,11 +18,11 @@ constexpr const char* kUsage =
 
 int main(int argc, char** argv) {
   using namespace idvault::rp;
-  return run_command_verbs("idvault-rp", kUsage,
-                           {{"keygen", run_keygen},
-                            {"request", run_request},
-                            {"decrypt", run_decrypt},
-                            {"errors", run_errors},
-                            {"serve", run_serve}},
-                           argc, argv);
+  return idvault::cli::run_command_verbs("idvault-rp", kUsage,
+                                         {{"keygen", run_keygen},
+                                          {"request", run_request},
+                                          {"decrypt", run_decrypt},
+                                          {"errors", run_errors},
+                                          {"serve", run_serve}},
+                                         argc, argv);
 }

@@ -2,7 +2,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "host/rp/commands/cli_support.h"
+#include "common/cli/command_line.h"
+#include "host/rp/commands/command_support.h"
 #include "host/rp/commands/rp_commands.h"
 #include "pkcs11/object_finder.h"
 #include "pkcs11/public_key.h"
@@ -44,19 +45,20 @@ int run_request(const std::vector<std::string>& args) {
       "callback", po::value<std::string>(), "URL the holder's app delivers the bundle to")(
       "format", po::value(&format), "idvault (idvault://authorize) or tg (tg://resolve)")(
       "json", "print {link, service_id, nonce, format, callback_url} instead of the link alone");
-  auto vm = parse_command_line(
+  auto vm = cli::parse_command_line(
       args, options,
       "usage: idvault-rp request (--key URI --module SO | --public-key PEM) --scope S "
       "--nonce N [--service-id ID] [--callback URL] [--format idvault|tg] [--json]");
   if (!vm) return 0;
   if ((vm->count("key") != 0) == (vm->count("public-key") != 0)) {
-    throw UsageError("give either --key URI (with --module) or --public-key PEM");
+    throw cli::UsageError("give either --key URI (with --module) or --public-key PEM");
   }
-  if (format != "idvault" && format != "tg") throw UsageError("--format must be idvault or tg");
+  if (format != "idvault" && format != "tg")
+    throw cli::UsageError("--format must be idvault or tg");
 
   vault::AuthorizationRequest request;
   if (vm->count("key") != 0) {
-    if (vm->count("module") == 0) throw UsageError("--key needs --module");
+    if (vm->count("module") == 0) throw cli::UsageError("--key needs --module");
     request.public_key_pem =
         public_key_from_token((*vm)["module"].as<std::string>(), (*vm)["key"].as<std::string>());
   } else {

@@ -4,8 +4,9 @@
 #include <iostream>
 #include <thread>
 
-#include "host/rp/commands/cli_support.h"
-#include "host/rp/commands/pin_source.h"
+#include "common/cli/command_line.h"
+#include "host/pin/token_options.h"
+#include "host/rp/commands/command_support.h"
 #include "host/rp/commands/rp_commands.h"
 #include "host/rp/http/http_server.h"
 #include "host/rp/service/callback_service.h"
@@ -28,12 +29,12 @@ int run_serve(const std::vector<std::string>& args) {
   std::int64_t keep_days = 7;
   std::size_t max_body = 32 * 1024 * 1024;
   options.add_options()("listen", po::value(&listen)->required(),
-                        "IPv4 address and port, e.g. 127.0.0.1:8080 (port 0: any)")(
-      "module", po::value(&module)->required(), "PKCS#11 module (.so)")(
-      "key", po::value(&key_uri)->required(), "URI of the service key")(
-      "pin-file", po::value<std::string>(),
-      "read the user PIN from this file (else $IDVAULT_PINENTRY, else prompt)")(
-      "db", po::value(&db), "SQLite file for requests and results (default: in memory)")(
+                        "IPv4 address and port, e.g. 127.0.0.1:8080 (port 0: any)");
+  pin::add_module_option(options, module);
+  options.add_options()("key", po::value(&key_uri)->required(), "URI of the service key");
+  pin::add_pin_file_option(options);
+  options.add_options()("db", po::value(&db),
+                        "SQLite file for requests and results (default: in memory)")(
       "scope", po::value(&config.scope_text),
       "scope the demo page asks for (PassportScope JSON or comma list)")(
       "service-id", po::value(&config.service_id), "service id put in request links")(
@@ -47,13 +48,14 @@ int run_serve(const std::vector<std::string>& args) {
       "decryptors", po::value(&config.decryptors), "shares decrypted at once (HSM sessions)")(
       "trust-verifier", po::value<std::vector<std::string>>(),
       "a verification provider's public key PEM (repeatable)");
-  auto vm = parse_command_line(
+  auto vm = cli::parse_command_line(
       args, options,
       "usage: idvault-rp serve --listen 127.0.0.1:PORT --module SO --key URI [--db F] "
       "[--pin-file F] [--scope S] [--keep-days N] [--trust-verifier PEM]...");
   if (!vm) return 0;
-  if (max_age_minutes < 1) throw UsageError("--nonce-max-age-minutes must be at least 1");
-  if (keep_days < 0 || keep_days > 3650) throw UsageError("--keep-days must be between 0 and 3650");
+  if (max_age_minutes < 1) throw cli::UsageError("--nonce-max-age-minutes must be at least 1");
+  if (keep_days < 0 || keep_days > 3650)
+    throw cli::UsageError("--keep-days must be between 0 and 3650");
   config.nonce_max_age_seconds = max_age_minutes * 60;
   config.keep_seconds = keep_days * 24 * 3600;
   if (vm->count("trust-verifier")) {
@@ -70,7 +72,7 @@ int run_serve(const std::vector<std::string>& args) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   prepare_process_for_serving();
 
-  ServiceToken service = ServiceToken::open(module, key_uri, read_token_pin(*vm));
+  ServiceToken service = ServiceToken::open(module, key_uri, pin::read_token_pin(*vm));
   const vault::TokenServiceKey key = service.service_key(key_uri);
   const TokenErrorSigningKey signer(service, key_uri);
   RequestStore store(db);

@@ -4,7 +4,7 @@
 #include <openssl/rand.h>
 
 #include "common/hex.h"
-#include "host/rp/commands/cli_support.h"
+#include "host/rp/commands/command_support.h"
 #include "host/rp/demo_page/demo_page.h"
 #include "host/rp/service/qr_svg.h"
 #include "host/rp/share/automatic_errors.h"

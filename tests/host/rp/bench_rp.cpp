@@ -45,7 +45,7 @@
 
 #include "common/base64.h"
 #include "common/openssl_owners.h"
-#include "host/rp/commands/cli_support.h"
+#include "host/rp/commands/command_support.h"
 #include "host/rp/http/http_server.h"
 #include "host/rp/service/callback_service.h"
 #include "host/rp/service/request_store.h"

@@ -1,10 +1,22 @@
-#include "host/cli/command_line.h"
+#include "common/cli/command_line.h"
 
 #include <iostream>
 
-#include "host/cli/cli_error.h"
+#include "common/cli/cli_error.h"
 
 namespace idvault::cli {
+
+po::variables_map parse_exactly(const std::vector<std::string>& args,
+                                const po::options_description& options,
+                                const po::positional_options_description* positional) {
+  po::command_line_parser parser(args);
+  parser.options(options);
+  parser.style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing);
+  if (positional) parser.positional(*positional);
+  po::variables_map vm;
+  po::store(parser.run(), vm);
+  return vm;
+}
 
 CommandLine::CommandLine(std::string synopsis_text, std::string summary_text)
     : synopsis(std::move(synopsis_text)),
@@ -31,11 +43,7 @@ std::optional<po::variables_map> CommandLine::parse(const std::vector<std::strin
   try {
     po::options_description all;
     all.add(options).add(hidden);
-    // No prefix guessing: "--pin 1234" must be an error, not a guess at --pin-file.
-    const int style =
-        po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
-    po::store(po::command_line_parser(args).options(all).positional(positional).style(style).run(),
-              vm);
+    vm = parse_exactly(args, all, &positional);
     po::notify(vm);
   } catch (const po::too_many_positional_options_error&) {
     throw UsageError("too many arguments; usage: " + synopsis);
@@ -49,6 +57,25 @@ std::optional<po::variables_map> CommandLine::parse(const std::vector<std::strin
   for (std::size_t i = 0; i < required_positionals; ++i) {
     if (!vm.count(positional_names[i]))
       throw UsageError("missing " + positional_names[i] + "; usage: " + synopsis);
+  }
+  return vm;
+}
+
+std::optional<po::variables_map> parse_command_line(
+    const std::vector<std::string>& args, const po::options_description& options,
+    const std::string& usage_line, const po::positional_options_description* positional) {
+  po::options_description all(options);
+  all.add_options()("help,h", "show this help");
+  po::variables_map vm;
+  try {
+    vm = parse_exactly(args, all, positional);
+    if (vm.count("help") != 0) {
+      std::cout << usage_line << "\n" << all;
+      return std::nullopt;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(e.what());
   }
   return vm;
 }

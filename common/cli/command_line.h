@@ -1,5 +1,6 @@
-// One subcommand's command line: its options, positional arguments and --help, parsed
-// with Boost.Program_options; every mistake is a UsageError with one line.
+// One command's command line, parsed with Boost.Program_options the same way in every
+// idvault tool: no abbreviated options, --help on every command, and every mistake a
+// UsageError (exit status 2) with one line.
 #pragma once
 
 #include <boost/program_options.hpp>
@@ -7,10 +8,21 @@
 #include <string>
 #include <vector>
 
+#include "common/cli/cli_error.h"
+
 namespace idvault::cli {
 
 namespace po = boost::program_options;
 
+// Boost's parser as every tool runs it: the options (and positionals, if any) from args,
+// stored but not yet notified. No prefix guessing: "--pin 1234" must be an error, not a
+// guess at --pin-file. Throws po::error.
+[[nodiscard]] po::variables_map parse_exactly(const std::vector<std::string>& args,
+                                              const po::options_description& options,
+                                              const po::positional_options_description* positional);
+
+// The holder CLI's subcommands (idvault get, idvault authorize, ...): a synopsis and a
+// summary for --help, mistakes end in "; usage: SYNOPSIS".
 struct CommandLine {
   std::string synopsis;             // "idvault get TYPE [--files-dir D]"
   std::string summary;              // one sentence for --help
@@ -27,6 +39,14 @@ struct CommandLine {
   // The parsed values, or nullopt after printing --help to stdout.
   [[nodiscard]] std::optional<po::variables_map> parse(const std::vector<std::string>& args);
 };
+
+// The service tools' verbs (idvault-rp keygen, idvault-verifier attest, ...): options
+// listed under the verb's name, a usage line for --help; the verb runner
+// (command_verbs.h) adds "(see TOOL VERB --help)" to a mistake. Returns nullopt after
+// printing usage when --help was given; throws UsageError for anything Boost refuses.
+[[nodiscard]] std::optional<po::variables_map> parse_command_line(
+    const std::vector<std::string>& args, const po::options_description& options,
+    const std::string& usage_line, const po::positional_options_description* positional = nullptr);
 
 // --json: the command prints one JSON document on stdout, of the shape docs/AGENT.md
 // gives for it, instead of lines for people (design.md: every command that prints

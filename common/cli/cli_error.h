@@ -1,5 +1,6 @@
-// How a command fails: every failure is one line on stderr and an exit status a script
-// can switch on (0 ok, 1 the operation failed, 2 bad usage or bad input).
+// How a command of any idvault tool fails: every failure is one line on stderr and an
+// exit status a script can switch on (0 ok, 1 the operation failed, 2 bad usage or bad
+// input).
 #pragma once
 
 #include <stdexcept>
