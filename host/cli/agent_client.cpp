@@ -10,7 +10,7 @@
 #include <cstring>
 #include <vector>
 
-#include "host/cli/cli_error.h"
+#include "common/cli/cli_error.h"
 #include "host/rpc/agent_socket.h"
 #include "host/rpc/descriptor_sender.h"
 

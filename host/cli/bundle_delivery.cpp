@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "host/cli/agent_messages.h"
-#include "host/cli/cli_error.h"
+#include "common/cli/cli_error.h"
 
 namespace idvault::cli {
 namespace {

@@ -5,8 +5,8 @@
 
 #include "host/cli/agent_client.h"
 #include "host/cli/agent_messages.h"
-#include "host/cli/cli_error.h"
-#include "host/cli/command_line.h"
+#include "common/cli/cli_error.h"
+#include "common/cli/command_line.h"
 #include "host/cli/commands.h"
 #include "host/cli/local_files.h"
 #include "vault/model/element_error.h"

@@ -1,7 +1,7 @@
 #include "host/cli/element_args.h"
 
 #include "host/cli/agent_messages.h"
-#include "host/cli/cli_error.h"
+#include "common/cli/cli_error.h"
 
 namespace idvault::cli {
 

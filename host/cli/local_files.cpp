@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "host/cli/cli_error.h"
+#include "common/cli/cli_error.h"
 
 namespace idvault::cli {
 namespace {

@@ -10,7 +10,7 @@
 
 #include "host/cli/agent_client.h"
 #include "host/cli/agent_messages.h"
-#include "host/cli/cli_error.h"
+#include "common/cli/cli_error.h"
 #include "host/cli/commands.h"
 
 using namespace idvault::cli;

@@ -5,7 +5,7 @@
 
 #include <cerrno>
 
-#include "host/cli/cli_error.h"
+#include "common/cli/cli_error.h"
 
 namespace idvault::cli {
 

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <vector>
 
-#include "host/cli/cli_error.h"
+#include "common/cli/cli_error.h"
 #include "pkcs11/uri.h"
 
 namespace idvault::cli {

@@ -2,15 +2,16 @@
 // documents (out of band: that is its business), and now signs what it checked.
 #include <iostream>
 
-#include "host/rp/cli_support.h"
-#include "host/rp/pin_source.h"
-#include "host/rp/received_share.h"
-#include "host/rp/service_token.h"
-#include "host/rp/share_intake.h"
+#include "common/cli/command_line.h"
+#include "host/pin/token_options.h"
+#include "host/rp/commands/command_support.h"
+#include "host/rp/service/service_token.h"
+#include "host/rp/share/received_share.h"
+#include "host/rp/share/share_intake.h"
 #include "host/verifier/verifier_commands.h"
-#include "vault/signed/attestation.h"
 #include "vault/model/element_shape.h"
 #include "vault/model/errors.h"
+#include "vault/signed/attestation.h"
 #include "vault/signed/share_receipt.h"
 
 namespace idvault::verifier {
@@ -70,14 +71,13 @@ int run_attest(const std::vector<std::string>& args) {
   std::string level_name = "document";
   int expires_days = 365;
   std::string bundle_path;
-  options.add_options()("module", po::value(&module)->required(), "PKCS#11 module (.so)")(
-      "decrypt-key", po::value(&decrypt_uri)->required(),
-      "URI of the provider's RSA key the share was made for")(
+  pin::add_module_option(options, module);
+  options.add_options()("decrypt-key", po::value(&decrypt_uri)->required(),
+                        "URI of the provider's RSA key the share was made for")(
       "sign-key", po::value(&sign_uri)->required(),
-      "URI of the provider's EC P-256 attestation key")(
-      "pin-file", po::value<std::string>(),
-      "read the user PIN from this file (else $IDVAULT_PINENTRY, else prompt)")(
-      "nonce", po::value<std::string>(), "the nonce the share must carry")(
+      "URI of the provider's EC P-256 attestation key");
+  pin::add_pin_file_option(options);
+  options.add_options()("nonce", po::value<std::string>(), "the nonce the share must carry")(
       "level", po::value(&level_name), "basic, document or biometric")(
       "expires-days", po::value(&expires_days), "days until the attestations expire (1..3650)")(
       "json", "print JSON (what attest prints already)")(
@@ -85,7 +85,7 @@ int run_attest(const std::vector<std::string>& args) {
       "the share bundle the holder sent the provider");
   po::positional_options_description positional;
   positional.add("bundle", 1);
-  auto vm = rp::parse_command_line(
+  auto vm = cli::parse_command_line(
       args, options,
       "usage: idvault-verifier attest --module SO --decrypt-key URI --sign-key URI "
       "[--pin-file F] [--nonce N] [--level basic|document|biometric] "
@@ -93,13 +93,13 @@ int run_attest(const std::vector<std::string>& args) {
       &positional);
   if (!vm) return 0;
   const auto level = vault::parse_attestation_level(level_name);
-  if (!level) throw rp::UsageError("--level must be basic, document or biometric");
+  if (!level) throw cli::UsageError("--level must be basic, document or biometric");
   if (expires_days < 1 || expires_days > 3650)
-    throw rp::UsageError("--expires-days must be between 1 and 3650");
+    throw cli::UsageError("--expires-days must be between 1 and 3650");
 
-  const SecretBytes pin = rp::read_token_pin(*vm);
-  rp::ServiceToken decrypt_token = rp::ServiceToken::open(module, decrypt_uri, pin);
-  rp::ServiceToken sign_token = rp::ServiceToken::open(module, sign_uri, pin);
+  const SecretBytes token_pin = pin::read_token_pin(*vm);
+  rp::ServiceToken decrypt_token = rp::ServiceToken::open(module, decrypt_uri, token_pin);
+  rp::ServiceToken sign_token = rp::ServiceToken::open(module, sign_uri, token_pin);
   const vault::TokenServiceKey decrypt_key = decrypt_token.service_key(decrypt_uri);
   const vault::TokenSigningKey sign_key = sign_token.signing_key(sign_uri);
 

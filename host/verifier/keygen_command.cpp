@@ -1,9 +1,10 @@
 // idvault-verifier keygen: the attestation key is born on the token and never leaves it.
 #include <iostream>
 
-#include "host/rp/cli_support.h"
-#include "host/rp/pin_source.h"
-#include "host/rp/service_token.h"
+#include "common/cli/command_line.h"
+#include "host/pin/token_options.h"
+#include "host/rp/commands/command_support.h"
+#include "host/rp/service/service_token.h"
 #include "host/verifier/verifier_commands.h"
 #include "pkcs11/error.h"
 #include "pkcs11/keygen.h"
@@ -20,19 +21,18 @@ int run_keygen(const std::vector<std::string>& args) {
   std::string module;
   std::string token_uri;
   std::string label;
-  options.add_options()("module", po::value(&module)->required(), "PKCS#11 module (.so)")(
-      "token", po::value(&token_uri)->required(), "token URI (RFC 7512)")(
-      "label", po::value(&label)->required(), "label of the new key pair")(
-      "pin-file", po::value<std::string>(),
-      "read the user PIN from this file (else $IDVAULT_PINENTRY, else prompt)")(
+  pin::add_module_option(options, module);
+  options.add_options()("token", po::value(&token_uri)->required(), "token URI (RFC 7512)")(
+      "label", po::value(&label)->required(), "label of the new key pair");
+  pin::add_pin_file_option(options);
+  options.add_options()(
       "json", "print {key_uri, algorithm, public_key_pem, public_key_sha256} instead of the PEM");
-  auto vm = rp::parse_command_line(
+  auto vm = cli::parse_command_line(
       args, options,
       "usage: idvault-verifier keygen --module SO --token URI --label L [--pin-file F] [--json]");
   if (!vm) return 0;
-  if (label.empty()) throw rp::UsageError("--label must not be empty");
-  rp::ServiceToken provider =
-      rp::ServiceToken::open(module, token_uri, rp::read_token_pin(*vm));
+  if (label.empty()) throw cli::UsageError("--label must not be empty");
+  rp::ServiceToken provider = rp::ServiceToken::open(module, token_uri, pin::read_token_pin(*vm));
   try {
     (void)p11::find_key(provider.token(), CKO_PRIVATE_KEY, label);
     std::cerr << "idvault-verifier keygen: the token already has a private key labelled '" << label

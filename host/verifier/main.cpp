@@ -1,7 +1,7 @@
 // idvault-verifier: a verification provider checks a holder's documents (shared with it
 // like with any service) and signs, on its token, an attestation per element that relying
 // parties can rely on for as long as the element is unchanged.
-#include "host/rp/cli_support.h"
+#include "common/cli/command_verbs.h"
 #include "host/verifier/verifier_commands.h"
 
 namespace {
@@ -18,7 +18,7 @@ constexpr const char* kUsage =
 
 int main(int argc, char** argv) {
   using namespace idvault::verifier;
-  return idvault::rp::run_command_verbs(
-      "idvault-verifier", kUsage, {{"keygen", run_keygen}, {"attest", run_attest}, {"verify", run_verify}}, argc,
-      argv);
+  return idvault::cli::run_command_verbs(
+      "idvault-verifier", kUsage,
+      {{"keygen", run_keygen}, {"attest", run_attest}, {"verify", run_verify}}, argc, argv);
 }

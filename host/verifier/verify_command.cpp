@@ -3,11 +3,12 @@
 // used with: idvault-rp decrypt --trust-verifier checks that.
 #include <iostream>
 
-#include "host/rp/cli_support.h"
-#include "host/verifier/verifier_commands.h"
-#include "vault/signed/attestation.h"
-#include "vault/model/errors.h"
+#include "common/cli/command_line.h"
 #include "common/json_fields.h"
+#include "host/rp/commands/command_support.h"
+#include "host/verifier/verifier_commands.h"
+#include "vault/model/errors.h"
+#include "vault/signed/attestation.h"
 #include "vault/signed/share_receipt.h"
 
 namespace idvault::verifier {
@@ -23,7 +24,7 @@ int run_verify(const std::vector<std::string>& args) {
       "attestation", po::value(&path)->required(), "attestation JSON: one object or an array");
   po::positional_options_description positional;
   positional.add("attestation", 1);
-  auto vm = rp::parse_command_line(
+  auto vm = cli::parse_command_line(
       args, options, "usage: idvault-verifier verify [--trust PEM]... [--json] ATTESTATION",
       &positional);
   if (!vm) return 0;

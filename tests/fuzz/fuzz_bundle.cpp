@@ -7,8 +7,8 @@
 #include <optional>
 #include <string_view>
 
-#include "host/rp/bundle_text.h"
-#include "host/rp/received_share.h"
+#include "host/rp/share/bundle_text.h"
+#include "host/rp/share/received_share.h"
 #include "vault/model/errors.h"
 
 // The entry point libFuzzer calls; its name is fixed by libFuzzer.

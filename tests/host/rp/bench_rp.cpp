@@ -43,13 +43,15 @@
 #include <sstream>
 #include <thread>
 
-#include "host/rp/callback_service.h"
-#include "host/rp/cli_support.h"
-#include "host/rp/http_server.h"
-#include "host/rp/received_share.h"
-#include "host/rp/request_store.h"
-#include "host/rp/service_token.h"
-#include "host/rp/share_intake.h"
+#include "common/base64.h"
+#include "common/openssl_owners.h"
+#include "host/rp/commands/command_support.h"
+#include "host/rp/http/http_server.h"
+#include "host/rp/service/callback_service.h"
+#include "host/rp/service/request_store.h"
+#include "host/rp/service/service_token.h"
+#include "host/rp/share/received_share.h"
+#include "host/rp/share/share_intake.h"
 #include "pkcs11/keygen.h"
 #include "pkcs11/login.h"
 #include "pkcs11/token_resolver.h"
@@ -57,10 +59,8 @@
 #include "tests/host/rp/service_side_fixture.h"
 #include "tests/support/softhsm_token.h"
 #include "tests/support/temp_dir.h"
-#include "common/base64.h"
-#include "common/openssl_owners.h"
-#include "vault/signed/share_receipt.h"
 #include "vault/keys/software_keys.h"
+#include "vault/signed/share_receipt.h"
 
 namespace fs = std::filesystem;
 using namespace idvault;

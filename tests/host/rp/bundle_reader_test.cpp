@@ -6,11 +6,11 @@
 #include <fstream>
 #include <random>
 
-#include "host/rp/base64_block.h"
-#include "host/rp/bundle_text.h"
-#include "host/rp/received_share.h"
-#include "tests/support/temp_dir.h"
 #include "common/base64.h"
+#include "host/rp/base64_block.h"
+#include "host/rp/share/bundle_text.h"
+#include "host/rp/share/received_share.h"
+#include "tests/support/temp_dir.h"
 #include "vault/model/errors.h"
 
 using namespace idvault;

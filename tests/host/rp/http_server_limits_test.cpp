@@ -6,9 +6,9 @@
 #include <chrono>
 #include <string>
 
-#include "host/rp/body_memory_budget.h"
-#include "host/rp/connection_admission.h"
-#include "host/rp/request_rate_limiter.h"
+#include "host/rp/http/body_memory_budget.h"
+#include "host/rp/http/connection_admission.h"
+#include "host/rp/http/request_rate_limiter.h"
 
 using namespace idvault::rp;
 using namespace std::chrono_literals;

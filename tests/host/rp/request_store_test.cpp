@@ -2,7 +2,7 @@
 // looks at the database, its -wal and its -shm at every file SQLite opens or checks for,
 // so a file that exists even for a moment with a wider mode is caught, whatever chmod
 // comes later.
-#include "host/rp/request_store.h"
+#include "host/rp/service/request_store.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>

@@ -5,11 +5,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "host/rp/service_token.h"
-#include "tests/host/rp/service_side_fixture.h"
 #include "common/base64.h"
-#include "vault/signed/element_error_signature.h"
+#include "host/rp/service/service_token.h"
+#include "tests/host/rp/service_side_fixture.h"
 #include "vault/model/share_error_fit.h"
+#include "vault/signed/element_error_signature.h"
 #include "vault/signed/share_receipt.h"
 
 using namespace idvault;

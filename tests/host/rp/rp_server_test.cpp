@@ -11,10 +11,10 @@
 #include <random>
 #include <thread>
 
-#include "host/rp/callback_service.h"
-#include "host/rp/http_server.h"
-#include "host/rp/request_store.h"
-#include "host/rp/service_token.h"
+#include "host/rp/http/http_server.h"
+#include "host/rp/service/callback_service.h"
+#include "host/rp/service/request_store.h"
+#include "host/rp/service/service_token.h"
 #include "tests/host/rp/http_test_client.h"
 #include "tests/host/rp/service_side_fixture.h"
 #include "tests/support/deep_json.h"

@@ -1,0 +1,114 @@
+// idvault-rp serve: the callback endpoint and demo page, with the key on the HSM.
+#include <signal.h>
+
+#include <iostream>
+#include <thread>
+
+#include "common/cli/command_line.h"
+#include "host/pin/token_options.h"
+#include "host/rp/commands/command_support.h"
+#include "host/rp/commands/rp_commands.h"
+#include "host/rp/http/http_server.h"
+#include "host/rp/service/callback_service.h"
+#include "host/rp/service/request_store.h"
+#include "host/rp/service/service_token.h"
+#include "vault/signed/attestation.h"
+
+namespace idvault::rp {
+
+namespace po = boost::program_options;
+
+int run_serve(const std::vector<std::string>& args) {
+  po::options_description options("idvault-rp serve");
+  std::string listen;
+  std::string module;
+  std::string key_uri;
+  std::string db = ":memory:";
+  ServiceConfig config;
+  std::int64_t max_age_minutes = 10;
+  std::int64_t keep_days = 7;
+  std::size_t max_body = 32 * 1024 * 1024;
+  options.add_options()("listen", po::value(&listen)->required(),
+                        "IPv4 address and port, e.g. 127.0.0.1:8080 (port 0: any)");
+  pin::add_module_option(options, module);
+  options.add_options()("key", po::value(&key_uri)->required(), "URI of the service key");
+  pin::add_pin_file_option(options);
+  options.add_options()("db", po::value(&db),
+                        "SQLite file for requests and results (default: in memory)")(
+      "scope", po::value(&config.scope_text),
+      "scope the demo page asks for (PassportScope JSON or comma list)")(
+      "service-id", po::value(&config.service_id), "service id put in request links")(
+      "public-url", po::value<std::string>(),
+      "URL holders reach this server at (default http://LISTEN)")(
+      "nonce-max-age-minutes", po::value(&max_age_minutes),
+      "how long a request stays answerable (unanswered, it is then deleted)")(
+      "keep-days", po::value(&keep_days),
+      "how long a result is kept for the service's records (the page reads it once)")(
+      "max-body-bytes", po::value(&max_body), "largest bundle accepted (413 above)")(
+      "decryptors", po::value(&config.decryptors), "shares decrypted at once (HSM sessions)")(
+      "trust-verifier", po::value<std::vector<std::string>>(),
+      "a verification provider's public key PEM (repeatable)");
+  auto vm = cli::parse_command_line(
+      args, options,
+      "usage: idvault-rp serve --listen 127.0.0.1:PORT --module SO --key URI [--db F] "
+      "[--pin-file F] [--scope S] [--keep-days N] [--trust-verifier PEM]...");
+  if (!vm) return 0;
+  if (max_age_minutes < 1) throw cli::UsageError("--nonce-max-age-minutes must be at least 1");
+  if (keep_days < 0 || keep_days > 3650)
+    throw cli::UsageError("--keep-days must be between 0 and 3650");
+  config.nonce_max_age_seconds = max_age_minutes * 60;
+  config.keep_seconds = keep_days * 24 * 3600;
+  if (vm->count("trust-verifier")) {
+    for (const auto& path : (*vm)["trust-verifier"].as<std::vector<std::string>>()) {
+      config.trusted_verifiers.push_back(vault::verifier_key_from_pem(read_text_file(path), path));
+    }
+  }
+
+  // Signals are taken by one thread with sigwait, so no handler runs inside a Cryptoki call.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  prepare_process_for_serving();
+
+  ServiceToken service = ServiceToken::open(module, key_uri, pin::read_token_pin(*vm));
+  const vault::TokenServiceKey key = service.service_key(key_uri);
+  const TokenErrorSigningKey signer(service, key_uri);
+  RequestStore store(db);
+
+  HttpServerOptions server_options;
+  server_options.max_body_bytes = max_body;
+  server_options.rate_limited_paths = {"/request"};  // each one stores a row
+  std::unique_ptr<RelyingPartyService> endpoints;
+  HttpServer server(
+      listen, [&](const HttpRequest& request) { return endpoints->handle(request); },
+      server_options);
+  const std::string base =
+      "http://" + split_listen_address(listen).first + ":" + std::to_string(server.port());
+  config.public_url = vm->count("public-url") ? (*vm)["public-url"].as<std::string>() : base;
+  endpoints = std::make_unique<RelyingPartyService>(key, signer, store, config);
+  endpoints->purge_expired();
+
+  // Between signals, purge once a minute, so an idle server keeps nothing past its time.
+  std::thread signals([&] {
+    const timespec minute{60, 0};
+    while (sigtimedwait(&stop_signals, nullptr, &minute) < 0) {
+      try {
+        endpoints->purge_expired();
+      } catch (const std::exception& e) {
+        std::cerr << "idvault-rp serve: purge failed: " << e.what() << "\n";
+      }
+    }
+    server.stop();
+  });
+  std::cout << "idvault-rp serve: listening on " << base << std::endl;
+  server.run();
+  // Wake the signal thread if the server ended on its own.
+  pthread_kill(signals.native_handle(), SIGTERM);
+  signals.join();
+  std::cerr << "idvault-rp serve: stopped\n";
+  return 0;
+}
+
+}  // namespace idvault::rp

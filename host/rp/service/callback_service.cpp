@@ -1,0 +1,346 @@
+#include "host/rp/service/callback_service.h"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "common/hex.h"
+#include "host/rp/commands/command_support.h"
+#include "host/rp/demo_page/demo_page.h"
+#include "host/rp/service/qr_svg.h"
+#include "host/rp/share/automatic_errors.h"
+#include "host/rp/share/file_kind.h"
+#include "pkcs11/error.h"
+#include "vault/model/auth_link.h"
+#include "vault/model/errors.h"
+#include "vault/model/scope_description.h"
+#include "vault/signed/signed_statement.h"
+
+namespace idvault::rp {
+
+struct RelyingPartyService::Worker {
+  explicit Worker(const vault::ServiceKey& key) : intake(key) {}
+  ShareReader reader;
+  ShareIntake intake;
+};
+
+// Exclusive use of one pooled worker; waits when all are busy.
+class RelyingPartyService::WorkerLease {
+ public:
+  explicit WorkerLease(RelyingPartyService& service) : service_(service) {
+    std::unique_lock lock(service_.pool_mutex_);
+    service_.pool_returned_.wait(lock, [&] {
+      return !service_.idle_workers_.empty() ||
+             service_.workers_made_ < service_.config_.decryptors;
+    });
+    if (!service_.idle_workers_.empty()) {
+      worker_ = std::move(service_.idle_workers_.back());
+      service_.idle_workers_.pop_back();
+    } else {
+      ++service_.workers_made_;
+      lock.unlock();
+      try {
+        worker_ = std::make_unique<Worker>(service_.key_);
+      } catch (...) {
+        std::lock_guard relock(service_.pool_mutex_);
+        --service_.workers_made_;
+        service_.pool_returned_.notify_one();
+        throw;
+      }
+    }
+  }
+  WorkerLease(const WorkerLease&) = delete;  // one holder per worker
+  WorkerLease& operator=(const WorkerLease&) = delete;
+  ~WorkerLease() {
+    worker_->intake.wipe();  // plaintext does not outlive the request
+    std::lock_guard lock(service_.pool_mutex_);
+    service_.idle_workers_.push_back(std::move(worker_));
+    service_.pool_returned_.notify_one();
+  }
+  Worker* operator->() const noexcept { return worker_.get(); }
+
+ private:
+  RelyingPartyService& service_;
+  std::unique_ptr<Worker> worker_;
+};
+
+namespace {
+
+// Expired requests are purged, so an unknown nonce is most likely an expired one.
+constexpr const char* kNoSuchRequest =
+    "unknown nonce: the request expired or was never made here; ask for a new one";
+constexpr std::int64_t kPurgeInterval = 60;  // seconds between purges done in passing
+
+std::string random_hex32(const char* what) {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1)
+    throw std::runtime_error(std::string("no randomness for a ") + what);
+  return hex_lower(bytes);
+}
+
+std::string read_token_digest(std::string_view token) {
+  return vault::sha256_hex(
+      vault::ByteView(reinterpret_cast<const std::uint8_t*>(token.data()), token.size()));
+}
+
+std::string read_cookie_name(const std::string& nonce) {
+  return "idvault_read_" + nonce;
+}
+
+// The value of one cookie in the Cookie header ("a=1; b=2"), or "".
+std::string cookie_value(const HttpRequest& request, const std::string& name) {
+  const std::string header = request.header("cookie");
+  std::string_view rest = header;
+  while (!rest.empty()) {
+    const auto end = rest.find(';');
+    std::string_view pair = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+    const auto equals = pair.find('=');
+    if (equals != std::string_view::npos && pair.substr(0, equals) == name)
+      return std::string(pair.substr(equals + 1));
+  }
+  return {};
+}
+
+// Equal digests, compared in constant time (the stored one is never empty when it counts).
+bool same_digest(const std::string& presented, const std::string& stored) {
+  return !stored.empty() && presented.size() == stored.size() &&
+         CRYPTO_memcmp(presented.data(), stored.data(), stored.size()) == 0;
+}
+
+void collect_files(const vault::DecryptedPassport& passport, std::vector<StoredFile>& out) {
+  const auto keep = [&](const vault::DecryptedFile& file) {
+    if (!file.missing())
+      out.push_back({file.file_id,
+                     std::vector<std::uint8_t>(file.plaintext->begin(), file.plaintext->end())});
+  };
+  for (const auto& element : passport.elements) {
+    for (const auto* slot : {&element.front_side, &element.reverse_side, &element.selfie}) {
+      if (*slot) keep(**slot);
+    }
+    for (const auto& file : element.files) keep(file);
+    for (const auto& file : element.translation) keep(file);
+  }
+}
+
+}  // namespace
+
+RelyingPartyService::RelyingPartyService(const vault::ServiceKey& key,
+                                         const vault::ErrorSigningKey& signer, RequestStore& store,
+                                         ServiceConfig config)
+    : key_(key), signer_(signer), store_(store), config_(std::move(config)) {
+  if (config_.decryptors == 0) config_.decryptors = 1;
+  // A bad scope fails at start, not per request.
+  page_html_ = demo_page_html(vault::describe_scope(vault::parse_scope(config_.scope_text)));
+  if (!config_.clock) config_.clock = unix_now;
+}
+
+RelyingPartyService::~RelyingPartyService() = default;
+
+std::int64_t RelyingPartyService::now() const {
+  return config_.clock();
+}
+
+void RelyingPartyService::purge_expired() {
+  const std::int64_t at = now();
+  last_purge_ = at;
+  (void)store_.purge(at, RetentionPolicy{config_.nonce_max_age_seconds, config_.keep_seconds});
+}
+
+// One request in a minute does the purge; a failed purge costs no request its answer.
+void RelyingPartyService::purge_in_passing() noexcept {
+  const std::int64_t at = now();
+  std::int64_t last = last_purge_.load();
+  if (at - last < kPurgeInterval || !last_purge_.compare_exchange_strong(last, at)) return;
+  try {
+    (void)store_.purge(at, RetentionPolicy{config_.nonce_max_age_seconds, config_.keep_seconds});
+  } catch (const std::exception&) {
+    last_purge_ = last;  // try again with the next request
+  }
+}
+
+IssuedLink RelyingPartyService::new_request() {
+  vault::AuthorizationRequest request;
+  request.service_id = config_.service_id;
+  request.scope_text = config_.scope_text;
+  request.scope = vault::parse_scope(config_.scope_text);
+  request.public_key_pem = key_.public_key_pem();
+  request.nonce = random_hex32("nonce");
+  request.callback_url = config_.public_url + "/callback";
+  IssuedLink issued;
+  issued.link = vault::build_authorization_link(request, vault::LinkFormat::idvault);
+  issued.read_token = random_hex32("read token");
+  store_.add_request(request.nonce, read_token_digest(issued.read_token), now());
+  issued.nonce = std::move(request.nonce);
+  return issued;
+}
+
+HttpResponse RelyingPartyService::handle(const HttpRequest& request) noexcept {
+  try {
+    purge_in_passing();
+    const bool get = request.method == "GET" || request.method == "HEAD";
+    if (request.path == "/callback") {
+      if (request.method != "POST") return HttpResponse::error(405, "POST a share bundle here");
+      return callback(request);
+    }
+    if (!get) return HttpResponse::error(405, "method not allowed");
+    if (request.path == "/") {
+      HttpResponse page;
+      page.content_type = "text/html; charset=utf-8";
+      page.body = page_html_;
+      page.headers.emplace_back(
+          "Content-Security-Policy",
+          "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; "
+          "connect-src 'self'");
+      return page;
+    }
+    if (request.path == "/demo.js") {
+      HttpResponse script;
+      script.content_type = "text/javascript; charset=utf-8";
+      script.body = demo_page_script();
+      return script;
+    }
+    if (request.path == "/request") return request_json();
+    if (request.path == "/result") return result(request);
+    if (request.path == "/file") return file(request);
+    return HttpResponse::error(404, "no such page");
+  } catch (const p11::Pkcs11Error& e) {
+    return HttpResponse::error(503, std::string("the HSM is not available: ") + e.what());
+  } catch (const std::exception&) {
+    return HttpResponse::error(500, "internal error");
+  }
+}
+
+HttpResponse RelyingPartyService::request_json() {
+  const IssuedLink issued = new_request();
+  const nlohmann::json body = {
+      {"nonce", issued.nonce}, {"link", issued.link}, {"qr_svg", qr_svg(issued.link)}};
+  HttpResponse response = HttpResponse::json(200, body.dump());
+  // Only the page that asked gets the token: not in the link, the QR code or the bundle,
+  // and out of reach of scripts (HttpOnly) and of other sites' requests (SameSite).
+  std::string cookie =
+      read_cookie_name(issued.nonce) + "=" + issued.read_token + "; Path=/; Max-Age=" +
+      std::to_string(config_.nonce_max_age_seconds + config_.pickup_window_seconds) +
+      "; HttpOnly; SameSite=Strict";
+  if (config_.public_url.rfind("https://", 0) == 0) cookie += "; Secure";
+  response.headers.emplace_back("Set-Cookie", std::move(cookie));
+  return response;
+}
+
+std::variant<IssuedRequest, HttpResponse> RelyingPartyService::reader_of(const HttpRequest& request,
+                                                                         const std::string& nonce) {
+  auto issued = store_.request(nonce);
+  if (!issued) return HttpResponse::error(404, "unknown or expired request");
+  if (!same_digest(read_token_digest(cookie_value(request, read_cookie_name(nonce))),
+                   issued->read_token_sha256)) {
+    return HttpResponse::error(403, "only the page that made this request may read its result");
+  }
+  if (issued->picked_up_at && now() > *issued->picked_up_at + config_.pickup_window_seconds)
+    return HttpResponse::error(410, "the result was picked up and is no longer served");
+  return *issued;
+}
+
+HttpResponse RelyingPartyService::callback(const HttpRequest& request) {
+  if (request.body.empty()) return HttpResponse::error(400, "empty body: POST a share bundle");
+  const std::int64_t now = this->now();
+  WorkerLease worker(*this);
+  const ReceivedShare* share = nullptr;
+  try {
+    share = &worker->reader.read(request.body, std::nullopt);
+  } catch (const vault::FormatError& e) {
+    return HttpResponse::error(400, e.what());
+  }
+  // Without the holder's signed receipt anyone who saw a bundle could strip it and spend
+  // the nonce first; the genuine bundle would then be refused as a replay.
+  if (!share->receipt) {
+    return HttpResponse::error(
+        400, "the holder's receipt is missing: a bare PassportData is not accepted here");
+  }
+  // The receipt names the nonce in clear: refuse unknown and spent nonces before the HSM
+  // spends an RSA operation on them. The decrypted nonce is what finally counts.
+  if (!store_.has_request(share->receipt->fields.nonce)) {
+    return HttpResponse::error(410, kNoSuchRequest);
+  }
+  if (store_.result(share->receipt->fields.nonce)) {
+    return HttpResponse::error(409, "this request was already answered");
+  }
+  IntakeOptions options;
+  options.trusted_verifiers = config_.trusted_verifiers;
+  options.now = now;
+  nlohmann::ordered_json report;
+  try {
+    report = worker->intake.accept(*share, options);
+  } catch (const vault::FormatError& e) {
+    return HttpResponse::error(400, e.what());
+  } catch (const vault::DecryptError& e) {
+    return HttpResponse::error(
+        400, std::string(e.what()) + " (tampered, or not encrypted to this service)");
+  } catch (const ShareRejected& e) {
+    return HttpResponse::error(400, e.what());
+  }
+  const vault::DecryptedPassport& passport = worker->intake.last();
+  nlohmann::ordered_json errors_json = nullptr;
+  if (auto errors = automatic_errors(passport, now); !errors.empty()) {
+    vault::ElementErrorNotice notice{passport.nonce, share->passport_data.credentials.hash, now,
+                                     std::move(errors)};
+    errors_json = vault::to_json(vault::sign_element_errors(std::move(notice), signer_));
+  }
+  std::vector<StoredFile> files;
+  collect_files(passport, files);
+  const ReceivedResult stored{report.dump(), errors_json.dump(), now};
+  switch (
+      store_.claim_and_store(passport.nonce, now, config_.nonce_max_age_seconds, stored, files)) {
+    case ClaimOutcome::claimed:
+      break;
+    case ClaimOutcome::unknown:
+      return HttpResponse::error(410, kNoSuchRequest);
+    case ClaimOutcome::replayed:
+      return HttpResponse::error(409, "this request was already answered");
+    case ClaimOutcome::expired:
+      return HttpResponse::error(410, "the request expired: ask for a new one");
+  }
+  nlohmann::ordered_json answer;
+  answer["status"] = "accepted";
+  answer["nonce"] = passport.nonce;
+  answer["elements"] = report["elements"].size();
+  answer["errors"] = std::move(errors_json);
+  return HttpResponse::json(200, answer.dump());
+}
+
+HttpResponse RelyingPartyService::result(const HttpRequest& request) {
+  auto it = request.query.find("nonce");
+  if (it == request.query.end()) return HttpResponse::error(400, "nonce missing");
+  auto reader = reader_of(request, it->second);
+  if (auto* refused = std::get_if<HttpResponse>(&reader)) return std::move(*refused);
+  if (!std::get<IssuedRequest>(reader).answered)
+    return HttpResponse::json(200, R"({"status":"pending"})");
+  auto stored = store_.pick_up(it->second, now());
+  if (!stored) return HttpResponse::error(410, "the result is no longer kept");
+  nlohmann::ordered_json body;
+  body["status"] = "received";
+  body["received_at"] = stored->received_at;
+  body["report"] = nlohmann::ordered_json::parse(stored->report_json);
+  body["errors"] = nlohmann::ordered_json::parse(stored->errors_json);
+  HttpResponse response = HttpResponse::json(200, body.dump());
+  return response;
+}
+
+HttpResponse RelyingPartyService::file(const HttpRequest& request) {
+  auto nonce = request.query.find("nonce");
+  auto id = request.query.find("file_id");
+  if (nonce == request.query.end() || id == request.query.end())
+    return HttpResponse::error(400, "nonce and file_id needed");
+  auto reader = reader_of(request, nonce->second);
+  if (auto* refused = std::get_if<HttpResponse>(&reader)) return std::move(*refused);
+  auto bytes = store_.file(nonce->second, id->second);
+  if (!bytes) return HttpResponse::error(404, "no such file");
+  HttpResponse response;
+  response.content_type = content_type_of(*bytes);
+  response.body.assign(bytes->begin(), bytes->end());
+  // Holder-supplied bytes: never let them run as a page of ours (an SVG could script).
+  response.headers.emplace_back("Content-Security-Policy",
+                                "default-src 'none'; style-src 'unsafe-inline'; sandbox");
+  return response;
+}
+
+}  // namespace idvault::rp

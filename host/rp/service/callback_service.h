@@ -1,0 +1,103 @@
+// The relying party's web endpoints, behind HttpServer:
+//   GET  /            the demo page ("Share with idvault"); GET /demo.js its script
+//   GET  /request     a fresh request: {"nonce", "link", "qr_svg"}; the nonce is stored
+//                     with the SHA-256 of a read token that goes only to the asking page,
+//                     as an HttpOnly, SameSite=Strict cookie idvault_read_<nonce>
+//   POST /callback    a share bundle with the holder's receipt: decrypted on the HSM, its
+//                     nonce claimed once (and not older than the configured age), the
+//                     result stored; answers
+//                     {"status":"accepted","nonce","errors": signed element errors | null}
+//                     400 junk, undecryptable or without a receipt, 409 replay,
+//                     410 request expired (or never made here)
+//   GET  /result?nonce=N   {"status":"pending"} or {"status":"received","report","errors"}
+//   GET  /file?nonce=N&file_id=F   a decrypted file, for the page's thumbnails
+// /result and /file answer only the page holding the read token (403 otherwise; the
+// nonce is public: it is in the link, the QR code and the bundle), and only until
+// pickup_window_seconds after the page first read the result (410 after). The service
+// keeps the result for its records until keep_seconds after it arrived, then purges it;
+// unanswered requests are purged once they expire.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "host/rp/http/http_message.h"
+#include "host/rp/service/request_store.h"
+#include "host/rp/share/received_share.h"
+#include "host/rp/share/share_intake.h"
+#include "vault/keys/keys.h"
+#include "vault/signed/element_error_signature.h"
+
+namespace idvault::rp {
+
+struct ServiceConfig {
+  std::string public_url;  // how holders reach us, e.g. http://127.0.0.1:8080
+  std::string scope_text =
+      R"({"data":[{"type":"personal_details"},{"type":"passport","selfie":true},{"type":"email"}],"v":1})";
+  std::string service_id = "idvault-rp-demo";
+  std::int64_t nonce_max_age_seconds = 600;
+  std::vector<vault::Bytes> trusted_verifiers;
+  std::size_t decryptors = 4;                 // shares decrypted at once (each its own HSM session)
+  std::int64_t pickup_window_seconds = 300;   // the page reads result and files this long
+  std::int64_t keep_seconds = 7 * 24 * 3600;  // --keep-days: results kept for the records
+  std::function<std::int64_t()> clock;        // Unix seconds; unset: the system clock
+};
+
+// What GET /request hands out: the link for the holder, the token for the asking page.
+struct IssuedLink {
+  std::string nonce;
+  std::string link;
+  std::string read_token;  // hex; only its SHA-256 is stored
+};
+
+class RelyingPartyService {
+ public:
+  // The keys and the store must outlive the service.
+  RelyingPartyService(const vault::ServiceKey& key, const vault::ErrorSigningKey& signer,
+                      RequestStore& store, ServiceConfig config);
+  ~RelyingPartyService();
+  RelyingPartyService(const RelyingPartyService&) = delete;  // owns the decryptor pool
+  RelyingPartyService& operator=(const RelyingPartyService&) = delete;
+
+  // Never throws: every failure is an HTTP error response.
+  [[nodiscard]] HttpResponse handle(const HttpRequest& request) noexcept;
+
+  // A new request's nonce, link and read token (what GET /request answers).
+  [[nodiscard]] IssuedLink new_request();
+  // Drops expired requests and results past their retention (also done in passing by
+  // handle(), at most once a minute).
+  void purge_expired();
+
+ private:
+  struct Worker;
+  class WorkerLease;
+  HttpResponse request_json();
+  HttpResponse callback(const HttpRequest& request);
+  HttpResponse result(const HttpRequest& request);
+  HttpResponse file(const HttpRequest& request);
+  // The request the caller may read, or the response refusing it.
+  std::variant<IssuedRequest, HttpResponse> reader_of(const HttpRequest& request,
+                                                      const std::string& nonce);
+  std::int64_t now() const;
+  void purge_in_passing() noexcept;
+
+  const vault::ServiceKey& key_;
+  const vault::ErrorSigningKey& signer_;
+  RequestStore& store_;
+  ServiceConfig config_;
+  std::string page_html_;  // the demo page, describing config_.scope_text
+  std::mutex pool_mutex_;
+  std::condition_variable pool_returned_;
+  std::vector<std::unique_ptr<Worker>> idle_workers_;
+  std::size_t workers_made_ = 0;
+  std::atomic<std::int64_t> last_purge_{0};
+};
+
+}  // namespace idvault::rp

@@ -1,0 +1,33 @@
+#include "host/rp/service/service_token.h"
+
+#include "pkcs11/object_finder.h"
+#include "pkcs11/public_key.h"
+#include "pkcs11/token_resolver.h"
+#include "pkcs11/uri.h"
+
+namespace idvault::rp {
+
+ServiceToken ServiceToken::open(const std::filesystem::path& module, std::string_view uri,
+                                const SecretBytes& pin) {
+  auto token = p11::open_token(uri, module);
+  auto login = p11::Login::open(token, pin);
+  return ServiceToken(std::move(token), std::move(login));
+}
+
+vault::TokenServiceKey ServiceToken::service_key(std::string_view key_uri) const {
+  return vault::TokenServiceKey::from_uri(token_, key_uri);
+}
+
+vault::TokenSigningKey ServiceToken::signing_key(std::string_view key_uri) const {
+  return vault::TokenSigningKey::from_uri(token_, key_uri);
+}
+
+TokenErrorSigningKey::TokenErrorSigningKey(const ServiceToken& token, std::string_view key_uri)
+    : key_(p11::find_object(token.token(), p11::Uri::parse(key_uri), CKO_PRIVATE_KEY)),
+      spki_der_(p11::spki_der(*p11::public_key_of(key_.object()))) {}
+
+vault::Bytes TokenErrorSigningKey::sign_pss_sha256(vault::ByteView message) const {
+  return key_.sign_pss_sha256(message);
+}
+
+}  // namespace idvault::rp
