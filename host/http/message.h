@@ -27,8 +27,9 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   // Added after the server's own (Content-Type, Content-Length, Connection,
-  // Cache-Control: no-store, X-Content-Type-Options: nosniff). A name that is not a token
-  // or a value with a control character is dropped, never sent.
+  // Cache-Control: no-store, X-Content-Type-Options: nosniff). A name that is not a token,
+  // a value with a control character, and Content-Length, Transfer-Encoding, Connection
+  // or Content-Type (content_type says that one) are dropped, never sent.
   std::vector<std::pair<std::string, std::string>> headers;
 
   [[nodiscard]] static Response json(int status, const std::string& body);

@@ -12,15 +12,14 @@ bool valid_name(const std::string& name, bool colon_allowed) {
   if (name.empty()) return false;
   for (std::size_t i = 0; i < name.size(); ++i) {
     const char c = name[i];
-    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-                        (colon_allowed && c == ':');
+    const bool letter =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (colon_allowed && c == ':');
     if (!letter && (i == 0 || c < '0' || c > '9')) return false;
   }
   return true;
 }
 
-void check_names(const std::string& name, const std::vector<std::string>& labels,
-                 bool histogram) {
+void check_names(const std::string& name, const std::vector<std::string>& labels, bool histogram) {
   if (!valid_name(name, true)) throw std::invalid_argument("bad metric name '" + name + "'");
   for (const auto& label : labels) {
     if (!valid_name(label, false) || label.rfind("__", 0) == 0 || (histogram && label == "le"))
@@ -58,8 +57,8 @@ std::string escape(const std::string& text, bool quote) {
 }
 
 std::string label_text(const std::vector<std::string>& names,
-                        const std::vector<std::string>& values, const std::string& extra_name = {},
-                        const std::string& extra_value = {}) {
+                       const std::vector<std::string>& values, const std::string& extra_name = {},
+                       const std::string& extra_value = {}) {
   std::string out;
   for (std::size_t i = 0; i < names.size(); ++i) {
     out += out.empty() ? "{" : ",";
@@ -87,7 +86,9 @@ void Counter::inc(double amount) noexcept {
   if (amount > 0) value_.fetch_add(amount);
 }
 
-void Gauge::inc(double amount) noexcept { value_.fetch_add(amount); }
+void Gauge::inc(double amount) noexcept {
+  value_.fetch_add(amount);
+}
 
 Histogram::Histogram(std::vector<double> upper_bounds)
     : bounds_(std::move(upper_bounds)), counts_(bounds_.size() + 1, 0) {
@@ -140,9 +141,9 @@ bool MetricsRegistry::name_taken(const std::string& name) const {
 }
 
 template <typename Metric>
-Family<Metric>& MetricsRegistry::add(std::map<std::string, std::unique_ptr<Family<Metric>>>& families,
-                                     const std::string& name, const std::string& help,
-                                     std::vector<std::string> labels, std::vector<double> bounds) {
+Family<Metric>& MetricsRegistry::add(
+    std::map<std::string, std::unique_ptr<Family<Metric>>>& families, const std::string& name,
+    const std::string& help, std::vector<std::string> labels, std::vector<double> bounds) {
   check_names(name, labels, std::is_same_v<Metric, Histogram>);
   std::lock_guard lock(mutex_);
   if (auto it = families.find(name); it != families.end()) {
@@ -150,7 +151,8 @@ Family<Metric>& MetricsRegistry::add(std::map<std::string, std::unique_ptr<Famil
       throw std::invalid_argument("metric " + name + " registered with other labels");
     return *it->second;
   }
-  if (name_taken(name)) throw std::invalid_argument("metric " + name + " registered as another kind");
+  if (name_taken(name))
+    throw std::invalid_argument("metric " + name + " registered as another kind");
   auto family = std::unique_ptr<Family<Metric>>(
       new Family<Metric>(name, help, std::move(labels), std::move(bounds)));
   return *families.emplace(name, std::move(family)).first->second;

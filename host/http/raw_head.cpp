@@ -87,8 +87,7 @@ std::optional<HeadRefusal> check_raw_head(std::string_view head, HeadFraming& fr
     } else if (iequals(name, "content-length")) {
       if (++content_lengths > 1) return HeadRefusal{400, "Content-Length given twice"};
       if (value.empty()) return HeadRefusal{400, "Content-Length is empty"};
-      if (!std::all_of(value.begin(), value.end(),
-                       [](char c) { return c >= '0' && c <= '9'; }))
+      if (!std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }))
         return HeadRefusal{400, "malformed Content-Length"};
       std::uint64_t length = 0;
       const auto [end_of_number, ec] =

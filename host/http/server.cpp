@@ -90,7 +90,16 @@ bool is_safe_value(std::string_view text) {
   });
 }
 
-beast::string_view to_beast(std::string_view text) { return {text.data(), text.size()}; }
+// The server alone says where an answer ends and whether the connection stays.
+bool is_framing_header(std::string_view name) {
+  const std::string lower = lowercase(name);
+  return lower == "content-length" || lower == "transfer-encoding" || lower == "connection" ||
+         lower == "content-type";
+}
+
+beast::string_view to_beast(std::string_view text) {
+  return {text.data(), text.size()};
+}
 
 Response busy(std::string message, std::chrono::seconds retry_after) {
   Response response = Response::error(503, message);
@@ -290,26 +299,24 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     const std::size_t room = limit + 5 - have;
     in_.resize(have + room);
     arm(io_deadline(head_deadline_));
-    stream_.async_read_some(asio::buffer(in_.data() + have, room),
-                            [self = this->shared_from_this(), have](const ErrorCode& ec,
-                                                                    std::size_t n) {
-                              self->waiting_idle_ = false;
-                              self->disarm();
-                              self->in_.resize(have + n);
-                              if (!ec) return self->continue_head();
-                              // A head that has begun and stalls gets its 408; a
-                              // connection waiting for its next request is just closed.
-                              if (self->timed_out_ && !self->in_.empty())
-                                return self->refuse(408, "request timed out");
-                              self->close_now();
-                            });
+    stream_.async_read_some(
+        asio::buffer(in_.data() + have, room),
+        [self = this->shared_from_this(), have](const ErrorCode& ec, std::size_t n) {
+          self->waiting_idle_ = false;
+          self->disarm();
+          self->in_.resize(have + n);
+          if (!ec) return self->continue_head();
+          // A head that has begun and stalls gets its 408; a
+          // connection waiting for its next request is just closed.
+          if (self->timed_out_ && !self->in_.empty()) return self->refuse(408, "request timed out");
+          self->close_now();
+        });
   }
 
   void on_head(std::size_t head_end) {
     const std::string head_bytes = in_.substr(0, head_end + 4);
     in_.erase(0, head_end + 4);
-    if (head_end > server_.options_.max_head_bytes)
-      return refuse(431, "request head too large");
+    if (head_end > server_.options_.max_head_bytes) return refuse(431, "request head too large");
     const std::string_view head = std::string_view(head_bytes).substr(0, head_end);
     HeadFraming framing;
     if (auto refusal = check_raw_head(head, framing))
@@ -339,8 +346,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     const bool parsed = !parse_error && parser.is_header_done();
     if (parsed) {
       for (const auto& field : parser.get())
-        request_.headers[lowercase(std::string_view(field.name_string().data(),
-                                                    field.name_string().size()))] =
+        request_.headers[lowercase(
+            std::string_view(field.name_string().data(), field.name_string().size()))] =
             std::string(field.value().data(), field.value().size());
       keep_alive_ = parser.get().keep_alive();
     }
@@ -361,8 +368,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       keep_alive_ = false;
     }
     if (length > server_.options_.max_body_bytes) {
-      return refuse(413, "body larger than " + std::to_string(server_.options_.max_body_bytes) +
-                             " bytes");
+      return refuse(
+          413, "body larger than " + std::to_string(server_.options_.max_body_bytes) + " bytes");
     }
     body_length_ = static_cast<std::size_t>(length);
     // The body's buffer grows as bytes arrive, charged to the budget all connections
@@ -376,8 +383,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
         lowercase(request_.header("expect")) == "100-continue" && version_ == 11) {
       arm(io_deadline(request_deadline_));
       return asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
-                               [self = this->shared_from_this()](const ErrorCode& ec,
-                                                                 std::size_t) {
+                               [self = this->shared_from_this()](const ErrorCode& ec, std::size_t) {
                                  self->disarm();
                                  if (ec) return self->close_now();
                                  self->continue_body();
@@ -401,16 +407,15 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     const std::size_t room = std::min(body_length_, body.capacity()) - have;
     body.resize(have + room);  // within the capacity charged: no allocation
     arm(io_deadline(request_deadline_));
-    stream_.async_read_some(asio::buffer(body.data() + have, room),
-                            [self = this->shared_from_this(), have](const ErrorCode& ec,
-                                                                    std::size_t n) {
-                              self->disarm();
-                              self->request_.body.resize(have + n);
-                              if (!ec) return self->continue_body();
-                              if (self->timed_out_)
-                                return self->refuse(408, "request body timed out");
-                              self->close_now();
-                            });
+    stream_.async_read_some(
+        asio::buffer(body.data() + have, room),
+        [self = this->shared_from_this(), have](const ErrorCode& ec, std::size_t n) {
+          self->disarm();
+          self->request_.body.resize(have + n);
+          if (!ec) return self->continue_body();
+          if (self->timed_out_) return self->refuse(408, "request body timed out");
+          self->close_now();
+        });
   }
 
   void dispatch() {
@@ -463,7 +468,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     out.set(bhttp::field::cache_control, "no-store");
     out.set("X-Content-Type-Options", "nosniff");
     for (const auto& [name, value] : answer.headers) {
-      if (is_token(name) && is_safe_value(value)) out.insert(to_beast(name), to_beast(value));
+      if (is_token(name) && is_safe_value(value) && !is_framing_header(name))
+        out.insert(to_beast(name), to_beast(value));
     }
     // A HEAD answer is the GET answer's head: its Content-Length, no body.
     if (!head_request_) out.body() = std::move(answer.body);
@@ -505,8 +511,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (drained_ >= kMaxDrainBytes || Clock::now() >= drain_deadline_) return close_now();
     arm(drain_deadline_);
     socket().async_read_some(asio::buffer(drain_buffer_),
-                             [self = this->shared_from_this()](const ErrorCode& ec,
-                                                               std::size_t n) {
+                             [self = this->shared_from_this()](const ErrorCode& ec, std::size_t n) {
                                self->disarm();
                                if (ec) return self->close_now();
                                self->drained_ += n;
@@ -589,7 +594,8 @@ Server::Impl::Impl(std::string_view listen, Handler handler, ServerOptions optio
   if (ec) throw std::runtime_error("--listen: '" + host.substr(0, 40) + "' is not an IPv4 address");
   if (options_.tls_cert.empty() != options_.tls_key.empty())
     throw std::runtime_error("TLS needs both a certificate and a key");
-  if (!options_.tls_cert.empty()) tls_.emplace(make_tls_context(options_.tls_cert, options_.tls_key));
+  if (!options_.tls_cert.empty())
+    tls_.emplace(make_tls_context(options_.tls_cert, options_.tls_key));
   const tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
   acceptor_.open(endpoint.protocol(), ec);
   if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
@@ -600,8 +606,8 @@ Server::Impl::Impl(std::string_view listen, Handler handler, ServerOptions optio
   if (options_.metrics != nullptr) {
     requests_total_ = &options_.metrics->counter(
         "http_requests_total", "HTTP requests answered, by route and status", {"route", "status"});
-    handler_seconds_ = &options_.metrics->histogram(
-        "http_request_duration_seconds", "Time the handler took, by route", {"route"});
+    handler_seconds_ = &options_.metrics->histogram("http_request_duration_seconds",
+                                                    "Time the handler took, by route", {"route"});
     connections_open_ =
         &options_.metrics->gauge("http_connections_open", "HTTP connections open").get();
   }
@@ -741,11 +747,17 @@ Server::Server(std::string_view listen, Handler handler, ServerOptions options)
 
 Server::~Server() = default;
 
-int Server::port() const noexcept { return impl_->port_; }
+int Server::port() const noexcept {
+  return impl_->port_;
+}
 
-void Server::run() { impl_->run(); }
+void Server::run() {
+  impl_->run();
+}
 
-void Server::stop() noexcept { impl_->stop(); }
+void Server::stop() noexcept {
+  impl_->stop();
+}
 
 void prepare_process_for_serving() noexcept {
   rlimit limit{};

@@ -53,8 +53,8 @@ struct ServerOptions {
   std::size_t max_body_bytes = 32 * 1024 * 1024;
   // All bodies being received at once; never less than max_body_bytes.
   std::size_t body_memory_bytes = 64 * 1024 * 1024;
-  std::chrono::milliseconds io_timeout{10'000};       // per read; per answer's write
-  std::chrono::milliseconds header_deadline{10'000};  // from the request's start to its head's end
+  std::chrono::milliseconds io_timeout{10'000};        // per read; per answer's write
+  std::chrono::milliseconds header_deadline{10'000};   // from the request's start to its head's end
   std::chrono::milliseconds request_deadline{30'000};  // from its start to its body's end
   std::size_t max_connections = 256;
   std::size_t max_connections_per_client = 64;

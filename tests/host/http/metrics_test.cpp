@@ -15,7 +15,8 @@ namespace {
 
 TEST(Metrics, RendersCountersGaugesAndHistogramsInTextFormat) {
   MetricsRegistry registry;
-  auto& requests = registry.counter("http_requests_total", "Requests.\nBy route", {"route", "status"});
+  auto& requests =
+      registry.counter("http_requests_total", "Requests.\nBy route", {"route", "status"});
   requests.with({"/callback", "200"}).inc();
   requests.with({"/callback", "200"}).inc(2);
   requests.with({"/a\"b\\c\nd", "409"}).inc();

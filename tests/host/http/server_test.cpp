@@ -2,11 +2,13 @@
 // TLS (a throwaway self-signed certificate): a TLS client must get the same answers.
 // Every status docs/SERVICE.md promises, keep-alive, and a corpus of smuggling and
 // framing attacks, each refused before the handler sees it.
+#include "host/http/server.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -15,7 +17,6 @@
 #include <vector>
 
 #include "host/http/metrics.h"
-#include "host/http/server.h"
 #include "tests/host/http/http_client.h"
 #include "tests/host/http/throwaway_certificate.h"
 
@@ -31,10 +32,14 @@ Response echo(const Request& request, std::atomic<int>& calls) {
   ++calls;
   if (request.path == "/throw") throw std::runtime_error("handler failed");
   if (request.path == "/fixed") return Response::json(200, R"({"same":"for GET and HEAD"})");
-  nlohmann::json out{{"method", request.method},  {"path", request.path},
-                     {"target", request.target},  {"query", request.query},
-                     {"body_size", request.body.size()}, {"client", request.client_address},
-                     {"tls", request.tls},        {"x_test", request.header("x-test")}};
+  nlohmann::json out{{"method", request.method},
+                     {"path", request.path},
+                     {"target", request.target},
+                     {"query", request.query},
+                     {"body_size", request.body.size()},
+                     {"client", request.client_address},
+                     {"tls", request.tls},
+                     {"x_test", request.header("x-test")}};
   Response response = Response::json(200, out.dump());
   response.headers.emplace_back("X-Extra", "yes");
   response.headers.emplace_back("X-Bad", "a\r\nInjected: 1");
@@ -134,9 +139,9 @@ TEST_P(HttpServerTest, KeepAliveServesThreeRequestsOnOneConnection) {
     EXPECT_EQ(nlohmann::json::parse(response->body)["path"], "/n" + std::to_string(i));
   }
   // Pipelined: three in one write, answered in order.
-  ASSERT_TRUE(client->send(
-      "GET /p1 HTTP/1.1\r\nHost: h\r\n\r\nGET /p2 HTTP/1.1\r\nHost: h\r\n\r\n"
-      "GET /p3 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"));
+  ASSERT_TRUE(
+      client->send("GET /p1 HTTP/1.1\r\nHost: h\r\n\r\nGET /p2 HTTP/1.1\r\nHost: h\r\n\r\n"
+                   "GET /p3 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"));
   for (const char* path : {"/p1", "/p2", "/p3"}) {
     const auto response = client->read_response();
     ASSERT_TRUE(response) << path;
@@ -186,7 +191,8 @@ TEST_P(HttpServerTest, AHandlerExceptionIsA500) {
 TEST_P(HttpServerTest, APostWithoutLengthHasNoBodyAndEndsTheConnection) {
   start();
   auto client = connect();
-  ASSERT_TRUE(client->send("POST /nolength HTTP/1.1\r\nHost: h\r\n\r\nGET /smuggled HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(
+      client->send("POST /nolength HTTP/1.1\r\nHost: h\r\n\r\nGET /smuggled HTTP/1.1\r\n\r\n"));
   const auto response = client->read_response();
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 200);
@@ -199,7 +205,8 @@ TEST_P(HttpServerTest, APostWithoutLengthHasNoBodyAndEndsTheConnection) {
 TEST_P(HttpServerTest, ChunkedBodiesGet411) {
   start();
   const auto response = exchange(
-      "POST /upload HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+      "POST /upload HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 411);
   EXPECT_EQ(response->header("connection"), "close");
@@ -214,7 +221,8 @@ TEST_P(HttpServerTest, AGibibyteDeclaredGets413BeforeAnyOfItIsSent) {
   options.max_body_bytes = 1024 * 1024;
   start(options);
   auto client = connect();
-  ASSERT_TRUE(client->send("POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 1073741824\r\n\r\n"));
+  ASSERT_TRUE(
+      client->send("POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 1073741824\r\n\r\n"));
   const auto response = client->read_response();
   ASSERT_TRUE(response) << "answered from the head alone";
   EXPECT_EQ(response->status, 413);
@@ -245,10 +253,13 @@ TEST_P(HttpServerTest, AHeadOverTheLimitGets431) {
 TEST_P(HttpServerTest, SmugglingAndFramingCorpusIsRefused) {
   start();
   const std::vector<std::pair<std::string, std::string>> corpus = {
-      {"CL with TE", "POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
-      {"TE with CL", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n"},
+      {"CL with TE",
+       "POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
+      {"TE with CL",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n"},
       {"two CLs", "POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc"},
-      {"two CLs differing", "POST / HTTP/1.1\r\nContent-Length: 3\r\ncontent-length: 4\r\n\r\nabcd"},
+      {"two CLs differing",
+       "POST / HTTP/1.1\r\nContent-Length: 3\r\ncontent-length: 4\r\n\r\nabcd"},
       {"CL list", "POST / HTTP/1.1\r\nContent-Length: 3, 3\r\n\r\nabc"},
       {"negative CL", "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n"},
       {"signed CL", "POST / HTTP/1.1\r\nContent-Length: +3\r\n\r\nabc"},
@@ -256,7 +267,8 @@ TEST_P(HttpServerTest, SmugglingAndFramingCorpusIsRefused) {
       {"huge CL", "POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n"},
       {"empty CL", "POST / HTTP/1.1\r\nContent-Length: \r\n\r\n"},
       {"empty TE", "POST / HTTP/1.1\r\nTransfer-Encoding: \r\n\r\n"},
-      {"two TEs", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"},
+      {"two TEs",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"},
       {"obs-fold", "GET / HTTP/1.1\r\nX-A: one\r\n two\r\n\r\n"},
       {"obs-fold tab", "GET / HTTP/1.1\r\nX-A: one\r\n\ttwo\r\n\r\n"},
       {"folded CL", "POST / HTTP/1.1\r\nX-A: b\r\n Content-Length: 3\r\n\r\nabc"},
@@ -442,11 +454,18 @@ TEST_P(HttpServerTest, RequestsAreCountedByRouteAndStatus) {
   ASSERT_TRUE(exchange("GET /known HTTP/1.1\r\nX: a\nb\r\n\r\n"));
   ASSERT_TRUE(exchange("GET /throw HTTP/1.1\r\n\r\n"));
   const std::string text = metrics_.render();
-  EXPECT_NE(text.find("http_requests_total{route=\"/known\",status=\"200\"} 2\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("http_requests_total{route=\"other\",status=\"200\"} 1\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("http_requests_total{route=\"other\",status=\"500\"} 1\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("http_requests_total{route=\"none\",status=\"400\"} 1\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("http_request_duration_seconds_count{route=\"/known\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("http_requests_total{route=\"/known\",status=\"200\"} 2\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("http_requests_total{route=\"other\",status=\"200\"} 1\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("http_requests_total{route=\"other\",status=\"500\"} 1\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("http_requests_total{route=\"none\",status=\"400\"} 1\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("http_request_duration_seconds_count{route=\"/known\"} 2\n"),
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("# TYPE http_connections_open gauge\n"), std::string::npos) << text;
   EXPECT_EQ(text.find("invented"), std::string::npos) << "paths outside metric_routes are 'other'";
 }
@@ -482,11 +501,14 @@ TEST(HttpServer, AHandlerThatBlocksDoesNotStallOtherConnections) {
   ServerOptions options;
   options.threads = 1;
   options.handler_threads = 2;
-  Server server("127.0.0.1:0", [&](const Request& request) {
-    if (request.path == "/block")
-      while (!release.load()) std::this_thread::sleep_for(10ms);
-    return Response::json(200, "{}");
-  }, options);
+  Server server(
+      "127.0.0.1:0",
+      [&](const Request& request) {
+        if (request.path == "/block")
+          while (!release.load()) std::this_thread::sleep_for(10ms);
+        return Response::json(200, "{}");
+      },
+      options);
   std::thread runner([&] { server.run(); });
   Client blocked(server.port(), false);
   ASSERT_TRUE(blocked.send("GET /block HTTP/1.1\r\n\r\n"));

@@ -51,8 +51,8 @@ struct ThrowawayCertificate {
     FileOwner cert_file(std::fopen(cert.c_str(), "w"));
     FileOwner key_file(std::fopen(key.c_str(), "w"));
     if (!cert_file || !key_file || PEM_write_X509(cert_file.get(), x509.get()) != 1 ||
-        PEM_write_PrivateKey(key_file.get(), pkey.get(), nullptr, nullptr, 0, nullptr,
-                             nullptr) != 1)
+        PEM_write_PrivateKey(key_file.get(), pkey.get(), nullptr, nullptr, 0, nullptr, nullptr) !=
+            1)
       throw std::runtime_error("writing the PEM files");
   }
   ThrowawayCertificate(const ThrowawayCertificate&) = delete;
