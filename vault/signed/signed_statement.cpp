@@ -73,13 +73,11 @@ bool verify_es256(ByteView spki_der, ByteView message, ByteView raw_signature) n
     openssl::PKey key = ec_p256_key(spki_der);
     if (!key) return false;
     openssl::EcdsaSig sig(ECDSA_SIG_new());
-    BIGNUM* r = BN_bin2bn(raw_signature.data(), 32, nullptr);
-    BIGNUM* s = BN_bin2bn(raw_signature.data() + 32, 32, nullptr);
-    if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
-      BN_free(r);  // ownership passes to sig only when set0 succeeds
-      BN_free(s);
-      return false;
-    }
+    openssl::Bignum r(BN_bin2bn(raw_signature.data(), 32, nullptr));
+    openssl::Bignum s(BN_bin2bn(raw_signature.data() + 32, 32, nullptr));
+    if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) return false;
+    (void)r.release();  // ownership passes to sig only when set0 succeeds
+    (void)s.release();
     unsigned char* der_sig = nullptr;
     const int der_size = i2d_ECDSA_SIG(sig.get(), &der_sig);
     if (der_size <= 0) return false;
