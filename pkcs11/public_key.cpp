@@ -1,11 +1,10 @@
 #include "pkcs11/public_key.h"
 
-#include <openssl/bio.h>
 #include <openssl/core_names.h>
 #include <openssl/objects.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "common/pem.h"
 #include "pkcs11/object.h"
 #include "pkcs11/object_finder.h"
 #include "pkcs11/token.h"
@@ -96,20 +95,11 @@ openssl::PKey public_key_of(const Object& key) {
 }
 
 Bytes spki_der(const EVP_PKEY& key) {
-  unsigned char* raw = nullptr;
-  const int len = i2d_PUBKEY(&key, &raw);
-  openssl::Buffer der(raw);
-  if (len <= 0) throw std::runtime_error("i2d_PUBKEY failed");
-  return Bytes(der.get(), der.get() + len);
+  return spki_der_of(key);
 }
 
 std::string spki_pem(const EVP_PKEY& key) {
-  openssl::Bio bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PUBKEY(bio.get(), &key) != 1)
-    throw std::runtime_error("PEM_write_bio_PUBKEY failed");
-  char* data = nullptr;
-  const long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(len));
+  return public_key_pem_of(key);
 }
 
 std::string spki_fingerprint(const EVP_PKEY& key) {

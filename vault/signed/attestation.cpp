@@ -1,8 +1,6 @@
 #include "vault/signed/attestation.h"
 
 #include <openssl/ecdsa.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
 #include <algorithm>
 
@@ -11,6 +9,7 @@
 #include "vault/model/errors.h"
 #include "common/json_fields.h"
 #include "common/openssl_owners.h"
+#include "common/pem.h"
 #include "vault/signed/share_receipt.h"
 
 namespace idvault::vault {
@@ -262,15 +261,9 @@ AttestationCheck check_attestation(const nlohmann::json& json, const DecryptedPa
 }
 
 Bytes verifier_key_from_pem(std::string_view pem, const std::string& where) {
-  openssl::Bio bio = openssl::make_memory_bio(pem.data(), pem.size());
-  openssl::PKey key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
-  if (!key) throw FormatError(where, "not a PEM public key (BEGIN PUBLIC KEY)");
+  const openssl::PKey key = public_key_from_pem(pem, where);
   if (!openssl::is_ec_p256(key.get())) throw FormatError(where, "not an EC P-256 key");
-  unsigned char* der = nullptr;
-  const int size = i2d_PUBKEY(key.get(), &der);
-  const openssl::Buffer owned(der);
-  if (size <= 0) throw FormatError(where, "cannot encode the public key");
-  return Bytes(der, der + size);
+  return spki_der_of(*key);
 }
 
 }  // namespace idvault::vault

@@ -1,11 +1,8 @@
 #include "vault/signed/share_receipt.h"
 
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
 #include "vault/model/errors.h"
 #include "common/json_fields.h"
-#include "common/openssl_owners.h"
+#include "common/pem.h"
 #include "vault/signed/signed_statement.h"
 
 namespace idvault::vault {
@@ -77,14 +74,7 @@ ShareReceipt receipt_from_json(const nlohmann::json& json) {
 }
 
 std::string service_key_fingerprint(std::string_view public_key_pem) {
-  openssl::Bio bio = openssl::make_memory_bio(public_key_pem.data(), public_key_pem.size());
-  openssl::PKey key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
-  if (!key) throw FormatError("public_key", "not a PEM public key (BEGIN PUBLIC KEY)");
-  unsigned char* der = nullptr;
-  const int size = i2d_PUBKEY(key.get(), &der);
-  const openssl::Buffer owned(der);  // key_fingerprint may throw
-  if (size <= 0) throw FormatError("public_key", "cannot encode the public key");
-  return key_fingerprint(ByteView(der, static_cast<std::size_t>(size)));
+  return key_fingerprint(spki_der_from_pem(public_key_pem, "public_key"));
 }
 
 std::string key_fingerprint(ByteView spki_der) { return sha256_hex(spki_der); }
