@@ -295,7 +295,7 @@ int run_get(const Args& args) {
   // The answer holds the document in clear: its strings are wiped however we leave.
   struct Wiper {
     nlohmann::json& json;
-    ~Wiper() { wipe_strings(json); }
+    ~Wiper() { json_fields::wipe_strings(json); }
   } wiper{answer};
   (void)result_of(answer);  // throws the agent's error, if that is what came back
   nlohmann::json& element = answer["result"];

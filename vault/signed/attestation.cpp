@@ -162,26 +162,26 @@ Attestation attestation_from_json(const nlohmann::json& json) {
   const nlohmann::json* part = &statement.statement;
   const std::string inner = where + ".signed";
   AttestationClaims& claims = attestation.claims;
-  const std::string type_name = required_string(*part, "element_type", inner);
+  const std::string type_name = json_fields::require_string(*part, "element_type", inner);
   auto type = parse_element_type(type_name);
   if (!type) throw FormatError(inner + ".element_type", "unknown element type '" + type_name + "'");
   claims.element_type = *type;
   if (auto outer = json.find("element_type"); outer != json.end() && *outer != type_name) {
     throw FormatError(where + ".element_type", "differs from the signed element_type");
   }
-  const std::string level_name = required_string(*part, "level", inner);
+  const std::string level_name = json_fields::require_string(*part, "level", inner);
   auto level = parse_attestation_level(level_name);
   if (!level) throw FormatError(inner + ".level", "unknown level '" + level_name + "'");
   claims.level = *level;
-  claims.holder_key_sha256 = required_string(*part, "holder_key_sha256", inner);
-  claims.issued_at = required_integer(*part, "issued_at", inner);
-  claims.expires_at = required_integer(*part, "expires_at", inner);
+  claims.holder_key_sha256 = json_fields::require_string(*part, "holder_key_sha256", inner);
+  claims.issued_at = json_fields::require_integer(*part, "issued_at", inner);
+  claims.expires_at = json_fields::require_integer(*part, "expires_at", inner);
   if (part->contains("data_hash")) {
-    claims.data_hash = required_string(*part, "data_hash", inner);
+    claims.data_hash = json_fields::require_string(*part, "data_hash", inner);
     require_hash(claims.data_hash, inner + ".data_hash");
   }
   if (part->contains("value_sha256"))
-    claims.value_sha256 = required_string(*part, "value_sha256", inner);
+    claims.value_sha256 = json_fields::require_string(*part, "value_sha256", inner);
   if (auto files = part->find("files"); files != part->end()) {
     if (!files->is_object()) throw FormatError(inner + ".files", "not an object");
     for (const auto& [slot, hash] : files->items()) {

@@ -57,12 +57,12 @@ ShareReceipt receipt_from_json(const nlohmann::json& json) {
   receipt.public_key_spki_der = std::move(statement.public_key_spki_der);
   receipt.signature = std::move(statement.signature);
   ReceiptFields& fields = receipt.fields;
-  fields.service_id = required_string(part, "service_id", where);
-  fields.service_key_sha256 = required_string(part, "service_key_sha256", where);
-  fields.nonce = required_string(part, "nonce", where);
-  fields.credentials_hash = required_string(part, "credentials_hash", where);
-  fields.previous = required_string(part, "previous", where);
-  fields.time = required_integer(part, "time", where);
+  fields.service_id = json_fields::require_string(part, "service_id", where);
+  fields.service_key_sha256 = json_fields::require_string(part, "service_key_sha256", where);
+  fields.nonce = json_fields::require_string(part, "nonce", where);
+  fields.credentials_hash = json_fields::require_string(part, "credentials_hash", where);
+  fields.previous = json_fields::require_string(part, "previous", where);
+  fields.time = json_fields::require_integer(part, "time", where);
   auto elements = part.find("elements");
   if (elements == part.end() || !elements->is_object()) throw FormatError(where + ".elements", "missing");
   for (const auto& [type, hash] : elements->items()) {
