@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "common/format_error.h"
 #include "common/quoted_text.h"
@@ -17,13 +18,33 @@ const Json& require(const Json& object, std::string_view key, std::string_view w
   return *value;
 }
 
+// An explicit stack, not recursion: a client may nest arrays as deep as its frame allows.
 template <typename AnyJson>
-void wipe_tree(AnyJson& value) noexcept {
-  if (value.is_string()) {
+void wipe_tree(AnyJson& root) noexcept {
+  const auto wipe = [](AnyJson& value) {
     auto& text = value.template get_ref<std::string&>();
     OPENSSL_cleanse(text.data(), text.size());
-  } else if (value.is_structured()) {
-    for (auto& child : value) wipe_tree(child);
+  };
+  if (root.is_string()) {
+    wipe(root);
+    return;
+  }
+  if (!root.is_structured()) return;
+  try {
+    std::vector<AnyJson*> pending{&root};
+    while (!pending.empty()) {
+      AnyJson* next = pending.back();
+      pending.pop_back();
+      for (auto& child : *next) {
+        if (child.is_string()) {
+          wipe(child);
+        } else if (child.is_structured()) {
+          pending.push_back(&child);
+        }
+      }
+    }
+  } catch (...) {
+    // Only the stack's allocation can throw; what is left unwiped is freed as it was.
   }
 }
 

@@ -57,7 +57,8 @@ inline constexpr std::size_t kMaxDepth = 64;
 [[nodiscard]] Json parse(std::string_view text, std::string_view where);
 [[nodiscard]] nlohmann::ordered_json parse_ordered(std::string_view text, std::string_view where);
 
-// Overwrites every string in the tree in place, for JSON that carried secrets.
+// Overwrites every string in the tree in place, for JSON that carried secrets (scans, a
+// PIN, decrypted documents) before it is freed. Iterative: any depth is safe.
 void wipe_strings(Json& value) noexcept;
 void wipe_strings(nlohmann::ordered_json& value) noexcept;
 

@@ -1,14 +1,16 @@
-// Move-only owners for the OpenSSL objects vault/ uses, and the digests and ciphers it
-// fetches once per process.
+// Move-only owners for the OpenSSL objects every layer uses, and the digests and ciphers
+// fetched once per process.
 //
-// Every OpenSSL object in vault/ lives in one of these, so no code path can forget a
-// *_free, and a thrown exception releases whatever was built so far.
+// Every OpenSSL object lives in one of these, so no code path can forget a *_free, and a
+// thrown exception releases whatever was built so far.
 #pragma once
 
+#include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 
 #include <memory>
 #include <stdexcept>
@@ -40,6 +42,11 @@ using Bio = std::unique_ptr<BIO, FreeWith<&BIO_free>>;
 using Digest = std::unique_ptr<EVP_MD, FreeWith<&EVP_MD_free>>;
 using Cipher = std::unique_ptr<EVP_CIPHER, FreeWith<&EVP_CIPHER_free>>;
 using EcdsaSig = std::unique_ptr<ECDSA_SIG, FreeWith<&ECDSA_SIG_free>>;
+using Bignum = std::unique_ptr<BIGNUM, FreeWith<&BN_free>>;
+using ParamBuilder = std::unique_ptr<OSSL_PARAM_BLD, FreeWith<&OSSL_PARAM_BLD_free>>;
+using Params = std::unique_ptr<OSSL_PARAM, FreeWith<&OSSL_PARAM_free>>;
+using Asn1Object = std::unique_ptr<ASN1_OBJECT, FreeWith<&ASN1_OBJECT_free>>;
+using Asn1OctetString = std::unique_ptr<ASN1_OCTET_STRING, FreeWith<&ASN1_OCTET_STRING_free>>;
 
 // Bytes libcrypto allocates for its caller (what i2d_* writes): only OPENSSL_free, a
 // macro, may release them.

@@ -1,7 +1,7 @@
 #include "pkcs11/ecdsa.h"
 
+#include "common/openssl_owners.h"
 #include "pkcs11/host_digest.h"
-#include "pkcs11/openssl_owners.h"
 #include "pkcs11/session_retry.h"
 #include "pkcs11/token.h"
 
@@ -42,9 +42,9 @@ Bytes ecdsa_raw_to_der(ByteView raw) {
   if (raw.empty() || raw.size() % 2 != 0)
     throw std::invalid_argument("ECDSA signature: r||s must have even length");
   const int half = static_cast<int>(raw.size() / 2);
-  EcdsaSig sig(ECDSA_SIG_new());
-  Bignum r(BN_bin2bn(raw.data(), half, nullptr));
-  Bignum s(BN_bin2bn(raw.data() + half, half, nullptr));
+  openssl::EcdsaSig sig(ECDSA_SIG_new());
+  openssl::Bignum r(BN_bin2bn(raw.data(), half, nullptr));
+  openssl::Bignum s(BN_bin2bn(raw.data() + half, half, nullptr));
   if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) {
     throw std::runtime_error("ECDSA_SIG_set0 failed");
   }
@@ -52,7 +52,7 @@ Bytes ecdsa_raw_to_der(ByteView raw) {
   (void)s.release();
   unsigned char* out = nullptr;
   const int len = i2d_ECDSA_SIG(sig.get(), &out);
-  OpensslBytes der(out);
+  openssl::Buffer der(out);
   if (len <= 0) throw std::runtime_error("i2d_ECDSA_SIG failed");
   return Bytes(der.get(), der.get() + len);
 }

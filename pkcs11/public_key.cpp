@@ -1,13 +1,10 @@
 #include "pkcs11/public_key.h"
 
-#include <openssl/bio.h>
 #include <openssl/core_names.h>
 #include <openssl/objects.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include <memory>
-
+#include "common/pem.h"
 #include "pkcs11/object.h"
 #include "pkcs11/object_finder.h"
 #include "pkcs11/token.h"
@@ -16,37 +13,27 @@ namespace idvault::p11 {
 
 namespace {
 
-struct BioFree {
-  void operator()(BIO* p) const noexcept { BIO_free(p); }
-};
-struct Asn1ObjectFree {
-  void operator()(ASN1_OBJECT* p) const noexcept { ASN1_OBJECT_free(p); }
-};
-struct OctetStringFree {
-  void operator()(ASN1_OCTET_STRING* p) const noexcept { ASN1_OCTET_STRING_free(p); }
-};
-
 [[noreturn]] void openssl_failed(const Object& key, const std::string& what) {
   throw BadArgument("public key export", key.token().label(), what);
 }
 
-EvpPkey from_params(const Object& key, const char* type, OSSL_PARAM_BLD* builder) {
-  Params params(OSSL_PARAM_BLD_to_param(builder));
-  EvpPkeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
+openssl::PKey from_params(const Object& key, const char* type, OSSL_PARAM_BLD* builder) {
+  openssl::Params params(OSSL_PARAM_BLD_to_param(builder));
+  openssl::PKeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
   EVP_PKEY* raw = nullptr;
   if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
       EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
     openssl_failed(key, std::string("the token's ") + type + " public key is not valid");
   }
-  return EvpPkey(raw);
+  return openssl::PKey(raw);
 }
 
-EvpPkey rsa_public_key(const Object& key) {
+openssl::PKey rsa_public_key(const Object& key) {
   const Bytes n = key.attribute(CKA_MODULUS);
   const Bytes e = key.attribute(CKA_PUBLIC_EXPONENT);
-  Bignum bn_n(BN_bin2bn(n.data(), static_cast<int>(n.size()), nullptr));
-  Bignum bn_e(BN_bin2bn(e.data(), static_cast<int>(e.size()), nullptr));
-  ParamBld builder(OSSL_PARAM_BLD_new());
+  openssl::Bignum bn_n(BN_bin2bn(n.data(), static_cast<int>(n.size()), nullptr));
+  openssl::Bignum bn_e(BN_bin2bn(e.data(), static_cast<int>(e.size()), nullptr));
+  openssl::ParamBuilder builder(OSSL_PARAM_BLD_new());
   if (!bn_n || !bn_e || !builder ||
       OSSL_PARAM_BLD_push_BN(builder.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||
       OSSL_PARAM_BLD_push_BN(builder.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()) != 1) {
@@ -59,7 +46,7 @@ EvpPkey rsa_public_key(const Object& key) {
 // point. Accept both, preferring the standard form.
 Bytes unwrap_ec_point(const Bytes& attr) {
   const unsigned char* p = attr.data();
-  std::unique_ptr<ASN1_OCTET_STRING, OctetStringFree> octets(
+  openssl::Asn1OctetString octets(
       d2i_ASN1_OCTET_STRING(nullptr, &p, static_cast<long>(attr.size())));
   if (octets && p == attr.data() + attr.size()) {
     const auto* data = ASN1_STRING_get0_data(octets.get());
@@ -68,17 +55,17 @@ Bytes unwrap_ec_point(const Bytes& attr) {
   return attr;
 }
 
-EvpPkey ec_public_key(const Object& key) {
+openssl::PKey ec_public_key(const Object& key) {
   const Bytes params = key.attribute(CKA_EC_PARAMS);
   const Bytes point = unwrap_ec_point(key.attribute(CKA_EC_POINT));
   const unsigned char* p = params.data();
-  std::unique_ptr<ASN1_OBJECT, Asn1ObjectFree> oid(
+  openssl::Asn1Object oid(
       d2i_ASN1_OBJECT(nullptr, &p, static_cast<long>(params.size())));
   if (!oid) openssl_failed(key, "CKA_EC_PARAMS is not a named curve");
   const char* curve = OBJ_nid2sn(OBJ_obj2nid(oid.get()));
   if (curve == nullptr || OBJ_obj2nid(oid.get()) == NID_undef)
     openssl_failed(key, "unknown EC curve");
-  ParamBld builder(OSSL_PARAM_BLD_new());
+  openssl::ParamBuilder builder(OSSL_PARAM_BLD_new());
   if (!builder ||
       OSSL_PARAM_BLD_push_utf8_string(builder.get(), OSSL_PKEY_PARAM_GROUP_NAME, curve, 0) != 1 ||
       OSSL_PARAM_BLD_push_octet_string(builder.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
@@ -90,7 +77,7 @@ EvpPkey ec_public_key(const Object& key) {
 
 }  // namespace
 
-EvpPkey public_key_of(const Object& key) {
+openssl::PKey public_key_of(const Object& key) {
   const CK_OBJECT_CLASS object_class = key.object_class();
   if (object_class != CKO_PUBLIC_KEY && object_class != CKO_PRIVATE_KEY) {
     throw BadArgument("public key export", key.token().label(),
@@ -108,20 +95,11 @@ EvpPkey public_key_of(const Object& key) {
 }
 
 Bytes spki_der(const EVP_PKEY& key) {
-  unsigned char* raw = nullptr;
-  const int len = i2d_PUBKEY(&key, &raw);
-  OpensslBytes der(raw);
-  if (len <= 0) throw std::runtime_error("i2d_PUBKEY failed");
-  return Bytes(der.get(), der.get() + len);
+  return spki_der_of(key);
 }
 
 std::string spki_pem(const EVP_PKEY& key) {
-  std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PUBKEY(bio.get(), &key) != 1)
-    throw std::runtime_error("PEM_write_bio_PUBKEY failed");
-  char* data = nullptr;
-  const long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(len));
+  return public_key_pem_of(key);
 }
 
 std::string spki_fingerprint(const EVP_PKEY& key) {

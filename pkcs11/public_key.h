@@ -5,8 +5,8 @@
 
 #include <string>
 
+#include "common/openssl_owners.h"
 #include "pkcs11/cryptoki.h"
-#include "pkcs11/openssl_owners.h"
 
 namespace idvault::p11 {
 
@@ -14,7 +14,7 @@ class Object;
 
 // Accepts a public key object, or a private key object (RSA: read from it; EC: from
 // its public half, found by CKA_ID). Throws Pkcs11Error / BadArgument.
-[[nodiscard]] EvpPkey public_key_of(const Object& key);
+[[nodiscard]] openssl::PKey public_key_of(const Object& key);
 
 [[nodiscard]] Bytes spki_der(const EVP_PKEY& key);
 [[nodiscard]] std::string spki_pem(const EVP_PKEY& key);  // "-----BEGIN PUBLIC KEY-----..."

@@ -1,13 +1,10 @@
 #include "common/cli/command_verbs.h"
 
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-
 #include <exception>
 #include <iostream>
 
 #include "common/cli/cli_error.h"
+#include "common/process_hardening.h"
 
 namespace idvault::cli {
 
@@ -17,10 +14,7 @@ int run_command_verbs(const char* program, const char* usage, const std::vector<
   // holder's agent: no core files, no ptrace or /proc/PID/mem by same-uid processes.
   // Everything they create (serve's database and its WAL, decrypted files, keys) is
   // private from its first byte whatever umask they were started with.
-  rlimit no_core{0, 0};
-  ::setrlimit(RLIMIT_CORE, &no_core);
-  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  ::umask(077);
+  harden_process();
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::cout << usage;
     return argc < 2 ? 2 : 0;

@@ -2,6 +2,8 @@
 
 #include <ctime>
 
+#include "common/utc_time.h"
+
 namespace idvault::agent {
 
 const char* keyword(LockReason reason) noexcept {
@@ -36,26 +38,12 @@ const char* event_text(LockReason reason) noexcept {
   return "unknown";
 }
 
-namespace {
-
-// The agent and its clients run as one user on one machine: its local time is theirs.
-std::string local_time(std::chrono::system_clock::time_point at) {
-  const std::time_t then = std::chrono::system_clock::to_time_t(at);
-  const std::time_t now = std::time(nullptr);
-  std::tm then_tm{}, now_tm{};
-  localtime_r(&then, &then_tm);
-  localtime_r(&now, &now_tm);
-  const bool today = then_tm.tm_year == now_tm.tm_year && then_tm.tm_yday == now_tm.tm_yday;
-  char text[32];
-  std::strftime(text, sizeof(text), today ? "%H:%M" : "%Y-%m-%d %H:%M", &then_tm);
-  return text;
-}
-
-}  // namespace
-
 std::string locked_message(const LockRecord* record) {
   if (record == nullptr) return "vault locked: run 'idvault unlock'";
-  const std::string at = local_time(record->at);
+  // The agent and its clients run as one user on one machine: its local time is theirs.
+  const std::string at = local_clock_time(
+      static_cast<std::int64_t>(std::chrono::system_clock::to_time_t(record->at)),
+      static_cast<std::int64_t>(std::time(nullptr)));
   switch (record->reason) {
     case LockReason::token_removed:
       return "vault locked: the token was removed at " + at +

@@ -2,9 +2,6 @@
 // ssh-agent and gpg-agent do.
 #include <malloc.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -14,6 +11,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "common/process_hardening.h"
 #include "host/agent/agent_methods.h"
 #include "host/agent/audit_log.h"
 #include "host/agent/holder_agent.h"
@@ -40,18 +38,6 @@ void on_signal(int) {
   const int saved_errno = errno;  // the interrupted code may be about to read it
   if (auto* server = g_server.load()) server->stop_from_signal();
   errno = saved_errno;
-}
-
-// Secrets pass through this process: no core files, no ptrace by same-uid processes, no
-// /proc/PID/mem reads (as ssh-agent does). Everything it creates (the store's directory,
-// the database and its WAL, files beside it, token files a software token writes) is
-// private to the holder whatever umask it was started with: the store holds phone and
-// e-mail in clear (as Telegram does) and the receipt log says whom the holder shared with.
-void harden_process() {
-  rlimit no_core{0, 0};
-  ::setrlimit(RLIMIT_CORE, &no_core);
-  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  ::umask(077);
 }
 
 fs::path default_store() {
@@ -115,6 +101,8 @@ int main(int argc, char** argv) {
   }
 
   try {
+    // The store holds phone and e-mail in clear (as Telegram does) and the receipt log
+    // says whom the holder shared with: private whatever umask the agent started with.
     harden_process();
     rpc::raise_open_file_limit();  // the connection cap (1,024) is the usual soft limit
     agent::set_log_level(agent::parse_log_level(log_level));

@@ -248,13 +248,4 @@ nlohmann::json AgentClient::call(SecretRequest& request, const ProgressCallback&
   return read_answer(on_progress);
 }
 
-void wipe_strings(nlohmann::json& json) noexcept {
-  if (json.is_string()) {
-    std::string& text = json.get_ref<std::string&>();
-    ::explicit_bzero(text.data(), text.size());
-  } else if (json.is_structured()) {
-    for (auto& child : json) wipe_strings(child);
-  }
-}
-
 }  // namespace idvault::cli

@@ -94,7 +94,4 @@ class AgentClient {
 // Parses an answer line; returns the result or throws AgentError.
 [[nodiscard]] nlohmann::json result_of(const nlohmann::json& answer);
 
-// Overwrites every string in a JSON tree (document contents parsed from an answer).
-void wipe_strings(nlohmann::json& json) noexcept;
-
 }  // namespace idvault::cli

@@ -2,7 +2,6 @@
 #include <unistd.h>
 
 #include <cstdint>
-#include <ctime>
 #include <iostream>
 #include <optional>
 
@@ -19,6 +18,7 @@
 #include "vault/model/element_data.h"
 #include "vault/model/errors.h"
 #include "common/json_fields.h"
+#include "common/utc_time.h"
 
 namespace idvault::cli {
 namespace {
@@ -118,15 +118,6 @@ std::string describe_summary(const nlohmann::json& summary) {
       add(std::to_string(count) + " " + list);
   }
   return parts;
-}
-
-std::string format_time(std::int64_t unix_seconds) {
-  std::time_t time = static_cast<std::time_t>(unix_seconds);
-  std::tm utc{};
-  gmtime_r(&time, &utc);
-  char text[32];
-  std::strftime(text, sizeof(text), "%Y-%m-%d %H:%M UTC", &utc);
-  return text;
 }
 
 void print_errors(const nlohmann::json& errors, std::ostream& out, const char* indent) {
@@ -264,7 +255,7 @@ int run_list(const Args& args) {
   for (const auto& summary : list) {
     std::string name = summary.value("type", std::string());
     name.resize(std::max<std::size_t>(name.size(), 24), ' ');
-    std::cout << name << " " << format_time(summary.value("updated_at", std::int64_t{0})) << "  "
+    std::cout << name << " " << utc_date_minutes(summary.value("updated_at", std::int64_t{0})) << "  "
               << describe_summary(summary) << "\n";
     print_errors(summary.value("errors", nlohmann::json::array()), std::cout, "    ");
   }
@@ -295,7 +286,7 @@ int run_get(const Args& args) {
   // The answer holds the document in clear: its strings are wiped however we leave.
   struct Wiper {
     nlohmann::json& json;
-    ~Wiper() { wipe_strings(json); }
+    ~Wiper() { json_fields::wipe_strings(json); }
   } wiper{answer};
   (void)result_of(answer);  // throws the agent's error, if that is what came back
   nlohmann::json& element = answer["result"];

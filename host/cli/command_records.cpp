@@ -1,6 +1,5 @@
 // shares, attestation, errors: what the vault remembers besides documents — the signed
 // log of shares, verification providers' attestations, and errors services reported.
-#include <ctime>
 #include <iostream>
 
 #include "host/cli/agent_client.h"
@@ -13,18 +12,10 @@
 #include "vault/signed/element_error_signature.h"
 #include "vault/model/errors.h"
 #include "common/json_fields.h"
+#include "common/utc_time.h"
 
 namespace idvault::cli {
 namespace {
-
-std::string utc_time(std::int64_t unix_seconds) {
-  std::time_t time = static_cast<std::time_t>(unix_seconds);
-  std::tm utc{};
-  gmtime_r(&time, &utc);
-  char text[32];
-  std::strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S UTC", &utc);
-  return text;
-}
 
 nlohmann::json json_file(const std::string& path) {
   try {
@@ -68,7 +59,7 @@ int run_shares(const Args& args) {
           elements += (elements.empty() ? "" : ", ") + type;
       }
       std::cout << "#" << share.value("sequence", 0) << "  "
-                << utc_time(signed_fields.value("time", std::int64_t{0})) << "  service "
+                << utc_date_time(signed_fields.value("time", std::int64_t{0})) << "  service "
                 << one_line(signed_fields.value("service_id", std::string()), 80) << "  key "
                 << signed_fields.value("service_key_sha256", std::string()).substr(0, 16) << "  "
                 << elements << "\n";

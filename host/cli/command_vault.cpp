@@ -4,6 +4,7 @@
 #include <iostream>
 #include <optional>
 
+#include "common/utc_time.h"
 #include "host/cli/agent_client.h"
 #include "host/cli/agent_messages.h"
 #include "common/cli/cli_error.h"
@@ -79,15 +80,9 @@ std::string describe_lock(const nlohmann::json& status) {
                      : reason == "idle_timeout"  ? "idle time-out"
                                                  : one_line(reason, 40);
   if (!status.contains("locked_at") || !status["locked_at"].is_number_integer()) return text;
-  const std::time_t then = status["locked_at"].get<std::time_t>();
-  const std::time_t now = std::time(nullptr);
-  std::tm then_tm{}, now_tm{};
-  localtime_r(&then, &then_tm);
-  localtime_r(&now, &now_tm);
-  const bool today = then_tm.tm_year == now_tm.tm_year && then_tm.tm_yday == now_tm.tm_yday;
-  char at[32];
-  std::strftime(at, sizeof(at), today ? "%H:%M" : "%Y-%m-%d %H:%M", &then_tm);
-  return text + " at " + at;
+  return text + " at " +
+         local_clock_time(status["locked_at"].get<std::int64_t>(),
+                          static_cast<std::int64_t>(std::time(nullptr)));
 }
 
 }  // namespace

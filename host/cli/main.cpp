@@ -1,13 +1,10 @@
 // idvault: the holder's wallet on the command line. It holds no keys and no PIN beyond
 // one call: everything goes through idvault-agent on $IDVAULT_SOCK, like ssh-add.
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-
 #include <cstring>
 #include <iostream>
 #include <map>
 
+#include "common/process_hardening.h"
 #include "host/cli/agent_client.h"
 #include "host/cli/agent_messages.h"
 #include "common/cli/cli_error.h"
@@ -66,10 +63,7 @@ int fail(int status, std::string_view message) {
 int main(int argc, char** argv) {
   // A PIN and decrypted scans pass through this process: no core files, no ptrace; what
   // it writes (scans from get, bundles, recovery codes) is private from the first byte.
-  rlimit no_core{0, 0};
-  ::setrlimit(RLIMIT_CORE, &no_core);
-  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  ::umask(077);
+  idvault::harden_process();
 
   if (argc < 2)
     return fail(kExitUsage,

@@ -1,5 +1,6 @@
 #include "host/rpc/attachment_announcement.h"
 
+#include "common/json_fields.h"
 #include "host/rpc/json_line_parser.h"
 
 namespace idvault::rpc {
@@ -35,7 +36,7 @@ AttachmentAnnouncement announced_attachments(std::string_view line) {
     announced.push_back({false, entry.get<std::size_t>()});
   }
   // The params (may be a PIN beside the sizes) are not needed here.
-  wipe_json_strings(message);
+  json_fields::wipe_strings(message);
   return announced;
 }
 

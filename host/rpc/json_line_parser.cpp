@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "host/rpc/json_text_scanner.h"
+#include "common/json_text_scanner.h"
 #include "common/json_fields.h"
 
 namespace idvault::rpc {
@@ -124,29 +124,6 @@ nlohmann::json parse_json_line(std::string_view text) {
   // The rest may hold a short secret of the same request (a PIN beside the scans).
   ::explicit_bzero(split.rest.data(), split.rest.size());
   return parsed;
-}
-
-void wipe_json_strings(nlohmann::json& json) noexcept {
-  if (json.is_string()) {
-    std::string& text = json.get_ref<std::string&>();
-    ::explicit_bzero(text.data(), text.size());
-    return;
-  }
-  if (!json.is_structured()) return;
-  // An explicit stack: a client may nest arrays as deep as its frame allows.
-  std::vector<nlohmann::json*> pending{&json};
-  while (!pending.empty()) {
-    nlohmann::json* next = pending.back();
-    pending.pop_back();
-    for (auto& child : *next) {
-      if (child.is_string()) {
-        std::string& text = child.get_ref<std::string&>();
-        ::explicit_bzero(text.data(), text.size());
-      } else if (child.is_structured()) {
-        pending.push_back(&child);
-      }
-    }
-  }
 }
 
 }  // namespace idvault::rpc

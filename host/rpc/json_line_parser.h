@@ -4,7 +4,7 @@
 // Why: element.put carries scans as base64 strings, ~21 MiB in one line for 16 MiB of
 // scans, and nlohmann::json's lexer appends a string one character at a time (135-200
 // ms for that line, more than all the crypto of the put). Here the shared scanner
-// (json_text_scanner.h) cuts every string value of at least kLongJsonString bytes out of
+// (common/json_text_scanner.h) cuts every string value of at least kLongJsonString bytes out of
 // the text, nlohmann::json parses the small rest, and the long values are put back into
 // the tree as they are. A long string with escapes or non-ASCII characters is decoded
 // and checked by nlohmann::json on its own; a rest that would need a string the scanner
@@ -24,9 +24,5 @@ inline constexpr std::size_t kLongJsonString = 1024;
 // One deliberate difference from nlohmann::json::parse: a raw NUL byte anywhere makes the
 // text invalid, where nlohmann stops reading at it and accepts what came before.
 [[nodiscard]] nlohmann::json parse_json_line(std::string_view text);
-
-// Overwrites every string in a tree (scans, a PIN) before it is freed. Iterative: a
-// client may nest arrays as deep as its frame allows.
-void wipe_json_strings(nlohmann::json& json) noexcept;
 
 }  // namespace idvault::rpc

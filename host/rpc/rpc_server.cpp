@@ -23,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/json_fields.h"
 #include "host/rpc/attachment_announcement.h"
 #include "host/rpc/file_descriptor.h"
 #include "host/rpc/json_line_parser.h"
@@ -62,7 +63,7 @@ std::string dispatch(const MethodTable& methods, const std::string& line, const 
     // whatever the handler does, like the frame they came from.
     struct WipeOnExit {
       nlohmann::json& json;
-      ~WipeOnExit() { wipe_json_strings(json); }
+      ~WipeOnExit() { json_fields::wipe_strings(json); }
     } wipe{params};
     nlohmann::json result = (*handler)(params, context);
     context.require_all_attachments_taken();  // a handler that takes them checks before it acts

@@ -19,12 +19,12 @@
 #include <sstream>
 #include <string>
 
+#include "common/openssl_owners.h"
 #include "host/pin/pin_source.h"
 #include "pkcs11/ecdsa.h"
 #include "pkcs11/error.h"
 #include "pkcs11/keygen.h"
 #include "pkcs11/login.h"
-#include "pkcs11/openssl_owners.h"
 #include "pkcs11/public_key.h"
 #include "pkcs11/random.h"
 #include "pkcs11/rsa.h"
@@ -54,13 +54,10 @@ void check(bool ok, const std::string& what) {
 // OpenSSL on the host, as a holder's app encrypts a credentials secret for a service.
 Bytes encrypt_for_service(const std::string& public_key_pem, const SecretBytes& secret,
                           bool sha256 = false) {
-  struct BioFree {
-    void operator()(BIO* p) const noexcept { BIO_free(p); }
-  };
-  std::unique_ptr<BIO, BioFree> bio(
+  const idvault::openssl::Bio bio(
       BIO_new_mem_buf(public_key_pem.data(), static_cast<int>(public_key_pem.size())));
-  idvault::p11::EvpPkey key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
-  idvault::p11::EvpPkeyCtx ctx(key ? EVP_PKEY_CTX_new(key.get(), nullptr) : nullptr);
+  const idvault::openssl::PKey key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+  const idvault::openssl::PKeyCtx ctx(key ? EVP_PKEY_CTX_new(key.get(), nullptr) : nullptr);
   size_t length = 0;
   check(
       ctx && EVP_PKEY_encrypt_init(ctx.get()) == 1 &&
@@ -79,12 +76,9 @@ Bytes encrypt_for_service(const std::string& public_key_pem, const SecretBytes& 
 
 bool verify_es256(const Bytes& spki_der, const Bytes& message, const Bytes& raw_signature) {
   const unsigned char* p = spki_der.data();
-  idvault::p11::EvpPkey key(d2i_PUBKEY(nullptr, &p, static_cast<long>(spki_der.size())));
+  const idvault::openssl::PKey key(d2i_PUBKEY(nullptr, &p, static_cast<long>(spki_der.size())));
   const Bytes der = idvault::p11::ecdsa_raw_to_der(raw_signature);
-  struct MdCtxFree {
-    void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
-  };
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  const idvault::openssl::DigestCtx ctx(EVP_MD_CTX_new());
   return key && ctx &&
          EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) == 1 &&
          EVP_DigestVerify(ctx.get(), der.data(), der.size(), message.data(), message.size()) == 1;

@@ -44,7 +44,7 @@ int run_keygen(const std::vector<std::string>& args) {
   const SecretBytes id = p11::generate_random(*provider.token(), 8);
   const p11::KeyPair pair = p11::generate_ec_p256_key_pair(
       provider.token(), {label, p11::Bytes(id.reveal().begin(), id.reveal().end())});
-  const p11::EvpPkey public_key = p11::public_key_of(pair.public_key);
+  const openssl::PKey public_key = p11::public_key_of(pair.public_key);
   if (vm->count("json")) {
     std::cout << rp::keygen_json(pair.private_key.uri(), "EC P-256", p11::spki_pem(*public_key),
                                  p11::spki_fingerprint(*public_key))

@@ -50,8 +50,8 @@ struct Bench {
   CK_FUNCTION_LIST* raw = nullptr;
   CK_SESSION_HANDLE raw_session = 0;
 
-  idvault::p11::EvpPkey host_key = idvault::testing::generate_rsa_host_key(2048);
-  idvault::p11::EvpPkeyCtx host_ctx;
+  idvault::openssl::PKey host_key = idvault::testing::generate_rsa_host_key(2048);
+  idvault::openssl::PKeyCtx host_ctx;
   Bytes host_ciphertext;
 
   Bench() {

@@ -12,42 +12,35 @@ namespace idvault::testing {
 
 namespace {
 
-struct BioFree {
-  void operator()(BIO* p) const noexcept { BIO_free(p); }
-};
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* p) const noexcept { EVP_MD_CTX_free(p); }
-};
-
 void ensure(bool ok, const char* what) {
   if (!ok) throw std::runtime_error(std::string("OpenSSL: ") + what);
 }
 
 }  // namespace
 
-p11::EvpPkey load_public_pem(const std::string& pem) {
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+openssl::PKey load_public_pem(const std::string& pem) {
+  const openssl::Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   ensure(bio != nullptr, "BIO_new_mem_buf");
-  p11::EvpPkey key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+  openssl::PKey key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
   ensure(key != nullptr, "PEM_read_bio_PUBKEY");
   return key;
 }
 
-p11::EvpPkey load_public_der(ByteView spki_der) {
+openssl::PKey load_public_der(ByteView spki_der) {
   const unsigned char* p = spki_der.data();
-  p11::EvpPkey key(d2i_PUBKEY(nullptr, &p, static_cast<long>(spki_der.size())));
+  openssl::PKey key(d2i_PUBKEY(nullptr, &p, static_cast<long>(spki_der.size())));
   ensure(key != nullptr, "d2i_PUBKEY");
   return key;
 }
 
-p11::EvpPkey generate_rsa_host_key(unsigned bits) {
-  p11::EvpPkey key(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(bits)));
+openssl::PKey generate_rsa_host_key(unsigned bits) {
+  openssl::PKey key(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(bits)));
   ensure(key != nullptr, "EVP_PKEY_Q_keygen");
   return key;
 }
 
 Bytes oaep_encrypt(EVP_PKEY& key, ByteView plaintext, bool sha256) {
-  p11::EvpPkeyCtx ctx(EVP_PKEY_CTX_new(&key, nullptr));
+  openssl::PKeyCtx ctx(EVP_PKEY_CTX_new(&key, nullptr));
   const EVP_MD* md = sha256 ? EVP_sha256() : EVP_sha1();
   ensure(ctx && EVP_PKEY_encrypt_init(ctx.get()) == 1 &&
              EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING) == 1 &&
@@ -65,7 +58,7 @@ Bytes oaep_encrypt(EVP_PKEY& key, ByteView plaintext, bool sha256) {
 }
 
 bool verify_ecdsa_sha256_der(EVP_PKEY& key, ByteView message, ByteView der_signature) {
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  const openssl::DigestCtx ctx(EVP_MD_CTX_new());
   ensure(ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, &key) == 1,
          "verify init");
   return EVP_DigestVerify(ctx.get(), der_signature.data(), der_signature.size(), message.data(),
@@ -73,7 +66,7 @@ bool verify_ecdsa_sha256_der(EVP_PKEY& key, ByteView message, ByteView der_signa
 }
 
 bool verify_pss_sha256(EVP_PKEY& key, ByteView message, ByteView signature) {
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  const openssl::DigestCtx ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
   ensure(ctx && EVP_DigestVerifyInit(ctx.get(), &pctx, EVP_sha256(), nullptr, &key) == 1 &&
              EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&

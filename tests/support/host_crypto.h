@@ -4,17 +4,17 @@
 
 #include <string>
 
+#include "common/openssl_owners.h"
 #include "pkcs11/cryptoki.h"
-#include "pkcs11/openssl_owners.h"
 
 namespace idvault::testing {
 
 using p11::Bytes;
 using p11::ByteView;
 
-[[nodiscard]] p11::EvpPkey load_public_pem(const std::string& pem);
-[[nodiscard]] p11::EvpPkey load_public_der(ByteView spki_der);
-[[nodiscard]] p11::EvpPkey generate_rsa_host_key(unsigned bits);
+[[nodiscard]] openssl::PKey load_public_pem(const std::string& pem);
+[[nodiscard]] openssl::PKey load_public_der(ByteView spki_der);
+[[nodiscard]] openssl::PKey generate_rsa_host_key(unsigned bits);
 
 // RSA-OAEP with SHA-1/MGF1-SHA-1 (Telegram Passport's), or SHA-256/MGF1-SHA-256.
 [[nodiscard]] Bytes oaep_encrypt(EVP_PKEY& key, ByteView plaintext, bool sha256 = false);

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "common/base64.h"
+#include "common/pem.h"
 #include "vault/model/errors.h"
 #include "vault/signed/signed_statement.h"
 #include "common/utf8.h"
@@ -131,14 +132,6 @@ SecretBytes private_key_der(const openssl::PKey& key) {
   return private_der;
 }
 
-std::string public_key_pem_of(const openssl::PKey& key) {
-  auto bio = openssl::make_memory_bio();
-  check(PEM_write_bio_PUBKEY(bio.get(), key.get()), "PEM_write_bio_PUBKEY");
-  char* pem = nullptr;
-  long pem_size = BIO_get_mem_data(bio.get(), &pem);
-  return std::string(pem, static_cast<std::size_t>(pem_size));
-}
-
 // A new envelope around this private key, under this password, for this identity key.
 RecoveryEnvelope seal_envelope(const openssl::PKey& key, const SecretBytes& password,
                                const SigningKey& identity_key, RecoveryKdfParams params) {
@@ -147,7 +140,7 @@ RecoveryEnvelope seal_envelope(const openssl::PKey& key, const SecretBytes& pass
   envelope.params = params;
   envelope.salt = random_bytes(kSaltSize);
   envelope.nonce = random_bytes(kNonceSize);
-  envelope.public_key_pem = public_key_pem_of(key);
+  envelope.public_key_pem = public_key_pem_of(*key);
   envelope.identity_key_spki_der = identity_key.public_key_spki_der();
   SecretBytes wrapping_key = derive_key(password, envelope.salt, params);
   envelope.sealed_private_key =

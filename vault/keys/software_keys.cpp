@@ -12,6 +12,7 @@
 
 #include <limits>
 
+#include "common/pem.h"
 #include "vault/model/errors.h"
 
 namespace idvault::vault {
@@ -86,11 +87,7 @@ SecretBytes SoftwareServiceKey::decrypt_oaep_sha1(ByteView ciphertext) const {
 }
 
 std::string SoftwareServiceKey::public_key_pem() const {
-  const auto bio = openssl::make_memory_bio();
-  check(PEM_write_bio_PUBKEY(bio.get(), key_.get()), "PEM_write_bio_PUBKEY");
-  char* data = nullptr;
-  const long size = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(size));
+  return public_key_pem_of(*key_);
 }
 
 SecretBytes SoftwareServiceKey::private_key_pem() const { return private_pem(key_.get()); }
@@ -128,12 +125,7 @@ Bytes SoftwareSigningKey::sign_es256(ByteView message) const {
 }
 
 Bytes SoftwareSigningKey::public_key_spki_der() const {
-  const int size = i2d_PUBKEY(key_.get(), nullptr);
-  if (size <= 0) throw openssl::OpenSslError("i2d_PUBKEY");
-  Bytes out(static_cast<std::size_t>(size));
-  unsigned char* cursor = out.data();
-  if (i2d_PUBKEY(key_.get(), &cursor) != size) throw openssl::OpenSslError("i2d_PUBKEY");
-  return out;
+  return spki_der_of(*key_);
 }
 
 SecretBytes SoftwareSigningKey::private_key_pem() const { return private_pem(key_.get()); }

@@ -1,8 +1,6 @@
 #include "vault/signed/attestation.h"
 
 #include <openssl/ecdsa.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
 #include <algorithm>
 
@@ -11,6 +9,7 @@
 #include "vault/model/errors.h"
 #include "common/json_fields.h"
 #include "common/openssl_owners.h"
+#include "common/pem.h"
 #include "vault/signed/share_receipt.h"
 
 namespace idvault::vault {
@@ -163,26 +162,26 @@ Attestation attestation_from_json(const nlohmann::json& json) {
   const nlohmann::json* part = &statement.statement;
   const std::string inner = where + ".signed";
   AttestationClaims& claims = attestation.claims;
-  const std::string type_name = required_string(*part, "element_type", inner);
+  const std::string type_name = json_fields::require_string(*part, "element_type", inner);
   auto type = parse_element_type(type_name);
   if (!type) throw FormatError(inner + ".element_type", "unknown element type '" + type_name + "'");
   claims.element_type = *type;
   if (auto outer = json.find("element_type"); outer != json.end() && *outer != type_name) {
     throw FormatError(where + ".element_type", "differs from the signed element_type");
   }
-  const std::string level_name = required_string(*part, "level", inner);
+  const std::string level_name = json_fields::require_string(*part, "level", inner);
   auto level = parse_attestation_level(level_name);
   if (!level) throw FormatError(inner + ".level", "unknown level '" + level_name + "'");
   claims.level = *level;
-  claims.holder_key_sha256 = required_string(*part, "holder_key_sha256", inner);
-  claims.issued_at = required_integer(*part, "issued_at", inner);
-  claims.expires_at = required_integer(*part, "expires_at", inner);
+  claims.holder_key_sha256 = json_fields::require_string(*part, "holder_key_sha256", inner);
+  claims.issued_at = json_fields::require_integer(*part, "issued_at", inner);
+  claims.expires_at = json_fields::require_integer(*part, "expires_at", inner);
   if (part->contains("data_hash")) {
-    claims.data_hash = required_string(*part, "data_hash", inner);
+    claims.data_hash = json_fields::require_string(*part, "data_hash", inner);
     require_hash(claims.data_hash, inner + ".data_hash");
   }
   if (part->contains("value_sha256"))
-    claims.value_sha256 = required_string(*part, "value_sha256", inner);
+    claims.value_sha256 = json_fields::require_string(*part, "value_sha256", inner);
   if (auto files = part->find("files"); files != part->end()) {
     if (!files->is_object()) throw FormatError(inner + ".files", "not an object");
     for (const auto& [slot, hash] : files->items()) {
@@ -262,15 +261,9 @@ AttestationCheck check_attestation(const nlohmann::json& json, const DecryptedPa
 }
 
 Bytes verifier_key_from_pem(std::string_view pem, const std::string& where) {
-  openssl::Bio bio = openssl::make_memory_bio(pem.data(), pem.size());
-  openssl::PKey key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
-  if (!key) throw FormatError(where, "not a PEM public key (BEGIN PUBLIC KEY)");
+  const openssl::PKey key = public_key_from_pem(pem, where);
   if (!openssl::is_ec_p256(key.get())) throw FormatError(where, "not an EC P-256 key");
-  unsigned char* der = nullptr;
-  const int size = i2d_PUBKEY(key.get(), &der);
-  const openssl::Buffer owned(der);
-  if (size <= 0) throw FormatError(where, "cannot encode the public key");
-  return Bytes(der, der + size);
+  return spki_der_of(*key);
 }
 
 }  // namespace idvault::vault

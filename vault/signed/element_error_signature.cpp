@@ -5,6 +5,7 @@
 
 #include "common/base64.h"
 #include "vault/signed/signed_statement.h"
+#include "common/json_fields.h"
 #include "vault/model/errors.h"
 #include "common/openssl_owners.h"
 #include "vault/signed/share_receipt.h"
@@ -91,9 +92,9 @@ SignedElementErrors signed_element_errors_from_json(const nlohmann::json& json) 
   out.signature = std::move(statement.signature);
   const nlohmann::json* part = &statement.statement;
   const std::string inner = where + ".signed";
-  out.notice.nonce = required_string(*part, "nonce", inner);
-  out.notice.credentials_hash = required_string(*part, "credentials_hash", inner);
-  out.notice.time = required_integer(*part, "time", inner);
+  out.notice.nonce = json_fields::require_string(*part, "nonce", inner);
+  out.notice.credentials_hash = json_fields::require_string(*part, "credentials_hash", inner);
+  out.notice.time = json_fields::require_integer(*part, "time", inner);
   auto errors = part->find("errors");
   if (errors == part->end()) throw FormatError(inner + ".errors", "missing");
   out.notice.errors = parse_element_errors(*errors);

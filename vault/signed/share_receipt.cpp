@@ -1,11 +1,8 @@
 #include "vault/signed/share_receipt.h"
 
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
 #include "vault/model/errors.h"
 #include "common/json_fields.h"
-#include "common/openssl_owners.h"
+#include "common/pem.h"
 #include "vault/signed/signed_statement.h"
 
 namespace idvault::vault {
@@ -60,12 +57,12 @@ ShareReceipt receipt_from_json(const nlohmann::json& json) {
   receipt.public_key_spki_der = std::move(statement.public_key_spki_der);
   receipt.signature = std::move(statement.signature);
   ReceiptFields& fields = receipt.fields;
-  fields.service_id = required_string(part, "service_id", where);
-  fields.service_key_sha256 = required_string(part, "service_key_sha256", where);
-  fields.nonce = required_string(part, "nonce", where);
-  fields.credentials_hash = required_string(part, "credentials_hash", where);
-  fields.previous = required_string(part, "previous", where);
-  fields.time = required_integer(part, "time", where);
+  fields.service_id = json_fields::require_string(part, "service_id", where);
+  fields.service_key_sha256 = json_fields::require_string(part, "service_key_sha256", where);
+  fields.nonce = json_fields::require_string(part, "nonce", where);
+  fields.credentials_hash = json_fields::require_string(part, "credentials_hash", where);
+  fields.previous = json_fields::require_string(part, "previous", where);
+  fields.time = json_fields::require_integer(part, "time", where);
   auto elements = part.find("elements");
   if (elements == part.end() || !elements->is_object()) throw FormatError(where + ".elements", "missing");
   for (const auto& [type, hash] : elements->items()) {
@@ -77,14 +74,7 @@ ShareReceipt receipt_from_json(const nlohmann::json& json) {
 }
 
 std::string service_key_fingerprint(std::string_view public_key_pem) {
-  openssl::Bio bio = openssl::make_memory_bio(public_key_pem.data(), public_key_pem.size());
-  openssl::PKey key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
-  if (!key) throw FormatError("public_key", "not a PEM public key (BEGIN PUBLIC KEY)");
-  unsigned char* der = nullptr;
-  const int size = i2d_PUBKEY(key.get(), &der);
-  const openssl::Buffer owned(der);  // key_fingerprint may throw
-  if (size <= 0) throw FormatError("public_key", "cannot encode the public key");
-  return key_fingerprint(ByteView(der, static_cast<std::size_t>(size)));
+  return key_fingerprint(spki_der_from_pem(public_key_pem, "public_key"));
 }
 
 std::string key_fingerprint(ByteView spki_der) { return sha256_hex(spki_der); }

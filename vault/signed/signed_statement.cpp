@@ -4,6 +4,7 @@
 #include <openssl/x509.h>
 
 #include "common/base64.h"
+#include "common/json_fields.h"
 #include "vault/model/errors.h"
 #include "common/hex.h"
 #include "common/openssl_owners.h"
@@ -25,26 +26,14 @@ std::string canonical_bytes(const nlohmann::json& statement) {
   return statement.dump(-1, ' ', /*ensure_ascii=*/true);
 }
 
-std::string required_string(const nlohmann::json& object, const char* key, const std::string& where) {
-  auto it = object.find(key);
-  if (it == object.end() || !it->is_string()) throw FormatError(where + "." + key, "missing or not a string");
-  return it->get<std::string>();
-}
-
-std::int64_t required_integer(const nlohmann::json& object, const char* key, const std::string& where) {
-  auto it = object.find(key);
-  if (it == object.end() || !it->is_number_integer()) throw FormatError(where + "." + key, "missing or not an integer");
-  return it->get<std::int64_t>();
-}
-
 SignedStatement read_signed_statement(const nlohmann::json& json, std::string_view alg, const std::string& where) {
   if (!json.is_object()) throw FormatError(where, "not a JSON object");
-  if (required_string(json, "alg", where) != alg) {
+  if (json_fields::require_string(json, "alg", where) != alg) {
     throw FormatError(where + ".alg", "only " + std::string(alg) + " is known");
   }
   SignedStatement statement;
-  statement.public_key_spki_der = base64_decode(required_string(json, "public_key", where), where + ".public_key");
-  statement.signature = base64_decode(required_string(json, "signature", where), where + ".signature");
+  statement.public_key_spki_der = base64_decode(json_fields::require_string(json, "public_key", where), where + ".public_key");
+  statement.signature = base64_decode(json_fields::require_string(json, "signature", where), where + ".signature");
   auto part = json.find("signed");
   if (part == json.end() || !part->is_object()) throw FormatError(where + ".signed", "missing or not an object");
   // Not part->value("v", 0): that throws nlohmann's type_error for a "v" of another type
@@ -73,13 +62,11 @@ bool verify_es256(ByteView spki_der, ByteView message, ByteView raw_signature) n
     openssl::PKey key = ec_p256_key(spki_der);
     if (!key) return false;
     openssl::EcdsaSig sig(ECDSA_SIG_new());
-    BIGNUM* r = BN_bin2bn(raw_signature.data(), 32, nullptr);
-    BIGNUM* s = BN_bin2bn(raw_signature.data() + 32, 32, nullptr);
-    if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
-      BN_free(r);  // ownership passes to sig only when set0 succeeds
-      BN_free(s);
-      return false;
-    }
+    openssl::Bignum r(BN_bin2bn(raw_signature.data(), 32, nullptr));
+    openssl::Bignum s(BN_bin2bn(raw_signature.data() + 32, 32, nullptr));
+    if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) return false;
+    (void)r.release();  // ownership passes to sig only when set0 succeeds
+    (void)s.release();
     unsigned char* der_sig = nullptr;
     const int der_size = i2d_ECDSA_SIG(sig.get(), &der_sig);
     if (der_size <= 0) return false;

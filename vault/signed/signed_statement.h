@@ -33,11 +33,6 @@ struct SignedStatement {
 [[nodiscard]] nlohmann::ordered_json write_signed_statement(std::string_view alg, ByteView public_key_spki_der,
                                                             const std::string& canonical, ByteView signature);
 
-// Members of a statement, with FormatError(where + "." + key) when missing or mistyped.
-[[nodiscard]] std::string required_string(const nlohmann::json& object, const char* key, const std::string& where);
-[[nodiscard]] std::int64_t required_integer(const nlohmann::json& object, const char* key,
-                                            const std::string& where);
-
 // ES256: an EC P-256 key (SPKI DER), SHA-256, signature r||s. Never throws: a malformed
 // key or signature is just not valid.
 [[nodiscard]] bool verify_es256(ByteView spki_der, ByteView message, ByteView raw_signature) noexcept;

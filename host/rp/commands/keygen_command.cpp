@@ -50,7 +50,7 @@ int run_keygen(const std::vector<std::string>& args) {
   const SecretBytes id = p11::generate_random(*service.token(), 8);
   p11::KeySpec spec{label, p11::Bytes(id.reveal().begin(), id.reveal().end())};
   const p11::KeyPair pair = p11::generate_rsa_key_pair(service.token(), bits, spec);
-  const p11::EvpPkey public_key = p11::public_key_of(pair.public_key);
+  const openssl::PKey public_key = p11::public_key_of(pair.public_key);
   if (vm->count("json")) {
     std::cout << keygen_json(pair.private_key.uri(), "RSA-" + std::to_string(bits),
                              p11::spki_pem(*public_key), p11::spki_fingerprint(*public_key))

@@ -1,9 +1,9 @@
 #include "host/rp/share/automatic_errors.h"
 
-#include <ctime>
 #include <tuple>
 
 #include "common/base64.h"
+#include "common/utc_time.h"
 #include "vault/model/element_data.h"
 #include "vault/model/errors.h"
 
@@ -39,10 +39,8 @@ void missing_file(const vault::DecryptedElement& element,
 std::vector<vault::PassportElementError> automatic_errors(const vault::DecryptedPassport& share,
                                                           std::int64_t now) {
   std::vector<vault::PassportElementError> out;
-  const std::time_t seconds = static_cast<std::time_t>(now);
-  std::tm utc{};
-  ::gmtime_r(&seconds, &utc);
-  const auto today = std::make_tuple(utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday);
+  const CalendarDate utc = utc_calendar_date(now);
+  const auto today = std::make_tuple(utc.year, utc.month, utc.day);
 
   for (const vault::DecryptedElement& element : share.elements) {
     if (!element.data.is_null() && !element.data_hash.empty()) {

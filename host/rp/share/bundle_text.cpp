@@ -1,6 +1,6 @@
 #include "host/rp/share/bundle_text.h"
 
-#include "host/rpc/json_text_scanner.h"
+#include "common/json_text_scanner.h"
 #include "vault/model/errors.h"
 #include "common/json_fields.h"
 
@@ -9,7 +9,7 @@ namespace {
 
 using vault::FormatError;
 
-// The shared scanner (host/rpc/json_text_scanner.h), with its errors named after the
+// The shared scanner (common/json_text_scanner.h), with its errors named after the
 // bundle member being read.
 class Scanner {
  public:
@@ -21,8 +21,8 @@ class Scanner {
   void expect(char c, const std::string& where) {
     guarded(where, [&] { scanner_.expect(c); });
   }
-  rpc::JsonStringToken string_token(const std::string& where) {
-    rpc::JsonStringToken token;
+  JsonStringToken string_token(const std::string& where) {
+    JsonStringToken token;
     guarded(where, [&] { token = scanner_.string_token(); });
     return token;
   }
@@ -37,23 +37,23 @@ class Scanner {
   static void guarded(const std::string& where, Step step) {
     try {
       step();
-    } catch (const rpc::JsonTextError& error) {
+    } catch (const JsonTextError& error) {
       throw FormatError(where, error.what());
     }
   }
 
-  rpc::JsonTextScanner scanner_;
+  JsonTextScanner scanner_;
 };
 
 std::string unescape(std::string_view token, const std::string& where) {
   try {
-    return rpc::unescape_json_string(token);
-  } catch (const rpc::JsonTextError&) {
+    return unescape_json_string(token);
+  } catch (const JsonTextError&) {
     throw FormatError(where, "malformed string");
   }
 }
 
-std::string key_text(const rpc::JsonStringToken& token, const std::string& where) {
+std::string key_text(const JsonStringToken& token, const std::string& where) {
   return token.verbatim ? std::string(token.content()) : unescape(token.text, where);
 }
 
@@ -71,7 +71,7 @@ void read_files(Scanner& scanner, BundleText& out) {
     scanner.expect(':', member);
     scanner.skip_space();
     if (scanner.peek() != '"') throw FormatError(member, "must be a base64 string");
-    const rpc::JsonStringToken token = scanner.string_token(member);
+    const JsonStringToken token = scanner.string_token(member);
     const std::string_view value =
         token.verbatim ? token.content() : out.unescaped.emplace_back(unescape(token.text, member));
     for (const auto& [seen, unused] : out.files) {

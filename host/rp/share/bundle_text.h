@@ -3,7 +3,7 @@
 //
 // Why: a bundle carries megabytes of base64 under "files", and nlohmann::json's lexer
 // costs more per MB of string than decrypting the same bytes. The shared scanner
-// (host/rpc/json_text_scanner.h, also what the agent uses for element.put) only finds
+// (common/json_text_scanner.h, also what the agent uses for element.put) only finds
 // where each value starts and ends; every member except the file strings is then parsed
 // by nlohmann::json as usual, and the file strings are checked by the strict base64
 // decoder. A file string with escapes (Android writes "\/") is unescaped through

@@ -10,7 +10,6 @@
 #include "common/base64.h"
 #include "common/json_fields.h"
 #include "common/quoted_text.h"
-#include "host/rp/base64_block.h"
 #include "host/rp/share/bundle_text.h"
 #include "host/rpc/file_descriptor.h"
 #include "vault/model/errors.h"
@@ -142,7 +141,7 @@ const ReceivedShare& ShareReader::read(std::string_view json_text,
     std::size_t used = 0;
     for (const auto& [id, text] : parts.files) {
       auto out = std::span(decoded_).subspan(used, base64_decoded_capacity(text.size()));
-      auto bytes = decode_base64_block(text, out, "bundle.files." + id);
+      auto bytes = base64_decode_into(text, out, "bundle.files." + id);
       used += bytes.size();
       share_.files.emplace(id, bytes);
     }

@@ -60,6 +60,7 @@
 #include "host/rpc/json_rpc.h"
 #include "vault/wire/passport_encryptor.h"
 #include "vault/store/vault_store.h"
+#include "common/json_fields.h"
 #include "common/openssl_owners.h"
 #include "vault/model/scope.h"
 #include "vault/keys/software_keys.h"
@@ -406,7 +407,7 @@ int main(int argc, char** argv) {
       agent::PassedFiles passed_files;
       vault::PlainElement element = agent::element_from_params(parsed.params, &context, &passed_files);
       decode_ms.push_back(ms_since(start));
-      cli::wipe_strings(parsed.params);
+      json_fields::wipe_strings(parsed.params);
       start = Clock::now();
       vault::FileEncryption how;
       how.threads = static_cast<unsigned>(file_threads);

@@ -1,52 +1,17 @@
-// The bundle reader's own parts: the one-pass base64 decoder against OpenSSL's, the
-// splitter on the shapes real clients write (escapes, whitespace, key order) and on junk,
-// and the files of a bare PassportData read from a directory.
+// The bundle reader's own parts: the splitter on the shapes real clients write (escapes,
+// whitespace, key order) and on junk, and the files of a bare PassportData read from a
+// directory. The base64 decoder it uses is tested in tests/common/.
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <random>
 
 #include "common/base64.h"
-#include "host/rp/base64_block.h"
 #include "host/rp/share/bundle_text.h"
 #include "host/rp/share/received_share.h"
 #include "tests/support/temp_dir.h"
 #include "vault/model/errors.h"
 
 using namespace idvault;
-
-TEST(Base64Block, DecodesWhatTheVaultsDecoderDecodesForEveryLengthAndPadding) {
-  std::mt19937 random(11);
-  for (std::size_t size = 0; size < 200; ++size) {
-    std::vector<std::uint8_t> bytes(size);
-    for (auto& b : bytes) b = static_cast<std::uint8_t>(random());
-    const std::string text = base64_encode(bytes);
-    std::vector<std::uint8_t> out(text.size() / 4 * 3);
-    const auto decoded = rp::decode_base64_block(text, out, "t");
-    EXPECT_EQ(std::vector<std::uint8_t>(decoded.begin(), decoded.end()), bytes) << size;
-  }
-}
-
-TEST(Base64Block, RefusesWhatIsNotCanonicalBase64) {
-  std::vector<std::uint8_t> out(64);
-  for (const char* bad : {"QUJD=", "QU=D", "QUJ", "QU JD", "QUJD\n", "QUJ-", "QUJ_", "=QUJ",
-                          "QQ==QUJD", "Q===", "Ä"}) {
-    EXPECT_THROW((void)rp::decode_base64_block(bad, out, "files.x"), vault::FormatError) << bad;
-  }
-}
-
-// Issue 13.19: "Zh==" and "Zg==" both decoded to "f"; only the canonical one (unused
-// bits zero, RFC 4648 §3.5) is accepted, as vault/base64.h does.
-TEST(Base64Block, RefusesBitsSetAfterTheLastByte) {
-  std::vector<std::uint8_t> out(64);
-  for (const char* bad : {"Zh==", "Zv==", "Zm9=", "Zm+=", "QUJDZh==", "QUJDZm9="}) {
-    EXPECT_THROW((void)rp::decode_base64_block(bad, out, "files.x"), vault::FormatError) << bad;
-  }
-  const auto f = rp::decode_base64_block("Zg==", out, "t");
-  EXPECT_EQ(std::string(f.begin(), f.end()), "f");
-  const auto fo = rp::decode_base64_block("Zm8=", out, "t");
-  EXPECT_EQ(std::string(fo.begin(), fo.end()), "fo");
-}
 
 TEST(BundleText, SplitsMembersAndUnescapesFileStrings) {
   const std::string text =

@@ -9,8 +9,9 @@
 #include <string>
 
 #include "host/rpc/json_rpc.h"
-#include "host/rpc/json_text_scanner.h"
+#include "common/json_text_scanner.h"
 
+using namespace idvault;
 using namespace idvault::rpc;
 using nlohmann::json;
 

@@ -1,10 +1,10 @@
-#include "host/rpc/json_text_scanner.h"
+#include "common/json_text_scanner.h"
 
 #include <cstdint>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-namespace idvault::rpc {
+namespace idvault {
 namespace {
 
 bool is_delimiter(char c) {
@@ -108,4 +108,4 @@ std::string unescape_json_string(std::string_view token) {
   return std::move(json.get_ref<std::string&>());
 }
 
-}  // namespace idvault::rpc
+}  // namespace idvault

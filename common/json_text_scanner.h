@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-namespace idvault::rpc {
+namespace idvault {
 
 // What the scanner found wrong, with the offset in the text.
 class JsonTextError : public std::runtime_error {
@@ -58,4 +58,4 @@ class JsonTextScanner {
 // Throws JsonTextError for a malformed string (bad escape, invalid UTF-8).
 [[nodiscard]] std::string unescape_json_string(std::string_view token);
 
-}  // namespace idvault::rpc
+}  // namespace idvault
