@@ -5,10 +5,11 @@
 #include <thread>
 
 #include "common/cli/command_line.h"
+#include "host/http/metrics.h"
+#include "host/http/server.h"
 #include "host/pin/token_options.h"
 #include "host/rp/commands/command_support.h"
 #include "host/rp/commands/rp_commands.h"
-#include "host/rp/http/http_server.h"
 #include "host/rp/service/callback_service.h"
 #include "host/rp/service/request_store.h"
 #include "host/rp/service/service_token.h"
@@ -28,6 +29,8 @@ int run_serve(const std::vector<std::string>& args) {
   std::int64_t max_age_minutes = 10;
   std::int64_t keep_days = 7;
   std::size_t max_body = 32 * 1024 * 1024;
+  std::string tls_cert;
+  std::string tls_key;
   options.add_options()("listen", po::value(&listen)->required(),
                         "IPv4 address and port, e.g. 127.0.0.1:8080 (port 0: any)");
   pin::add_module_option(options, module);
@@ -47,15 +50,20 @@ int run_serve(const std::vector<std::string>& args) {
       "max-body-bytes", po::value(&max_body), "largest bundle accepted (413 above)")(
       "decryptors", po::value(&config.decryptors), "shares decrypted at once (HSM sessions)")(
       "trust-verifier", po::value<std::vector<std::string>>(),
-      "a verification provider's public key PEM (repeatable)");
+      "a verification provider's public key PEM (repeatable)")(
+      "tls-cert", po::value(&tls_cert), "serve HTTPS: the certificate chain PEM (with --tls-key)")(
+      "tls-key", po::value(&tls_key), "the TLS certificate's private key PEM (with --tls-cert)");
   auto vm = cli::parse_command_line(
       args, options,
       "usage: idvault-rp serve --listen 127.0.0.1:PORT --module SO --key URI [--db F] "
-      "[--pin-file F] [--scope S] [--keep-days N] [--trust-verifier PEM]...");
+      "[--pin-file F] [--scope S] [--keep-days N] [--trust-verifier PEM]... "
+      "[--tls-cert PEM --tls-key PEM]");
   if (!vm) return 0;
   if (max_age_minutes < 1) throw cli::UsageError("--nonce-max-age-minutes must be at least 1");
   if (keep_days < 0 || keep_days > 3650)
     throw cli::UsageError("--keep-days must be between 0 and 3650");
+  if (tls_cert.empty() != tls_key.empty())
+    throw cli::UsageError("--tls-cert and --tls-key go together");
   config.nonce_max_age_seconds = max_age_minutes * 60;
   config.keep_seconds = keep_days * 24 * 3600;
   if (vm->count("trust-verifier")) {
@@ -70,23 +78,32 @@ int run_serve(const std::vector<std::string>& args) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  prepare_process_for_serving();
+  http::prepare_process_for_serving();
 
   ServiceToken service = ServiceToken::open(module, key_uri, pin::read_token_pin(*vm));
   const vault::TokenServiceKey key = service.service_key(key_uri);
   const TokenErrorSigningKey signer(service, key_uri);
   RequestStore store(db);
 
-  HttpServerOptions server_options;
+  http::MetricsRegistry metrics;
+  http::ServerOptions server_options;
   server_options.max_body_bytes = max_body;
   server_options.rate_limited_paths = {"/request"};  // each one stores a row
+  server_options.tls_cert = tls_cert;
+  server_options.tls_key = tls_key;
+  server_options.metrics = &metrics;
+  server_options.metric_routes = service_routes();
+  server_options.handler_threads = handler_threads_for(config);
   std::unique_ptr<RelyingPartyService> endpoints;
-  HttpServer server(
-      listen, [&](const HttpRequest& request) { return endpoints->handle(request); },
+  http::Server server(
+      listen, [&](const http::Request& request) { return endpoints->handle(request); },
       server_options);
-  const std::string base =
-      "http://" + split_listen_address(listen).first + ":" + std::to_string(server.port());
+  const std::string base = std::string(tls_cert.empty() ? "http://" : "https://") +
+                           http::split_listen_address(listen).first + ":" +
+                           std::to_string(server.port());
   config.public_url = vm->count("public-url") ? (*vm)["public-url"].as<std::string>() : base;
+  config.metrics = &metrics;
+  config.healthy = [&service] { return service.answers(); };
   endpoints = std::make_unique<RelyingPartyService>(key, signer, store, config);
   endpoints->purge_expired();
 

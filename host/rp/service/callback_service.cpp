@@ -3,6 +3,9 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
+#include <chrono>
+
 #include "common/hex.h"
 #include "host/rp/commands/command_support.h"
 #include "host/rp/demo_page/demo_page.h"
@@ -23,10 +26,19 @@ struct RelyingPartyService::Worker {
   ShareIntake intake;
 };
 
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
 // Exclusive use of one pooled worker; waits when all are busy.
 class RelyingPartyService::WorkerLease {
  public:
   explicit WorkerLease(RelyingPartyService& service) : service_(service) {
+    const auto asked = std::chrono::steady_clock::now();
     std::unique_lock lock(service_.pool_mutex_);
     service_.pool_returned_.wait(lock, [&] {
       return !service_.idle_workers_.empty() ||
@@ -39,7 +51,7 @@ class RelyingPartyService::WorkerLease {
       ++service_.workers_made_;
       lock.unlock();
       try {
-        worker_ = std::make_unique<Worker>(service_.key_);
+        worker_ = std::make_unique<Worker>(service_.metered_key_);
       } catch (...) {
         std::lock_guard relock(service_.pool_mutex_);
         --service_.workers_made_;
@@ -47,11 +59,14 @@ class RelyingPartyService::WorkerLease {
         throw;
       }
     }
+    service_.metrics_.decryptors_busy.inc();
+    service_.metrics_.stage_seconds.with({"wait"}).observe(seconds_since(asked));
   }
   WorkerLease(const WorkerLease&) = delete;  // one holder per worker
   WorkerLease& operator=(const WorkerLease&) = delete;
   ~WorkerLease() {
     worker_->intake.wipe();  // plaintext does not outlive the request
+    service_.metrics_.decryptors_busy.dec();
     std::lock_guard lock(service_.pool_mutex_);
     service_.idle_workers_.push_back(std::move(worker_));
     service_.pool_returned_.notify_one();
@@ -87,7 +102,7 @@ std::string read_cookie_name(const std::string& nonce) {
 }
 
 // The value of one cookie in the Cookie header ("a=1; b=2"), or "".
-std::string cookie_value(const HttpRequest& request, const std::string& name) {
+std::string cookie_value(const http::Request& request, const std::string& name) {
   const std::string header = request.header("cookie");
   std::string_view rest = header;
   while (!rest.empty()) {
@@ -128,7 +143,14 @@ void collect_files(const vault::DecryptedPassport& passport, std::vector<StoredF
 RelyingPartyService::RelyingPartyService(const vault::ServiceKey& key,
                                          const vault::ErrorSigningKey& signer, RequestStore& store,
                                          ServiceConfig config)
-    : key_(key), signer_(signer), store_(store), config_(std::move(config)) {
+    : key_(key),
+      signer_(signer),
+      store_(store),
+      config_(std::move(config)),
+      own_registry_(config_.metrics ? nullptr : std::make_unique<http::MetricsRegistry>()),
+      metrics_(config_.metrics ? *config_.metrics : *own_registry_),
+      metered_key_(key_, metrics_),
+      metered_signer_(signer_, metrics_) {
   if (config_.decryptors == 0) config_.decryptors = 1;
   // A bad scope fails at start, not per request.
   page_html_ = demo_page_html(vault::describe_scope(vault::parse_scope(config_.scope_text)));
@@ -175,17 +197,17 @@ IssuedLink RelyingPartyService::new_request() {
   return issued;
 }
 
-HttpResponse RelyingPartyService::handle(const HttpRequest& request) noexcept {
+http::Response RelyingPartyService::handle(const http::Request& request) noexcept {
   try {
     purge_in_passing();
     const bool get = request.method == "GET" || request.method == "HEAD";
     if (request.path == "/callback") {
-      if (request.method != "POST") return HttpResponse::error(405, "POST a share bundle here");
+      if (request.method != "POST") return http::Response::error(405, "POST a share bundle here");
       return callback(request);
     }
-    if (!get) return HttpResponse::error(405, "method not allowed");
+    if (!get) return http::Response::error(405, "method not allowed");
     if (request.path == "/") {
-      HttpResponse page;
+      http::Response page;
       page.content_type = "text/html; charset=utf-8";
       page.body = page_html_;
       page.headers.emplace_back(
@@ -195,27 +217,53 @@ HttpResponse RelyingPartyService::handle(const HttpRequest& request) noexcept {
       return page;
     }
     if (request.path == "/demo.js") {
-      HttpResponse script;
+      http::Response script;
       script.content_type = "text/javascript; charset=utf-8";
       script.body = demo_page_script();
       return script;
     }
     if (request.path == "/request") return request_json();
+    if (request.path == "/metrics") return metrics_text();
+    if (request.path == "/healthz") return health();
     if (request.path == "/result") return result(request);
     if (request.path == "/file") return file(request);
-    return HttpResponse::error(404, "no such page");
+    return http::Response::error(404, "no such page");
   } catch (const p11::Pkcs11Error& e) {
-    return HttpResponse::error(503, std::string("the HSM is not available: ") + e.what());
+    return http::Response::error(503, std::string("the HSM is not available: ") + e.what());
   } catch (const std::exception&) {
-    return HttpResponse::error(500, "internal error");
+    return http::Response::error(500, "internal error");
   }
 }
 
-HttpResponse RelyingPartyService::request_json() {
+std::set<std::string> service_routes() {
+  return {"/", "/demo.js", "/request", "/callback", "/result", "/file", "/metrics", "/healthz"};
+}
+
+unsigned handler_threads_for(const ServiceConfig& config) noexcept {
+  return static_cast<unsigned>(std::clamp<std::size_t>(config.decryptors, 1, 256)) + 16;
+}
+
+http::Response RelyingPartyService::metrics_text() const {
+  http::Response response;
+  response.content_type = http::kMetricsContentType;
+  response.body = metrics_.registry.render();
+  return response;
+}
+
+http::Response RelyingPartyService::health() const {
+  http::Response response;
+  response.content_type = "text/plain; charset=utf-8";
+  const bool ok = !config_.healthy || config_.healthy();
+  response.status = ok ? 200 : 503;
+  response.body = ok ? "ok\n" : "the HSM does not answer\n";
+  return response;
+}
+
+http::Response RelyingPartyService::request_json() {
   const IssuedLink issued = new_request();
   const nlohmann::json body = {
       {"nonce", issued.nonce}, {"link", issued.link}, {"qr_svg", qr_svg(issued.link)}};
-  HttpResponse response = HttpResponse::json(200, body.dump());
+  http::Response response = http::Response::json(200, body.dump());
   // Only the page that asked gets the token: not in the link, the QR code or the bundle,
   // and out of reach of scripts (HttpOnly) and of other sites' requests (SameSite).
   std::string cookie =
@@ -227,114 +275,133 @@ HttpResponse RelyingPartyService::request_json() {
   return response;
 }
 
-std::variant<IssuedRequest, HttpResponse> RelyingPartyService::reader_of(const HttpRequest& request,
-                                                                         const std::string& nonce) {
+std::variant<IssuedRequest, http::Response> RelyingPartyService::reader_of(
+    const http::Request& request, const std::string& nonce) {
   auto issued = store_.request(nonce);
-  if (!issued) return HttpResponse::error(404, "unknown or expired request");
+  if (!issued) return http::Response::error(404, "unknown or expired request");
   if (!same_digest(read_token_digest(cookie_value(request, read_cookie_name(nonce))),
                    issued->read_token_sha256)) {
-    return HttpResponse::error(403, "only the page that made this request may read its result");
+    return http::Response::error(403, "only the page that made this request may read its result");
   }
   if (issued->picked_up_at && now() > *issued->picked_up_at + config_.pickup_window_seconds)
-    return HttpResponse::error(410, "the result was picked up and is no longer served");
+    return http::Response::error(410, "the result was picked up and is no longer served");
   return *issued;
 }
 
-HttpResponse RelyingPartyService::callback(const HttpRequest& request) {
-  if (request.body.empty()) return HttpResponse::error(400, "empty body: POST a share bundle");
+http::Response RelyingPartyService::callback(const http::Request& request) {
+  if (request.body.empty()) {
+    metrics_.refused("empty");
+    return http::Response::error(400, "empty body: POST a share bundle");
+  }
   const std::int64_t now = this->now();
   WorkerLease worker(*this);
   const ReceivedShare* share = nullptr;
   try {
     share = &worker->reader.read(request.body, std::nullopt);
   } catch (const vault::FormatError& e) {
-    return HttpResponse::error(400, e.what());
+    metrics_.refused("malformed");
+    return http::Response::error(400, e.what());
   }
   // Without the holder's signed receipt anyone who saw a bundle could strip it and spend
   // the nonce first; the genuine bundle would then be refused as a replay.
   if (!share->receipt) {
-    return HttpResponse::error(
+    metrics_.refused("no_receipt");
+    return http::Response::error(
         400, "the holder's receipt is missing: a bare PassportData is not accepted here");
   }
   // The receipt names the nonce in clear: refuse unknown and spent nonces before the HSM
   // spends an RSA operation on them. The decrypted nonce is what finally counts.
   if (!store_.has_request(share->receipt->fields.nonce)) {
-    return HttpResponse::error(410, kNoSuchRequest);
+    metrics_.refused("unknown_nonce");
+    return http::Response::error(410, kNoSuchRequest);
   }
   if (store_.result(share->receipt->fields.nonce)) {
-    return HttpResponse::error(409, "this request was already answered");
+    metrics_.refused("replay");
+    return http::Response::error(409, "this request was already answered");
   }
   IntakeOptions options;
   options.trusted_verifiers = config_.trusted_verifiers;
   options.now = now;
   nlohmann::ordered_json report;
+  const auto decrypting = std::chrono::steady_clock::now();
   try {
     report = worker->intake.accept(*share, options);
   } catch (const vault::FormatError& e) {
-    return HttpResponse::error(400, e.what());
+    metrics_.refused("malformed");
+    return http::Response::error(400, e.what());
   } catch (const vault::DecryptError& e) {
-    return HttpResponse::error(
+    metrics_.refused("undecryptable");
+    return http::Response::error(
         400, std::string(e.what()) + " (tampered, or not encrypted to this service)");
   } catch (const ShareRejected& e) {
-    return HttpResponse::error(400, e.what());
+    metrics_.refused("rejected");
+    return http::Response::error(400, e.what());
   }
+  metrics_.stage_seconds.with({"decrypt"}).observe(seconds_since(decrypting));
   const vault::DecryptedPassport& passport = worker->intake.last();
   nlohmann::ordered_json errors_json = nullptr;
   if (auto errors = automatic_errors(passport, now); !errors.empty()) {
     vault::ElementErrorNotice notice{passport.nonce, share->passport_data.credentials.hash, now,
                                      std::move(errors)};
-    errors_json = vault::to_json(vault::sign_element_errors(std::move(notice), signer_));
+    errors_json = vault::to_json(vault::sign_element_errors(std::move(notice), metered_signer_));
   }
   std::vector<StoredFile> files;
   collect_files(passport, files);
   const ReceivedResult stored{report.dump(), errors_json.dump(), now};
-  switch (
-      store_.claim_and_store(passport.nonce, now, config_.nonce_max_age_seconds, stored, files)) {
+  const auto committing = std::chrono::steady_clock::now();
+  const ClaimOutcome claimed =
+      store_.claim_and_store(passport.nonce, now, config_.nonce_max_age_seconds, stored, files);
+  metrics_.stage_seconds.with({"commit"}).observe(seconds_since(committing));
+  switch (claimed) {
     case ClaimOutcome::claimed:
       break;
     case ClaimOutcome::unknown:
-      return HttpResponse::error(410, kNoSuchRequest);
+      metrics_.refused("unknown_nonce");
+      return http::Response::error(410, kNoSuchRequest);
     case ClaimOutcome::replayed:
-      return HttpResponse::error(409, "this request was already answered");
+      metrics_.refused("replay");
+      return http::Response::error(409, "this request was already answered");
     case ClaimOutcome::expired:
-      return HttpResponse::error(410, "the request expired: ask for a new one");
+      metrics_.refused("expired");
+      return http::Response::error(410, "the request expired: ask for a new one");
   }
+  metrics_.bundles_accepted.inc();
   nlohmann::ordered_json answer;
   answer["status"] = "accepted";
   answer["nonce"] = passport.nonce;
   answer["elements"] = report["elements"].size();
   answer["errors"] = std::move(errors_json);
-  return HttpResponse::json(200, answer.dump());
+  return http::Response::json(200, answer.dump());
 }
 
-HttpResponse RelyingPartyService::result(const HttpRequest& request) {
+http::Response RelyingPartyService::result(const http::Request& request) {
   auto it = request.query.find("nonce");
-  if (it == request.query.end()) return HttpResponse::error(400, "nonce missing");
+  if (it == request.query.end()) return http::Response::error(400, "nonce missing");
   auto reader = reader_of(request, it->second);
-  if (auto* refused = std::get_if<HttpResponse>(&reader)) return std::move(*refused);
+  if (auto* refused = std::get_if<http::Response>(&reader)) return std::move(*refused);
   if (!std::get<IssuedRequest>(reader).answered)
-    return HttpResponse::json(200, R"({"status":"pending"})");
+    return http::Response::json(200, R"({"status":"pending"})");
   auto stored = store_.pick_up(it->second, now());
-  if (!stored) return HttpResponse::error(410, "the result is no longer kept");
+  if (!stored) return http::Response::error(410, "the result is no longer kept");
   nlohmann::ordered_json body;
   body["status"] = "received";
   body["received_at"] = stored->received_at;
   body["report"] = nlohmann::ordered_json::parse(stored->report_json);
   body["errors"] = nlohmann::ordered_json::parse(stored->errors_json);
-  HttpResponse response = HttpResponse::json(200, body.dump());
+  http::Response response = http::Response::json(200, body.dump());
   return response;
 }
 
-HttpResponse RelyingPartyService::file(const HttpRequest& request) {
+http::Response RelyingPartyService::file(const http::Request& request) {
   auto nonce = request.query.find("nonce");
   auto id = request.query.find("file_id");
   if (nonce == request.query.end() || id == request.query.end())
-    return HttpResponse::error(400, "nonce and file_id needed");
+    return http::Response::error(400, "nonce and file_id needed");
   auto reader = reader_of(request, nonce->second);
-  if (auto* refused = std::get_if<HttpResponse>(&reader)) return std::move(*refused);
+  if (auto* refused = std::get_if<http::Response>(&reader)) return std::move(*refused);
   auto bytes = store_.file(nonce->second, id->second);
-  if (!bytes) return HttpResponse::error(404, "no such file");
-  HttpResponse response;
+  if (!bytes) return http::Response::error(404, "no such file");
+  http::Response response;
   response.content_type = content_type_of(*bytes);
   response.body.assign(bytes->begin(), bytes->end());
   // Holder-supplied bytes: never let them run as a page of ours (an SVG could script).

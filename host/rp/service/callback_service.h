@@ -1,4 +1,4 @@
-// The relying party's web endpoints, behind HttpServer:
+// The relying party's web endpoints, behind http::Server:
 //   GET  /            the demo page ("Share with idvault"); GET /demo.js its script
 //   GET  /request     a fresh request: {"nonce", "link", "qr_svg"}; the nonce is stored
 //                     with the SHA-256 of a read token that goes only to the asking page,
@@ -11,6 +11,9 @@
 //                     410 request expired (or never made here)
 //   GET  /result?nonce=N   {"status":"pending"} or {"status":"received","report","errors"}
 //   GET  /file?nonce=N&file_id=F   a decrypted file, for the page's thumbnails
+//   GET  /metrics     Prometheus text: the registry's families (service_metrics.h, and
+//                     the HTTP layer's when the server shares the registry)
+//   GET  /healthz     200 "ok" when the service's token answers, 503 otherwise
 // /result and /file answer only the page holding the read token (403 otherwise; the
 // nonce is public: it is in the link, the QR code and the bundle), and only until
 // pickup_window_seconds after the page first read the result (410 after). The service
@@ -24,12 +27,15 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
 
-#include "host/rp/http/http_message.h"
+#include "host/http/message.h"
+#include "host/http/metrics.h"
 #include "host/rp/service/request_store.h"
+#include "host/rp/service/service_metrics.h"
 #include "host/rp/share/received_share.h"
 #include "host/rp/share/share_intake.h"
 #include "vault/keys/keys.h"
@@ -48,7 +54,24 @@ struct ServiceConfig {
   std::int64_t pickup_window_seconds = 300;   // the page reads result and files this long
   std::int64_t keep_seconds = 7 * 24 * 3600;  // --keep-days: results kept for the records
   std::function<std::int64_t()> clock;        // Unix seconds; unset: the system clock
+  // Where the service counts (service_metrics.h) and what GET /metrics renders; share it
+  // with the http::Server (ServerOptions::metrics) to add requests by route and status.
+  // Unset: a registry of the service's own.
+  http::MetricsRegistry* metrics = nullptr;
+  // Whether the HSM answers, for GET /healthz (ServiceToken::answers); unset: always.
+  std::function<bool()> healthy;
 };
+
+// The paths the service answers, for ServerOptions::metric_routes.
+[[nodiscard]] std::set<std::string> service_routes();
+// ServerOptions::handler_threads for this service: its decryptors plus 16. A POST
+// /callback holds its handler thread while it waits for a decryptor and while the HSM
+// works, so with only `decryptors` threads a burst of bundles would keep the page's cheap
+// requests (/result polls, /request, the page itself) waiting behind it; 16 more keep
+// those flowing, and more would only queue for the same decryptors and the same store.
+// The socket threads never wait on a handler (host/http/server.h), so slow clients hold
+// no thread at all.
+[[nodiscard]] unsigned handler_threads_for(const ServiceConfig& config) noexcept;
 
 // What GET /request hands out: the link for the holder, the token for the asking page.
 struct IssuedLink {
@@ -67,7 +90,7 @@ class RelyingPartyService {
   RelyingPartyService& operator=(const RelyingPartyService&) = delete;
 
   // Never throws: every failure is an HTTP error response.
-  [[nodiscard]] HttpResponse handle(const HttpRequest& request) noexcept;
+  [[nodiscard]] http::Response handle(const http::Request& request) noexcept;
 
   // A new request's nonce, link and read token (what GET /request answers).
   [[nodiscard]] IssuedLink new_request();
@@ -78,13 +101,15 @@ class RelyingPartyService {
  private:
   struct Worker;
   class WorkerLease;
-  HttpResponse request_json();
-  HttpResponse callback(const HttpRequest& request);
-  HttpResponse result(const HttpRequest& request);
-  HttpResponse file(const HttpRequest& request);
+  http::Response request_json();
+  http::Response metrics_text() const;
+  http::Response health() const;
+  http::Response callback(const http::Request& request);
+  http::Response result(const http::Request& request);
+  http::Response file(const http::Request& request);
   // The request the caller may read, or the response refusing it.
-  std::variant<IssuedRequest, HttpResponse> reader_of(const HttpRequest& request,
-                                                      const std::string& nonce);
+  std::variant<IssuedRequest, http::Response> reader_of(const http::Request& request,
+                                                        const std::string& nonce);
   std::int64_t now() const;
   void purge_in_passing() noexcept;
 
@@ -92,6 +117,10 @@ class RelyingPartyService {
   const vault::ErrorSigningKey& signer_;
   RequestStore& store_;
   ServiceConfig config_;
+  std::unique_ptr<http::MetricsRegistry> own_registry_;  // when config_.metrics is unset
+  ServiceMetrics metrics_;
+  MeteredServiceKey metered_key_;  // key_ and signer_, counted
+  MeteredErrorSigningKey metered_signer_;
   std::string page_html_;  // the demo page, describing config_.scope_text
   std::mutex pool_mutex_;
   std::condition_variable pool_returned_;

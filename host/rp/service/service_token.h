@@ -27,6 +27,9 @@ class ServiceToken {
   // The RSA private key the URI names (ObjectNotFound / BadArgument otherwise).
   [[nodiscard]] vault::TokenServiceKey service_key(std::string_view key_uri) const;
   [[nodiscard]] vault::TokenSigningKey signing_key(std::string_view key_uri) const;
+  // Whether the token still answers: present in its slot and the same token (GET /healthz).
+  // Never throws.
+  [[nodiscard]] bool answers() const noexcept { return token_->present_in_slot(); }
 
  private:
   ServiceToken(std::shared_ptr<p11::Token> token, p11::Login login)

@@ -45,8 +45,8 @@
 
 #include "common/base64.h"
 #include "common/openssl_owners.h"
+#include "host/http/server.h"
 #include "host/rp/commands/command_support.h"
-#include "host/rp/http/http_server.h"
 #include "host/rp/service/callback_service.h"
 #include "host/rp/service/request_store.h"
 #include "host/rp/service/service_token.h"
@@ -570,9 +570,12 @@ int bench_serve(int clients, int posts) {
   const rp::TokenErrorSigningKey signer(token, key_uri);
   rp::RequestStore store(dir / "rp.db");
   std::unique_ptr<rp::RelyingPartyService> service;
-  rp::HttpServer server("127.0.0.1:0",
-                        [&](const rp::HttpRequest& request) { return service->handle(request); });
   rp::ServiceConfig config;
+  http::ServerOptions server_options;
+  server_options.handler_threads = rp::handler_threads_for(config);  // as serve runs it
+  http::Server server(
+      "127.0.0.1:0", [&](const http::Request& request) { return service->handle(request); },
+      server_options);
   config.public_url = "http://127.0.0.1:" + std::to_string(server.port());
   service = std::make_unique<rp::RelyingPartyService>(key, signer, store, config);
   std::thread server_thread([&] { server.run(); });

@@ -1,4 +1,4 @@
-// idvault-rp serve's endpoints in-process (HttpServer + RelyingPartyService on the HSM
+// idvault-rp serve's endpoints in-process (http::Server + RelyingPartyService on the HSM
 // key), driven over real TCP: concurrent posts, replays, junk, oversized and slow
 // requests, expiry, the automatic signed errors and the demo page's own endpoints.
 #include <gtest/gtest.h>
@@ -11,7 +11,7 @@
 #include <random>
 #include <thread>
 
-#include "host/rp/http/http_server.h"
+#include "host/http/server.h"
 #include "host/rp/service/callback_service.h"
 #include "host/rp/service/request_store.h"
 #include "host/rp/service/service_token.h"
@@ -21,8 +21,12 @@
 #include "vault/signed/element_error_signature.h"
 #include "vault/signed/share_receipt.h"
 
-using namespace idvault;
+// Not `using namespace idvault`: its http namespace would make the test client's http()
+// ambiguous.
 using namespace idvault::testing;
+using idvault::SecretBytes;
+namespace rp = idvault::rp;
+namespace vault = idvault::vault;
 using nlohmann::json;
 
 namespace {
@@ -40,14 +44,16 @@ class RpServerTest : public ServiceSideTest {
     ServiceSideTest::TearDown();
   }
 
-  void start(rp::ServiceConfig config = {}, rp::HttpServerOptions options = {}) {
+  void start(rp::ServiceConfig config = {}, idvault::http::ServerOptions options = {}) {
     token_ = std::make_unique<rp::ServiceToken>(
         rp::ServiceToken::open(module_, key_uri_, SecretBytes::from_string(kDefaultPin)));
     key_ = std::make_unique<vault::TokenServiceKey>(token_->service_key(key_uri_));
     signer_ = std::make_unique<rp::TokenErrorSigningKey>(*token_, key_uri_);
     store_ = std::make_unique<rp::RequestStore>(dir_ / "rp.db");
-    server_ = std::make_unique<rp::HttpServer>(
-        "127.0.0.1:0", [this](const rp::HttpRequest& request) { return service_->handle(request); },
+    if (options.handler_threads == 0) options.handler_threads = rp::handler_threads_for(config);
+    server_ = std::make_unique<idvault::http::Server>(
+        "127.0.0.1:0",
+        [this](const idvault::http::Request& request) { return service_->handle(request); },
         options);
     port_ = server_->port();
     config.public_url = "http://127.0.0.1:" + std::to_string(port_);
@@ -100,7 +106,7 @@ class RpServerTest : public ServiceSideTest {
   std::unique_ptr<rp::TokenErrorSigningKey> signer_;
   std::unique_ptr<rp::RequestStore> store_;
   std::unique_ptr<rp::RelyingPartyService> service_;
-  std::unique_ptr<rp::HttpServer> server_;
+  std::unique_ptr<idvault::http::Server> server_;
   std::thread thread_;
   int port_ = 0;
   std::map<std::string, std::string> cookies_;
@@ -174,7 +180,7 @@ TEST_F(RpServerTest, ConcurrentCopiesOfOneBundleLandExactlyOnce) {
 }
 
 TEST_F(RpServerTest, JunkTamperedOversizedAndSlowRequestsGetClearErrorsAndNothingBreaks) {
-  rp::HttpServerOptions options;
+  idvault::http::ServerOptions options;
   options.max_body_bytes = 2 * 1024 * 1024;
   options.io_timeout = std::chrono::milliseconds(400);
   start({}, options);
@@ -431,4 +437,25 @@ TEST_F(RpServerTest, ExpiredRequestsAndOldResultsArePurged) {
   EXPECT_FALSE(store_->result(answered).has_value());
   EXPECT_FALSE(store_->has_request(answered));
   EXPECT_EQ(http(port_, "POST", "/callback", answered_bundle).status, 410);
+}
+
+TEST_F(RpServerTest, HealthzSaysWhetherTheHsmAnswers) {
+  std::atomic<bool> answers{true};
+  rp::ServiceConfig config;
+  config.healthy = [&answers] { return answers.load(); };
+  start(config);
+  HttpAnswer health = http(port_, "GET", "/healthz");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body, "ok\n");
+  answers = false;
+  health = http(port_, "GET", "/healthz");
+  EXPECT_EQ(health.status, 503);
+  EXPECT_NE(health.body.find("HSM"), std::string::npos) << health.body;
+  // Without a registry of its own the service counts in one of its own: /metrics still
+  // answers, with the service's families (the HTTP layer's need the shared registry).
+  const HttpAnswer metrics = http(port_, "GET", "/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("# TYPE idvault_rp_bundles_accepted_total counter"),
+            std::string::npos)
+      << metrics.body;
 }
