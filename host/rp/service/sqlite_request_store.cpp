@@ -1,4 +1,4 @@
-#include "host/rp/service/request_store.h"
+#include "host/rp/service/sqlite_request_store.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -37,7 +37,8 @@ bool has_column(vault::SqliteDatabase& db, const std::string& table, const std::
 
 }  // namespace
 
-RequestStore::RequestStore(const std::filesystem::path& path) : db_(created_private(path), true) {
+SqliteRequestStore::SqliteRequestStore(const std::filesystem::path& path)
+    : db_(created_private(path), true) {
   db_.execute(
       "CREATE TABLE IF NOT EXISTS requests (nonce TEXT PRIMARY KEY, created_at INTEGER NOT NULL, "
       "  used_at INTEGER, read_token_sha256 TEXT NOT NULL DEFAULT '', picked_up_at INTEGER);"
@@ -55,8 +56,8 @@ RequestStore::RequestStore(const std::filesystem::path& path) : db_(created_priv
   }
 }
 
-void RequestStore::add_request(const std::string& nonce, const std::string& read_token_sha256,
-                               std::int64_t now) {
+void SqliteRequestStore::add_request(const std::string& nonce, const std::string& read_token_sha256,
+                                     std::int64_t now) {
   std::lock_guard lock(mutex_);
   db_.prepare("INSERT INTO requests (nonce, created_at, read_token_sha256) VALUES (?, ?, ?)")
       .bind(1, nonce)
@@ -65,14 +66,14 @@ void RequestStore::add_request(const std::string& nonce, const std::string& read
       .run();
 }
 
-bool RequestStore::has_request(const std::string& nonce) {
+bool SqliteRequestStore::has_request(const std::string& nonce) {
   std::lock_guard lock(mutex_);
   auto statement = db_.prepare("SELECT 1 FROM requests WHERE nonce = ?");
   statement.bind(1, nonce);
   return statement.step();
 }
 
-std::optional<IssuedRequest> RequestStore::request(const std::string& nonce) {
+std::optional<IssuedRequest> SqliteRequestStore::request(const std::string& nonce) {
   std::lock_guard lock(mutex_);
   auto statement = db_.prepare(
       "SELECT read_token_sha256, used_at IS NOT NULL, picked_up_at FROM requests WHERE nonce = ?");
@@ -85,10 +86,10 @@ std::optional<IssuedRequest> RequestStore::request(const std::string& nonce) {
   return issued;
 }
 
-ClaimOutcome RequestStore::claim_and_store(const std::string& nonce, std::int64_t now,
-                                           std::int64_t max_age_seconds,
-                                           const ReceivedResult& result,
-                                           const std::vector<StoredFile>& files) {
+ClaimOutcome SqliteRequestStore::claim_and_store(const std::string& nonce, std::int64_t now,
+                                                 std::int64_t max_age_seconds,
+                                                 const ReceivedResult& result,
+                                                 const std::vector<StoredFile>& files) {
   std::lock_guard lock(mutex_);
   vault::SqliteTransaction transaction(db_);
   auto lookup = db_.prepare("SELECT created_at, used_at FROM requests WHERE nonce = ?");
@@ -117,7 +118,8 @@ ClaimOutcome RequestStore::claim_and_store(const std::string& nonce, std::int64_
   return ClaimOutcome::claimed;
 }
 
-std::optional<ReceivedResult> RequestStore::pick_up(const std::string& nonce, std::int64_t now) {
+std::optional<ReceivedResult> SqliteRequestStore::pick_up(const std::string& nonce,
+                                                          std::int64_t now) {
   {
     std::lock_guard lock(mutex_);
     db_.prepare("UPDATE requests SET picked_up_at = ? WHERE nonce = ? AND picked_up_at IS NULL")
@@ -128,7 +130,7 @@ std::optional<ReceivedResult> RequestStore::pick_up(const std::string& nonce, st
   return result(nonce);
 }
 
-std::optional<ReceivedResult> RequestStore::result(const std::string& nonce) {
+std::optional<ReceivedResult> SqliteRequestStore::result(const std::string& nonce) {
   std::lock_guard lock(mutex_);
   auto statement = db_.prepare("SELECT report, errors, received_at FROM results WHERE nonce = ?");
   statement.bind(1, nonce);
@@ -136,8 +138,8 @@ std::optional<ReceivedResult> RequestStore::result(const std::string& nonce) {
   return ReceivedResult{statement.text(0), statement.text(1), statement.integer(2)};
 }
 
-std::optional<std::vector<std::uint8_t>> RequestStore::file(const std::string& nonce,
-                                                            const std::string& file_id) {
+std::optional<std::vector<std::uint8_t>> SqliteRequestStore::file(const std::string& nonce,
+                                                                  const std::string& file_id) {
   std::lock_guard lock(mutex_);
   auto statement = db_.prepare("SELECT bytes FROM files WHERE nonce = ? AND file_id = ?");
   statement.bind(1, nonce).bind(2, file_id);
@@ -145,7 +147,7 @@ std::optional<std::vector<std::uint8_t>> RequestStore::file(const std::string& n
   return statement.blob(0);
 }
 
-std::size_t RequestStore::purge(std::int64_t now, const RetentionPolicy& policy) {
+std::size_t SqliteRequestStore::purge(std::int64_t now, const RetentionPolicy& policy) {
   std::lock_guard lock(mutex_);
   vault::SqliteTransaction transaction(db_);
   const std::int64_t results_before = now - policy.result_keep;
