@@ -2,6 +2,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <pqxx/pqxx>
 #include <stdexcept>
 #include <utility>
@@ -69,14 +70,19 @@ class Lease {
 // Runs f on a pooled connection; one that broke under it is dropped, the error goes on.
 template <class F>
 auto with_connection(Pool& pool, F&& f) {
-  Lease lease(pool);
+  std::optional<Lease> lease;
   try {
-    return f(*lease);
-  } catch (const pqxx::broken_connection&) {
-    lease.drop();
-    throw;
+    lease.emplace(pool);
+  } catch (const pqxx::broken_connection& e) {
+    throw StoreUnavailable(std::string("PostgreSQL cannot be reached: ") + e.what());
+  }
+  try {
+    return f(**lease);
+  } catch (const pqxx::broken_connection& e) {
+    lease->drop();
+    throw StoreUnavailable(std::string("the connection to PostgreSQL was lost: ") + e.what());
   } catch (const pqxx::in_doubt_error&) {
-    lease.drop();
+    lease->drop();
     throw;
   }
 }
@@ -194,7 +200,7 @@ ClaimOutcome PostgresRequestStore::claim_and_store(const std::string& nonce, std
       return found;
     });
     if (landed) return ClaimOutcome::claimed;
-    throw std::runtime_error("the database lost the result's commit; the nonce is still open");
+    throw StoreUnavailable("PostgreSQL lost the result's commit; the nonce is still open");
   }
 }
 
@@ -251,6 +257,19 @@ std::size_t PostgresRequestStore::purge(std::int64_t now, const RetentionPolicy&
         now - policy.request_lifetime);
     transaction.commit();
     return static_cast<std::size_t>(purged.affected_rows());
+  });
+}
+
+bool PostgresRequestStore::forget(const std::string& nonce, std::int64_t now) {
+  return with_connection(*pool_, [&](pqxx::connection& c) {
+    pqxx::work transaction(c);
+    transaction.exec_params0("DELETE FROM files WHERE nonce = $1", nonce);
+    const bool held =
+        transaction.exec_params0("DELETE FROM results WHERE nonce = $1", nonce).affected_rows() > 0;
+    transaction.exec_params0(
+        "UPDATE requests SET used_at = $1 WHERE nonce = $2 AND used_at IS NULL", now, nonce);
+    transaction.commit();
+    return held;
   });
 }
 

@@ -40,6 +40,7 @@ class PostgresRequestStore final : public RequestStore {
   [[nodiscard]] std::optional<std::vector<std::uint8_t>> file(const std::string& nonce,
                                                               const std::string& file_id) override;
   std::size_t purge(std::int64_t now, const RetentionPolicy& policy) override;
+  bool forget(const std::string& nonce, std::int64_t now) override;
 
   struct Pool;
 

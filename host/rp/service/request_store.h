@@ -15,10 +15,19 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace idvault::rp {
+
+// The database cannot be reached (down, restarting, connection lost): the call changed
+// nothing that was not rolled back; the same call may succeed a moment later. A server
+// answers 503 with Retry-After, not 500.
+class StoreUnavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 enum class ClaimOutcome { claimed, unknown, replayed, expired };
 
@@ -68,6 +77,10 @@ class RequestStore {
   // Deletes requests that expired unanswered and results (with their files and request)
   // older than the policy allows. Returns how many requests went.
   virtual std::size_t purge(std::int64_t now, const RetentionPolicy& policy) = 0;
+  // Removes the nonce's result and files at once (`idvault-rp forget`, the holder's erase
+  // request) and spends the nonce if it was open, so nothing can land for it afterwards;
+  // the purge takes the request row. Returns whether a result was still held.
+  virtual bool forget(const std::string& nonce, std::int64_t now) = 0;
 };
 
 // "postgresql://..." or "postgres://..." (a libpq URI): PostgreSQL; anything else is a

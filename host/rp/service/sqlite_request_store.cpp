@@ -166,4 +166,18 @@ std::size_t SqliteRequestStore::purge(std::int64_t now, const RetentionPolicy& p
   return purged;
 }
 
+bool SqliteRequestStore::forget(const std::string& nonce, std::int64_t now) {
+  std::lock_guard lock(mutex_);
+  vault::SqliteTransaction transaction(db_);
+  db_.prepare("DELETE FROM files WHERE nonce = ?").bind(1, nonce).run();
+  db_.prepare("DELETE FROM results WHERE nonce = ?").bind(1, nonce).run();
+  const bool held = sqlite3_changes(db_.handle()) > 0;
+  db_.prepare("UPDATE requests SET used_at = ? WHERE nonce = ? AND used_at IS NULL")
+      .bind(1, now)
+      .bind(2, nonce)
+      .run();
+  transaction.commit();
+  return held;
+}
+
 }  // namespace idvault::rp

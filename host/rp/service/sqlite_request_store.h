@@ -30,6 +30,7 @@ class SqliteRequestStore final : public RequestStore {
   [[nodiscard]] std::optional<std::vector<std::uint8_t>> file(const std::string& nonce,
                                                               const std::string& file_id) override;
   std::size_t purge(std::int64_t now, const RetentionPolicy& policy) override;
+  bool forget(const std::string& nonce, std::int64_t now) override;
 
  private:
   std::mutex mutex_;  // one connection, one writer at a time

@@ -3,7 +3,7 @@
 once and refused as a replay, the result read by the page's read token; the rows are in
 PostgreSQL (psql sees them), and a second serve started on the same database still
 refuses the replay and still serves the result: the state is the database's, not the
-process's.
+process's. idvault-rp forget then removes the result and files at once.
 
 usage: serve_postgres_test.py RP_BIN DEMO_HOLDER_BIN
 Exit 0 when every check passed, 1 otherwise, 77 without the PostgreSQL server binaries
@@ -108,6 +108,21 @@ def main():
               f"and serves the result to the page's read token: {status}")
         status, _, _ = fetch(f"{base}/result?nonce={nonce}")
         check(status == 403, f"not to the nonce alone: {status}")
+
+        # idvault-rp forget, beside the running serve: the result and files go at once.
+        forget = subprocess.run([rp_bin, "forget", "--db", uri, nonce], capture_output=True, text=True)
+        check(forget.returncode == 0 and "removed the result" in forget.stdout,
+              f"forget removes the result: {forget.stdout.strip()} {forget.stderr.strip()}")
+        rows = pg.sql("rp", f"SELECT count(*) FROM results WHERE nonce = '{nonce}'; "
+                            f"SELECT count(*) FROM files WHERE nonce = '{nonce}'").split()
+        check(rows == ["0", "0"], f"no result or file row is left: {rows}")
+        status, _, _ = fetch(f"{base}/result?nonce={nonce}", cookie=cookie)
+        check(status == 410, f"the page reads nothing any more: {status}")
+        status, _, _ = fetch(base + "/callback", bundle)
+        check(status == 409, f"and the bundle cannot land again: {status}")
+        forget = subprocess.run([rp_bin, "forget", "--db", uri, nonce], capture_output=True, text=True)
+        check(forget.returncode == 0 and "no result was held" in forget.stdout,
+              f"forgetting twice says nothing was held: {forget.stdout.strip()}")
     except Exception as e:  # noqa: BLE001 - any failure is a failed check with its reason
         check(False, f"{type(e).__name__}: {e}")
     finally:
