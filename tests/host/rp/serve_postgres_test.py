@@ -3,7 +3,8 @@
 once and refused as a replay, the result read by the page's read token; the rows are in
 PostgreSQL (psql sees them), and a second serve started on the same database still
 refuses the replay and still serves the result: the state is the database's, not the
-process's. idvault-rp forget then removes the result and files at once.
+process's. idvault-rp forget then removes the result and files at once. Two serve
+processes on the one database accept exactly one of 16 racing copies of a bundle.
 
 usage: serve_postgres_test.py RP_BIN DEMO_HOLDER_BIN
 Exit 0 when every check passed, 1 otherwise, 77 without the PostgreSQL server binaries
@@ -15,6 +16,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import urllib.error
 import urllib.request
 
@@ -123,6 +125,35 @@ def main():
         forget = subprocess.run([rp_bin, "forget", "--db", uri, nonce], capture_output=True, text=True)
         check(forget.returncode == 0 and "no result was held" in forget.stdout,
               f"forgetting twice says nothing was held: {forget.stdout.strip()}")
+
+        # Two serve processes on one database, 16 copies of one bundle posted at once over
+        # both: exactly one is accepted, the rest are replays, one result is stored.
+        _, other_base = start_serve()
+        status, _, body = fetch(base + "/request")
+        race_nonce = json.loads(body)["nonce"]
+        holder.stdin.write(json.loads(body)["link"] + "\n")
+        holder.stdin.flush()
+        with open(holder.stdout.readline().strip(), "rb") as f:
+            race_bundle = f.read()
+        statuses = []
+        lock = threading.Lock()
+        start = threading.Barrier(16)
+
+        def post(i):
+            start.wait()
+            answer = fetch((base if i % 2 else other_base) + "/callback", race_bundle)[0]
+            with lock:
+                statuses.append(answer)
+
+        posters = [threading.Thread(target=post, args=(i,)) for i in range(16)]
+        for poster in posters:
+            poster.start()
+        for poster in posters:
+            poster.join()
+        check(sorted(statuses) == [200] + [409] * 15,
+              f"16 racing copies over two servers: one accepted, 15 replays: {sorted(statuses)}")
+        rows = pg.sql("rp", f"SELECT count(*) FROM results WHERE nonce = '{race_nonce}'").split()
+        check(rows == ["1"], f"one result stored: {rows}")
     except Exception as e:  # noqa: BLE001 - any failure is a failed check with its reason
         check(False, f"{type(e).__name__}: {e}")
     finally:
