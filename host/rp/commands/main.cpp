@@ -12,7 +12,8 @@ constexpr const char* kUsage =
     "  request   print an authorization link (idvault:// or tg://) for a scope and nonce\n"
     "  decrypt   decrypt received shares on the HSM; one JSON line per input\n"
     "  errors    sign PassportElementErrors about a received share for its holder\n"
-    "  serve     HTTP callback endpoint and demo page\n";
+    "  serve     HTTP callback endpoint and demo page\n"
+    "  forget    remove a received result from serve's store at once\n";
 
 }  // namespace
 
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
                                           {"request", run_request},
                                           {"decrypt", run_decrypt},
                                           {"errors", run_errors},
-                                          {"serve", run_serve}},
+                                          {"serve", run_serve},
+                                          {"forget", run_forget}},
                                          argc, argv);
 }

@@ -13,5 +13,6 @@ int run_request(const std::vector<std::string>& args);
 int run_decrypt(const std::vector<std::string>& args);
 int run_errors(const std::vector<std::string>& args);
 int run_serve(const std::vector<std::string>& args);
+int run_forget(const std::vector<std::string>& args);
 
 }  // namespace idvault::rp

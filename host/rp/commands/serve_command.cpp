@@ -37,7 +37,7 @@ int run_serve(const std::vector<std::string>& args) {
   options.add_options()("key", po::value(&key_uri)->required(), "URI of the service key");
   pin::add_pin_file_option(options);
   options.add_options()("db", po::value(&db),
-                        "SQLite file for requests and results (default: in memory)")(
+                        "requests and results: a SQLite file (default: in memory) or postgresql://...")(
       "scope", po::value(&config.scope_text),
       "scope the demo page asks for (PassportScope JSON or comma list)")(
       "service-id", po::value(&config.service_id), "service id put in request links")(
@@ -83,7 +83,8 @@ int run_serve(const std::vector<std::string>& args) {
   ServiceToken service = ServiceToken::open(module, key_uri, pin::read_token_pin(*vm));
   const vault::TokenServiceKey key = service.service_key(key_uri);
   const TokenErrorSigningKey signer(service, key_uri);
-  RequestStore store(db);
+  const std::unique_ptr<RequestStore> opened_store = open_request_store(db);
+  RequestStore& store = *opened_store;
 
   http::MetricsRegistry metrics;
   http::ServerOptions server_options;

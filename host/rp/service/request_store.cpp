@@ -1,167 +1,17 @@
 #include "host/rp/service/request_store.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <stdexcept>
+#include "host/rp/service/postgres_request_store.h"
+#include "host/rp/service/sqlite_request_store.h"
 
 namespace idvault::rp {
-namespace {
 
-// Created private before SQLite sees it: SQLite would create it with the process umask
-// (0644 under the usual 022) and chmod afterwards leaves a window in which another user
-// can open it and keep the descriptor. SQLite creates -wal and -shm with this file's mode.
-const std::filesystem::path& created_private(const std::filesystem::path& path) {
-  if (path == ":memory:") return path;
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    throw std::runtime_error("cannot open the database " + path.string() + ": " +
-                             std::strerror(errno));
-  }
-  // A store made by an older version, or by hand, is tightened too.
-  const int chmod_result = ::fchmod(fd, 0600);
-  ::close(fd);
-  if (chmod_result != 0)
-    throw std::runtime_error("cannot make the database " + path.string() + " private");
-  return path;
+bool names_postgres(const std::string& db) {
+  return db.rfind("postgresql://", 0) == 0 || db.rfind("postgres://", 0) == 0;
 }
 
-bool has_column(vault::SqliteDatabase& db, const std::string& table, const std::string& column) {
-  auto statement = db.prepare("SELECT 1 FROM pragma_table_info(?) WHERE name = ?");
-  statement.bind(1, table).bind(2, column);
-  return statement.step();
-}
-
-}  // namespace
-
-RequestStore::RequestStore(const std::filesystem::path& path) : db_(created_private(path), true) {
-  db_.execute(
-      "CREATE TABLE IF NOT EXISTS requests (nonce TEXT PRIMARY KEY, created_at INTEGER NOT NULL, "
-      "  used_at INTEGER, read_token_sha256 TEXT NOT NULL DEFAULT '', picked_up_at INTEGER);"
-      "CREATE TABLE IF NOT EXISTS results (nonce TEXT PRIMARY KEY REFERENCES requests(nonce), "
-      "  received_at INTEGER NOT NULL, report TEXT NOT NULL, errors TEXT NOT NULL);"
-      "CREATE TABLE IF NOT EXISTS files (nonce TEXT NOT NULL REFERENCES requests(nonce), "
-      "  file_id TEXT NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (nonce, file_id));"
-      "CREATE INDEX IF NOT EXISTS requests_created ON requests (created_at);"
-      "CREATE INDEX IF NOT EXISTS results_received ON results (received_at);");
-  // A store from before read tokens: its rows get none, so no page can read them over HTTP.
-  if (!has_column(db_, "requests", "read_token_sha256")) {
-    db_.execute(
-        "ALTER TABLE requests ADD COLUMN read_token_sha256 TEXT NOT NULL DEFAULT '';"
-        "ALTER TABLE requests ADD COLUMN picked_up_at INTEGER;");
-  }
-}
-
-void RequestStore::add_request(const std::string& nonce, const std::string& read_token_sha256,
-                               std::int64_t now) {
-  std::lock_guard lock(mutex_);
-  db_.prepare("INSERT INTO requests (nonce, created_at, read_token_sha256) VALUES (?, ?, ?)")
-      .bind(1, nonce)
-      .bind(2, now)
-      .bind(3, read_token_sha256)
-      .run();
-}
-
-bool RequestStore::has_request(const std::string& nonce) {
-  std::lock_guard lock(mutex_);
-  auto statement = db_.prepare("SELECT 1 FROM requests WHERE nonce = ?");
-  statement.bind(1, nonce);
-  return statement.step();
-}
-
-std::optional<IssuedRequest> RequestStore::request(const std::string& nonce) {
-  std::lock_guard lock(mutex_);
-  auto statement = db_.prepare(
-      "SELECT read_token_sha256, used_at IS NOT NULL, picked_up_at FROM requests WHERE nonce = ?");
-  statement.bind(1, nonce);
-  if (!statement.step()) return std::nullopt;
-  IssuedRequest issued;
-  issued.read_token_sha256 = statement.text(0);
-  issued.answered = statement.integer(1) != 0;
-  if (!statement.is_null(2)) issued.picked_up_at = statement.integer(2);
-  return issued;
-}
-
-ClaimOutcome RequestStore::claim_and_store(const std::string& nonce, std::int64_t now,
-                                           std::int64_t max_age_seconds,
-                                           const ReceivedResult& result,
-                                           const std::vector<StoredFile>& files) {
-  std::lock_guard lock(mutex_);
-  vault::SqliteTransaction transaction(db_);
-  auto lookup = db_.prepare("SELECT created_at, used_at FROM requests WHERE nonce = ?");
-  lookup.bind(1, nonce);
-  if (!lookup.step()) return ClaimOutcome::unknown;
-  if (!lookup.is_null(1)) return ClaimOutcome::replayed;
-  if (now - lookup.integer(0) > max_age_seconds) return ClaimOutcome::expired;
-  db_.prepare("UPDATE requests SET used_at = ? WHERE nonce = ? AND used_at IS NULL")
-      .bind(1, now)
-      .bind(2, nonce)
-      .run();
-  db_.prepare("INSERT INTO results (nonce, received_at, report, errors) VALUES (?, ?, ?, ?)")
-      .bind(1, nonce)
-      .bind(2, now)
-      .bind(3, result.report_json)
-      .bind(4, result.errors_json)
-      .run();
-  for (const auto& file : files) {
-    db_.prepare("INSERT OR REPLACE INTO files (nonce, file_id, bytes) VALUES (?, ?, ?)")
-        .bind(1, nonce)
-        .bind(2, file.file_id)
-        .bind_blob(3, file.bytes)
-        .run();
-  }
-  transaction.commit();
-  return ClaimOutcome::claimed;
-}
-
-std::optional<ReceivedResult> RequestStore::pick_up(const std::string& nonce, std::int64_t now) {
-  {
-    std::lock_guard lock(mutex_);
-    db_.prepare("UPDATE requests SET picked_up_at = ? WHERE nonce = ? AND picked_up_at IS NULL")
-        .bind(1, now)
-        .bind(2, nonce)
-        .run();
-  }
-  return result(nonce);
-}
-
-std::optional<ReceivedResult> RequestStore::result(const std::string& nonce) {
-  std::lock_guard lock(mutex_);
-  auto statement = db_.prepare("SELECT report, errors, received_at FROM results WHERE nonce = ?");
-  statement.bind(1, nonce);
-  if (!statement.step()) return std::nullopt;
-  return ReceivedResult{statement.text(0), statement.text(1), statement.integer(2)};
-}
-
-std::optional<std::vector<std::uint8_t>> RequestStore::file(const std::string& nonce,
-                                                            const std::string& file_id) {
-  std::lock_guard lock(mutex_);
-  auto statement = db_.prepare("SELECT bytes FROM files WHERE nonce = ? AND file_id = ?");
-  statement.bind(1, nonce).bind(2, file_id);
-  if (!statement.step()) return std::nullopt;
-  return statement.blob(0);
-}
-
-std::size_t RequestStore::purge(std::int64_t now, const RetentionPolicy& policy) {
-  std::lock_guard lock(mutex_);
-  vault::SqliteTransaction transaction(db_);
-  const std::int64_t results_before = now - policy.result_keep;
-  db_.prepare("DELETE FROM files WHERE nonce IN (SELECT nonce FROM results WHERE received_at < ?)")
-      .bind(1, results_before)
-      .run();
-  db_.prepare("DELETE FROM results WHERE received_at < ?").bind(1, results_before).run();
-  // An answered request goes with its result; foreign keys want the result gone first.
-  db_.prepare(
-         "DELETE FROM requests WHERE (used_at IS NULL AND created_at < ?) OR "
-         "(used_at IS NOT NULL AND nonce NOT IN (SELECT nonce FROM results))")
-      .bind(1, now - policy.request_lifetime)
-      .run();
-  const auto purged = static_cast<std::size_t>(sqlite3_changes(db_.handle()));
-  transaction.commit();
-  return purged;
+std::unique_ptr<RequestStore> open_request_store(const std::string& db) {
+  if (names_postgres(db)) return std::make_unique<PostgresRequestStore>(db);
+  return std::make_unique<SqliteRequestStore>(db);
 }
 
 }  // namespace idvault::rp

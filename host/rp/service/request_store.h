@@ -1,26 +1,33 @@
-// The relying party's store (SQLite, WAL, full sync): the requests it issued (nonce,
-// when, the digest of the asking page's read token) and what arrived for each — the
-// decryption report, the signed errors sent back, and the decrypted files for the
-// service's own pages. A nonce is claimed exactly once, in the same transaction that
-// stores its result, so a replayed bundle never lands twice. Nothing stays for ever:
-// purge() drops requests that expired unanswered and results past their retention.
+// The relying party's store: the requests it issued (nonce, when, the digest of the
+// asking page's read token) and what arrived for each — the decryption report, the signed
+// errors sent back, and the decrypted files for the service's own pages. A nonce is
+// claimed exactly once, in the same transaction that stores its result, so a replayed
+// bundle never lands twice. Nothing stays for ever: purge() drops requests that expired
+// unanswered and results past their retention.
 //
-// The database holds decrypted personal data: it is the service's to protect. The file
-// is created 0600 before SQLite opens it, and SQLite gives its -wal and -shm the
-// database's own mode, so no other user can open any of them at any moment.
+// Two back-ends behind one interface, chosen by open_request_store(): SQLite (embedded,
+// the default; sqlite_request_store.h) and PostgreSQL for several workers on one
+// database (postgres_request_store.h).
+//
+// The database holds decrypted personal data: it is the service's to protect.
 #pragma once
 
 #include <cstdint>
-#include <filesystem>
-#include <map>
-#include <mutex>
+#include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "vault/store/sqlite_db.h"
-
 namespace idvault::rp {
+
+// The database cannot be reached (down, restarting, connection lost): the call changed
+// nothing that was not rolled back; the same call may succeed a moment later. A server
+// answers 503 with Retry-After, not 500.
+class StoreUnavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 enum class ClaimOutcome { claimed, unknown, replayed, expired };
 
@@ -50,30 +57,35 @@ struct RetentionPolicy {
 
 class RequestStore {
  public:
-  // ":memory:" keeps everything in memory (tests, demos).
-  explicit RequestStore(const std::filesystem::path& path);
+  virtual ~RequestStore() = default;
 
-  void add_request(const std::string& nonce, const std::string& read_token_sha256,
-                   std::int64_t now);
-  [[nodiscard]] bool has_request(const std::string& nonce);
-  [[nodiscard]] std::optional<IssuedRequest> request(const std::string& nonce);
+  virtual void add_request(const std::string& nonce, const std::string& read_token_sha256,
+                           std::int64_t now) = 0;
+  [[nodiscard]] virtual bool has_request(const std::string& nonce) = 0;
+  [[nodiscard]] virtual std::optional<IssuedRequest> request(const std::string& nonce) = 0;
   // Claims the nonce (unused, issued here, not older than max_age_seconds) and stores
   // what arrived, atomically; anything else changes nothing.
-  ClaimOutcome claim_and_store(const std::string& nonce, std::int64_t now,
-                               std::int64_t max_age_seconds, const ReceivedResult& result,
-                               const std::vector<StoredFile>& files);
+  virtual ClaimOutcome claim_and_store(const std::string& nonce, std::int64_t now,
+                                       std::int64_t max_age_seconds, const ReceivedResult& result,
+                                       const std::vector<StoredFile>& files) = 0;
   // The result, noting the first pickup time (kept when already set).
-  [[nodiscard]] std::optional<ReceivedResult> pick_up(const std::string& nonce, std::int64_t now);
-  [[nodiscard]] std::optional<ReceivedResult> result(const std::string& nonce);
-  [[nodiscard]] std::optional<std::vector<std::uint8_t>> file(const std::string& nonce,
-                                                              const std::string& file_id);
+  [[nodiscard]] virtual std::optional<ReceivedResult> pick_up(const std::string& nonce,
+                                                              std::int64_t now) = 0;
+  [[nodiscard]] virtual std::optional<ReceivedResult> result(const std::string& nonce) = 0;
+  [[nodiscard]] virtual std::optional<std::vector<std::uint8_t>> file(
+      const std::string& nonce, const std::string& file_id) = 0;
   // Deletes requests that expired unanswered and results (with their files and request)
   // older than the policy allows. Returns how many requests went.
-  std::size_t purge(std::int64_t now, const RetentionPolicy& policy);
-
- private:
-  std::mutex mutex_;  // one connection, one writer at a time
-  vault::SqliteDatabase db_;
+  virtual std::size_t purge(std::int64_t now, const RetentionPolicy& policy) = 0;
+  // Removes the nonce's result and files at once (`idvault-rp forget`, the holder's erase
+  // request) and spends the nonce if it was open, so nothing can land for it afterwards;
+  // the purge takes the request row. Returns whether a result was still held.
+  virtual bool forget(const std::string& nonce, std::int64_t now) = 0;
 };
+
+// "postgresql://..." or "postgres://..." (a libpq URI): PostgreSQL; anything else is a
+// SQLite file (":memory:" keeps everything in memory: tests, demos).
+[[nodiscard]] bool names_postgres(const std::string& db);
+[[nodiscard]] std::unique_ptr<RequestStore> open_request_store(const std::string& db);
 
 }  // namespace idvault::rp

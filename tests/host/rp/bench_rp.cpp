@@ -48,7 +48,7 @@
 #include "host/http/server.h"
 #include "host/rp/commands/command_support.h"
 #include "host/rp/service/callback_service.h"
-#include "host/rp/service/request_store.h"
+#include "host/rp/service/sqlite_request_store.h"
 #include "host/rp/service/service_token.h"
 #include "host/rp/share/received_share.h"
 #include "host/rp/share/share_intake.h"
@@ -568,7 +568,7 @@ int bench_serve(int clients, int posts) {
   const std::string key_uri = "pkcs11:token=service;object=rp";
   const vault::TokenServiceKey key = token.service_key(key_uri);
   const rp::TokenErrorSigningKey signer(token, key_uri);
-  rp::RequestStore store(dir / "rp.db");
+  rp::SqliteRequestStore store(dir / "rp.db");
   std::unique_ptr<rp::RelyingPartyService> service;
   rp::ServiceConfig config;
   http::ServerOptions server_options;

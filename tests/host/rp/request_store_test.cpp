@@ -1,16 +1,28 @@
-// RequestStore's files: private from the first byte. A VFS wrapped around SQLite's own
-// looks at the database, its -wal and its -shm at every file SQLite opens or checks for,
-// so a file that exists even for a moment with a wider mode is caught, whatever chmod
-// comes later.
+// The request store, the same behaviour on both back-ends (SQLite in a file, PostgreSQL
+// on a private server this process starts): nonces issued and claimed once, results and
+// files stored, the pickup time, purge; then PostgreSQL's claim under racing workers.
+//
+// And the SQLite store's files: private from the first byte. A VFS wrapped around
+// SQLite's own looks at the database, its -wal and its -shm at every file SQLite opens or
+// checks for, so a file that exists even for a moment with a wider mode is caught,
+// whatever chmod comes later.
 #include "host/rp/service/request_store.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <atomic>
+#include <barrier>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "host/rp/service/postgres_request_store.h"
+#include "host/rp/service/sqlite_request_store.h"
+#include "tests/support/missing_peer.h"
+#include "tests/support/postgres_server.h"
 #include "tests/support/temp_dir.h"
 
 namespace {
@@ -56,7 +68,7 @@ TEST(RequestStoreFiles, TheDatabaseAndItsWalAndShmArePrivateFromTheFirstByteWhat
   // A permissive umask, as a service's shell may have.
   const mode_t previous = ::umask(022);
   {
-    idvault::rp::RequestStore store(dir / "rp.db");  // creates its tables: -wal and -shm too
+    idvault::rp::SqliteRequestStore store(dir / "rp.db");  // creates its tables: -wal and -shm too
     ModeWatch::look();
   }
   ::umask(previous);
@@ -71,3 +83,254 @@ TEST(RequestStoreFiles, TheDatabaseAndItsWalAndShmArePrivateFromTheFirstByteWhat
   }
   EXPECT_TRUE(wal && shm) << "the store made no -wal or -shm to look at";
 }
+
+namespace {
+
+using idvault::rp::ClaimOutcome;
+using idvault::rp::ReceivedResult;
+using idvault::rp::RequestStore;
+using idvault::rp::StoredFile;
+
+// One server for the whole process (ctest runs each case in its own), one database per
+// store made.
+idvault::testing::PostgresServer& postgres() {
+  static const auto server = std::make_unique<idvault::testing::PostgresServer>();
+  return *server;
+}
+
+std::string fresh_database(const std::string& prefix) {
+  static int made = 0;
+  return postgres().create_database(prefix + std::to_string(++made));
+}
+
+class RequestStoreBehaviour : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "postgresql") {
+      if (!idvault::testing::PostgresServer::available())
+        IDVAULT_SKIP_MISSING_PEER(idvault::testing::PostgresServer::missing());
+      db_ = fresh_database("rp");
+    } else {
+      db_ = (dir_ / "rp.db").string();
+    }
+    store_ = idvault::rp::open_request_store(db_);
+  }
+
+  idvault::testing::TempDir dir_{"idvault-rp-store"};
+  std::string db_;
+  std::unique_ptr<RequestStore> store_;
+};
+
+const ReceivedResult kResult{R"({"elements":["passport"]})", "null", 0};
+// Bytes a text column would mangle: NUL, high bytes, a backslash.
+const std::vector<StoredFile> kFiles{{"front", {0x00, 0xff, 0x5c, 0x78, 0x01, 0x00}},
+                                     {"selfie", std::vector<std::uint8_t>(70000, 0xa5)}};
+
+TEST_P(RequestStoreBehaviour, UsesTheBackEndItsDbNames) {
+  const bool postgres_store =
+      dynamic_cast<idvault::rp::PostgresRequestStore*>(store_.get()) != nullptr;
+  EXPECT_EQ(postgres_store, GetParam() == "postgresql");
+}
+
+TEST_P(RequestStoreBehaviour, AnIssuedRequestIsKnownWithItsReadTokenAndUnanswered) {
+  store_->add_request("n1", "digest-1", 1000);
+  EXPECT_TRUE(store_->has_request("n1"));
+  EXPECT_FALSE(store_->has_request("n2"));
+  const auto issued = store_->request("n1");
+  ASSERT_TRUE(issued.has_value());
+  EXPECT_EQ(issued->read_token_sha256, "digest-1");
+  EXPECT_FALSE(issued->answered);
+  EXPECT_FALSE(issued->picked_up_at.has_value());
+  EXPECT_FALSE(store_->request("n2").has_value());
+  EXPECT_FALSE(store_->result("n1").has_value());
+  EXPECT_ANY_THROW(store_->add_request("n1", "digest-again", 1001));  // a nonce is issued once
+}
+
+TEST_P(RequestStoreBehaviour, ANonceIsClaimedOnceWithItsResultAndFiles) {
+  store_->add_request("n1", "d", 1000);
+  EXPECT_EQ(store_->claim_and_store("n1", 1010, 600, kResult, kFiles), ClaimOutcome::claimed);
+  const auto stored = store_->result("n1");
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->report_json, kResult.report_json);
+  EXPECT_EQ(stored->errors_json, "null");
+  EXPECT_EQ(stored->received_at, 1010);
+  EXPECT_EQ(store_->file("n1", "front"), kFiles[0].bytes);
+  EXPECT_EQ(store_->file("n1", "selfie"), kFiles[1].bytes);
+  EXPECT_FALSE(store_->file("n1", "back").has_value());
+  EXPECT_FALSE(store_->file("n2", "front").has_value());
+  EXPECT_TRUE(store_->request("n1")->answered);
+
+  // A replay changes nothing, not even with other content.
+  const ReceivedResult other{R"({"elements":[]})", "[]", 0};
+  EXPECT_EQ(store_->claim_and_store("n1", 1020, 600, other, {}), ClaimOutcome::replayed);
+  EXPECT_EQ(store_->result("n1")->report_json, kResult.report_json);
+  EXPECT_EQ(store_->result("n1")->received_at, 1010);
+}
+
+TEST_P(RequestStoreBehaviour, UnknownAndExpiredNoncesAreRefusedAndStoreNothing) {
+  EXPECT_EQ(store_->claim_and_store("never-issued", 1000, 600, kResult, kFiles),
+            ClaimOutcome::unknown);
+  EXPECT_FALSE(store_->has_request("never-issued"));
+  EXPECT_FALSE(store_->result("never-issued").has_value());
+
+  store_->add_request("old", "d", 1000);
+  EXPECT_EQ(store_->claim_and_store("old", 1601, 600, kResult, kFiles), ClaimOutcome::expired);
+  EXPECT_FALSE(store_->request("old")->answered);
+  EXPECT_FALSE(store_->result("old").has_value());
+  EXPECT_FALSE(store_->file("old", "front").has_value());
+  // Exactly at the maximum age it is still answerable.
+  store_->add_request("edge", "d", 1000);
+  EXPECT_EQ(store_->claim_and_store("edge", 1600, 600, kResult, {}), ClaimOutcome::claimed);
+}
+
+TEST_P(RequestStoreBehaviour, PickUpKeepsTheFirstTime) {
+  store_->add_request("n1", "d", 1000);
+  EXPECT_FALSE(store_->pick_up("n1", 1005).has_value());  // nothing arrived yet
+  ASSERT_EQ(store_->claim_and_store("n1", 1010, 600, kResult, {}), ClaimOutcome::claimed);
+  const auto first = store_->pick_up("n1", 1020);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->report_json, kResult.report_json);
+  EXPECT_EQ(store_->request("n1")->picked_up_at, 1005);  // as the SQLite store always did
+  (void)store_->pick_up("n1", 1030);
+  EXPECT_EQ(store_->request("n1")->picked_up_at, 1005);
+
+  store_->add_request("n2", "d", 1000);
+  ASSERT_EQ(store_->claim_and_store("n2", 1010, 600, kResult, {}), ClaimOutcome::claimed);
+  EXPECT_FALSE(store_->request("n2")->picked_up_at.has_value());
+  ASSERT_TRUE(store_->pick_up("n2", 1040).has_value());
+  EXPECT_EQ(store_->request("n2")->picked_up_at, 1040);
+  ASSERT_TRUE(store_->pick_up("n2", 1050).has_value());
+  EXPECT_EQ(store_->request("n2")->picked_up_at, 1040);
+}
+
+TEST_P(RequestStoreBehaviour, PurgeDropsExpiredRequestsAndResultsPastTheirKeep) {
+  const idvault::rp::RetentionPolicy policy{600, 3600};
+  store_->add_request("unanswered-old", "d", 1000);
+  store_->add_request("unanswered-fresh", "d", 4500);
+  store_->add_request("answered-old", "d", 1000);
+  store_->add_request("answered-fresh", "d", 4000);
+  ASSERT_EQ(store_->claim_and_store("answered-old", 1100, 600, kResult, kFiles),
+            ClaimOutcome::claimed);
+  ASSERT_EQ(store_->claim_and_store("answered-fresh", 4100, 600, kResult, kFiles),
+            ClaimOutcome::claimed);
+
+  EXPECT_EQ(store_->purge(5000, policy), 2U);
+  EXPECT_FALSE(store_->has_request("unanswered-old"));
+  EXPECT_FALSE(store_->has_request("answered-old"));
+  EXPECT_FALSE(store_->result("answered-old").has_value());
+  EXPECT_FALSE(store_->file("answered-old", "front").has_value());
+  EXPECT_TRUE(store_->has_request("unanswered-fresh"));
+  EXPECT_TRUE(store_->result("answered-fresh").has_value());
+  EXPECT_EQ(store_->file("answered-fresh", "front"), kFiles[0].bytes);
+  EXPECT_EQ(store_->purge(5000, policy), 0U);
+  // A purged nonce is unknown again: its bundle cannot land.
+  EXPECT_EQ(store_->claim_and_store("answered-old", 5001, 600, kResult, {}), ClaimOutcome::unknown);
+}
+
+TEST_P(RequestStoreBehaviour, ForgetRemovesTheResultAtOnceAndSpendsAnOpenNonce) {
+  store_->add_request("answered", "d", 1000);
+  ASSERT_EQ(store_->claim_and_store("answered", 1010, 600, kResult, kFiles), ClaimOutcome::claimed);
+  store_->add_request("open", "d", 1000);
+
+  EXPECT_TRUE(store_->forget("answered", 1020));
+  EXPECT_FALSE(store_->result("answered").has_value());
+  EXPECT_FALSE(store_->file("answered", "front").has_value());
+  EXPECT_FALSE(store_->forget("answered", 1021));  // held nothing any more
+  EXPECT_EQ(store_->claim_and_store("answered", 1022, 600, kResult, kFiles),
+            ClaimOutcome::replayed);
+
+  EXPECT_FALSE(store_->forget("open", 1030));  // nothing had arrived
+  EXPECT_EQ(store_->claim_and_store("open", 1031, 600, kResult, kFiles), ClaimOutcome::replayed);
+  EXPECT_FALSE(store_->result("open").has_value());
+  EXPECT_FALSE(store_->forget("never-issued", 1040));
+
+  // The purge then takes both request rows, whatever their age.
+  EXPECT_EQ(store_->purge(1050, idvault::rp::RetentionPolicy{600, 3600}), 2U);
+  EXPECT_FALSE(store_->has_request("answered"));
+  EXPECT_FALSE(store_->has_request("open"));
+}
+
+TEST_P(RequestStoreBehaviour, AStoreOpenedAgainFindsWhatWasStored) {
+  store_->add_request("n1", "d", 1000);
+  ASSERT_EQ(store_->claim_and_store("n1", 1010, 600, kResult, kFiles), ClaimOutcome::claimed);
+  store_.reset();
+  const auto reopened = idvault::rp::open_request_store(db_);  // tables exist: kept
+  EXPECT_EQ(reopened->result("n1")->report_json, kResult.report_json);
+  EXPECT_EQ(reopened->file("n1", "front"), kFiles[0].bytes);
+  EXPECT_EQ(reopened->claim_and_store("n1", 1020, 600, kResult, {}), ClaimOutcome::replayed);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, RequestStoreBehaviour,
+                         ::testing::Values(std::string("sqlite"), std::string("postgresql")),
+                         [](const auto& info) { return info.param; });
+
+// 16 workers, each with its own store and connection, race to claim one nonce, round
+// after round: exactly one wins each, the others see it replayed, one result lands.
+TEST(PostgresRequestStore, SixteenWorkersClaimingOneNonceExactlyOneWins) {
+  if (!idvault::testing::PostgresServer::available())
+    IDVAULT_SKIP_MISSING_PEER(idvault::testing::PostgresServer::missing());
+  const std::string db = fresh_database("race");
+  constexpr int kWorkers = 16;
+  constexpr int kRounds = 25;
+  std::vector<std::unique_ptr<RequestStore>> stores;
+  for (int i = 0; i < kWorkers; ++i)
+    stores.push_back(std::make_unique<idvault::rp::PostgresRequestStore>(db, 1));
+  for (int round = 0; round < kRounds; ++round)
+    stores[0]->add_request("nonce-" + std::to_string(round), "d", 1000);
+
+  std::vector<std::atomic<int>> wins(kRounds);
+  std::vector<std::atomic<int>> replays(kRounds);
+  std::atomic<int> failures{0};
+  std::barrier start(kWorkers);
+  std::vector<std::thread> workers;
+  for (int i = 0; i < kWorkers; ++i) {
+    workers.emplace_back([&, i] {
+      for (int round = 0; round < kRounds; ++round) {
+        start.arrive_and_wait();
+        const ReceivedResult mine{"{\"worker\":" + std::to_string(i) + "}", "null", 0};
+        try {
+          const auto outcome =
+              stores[i]->claim_and_store("nonce-" + std::to_string(round), 1010, 600, mine, kFiles);
+          if (outcome == ClaimOutcome::claimed) ++wins[round];
+          if (outcome == ClaimOutcome::replayed) ++replays[round];
+        } catch (const std::exception&) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& worker : workers) worker.join();
+  EXPECT_EQ(failures.load(), 0);
+  for (int round = 0; round < kRounds; ++round) {
+    EXPECT_EQ(wins[round].load(), 1) << "round " << round;
+    EXPECT_EQ(replays[round].load(), kWorkers - 1) << "round " << round;
+    const auto stored = stores[0]->result("nonce-" + std::to_string(round));
+    ASSERT_TRUE(stored.has_value());
+    EXPECT_EQ(stored->report_json.rfind("{\"worker\":", 0), 0U);
+  }
+}
+
+// A restarted server costs the calls under way, not the store: the next call reconnects.
+TEST(PostgresRequestStore, ReconnectsAfterTheServerRestarts) {
+  if (!idvault::testing::PostgresServer::available())
+    IDVAULT_SKIP_MISSING_PEER(idvault::testing::PostgresServer::missing());
+  const std::string db = fresh_database("restart");
+  idvault::rp::PostgresRequestStore store(db, 2);
+  store.add_request("before", "d", 1000);
+  postgres().stop();
+  EXPECT_THROW((void)store.has_request("before"), idvault::rp::StoreUnavailable);
+  EXPECT_THROW((void)store.has_request("before"), idvault::rp::StoreUnavailable);  // no server
+  postgres().start();
+  bool known = false;
+  for (int attempt = 0; attempt < 3 && !known; ++attempt) {
+    try {
+      known = store.has_request("before");
+    } catch (const idvault::rp::StoreUnavailable&) {  // a pooled connection that broke goes now
+    }
+  }
+  EXPECT_TRUE(known);
+  store.add_request("after", "d", 1001);
+  EXPECT_TRUE(store.has_request("after"));
+}
+
+}  // namespace

@@ -13,7 +13,7 @@
 
 #include "host/http/server.h"
 #include "host/rp/service/callback_service.h"
-#include "host/rp/service/request_store.h"
+#include "host/rp/service/sqlite_request_store.h"
 #include "host/rp/service/service_token.h"
 #include "tests/host/rp/http_test_client.h"
 #include "tests/host/rp/service_side_fixture.h"
@@ -49,7 +49,7 @@ class RpServerTest : public ServiceSideTest {
         rp::ServiceToken::open(module_, key_uri_, SecretBytes::from_string(kDefaultPin)));
     key_ = std::make_unique<vault::TokenServiceKey>(token_->service_key(key_uri_));
     signer_ = std::make_unique<rp::TokenErrorSigningKey>(*token_, key_uri_);
-    store_ = std::make_unique<rp::RequestStore>(dir_ / "rp.db");
+    store_ = std::make_unique<rp::SqliteRequestStore>(dir_ / "rp.db");
     if (options.handler_threads == 0) options.handler_threads = rp::handler_threads_for(config);
     server_ = std::make_unique<idvault::http::Server>(
         "127.0.0.1:0",

@@ -1,0 +1,276 @@
+#include "host/rp/service/postgres_request_store.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <pqxx/pqxx>
+#include <stdexcept>
+#include <utility>
+
+namespace idvault::rp {
+
+struct PostgresRequestStore::Pool {
+  std::string uri;
+  std::size_t limit = 1;
+  std::mutex mutex;
+  std::condition_variable available;
+  std::vector<std::unique_ptr<pqxx::connection>> idle;
+  std::size_t open = 0;  // idle and lent
+
+  std::unique_ptr<pqxx::connection> take() {
+    std::unique_lock lock(mutex);
+    available.wait(lock, [&] { return !idle.empty() || open < limit; });
+    if (!idle.empty()) {
+      auto connection = std::move(idle.back());
+      idle.pop_back();
+      return connection;
+    }
+    ++open;
+    lock.unlock();
+    try {
+      return std::make_unique<pqxx::connection>(uri);
+    } catch (...) {
+      lock.lock();
+      --open;
+      available.notify_one();
+      throw;
+    }
+  }
+
+  // A broken connection (or none, when the lease dropped it) is closed, not kept.
+  void give_back(std::unique_ptr<pqxx::connection> connection) {
+    const std::lock_guard lock(mutex);
+    if (connection && connection->is_open()) {
+      idle.push_back(std::move(connection));
+    } else {
+      --open;
+    }
+    available.notify_one();
+  }
+};
+
+namespace {
+
+using Pool = PostgresRequestStore::Pool;
+
+class Lease {
+ public:
+  explicit Lease(Pool& pool) : pool_(pool), connection_(pool.take()) {}
+  ~Lease() { pool_.give_back(std::move(connection_)); }
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  pqxx::connection& operator*() { return *connection_; }
+  void drop() { connection_.reset(); }
+
+ private:
+  Pool& pool_;
+  std::unique_ptr<pqxx::connection> connection_;
+};
+
+// Runs f on a pooled connection; one that broke under it is dropped, the error goes on.
+template <class F>
+auto with_connection(Pool& pool, F&& f) {
+  std::optional<Lease> lease;
+  try {
+    lease.emplace(pool);
+  } catch (const pqxx::broken_connection& e) {
+    throw StoreUnavailable(std::string("PostgreSQL cannot be reached: ") + e.what());
+  }
+  try {
+    return f(**lease);
+  } catch (const pqxx::broken_connection& e) {
+    lease->drop();
+    throw StoreUnavailable(std::string("the connection to PostgreSQL was lost: ") + e.what());
+  } catch (const pqxx::in_doubt_error&) {
+    lease->drop();
+    throw;
+  }
+}
+
+ReceivedResult received_from(const pqxx::row& row) {
+  return ReceivedResult{row[0].as<std::string>(), row[1].as<std::string>(),
+                        row[2].as<std::int64_t>()};
+}
+
+// Several workers may start at once: the advisory lock lets one create the tables.
+constexpr const char* kSchema =
+    "SELECT pg_advisory_xact_lock(7310494375216431617);"
+    "CREATE TABLE IF NOT EXISTS requests (nonce TEXT PRIMARY KEY, created_at BIGINT NOT NULL,"
+    "  used_at BIGINT, read_token_sha256 TEXT NOT NULL DEFAULT '', picked_up_at BIGINT);"
+    "CREATE TABLE IF NOT EXISTS results (nonce TEXT PRIMARY KEY REFERENCES requests(nonce),"
+    "  received_at BIGINT NOT NULL, report TEXT NOT NULL, errors TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS files (nonce TEXT NOT NULL REFERENCES requests(nonce),"
+    "  file_id TEXT NOT NULL, bytes BYTEA NOT NULL, PRIMARY KEY (nonce, file_id));"
+    "CREATE INDEX IF NOT EXISTS requests_created ON requests (created_at);"
+    "CREATE INDEX IF NOT EXISTS results_received ON results (received_at);";
+
+}  // namespace
+
+PostgresRequestStore::PostgresRequestStore(const std::string& uri, std::size_t connections)
+    : pool_(std::make_unique<Pool>()) {
+  pool_->uri = uri;
+  pool_->limit = connections == 0 ? 1 : connections;
+  with_connection(*pool_, [](pqxx::connection& c) {
+    pqxx::work transaction(c);
+    transaction.exec(kSchema);
+    transaction.commit();
+  });
+}
+
+PostgresRequestStore::~PostgresRequestStore() = default;
+
+void PostgresRequestStore::add_request(const std::string& nonce,
+                                       const std::string& read_token_sha256, std::int64_t now) {
+  with_connection(*pool_, [&](pqxx::connection& c) {
+    pqxx::work transaction(c);
+    transaction.exec_params0(
+        "INSERT INTO requests (nonce, created_at, read_token_sha256) VALUES ($1, $2, $3)", nonce,
+        now, read_token_sha256);
+    transaction.commit();
+  });
+}
+
+bool PostgresRequestStore::has_request(const std::string& nonce) {
+  return with_connection(*pool_, [&](pqxx::connection& c) {
+    pqxx::read_transaction transaction(c);
+    return !transaction.exec_params("SELECT 1 FROM requests WHERE nonce = $1", nonce).empty();
+  });
+}
+
+std::optional<IssuedRequest> PostgresRequestStore::request(const std::string& nonce) {
+  return with_connection(*pool_, [&](pqxx::connection& c) -> std::optional<IssuedRequest> {
+    pqxx::read_transaction transaction(c);
+    const pqxx::result rows = transaction.exec_params(
+        "SELECT read_token_sha256, used_at IS NOT NULL, picked_up_at FROM requests "
+        "WHERE nonce = $1",
+        nonce);
+    if (rows.empty()) return std::nullopt;
+    IssuedRequest issued;
+    issued.read_token_sha256 = rows[0][0].as<std::string>();
+    issued.answered = rows[0][1].as<bool>();
+    if (!rows[0][2].is_null()) issued.picked_up_at = rows[0][2].as<std::int64_t>();
+    return issued;
+  });
+}
+
+ClaimOutcome PostgresRequestStore::claim_and_store(const std::string& nonce, std::int64_t now,
+                                                   std::int64_t max_age_seconds,
+                                                   const ReceivedResult& result,
+                                                   const std::vector<StoredFile>& files) {
+  try {
+    return with_connection(*pool_, [&](pqxx::connection& c) {
+      pqxx::work transaction(c);
+      // A concurrent claimer of the same row waits here for this one's commit, then
+      // finds used_at set and changes nothing.
+      const pqxx::result claimed = transaction.exec_params(
+          "UPDATE requests SET used_at = $1 WHERE nonce = $2 AND used_at IS NULL "
+          "AND created_at >= $3",
+          now, nonce, now - max_age_seconds);
+      if (claimed.affected_rows() == 0) {
+        const pqxx::result why = transaction.exec_params(
+            "SELECT used_at IS NOT NULL FROM requests WHERE nonce = $1", nonce);
+        if (why.empty()) return ClaimOutcome::unknown;
+        return why[0][0].as<bool>() ? ClaimOutcome::replayed : ClaimOutcome::expired;
+      }
+      transaction.exec_params0(
+          "INSERT INTO results (nonce, received_at, report, errors) VALUES ($1, $2, $3, $4)", nonce,
+          now, result.report_json, result.errors_json);
+      for (const auto& file : files) {
+        transaction.exec_params0(
+            "INSERT INTO files (nonce, file_id, bytes) VALUES ($1, $2, $3) "
+            "ON CONFLICT (nonce, file_id) DO UPDATE SET bytes = EXCLUDED.bytes",
+            nonce, file.file_id, pqxx::binarystring(file.bytes.data(), file.bytes.size()));
+      }
+      transaction.commit();
+      return ClaimOutcome::claimed;
+    });
+  } catch (const pqxx::in_doubt_error&) {
+    // The connection went during COMMIT: the row says what happened. FOR UPDATE waits
+    // for the old transaction if its server process is still finishing it.
+    const bool landed = with_connection(*pool_, [&](pqxx::connection& c) {
+      pqxx::work transaction(c);
+      (void)transaction.exec_params("SELECT 1 FROM requests WHERE nonce = $1 FOR UPDATE", nonce);
+      const bool found = !transaction
+                              .exec_params(
+                                  "SELECT 1 FROM results WHERE nonce = $1 AND received_at = $2 "
+                                  "AND report = $3",
+                                  nonce, now, result.report_json)
+                              .empty();
+      transaction.commit();
+      return found;
+    });
+    if (landed) return ClaimOutcome::claimed;
+    throw StoreUnavailable("PostgreSQL lost the result's commit; the nonce is still open");
+  }
+}
+
+std::optional<ReceivedResult> PostgresRequestStore::pick_up(const std::string& nonce,
+                                                            std::int64_t now) {
+  return with_connection(*pool_, [&](pqxx::connection& c) -> std::optional<ReceivedResult> {
+    pqxx::work transaction(c);
+    transaction.exec_params0(
+        "UPDATE requests SET picked_up_at = $1 WHERE nonce = $2 AND picked_up_at IS NULL", now,
+        nonce);
+    const pqxx::result rows = transaction.exec_params(
+        "SELECT report, errors, received_at FROM results WHERE nonce = $1", nonce);
+    transaction.commit();
+    if (rows.empty()) return std::nullopt;
+    return received_from(rows[0]);
+  });
+}
+
+std::optional<ReceivedResult> PostgresRequestStore::result(const std::string& nonce) {
+  return with_connection(*pool_, [&](pqxx::connection& c) -> std::optional<ReceivedResult> {
+    pqxx::read_transaction transaction(c);
+    const pqxx::result rows = transaction.exec_params(
+        "SELECT report, errors, received_at FROM results WHERE nonce = $1", nonce);
+    if (rows.empty()) return std::nullopt;
+    return received_from(rows[0]);
+  });
+}
+
+std::optional<std::vector<std::uint8_t>> PostgresRequestStore::file(const std::string& nonce,
+                                                                    const std::string& file_id) {
+  return with_connection(
+      *pool_, [&](pqxx::connection& c) -> std::optional<std::vector<std::uint8_t>> {
+        pqxx::read_transaction transaction(c);
+        const pqxx::result rows = transaction.exec_params(
+            "SELECT bytes FROM files WHERE nonce = $1 AND file_id = $2", nonce, file_id);
+        if (rows.empty()) return std::nullopt;
+        const pqxx::binarystring bytes(rows[0][0]);
+        return std::vector<std::uint8_t>(bytes.data(), bytes.data() + bytes.size());
+      });
+}
+
+std::size_t PostgresRequestStore::purge(std::int64_t now, const RetentionPolicy& policy) {
+  return with_connection(*pool_, [&](pqxx::connection& c) {
+    pqxx::work transaction(c);
+    const std::int64_t results_before = now - policy.result_keep;
+    transaction.exec_params0(
+        "DELETE FROM files WHERE nonce IN (SELECT nonce FROM results WHERE received_at < $1)",
+        results_before);
+    transaction.exec_params0("DELETE FROM results WHERE received_at < $1", results_before);
+    // An answered request goes with its result; foreign keys want the result gone first.
+    const pqxx::result purged = transaction.exec_params0(
+        "DELETE FROM requests WHERE (used_at IS NULL AND created_at < $1) OR "
+        "(used_at IS NOT NULL AND nonce NOT IN (SELECT nonce FROM results))",
+        now - policy.request_lifetime);
+    transaction.commit();
+    return static_cast<std::size_t>(purged.affected_rows());
+  });
+}
+
+bool PostgresRequestStore::forget(const std::string& nonce, std::int64_t now) {
+  return with_connection(*pool_, [&](pqxx::connection& c) {
+    pqxx::work transaction(c);
+    transaction.exec_params0("DELETE FROM files WHERE nonce = $1", nonce);
+    const bool held =
+        transaction.exec_params0("DELETE FROM results WHERE nonce = $1", nonce).affected_rows() > 0;
+    transaction.exec_params0(
+        "UPDATE requests SET used_at = $1 WHERE nonce = $2 AND used_at IS NULL", now, nonce);
+    transaction.commit();
+    return held;
+  });
+}
+
+}  // namespace idvault::rp

@@ -1,0 +1,51 @@
+// The request store in PostgreSQL (libpqxx 6.4): several workers, on one machine or
+// many, share one database. Each store keeps a small pool of connections; a connection
+// that breaks is dropped and the next call opens a new one, so a restarted server costs
+// the calls that were under way, not the worker.
+//
+// A nonce is claimed by one conditional UPDATE (... WHERE used_at IS NULL) in the
+// transaction that stores its result: PostgreSQL's row lock makes a second claimer wait
+// for the first to commit, then find the row used, so exactly one copy of a bundle lands
+// whichever worker it reached. The transaction is opened after the decryption, never
+// held across an HSM call (the caller's order, kept by RelyingPartyService).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "host/rp/service/request_store.h"
+
+namespace idvault::rp {
+
+class PostgresRequestStore final : public RequestStore {
+ public:
+  // uri: a libpq connection URI (postgresql://user@host/db, or ?host=/socket/dir).
+  // At most `connections` are open at once; more callers wait for one. Creates the
+  // tables when missing.
+  explicit PostgresRequestStore(const std::string& uri, std::size_t connections = 8);
+  ~PostgresRequestStore() override;
+  PostgresRequestStore(const PostgresRequestStore&) = delete;
+  PostgresRequestStore& operator=(const PostgresRequestStore&) = delete;
+
+  void add_request(const std::string& nonce, const std::string& read_token_sha256,
+                   std::int64_t now) override;
+  [[nodiscard]] bool has_request(const std::string& nonce) override;
+  [[nodiscard]] std::optional<IssuedRequest> request(const std::string& nonce) override;
+  ClaimOutcome claim_and_store(const std::string& nonce, std::int64_t now,
+                               std::int64_t max_age_seconds, const ReceivedResult& result,
+                               const std::vector<StoredFile>& files) override;
+  [[nodiscard]] std::optional<ReceivedResult> pick_up(const std::string& nonce,
+                                                      std::int64_t now) override;
+  [[nodiscard]] std::optional<ReceivedResult> result(const std::string& nonce) override;
+  [[nodiscard]] std::optional<std::vector<std::uint8_t>> file(const std::string& nonce,
+                                                              const std::string& file_id) override;
+  std::size_t purge(std::int64_t now, const RetentionPolicy& policy) override;
+  bool forget(const std::string& nonce, std::int64_t now) override;
+
+  struct Pool;
+
+ private:
+  std::unique_ptr<Pool> pool_;
+};
+
+}  // namespace idvault::rp

@@ -1,0 +1,40 @@
+// The request store in SQLite (WAL, full sync): the embedded default, one process.
+//
+// The file is created 0600 before SQLite opens it, and SQLite gives its -wal and -shm the
+// database's own mode, so no other user can open any of them at any moment.
+#pragma once
+
+#include <filesystem>
+#include <mutex>
+
+#include "host/rp/service/request_store.h"
+#include "vault/store/sqlite_db.h"
+
+namespace idvault::rp {
+
+class SqliteRequestStore final : public RequestStore {
+ public:
+  // ":memory:" keeps everything in memory (tests, demos).
+  explicit SqliteRequestStore(const std::filesystem::path& path);
+
+  void add_request(const std::string& nonce, const std::string& read_token_sha256,
+                   std::int64_t now) override;
+  [[nodiscard]] bool has_request(const std::string& nonce) override;
+  [[nodiscard]] std::optional<IssuedRequest> request(const std::string& nonce) override;
+  ClaimOutcome claim_and_store(const std::string& nonce, std::int64_t now,
+                               std::int64_t max_age_seconds, const ReceivedResult& result,
+                               const std::vector<StoredFile>& files) override;
+  [[nodiscard]] std::optional<ReceivedResult> pick_up(const std::string& nonce,
+                                                      std::int64_t now) override;
+  [[nodiscard]] std::optional<ReceivedResult> result(const std::string& nonce) override;
+  [[nodiscard]] std::optional<std::vector<std::uint8_t>> file(const std::string& nonce,
+                                                              const std::string& file_id) override;
+  std::size_t purge(std::int64_t now, const RetentionPolicy& policy) override;
+  bool forget(const std::string& nonce, std::int64_t now) override;
+
+ private:
+  std::mutex mutex_;  // one connection, one writer at a time
+  vault::SqliteDatabase db_;
+};
+
+}  // namespace idvault::rp
