@@ -45,8 +45,8 @@ constexpr std::array<std::uint8_t, 256> kAlphabet = make_alphabet();
 std::string base64_encode(std::span<const std::uint8_t> bytes) {
   std::string text((bytes.size() + 2) / 3 * 4 + 1, '\0');  // EVP_EncodeBlock adds a NUL
   if (!bytes.empty()) {
-    const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(text.data()),
-                                        bytes.data(), static_cast<int>(bytes.size()));
+    const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(text.data()), bytes.data(),
+                                        static_cast<int>(bytes.size()));
     text.resize(static_cast<std::size_t>(written));
   } else {
     text.clear();

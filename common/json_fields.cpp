@@ -125,7 +125,8 @@ const Json* find(const Json& object, std::string_view key) {
   return &*it;
 }
 
-const std::string& require_string(const Json& object, std::string_view key, std::string_view where) {
+const std::string& require_string(const Json& object, std::string_view key,
+                                  std::string_view where) {
   const Json& value = require(object, key, where);
   if (!value.is_string()) throw FormatError(path(where, key), "must be a string");
   return value.get_ref<const std::string&>();
@@ -163,7 +164,8 @@ const Json* optional_object(const Json& object, std::string_view key, std::strin
 
 const Json* optional_array(const Json& object, std::string_view key, std::string_view where) {
   const Json* value = find(object, key);
-  if (value != nullptr && !value->is_array()) throw FormatError(path(where, key), "must be an array");
+  if (value != nullptr && !value->is_array())
+    throw FormatError(path(where, key), "must be an array");
   return value;
 }
 
@@ -175,7 +177,11 @@ nlohmann::ordered_json parse_ordered(std::string_view text, std::string_view whe
   return parse_bounded<nlohmann::ordered_json>(text, where);
 }
 
-void wipe_strings(Json& value) noexcept { wipe_tree(value); }
-void wipe_strings(nlohmann::ordered_json& value) noexcept { wipe_tree(value); }
+void wipe_strings(Json& value) noexcept {
+  wipe_tree(value);
+}
+void wipe_strings(nlohmann::ordered_json& value) noexcept {
+  wipe_tree(value);
+}
 
 }  // namespace idvault::json_fields

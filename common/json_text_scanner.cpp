@@ -14,7 +14,9 @@ bool is_delimiter(char c) {
 
 // A byte that ends the verbatim run of a string: a quote, a backslash, a control
 // character, or a non-ASCII byte (which needs its UTF-8 checked).
-bool is_special(unsigned char c) { return c == '"' || c == '\\' || c < 0x20 || c >= 0x80; }
+bool is_special(unsigned char c) {
+  return c == '"' || c == '\\' || c < 0x20 || c >= 0x80;
+}
 
 constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
 constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
@@ -31,8 +33,8 @@ bool has_special(std::uint64_t word) {
 }  // namespace
 
 void JsonTextScanner::skip_space() noexcept {
-  while (pos_ < text_.size() &&
-         (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' || text_[pos_] == '\r')) {
+  while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' ||
+                                 text_[pos_] == '\r')) {
     ++pos_;
   }
 }

@@ -66,7 +66,8 @@ class SecretBytes {
     bytes.bytes_.resize(size);
     return bytes;
   }
-  explicit SecretBytes(std::span<const std::uint8_t> bytes) : SecretBytes(for_overwrite(bytes.size())) {
+  explicit SecretBytes(std::span<const std::uint8_t> bytes)
+      : SecretBytes(for_overwrite(bytes.size())) {
     if (!bytes.empty()) std::memcpy(bytes_.data(), bytes.data(), bytes.size());
   }
   static SecretBytes from_string(std::string_view text) {
@@ -82,7 +83,9 @@ class SecretBytes {
 
   [[nodiscard]] SecretBytes clone() const { return SecretBytes(reveal()); }
 
-  [[nodiscard]] std::span<const std::uint8_t> reveal() const { return {bytes_.data(), bytes_.size()}; }
+  [[nodiscard]] std::span<const std::uint8_t> reveal() const {
+    return {bytes_.data(), bytes_.size()};
+  }
   [[nodiscard]] std::span<std::uint8_t> reveal_mutable() { return {bytes_.data(), bytes_.size()}; }
   [[nodiscard]] std::string_view reveal_text() const {
     return {reinterpret_cast<const char*>(bytes_.data()), bytes_.size()};

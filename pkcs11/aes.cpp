@@ -19,7 +19,8 @@ namespace {
 void fail_unless_about_data(Token& token, const char* function, CK_RV rv) {
   token.raise_if_gone(function, rv);
   const ErrorClass kind = classify(rv);
-  if (kind == ErrorClass::reopen_session || kind == ErrorClass::relogin || kind == ErrorClass::retry) {
+  if (kind == ErrorClass::reopen_session || kind == ErrorClass::relogin ||
+      kind == ErrorClass::retry) {
     token.fail(function, rv);
   }
 }

@@ -9,9 +9,9 @@
 //    each way, and AAD binds the ciphertext to its context. 60 bytes for 32.
 #pragma once
 
+#include "common/secret_bytes.h"
 #include "pkcs11/cryptoki.h"
 #include "pkcs11/object.h"
-#include "common/secret_bytes.h"
 
 namespace idvault::p11 {
 

@@ -59,8 +59,7 @@ openssl::PKey ec_public_key(const Object& key) {
   const Bytes params = key.attribute(CKA_EC_PARAMS);
   const Bytes point = unwrap_ec_point(key.attribute(CKA_EC_POINT));
   const unsigned char* p = params.data();
-  openssl::Asn1Object oid(
-      d2i_ASN1_OBJECT(nullptr, &p, static_cast<long>(params.size())));
+  openssl::Asn1Object oid(d2i_ASN1_OBJECT(nullptr, &p, static_cast<long>(params.size())));
   if (!oid) openssl_failed(key, "CKA_EC_PARAMS is not a named curve");
   const char* curve = OBJ_nid2sn(OBJ_obj2nid(oid.get()));
   if (curve == nullptr || OBJ_obj2nid(oid.get()) == NID_undef)

@@ -45,9 +45,9 @@ SecretBytes RsaPrivateKey::decrypt_oaep(ByteView ciphertext, OaepHash hash) cons
     // length-query round trip.
     SecretBytes plaintext(modulus_bytes_);
     CK_ULONG length = plaintext.size();
-    token.check(IDVAULT_P11_FN(C_Decrypt), session.handle(),
-                const_cast<std::uint8_t*>(ciphertext.data()),
-                static_cast<CK_ULONG>(ciphertext.size()), plaintext.reveal_mutable().data(), &length);
+    token.check(
+        IDVAULT_P11_FN(C_Decrypt), session.handle(), const_cast<std::uint8_t*>(ciphertext.data()),
+        static_cast<CK_ULONG>(ciphertext.size()), plaintext.reveal_mutable().data(), &length);
     plaintext.resize(length);
     return plaintext;
   });

@@ -1,9 +1,9 @@
 // RSA private-key operations on the token.
 #pragma once
 
+#include "common/secret_bytes.h"
 #include "pkcs11/cryptoki.h"
 #include "pkcs11/object.h"
-#include "common/secret_bytes.h"
 
 namespace idvault::p11 {
 

@@ -21,10 +21,10 @@
 #include <string>
 #include <string_view>
 
+#include "common/secret_bytes.h"
 #include "pkcs11/cryptoki.h"
 #include "pkcs11/mechanisms.h"
 #include "pkcs11/module.h"
-#include "common/secret_bytes.h"
 #include "pkcs11/session_pool.h"
 #include "pkcs11/token_info.h"
 

@@ -46,7 +46,8 @@ void register_agent_methods(rpc::MethodTable& table, HolderAgent& agent) {
   for (const AgentMethod& method : kAgentMethods) {
     const AgentHandler handler = method.handler;
     // Who asked, what, and the result go to the audit stream for every method.
-    table.add(method.name, audited(method.name, [&agent, handler](json& params, const rpc::CallContext& context) {
+    table.add(method.name, audited(method.name, [&agent, handler](json& params,
+                                                                  const rpc::CallContext& context) {
                 return handler(agent, params, context);
               }));
     if (method.takes_attachments) table.accept_attachments(method.name);

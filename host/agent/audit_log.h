@@ -23,7 +23,8 @@ void set_log_level(LogLevel level) noexcept;
 void log(LogLevel level, std::string_view message) noexcept;
 
 // "audit: uid=1000 pid=4242 method=authorize result=ok" or "result=error -32007", at info.
-void audit(const rpc::PeerIdentity& peer, std::string_view method, std::string_view result) noexcept;
+void audit(const rpc::PeerIdentity& peer, std::string_view method,
+           std::string_view result) noexcept;
 
 // The handler, with an audit line for every call: who asked for what, and the outcome.
 [[nodiscard]] rpc::MethodHandler audited(std::string method, rpc::MethodHandler handler);

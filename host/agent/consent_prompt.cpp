@@ -26,7 +26,8 @@ namespace {
 // reach it through variables, and LISTEN_* never leak to it.
 std::vector<std::string> prompt_environment() {
   std::vector<std::string> kept;
-  for (const char* name : {"PATH", "HOME", "DISPLAY", "WAYLAND_DISPLAY", "XDG_RUNTIME_DIR", "LANG", "TERM"}) {
+  for (const char* name :
+       {"PATH", "HOME", "DISPLAY", "WAYLAND_DISPLAY", "XDG_RUNTIME_DIR", "LANG", "TERM"}) {
     if (const char* value = std::getenv(name)) kept.push_back(std::string(name) + "=" + value);
   }
   return kept;
@@ -101,7 +102,9 @@ bool ConsentPrompt::ask(const ConsentRequest& request) const {
       return false;
     }
     const auto wait_ms = std::min<long long>(
-        exited.get() >= 0 ? std::chrono::duration_cast<std::chrono::milliseconds>(left).count() + 1 : 20, 60'000);
+        exited.get() >= 0 ? std::chrono::duration_cast<std::chrono::milliseconds>(left).count() + 1
+                          : 20,
+        60'000);
     if (exited.get() >= 0) {
       pollfd on_exit{exited.get(), POLLIN, 0};
       (void)::poll(&on_exit, 1, static_cast<int>(wait_ms));

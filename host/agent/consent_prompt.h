@@ -3,9 +3,8 @@
 #pragma once
 
 #include <chrono>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace idvault::agent {
 
@@ -13,8 +12,8 @@ namespace idvault::agent {
 inline constexpr const char* kConsentArgument = "idvault: a service asks for documents";
 
 struct ConsentRequest {
-  std::string summary;      // one human-readable line: who asks for what
-  nlohmann::json details;   // the same, structured: service_id, elements and parts, missing
+  std::string summary;     // one human-readable line: who asks for what
+  nlohmann::json details;  // the same, structured: service_id, elements and parts, missing
 };
 
 class ConsentPrompt {
@@ -23,7 +22,8 @@ class ConsentPrompt {
   // of JSON on its standard input, the summary among them ("summary"); exit status 0
   // means yes. Empty: every request is refused. Nothing about the request goes in argv,
   // which every user can read in /proc/PID/cmdline.
-  ConsentPrompt(std::string program, std::chrono::seconds timeout) : program_(std::move(program)), timeout_(timeout) {}
+  ConsentPrompt(std::string program, std::chrono::seconds timeout)
+      : program_(std::move(program)), timeout_(timeout) {}
 
   // True only if the program ran and said yes within the time-out. A program that cannot
   // be started, crashes, or takes too long is a no.

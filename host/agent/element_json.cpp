@@ -1,9 +1,9 @@
 #include "host/agent/element_json.h"
 
-#include "host/rpc/json_rpc.h"
 #include "common/base64.h"
-#include "vault/model/errors.h"
 #include "common/quoted_text.h"
+#include "host/rpc/json_rpc.h"
+#include "vault/model/errors.h"
 
 namespace idvault::agent {
 namespace {
@@ -11,17 +11,19 @@ namespace {
 using rpc::RpcCode;
 using rpc::RpcError;
 
-SecretBytes file_from(const nlohmann::json& value, const std::string& where, const rpc::CallContext* context,
-                      PassedFiles* passed) {
+SecretBytes file_from(const nlohmann::json& value, const std::string& where,
+                      const rpc::CallContext* context, PassedFiles* passed) {
   if (value.is_object() && value.size() == 1 && value.contains("attachment")) {
-    if (context == nullptr) throw RpcError(RpcCode::invalid_params, where + ": attachments are not accepted here");
+    if (context == nullptr)
+      throw RpcError(RpcCode::invalid_params, where + ": attachments are not accepted here");
     if (passed == nullptr) return context->take_attachment(value["attachment"], where);
     auto file = context->take_file(value["attachment"], where);
     if (auto* bytes = std::get_if<SecretBytes>(&file)) return std::move(*bytes);
     return passed->placeholder(std::move(std::get<rpc::PassedFile>(file)), where);
   }
   if (!value.is_string()) {
-    throw RpcError(RpcCode::invalid_params, where + ": expected a base64 string or {\"attachment\":N}");
+    throw RpcError(RpcCode::invalid_params,
+                   where + ": expected a base64 string or {\"attachment\":N}");
   }
   try {
     return base64_decode_secret(value.get_ref<const std::string&>(), where);
@@ -30,12 +32,14 @@ SecretBytes file_from(const nlohmann::json& value, const std::string& where, con
   }
 }
 
-std::string encode(const SecretBytes& bytes) { return base64_encode(bytes.reveal()); }
+std::string encode(const SecretBytes& bytes) {
+  return base64_encode(bytes.reveal());
+}
 
 }  // namespace
 
-vault::PlainElement element_from_params(const nlohmann::json& params, const rpc::CallContext* context,
-                                        PassedFiles* passed) {
+vault::PlainElement element_from_params(const nlohmann::json& params,
+                                        const rpc::CallContext* context, PassedFiles* passed) {
   if (!params.is_object()) throw RpcError(RpcCode::invalid_params, "params: expected an object");
   auto type_name = params.find("type");
   if (type_name == params.end() || !type_name->is_string()) {
@@ -43,9 +47,9 @@ vault::PlainElement element_from_params(const nlohmann::json& params, const rpc:
   }
   auto type = vault::parse_element_type(type_name->get<std::string>());
   if (!type)
-    throw RpcError(RpcCode::invalid_params,
-                   "type: unknown element type " +
-                       quote_untrusted(type_name->get_ref<const std::string&>()));
+    throw RpcError(
+        RpcCode::invalid_params,
+        "type: unknown element type " + quote_untrusted(type_name->get_ref<const std::string&>()));
   vault::PlainElement element;
   element.type = *type;
   if (auto data = params.find("data"); data != params.end() && !data->is_null()) {
@@ -67,10 +71,12 @@ vault::PlainElement element_from_params(const nlohmann::json& params, const rpc:
   for (const char* list : {"files", "translation"}) {
     auto it = params.find(list);
     if (it == params.end() || it->is_null()) continue;
-    if (!it->is_array()) throw RpcError(RpcCode::invalid_params, std::string(list) + ": expected an array");
+    if (!it->is_array())
+      throw RpcError(RpcCode::invalid_params, std::string(list) + ": expected an array");
     auto& target = std::string_view(list) == "files" ? element.files : element.translation;
     for (std::size_t i = 0; i < it->size(); ++i) {
-      target.push_back(file_from((*it)[i], std::string(list) + "[" + std::to_string(i) + "]", context, passed));
+      target.push_back(
+          file_from((*it)[i], std::string(list) + "[" + std::to_string(i) + "]", context, passed));
     }
   }
   if (context != nullptr) context->require_all_attachments_taken();

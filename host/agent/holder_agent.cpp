@@ -7,6 +7,7 @@
 #include <ctime>
 #include <thread>
 
+#include "common/base64.h"
 #include "host/agent/audit_log.h"
 #include "host/agent/element_json.h"
 #include "host/agent/known_service_keys.h"
@@ -19,16 +20,15 @@
 #include "pkcs11/token_info.h"
 #include "pkcs11/token_resolver.h"
 #include "pkcs11/uri.h"
-#include "vault/signed/attestation.h"
-#include "vault/model/auth_link.h"
-#include "common/base64.h"
-#include "vault/model/element_error.h"
-#include "vault/signed/element_error_signature.h"
-#include "vault/model/errors.h"
-#include "vault/signed/identity_key_history.h"
 #include "vault/keys/recovery_key.h"
+#include "vault/model/auth_link.h"
+#include "vault/model/element_error.h"
+#include "vault/model/errors.h"
 #include "vault/model/scope_description.h"
 #include "vault/model/share_error_fit.h"
+#include "vault/signed/attestation.h"
+#include "vault/signed/element_error_signature.h"
+#include "vault/signed/identity_key_history.h"
 
 namespace idvault::agent {
 
@@ -72,17 +72,20 @@ std::size_t write_bundle(int fd, const nlohmann::ordered_json& bundle) {
   rpc::append_compact_json(bundle, text);
   std::size_t done = 0;
   while (done < text.size()) {
-    const ssize_t n = ::pwrite(fd, text.data() + done, text.size() - done, static_cast<off_t>(done));
+    const ssize_t n =
+        ::pwrite(fd, text.data() + done, text.size() - done, static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      throw RpcError(RpcCode::delivery_failed, std::string("the bundle could not be written to the file passed: ") +
-                                                   std::strerror(errno) + " (the share is in the receipt log)");
+      throw RpcError(RpcCode::delivery_failed,
+                     std::string("the bundle could not be written to the file passed: ") +
+                         std::strerror(errno) + " (the share is in the receipt log)");
     }
     done += static_cast<std::size_t>(n);
   }
   if (::ftruncate(fd, static_cast<off_t>(text.size())) != 0) {
-    throw RpcError(RpcCode::delivery_failed,
-                   std::string("the file passed could not be cut to the bundle: ") + std::strerror(errno));
+    throw RpcError(
+        RpcCode::delivery_failed,
+        std::string("the file passed could not be cut to the bundle: ") + std::strerror(errno));
   }
   return text.size();
 }
@@ -170,7 +173,8 @@ auto HolderAgent::with_vault(Fn&& fn) {
   std::lock_guard lock(mutex_);
   return translating_errors([&] {
     if (!unlocked_) {
-      if (!vault_initialised(store())) throw RpcError(RpcCode::not_initialised, "vault not initialised: run 'idvault init'");
+      if (!vault_initialised(store()))
+        throw RpcError(RpcCode::not_initialised, "vault not initialised: run 'idvault init'");
       const LockRecord* record = last_lock_ ? &*last_lock_ : nullptr;
       throw RpcError(RpcCode::locked, locked_message(record), locked_data(record));
     }
@@ -213,8 +217,10 @@ nlohmann::json HolderAgent::status() {
                              {"store", config_.store_path.string()},
                              {"token_uri", config_.token_uri},
                              {"module", config_.module_path.string()}};
-    if (auto mode = store().setting("mode")) status["mode"] = std::string(mode->begin(), mode->end());
-    if (auto label = store().setting("token_label")) status["token_label"] = std::string(label->begin(), label->end());
+    if (auto mode = store().setting("mode"))
+      status["mode"] = std::string(mode->begin(), mode->end());
+    if (auto label = store().setting("token_label"))
+      status["token_label"] = std::string(label->begin(), label->end());
     if (unlocked_) status["elements"] = store().elements(false).size();
     if (!unlocked_ && last_lock_) {
       status["lock_reason"] = keyword(last_lock_->reason);
@@ -238,14 +244,19 @@ void HolderAgent::remember_unlocked(bool unlocked) {
 nlohmann::json HolderAgent::tokens() {
   std::lock_guard lock(mutex_);
   return translating_errors([&] {
-    if (config_.module_path.empty()) throw RpcError(RpcCode::bad_input, "no PKCS#11 module configured (--module)");
+    if (config_.module_path.empty())
+      throw RpcError(RpcCode::bad_input, "no PKCS#11 module configured (--module)");
     auto module = p11::Module::load(config_.module_path);
     nlohmann::json list = nlohmann::json::array();
     for (const p11::TokenInfo& info : p11::list_tokens(*module)) {
-      nlohmann::json entry = {{"label", info.label},       {"manufacturer", info.manufacturer},
-                              {"model", info.model},       {"serial", info.serial},
-                              {"uri", info.uri},           {"read_only", info.write_protected()},
-                              {"pin_locked", info.pin_locked()}, {"pin_final_try", info.pin_final_try()}};
+      nlohmann::json entry = {{"label", info.label},
+                              {"manufacturer", info.manufacturer},
+                              {"model", info.model},
+                              {"serial", info.serial},
+                              {"uri", info.uri},
+                              {"read_only", info.write_protected()},
+                              {"pin_locked", info.pin_locked()},
+                              {"pin_final_try", info.pin_final_try()}};
       try {
         auto token = module->token_at(info.slot);
         const p11::Capabilities caps = token->capabilities();
@@ -255,9 +266,10 @@ nlohmann::json HolderAgent::tokens() {
                                  {"ecdsa", caps.ecdsa},
                                  {"ec_keygen", caps.ec_keygen},
                                  {"rsa_keygen", caps.rsa_keygen}};
-        entry["vault_mode"] = (!caps.read_only && caps.aes_keygen && caps.aes_key_wrap_pad && caps.unwrap)
-                                  ? "token_aes"
-                                  : "asymmetric";
+        entry["vault_mode"] =
+            (!caps.read_only && caps.aes_keygen && caps.aes_key_wrap_pad && caps.unwrap)
+                ? "token_aes"
+                : "asymmetric";
       } catch (const p11::Pkcs11Error&) {
         entry["capabilities"] = nullptr;  // gone between listing and probing
       }
@@ -318,7 +330,8 @@ nlohmann::json HolderAgent::init(const SecretBytes& pin, bool allow_final_try,
   std::lock_guard lock(mutex_);
   return translating_errors([&] {
     if (vault_initialised(store())) {
-      throw RpcError(RpcCode::already_initialised, "vault already initialised at " + config_.store_path.string());
+      throw RpcError(RpcCode::already_initialised,
+                     "vault already initialised at " + config_.store_path.string());
     }
     // Checked before anything is made on the token.
     if (recovery_password) vault::check_recovery_password(*recovery_password);
@@ -350,7 +363,8 @@ nlohmann::json HolderAgent::init(const SecretBytes& pin, bool allow_final_try,
   });
 }
 
-nlohmann::json HolderAgent::recover(const SecretBytes& pin, const SecretBytes& recovery_password, bool allow_final_try) {
+nlohmann::json HolderAgent::recover(const SecretBytes& pin, const SecretBytes& recovery_password,
+                                    bool allow_final_try) {
   std::lock_guard lock(mutex_);
   return translating_errors([&] {
     if (!vault_initialised(store()))
@@ -369,7 +383,8 @@ nlohmann::json HolderAgent::recover(const SecretBytes& pin, const SecretBytes& r
     auto token = resolve_token();
     auto old_serial = store().setting("token_serial");
     if (old_serial && std::string(old_serial->begin(), old_serial->end()) == token->serial()) {
-      throw RpcError(RpcCode::bad_input, "this is the vault's own token: unlock it instead of recovering");
+      throw RpcError(RpcCode::bad_input,
+                     "this is the vault's own token: unlock it instead of recovering");
     }
     auto login = p11::Login::open(token, pin, {allow_final_try});
     // Keys an earlier attempt on this token made and then was killed before it could
@@ -447,7 +462,8 @@ nlohmann::json HolderAgent::add_recovery(const SecretBytes& recovery_password) {
 nlohmann::json HolderAgent::unlock(const SecretBytes& pin, bool allow_final_try) {
   std::lock_guard lock(mutex_);
   return translating_errors([&] {
-    if (!vault_initialised(store())) throw RpcError(RpcCode::not_initialised, "vault not initialised: run 'idvault init'");
+    if (!vault_initialised(store()))
+      throw RpcError(RpcCode::not_initialised, "vault not initialised: run 'idvault init'");
     if (unlocked_) return nlohmann::json{{"unlocked", true}, {"already", true}};
     auto token = resolve_token();
     auto login = p11::Login::open(token, pin, {allow_final_try});
@@ -460,7 +476,8 @@ nlohmann::json HolderAgent::unlock(const SecretBytes& pin, bool allow_final_try)
       throw RpcError(RpcCode::bad_input, error.what());
     }
     become_unlocked(token, std::move(login), std::move(keys));
-    return nlohmann::json{{"unlocked", true}, {"mode", to_string(unlocked_->keys.mode)}, {"token", token->label()}};
+    return nlohmann::json{
+        {"unlocked", true}, {"mode", to_string(unlocked_->keys.mode)}, {"token", token->label()}};
   });
 }
 
@@ -481,7 +498,9 @@ nlohmann::json HolderAgent::lock(LockReason reason) {
   return {{"locked", true}, {"was_unlocked", was_unlocked}};
 }
 
-void HolderAgent::put(vault::PlainElement&& element) { put(std::move(element), {}); }
+void HolderAgent::put(vault::PlainElement&& element) {
+  put(std::move(element), {});
+}
 
 void HolderAgent::put(vault::PlainElement&& element, const vault::HolderVault::PutHooks& hooks) {
   with_vault([&](Unlocked& state) {
@@ -498,7 +517,9 @@ void HolderAgent::put(vault::PlainElement&& element, const vault::HolderVault::P
 nlohmann::json HolderAgent::get(vault::ElementType type) {
   return with_vault([&](Unlocked& state) {
     auto element = state.vault->get(type);
-    if (!element) throw RpcError(RpcCode::not_found, std::string("no ") + std::string(vault::to_string(type)) + " in the vault");
+    if (!element)
+      throw RpcError(RpcCode::not_found,
+                     std::string("no ") + std::string(vault::to_string(type)) + " in the vault");
     nlohmann::json json = element_to_json(*element);
     for (const auto& summary : state.vault->list()) {
       if (summary.type == type) json["errors"] = summary_to_json(summary)["errors"];
@@ -519,10 +540,13 @@ bool HolderAgent::remove(vault::ElementType type) {
   return with_vault([&](Unlocked& state) { return state.vault->remove(type); });
 }
 
-nlohmann::json HolderAgent::authorize(const std::string& link) { return authorize(link, -1); }
+nlohmann::json HolderAgent::authorize(const std::string& link) {
+  return authorize(link, -1);
+}
 
 nlohmann::json HolderAgent::authorize(const std::string& link, int out) {
-  vault::AuthorizationRequest request = translating_errors([&] { return vault::parse_authorization_link(link); });
+  vault::AuthorizationRequest request =
+      translating_errors([&] { return vault::parse_authorization_link(link); });
   const KnownServiceKeys known_keys(known_service_keys_path(config_.store_path));
   std::optional<std::string> known_key;
   vault::ShareOffer offer = with_vault([&](Unlocked& state) {
@@ -530,23 +554,27 @@ nlohmann::json HolderAgent::authorize(const std::string& link, int out) {
     return state.vault->plan_share(request);
   });
   if (offer.types.empty()) {
-    throw RpcError(RpcCode::not_found, "the vault holds nothing this service asks for", offer_to_json(offer));
+    throw RpcError(RpcCode::not_found, "the vault holds nothing this service asks for",
+                   offer_to_json(offer));
   }
   // Asked without holding the lock: a person may take a minute, and status, lock and
   // other clients must not wait for them. What changes meanwhile is not shared
   // (HolderVault::share checks the versions of the offer).
   const ConsentRequest consent = share_consent(request, offer, known_key);
-  const nlohmann::json key_facts = {{"service_key_sha256", consent.details["service_key_sha256"]},
-                                    {"service_key_history", consent.details["service_key_history"]}};
+  const nlohmann::json key_facts = {
+      {"service_key_sha256", consent.details["service_key_sha256"]},
+      {"service_key_history", consent.details["service_key_history"]}};
   if (!consent_.configured()) {
-    throw RpcError(RpcCode::consent_refused, "no consent prompt configured (--confirm-program): nothing shared",
-                   key_facts);
+    throw RpcError(RpcCode::consent_refused,
+                   "no consent prompt configured (--confirm-program): nothing shared", key_facts);
   }
   if (!consent_.ask(consent)) {
-    throw RpcError(RpcCode::consent_refused, "the holder did not consent: nothing shared", key_facts);
+    throw RpcError(RpcCode::consent_refused, "the holder did not consent: nothing shared",
+                   key_facts);
   }
   return with_vault([&](Unlocked& state) {
-    vault::ShareBundle bundle = state.vault->share(request, offer, *state.keys.identity_key, unix_now());
+    vault::ShareBundle bundle =
+        state.vault->share(request, offer, *state.keys.identity_key, unix_now());
     // The holder said yes to this key for this service: later links are compared with it.
     const std::string key = key_facts["service_key_sha256"];
     try {
@@ -554,7 +582,8 @@ nlohmann::json HolderAgent::authorize(const std::string& link, int out) {
     } catch (const std::runtime_error& error) {
       log(LogLevel::warning, std::string("cannot remember the service's key: ") + error.what());
     }
-    nlohmann::json result = {{"offer", offer_to_json(offer)}, {"service_id", request.service_id},
+    nlohmann::json result = {{"offer", offer_to_json(offer)},
+                             {"service_id", request.service_id},
                              {"nonce", request.nonce}};
     result.update(key_facts);
     if (out >= 0) {
@@ -616,12 +645,14 @@ nlohmann::json HolderAgent::add_attestation(const nlohmann::json& attestation) {
     if (!vault::verify_attestation_signature(parsed)) {
       throw RpcError(RpcCode::bad_input, "attestation: the signature does not verify");
     }
-    if (parsed.claims.holder_key_sha256 != vault::key_fingerprint(state.keys.identity_key->public_key_spki_der())) {
+    if (parsed.claims.holder_key_sha256 !=
+        vault::key_fingerprint(state.keys.identity_key->public_key_spki_der())) {
       throw RpcError(RpcCode::bad_input, "attestation: issued to another holder's identity key");
     }
     if (!store().element(parsed.claims.element_type, false)) {
-      throw RpcError(RpcCode::not_found, "attestation: the vault holds no " +
-                                             std::string(vault::to_string(parsed.claims.element_type)));
+      throw RpcError(RpcCode::not_found,
+                     "attestation: the vault holds no " +
+                         std::string(vault::to_string(parsed.claims.element_type)));
     }
     return {{"id", store().add_attestation(parsed.claims.element_type, attestation.dump())},
             {"element_type", vault::to_string(parsed.claims.element_type)}};
@@ -631,7 +662,8 @@ nlohmann::json HolderAgent::add_attestation(const nlohmann::json& attestation) {
 nlohmann::json HolderAgent::attestations() {
   return with_vault([&](Unlocked&) {
     nlohmann::json list = nlohmann::json::array();
-    for (const auto& note : store().attestations()) list.push_back(nlohmann::json::parse(note.json));
+    for (const auto& note : store().attestations())
+      list.push_back(nlohmann::json::parse(note.json));
     return list;
   });
 }
@@ -649,7 +681,8 @@ nlohmann::json HolderAgent::add_element_errors(const nlohmann::json& signed_erro
         receipt = std::move(candidate);
       }
     }
-    if (!receipt) throw RpcError(RpcCode::not_found, "errors: no share with this nonce in the receipt log");
+    if (!receipt)
+      throw RpcError(RpcCode::not_found, "errors: no share with this nonce in the receipt log");
     if (!vault::verify_element_errors(parsed, receipt->fields.service_key_sha256)) {
       throw RpcError(RpcCode::bad_input, "errors: not signed by the service the share went to");
     }
@@ -687,7 +720,8 @@ void HolderAgent::watch() {
         token_seen_ = false;
         return;
       }
-      if (config_.idle_timeout.count() > 0 && std::chrono::steady_clock::now() - last_use_ > config_.idle_timeout) {
+      if (config_.idle_timeout.count() > 0 &&
+          std::chrono::steady_clock::now() - last_use_ > config_.idle_timeout) {
         lock_locked(LockReason::idle_timeout);
       }
       return;

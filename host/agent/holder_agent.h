@@ -95,7 +95,8 @@ class HolderAgent {
   template <typename Fn>
   auto with_vault(Fn&& fn);
   void lock_locked(LockReason reason);  // mutex_ held
-  void become_unlocked(std::shared_ptr<p11::Token> token, p11::Login login, HolderKeys keys);  // mutex_ held
+  void become_unlocked(std::shared_ptr<p11::Token> token, p11::Login login,
+                       HolderKeys keys);  // mutex_ held
   // mutex_ held, unlocked_ set: checks the stored envelope's signature
   void load_recovery_sealer();
   vault::VaultStore& store();                   // mutex_ held

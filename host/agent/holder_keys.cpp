@@ -1,9 +1,8 @@
 #include "host/agent/holder_keys.h"
 
-#include <functional>
-
 #include <openssl/rand.h>
 
+#include <functional>
 #include <stdexcept>
 
 #include "pkcs11/keygen.h"
@@ -23,7 +22,8 @@ constexpr const char* kVaultKeyLabel = "idvault-vault-key";
 // anything else on the token with the same label.
 vault::Bytes fresh_key_id() {
   vault::Bytes id(8);
-  if (RAND_bytes(id.data(), static_cast<int>(id.size())) != 1) throw std::runtime_error("no randomness for a key id");
+  if (RAND_bytes(id.data(), static_cast<int>(id.size())) != 1)
+    throw std::runtime_error("no randomness for a key id");
   return id;
 }
 
@@ -36,7 +36,9 @@ SecretBytes fresh_vault_key() {
   return key;
 }
 
-vault::Bytes text_bytes(std::string_view text) { return vault::Bytes(text.begin(), text.end()); }
+vault::Bytes text_bytes(std::string_view text) {
+  return vault::Bytes(text.begin(), text.end());
+}
 
 std::string setting_text(vault::VaultStore& store, const std::string& name) {
   auto value = store.setting(name);
@@ -46,8 +48,8 @@ std::string setting_text(vault::VaultStore& store, const std::string& name) {
 
 // Read-only cards (PIV through OpenSC) cannot make keys: use the first one of the
 // class and type that can do the job, as a card comes personalised.
-p11::Object pick_existing_key(const std::shared_ptr<p11::Token>& token, CK_KEY_TYPE key_type, CK_ATTRIBUTE_TYPE usage,
-                              const char* purpose) {
+p11::Object pick_existing_key(const std::shared_ptr<p11::Token>& token, CK_KEY_TYPE key_type,
+                              CK_ATTRIBUTE_TYPE usage, const char* purpose) {
   CK_OBJECT_CLASS object_class = CKO_PRIVATE_KEY;
   CK_BBOOL yes = CK_TRUE;
   CK_ATTRIBUTE search[] = {
@@ -62,7 +64,8 @@ p11::Object pick_existing_key(const std::shared_ptr<p11::Token>& token, CK_KEY_T
     auto always = key.try_attribute(CKA_ALWAYS_AUTHENTICATE);
     if (!always || always->empty() || (*always)[0] == CK_FALSE) return std::move(key);
   }
-  throw std::runtime_error(std::string("the token has no key for ") + purpose + " and cannot make one");
+  throw std::runtime_error(std::string("the token has no key for ") + purpose +
+                           " and cannot make one");
 }
 
 }  // namespace
@@ -71,10 +74,13 @@ std::string_view to_string(KeyMode mode) noexcept {
   return mode == KeyMode::token_aes ? "token_aes" : "asymmetric";
 }
 
-bool vault_initialised(vault::VaultStore& store) { return store.setting("mode").has_value(); }
+bool vault_initialised(vault::VaultStore& store) {
+  return store.setting("mode").has_value();
+}
 
-HolderKeys create_holder_keys(const std::shared_ptr<p11::Token>& token, bool force_asymmetric,
-                              const std::function<void(const std::vector<vault::Bytes>&)>& before_making) {
+HolderKeys create_holder_keys(
+    const std::shared_ptr<p11::Token>& token, bool force_asymmetric,
+    const std::function<void(const std::vector<vault::Bytes>&)>& before_making) {
   const p11::Capabilities caps = token->capabilities();
   // Every CKA_ID is chosen, and handed to the caller, before the first object is made: a
   // process killed while the token makes a key leaves nothing the caller could not name.
@@ -82,7 +88,8 @@ HolderKeys create_holder_keys(const std::shared_ptr<p11::Token>& token, bool for
   const vault::Bytes vault_key_id = fresh_key_id();
   if (before_making) before_making({identity_id, vault_key_id});
   HolderKeys keys;
-  keys.mode = (!force_asymmetric && !caps.read_only && caps.aes_keygen && caps.aes_key_wrap_pad && caps.unwrap)
+  keys.mode = (!force_asymmetric && !caps.read_only && caps.aes_keygen && caps.aes_key_wrap_pad &&
+               caps.unwrap)
                   ? KeyMode::token_aes
                   : KeyMode::asymmetric;
   auto& settings = keys.settings;
@@ -126,8 +133,10 @@ HolderKeys create_holder_keys(const std::shared_ptr<p11::Token>& token, bool for
     settings.emplace_back("card_key_uri", text_bytes(card_key.uri()));
     vault::TokenServiceKey opener(std::move(card_key));
     SecretBytes vault_key = fresh_vault_key();
-    settings.emplace_back("sealed_vault_key", vault::rsa_oaep_sha1_encrypt(opener.public_key_pem(), vault_key.reveal()));
-    keys.master_key = std::make_unique<vault::SoftwareMasterKey>(vault::SoftwareMasterKey::from_bytes(std::move(vault_key)));
+    settings.emplace_back("sealed_vault_key", vault::rsa_oaep_sha1_encrypt(opener.public_key_pem(),
+                                                                           vault_key.reveal()));
+    keys.master_key = std::make_unique<vault::SoftwareMasterKey>(
+        vault::SoftwareMasterKey::from_bytes(std::move(vault_key)));
   }
   settings.emplace_back("token_serial", text_bytes(token->serial()));
   settings.emplace_back("token_label", text_bytes(token->label()));
@@ -171,12 +180,14 @@ void destroy_keys_with_ids(const std::shared_ptr<p11::Token>& token,
 HolderKeys open_holder_keys(const std::shared_ptr<p11::Token>& token, vault::VaultStore& store) {
   if (setting_text(store, "token_serial") != token->serial()) {
     throw std::runtime_error("this vault belongs to token '" + setting_text(store, "token_label") +
-                             "' (serial " + setting_text(store, "token_serial") + "), not to '" + token->label() + "'");
+                             "' (serial " + setting_text(store, "token_serial") + "), not to '" +
+                             token->label() + "'");
   }
   HolderKeys keys;
   keys.mode = setting_text(store, "mode") == "token_aes" ? KeyMode::token_aes : KeyMode::asymmetric;
   keys.identity_key_uri = setting_text(store, "identity_key_uri");
-  keys.identity_key = std::make_unique<vault::TokenSigningKey>(vault::TokenSigningKey::from_uri(token, keys.identity_key_uri));
+  keys.identity_key = std::make_unique<vault::TokenSigningKey>(
+      vault::TokenSigningKey::from_uri(token, keys.identity_key_uri));
   if (keys.mode == KeyMode::token_aes) {
     keys.master_key = std::make_unique<vault::TokenMasterKey>(
         vault::TokenMasterKey::from_uri(token, setting_text(store, "master_key_uri")));

@@ -41,9 +41,9 @@ const char* event_text(LockReason reason) noexcept {
 std::string locked_message(const LockRecord* record) {
   if (record == nullptr) return "vault locked: run 'idvault unlock'";
   // The agent and its clients run as one user on one machine: its local time is theirs.
-  const std::string at = local_clock_time(
-      static_cast<std::int64_t>(std::chrono::system_clock::to_time_t(record->at)),
-      static_cast<std::int64_t>(std::time(nullptr)));
+  const std::string at =
+      local_clock_time(static_cast<std::int64_t>(std::chrono::system_clock::to_time_t(record->at)),
+                       static_cast<std::int64_t>(std::time(nullptr)));
   switch (record->reason) {
     case LockReason::token_removed:
       return "vault locked: the token was removed at " + at +

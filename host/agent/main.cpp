@@ -41,7 +41,8 @@ void on_signal(int) {
 }
 
 fs::path default_store() {
-  if (const char* data = std::getenv("XDG_DATA_HOME"); data && *data) return fs::path(data) / "idvault" / "vault.db";
+  if (const char* data = std::getenv("XDG_DATA_HOME"); data && *data)
+    return fs::path(data) / "idvault" / "vault.db";
   if (const char* home = std::getenv("HOME"); home && *home) {
     return fs::path(home) / ".local" / "share" / "idvault" / "vault.db";
   }
@@ -64,29 +65,33 @@ int main(int argc, char** argv) {
   long token_poll_ms = 1000;
   long file_threads = 2;
   std::string log_level;
-  options.add_options()("help,h", "show this help")
-      ("socket", po::value(&socket_path), "socket path (default $XDG_RUNTIME_DIR/idvault/agent.sock)")
-      ("store", po::value(&store_path), "vault store (default $XDG_DATA_HOME/idvault/vault.db)")
-      ("module", po::value(&module), "PKCS#11 module (.so) that drives the token")
-      ("token", po::value(&token_uri)->default_value("pkcs11:"), "RFC 7512 URI of the token")
-      ("config", po::value(&config_file), "file with the same options, one 'name = value' a line")
-      ("confirm-program", po::value(&confirm_program),
-       "program asked before every share (gets a summary as argument, JSON on stdin; exit 0 = yes)")
-      ("idle-timeout", po::value(&idle_timeout)->default_value(0), "lock after this many idle seconds (0: never)")
-      ("token-poll-ms", po::value(&token_poll_ms)->default_value(1000),
-       "look for a removed or returned token this often; a USB hot-plug event also makes the agent look at once")
-      ("log-level", po::value(&log_level)->default_value("info"),
-       "error, warning, info (adds the audit stream: who asked for what) or debug (adds each Cryptoki call)")
-      ("file-threads", po::value(&file_threads)->default_value(2),
-       "files of one put encrypted at the same time (each written to disk as soon as it is ready)")
-      ("asymmetric", "use the card key hierarchy even if the token can do AES (at init)")
-      ("foreground", "stay in the foreground (the default; kept for ssh-agent habits)");
+  options.add_options()("help,h", "show this help")(
+      "socket", po::value(&socket_path),
+      "socket path (default $XDG_RUNTIME_DIR/idvault/agent.sock)")(
+      "store", po::value(&store_path), "vault store (default $XDG_DATA_HOME/idvault/vault.db)")(
+      "module", po::value(&module), "PKCS#11 module (.so) that drives the token")(
+      "token", po::value(&token_uri)->default_value("pkcs11:"), "RFC 7512 URI of the token")(
+      "config", po::value(&config_file), "file with the same options, one 'name = value' a line")(
+      "confirm-program", po::value(&confirm_program),
+      "program asked before every share (gets a summary as argument, JSON on stdin; exit 0 = yes)")(
+      "idle-timeout", po::value(&idle_timeout)->default_value(0),
+      "lock after this many idle seconds (0: never)")(
+      "token-poll-ms", po::value(&token_poll_ms)->default_value(1000),
+      "look for a removed or returned token this often; a USB hot-plug event also makes the agent "
+      "look at once")("log-level", po::value(&log_level)->default_value("info"),
+                      "error, warning, info (adds the audit stream: who asked for what) or debug "
+                      "(adds each Cryptoki call)")(
+      "file-threads", po::value(&file_threads)->default_value(2),
+      "files of one put encrypted at the same time (each written to disk as soon as it is ready)")(
+      "asymmetric", "use the card key hierarchy even if the token can do AES (at init)")(
+      "foreground", "stay in the foreground (the default; kept for ssh-agent habits)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, options), vm);
     if (vm.count("config")) {
       std::ifstream file(vm["config"].as<std::string>());
-      if (!file) throw std::runtime_error("cannot read config file " + vm["config"].as<std::string>());
+      if (!file)
+        throw std::runtime_error("cannot read config file " + vm["config"].as<std::string>());
       po::store(po::parse_config_file(file, options), vm);
     }
     po::notify(vm);
@@ -95,7 +100,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (vm.count("help")) {
-    std::cout << "usage: idvault-agent [--socket P] [--store P] [--module SO] [--token URI] [--config F] [--foreground]\n"
+    std::cout << "usage: idvault-agent [--socket P] [--store P] [--module SO] [--token URI] "
+                 "[--config F] [--foreground]\n"
               << options;
     return 0;
   }
@@ -116,7 +122,8 @@ int main(int argc, char** argv) {
     config.force_asymmetric = vm.count("asymmetric") > 0;
     if (idle_timeout < 0) throw std::runtime_error("--idle-timeout must not be negative");
     if (token_poll_ms <= 0) throw std::runtime_error("--token-poll-ms must be positive");
-    if (file_threads < 1 || file_threads > 64) throw std::runtime_error("--file-threads must be 1..64");
+    if (file_threads < 1 || file_threads > 64)
+      throw std::runtime_error("--file-threads must be 1..64");
     config.file_threads = static_cast<unsigned>(file_threads);
 
     // A module that cannot be loaded is a mistake in the configuration, not a token that
@@ -162,9 +169,11 @@ int main(int argc, char** argv) {
     agent::TokenWatcher watcher([&holder] { holder.watch(); }, timing);
     auto hotplug = agent::make_usb_hotplug_source();
     if (hotplug->start([&watcher](agent::UsbChange) { watcher.nudge(); })) {
-      agent::log(agent::LogLevel::info, "token presence: polled, and checked at once on " + hotplug->description());
+      agent::log(agent::LogLevel::info,
+                 "token presence: polled, and checked at once on " + hotplug->description());
     } else {
-      agent::log(agent::LogLevel::info, "token presence: polled only (" + hotplug->description() + ")");
+      agent::log(agent::LogLevel::info,
+                 "token presence: polled only (" + hotplug->description() + ")");
     }
     if (!path.empty()) {
       // What a shell would eval, like ssh-agent -s; to stdout so scripts can capture it.

@@ -9,8 +9,8 @@
 #include <string>
 #include <unordered_map>
 
-#include "host/rpc/method_table.h"
 #include "common/secret_bytes.h"
+#include "host/rpc/method_table.h"
 
 namespace idvault::agent {
 

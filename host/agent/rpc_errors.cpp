@@ -19,7 +19,8 @@ void rethrow_as_rpc_error() {
     std::string message = "wrong PIN";
     if (error.tries_left()) {
       data["tries_left"] = *error.tries_left();
-      message += ", " + std::to_string(*error.tries_left()) + (*error.tries_left() == 1 ? " try left" : " tries left");
+      message += ", " + std::to_string(*error.tries_left()) +
+                 (*error.tries_left() == 1 ? " try left" : " tries left");
     } else if (error.count_low()) {
       data["count_low"] = true;
       message += ", few tries left";
@@ -30,14 +31,17 @@ void rethrow_as_rpc_error() {
     }
     throw RpcError(RpcCode::wrong_pin, message, data);
   } catch (const p11::PinLocked& error) {
-    throw RpcError(RpcCode::pin_locked, "PIN locked: the token refuses further tries (unblock it with the PUK)",
+    throw RpcError(RpcCode::pin_locked,
+                   "PIN locked: the token refuses further tries (unblock it with the PUK)",
                    {{"token", error.token()}});
   } catch (const p11::FinalTryRefused& error) {
-    throw RpcError(RpcCode::wrong_pin,
-                   "one PIN try left: the agent will only spend it when you confirm (allow_final_try)",
-                   {{"token", error.token()}, {"tries_left", 1}, {"final_try", true}});
+    throw RpcError(
+        RpcCode::wrong_pin,
+        "one PIN try left: the agent will only spend it when you confirm (allow_final_try)",
+        {{"token", error.token()}, {"tries_left", 1}, {"final_try", true}});
   } catch (const p11::TokenGone& error) {
-    throw RpcError(RpcCode::token_not_present, "token removed: the vault is locked until it is back and unlocked",
+    throw RpcError(RpcCode::token_not_present,
+                   "token removed: the vault is locked until it is back and unlocked",
                    {{"token", error.token()}});
   } catch (const p11::TokenNotFound& error) {
     throw RpcError(RpcCode::token_not_present, std::string("token not present: ") + error.what());
@@ -48,7 +52,8 @@ void rethrow_as_rpc_error() {
   } catch (const vault::FormatError& error) {
     throw RpcError(RpcCode::bad_input, error.what(), {{"where", error.where()}});
   } catch (const vault::DecryptError&) {
-    throw RpcError(RpcCode::token_error, "stored data could not be decrypted with this token's keys");
+    throw RpcError(RpcCode::token_error,
+                   "stored data could not be decrypted with this token's keys");
   } catch (const vault::StoreError& error) {
     if (error.kind() == vault::StoreError::Kind::disk_full) {
       throw RpcError(RpcCode::internal_error, "the disk is full: nothing was changed");

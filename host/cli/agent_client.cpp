@@ -93,9 +93,12 @@ SecretBytes AgentClient::read_line() {
   std::size_t scanned = 0;  // bytes of pending_ known to hold no newline
   for (;;) {
     const auto* start = pending_.reveal().data();
-    const void* newline = pending_length_ > scanned ? std::memchr(start + scanned, '\n', pending_length_ - scanned) : nullptr;
+    const void* newline = pending_length_ > scanned
+                              ? std::memchr(start + scanned, '\n', pending_length_ - scanned)
+                              : nullptr;
     if (newline != nullptr) {
-      const auto length = static_cast<std::size_t>(static_cast<const std::uint8_t*>(newline) - start);
+      const auto length =
+          static_cast<std::size_t>(static_cast<const std::uint8_t*>(newline) - start);
       const std::size_t rest = pending_length_ - length - 1;
       if (rest == 0) {  // the usual case: the buffer is the line (a 22 MiB answer is not copied)
         SecretBytes line = std::move(pending_);
@@ -117,12 +120,14 @@ SecretBytes AgentClient::read_line() {
       if (pending_.size() >= kAnswerLimit) throw OperationFailed("the agent's answer is too large");
       // Grown by copying only what arrived into a buffer recv will fill: resize() would
       // zero the new half and copy the old byte by byte, 45 ms over a 22 MiB answer.
-      SecretBytes larger = SecretBytes::for_overwrite(std::max<std::size_t>(64u << 10, pending_.size() * 2));
-      if (pending_length_ != 0) std::memcpy(larger.reveal_mutable().data(), pending_.reveal().data(), pending_length_);
+      SecretBytes larger =
+          SecretBytes::for_overwrite(std::max<std::size_t>(64u << 10, pending_.size() * 2));
+      if (pending_length_ != 0)
+        std::memcpy(larger.reveal_mutable().data(), pending_.reveal().data(), pending_length_);
       pending_ = std::move(larger);  // the old buffer is wiped as it is freed
     }
-    const ssize_t got =
-        ::recv(fd_, pending_.reveal_mutable().data() + pending_length_, pending_.size() - pending_length_, 0);
+    const ssize_t got = ::recv(fd_, pending_.reveal_mutable().data() + pending_length_,
+                               pending_.size() - pending_length_, 0);
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) dropped(path_);
     pending_length_ += static_cast<std::size_t>(got);
@@ -193,16 +198,19 @@ bool AgentClient::offers_descriptors() {
 
 bool AgentClient::takes_descriptors_for(std::string_view method) {
   if (!offers_descriptors()) return false;
-  return std::find(attachment_methods_.begin(), attachment_methods_.end(), method) != attachment_methods_.end();
+  return std::find(attachment_methods_.begin(), attachment_methods_.end(), method) !=
+         attachment_methods_.end();
 }
 
 nlohmann::json AgentClient::call_passing(std::string_view method, const nlohmann::json& params,
                                          std::span<const int> descriptors) {
-  nlohmann::json request = {{"jsonrpc", "2.0"}, {"id", next_id()}, {"method", method}, {"params", params}};
+  nlohmann::json request = {
+      {"jsonrpc", "2.0"}, {"id", next_id()}, {"method", method}, {"params", params}};
   request["attachments"] = nlohmann::json::array();
   for (std::size_t i = 0; i < descriptors.size(); ++i) request["attachments"].push_back("fd");
   const std::string line = request.dump() + "\n";
-  send_with_descriptors(std::span(reinterpret_cast<const std::uint8_t*>(line.data()), line.size()), descriptors);
+  send_with_descriptors(std::span(reinterpret_cast<const std::uint8_t*>(line.data()), line.size()),
+                        descriptors);
   return read_answer({});
 }
 
@@ -212,18 +220,21 @@ nlohmann::json AgentClient::read_answer(const ProgressCallback& on_progress) {
     nlohmann::json parsed = nlohmann::json::parse(answer.reveal_text(), nullptr, false);
     // Notifications carry no id; the answer to our request does.
     if (parsed.is_object() && !parsed.contains("id") && parsed.contains("method")) {
-      if (on_progress && parsed["method"] == "element.put.progress") on_progress(parsed.value("params", nlohmann::json()));
+      if (on_progress && parsed["method"] == "element.put.progress")
+        on_progress(parsed.value("params", nlohmann::json()));
       continue;
     }
     return result_of(parsed);
   }
 }
 
-void AgentClient::send_with_descriptors(std::span<const std::uint8_t> bytes, std::span<const int> descriptors) {
+void AgentClient::send_with_descriptors(std::span<const std::uint8_t> bytes,
+                                        std::span<const int> descriptors) {
   if (descriptors.empty()) return send_all(bytes);
   const ssize_t sent = rpc::send_with_descriptors(fd_, bytes, descriptors);
   if (sent <= 0) dropped(path_);
-  send_all(bytes.subspan(static_cast<std::size_t>(sent)));  // the descriptors went with the first bytes
+  send_all(
+      bytes.subspan(static_cast<std::size_t>(sent)));  // the descriptors went with the first bytes
 }
 
 nlohmann::json AgentClient::call(SecretRequest& request, const ProgressCallback& on_progress) {

@@ -6,13 +6,13 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <string>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
-#include "host/cli/secret_request.h"
 #include "common/secret_bytes.h"
+#include "host/cli/secret_request.h"
 
 namespace idvault::cli {
 
@@ -66,7 +66,8 @@ class AgentClient {
   // Whether it takes passed descriptors for this method (status lists it).
   [[nodiscard]] bool takes_descriptors_for(std::string_view method);
   // call() with these descriptors passed, announced as "fd" attachments 0, 1, ...
-  nlohmann::json call_passing(std::string_view method, const nlohmann::json& params, std::span<const int> descriptors);
+  nlohmann::json call_passing(std::string_view method, const nlohmann::json& params,
+                              std::span<const int> descriptors);
 
  private:
   void send_all(std::span<const std::uint8_t> bytes);

@@ -5,8 +5,8 @@
 
 #include <memory>
 
-#include "host/cli/agent_messages.h"
 #include "common/cli/cli_error.h"
+#include "host/cli/agent_messages.h"
 
 namespace idvault::cli {
 namespace {

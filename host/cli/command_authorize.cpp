@@ -4,11 +4,11 @@
 #include <optional>
 #include <set>
 
+#include "common/cli/cli_error.h"
+#include "common/cli/command_line.h"
 #include "host/cli/agent_client.h"
 #include "host/cli/agent_messages.h"
 #include "host/cli/bundle_delivery.h"
-#include "common/cli/cli_error.h"
-#include "common/cli/command_line.h"
 #include "host/cli/commands.h"
 #include "host/cli/local_files.h"
 #include "host/cli/terminal_question.h"

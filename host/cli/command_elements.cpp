@@ -5,20 +5,20 @@
 #include <iostream>
 #include <optional>
 
-#include "host/cli/agent_client.h"
-#include "host/cli/agent_messages.h"
+#include "common/base64.h"
 #include "common/cli/cli_error.h"
 #include "common/cli/command_line.h"
+#include "common/json_fields.h"
+#include "common/utc_time.h"
+#include "host/cli/agent_client.h"
+#include "host/cli/agent_messages.h"
 #include "host/cli/commands.h"
 #include "host/cli/element_args.h"
 #include "host/cli/local_files.h"
 #include "host/cli/progress_bar.h"
 #include "host/rpc/attachment_announcement.h"
-#include "common/base64.h"
 #include "vault/model/element_data.h"
 #include "vault/model/errors.h"
-#include "common/json_fields.h"
-#include "common/utc_time.h"
 
 namespace idvault::cli {
 namespace {
@@ -202,8 +202,9 @@ int run_put(const Args& args) {
     if (!given && slot == Slot::required)
       throw UsageError(type_name(type) + " needs --" + option.option);
     if (!given) continue;
-    const auto paths = option.many ? (*vm)[option.option].as<std::vector<std::string>>()
-                                   : std::vector<std::string>{(*vm)[option.option].as<std::string>()};
+    const auto paths = option.many
+                           ? (*vm)[option.option].as<std::vector<std::string>>()
+                           : std::vector<std::string>{(*vm)[option.option].as<std::string>()};
     if (pass_files) {
       std::vector<SecretRequest::OpenFileRef> refs;
       for (const auto& path : paths) {
@@ -225,13 +226,16 @@ int run_put(const Args& args) {
         request.add_file(option.member, files.front());
       }
     }
-    stored += (stored.empty() ? ": " : ", ") + (option.many ? std::to_string(paths.size()) + " " : std::string()) +
-              option.member;
+    stored += (stored.empty() ? ": " : ", ") +
+              (option.many ? std::to_string(paths.size()) + " " : std::string()) + option.member;
   }
   std::optional<ProgressBar> bar;
-  if (forced_progress || (terminal && scan_bytes >= (1u << 20))) bar.emplace(std::cerr, "storing", terminal);
+  if (forced_progress || (terminal && scan_bytes >= (1u << 20)))
+    bar.emplace(std::cerr, "storing", terminal);
   (void)agent.call(request, [&bar](const nlohmann::json& progress) {
-    if (bar) bar->update(progress.value("done", std::uint64_t{0}), progress.value("total", std::uint64_t{0}));
+    if (bar)
+      bar->update(progress.value("done", std::uint64_t{0}),
+                  progress.value("total", std::uint64_t{0}));
   });
   bar.reset();  // ends the bar's line before the summary
   std::cout << "stored " << type_name(type) << stored << "\n";
@@ -255,8 +259,8 @@ int run_list(const Args& args) {
   for (const auto& summary : list) {
     std::string name = summary.value("type", std::string());
     name.resize(std::max<std::size_t>(name.size(), 24), ' ');
-    std::cout << name << " " << utc_date_minutes(summary.value("updated_at", std::int64_t{0})) << "  "
-              << describe_summary(summary) << "\n";
+    std::cout << name << " " << utc_date_minutes(summary.value("updated_at", std::int64_t{0}))
+              << "  " << describe_summary(summary) << "\n";
     print_errors(summary.value("errors", nlohmann::json::array()), std::cout, "    ");
   }
   return kExitOk;

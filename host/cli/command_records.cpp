@@ -2,17 +2,17 @@
 // log of shares, verification providers' attestations, and errors services reported.
 #include <iostream>
 
-#include "host/cli/agent_client.h"
-#include "host/cli/agent_messages.h"
 #include "common/cli/cli_error.h"
 #include "common/cli/command_line.h"
+#include "common/json_fields.h"
+#include "common/utc_time.h"
+#include "host/cli/agent_client.h"
+#include "host/cli/agent_messages.h"
 #include "host/cli/commands.h"
 #include "host/cli/local_files.h"
 #include "vault/model/element_error.h"
-#include "vault/signed/element_error_signature.h"
 #include "vault/model/errors.h"
-#include "common/json_fields.h"
-#include "common/utc_time.h"
+#include "vault/signed/element_error_signature.h"
 
 namespace idvault::cli {
 namespace {
@@ -153,7 +153,8 @@ int run_errors(const Args& args) {
   try {
     (void)vault::signed_element_errors_from_json(signed_errors);
   } catch (const vault::FormatError& error) {
-    throw UsageError(path + ": not a signed error list from a service (" + std::string(error.what()) + ")");
+    throw UsageError(path + ": not a signed error list from a service (" +
+                     std::string(error.what()) + ")");
   }
   AgentClient agent(agent_socket_path());
   nlohmann::json result = agent.call("errors.add", {{"errors", signed_errors}});

@@ -4,11 +4,11 @@
 #include <iostream>
 #include <optional>
 
+#include "common/cli/cli_error.h"
+#include "common/cli/command_line.h"
 #include "common/utc_time.h"
 #include "host/cli/agent_client.h"
 #include "host/cli/agent_messages.h"
-#include "common/cli/cli_error.h"
-#include "common/cli/command_line.h"
 #include "host/cli/commands.h"
 #include "host/cli/token_match.h"
 #include "host/pin/pin_source.h"
@@ -99,7 +99,8 @@ int run_init(const Args& args) {
                                 "RFC 7512 URI the agent's token must match")(
       "module", po::value<std::string>(), "PKCS#11 module the agent must be using")(
       "recovery-password", "also protect the vault with a recovery password (asked for twice)")(
-      "recovery-password-file", po::value<std::string>(), "read the recovery password from this file");
+      "recovery-password-file", po::value<std::string>(),
+      "read the recovery password from this file");
   add_json_option(command);
   auto vm = command.parse(args);
   if (!vm) return kExitOk;
@@ -191,10 +192,10 @@ int run_recovery(const Args& args) {
 }
 
 int run_unlock(const Args& args) {
-  CommandLine command(
-      "idvault unlock [--pin-file F] [--allow-final-try] [--json]",
-      "Logs the agent in to the token so the vault can be read and shared.\n"
-      "The PIN comes from --pin-file, $IDVAULT_ASKPASS, the pinentry in $IDVAULT_PINENTRY, or the terminal.");
+  CommandLine command("idvault unlock [--pin-file F] [--allow-final-try] [--json]",
+                      "Logs the agent in to the token so the vault can be read and shared.\n"
+                      "The PIN comes from --pin-file, $IDVAULT_ASKPASS, the pinentry in "
+                      "$IDVAULT_PINENTRY, or the terminal.");
   add_pin_options(command);
   add_json_option(command);
   auto vm = command.parse(args);

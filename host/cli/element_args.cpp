@@ -1,7 +1,7 @@
 #include "host/cli/element_args.h"
 
-#include "host/cli/agent_messages.h"
 #include "common/cli/cli_error.h"
+#include "host/cli/agent_messages.h"
 
 namespace idvault::cli {
 

@@ -99,7 +99,8 @@ PendingPrivateFile::~PendingPrivateFile() {
 
 void PendingPrivateFile::commit() {
   // rename replaces a symlink at path itself; it does not write through it.
-  if (::close(file_.release()) != 0 || ::rename(temporary_.c_str(), path_.c_str()) != 0) cannot("write", path_);
+  if (::close(file_.release()) != 0 || ::rename(temporary_.c_str(), path_.c_str()) != 0)
+    cannot("write", path_);
   committed_ = true;
 }
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <utility>
 
-#include "host/rpc/file_descriptor.h"
 #include "common/secret_bytes.h"
+#include "host/rpc/file_descriptor.h"
 
 namespace idvault::cli {
 

@@ -4,10 +4,10 @@
 #include <iostream>
 #include <map>
 
+#include "common/cli/cli_error.h"
 #include "common/process_hardening.h"
 #include "host/cli/agent_client.h"
 #include "host/cli/agent_messages.h"
-#include "common/cli/cli_error.h"
 #include "host/cli/commands.h"
 
 using namespace idvault::cli;
@@ -48,7 +48,8 @@ void print_usage(std::ostream& out) {
     out << "  " << padded << command.summary << "\n";
   }
   out << "\nThe agent is found at $IDVAULT_SOCK (default " << agent_socket_path().string() << ").\n"
-      << "PINs come from --pin-file, $IDVAULT_ASKPASS, the pinentry in $IDVAULT_PINENTRY, or the terminal; never from "
+      << "PINs come from --pin-file, $IDVAULT_ASKPASS, the pinentry in $IDVAULT_PINENTRY, or the "
+         "terminal; never from "
          "argv.\n";
 }
 

@@ -117,7 +117,8 @@ void SecretRequest::add_passed_file(std::string_view name, OpenFileRef file) {
   append_passed(file);
 }
 
-void SecretRequest::add_passed_file_list(std::string_view name, std::span<const OpenFileRef> files) {
+void SecretRequest::add_passed_file_list(std::string_view name,
+                                         std::span<const OpenFileRef> files) {
   append_name(name);
   append("[");
   for (std::size_t i = 0; i < files.size(); ++i) {

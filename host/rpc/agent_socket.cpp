@@ -26,7 +26,8 @@ sockaddr_un address_of(const std::filesystem::path& path) {
   address.sun_family = AF_UNIX;
   const std::string text = path.string();
   if (text.size() >= sizeof(address.sun_path)) {
-    throw std::runtime_error("socket path too long (" + std::to_string(text.size()) + " bytes): " + text);
+    throw std::runtime_error("socket path too long (" + std::to_string(text.size()) +
+                             " bytes): " + text);
   }
   std::memcpy(address.sun_path, text.c_str(), text.size() + 1);
   return address;
@@ -44,7 +45,8 @@ void ensure_private_directory(const std::filesystem::path& dir) {
   if (::lstat(dir.c_str(), &info) != 0) fail("cannot inspect", dir);
   if (!S_ISDIR(info.st_mode)) throw std::runtime_error("not a directory: " + dir.string());
   if (info.st_uid != ::geteuid()) {
-    throw std::runtime_error("directory " + dir.string() + " belongs to another user; refusing to use it");
+    throw std::runtime_error("directory " + dir.string() +
+                             " belongs to another user; refusing to use it");
   }
   // Closing it now would not take back what another user already put in it (a socket
   // a client might reach before ours, a link): made by someone else or left open, it
@@ -60,7 +62,8 @@ void ensure_private_directory(const std::filesystem::path& dir) {
 bool something_answers(const sockaddr_un& address) {
   int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (probe < 0) return false;
-  bool answered = ::connect(probe, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0;
+  bool answered =
+      ::connect(probe, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0;
   ::close(probe);
   return answered;
 }
@@ -134,7 +137,8 @@ std::optional<int> socket_from_systemd() {
   const char* pid = std::getenv("LISTEN_PID");
   const char* fds = std::getenv("LISTEN_FDS");
   if (pid == nullptr || fds == nullptr) return std::nullopt;
-  if (std::strtol(pid, nullptr, 10) != ::getpid() || std::strtol(fds, nullptr, 10) < 1) return std::nullopt;
+  if (std::strtol(pid, nullptr, 10) != ::getpid() || std::strtol(fds, nullptr, 10) < 1)
+    return std::nullopt;
   constexpr int kFirstPassedFd = 3;  // SD_LISTEN_FDS_START
   // As sd_is_socket() checks: serving an fd that is closed, a file or an unbound socket
   // would leave an agent that looks alive and answers no one.
@@ -142,8 +146,10 @@ std::optional<int> socket_from_systemd() {
   int listening = 0;
   socklen_t size = sizeof(listening);
   if (::fstat(kFirstPassedFd, &info) != 0 || !S_ISSOCK(info.st_mode) ||
-      ::getsockopt(kFirstPassedFd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0 || listening == 0) {
-    throw std::runtime_error("LISTEN_FDS says systemd passed a socket, but fd 3 is not a listening socket");
+      ::getsockopt(kFirstPassedFd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0 ||
+      listening == 0) {
+    throw std::runtime_error(
+        "LISTEN_FDS says systemd passed a socket, but fd 3 is not a listening socket");
   }
   ::fcntl(kFirstPassedFd, F_SETFD, FD_CLOEXEC);
   // Children must not think the socket is theirs.

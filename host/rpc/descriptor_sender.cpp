@@ -8,7 +8,8 @@
 
 namespace idvault::rpc {
 
-ssize_t send_with_descriptors(int socket, std::span<const std::uint8_t> bytes, std::span<const int> descriptors) {
+ssize_t send_with_descriptors(int socket, std::span<const std::uint8_t> bytes,
+                              std::span<const int> descriptors) {
   std::vector<char> control(CMSG_SPACE(sizeof(int) * descriptors.size()));
   iovec from{const_cast<std::uint8_t*>(bytes.data()), bytes.size()};  // sendmsg does not write it
   msghdr message{};

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "common/json_text_scanner.h"
 #include "common/json_fields.h"
+#include "common/json_text_scanner.h"
 
 namespace idvault::rpc {
 namespace {
@@ -86,7 +86,9 @@ bool has_raw_nul(std::string_view text) noexcept {
   return std::memchr(text.data(), '\0', text.size()) != nullptr;
 }
 
-nlohmann::json discarded() { return nlohmann::json(nlohmann::json::value_t::discarded); }
+nlohmann::json discarded() {
+  return nlohmann::json(nlohmann::json::value_t::discarded);
+}
 
 }  // namespace
 

@@ -1,8 +1,8 @@
 #include "host/rpc/json_rpc.h"
 
+#include "common/json_fields.h"
 #include "host/rpc/compact_json.h"
 #include "host/rpc/json_line_parser.h"
-#include "common/json_fields.h"
 
 namespace idvault::rpc {
 namespace {
@@ -28,8 +28,7 @@ RpcRequest parse_request(std::string_view line, nlohmann::json& id_for_error) {
   if (message.is_discarded()) {
     if (json_fields::nests_too_deep(line)) {
       throw RpcError(RpcCode::parse_error, "parse error: nested deeper than " +
-                                               std::to_string(json_fields::kMaxDepth) +
-                                               " levels");
+                                               std::to_string(json_fields::kMaxDepth) + " levels");
     }
     throw RpcError(RpcCode::parse_error, "parse error: not valid JSON");
   }
@@ -39,7 +38,8 @@ RpcRequest parse_request(std::string_view line, nlohmann::json& id_for_error) {
   RpcRequest request;
   if (auto it = message.find("id"); it != message.end()) {
     if (!valid_id(*it)) {
-      throw RpcError(RpcCode::invalid_request, "invalid request: id must be a string or an integer");
+      throw RpcError(RpcCode::invalid_request,
+                     "invalid request: id must be a string or an integer");
     }
     id_for_error = *it;
     request.id = *it;
@@ -51,13 +51,16 @@ RpcRequest parse_request(std::string_view line, nlohmann::json& id_for_error) {
     throw RpcError(RpcCode::invalid_request, "invalid request: \"jsonrpc\" must be \"2.0\"");
   }
   auto method = message.find("method");
-  if (method == message.end() || !method->is_string() || method->get_ref<const std::string&>().empty()) {
-    throw RpcError(RpcCode::invalid_request, "invalid request: \"method\" must be a non-empty string");
+  if (method == message.end() || !method->is_string() ||
+      method->get_ref<const std::string&>().empty()) {
+    throw RpcError(RpcCode::invalid_request,
+                   "invalid request: \"method\" must be a non-empty string");
   }
   request.method = method->get<std::string>();
   if (auto params = message.find("params"); params != message.end()) {
     if (!params->is_object() && !params->is_array()) {
-      throw RpcError(RpcCode::invalid_request, "invalid request: \"params\" must be an object or an array");
+      throw RpcError(RpcCode::invalid_request,
+                     "invalid request: \"params\" must be an object or an array");
     }
     request.params = std::move(*params);
   }

@@ -49,8 +49,8 @@ class RpcError : public std::runtime_error {
 
 struct RpcRequest {
   std::string method;
-  nlohmann::json params;  // object, array, or null when absent
-  nlohmann::json id;      // null for a notification-less call that had "id": null
+  nlohmann::json params;         // object, array, or null when absent
+  nlohmann::json id;             // null for a notification-less call that had "id": null
   bool is_notification = false;  // no "id" member: the client wants no answer
 };
 
@@ -62,7 +62,8 @@ struct RpcRequest {
 // One compact line each, terminated by '\n'.
 [[nodiscard]] std::string format_result(const nlohmann::json& id, nlohmann::json result);
 // A notification (no id): an event, or a call's progress before its answer.
-[[nodiscard]] std::string format_notification(std::string_view method, const nlohmann::json& params);
+[[nodiscard]] std::string format_notification(std::string_view method,
+                                              const nlohmann::json& params);
 [[nodiscard]] std::string format_error(const nlohmann::json& id, RpcCode code,
                                        std::string_view message,
                                        const nlohmann::json& data = nullptr);

@@ -14,7 +14,9 @@ constexpr std::size_t kMoveOutFrame = 64u << 10;
 
 }  // namespace
 
-LineFramer::~LineFramer() { ::explicit_bzero(buffer_.data(), used_); }
+LineFramer::~LineFramer() {
+  ::explicit_bzero(buffer_.data(), used_);
+}
 
 void LineFramer::compact() noexcept {
   if (consumed_ == 0) return;
@@ -139,7 +141,8 @@ std::optional<std::string> LineFramer::next_frame() {
   }
   const char* data = buffer_.data();
   const auto newline = static_cast<std::size_t>(
-      static_cast<const char*>(std::memchr(data + consumed_, '\n', partial_start_ - consumed_)) - data);
+      static_cast<const char*>(std::memchr(data + consumed_, '\n', partial_start_ - consumed_)) -
+      data);
   std::string frame;
   if (consumed_ == 0 && newline + 1 == used_ && newline >= kMoveOutFrame) {
     frame = std::move(buffer_);

@@ -60,7 +60,7 @@ class LineFramer {
   void fill_attachments(std::span<const char> bytes) noexcept;
 
   std::size_t max_frame_bytes_;
-  std::string buffer_;             // its size is the capacity; [0, used_) holds data
+  std::string buffer_;  // its size is the capacity; [0, used_) holds data
   std::size_t used_ = 0;
   std::size_t consumed_ = 0;       // bytes of buffer_ already handed out (and wiped)
   std::size_t partial_start_ = 0;  // where the frame still missing its '\n' begins
@@ -68,8 +68,8 @@ class LineFramer {
 
   bool awaiting_ = false;
   std::vector<SecretBytes> attachments_;
-  std::size_t filling_ = 0;         // index of the attachment being received
-  std::size_t filled_ = 0;          // bytes of it already received
+  std::size_t filling_ = 0;  // index of the attachment being received
+  std::size_t filled_ = 0;   // bytes of it already received
 };
 
 }  // namespace idvault::rpc

@@ -12,7 +12,8 @@ namespace {
 struct stat regular_file(const FileDescriptor& fd, const std::string& where) {
   struct stat status {};
   if (::fstat(fd.get(), &status) != 0 || !S_ISREG(status.st_mode)) {
-    throw RpcError(RpcCode::invalid_params, where + ": the descriptor passed is not a regular file");
+    throw RpcError(RpcCode::invalid_params,
+                   where + ": the descriptor passed is not a regular file");
   }
   return status;
 }
@@ -68,10 +69,12 @@ std::variant<SecretBytes, PassedFile> CallContext::take_file(const nlohmann::jso
   return PassedFile{std::move(fd), size};
 }
 
-FileDescriptor CallContext::take_output_file(const nlohmann::json& index, const std::string& where) const {
+FileDescriptor CallContext::take_output_file(const nlohmann::json& index,
+                                             const std::string& where) const {
   Attachment& attachment = claim(index, where);
   auto* passed = std::get_if<FileDescriptor>(&attachment);
-  if (passed == nullptr) throw RpcError(RpcCode::invalid_params, where + ": expected a passed descriptor, not bytes");
+  if (passed == nullptr)
+    throw RpcError(RpcCode::invalid_params, where + ": expected a passed descriptor, not bytes");
   FileDescriptor fd = std::move(*passed);
   (void)regular_file(fd, where);
   const int mode = ::fcntl(fd.get(), F_GETFL);

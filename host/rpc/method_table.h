@@ -10,10 +10,10 @@
 #include <variant>
 #include <vector>
 
+#include "common/secret_bytes.h"
 #include "host/rpc/file_descriptor.h"
 #include "host/rpc/json_rpc.h"
 #include "host/rpc/peer_credentials.h"
-#include "common/secret_bytes.h"
 
 namespace idvault::rpc {
 
@@ -32,9 +32,13 @@ class CallContext {
   // passed_file_budget: how many bytes the files of the request's descriptors may hold
   // together (the frame limit less the line and its byte attachments).
   // notify: sends one line to this connection ahead of the answer (none: dropped).
-  CallContext(PeerIdentity peer, std::function<void()> subscribe, std::vector<Attachment>* attachments = nullptr,
-              std::size_t passed_file_budget = 0, std::function<void(std::string line)> notify = {})
-      : peer_(peer), subscribe_(std::move(subscribe)), notify_(std::move(notify)), attachments_(attachments),
+  CallContext(PeerIdentity peer, std::function<void()> subscribe,
+              std::vector<Attachment>* attachments = nullptr, std::size_t passed_file_budget = 0,
+              std::function<void(std::string line)> notify = {})
+      : peer_(peer),
+        subscribe_(std::move(subscribe)),
+        notify_(std::move(notify)),
+        attachments_(attachments),
         passed_file_budget_(passed_file_budget) {}
   [[nodiscard]] const PeerIdentity& peer() const noexcept { return peer_; }
   // Asks for server-pushed notifications (token in/out, lock) on this connection.
@@ -49,14 +53,16 @@ class CallContext {
   }
   // Moves attachment `index` out; throws RpcError(invalid_params) naming `where` for an
   // index the request did not announce, one already taken, or a passed descriptor.
-  [[nodiscard]] SecretBytes take_attachment(const nlohmann::json& index, const std::string& where) const;
+  [[nodiscard]] SecretBytes take_attachment(const nlohmann::json& index,
+                                            const std::string& where) const;
   // The same, taking a passed descriptor too: RpcError(invalid_params) if it is not a
   // regular file or is empty, frame_too_large if the request's files are over budget.
   [[nodiscard]] std::variant<SecretBytes, PassedFile> take_file(const nlohmann::json& index,
                                                                 const std::string& where) const;
   // A passed descriptor the handler is to write to (an answer too large for the socket):
   // RpcError(invalid_params) unless it is a regular file open for writing.
-  [[nodiscard]] FileDescriptor take_output_file(const nlohmann::json& index, const std::string& where) const;
+  [[nodiscard]] FileDescriptor take_output_file(const nlohmann::json& index,
+                                                const std::string& where) const;
   // Throws RpcError(invalid_params) if an announced attachment was not referenced: the
   // client sent bytes it did not mean, so the request is refused before it acts.
   void require_all_attachments_taken() const;
@@ -79,7 +85,9 @@ using MethodHandler = std::function<nlohmann::json(nlohmann::json& params, const
 
 class MethodTable {
  public:
-  void add(std::string name, MethodHandler handler) { handlers_[std::move(name)] = std::move(handler); }
+  void add(std::string name, MethodHandler handler) {
+    handlers_[std::move(name)] = std::move(handler);
+  }
   // Methods that take attachments; a request with attachments for any other method is
   // refused before its handler runs.
   void accept_attachments(std::string name) { with_attachments_.insert(std::move(name)); }

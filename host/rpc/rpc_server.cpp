@@ -1,13 +1,12 @@
 #include "host/rpc/rpc_server.h"
 
 #include <fcntl.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <unistd.h>
-
-#include <string.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -24,12 +23,12 @@
 #include <vector>
 
 #include "common/json_fields.h"
+#include "common/quoted_text.h"
 #include "host/rpc/attachment_announcement.h"
 #include "host/rpc/file_descriptor.h"
 #include "host/rpc/json_line_parser.h"
 #include "host/rpc/line_framer.h"
 #include "host/rpc/open_file_limit.h"
-#include "common/quoted_text.h"
 
 namespace idvault::rpc {
 namespace {
@@ -42,8 +41,8 @@ void set_nonblocking(int fd) {
   if (flags >= 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
-std::string dispatch(const MethodTable& methods, const std::string& line, const CallContext& context,
-                     bool& answer) {
+std::string dispatch(const MethodTable& methods, const std::string& line,
+                     const CallContext& context, bool& answer) {
   nlohmann::json id = nullptr;
   answer = true;
   try {
@@ -58,7 +57,8 @@ std::string dispatch(const MethodTable& methods, const std::string& line, const 
       throw RpcError(RpcCode::invalid_params,
                      "attachments: " + quote_untrusted(request.method) + " takes none");
     }
-    nlohmann::json params = request.params.is_null() ? nlohmann::json::object() : std::move(request.params);
+    nlohmann::json params =
+        request.params.is_null() ? nlohmann::json::object() : std::move(request.params);
     // Params may hold document scans (base64) or a PIN a handler did not take: wiped
     // whatever the handler does, like the frame they came from.
     struct WipeOnExit {
@@ -71,7 +71,8 @@ std::string dispatch(const MethodTable& methods, const std::string& line, const 
   } catch (const RpcError& error) {
     return format_error(id, error.code(), error.what(), error.data());
   } catch (const nlohmann::json::exception&) {
-    return format_error(id, RpcCode::invalid_params, "invalid params: wrong type or missing member");
+    return format_error(id, RpcCode::invalid_params,
+                        "invalid params: wrong type or missing member");
   } catch (const std::exception&) {
     // Whatever it was may hold details we must not hand to a client (or log).
     return format_error(id, RpcCode::internal_error, "internal error");
@@ -94,11 +95,11 @@ struct RpcServer::Impl {
     // arrive with its bytes, so by the time it is framed they are here, ahead of any
     // a later line sent; lines take theirs from the front (as Wayland matches them).
     std::deque<FileDescriptor> passed;
-    std::string announcing;          // the line whose attachments are arriving
+    std::string announcing;  // the line whose attachments are arriving
     // Its attachments in announced order: the descriptors it took, and an empty place
     // for each byte attachment still arriving.
     std::vector<Attachment> announced;
-    std::string output;  // answers not yet sent in full
+    std::string output;           // answers not yet sent in full
     std::size_t output_sent = 0;  // how many of output's bytes went out already
     bool in_flight = false;
     bool reading = true;
@@ -152,9 +153,13 @@ struct RpcServer::Impl {
   std::atomic<std::size_t> refused_count{0};
 
   Impl(int fd, const MethodTable& table, RpcServerOptions opts)
-      : listen_fd(fd), epoll_fd(epoll_create1(EPOLL_CLOEXEC)), wake_fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
-        methods(table), options(opts) {
-    if (epoll_fd.get() < 0 || wake_fd.get() < 0) throw std::runtime_error("agent: cannot create event loop");
+      : listen_fd(fd),
+        epoll_fd(epoll_create1(EPOLL_CLOEXEC)),
+        wake_fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
+        methods(table),
+        options(opts) {
+    if (epoll_fd.get() < 0 || wake_fd.get() < 0)
+      throw std::runtime_error("agent: cannot create event loop");
     set_nonblocking(listen_fd.get());
     watch(listen_fd.get(), 0, EPOLLIN);
     watch(wake_fd.get(), 1, EPOLLIN);
@@ -181,7 +186,8 @@ struct RpcServer::Impl {
   }
   void rewatch(Connection& connection, std::uint64_t id) {
     epoll_event event{};
-    event.events = (connection.reading ? EPOLLIN | EPOLLRDHUP : 0u) | (connection.output.empty() ? 0u : EPOLLOUT);
+    event.events = (connection.reading ? EPOLLIN | EPOLLRDHUP : 0u) |
+                   (connection.output.empty() ? 0u : EPOLLOUT);
     event.data.u64 = id + 1;
     epoll_ctl(epoll_fd.get(), EPOLL_CTL_MOD, connection.fd.get(), &event);
   }
@@ -202,19 +208,22 @@ struct RpcServer::Impl {
         jobs.pop_front();
       }
       bool subscribe = false;
-      std::size_t budget = options.max_frame_bytes - std::min(options.max_frame_bytes, job.request.line.size() + 1);
+      std::size_t budget =
+          options.max_frame_bytes - std::min(options.max_frame_bytes, job.request.line.size() + 1);
       for (const auto& attachment : job.request.attachments) {
-        if (const auto* bytes = std::get_if<SecretBytes>(&attachment)) budget -= std::min(budget, bytes->size());
+        if (const auto* bytes = std::get_if<SecretBytes>(&attachment))
+          budget -= std::min(budget, bytes->size());
       }
       const std::uint64_t connection = job.connection;
-      CallContext context(job.peer, [&subscribe] { subscribe = true; }, &job.request.attachments, budget,
-                          [this, connection](std::string line) {
-                            {
-                              std::lock_guard lock(mutex);
-                              completions.push_back({connection, std::move(line), false, true});
-                            }
-                            wake();
-                          });
+      CallContext context(
+          job.peer, [&subscribe] { subscribe = true; }, &job.request.attachments, budget,
+          [this, connection](std::string line) {
+            {
+              std::lock_guard lock(mutex);
+              completions.push_back({connection, std::move(line), false, true});
+            }
+            wake();
+          });
       bool answer = true;
       std::string response = dispatch(methods, job.request.line, context, answer);
       // The frame may have carried a PIN; it is not needed any more. Attachments a
@@ -252,7 +261,8 @@ struct RpcServer::Impl {
         continue;
       }
       std::uint64_t id = next_id++;
-      auto connection = std::make_unique<Connection>(owned.release(), *peer, options.max_frame_bytes);
+      auto connection =
+          std::make_unique<Connection>(owned.release(), *peer, options.max_frame_bytes);
       watch(fd, id + 1, EPOLLIN | EPOLLRDHUP);
       connections.emplace(id, std::move(connection));
       open_count.store(connections.size());
@@ -270,8 +280,8 @@ struct RpcServer::Impl {
   // How long epoll_wait may sleep: until the pause ends, or for ever.
   int resume_accepting_when_due() {
     if (!accept_paused_until) return -1;
-    const auto left =
-        std::chrono::ceil<std::chrono::milliseconds>(*accept_paused_until - std::chrono::steady_clock::now());
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+        *accept_paused_until - std::chrono::steady_clock::now());
     if (left.count() > 0) return static_cast<int>(left.count());
     accept_paused_until.reset();
     epoll_event event{};
@@ -306,9 +316,10 @@ struct RpcServer::Impl {
       // Read straight into the framer; ask for more room as a frame grows, so a large
       // request takes few system calls and a quiet connection holds a small buffer.
       // An attachment of known size is read in larger pieces, straight into its buffer.
-      const std::size_t want = connection.framer.awaiting_attachments()
-                                   ? (4u << 20)
-                                   : std::clamp<std::size_t>(connection.framer.buffered(), 16u << 10, 1u << 20);
+      const std::size_t want =
+          connection.framer.awaiting_attachments()
+              ? (4u << 20)
+              : std::clamp<std::size_t>(connection.framer.buffered(), 16u << 10, 1u << 20);
       std::span<char> space = connection.framer.receive_space(want);
       iovec into{space.data(), space.size()};
       msghdr message{};
@@ -354,7 +365,8 @@ struct RpcServer::Impl {
   // control buffer holds, or the agent is out of descriptors) or too many wait unclaimed:
   // which line a later descriptor belongs to can then no longer be known.
   static bool keep_passed(Connection& connection, msghdr& message) {
-    for (cmsghdr* header = CMSG_FIRSTHDR(&message); header != nullptr; header = CMSG_NXTHDR(&message, header)) {
+    for (cmsghdr* header = CMSG_FIRSTHDR(&message); header != nullptr;
+         header = CMSG_NXTHDR(&message, header)) {
       if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
       const std::size_t count = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
       for (std::size_t i = 0; i < count; ++i) {
@@ -367,10 +379,12 @@ struct RpcServer::Impl {
   }
 
   // The announcing line's attachments, its byte attachments (in order) put in their places.
-  static std::vector<Attachment> announced_attachments_of(Connection& connection, std::vector<SecretBytes> bytes) {
+  static std::vector<Attachment> announced_attachments_of(Connection& connection,
+                                                          std::vector<SecretBytes> bytes) {
     std::size_t next_bytes = 0;
     for (Attachment& attachment : connection.announced) {
-      if (auto* place = std::get_if<SecretBytes>(&attachment)) *place = std::move(bytes[next_bytes++]);
+      if (auto* place = std::get_if<SecretBytes>(&attachment))
+        *place = std::move(bytes[next_bytes++]);
     }
     return std::exchange(connection.announced, {});
   }
@@ -394,7 +408,8 @@ struct RpcServer::Impl {
         auto attachments = connection.framer.take_attachments();
         if (!attachments) return !connection.framer.oversized();  // more bytes to come
         connection.queued.push_back(
-            {std::move(connection.announcing), announced_attachments_of(connection, std::move(*attachments))});
+            {std::move(connection.announcing),
+             announced_attachments_of(connection, std::move(*attachments))});
         connection.announcing.clear();
       }
       auto frame = connection.framer.next_frame();
@@ -433,7 +448,8 @@ struct RpcServer::Impl {
           connection.passed.pop_front();
         }
         if (sizes.empty()) {  // nothing follows on the stream
-          connection.queued.push_back({std::move(*frame), announced_attachments_of(connection, {})});
+          connection.queued.push_back(
+              {std::move(*frame), announced_attachments_of(connection, {})});
           continue;
         }
         if (!connection.framer.expect_attachments(sizes, frame->size() + 1)) {
@@ -581,7 +597,9 @@ RpcServer::RpcServer(int listen_fd, const MethodTable& methods, RpcServerOptions
 
 RpcServer::~RpcServer() = default;
 
-void RpcServer::run() { impl_->run(); }
+void RpcServer::run() {
+  impl_->run();
+}
 
 void RpcServer::stop() {
   {
@@ -606,7 +624,11 @@ void RpcServer::publish(const std::string& method, const nlohmann::json& params)
   impl_->wake();
 }
 
-std::size_t RpcServer::open_connections() const noexcept { return impl_->open_count.load(); }
-std::size_t RpcServer::refused_peers() const noexcept { return impl_->refused_count.load(); }
+std::size_t RpcServer::open_connections() const noexcept {
+  return impl_->open_count.load();
+}
+std::size_t RpcServer::refused_peers() const noexcept {
+  return impl_->refused_count.load();
+}
 
 }  // namespace idvault::rpc

@@ -29,8 +29,8 @@
 #include "pkcs11/random.h"
 #include "pkcs11/rsa.h"
 #include "pkcs11/token_resolver.h"
-#include "vault/model/errors.h"
 #include "vault/keys/token_keys.h"
+#include "vault/model/errors.h"
 
 namespace po = boost::program_options;
 using idvault::SecretBytes;
@@ -49,7 +49,6 @@ void step(const std::string& what, const std::string& outcome) {
 void check(bool ok, const std::string& what) {
   if (!ok) throw DemoFailure(what);
 }
-
 
 // OpenSSL on the host, as a holder's app encrypts a credentials secret for a service.
 Bytes encrypt_for_service(const std::string& public_key_pem, const SecretBytes& secret,

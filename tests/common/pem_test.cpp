@@ -12,9 +12,9 @@ namespace idvault {
 namespace {
 
 openssl::PKey generate(const char* type) {
-  openssl::PKey key(std::string(type) == "EC" ? EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256")
-                                              : EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA",
-                                                                  std::size_t{2048}));
+  openssl::PKey key(std::string(type) == "EC"
+                        ? EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256")
+                        : EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048}));
   if (!key) throw openssl::OpenSslError("EVP_PKEY_Q_keygen");
   return key;
 }
@@ -35,8 +35,8 @@ TEST(Pem, RefusesWhatIsNotAPublicKey) {
   const openssl::PKey key = generate("EC");
   const std::string pem = public_key_pem_of(*key);
   const std::string rsa_pkcs1 = "-----BEGIN RSA PUBLIC KEY-----\n" + pem.substr(27);
-  for (const std::string& bad : {std::string(), std::string("junk"), rsa_pkcs1,
-                                 pem.substr(0, pem.size() / 2)}) {
+  for (const std::string& bad :
+       {std::string(), std::string("junk"), rsa_pkcs1, pem.substr(0, pem.size() / 2)}) {
     try {
       (void)spki_der_from_pem(bad, "service.key");
       FAIL() << "accepted " << bad;

@@ -13,9 +13,9 @@
 #include "host/agent/element_json.h"
 #include "host/rpc/json_line_parser.h"
 #include "host/rpc/json_rpc.h"
+#include "vault/model/errors.h"
 #include "vault/signed/attestation.h"
 #include "vault/signed/element_error_signature.h"
-#include "vault/model/errors.h"
 #include "vault/wire/passport_encryptor.h"
 
 namespace {
@@ -34,7 +34,8 @@ void check_element(const nlohmann::json& params) {
   if (agent::element_to_json(agent::element_from_params(written)) != written) __builtin_trap();
   try {
     const auto encrypted = vault::encrypt_elements(std::span(&element, 1));
-    if (encrypted.elements.size() != 1 || encrypted.elements[0].type != element.type) __builtin_trap();
+    if (encrypted.elements.size() != 1 || encrypted.elements[0].type != element.type)
+      __builtin_trap();
   } catch (const vault::FormatError&) {
   }
 }

@@ -8,10 +8,10 @@
 #include <span>
 #include <string_view>
 
-#include "vault/signed/attestation.h"
-#include "vault/model/errors.h"
 #include "common/json_fields.h"
 #include "vault/keys/software_keys.h"
+#include "vault/model/errors.h"
+#include "vault/signed/attestation.h"
 
 namespace {
 
@@ -61,8 +61,9 @@ extern "C" int LLVMFuzzerTestOneInput(  // NOLINT(readability-identifier-naming)
   element.type = attestation.claims.element_type;
   share.elements.push_back(element);
   const Bytes trusted[] = {attestation.verifier_key_spki_der};
-  const auto check = check_attestation(json, share, attestation.claims.holder_key_sha256,
-                                       std::span<const Bytes>(trusted), attestation.claims.issued_at);
+  const auto check =
+      check_attestation(json, share, attestation.claims.holder_key_sha256,
+                        std::span<const Bytes>(trusted), attestation.claims.issued_at);
   (void)check;
 
   // The signer is stricter than the reader (it also wants hex digests and a validity
@@ -71,7 +72,8 @@ extern "C" int LLVMFuzzerTestOneInput(  // NOLINT(readability-identifier-naming)
     const Attestation signed_again = sign_attestation(attestation.claims, test_key());
     if (!verify_attestation_signature(signed_again)) __builtin_trap();
     const auto reread = attestation_from_json(to_json(signed_again));
-    if (!verify_attestation_signature(reread) || !(reread.claims == attestation.claims)) __builtin_trap();
+    if (!verify_attestation_signature(reread) || !(reread.claims == attestation.claims))
+      __builtin_trap();
   } catch (const FormatError&) {
   }
   return 0;

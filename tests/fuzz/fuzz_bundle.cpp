@@ -20,7 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(  // NOLINT(readability-identifier-naming)
     const rp::BundleText parts = rp::split_bundle_text(text);
     // Views must stay inside the input (or the splitter's own unescaped copies).
     for (const std::string_view part : {parts.passport_data, parts.receipt, parts.attestations}) {
-      if (!part.empty() && (part.data() < text.data() || part.data() + part.size() > text.data() + text.size())) {
+      if (!part.empty() &&
+          (part.data() < text.data() || part.data() + part.size() > text.data() + text.size())) {
         __builtin_trap();
       }
     }

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "vault/wire/credentials.h"
 #include "vault/model/errors.h"
+#include "vault/wire/credentials.h"
 
 // The entry point libFuzzer calls; its name is fixed by libFuzzer.
 extern "C" int LLVMFuzzerTestOneInput(  // NOLINT(readability-identifier-naming)

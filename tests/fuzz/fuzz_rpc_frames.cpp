@@ -76,7 +76,8 @@ void check_frame(const std::string& frame) {
   if (!ours.is_discarded()) {
     std::string written;
     append_compact_json(ours, written);
-    if (written != ours.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)) __builtin_trap();
+    if (written != ours.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
+      __builtin_trap();
   }
 
   nlohmann::json id;

@@ -25,15 +25,16 @@ extern "C" int LLVMFuzzerTestOneInput(  // NOLINT(readability-identifier-naming)
   const auto hash = input.subspan(1, hash_size);
   input = input.subspan(1 + hash_size);
   if (input.size() < ValueSecret::kSize) return 0;
-  const ValueSecret secret = ValueSecret::from_bytes(
-      SecretBytes(input.first(ValueSecret::kSize)), "fuzz.secret");
+  const ValueSecret secret =
+      ValueSecret::from_bytes(SecretBytes(input.first(ValueSecret::kSize)), "fuzz.secret");
   const auto ciphertext = input.subspan(ValueSecret::kSize);
 
   static ValueDecryptor decryptor;  // reused across inputs, as a relying party's worker does
   std::vector<std::uint8_t> out(ciphertext.size());
   try {
     const auto plaintext = decryptor.decrypt_into(ciphertext, hash, secret, out);
-    if (plaintext.data() < out.data() || plaintext.data() + plaintext.size() > out.data() + out.size()) {
+    if (plaintext.data() < out.data() ||
+        plaintext.data() + plaintext.size() > out.data() + out.size()) {
       __builtin_trap();
     }
   } catch (const DecryptError&) {

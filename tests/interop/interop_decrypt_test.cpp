@@ -8,15 +8,14 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
-
 #include "tests/support/missing_peer.h"
 #include "tests/support/temp_dir.h"
-#include "vault/wire/passport_decryptor.h"
 #include "vault/keys/software_keys.h"
+#include "vault/wire/passport_decryptor.h"
 
 namespace idvault::vault {
 namespace {
@@ -63,7 +62,8 @@ class IndependentEncoder : public ::testing::TestWithParam<std::string> {
   idvault::testing::TempDir dir_{"idvault-vectors"};
 };
 
-void expect_file(const std::optional<DecryptedFile>& got, const nlohmann::json& want, const std::string& what) {
+void expect_file(const std::optional<DecryptedFile>& got, const nlohmann::json& want,
+                 const std::string& what) {
   ASSERT_TRUE(got.has_value()) << what;
   ASSERT_FALSE(got->missing()) << what;
   EXPECT_EQ(sha256_hex(*got->plaintext), want.get<std::string>()) << what;
@@ -72,12 +72,14 @@ void expect_file(const std::optional<DecryptedFile>& got, const nlohmann::json& 
 TEST_P(IndependentEncoder, DecryptsToTheEncodersPlaintexts) {
   const fs::path bundle = dir_ / "bundle";
   const auto manifest = nlohmann::json::parse(read_text(bundle / "manifest.json"));
-  const auto key = SoftwareServiceKey::from_pem(SecretBytes::from_string(read_text(bundle / "key.pem")));
+  const auto key =
+      SoftwareServiceKey::from_pem(SecretBytes::from_string(read_text(bundle / "key.pem")));
   const PassportData passport_data = parse_passport_data(read_text(bundle / "passport_data.json"));
   std::map<std::string, std::vector<std::uint8_t>> files;
   for (const auto& entry : fs::directory_iterator(bundle / "files")) {
     const std::string bytes = read_text(entry.path());
-    files.emplace(entry.path().filename().string(), std::vector<std::uint8_t>(bytes.begin(), bytes.end()));
+    files.emplace(entry.path().filename().string(),
+                  std::vector<std::uint8_t>(bytes.begin(), bytes.end()));
   }
 
   PassportDecryptor decryptor(key);
@@ -111,17 +113,17 @@ TEST_P(IndependentEncoder, DecryptsToTheEncodersPlaintexts) {
       EXPECT_EQ(element.email, want["email"].get<std::string>());
     }
     const auto& want_files = want["files"];
-    for (const auto& [slot, file] : {std::pair{"front_side", &element.front_side},
-                                     std::pair{"reverse_side", &element.reverse_side},
-                                     std::pair{"selfie", &element.selfie}}) {
+    for (const auto& [slot, file] :
+         {std::pair{"front_side", &element.front_side},
+          std::pair{"reverse_side", &element.reverse_side}, std::pair{"selfie", &element.selfie}}) {
       EXPECT_EQ(file->has_value(), want_files.contains(slot)) << type << "." << slot;
       if (want_files.contains(slot)) {
         expect_file(*file, want_files[slot], type + "." + slot);
         ++files_checked;
       }
     }
-    for (const auto& [slot, list] : {std::pair{"files", &element.files},
-                                     std::pair{"translation", &element.translation}}) {
+    for (const auto& [slot, list] :
+         {std::pair{"files", &element.files}, std::pair{"translation", &element.translation}}) {
       const auto expected = want_files.value(slot, nlohmann::json::array());
       ASSERT_EQ(list->size(), expected.size()) << type << "." << slot;
       for (std::size_t i = 0; i < list->size(); ++i) {

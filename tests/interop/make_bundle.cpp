@@ -5,21 +5,21 @@
 //   OUTDIR/key.pem              the service's RSA private key (PKCS#8)
 //   OUTDIR/passport_data.json   Bot API PassportData
 //   OUTDIR/files/<file_id>      the encrypted files, as getFile would deliver them
-//   OUTDIR/plain/<name>         each file's plaintext (name: passport.front_side, utility_bill.files.1)
-//   OUTDIR/expected.json        {"nonce", "elements": {type: {"data"|"phone_number"|"email",
+//   OUTDIR/plain/<name>         each file's plaintext (name: passport.front_side,
+//   utility_bill.files.1) OUTDIR/expected.json        {"nonce", "elements": {type:
+//   {"data"|"phone_number"|"email",
 //                                "files": {slot: name | [names]}}}}
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "tests/vault/wire/sample_passport.h"
-#include "vault/wire/passport_encryptor.h"
 #include "vault/keys/software_keys.h"
+#include "vault/wire/passport_encryptor.h"
 
 namespace fs = std::filesystem;
 using namespace idvault;
@@ -29,7 +29,8 @@ namespace {
 
 void write_file(const fs::path& path, std::span<const std::uint8_t> bytes) {
   std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
   if (!out) throw std::runtime_error("cannot write " + path.string());
 }
 
@@ -54,7 +55,8 @@ nlohmann::json expected_element(const fs::path& dir, const PlainElement& element
   };
   const auto list = [&](const char* slot, const std::vector<SecretBytes>& items) {
     for (std::size_t i = 0; i < items.size(); ++i) {
-      files[slot].push_back(write_plain(dir, type + "." + slot + "." + std::to_string(i), items[i]));
+      files[slot].push_back(
+          write_plain(dir, type + "." + slot + "." + std::to_string(i), items[i]));
     }
   };
   single("front_side", element.front_side);
@@ -80,7 +82,8 @@ int main(int argc, char** argv) {
     fs::create_directories(dir / "plain");
 
     std::vector<PlainElement> elements = testing::every_type();
-    elements[1].front_side = testing::scan(300 * 1024 + 5);  // a scan-sized file, off the 16-byte grid
+    elements[1].front_side =
+        testing::scan(300 * 1024 + 5);  // a scan-sized file, off the 16-byte grid
     const std::string nonce = "idvault-interop/nonce+ünï-" + std::to_string(bits);
 
     const auto key = SoftwareServiceKey::generate(bits);

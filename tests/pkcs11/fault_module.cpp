@@ -43,7 +43,7 @@ CK_FUNCTION_LIST* g_target = nullptr;
 std::atomic<CK_FLAGS> g_extra_flags{0};
 std::atomic<CK_RV> g_login_rv{CKR_OK};
 std::atomic<bool> g_forced_login{false};
-std::atomic<bool> g_removed{false};   // set through idvault_fault_set_removed
+std::atomic<bool> g_removed{false};       // set through idvault_fault_set_removed
 std::atomic<bool> g_file_removed{false};  // set through the control file
 
 bool removed() {
@@ -144,8 +144,10 @@ void note(const char* function, const Rule& rule) {
   const char* path = std::getenv("IDVAULT_FAULT_LOG");
   if (path == nullptr) return;
   char line[160];
-  int n = rule.delay ? std::snprintf(line, sizeof line, "%s delay %ld\n", function, rule.milliseconds)
-                     : std::snprintf(line, sizeof line, "%s 0x%lX\n", function, static_cast<unsigned long>(rule.rv));
+  int n = rule.delay
+              ? std::snprintf(line, sizeof line, "%s delay %ld\n", function, rule.milliseconds)
+              : std::snprintf(line, sizeof line, "%s 0x%lX\n", function,
+                              static_cast<unsigned long>(rule.rv));
   int fd = ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return;
   [[maybe_unused]] auto written = ::write(fd, line, static_cast<std::size_t>(n));
@@ -167,7 +169,8 @@ bool next_rule(const char* function, Rule& out) {
     return false;
   }
   if (!state.loaded || now.st_ino != state.seen.st_ino || now.st_size != state.seen.st_size ||
-      now.st_mtim.tv_sec != state.seen.st_mtim.tv_sec || now.st_mtim.tv_nsec != state.seen.st_mtim.tv_nsec) {
+      now.st_mtim.tv_sec != state.seen.st_mtim.tv_sec ||
+      now.st_mtim.tv_nsec != state.seen.st_mtim.tv_nsec) {
     load_rules(state, path);
     state.seen = now;
     state.loaded = true;
@@ -216,7 +219,8 @@ struct Hook<Member, CK_RV (*)(Args...)> {
     g_list.*Member = &call;
   }
 };
-#define IDVAULT_FAULT_HOOK(fn) Hook<&CK_FUNCTION_LIST::fn, decltype(CK_FUNCTION_LIST::fn)>::install(#fn)
+#define IDVAULT_FAULT_HOOK(fn) \
+  Hook<&CK_FUNCTION_LIST::fn, decltype(CK_FUNCTION_LIST::fn)>::install(#fn)
 
 // ---- removal and PIN flags -------------------------------------------------------------
 

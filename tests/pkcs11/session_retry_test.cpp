@@ -22,12 +22,8 @@ namespace {
 
 class SessionRetryTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ::setenv("IDVAULT_FAULT_CONTROL", (dir_ / "faults").c_str(), 1);
-  }
-  void TearDown() override {
-    ::unsetenv("IDVAULT_FAULT_CONTROL");
-  }
+  void SetUp() override { ::setenv("IDVAULT_FAULT_CONTROL", (dir_ / "faults").c_str(), 1); }
+  void TearDown() override { ::unsetenv("IDVAULT_FAULT_CONTROL"); }
   // Replaced whole, by rename, as the shim expects.
   void faults(const std::string& rules) {
     const auto next = dir_ / "faults.new";

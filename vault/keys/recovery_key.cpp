@@ -11,9 +11,9 @@
 
 #include "common/base64.h"
 #include "common/pem.h"
+#include "common/utf8.h"
 #include "vault/model/errors.h"
 #include "vault/signed/signed_statement.h"
-#include "common/utf8.h"
 
 namespace idvault::vault {
 namespace {
@@ -31,11 +31,14 @@ Bytes random_bytes(std::size_t size) {
   return bytes;
 }
 
-SecretBytes derive_key(const SecretBytes& password, const Bytes& salt, const RecoveryKdfParams& params) {
+SecretBytes derive_key(const SecretBytes& password, const Bytes& salt,
+                       const RecoveryKdfParams& params) {
   SecretBytes key(32);
-  int rc = argon2id_hash_raw(params.t_cost, params.m_cost_kib, params.parallelism, password.reveal().data(),
-                             password.size(), salt.data(), salt.size(), key.reveal_mutable().data(), key.size());
-  if (rc != ARGON2_OK) throw FormatError("recovery", std::string("Argon2id failed: ") + argon2_error_message(rc));
+  int rc = argon2id_hash_raw(params.t_cost, params.m_cost_kib, params.parallelism,
+                             password.reveal().data(), password.size(), salt.data(), salt.size(),
+                             key.reveal_mutable().data(), key.size());
+  if (rc != ARGON2_OK)
+    throw FormatError("recovery", std::string("Argon2id failed: ") + argon2_error_message(rc));
   return key;
 }
 
@@ -43,8 +46,9 @@ SecretBytes derive_key(const SecretBytes& password, const Bytes& salt, const Rec
 Bytes gcm_seal(const SecretBytes& key, const Bytes& nonce, const std::string& aad,
                ByteView plaintext) {
   auto ctx = openssl::make_cipher_ctx();
-  check(EVP_EncryptInit_ex2(ctx.get(), EVP_aes_256_gcm(), key.reveal().data(), nonce.data(), nullptr),
-        "EVP_EncryptInit_ex2");
+  check(
+      EVP_EncryptInit_ex2(ctx.get(), EVP_aes_256_gcm(), key.reveal().data(), nonce.data(), nullptr),
+      "EVP_EncryptInit_ex2");
   Bytes out(plaintext.size() + kTagSize);
   int written = 0;
   if (!aad.empty()) {
@@ -57,9 +61,11 @@ Bytes gcm_seal(const SecretBytes& key, const Bytes& nonce, const std::string& aa
                           static_cast<int>(plaintext.size())),
         "EVP_EncryptUpdate");
   int final_written = 0;
-  check(EVP_EncryptFinal_ex(ctx.get(), out.data() + written, &final_written), "EVP_EncryptFinal_ex");
-  check(EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagSize, out.data() + plaintext.size()),
-        "EVP_CTRL_GCM_GET_TAG");
+  check(EVP_EncryptFinal_ex(ctx.get(), out.data() + written, &final_written),
+        "EVP_EncryptFinal_ex");
+  check(
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagSize, out.data() + plaintext.size()),
+      "EVP_CTRL_GCM_GET_TAG");
   return out;
 }
 
@@ -151,13 +157,15 @@ RecoveryEnvelope seal_envelope(const openssl::PKey& key, const SecretBytes& pass
 
 std::uint32_t param(const nlohmann::json& json, const char* name) {
   auto it = json.find(name);
-  if (it == json.end() || !it->is_number_unsigned()) throw FormatError(std::string("recovery.") + name, "missing");
+  if (it == json.end() || !it->is_number_unsigned())
+    throw FormatError(std::string("recovery.") + name, "missing");
   return it->get<std::uint32_t>();
 }
 
 std::string text(const nlohmann::json& json, const char* name) {
   auto it = json.find(name);
-  if (it == json.end() || !it->is_string()) throw FormatError(std::string("recovery.") + name, "missing");
+  if (it == json.end() || !it->is_string())
+    throw FormatError(std::string("recovery.") + name, "missing");
   return it->get<std::string>();
 }
 
@@ -233,13 +241,15 @@ void check_recovery_password(const SecretBytes& password) {
 }
 
 RecoveryEnvelope recovery_envelope_from_json(const nlohmann::json& json) {
-  if (!json.is_object() || json.value("kdf", "") != "argon2id") throw FormatError("recovery", "unknown envelope");
+  if (!json.is_object() || json.value("kdf", "") != "argon2id")
+    throw FormatError("recovery", "unknown envelope");
   RecoveryEnvelope envelope;
   envelope.params = {param(json, "t_cost"), param(json, "m_cost_kib"), param(json, "parallelism")};
   check_recovery_kdf_params(envelope.params);
   envelope.salt = base64_decode(text(json, "salt"), "recovery.salt");
   envelope.nonce = base64_decode(text(json, "nonce"), "recovery.nonce");
-  envelope.sealed_private_key = base64_decode(text(json, "sealed_private_key"), "recovery.sealed_private_key");
+  envelope.sealed_private_key =
+      base64_decode(text(json, "sealed_private_key"), "recovery.sealed_private_key");
   envelope.public_key_pem = text(json, "public_key");
   if (json.contains("identity_key")) {
     envelope.identity_key_spki_der =
@@ -275,7 +285,8 @@ Bytes RecoverySealer::seal(const SecretBytes& secret, std::string_view label) co
   set_oaep_sha256(ctx.get(), label);
   std::size_t size = static_cast<std::size_t>(EVP_PKEY_get_size(key_.get()));
   Bytes out(size);
-  check(EVP_PKEY_encrypt(ctx.get(), out.data(), &size, secret.reveal().data(), secret.size()), "EVP_PKEY_encrypt");
+  check(EVP_PKEY_encrypt(ctx.get(), out.data(), &size, secret.reveal().data(), secret.size()),
+        "EVP_PKEY_encrypt");
   out.resize(size);
   return out;
 }

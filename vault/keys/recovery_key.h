@@ -15,14 +15,14 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/openssl_owners.h"
 #include "common/secret_bytes.h"
 #include "vault/keys/keys.h"
-#include "common/openssl_owners.h"
 
 namespace idvault::vault {
 
 struct RecoveryKdfParams {
-  std::uint32_t t_cost = 3;            // Argon2id passes
+  std::uint32_t t_cost = 3;              // Argon2id passes
   std::uint32_t m_cost_kib = 64 * 1024;  // 64 MiB: memory-hard against GPU guessing
   std::uint32_t parallelism = 1;
 };

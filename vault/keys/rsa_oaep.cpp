@@ -21,15 +21,18 @@ openssl::PKey load_rsa_public_key(std::string_view pem) {
   return key;
 }
 
-std::vector<std::uint8_t> rsa_oaep_sha1_encrypt(EVP_PKEY* key, std::span<const std::uint8_t> plaintext) {
+std::vector<std::uint8_t> rsa_oaep_sha1_encrypt(EVP_PKEY* key,
+                                                std::span<const std::uint8_t> plaintext) {
   const auto ctx = openssl::make_pkey_ctx(key);
   check(EVP_PKEY_encrypt_init(ctx.get()), "EVP_PKEY_encrypt_init");
-  check(EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING), "EVP_PKEY_CTX_set_rsa_padding");
+  check(EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING),
+        "EVP_PKEY_CTX_set_rsa_padding");
   // Set both explicitly: OpenSSL's default is SHA-1 today, Telegram requires SHA-1 forever.
   check(EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), openssl::sha1()), "EVP_PKEY_CTX_set_rsa_oaep_md");
   check(EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), openssl::sha1()), "EVP_PKEY_CTX_set_rsa_mgf1_md");
   std::size_t size = 0;
-  check(EVP_PKEY_encrypt(ctx.get(), nullptr, &size, plaintext.data(), plaintext.size()), "EVP_PKEY_encrypt");
+  check(EVP_PKEY_encrypt(ctx.get(), nullptr, &size, plaintext.data(), plaintext.size()),
+        "EVP_PKEY_encrypt");
   std::vector<std::uint8_t> out(size);
   check(EVP_PKEY_encrypt(ctx.get(), out.data(), &size, plaintext.data(), plaintext.size()),
         "EVP_PKEY_encrypt");
@@ -37,7 +40,8 @@ std::vector<std::uint8_t> rsa_oaep_sha1_encrypt(EVP_PKEY* key, std::span<const s
   return out;
 }
 
-std::vector<std::uint8_t> rsa_oaep_sha1_encrypt(std::string_view public_key_pem, std::span<const std::uint8_t> plaintext) {
+std::vector<std::uint8_t> rsa_oaep_sha1_encrypt(std::string_view public_key_pem,
+                                                std::span<const std::uint8_t> plaintext) {
   return rsa_oaep_sha1_encrypt(load_rsa_public_key(public_key_pem).get(), plaintext);
 }
 

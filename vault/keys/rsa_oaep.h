@@ -15,8 +15,9 @@ namespace idvault::vault {
 // Throws FormatError("public_key", ...) unless pem is an RSA SubjectPublicKeyInfo.
 [[nodiscard]] openssl::PKey load_rsa_public_key(std::string_view pem);
 
-[[nodiscard]] std::vector<std::uint8_t> rsa_oaep_sha1_encrypt(EVP_PKEY* key, std::span<const std::uint8_t> plaintext);
-[[nodiscard]] std::vector<std::uint8_t> rsa_oaep_sha1_encrypt(std::string_view public_key_pem,
-                                                              std::span<const std::uint8_t> plaintext);
+[[nodiscard]] std::vector<std::uint8_t> rsa_oaep_sha1_encrypt(
+    EVP_PKEY* key, std::span<const std::uint8_t> plaintext);
+[[nodiscard]] std::vector<std::uint8_t> rsa_oaep_sha1_encrypt(
+    std::string_view public_key_pem, std::span<const std::uint8_t> plaintext);
 
 }  // namespace idvault::vault

@@ -6,10 +6,9 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
-
-#include <array>
 #include <sys/mman.h>
 
+#include <array>
 #include <limits>
 
 #include "common/pem.h"
@@ -39,7 +38,8 @@ SecretBytes private_pem(EVP_PKEY* key) {
         "PEM_write_bio_PrivateKey");
   char* data = nullptr;
   const long size = BIO_get_mem_data(bio.get(), &data);
-  return SecretBytes(std::span(reinterpret_cast<const std::uint8_t*>(data), static_cast<std::size_t>(size)));
+  return SecretBytes(
+      std::span(reinterpret_cast<const std::uint8_t*>(data), static_cast<std::size_t>(size)));
 }
 
 openssl::PKey generate_key(const char* type, const char* parameter, std::size_t bits) {
@@ -56,7 +56,8 @@ openssl::PKey generate_key(const char* type, const char* parameter, std::size_t 
 SoftwareServiceKey SoftwareServiceKey::from_pem(const SecretBytes& pem) {
   auto key = read_private_key(pem, "private_key");
   if (EVP_PKEY_is_a(key.get(), "RSA") != 1) throw FormatError("private_key", "not an RSA key");
-  if (EVP_PKEY_get_bits(key.get()) < 1024) throw FormatError("private_key", "RSA key under 1024 bits");
+  if (EVP_PKEY_get_bits(key.get()) < 1024)
+    throw FormatError("private_key", "RSA key under 1024 bits");
   return SoftwareServiceKey(std::move(key));
 }
 
@@ -71,13 +72,12 @@ SecretBytes SoftwareServiceKey::decrypt_oaep_sha1(ByteView ciphertext) const {
   const auto ctx = openssl::make_pkey_ctx(key_.get());
   SecretBytes out(static_cast<std::size_t>(EVP_PKEY_get_size(key_.get())));
   std::size_t size = out.size();
-  const bool ok =
-      EVP_PKEY_decrypt_init(ctx.get()) == 1 &&
-      EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING) == 1 &&
-      EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), openssl::sha1()) == 1 &&
-      EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), openssl::sha1()) == 1 &&
-      EVP_PKEY_decrypt(ctx.get(), out.reveal_mutable().data(), &size, ciphertext.data(),
-                       ciphertext.size()) == 1;
+  const bool ok = EVP_PKEY_decrypt_init(ctx.get()) == 1 &&
+                  EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING) == 1 &&
+                  EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), openssl::sha1()) == 1 &&
+                  EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), openssl::sha1()) == 1 &&
+                  EVP_PKEY_decrypt(ctx.get(), out.reveal_mutable().data(), &size, ciphertext.data(),
+                                   ciphertext.size()) == 1;
   if (!ok) {
     ERR_clear_error();
     throw DecryptError();
@@ -90,7 +90,9 @@ std::string SoftwareServiceKey::public_key_pem() const {
   return public_key_pem_of(*key_);
 }
 
-SecretBytes SoftwareServiceKey::private_key_pem() const { return private_pem(key_.get()); }
+SecretBytes SoftwareServiceKey::private_key_pem() const {
+  return private_pem(key_.get());
+}
 
 // ---- SoftwareSigningKey ----------------------------------------------------------------
 
@@ -106,12 +108,15 @@ SoftwareSigningKey SoftwareSigningKey::from_pem(const SecretBytes& pem) {
 
 Bytes SoftwareSigningKey::sign_es256(ByteView message) const {
   const auto ctx = openssl::make_digest_ctx();
-  check(EVP_DigestSignInit_ex(ctx.get(), nullptr, "SHA2-256", nullptr, nullptr, key_.get(), nullptr),
-        "EVP_DigestSignInit_ex");
+  check(
+      EVP_DigestSignInit_ex(ctx.get(), nullptr, "SHA2-256", nullptr, nullptr, key_.get(), nullptr),
+      "EVP_DigestSignInit_ex");
   std::size_t size = 0;
-  check(EVP_DigestSign(ctx.get(), nullptr, &size, message.data(), message.size()), "EVP_DigestSign");
+  check(EVP_DigestSign(ctx.get(), nullptr, &size, message.data(), message.size()),
+        "EVP_DigestSign");
   Bytes der(size);
-  check(EVP_DigestSign(ctx.get(), der.data(), &size, message.data(), message.size()), "EVP_DigestSign");
+  check(EVP_DigestSign(ctx.get(), der.data(), &size, message.data(), message.size()),
+        "EVP_DigestSign");
   const unsigned char* cursor = der.data();
   const openssl::EcdsaSig sig(d2i_ECDSA_SIG(nullptr, &cursor, static_cast<long>(size)));
   if (!sig) throw openssl::OpenSslError("d2i_ECDSA_SIG");
@@ -128,7 +133,9 @@ Bytes SoftwareSigningKey::public_key_spki_der() const {
   return spki_der_of(*key_);
 }
 
-SecretBytes SoftwareSigningKey::private_key_pem() const { return private_pem(key_.get()); }
+SecretBytes SoftwareSigningKey::private_key_pem() const {
+  return private_pem(key_.get());
+}
 
 // ---- SoftwareMasterKey -----------------------------------------------------------------
 
@@ -154,12 +161,14 @@ SoftwareMasterKey SoftwareMasterKey::from_bytes(SecretBytes key) {
 }
 
 Bytes SoftwareMasterKey::wrap(const SecretBytes& secret) const {
-  if (secret.empty() || secret.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()) - 16) {
+  if (secret.empty() ||
+      secret.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()) - 16) {
     throw std::invalid_argument("SoftwareMasterKey::wrap: secret must be 1 byte to 2 GiB");
   }
   const auto ctx = openssl::make_cipher_ctx();
   EVP_CIPHER_CTX_set_flags(ctx.get(), EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
-  check(EVP_EncryptInit_ex2(ctx.get(), openssl::aes_256_wrap_pad(), key_.reveal().data(), nullptr, nullptr),
+  check(EVP_EncryptInit_ex2(ctx.get(), openssl::aes_256_wrap_pad(), key_.reveal().data(), nullptr,
+                            nullptr),
         "EVP_EncryptInit_ex2");
   Bytes out(secret.size() + 16);  // RFC 5649: padded to 8, plus the 8-byte integrity block
   int written = 0;
@@ -167,7 +176,8 @@ Bytes SoftwareMasterKey::wrap(const SecretBytes& secret) const {
   check(EVP_EncryptUpdate(ctx.get(), out.data(), &written, secret.reveal().data(),
                           static_cast<int>(secret.size())),
         "EVP_EncryptUpdate");
-  check(EVP_EncryptFinal_ex(ctx.get(), out.data() + written, &final_written), "EVP_EncryptFinal_ex");
+  check(EVP_EncryptFinal_ex(ctx.get(), out.data() + written, &final_written),
+        "EVP_EncryptFinal_ex");
   out.resize(static_cast<std::size_t>(written + final_written));
   return out;
 }
@@ -179,7 +189,8 @@ SecretBytes SoftwareMasterKey::unwrap(ByteView wrapped) const {
   }
   const auto ctx = openssl::make_cipher_ctx();
   EVP_CIPHER_CTX_set_flags(ctx.get(), EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
-  check(EVP_DecryptInit_ex2(ctx.get(), openssl::aes_256_wrap_pad(), key_.reveal().data(), nullptr, nullptr),
+  check(EVP_DecryptInit_ex2(ctx.get(), openssl::aes_256_wrap_pad(), key_.reveal().data(), nullptr,
+                            nullptr),
         "EVP_DecryptInit_ex2");
   SecretBytes out(wrapped.size());
   int written = 0;

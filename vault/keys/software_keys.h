@@ -7,9 +7,9 @@
 #include <string_view>
 #include <utility>
 
+#include "common/openssl_owners.h"
 #include "common/secret_bytes.h"
 #include "vault/keys/keys.h"
-#include "common/openssl_owners.h"
 
 namespace idvault::vault {
 

@@ -9,10 +9,10 @@
 #include <cstdint>
 #include <vector>
 
-#include "vault/model/errors.h"
 #include "common/openssl_owners.h"
 #include "common/quoted_text.h"
 #include "common/utf8.h"
+#include "vault/model/errors.h"
 
 namespace idvault::vault {
 namespace {

@@ -2,8 +2,8 @@
 
 #include <cstdio>
 
-#include "vault/model/errors.h"
 #include "common/quoted_text.h"
+#include "vault/model/errors.h"
 
 namespace idvault::vault {
 namespace {

@@ -3,11 +3,11 @@
 #include <array>
 #include <cstddef>
 
-#include "vault/model/country_code.h"
-#include "vault/model/errors.h"
 #include "common/json_fields.h"
 #include "common/quoted_text.h"
 #include "common/utf8.h"
+#include "vault/model/country_code.h"
+#include "vault/model/errors.h"
 
 namespace idvault::vault {
 namespace {

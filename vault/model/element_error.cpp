@@ -4,10 +4,10 @@
 #include <array>
 
 #include "common/base64.h"
-#include "vault/model/errors.h"
 #include "common/json_fields.h"
 #include "common/quoted_text.h"
 #include "common/utf8.h"
+#include "vault/model/errors.h"
 
 namespace idvault::vault {
 namespace {

@@ -21,9 +21,9 @@
 #include <string_view>
 #include <vector>
 
+#include "vault/keys/keys.h"
 #include "vault/model/element_data.h"
 #include "vault/model/element_type.h"
-#include "vault/keys/keys.h"
 
 namespace idvault::vault {
 

@@ -4,14 +4,24 @@ namespace idvault::vault {
 namespace {
 
 constexpr std::array<std::string_view, 13> kNames = {
-    "personal_details",      "passport",         "driver_license", "identity_card",
-    "internal_passport",     "address",          "utility_bill",   "bank_statement",
-    "rental_agreement",      "passport_registration", "temporary_registration",
-    "phone_number",          "email",
+    "personal_details",
+    "passport",
+    "driver_license",
+    "identity_card",
+    "internal_passport",
+    "address",
+    "utility_bill",
+    "bank_statement",
+    "rental_agreement",
+    "passport_registration",
+    "temporary_registration",
+    "phone_number",
+    "email",
 };
 
 using enum Slot;
-constexpr ElementRules kPersonal{true, forbidden, forbidden, forbidden, forbidden, forbidden, false};
+constexpr ElementRules kPersonal{true,      forbidden, forbidden, forbidden,
+                                 forbidden, forbidden, false};
 constexpr ElementRules kOneSided{true, required, forbidden, optional, optional, forbidden, false};
 constexpr ElementRules kTwoSided{true, required, required, optional, optional, forbidden, false};
 constexpr ElementRules kAddress{true, forbidden, forbidden, forbidden, forbidden, forbidden, false};
@@ -33,15 +43,21 @@ std::optional<ElementType> parse_element_type(std::string_view name) noexcept {
 
 const ElementRules& rules_for(ElementType type) noexcept {
   switch (type) {
-    case ElementType::personal_details: return kPersonal;
+    case ElementType::personal_details:
+      return kPersonal;
     case ElementType::passport:
-    case ElementType::internal_passport: return kOneSided;
+    case ElementType::internal_passport:
+      return kOneSided;
     case ElementType::driver_license:
-    case ElementType::identity_card: return kTwoSided;
-    case ElementType::address: return kAddress;
+    case ElementType::identity_card:
+      return kTwoSided;
+    case ElementType::address:
+      return kAddress;
     case ElementType::phone_number:
-    case ElementType::email: return kPlain;
-    default: return kProof;
+    case ElementType::email:
+      return kPlain;
+    default:
+      return kProof;
   }
 }
 

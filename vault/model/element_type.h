@@ -24,12 +24,18 @@ enum class ElementType {
 };
 
 inline constexpr std::array<ElementType, 13> kAllElementTypes = {
-    ElementType::personal_details,      ElementType::passport,
-    ElementType::driver_license,        ElementType::identity_card,
-    ElementType::internal_passport,     ElementType::address,
-    ElementType::utility_bill,          ElementType::bank_statement,
-    ElementType::rental_agreement,      ElementType::passport_registration,
-    ElementType::temporary_registration, ElementType::phone_number,
+    ElementType::personal_details,
+    ElementType::passport,
+    ElementType::driver_license,
+    ElementType::identity_card,
+    ElementType::internal_passport,
+    ElementType::address,
+    ElementType::utility_bill,
+    ElementType::bank_statement,
+    ElementType::rental_agreement,
+    ElementType::passport_registration,
+    ElementType::temporary_registration,
+    ElementType::phone_number,
     ElementType::email,
 };
 

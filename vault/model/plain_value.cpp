@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "vault/model/errors.h"
 #include "common/utf8.h"
+#include "vault/model/errors.h"
 
 namespace idvault::vault {
 

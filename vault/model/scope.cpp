@@ -6,9 +6,9 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "vault/model/errors.h"
 #include "common/json_fields.h"
 #include "common/quoted_text.h"
+#include "vault/model/errors.h"
 
 namespace idvault::vault {
 namespace {

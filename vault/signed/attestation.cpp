@@ -5,12 +5,12 @@
 #include <algorithm>
 
 #include "common/base64.h"
-#include "vault/signed/signed_statement.h"
-#include "vault/model/errors.h"
 #include "common/json_fields.h"
 #include "common/openssl_owners.h"
 #include "common/pem.h"
+#include "vault/model/errors.h"
 #include "vault/signed/share_receipt.h"
+#include "vault/signed/signed_statement.h"
 
 namespace idvault::vault {
 namespace {
@@ -147,9 +147,11 @@ bool verify_attestation_signature(const Attestation& attestation) noexcept {
 
 nlohmann::ordered_json to_json(const Attestation& attestation) {
   nlohmann::ordered_json json;
-  json["element_type"] = to_string(attestation.claims.element_type);  // readable without parsing "signed"
+  json["element_type"] =
+      to_string(attestation.claims.element_type);  // readable without parsing "signed"
   json.update(write_signed_statement("ES256", attestation.verifier_key_spki_der,
-                                     canonical_attestation_bytes(attestation.claims), attestation.signature));
+                                     canonical_attestation_bytes(attestation.claims),
+                                     attestation.signature));
   return json;
 }
 

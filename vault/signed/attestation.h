@@ -27,8 +27,8 @@
 #include <string_view>
 #include <vector>
 
-#include "vault/model/element_type.h"
 #include "vault/keys/keys.h"
+#include "vault/model/element_type.h"
 #include "vault/wire/passport_decryptor.h"
 
 namespace idvault::vault {

@@ -4,18 +4,16 @@
 #include <openssl/x509.h>
 
 #include "common/base64.h"
-#include "vault/signed/signed_statement.h"
 #include "common/json_fields.h"
-#include "vault/model/errors.h"
 #include "common/openssl_owners.h"
+#include "vault/model/errors.h"
 #include "vault/signed/share_receipt.h"
+#include "vault/signed/signed_statement.h"
 
 namespace idvault::vault {
 namespace {
 
 constexpr int kPssSaltBytes = 32;
-
-
 
 nlohmann::json signed_object(const ElementErrorNotice& notice) {
   // Through to_json first, so every error is in the one shape we write; then into the
@@ -73,7 +71,8 @@ bool verify_element_errors(const SignedElementErrors& signed_errors,
     if (key_fingerprint(signed_errors.service_key_spki_der) != expected_service_key_sha256)
       return false;
     const std::string bytes = canonical_error_notice_bytes(signed_errors.notice);
-    return verify_ps256(signed_errors.service_key_spki_der, bytes_of(bytes), signed_errors.signature);
+    return verify_ps256(signed_errors.service_key_spki_der, bytes_of(bytes),
+                        signed_errors.signature);
   } catch (...) {
     return false;
   }
@@ -81,7 +80,8 @@ bool verify_element_errors(const SignedElementErrors& signed_errors,
 
 nlohmann::ordered_json to_json(const SignedElementErrors& signed_errors) {
   return write_signed_statement("PS256", signed_errors.service_key_spki_der,
-                                canonical_error_notice_bytes(signed_errors.notice), signed_errors.signature);
+                                canonical_error_notice_bytes(signed_errors.notice),
+                                signed_errors.signature);
 }
 
 SignedElementErrors signed_element_errors_from_json(const nlohmann::json& json) {

@@ -22,8 +22,8 @@
 #include <string_view>
 #include <vector>
 
-#include "vault/model/element_error.h"
 #include "vault/keys/keys.h"
+#include "vault/model/element_error.h"
 
 namespace idvault::vault {
 

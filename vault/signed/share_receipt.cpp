@@ -1,8 +1,8 @@
 #include "vault/signed/share_receipt.h"
 
-#include "vault/model/errors.h"
 #include "common/json_fields.h"
 #include "common/pem.h"
+#include "vault/model/errors.h"
 #include "vault/signed/signed_statement.h"
 
 namespace idvault::vault {
@@ -25,7 +25,9 @@ nlohmann::json statement_of(const ReceiptFields& fields) {
 
 }  // namespace
 
-std::string canonical_receipt_bytes(const ReceiptFields& fields) { return canonical_bytes(statement_of(fields)); }
+std::string canonical_receipt_bytes(const ReceiptFields& fields) {
+  return canonical_bytes(statement_of(fields));
+}
 
 ShareReceipt sign_receipt(ReceiptFields fields, const SigningKey& identity_key) {
   ShareReceipt receipt;
@@ -37,16 +39,16 @@ ShareReceipt sign_receipt(ReceiptFields fields, const SigningKey& identity_key) 
 
 bool verify_receipt(const ShareReceipt& receipt) noexcept {
   try {
-    return verify_es256(receipt.public_key_spki_der, bytes_of(canonical_receipt_bytes(receipt.fields)),
-                        receipt.signature);
+    return verify_es256(receipt.public_key_spki_der,
+                        bytes_of(canonical_receipt_bytes(receipt.fields)), receipt.signature);
   } catch (...) {
     return false;
   }
 }
 
 nlohmann::ordered_json to_json(const ShareReceipt& receipt) {
-  return write_signed_statement("ES256", receipt.public_key_spki_der, canonical_receipt_bytes(receipt.fields),
-                                receipt.signature);
+  return write_signed_statement("ES256", receipt.public_key_spki_der,
+                                canonical_receipt_bytes(receipt.fields), receipt.signature);
 }
 
 ShareReceipt receipt_from_json(const nlohmann::json& json) {
@@ -64,7 +66,8 @@ ShareReceipt receipt_from_json(const nlohmann::json& json) {
   fields.previous = json_fields::require_string(part, "previous", where);
   fields.time = json_fields::require_integer(part, "time", where);
   auto elements = part.find("elements");
-  if (elements == part.end() || !elements->is_object()) throw FormatError(where + ".elements", "missing");
+  if (elements == part.end() || !elements->is_object())
+    throw FormatError(where + ".elements", "missing");
   for (const auto& [type, hash] : elements->items()) {
     if (!hash.is_string())
       throw FormatError(json_fields::path(where + ".elements", type), "not a string");
@@ -77,7 +80,9 @@ std::string service_key_fingerprint(std::string_view public_key_pem) {
   return key_fingerprint(spki_der_from_pem(public_key_pem, "public_key"));
 }
 
-std::string key_fingerprint(ByteView spki_der) { return sha256_hex(spki_der); }
+std::string key_fingerprint(ByteView spki_der) {
+  return sha256_hex(spki_der);
+}
 
 std::string receipt_entry_hash(const ShareReceipt& receipt) {
   std::string material = receipt.fields.previous;

@@ -17,10 +17,10 @@ struct ReceiptFields {
   std::string service_id;
   std::string service_key_sha256;  // hex SHA-256 of the service key's SPKI DER
   std::string nonce;
-  std::string credentials_hash;    // base64, as in EncryptedCredentials.hash
+  std::string credentials_hash;                       // base64, as in EncryptedCredentials.hash
   std::map<std::string, std::string> element_hashes;  // type -> EncryptedPassportElement.hash
-  std::int64_t time = 0;           // Unix seconds
-  std::string previous;            // hex entry hash of the previous receipt, 64 zeros for the first
+  std::int64_t time = 0;                              // Unix seconds
+  std::string previous;  // hex entry hash of the previous receipt, 64 zeros for the first
 };
 
 struct ShareReceipt {

@@ -4,10 +4,10 @@
 #include <openssl/x509.h>
 
 #include "common/base64.h"
-#include "common/json_fields.h"
-#include "vault/model/errors.h"
 #include "common/hex.h"
+#include "common/json_fields.h"
 #include "common/openssl_owners.h"
+#include "vault/model/errors.h"
 
 namespace idvault::vault {
 namespace {
@@ -26,20 +26,25 @@ std::string canonical_bytes(const nlohmann::json& statement) {
   return statement.dump(-1, ' ', /*ensure_ascii=*/true);
 }
 
-SignedStatement read_signed_statement(const nlohmann::json& json, std::string_view alg, const std::string& where) {
+SignedStatement read_signed_statement(const nlohmann::json& json, std::string_view alg,
+                                      const std::string& where) {
   if (!json.is_object()) throw FormatError(where, "not a JSON object");
   if (json_fields::require_string(json, "alg", where) != alg) {
     throw FormatError(where + ".alg", "only " + std::string(alg) + " is known");
   }
   SignedStatement statement;
-  statement.public_key_spki_der = base64_decode(json_fields::require_string(json, "public_key", where), where + ".public_key");
-  statement.signature = base64_decode(json_fields::require_string(json, "signature", where), where + ".signature");
+  statement.public_key_spki_der =
+      base64_decode(json_fields::require_string(json, "public_key", where), where + ".public_key");
+  statement.signature =
+      base64_decode(json_fields::require_string(json, "signature", where), where + ".signature");
   auto part = json.find("signed");
-  if (part == json.end() || !part->is_object()) throw FormatError(where + ".signed", "missing or not an object");
+  if (part == json.end() || !part->is_object())
+    throw FormatError(where + ".signed", "missing or not an object");
   // Not part->value("v", 0): that throws nlohmann's type_error for a "v" of another type
   // (fuzz_agent_params found "v": "...") and truncates 1.5 to 1.
   auto version = part->find("v");
-  if (version == part->end() || !version->is_number_integer() || version->get<std::int64_t>() != 1) {
+  if (version == part->end() || !version->is_number_integer() ||
+      version->get<std::int64_t>() != 1) {
     throw FormatError(where + ".signed.v", "unknown version");
   }
   statement.statement = *part;
@@ -72,9 +77,10 @@ bool verify_es256(ByteView spki_der, ByteView message, ByteView raw_signature) n
     if (der_size <= 0) return false;
     openssl::Buffer owned(der_sig);
     openssl::DigestCtx ctx = openssl::make_digest_ctx();
-    if (EVP_DigestVerifyInit(ctx.get(), nullptr, openssl::sha256(), nullptr, key.get()) != 1) return false;
-    return EVP_DigestVerify(ctx.get(), der_sig, static_cast<std::size_t>(der_size), message.data(), message.size()) ==
-           1;
+    if (EVP_DigestVerifyInit(ctx.get(), nullptr, openssl::sha256(), nullptr, key.get()) != 1)
+      return false;
+    return EVP_DigestVerify(ctx.get(), der_sig, static_cast<std::size_t>(der_size), message.data(),
+                            message.size()) == 1;
   } catch (...) {
     return false;
   }
@@ -83,7 +89,8 @@ bool verify_es256(ByteView spki_der, ByteView message, ByteView raw_signature) n
 std::string sha256_hex(ByteView bytes) {
   unsigned char digest[32];
   unsigned int size = 0;
-  openssl::check(EVP_Digest(bytes.data(), bytes.size(), digest, &size, openssl::sha256(), nullptr), "EVP_Digest");
+  openssl::check(EVP_Digest(bytes.data(), bytes.size(), digest, &size, openssl::sha256(), nullptr),
+                 "EVP_Digest");
   return hex_lower(digest);
 }
 

@@ -7,10 +7,9 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "vault/keys/keys.h"
 
@@ -27,15 +26,18 @@ struct SignedStatement {
 
 // Reads the envelope, requiring alg and "signed" to be an object with "v": 1. Throws
 // FormatError naming where + ".<member>".
-[[nodiscard]] SignedStatement read_signed_statement(const nlohmann::json& json, std::string_view alg,
-                                                    const std::string& where);
+[[nodiscard]] SignedStatement read_signed_statement(const nlohmann::json& json,
+                                                    std::string_view alg, const std::string& where);
 // The envelope, in the order above; statement given as its canonical bytes.
-[[nodiscard]] nlohmann::ordered_json write_signed_statement(std::string_view alg, ByteView public_key_spki_der,
-                                                            const std::string& canonical, ByteView signature);
+[[nodiscard]] nlohmann::ordered_json write_signed_statement(std::string_view alg,
+                                                            ByteView public_key_spki_der,
+                                                            const std::string& canonical,
+                                                            ByteView signature);
 
 // ES256: an EC P-256 key (SPKI DER), SHA-256, signature r||s. Never throws: a malformed
 // key or signature is just not valid.
-[[nodiscard]] bool verify_es256(ByteView spki_der, ByteView message, ByteView raw_signature) noexcept;
+[[nodiscard]] bool verify_es256(ByteView spki_der, ByteView message,
+                                ByteView raw_signature) noexcept;
 
 [[nodiscard]] std::string sha256_hex(ByteView bytes);
 [[nodiscard]] inline ByteView bytes_of(std::string_view text) noexcept {

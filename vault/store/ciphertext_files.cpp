@@ -73,8 +73,10 @@ bool CiphertextFiles::valid_name(std::string_view name) noexcept {
   return true;
 }
 
-CiphertextFiles::CiphertextFiles(std::filesystem::path directory) : directory_(std::move(directory)) {
-  if (::mkdir(directory_.c_str(), 0700) != 0 && errno != EEXIST) fail("cannot create", directory_, errno);
+CiphertextFiles::CiphertextFiles(std::filesystem::path directory)
+    : directory_(std::move(directory)) {
+  if (::mkdir(directory_.c_str(), 0700) != 0 && errno != EEXIST)
+    fail("cannot create", directory_, errno);
   const auto lock_path = directory_ / kLockName;
   lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (lock_fd_ < 0) fail("cannot open", lock_path, errno);
@@ -91,7 +93,8 @@ CiphertextFiles::~CiphertextFiles() {
 std::unique_ptr<CiphertextFiles::Pack> CiphertextFiles::open_pack() {
   const std::string name = random_name();
   auto temporary = directory_ / (std::string(kTemporaryPrefix) + name);
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  const int fd =
+      ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) fail("cannot create", temporary, errno);
   // A second descriptor for large ciphertexts, where the file system has direct I/O.
   const int direct_fd = ::open(temporary.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_DIRECT);
@@ -99,7 +102,9 @@ std::unique_ptr<CiphertextFiles::Pack> CiphertextFiles::open_pack() {
 }
 
 namespace {
-std::size_t round_to_pages(std::size_t n) { return (n + kPageAlignment - 1) / kPageAlignment * kPageAlignment; }
+std::size_t round_to_pages(std::size_t n) {
+  return (n + kPageAlignment - 1) / kPageAlignment * kPageAlignment;
+}
 }  // namespace
 
 CiphertextFiles::Pack::~Pack() {
@@ -120,7 +125,8 @@ CiphertextFiles::Pack::Placement CiphertextFiles::Pack::reserve(std::size_t size
   return placement;
 }
 
-void CiphertextFiles::Pack::write_at(int fd, const std::uint8_t* data, std::size_t size, std::uint64_t offset) {
+void CiphertextFiles::Pack::write_at(int fd, const std::uint8_t* data, std::size_t size,
+                                     std::uint64_t offset) {
   std::size_t done = 0;
   while (done < size) {
     const ssize_t n = ::pwrite(fd, data + done, size - done, static_cast<off_t>(offset + done));
@@ -132,7 +138,8 @@ void CiphertextFiles::Pack::write_at(int fd, const std::uint8_t* data, std::size
       fd = fd_;
       continue;
     }
-    if (n <= 0) fail("cannot write", temporary_, n < 0 ? errno : ENOSPC);  // nothing refers to the pack yet
+    if (n <= 0)
+      fail("cannot write", temporary_, n < 0 ? errno : ENOSPC);  // nothing refers to the pack yet
     done += static_cast<std::size_t>(n);
   }
 }
@@ -141,8 +148,8 @@ void CiphertextFiles::Pack::write(std::span<const std::uint8_t> bytes, Placement
   if (!placement.direct) {
     write_at(fd_, bytes.data(), bytes.size(), placement.offset);
     // Start writing it out now; publish() waits for it. Only a hint: fdatasync decides.
-    (void)::sync_file_range(fd_, static_cast<off_t>(placement.offset), static_cast<off_t>(bytes.size()),
-                            SYNC_FILE_RANGE_WRITE);
+    (void)::sync_file_range(fd_, static_cast<off_t>(placement.offset),
+                            static_cast<off_t>(bytes.size()), SYNC_FILE_RANGE_WRITE);
     return;
   }
   // Whole pages straight from the caller's buffer when it is aligned (the encryptor's
@@ -208,7 +215,8 @@ void CiphertextFiles::publish(std::span<const std::string> names) {
     }
     if (fd.get() < 0) fail("cannot open", temporary, errno);
     if (::fdatasync(fd.get()) != 0) fail("cannot sync", temporary, errno);
-    if (::rename(temporary.c_str(), (directory_ / name).c_str()) != 0) fail("cannot rename", temporary, errno);
+    if (::rename(temporary.c_str(), (directory_ / name).c_str()) != 0)
+      fail("cannot rename", temporary, errno);
   }
   Descriptor fd(::open(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() < 0 || ::fsync(fd.get()) != 0) fail("cannot sync", directory_, errno);
@@ -216,7 +224,8 @@ void CiphertextFiles::publish(std::span<const std::string> names) {
 
 Bytes CiphertextFiles::read(const std::string& name, std::uint64_t offset, std::size_t size) {
   if (!valid_name(name)) {
-    throw StoreError("store", "a file row names no valid ciphertext file (damaged store)", StoreError::Kind::corrupt);
+    throw StoreError("store", "a file row names no valid ciphertext file (damaged store)",
+                     StoreError::Kind::corrupt);
   }
   const auto path = directory_ / name;
   Descriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
@@ -230,15 +239,17 @@ Bytes CiphertextFiles::read(const std::string& name, std::uint64_t offset, std::
   struct stat info {};
   if (::fstat(fd.get(), &info) != 0) fail("cannot stat", path, errno);
   if (static_cast<std::uint64_t>(info.st_size) < offset + size) {
-    throw StoreError("store", "ciphertext file " + path.string() + " has " + std::to_string(info.st_size) +
-                                  " bytes where the store records " + std::to_string(size) + " at offset " +
-                                  std::to_string(offset) + " (damaged store)",
+    throw StoreError("store",
+                     "ciphertext file " + path.string() + " has " + std::to_string(info.st_size) +
+                         " bytes where the store records " + std::to_string(size) + " at offset " +
+                         std::to_string(offset) + " (damaged store)",
                      StoreError::Kind::corrupt);
   }
   Bytes bytes(size);
   std::size_t done = 0;
   while (done < size) {
-    const ssize_t n = ::pread(fd.get(), bytes.data() + done, size - done, static_cast<off_t>(offset + done));
+    const ssize_t n =
+        ::pread(fd.get(), bytes.data() + done, size - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) fail("cannot read", path, errno);
     if (n == 0) {
@@ -270,8 +281,9 @@ std::size_t CiphertextFiles::remove_unreferenced(const std::set<std::string>& re
   for (const auto& entry : std::filesystem::directory_iterator(directory_, error)) {
     const std::string name = entry.path().filename().string();
     if (name == kLockName) continue;
-    const bool ours = valid_name(name) || (name.starts_with(kTemporaryPrefix) &&
-                                           valid_name(std::string_view(name).substr(kTemporaryPrefix.size())));
+    const bool ours =
+        valid_name(name) || (name.starts_with(kTemporaryPrefix) &&
+                             valid_name(std::string_view(name).substr(kTemporaryPrefix.size())));
     if (!ours || referenced.contains(name)) continue;
     if (::unlink(entry.path().c_str()) == 0) ++removed;
   }

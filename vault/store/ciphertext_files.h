@@ -27,8 +27,8 @@
 #include <string>
 #include <vector>
 
-#include "vault/keys/keys.h"
 #include "common/page_aligned.h"
+#include "vault/keys/keys.h"
 #include "vault/store/serial_worker.h"
 
 namespace idvault::vault {

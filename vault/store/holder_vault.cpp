@@ -8,16 +8,19 @@
 #include "vault/model/element_data.h"
 #include "vault/model/element_shape.h"
 #include "vault/model/errors.h"
-#include "vault/signed/kept_attestation.h"
 #include "vault/model/plain_value.h"
+#include "vault/signed/kept_attestation.h"
 #include "vault/wire/value_cipher.h"
 
 namespace idvault::vault {
 namespace {
 
-constexpr const char* kZeroHash = "0000000000000000000000000000000000000000000000000000000000000000";
+constexpr const char* kZeroHash =
+    "0000000000000000000000000000000000000000000000000000000000000000";
 
-SecretBytes unwrap_secret(const MasterKey& key, const Bytes& wrapped) { return key.unwrap(wrapped); }
+SecretBytes unwrap_secret(const MasterKey& key, const Bytes& wrapped) {
+  return key.unwrap(wrapped);
+}
 
 ValueSecret value_secret(SecretBytes bytes, std::string_view where) {
   return ValueSecret::from_bytes(std::move(bytes), where);
@@ -58,10 +61,11 @@ PlainElement validated(PlainElement&& element) {
   PlainElement clean;
   clean.type = element.type;
   if (!element.data.is_null()) {
-    clean.data = nlohmann::json::parse(
-        to_json_text(element.type, parse_element_data(element.type, element.data, Strictness::own_output)));
+    clean.data = nlohmann::json::parse(to_json_text(
+        element.type, parse_element_data(element.type, element.data, Strictness::own_output)));
   }
-  if (element.type == ElementType::phone_number) clean.value = normalize_phone_number(element.value);
+  if (element.type == ElementType::phone_number)
+    clean.value = normalize_phone_number(element.value);
   if (element.type == ElementType::email) {
     validate_email(element.value);
     clean.value = element.value;
@@ -96,9 +100,13 @@ PlainElement copy_of(const PlainElement& element) {
 
 }  // namespace
 
-void HolderVault::put(const PlainElement& element) { put(copy_of(element)); }
+void HolderVault::put(const PlainElement& element) {
+  put(copy_of(element));
+}
 
-void HolderVault::put(PlainElement&& element) { put(std::move(element), PutHooks()); }
+void HolderVault::put(PlainElement&& element) {
+  put(std::move(element), PutHooks());
+}
 
 void HolderVault::put(PlainElement&& element, const PutHooks& hooks) {
   PlainElement clean = validated(std::move(element));
@@ -107,9 +115,12 @@ void HolderVault::put(PlainElement&& element, const PutHooks& hooks) {
   std::unique_ptr<CiphertextFiles::Pack> pack;
   FileEncryption how;
   how.threads = file_threads_;
-  if (clean.front_side || clean.reverse_side || clean.selfie || !clean.files.empty() || !clean.translation.empty()) {
+  if (clean.front_side || clean.reverse_side || clean.selfie || !clean.files.empty() ||
+      !clean.translation.empty()) {
     pack = store_.open_pack();
-    how.sink = [&pack](PageAlignedBytes&& ciphertext) { return pack->append_later(std::move(ciphertext)); };
+    how.sink = [&pack](PageAlignedBytes&& ciphertext) {
+      return pack->append_later(std::move(ciphertext));
+    };
   }
   // The encryptor hands each file back as it is about to read it; the loader gets the
   // same file as ours to fill (clean is this function's own, so it may be written).
@@ -121,7 +132,8 @@ void HolderVault::put(PlainElement&& element, const PutHooks& hooks) {
       if (own != fillable.end()) hooks.load(**own);
     };
   }
-  if (hooks.encrypted) how.after_encrypting = [&hooks](const SecretBytes& file) { hooks.encrypted(file.size()); };
+  if (hooks.encrypted)
+    how.after_encrypting = [&hooks](const SecretBytes& file) { hooks.encrypted(file.size()); };
   try {
     EncryptedElements encrypted = encrypt_elements(std::span(&clean, 1), how);
     // The files' plaintext is wiped and freed on another thread while the secrets are
@@ -129,7 +141,8 @@ void HolderVault::put(PlainElement&& element, const PutHooks& hooks) {
     // last thing between the commit and the answer. Joined before put returns. (An
     // element without files has no pack and nothing to wipe: no thread.)
     std::jthread release_plaintext;
-    if (pack) release_plaintext = std::jthread([files = take_files(clean)]() mutable { files.clear(); });
+    if (pack)
+      release_plaintext = std::jthread([files = take_files(clean)]() mutable { files.clear(); });
     put_encrypted(clean, std::move(encrypted), pack.get());
   } catch (...) {
     if (pack) store_.discard_pack(pack->name());
@@ -160,8 +173,8 @@ void HolderVault::put_encrypted(const PlainElement& clean, EncryptedElements&& e
             recovery_->seal(secret, recovery_seal_label(to_string(clean.type), "data", ""));
       }
     }
-    const auto keep = [&](const PassportFile& file, const FileCredentials& file_credentials, const char* slot,
-                          int position) {
+    const auto keep = [&](const PassportFile& file, const FileCredentials& file_credentials,
+                          const char* slot, int position) {
       StoredFile stored_file;
       stored_file.file_id = file.file_id;
       stored_file.slot = slot;
@@ -186,7 +199,8 @@ void HolderVault::put_encrypted(const PlainElement& clean, EncryptedElements&& e
     if (out.front_side) keep(*out.front_side, *credentials.front_side, "front_side", 0);
     if (out.reverse_side) keep(*out.reverse_side, *credentials.reverse_side, "reverse_side", 0);
     if (out.selfie) keep(*out.selfie, *credentials.selfie, "selfie", 0);
-    for (std::size_t i = 0; i < out.files.size(); ++i) keep(out.files[i], credentials.files[i], "files", static_cast<int>(i));
+    for (std::size_t i = 0; i < out.files.size(); ++i)
+      keep(out.files[i], credentials.files[i], "files", static_cast<int>(i));
     for (std::size_t i = 0; i < out.translation.size(); ++i) {
       keep(out.translation[i], credentials.translation[i], "translation", static_cast<int>(i));
     }
@@ -205,18 +219,25 @@ std::optional<PlainElement> HolderVault::get(ElementType type) {
   ValueDecryptor decryptor;
   const std::string where(to_string(type));
   if (stored->data) {
-    ValueSecret secret = value_secret(unwrap_secret(master_key_, stored->wrapped_data_secret), where + ".data");
+    ValueSecret secret =
+        value_secret(unwrap_secret(master_key_, stored->wrapped_data_secret), where + ".data");
     SecretBytes text = decryptor.decrypt(*stored->data, stored->data_hash, secret);
     element.data = nlohmann::json::parse(text.reveal_text());
   }
   for (const StoredFile& file : stored->files) {
-    ValueSecret secret = value_secret(unwrap_secret(master_key_, file.wrapped_secret), where + "." + file.slot);
+    ValueSecret secret =
+        value_secret(unwrap_secret(master_key_, file.wrapped_secret), where + "." + file.slot);
     SecretBytes plaintext = decryptor.decrypt(file.ciphertext, file.file_hash, secret);
-    if (file.slot == "front_side") element.front_side = std::move(plaintext);
-    else if (file.slot == "reverse_side") element.reverse_side = std::move(plaintext);
-    else if (file.slot == "selfie") element.selfie = std::move(plaintext);
-    else if (file.slot == "files") element.files.push_back(std::move(plaintext));
-    else element.translation.push_back(std::move(plaintext));
+    if (file.slot == "front_side")
+      element.front_side = std::move(plaintext);
+    else if (file.slot == "reverse_side")
+      element.reverse_side = std::move(plaintext);
+    else if (file.slot == "selfie")
+      element.selfie = std::move(plaintext);
+    else if (file.slot == "files")
+      element.files.push_back(std::move(plaintext));
+    else
+      element.translation.push_back(std::move(plaintext));
   }
   return element;
 }
@@ -232,11 +253,16 @@ std::vector<ElementSummary> HolderVault::list() {
     summary.plain = stored.plain;
     summary.updated_at = stored.updated_at;
     for (const StoredFile& file : stored.files) {
-      if (file.slot == "front_side") summary.front_side = true;
-      else if (file.slot == "reverse_side") summary.reverse_side = true;
-      else if (file.slot == "selfie") summary.selfie = true;
-      else if (file.slot == "files") ++summary.files;
-      else ++summary.translation;
+      if (file.slot == "front_side")
+        summary.front_side = true;
+      else if (file.slot == "reverse_side")
+        summary.reverse_side = true;
+      else if (file.slot == "selfie")
+        summary.selfie = true;
+      else if (file.slot == "files")
+        ++summary.files;
+      else
+        ++summary.translation;
     }
     summary.errors = errors[stored.type];
     summaries.push_back(std::move(summary));
@@ -244,13 +270,17 @@ std::vector<ElementSummary> HolderVault::list() {
   return summaries;
 }
 
-bool HolderVault::remove(ElementType type) { return store_.remove_element(type); }
+bool HolderVault::remove(ElementType type) {
+  return store_.remove_element(type);
+}
 
 ShareOffer HolderVault::plan_share(const AuthorizationRequest& request) {
   ShareOffer offer;
   std::vector<ElementType> held;
   for (const StoredElement& stored : store_.elements(false)) held.push_back(stored.type);
-  const auto is_held = [&](ElementType type) { return std::find(held.begin(), held.end(), type) != held.end(); };
+  const auto is_held = [&](ElementType type) {
+    return std::find(held.begin(), held.end(), type) != held.end();
+  };
   for (const ScopeItem& item : request.scope.items) {
     auto chosen = std::find_if(item.choices.begin(), item.choices.end(),
                                [&](const ScopeChoice& choice) { return is_held(choice.type); });
@@ -274,7 +304,8 @@ ShareOffer HolderVault::plan_share(const AuthorizationRequest& request) {
     for (const StoredFile& file : stored->files) {
       if (file.slot == "selfie" && !request.scope.wants_selfie(type)) continue;
       if (file.slot == "translation" && !request.scope.wants_translation(type)) continue;
-      if (std::find(parts.begin(), parts.end(), file.slot) == parts.end()) parts.push_back(file.slot);
+      if (std::find(parts.begin(), parts.end(), file.slot) == parts.end())
+        parts.push_back(file.slot);
     }
   }
   return offer;
@@ -298,23 +329,26 @@ ShareBundle HolderVault::share(const AuthorizationRequest& request, const ShareO
     EncryptedPassportElement element;
     element.type = type;
     element.hash = base64_encode(stored->element_hash);
-    if (stored->plain) (type == ElementType::phone_number ? element.phone_number : element.email) = *stored->plain;
+    if (stored->plain)
+      (type == ElementType::phone_number ? element.phone_number : element.email) = *stored->plain;
     SecureValueCredentials secure;
     if (stored->data) {
       element.data = base64_encode(*stored->data);
-      secure.data = DataCredentials{stored->data_hash,
-                                    value_secret(unwrap_secret(master_key_, stored->wrapped_data_secret), where)};
+      secure.data = DataCredentials{
+          stored->data_hash,
+          value_secret(unwrap_secret(master_key_, stored->wrapped_data_secret), where)};
     }
     for (StoredFile& file : stored->files) {
-      if (file.slot == "selfie" && !request.scope.wants_selfie(type)) continue;  // as Telegram's clients do
+      if (file.slot == "selfie" && !request.scope.wants_selfie(type))
+        continue;  // as Telegram's clients do
       if (file.slot == "translation" && !request.scope.wants_translation(type)) continue;
       PassportFile passport_file;
       passport_file.file_id = file.file_id;
       passport_file.file_unique_id = file.file_id.substr(0, 16);
       passport_file.file_size = static_cast<std::int64_t>(file.ciphertext.size());
       passport_file.file_date = file.file_date;
-      FileCredentials file_credentials{file.file_hash,
-                                       value_secret(unwrap_secret(master_key_, file.wrapped_secret), where)};
+      FileCredentials file_credentials{
+          file.file_hash, value_secret(unwrap_secret(master_key_, file.wrapped_secret), where)};
       if (file.slot == "front_side") {
         element.front_side = passport_file;
         secure.front_side = std::move(file_credentials);
@@ -347,13 +381,15 @@ ShareBundle HolderVault::share(const AuthorizationRequest& request, const ShareO
   fields.credentials_hash = bundle.passport_data.credentials.hash;
   fields.time = now;
   auto last = store_.last_receipt();
-  fields.previous = last ? std::string(last->entry_hash.begin(), last->entry_hash.end()) : kZeroHash;
+  fields.previous =
+      last ? std::string(last->entry_hash.begin(), last->entry_hash.end()) : kZeroHash;
   bundle.receipt = sign_receipt(std::move(fields), identity_key);
 
   const std::string entry_hash = receipt_entry_hash(bundle.receipt);
   StoredReceipt stored_receipt;
   stored_receipt.receipt_json = to_json(bundle.receipt).dump();
-  stored_receipt.previous_hash = Bytes(bundle.receipt.fields.previous.begin(), bundle.receipt.fields.previous.end());
+  stored_receipt.previous_hash =
+      Bytes(bundle.receipt.fields.previous.begin(), bundle.receipt.fields.previous.end());
   stored_receipt.entry_hash = Bytes(entry_hash.begin(), entry_hash.end());
   store_.append_receipt(stored_receipt);
   return bundle;
@@ -495,7 +531,8 @@ nlohmann::ordered_json ShareBundle::to_json() && {
   json["files"] = std::move(file_map);
   json["receipt"] = vault::to_json(receipt);
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
-  for (const auto& attestation : attestations) list.push_back(nlohmann::ordered_json::parse(attestation.dump()));
+  for (const auto& attestation : attestations)
+    list.push_back(nlohmann::ordered_json::parse(attestation.dump()));
   json["attestations"] = std::move(list);
   return json;
 }

@@ -14,13 +14,13 @@
 #include <string>
 #include <vector>
 
-#include "vault/model/auth_link.h"
 #include "vault/keys/keys.h"
-#include "vault/wire/passport_data.h"
-#include "vault/wire/passport_encryptor.h"
 #include "vault/keys/recovery_key.h"
+#include "vault/model/auth_link.h"
 #include "vault/signed/share_receipt.h"
 #include "vault/store/vault_store.h"
+#include "vault/wire/passport_data.h"
+#include "vault/wire/passport_encryptor.h"
 
 namespace idvault::vault {
 
@@ -39,9 +39,11 @@ struct ElementSummary {
 
 // What a share would contain, for the holder to consent to before anything is sent.
 struct ShareOffer {
-  std::vector<ElementType> types;      // in scope order, one per satisfiable scope item
-  std::vector<std::string> missing;    // scope items the vault cannot satisfy, e.g. "passport|identity_card"
-  std::map<ElementType, std::vector<std::string>> parts;  // what of each goes: data, front_side, selfie...
+  std::vector<ElementType> types;  // in scope order, one per satisfiable scope item
+  std::vector<std::string>
+      missing;  // scope items the vault cannot satisfy, e.g. "passport|identity_card"
+  std::map<ElementType, std::vector<std::string>>
+      parts;  // what of each goes: data, front_side, selfie...
   // The stored version of each element offered (its element hash, new at every put): the
   // share sends exactly these versions, the ones the holder was shown, or nothing.
   std::map<ElementType, Bytes> versions;
@@ -68,7 +70,8 @@ struct ReceiptChainReport {
 class HolderVault {
  public:
   // recovery: when set, every value secret put is also sealed to the recovery key.
-  HolderVault(VaultStore& store, const MasterKey& master_key, const RecoverySealer* recovery = nullptr)
+  HolderVault(VaultStore& store, const MasterKey& master_key,
+              const RecoverySealer* recovery = nullptr)
       : store_(store), master_key_(master_key), recovery_(recovery) {}
 
   // Validates (fields as Telegram would, slots per type) and stores, replacing any
@@ -104,7 +107,6 @@ class HolderVault {
   [[nodiscard]] ShareBundle share(const AuthorizationRequest& request, const ShareOffer& offer,
                                   const SigningKey& identity_key, std::int64_t now);
 
-
  private:
   VaultStore& store_;
   const MasterKey& master_key_;
@@ -112,7 +114,8 @@ class HolderVault {
   unsigned file_threads_ = 1;
 
   // pack: where encrypt_elements' sink put the files (null when the element has none).
-  void put_encrypted(const PlainElement& clean, EncryptedElements&& encrypted, CiphertextFiles::Pack* pack);
+  void put_encrypted(const PlainElement& clean, EncryptedElements&& encrypted,
+                     CiphertextFiles::Pack* pack);
 };
 
 // Re-enrols the vault on a new master key: every value secret is unsealed with the

@@ -41,8 +41,9 @@ SqliteDatabase::SqliteDatabase(const std::filesystem::path& path, bool create, i
     // Before WAL mode, which writes the header and fixes the page size of a new file.
     if (page_size > 0) execute("PRAGMA page_size=" + std::to_string(page_size));
     // FULL: a write is acknowledged only once it is on disk, so a crash keeps it.
-    execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
-            "PRAGMA secure_delete=ON;");
+    execute(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+        "PRAGMA secure_delete=ON;");
   } catch (...) {
     // A constructor that throws gets no destructor call: close the connection (and its
     // file descriptor) here, or every refused file (not a database, say) leaks one.
@@ -52,7 +53,9 @@ SqliteDatabase::SqliteDatabase(const std::filesystem::path& path, bool create, i
   }
 }
 
-SqliteDatabase::~SqliteDatabase() { sqlite3_close_v2(db_); }
+SqliteDatabase::~SqliteDatabase() {
+  sqlite3_close_v2(db_);
+}
 
 void SqliteDatabase::fail(const std::string& operation) const {
   throw StoreError(operation, sqlite3_errmsg(db_), kind_of(sqlite3_extended_errcode(db_)));
@@ -65,13 +68,16 @@ void SqliteDatabase::execute(std::string_view sql) {
 
 SqliteStatement SqliteDatabase::prepare(std::string_view sql) {
   sqlite3_stmt* statement = nullptr;
-  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &statement, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &statement, nullptr) !=
+      SQLITE_OK) {
     fail("store: prepare");
   }
   return SqliteStatement(statement, *this);
 }
 
-SqliteStatement::~SqliteStatement() { sqlite3_finalize(statement_); }
+SqliteStatement::~SqliteStatement() {
+  sqlite3_finalize(statement_);
+}
 
 SqliteStatement& SqliteStatement::bind(int index, std::int64_t value) {
   if (sqlite3_bind_int64(statement_, index, value) != SQLITE_OK) db_->fail("store: bind");
@@ -79,8 +85,8 @@ SqliteStatement& SqliteStatement::bind(int index, std::int64_t value) {
 }
 
 SqliteStatement& SqliteStatement::bind(int index, std::string_view text) {
-  if (sqlite3_bind_text(statement_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT) !=
-      SQLITE_OK) {
+  if (sqlite3_bind_text(statement_, index, text.data(), static_cast<int>(text.size()),
+                        SQLITE_TRANSIENT) != SQLITE_OK) {
     db_->fail("store: bind");
   }
   return *this;
@@ -96,7 +102,8 @@ SqliteStatement& SqliteStatement::bind_blob(int index, std::span<const std::uint
   return *this;
 }
 
-SqliteStatement& SqliteStatement::bind_blob_borrowed(int index, std::span<const std::uint8_t> bytes) {
+SqliteStatement& SqliteStatement::bind_blob_borrowed(int index,
+                                                     std::span<const std::uint8_t> bytes) {
   static const std::uint8_t kEmpty = 0;
   const void* data = bytes.empty() ? &kEmpty : bytes.data();
   if (sqlite3_bind_blob64(statement_, index, data, bytes.size(), SQLITE_STATIC) != SQLITE_OK) {
@@ -126,9 +133,13 @@ void SqliteStatement::reset() {
   sqlite3_clear_bindings(statement_);
 }
 
-bool SqliteStatement::is_null(int column) const { return sqlite3_column_type(statement_, column) == SQLITE_NULL; }
+bool SqliteStatement::is_null(int column) const {
+  return sqlite3_column_type(statement_, column) == SQLITE_NULL;
+}
 
-std::int64_t SqliteStatement::integer(int column) const { return sqlite3_column_int64(statement_, column); }
+std::int64_t SqliteStatement::integer(int column) const {
+  return sqlite3_column_int64(statement_, column);
+}
 
 std::string SqliteStatement::text(int column) const {
   const auto* bytes = sqlite3_column_text(statement_, column);
@@ -143,7 +154,9 @@ std::vector<std::uint8_t> SqliteStatement::blob(int column) const {
   return bytes ? std::vector<std::uint8_t>(bytes, bytes + size) : std::vector<std::uint8_t>();
 }
 
-SqliteTransaction::SqliteTransaction(SqliteDatabase& db) : db_(db) { db_.execute("BEGIN IMMEDIATE"); }
+SqliteTransaction::SqliteTransaction(SqliteDatabase& db) : db_(db) {
+  db_.execute("BEGIN IMMEDIATE");
+}
 
 SqliteTransaction::~SqliteTransaction() {
   if (!done_) sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);

@@ -41,7 +41,8 @@ class SqliteDatabase {
 
 class SqliteStatement {
  public:
-  SqliteStatement(sqlite3_stmt* statement, const SqliteDatabase& db) : statement_(statement), db_(&db) {}
+  SqliteStatement(sqlite3_stmt* statement, const SqliteDatabase& db)
+      : statement_(statement), db_(&db) {}
   ~SqliteStatement();
   SqliteStatement(SqliteStatement&& other) noexcept
       : statement_(std::exchange(other.statement_, nullptr)), db_(other.db_) {}

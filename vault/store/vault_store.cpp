@@ -53,7 +53,8 @@ ALTER TABLE files ADD COLUMN ciphertext_size INTEGER;
 static_assert(std::size(kMigrations) == kVaultSchemaVersion);
 
 std::int64_t now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -71,7 +72,8 @@ ElementType type_from_column(const std::string& name) {
 // the commit; with 64 KiB pages and room for a whole put in the cache, 22-36 ms. Both
 // leave synchronous=FULL and the commit-before-acknowledge rule as they are.
 constexpr int kStorePageSize = 64 * 1024;
-constexpr const char* kStoreCache = "PRAGMA cache_size=-65536";  // KiB: up to 64 MiB of ciphertext pages
+constexpr const char* kStoreCache =
+    "PRAGMA cache_size=-65536";  // KiB: up to 64 MiB of ciphertext pages
 
 VaultStore::VaultStore(const std::filesystem::path& path, bool create)
     : db_(path, create, kStorePageSize), files_(CiphertextFiles::beside(path)) {
@@ -87,8 +89,8 @@ VaultStore::VaultStore(const std::filesystem::path& path, bool create)
 
 std::vector<std::string> VaultStore::stored_names_of(const std::string& type) {
   std::vector<std::string> names;
-  auto statement =
-      db_.prepare("SELECT DISTINCT stored_name FROM files WHERE element_type = ? AND stored_name IS NOT NULL");
+  auto statement = db_.prepare(
+      "SELECT DISTINCT stored_name FROM files WHERE element_type = ? AND stored_name IS NOT NULL");
   statement.bind(1, type);
   while (statement.step()) names.push_back(statement.text(0));
   return names;
@@ -110,7 +112,8 @@ void VaultStore::migrate() {
   int version = schema_version();
   if (version > kVaultSchemaVersion) {
     throw StoreError("store", "written by a newer idvault (schema " + std::to_string(version) +
-                                  ", this one knows up to " + std::to_string(kVaultSchemaVersion) + ")");
+                                  ", this one knows up to " + std::to_string(kVaultSchemaVersion) +
+                                  ")");
   }
   for (int next = version; next < kVaultSchemaVersion; ++next) {
     db_.execute(kMigrations[next]);
@@ -189,7 +192,8 @@ void VaultStore::put_element(const StoredElement& element) {
   files_.remove_later(std::move(unreferenced));
 }
 
-std::vector<std::string> VaultStore::commit_element(const StoredElement& element, const std::vector<std::string>& names,
+std::vector<std::string> VaultStore::commit_element(const StoredElement& element,
+                                                    const std::vector<std::string>& names,
                                                     const std::vector<std::uint64_t>& offsets) {
   std::lock_guard lock(mutex_);
   const std::string type(to_string(element.type));
@@ -202,7 +206,9 @@ std::vector<std::string> VaultStore::commit_element(const StoredElement& element
       "recovery_sealed_data_secret) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   insert.bind(1, type);
   if (element.data) {
-    insert.bind_blob(2, *element.data).bind_blob(3, element.data_hash).bind_blob(4, element.wrapped_data_secret);
+    insert.bind_blob(2, *element.data)
+        .bind_blob(3, element.data_hash)
+        .bind_blob(4, element.wrapped_data_secret);
   } else {
     insert.bind_null(2).bind_null(3).bind_null(4);
   }
@@ -211,7 +217,8 @@ std::vector<std::string> VaultStore::commit_element(const StoredElement& element
   } else {
     insert.bind_null(5);
   }
-  insert.bind_blob(6, element.element_hash).bind(7, element.updated_at ? element.updated_at : now_seconds());
+  insert.bind_blob(6, element.element_hash)
+      .bind(7, element.updated_at ? element.updated_at : now_seconds());
   if (element.recovery_sealed_data_secret.empty()) {
     insert.bind_null(8);
   } else {
@@ -227,7 +234,8 @@ std::vector<std::string> VaultStore::commit_element(const StoredElement& element
       "?)");
   for (std::size_t i = 0; i < element.files.size(); ++i) {
     const StoredFile& file = element.files[i];
-    const std::size_t size = file.stored_name.empty() ? file.ciphertext.size() : file.ciphertext_size;
+    const std::size_t size =
+        file.stored_name.empty() ? file.ciphertext.size() : file.ciphertext_size;
     file_insert.bind(1, file.file_id)
         .bind(2, type)
         .bind(3, file.slot)
@@ -281,7 +289,8 @@ std::vector<StoredFile> VaultStore::files_of(ElementType type, bool with_file_by
       file.stored_name = statement.text(7);
       file.ciphertext_size = static_cast<std::size_t>(statement.integer(8));
       file.stored_offset = static_cast<std::uint64_t>(statement.integer(9));
-      if (with_file_bytes) file.ciphertext = files_.read(file.stored_name, file.stored_offset, file.ciphertext_size);
+      if (with_file_bytes)
+        file.ciphertext = files_.read(file.stored_name, file.stored_offset, file.ciphertext_size);
     } else if (with_file_bytes) {
       file.ciphertext = statement.blob(10);  // a row from before schema 3
     }
@@ -402,7 +411,8 @@ void VaultStore::append_receipt(const StoredReceipt& receipt) {
 
 std::vector<StoredReceipt> VaultStore::receipts() {
   std::lock_guard lock(mutex_);
-  auto statement = db_.prepare("SELECT sequence, receipt, previous_hash, entry_hash FROM receipts ORDER BY sequence");
+  auto statement = db_.prepare(
+      "SELECT sequence, receipt, previous_hash, entry_hash FROM receipts ORDER BY sequence");
   std::vector<StoredReceipt> all;
   while (statement.step()) {
     all.push_back({statement.integer(0), statement.text(1), statement.blob(2), statement.blob(3)});
@@ -416,12 +426,14 @@ std::optional<StoredReceipt> VaultStore::last_receipt() {
       "SELECT sequence, receipt, previous_hash, entry_hash FROM receipts ORDER BY sequence DESC "
       "LIMIT 1");
   if (!statement.step()) return std::nullopt;
-  return StoredReceipt{statement.integer(0), statement.text(1), statement.blob(2), statement.blob(3)};
+  return StoredReceipt{statement.integer(0), statement.text(1), statement.blob(2),
+                       statement.blob(3)};
 }
 
 std::int64_t VaultStore::add_note(const char* table, ElementType type, const std::string& json) {
   std::lock_guard lock(mutex_);
-  db_.prepare(std::string("INSERT INTO ") + table + "(element_type, body, added_at) VALUES (?, ?, ?)")
+  db_.prepare(std::string("INSERT INTO ") + table +
+              "(element_type, body, added_at) VALUES (?, ?, ?)")
       .bind(1, std::string(to_string(type)))
       .bind(2, json)
       .bind(3, now_seconds())
@@ -431,10 +443,12 @@ std::int64_t VaultStore::add_note(const char* table, ElementType type, const std
 
 std::vector<StoredNote> VaultStore::notes(const char* table) {
   std::lock_guard lock(mutex_);
-  auto statement = db_.prepare(std::string("SELECT id, element_type, body, added_at FROM ") + table + " ORDER BY id");
+  auto statement = db_.prepare(std::string("SELECT id, element_type, body, added_at FROM ") +
+                               table + " ORDER BY id");
   std::vector<StoredNote> all;
   while (statement.step()) {
-    all.push_back({statement.integer(0), type_from_column(statement.text(1)), statement.text(2), statement.integer(3)});
+    all.push_back({statement.integer(0), type_from_column(statement.text(1)), statement.text(2),
+                   statement.integer(3)});
   }
   return all;
 }
@@ -442,15 +456,21 @@ std::vector<StoredNote> VaultStore::notes(const char* table) {
 std::int64_t VaultStore::add_attestation(ElementType type, const std::string& json) {
   return add_note("attestations", type, json);
 }
-std::vector<StoredNote> VaultStore::attestations() { return notes("attestations"); }
+std::vector<StoredNote> VaultStore::attestations() {
+  return notes("attestations");
+}
 std::int64_t VaultStore::add_element_error(ElementType type, const std::string& json) {
   return add_note("element_errors", type, json);
 }
-std::vector<StoredNote> VaultStore::element_errors() { return notes("element_errors"); }
+std::vector<StoredNote> VaultStore::element_errors() {
+  return notes("element_errors");
+}
 
 void VaultStore::clear_element_errors(ElementType type) {
   std::lock_guard lock(mutex_);
-  db_.prepare("DELETE FROM element_errors WHERE element_type = ?").bind(1, std::string(to_string(type))).run();
+  db_.prepare("DELETE FROM element_errors WHERE element_type = ?")
+      .bind(1, std::string(to_string(type)))
+      .run();
 }
 
 }  // namespace idvault::vault

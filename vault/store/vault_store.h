@@ -22,9 +22,9 @@
 #include <string>
 #include <vector>
 
-#include "vault/store/ciphertext_files.h"
-#include "vault/model/element_type.h"
 #include "vault/keys/keys.h"
+#include "vault/model/element_type.h"
+#include "vault/store/ciphertext_files.h"
 #include "vault/store/sqlite_db.h"
 
 namespace idvault::vault {
@@ -33,10 +33,10 @@ inline constexpr int kVaultSchemaVersion = 3;
 
 struct StoredFile {
   std::string file_id;
-  std::string slot;    // front_side, reverse_side, selfie, files, translation
-  int position = 0;    // index within files / translation
-  Bytes ciphertext;    // Telegram-format ciphertext (what a service downloads)
-  Bytes file_hash;     // SHA-256 of the padded plaintext
+  std::string slot;  // front_side, reverse_side, selfie, files, translation
+  int position = 0;  // index within files / translation
+  Bytes ciphertext;  // Telegram-format ciphertext (what a service downloads)
+  Bytes file_hash;   // SHA-256 of the padded plaintext
   Bytes wrapped_secret;
   std::int64_t file_date = 0;
   Bytes recovery_sealed_secret;  // empty unless recovery is set up
@@ -54,10 +54,10 @@ struct StoredElement {
   Bytes data_hash;
   Bytes wrapped_data_secret;
   Bytes recovery_sealed_data_secret;  // empty unless recovery is set up
-  std::optional<std::string> plain;  // phone_number / email, which Telegram sends in clear
-  Bytes element_hash;                // opaque, what services echo in errors
+  std::optional<std::string> plain;   // phone_number / email, which Telegram sends in clear
+  Bytes element_hash;                 // opaque, what services echo in errors
   std::int64_t updated_at = 0;
-  std::vector<StoredFile> files;     // ordered by slot then position
+  std::vector<StoredFile> files;  // ordered by slot then position
 };
 
 struct StoredReceipt {
@@ -133,7 +133,8 @@ class VaultStore {
 
  private:
   void migrate();
-  std::vector<std::string> commit_element(const StoredElement& element, const std::vector<std::string>& names,
+  std::vector<std::string> commit_element(const StoredElement& element,
+                                          const std::vector<std::string>& names,
                                           const std::vector<std::uint64_t>& offsets);
   std::vector<std::string> stored_names_of(const std::string& type);
   std::vector<StoredFile> files_of(ElementType type, bool with_file_bytes);

@@ -5,10 +5,10 @@
 #include <openssl/rsa.h>
 
 #include "common/base64.h"
-#include "vault/keys/rsa_oaep.h"
-#include "vault/model/errors.h"
 #include "common/json_fields.h"
 #include "common/openssl_owners.h"
+#include "vault/keys/rsa_oaep.h"
+#include "vault/model/errors.h"
 #include "vault/wire/value_cipher.h"
 
 namespace idvault::vault {
@@ -20,7 +20,8 @@ using openssl::check;
 
 constexpr std::string_view kRoot = "credentials";
 
-std::vector<std::uint8_t> read_hash(const Json& object, std::string_view key, std::string_view where) {
+std::vector<std::uint8_t> read_hash(const Json& object, std::string_view key,
+                                    std::string_view where) {
   auto hash = base64_decode(json_fields::require_string(object, key, where), path(where, key));
   if (hash.size() != kValueHashSize) throw FormatError(path(where, key), "must be 32 bytes");
   return hash;
@@ -52,7 +53,8 @@ std::vector<FileCredentials> read_file_list(const Json& value, std::string_view 
   if (list == nullptr) return out;
   const std::string list_where = path(where, key);
   out.reserve(list->size());
-  for (std::size_t i = 0; i < list->size(); ++i) out.push_back(read_file((*list)[i], path(list_where, i)));
+  for (std::size_t i = 0; i < list->size(); ++i)
+    out.push_back(read_file((*list)[i], path(list_where, i)));
   return out;
 }
 
@@ -61,7 +63,8 @@ SecureValueCredentials read_value(const Json& value, std::string_view where) {
   SecureValueCredentials out;
   if (const Json* data = json_fields::optional_object(value, "data", where)) {
     const std::string data_where = path(where, "data");
-    out.data = DataCredentials{read_hash(*data, "data_hash", data_where), read_secret(*data, data_where)};
+    out.data =
+        DataCredentials{read_hash(*data, "data_hash", data_where), read_secret(*data, data_where)};
   }
   out.front_side = read_optional_file(value, "front_side", where);
   out.reverse_side = read_optional_file(value, "reverse_side", where);
@@ -72,9 +75,9 @@ SecureValueCredentials read_value(const Json& value, std::string_view where) {
 }
 
 nlohmann::ordered_json file_json(const FileCredentials& file) {
-  return {{"file_hash", base64_encode(file.file_hash)}, {"secret", base64_encode(file.secret.reveal())}};
+  return {{"file_hash", base64_encode(file.file_hash)},
+          {"secret", base64_encode(file.secret.reveal())}};
 }
-
 
 }  // namespace
 
@@ -151,7 +154,8 @@ EncryptedCredentials encrypt_credentials(const Credentials& credentials,
       base64_encode(rsa_oaep_sha1_encrypt(public_key.get(), secret.reveal()))};
 }
 
-Credentials decrypt_credentials(const EncryptedCredentials& encrypted, const ServiceKey& service_key) {
+Credentials decrypt_credentials(const EncryptedCredentials& encrypted,
+                                const ServiceKey& service_key) {
   const auto wrapped_secret = base64_decode(encrypted.secret, "credentials.secret");
   const auto hash = base64_decode(encrypted.hash, "credentials.hash");
   const auto data = base64_decode(encrypted.data, "credentials.data");

@@ -6,16 +6,15 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "common/secret_bytes.h"
-#include "vault/model/element_type.h"
 #include "vault/keys/keys.h"
+#include "vault/model/element_type.h"
 #include "vault/wire/value_secret.h"
 
 namespace idvault::vault {

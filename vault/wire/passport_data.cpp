@@ -1,7 +1,7 @@
 #include "vault/wire/passport_data.h"
 
-#include "vault/model/errors.h"
 #include "common/json_fields.h"
+#include "vault/model/errors.h"
 
 namespace idvault::vault {
 namespace {

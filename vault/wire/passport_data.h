@@ -10,15 +10,14 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "vault/wire/credentials.h"
 #include "vault/model/element_type.h"
+#include "vault/wire/credentials.h"
 
 namespace idvault::vault {
 

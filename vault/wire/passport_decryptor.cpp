@@ -3,9 +3,9 @@
 #include <openssl/crypto.h>
 
 #include "common/base64.h"
-#include "vault/wire/credentials.h"
-#include "vault/model/errors.h"
 #include "common/json_fields.h"
+#include "vault/model/errors.h"
+#include "vault/wire/credentials.h"
 
 namespace idvault::vault {
 namespace {
@@ -88,7 +88,8 @@ class PassportDecryptor::Run {
 
   std::span<const std::uint8_t> decrypt_value(std::span<const std::uint8_t> ciphertext,
                                               std::span<const std::uint8_t> hash,
-                                              const ValueSecret& secret, std::span<std::uint8_t> out,
+                                              const ValueSecret& secret,
+                                              std::span<std::uint8_t> out,
                                               const std::string& where) {
     try {
       return owner_.values_.decrypt_into(ciphertext, hash, secret, out);
@@ -102,13 +103,15 @@ class PassportDecryptor::Run {
     scratch.resize(base64_decoded_capacity(encrypted.secret.size()) +
                    base64_decoded_capacity(encrypted.hash.size()));
     const auto wrapped_secret = base64_decode_into(
-        encrypted.secret, std::span(scratch).first(base64_decoded_capacity(encrypted.secret.size())),
+        encrypted.secret,
+        std::span(scratch).first(base64_decoded_capacity(encrypted.secret.size())),
         "credentials.secret");
     const auto hash = base64_decode_into(
-        encrypted.hash, std::span(scratch).subspan(base64_decoded_capacity(encrypted.secret.size())),
+        encrypted.hash,
+        std::span(scratch).subspan(base64_decoded_capacity(encrypted.secret.size())),
         "credentials.hash");
-    const auto data = base64_decode_into(encrypted.data, take(base64_decoded_capacity(encrypted.data.size())),
-                                         "credentials.data");
+    const auto data = base64_decode_into(
+        encrypted.data, take(base64_decoded_capacity(encrypted.data.size())), "credentials.data");
     std::optional<ValueSecret> secret;
     try {
       SecretBytes unwrapped = owner_.service_key_->decrypt_oaep_sha1(wrapped_secret);
@@ -175,9 +178,10 @@ class PassportDecryptor::Run {
 
     if (element.data) {
       const std::string where = name + ".data";
-      if (!value.data) throw FormatError(credentials_path(where), "missing for this element's data");
-      const auto ciphertext =
-          base64_decode_into(*element.data, take(base64_decoded_capacity(element.data->size())), where);
+      if (!value.data)
+        throw FormatError(credentials_path(where), "missing for this element's data");
+      const auto ciphertext = base64_decode_into(
+          *element.data, take(base64_decoded_capacity(element.data->size())), where);
       const auto text = decrypt_value(ciphertext, value.data->data_hash, value.data->secret,
                                       std::span(ciphertext.data(), ciphertext.size()), where);
       out.data_text = std::string_view(reinterpret_cast<const char*>(text.data()), text.size());
@@ -186,10 +190,13 @@ class PassportDecryptor::Run {
       out.data_hash = value.data->data_hash;
     }
     out.files = decrypt_files(element.files, value.files, element.type, "files");
-    out.front_side = decrypt_single(element.front_side, value.front_side, element.type, "front_side");
-    out.reverse_side = decrypt_single(element.reverse_side, value.reverse_side, element.type, "reverse_side");
+    out.front_side =
+        decrypt_single(element.front_side, value.front_side, element.type, "front_side");
+    out.reverse_side =
+        decrypt_single(element.reverse_side, value.reverse_side, element.type, "reverse_side");
     out.selfie = decrypt_single(element.selfie, value.selfie, element.type, "selfie");
-    out.translation = decrypt_files(element.translation, value.translation, element.type, "translation");
+    out.translation =
+        decrypt_files(element.translation, value.translation, element.type, "translation");
     return out;
   }
 
@@ -203,7 +210,8 @@ class PassportDecryptor::Run {
 
 PassportDecryptor::PassportDecryptor(const ServiceKey& service_key) : service_key_(&service_key) {}
 
-DecryptedPassport PassportDecryptor::decrypt(const PassportData& passport_data, const FileLookup& files,
+DecryptedPassport PassportDecryptor::decrypt(const PassportData& passport_data,
+                                             const FileLookup& files,
                                              const DecryptOptions& options) {
   return Run(*this, files, options).decrypt(passport_data);
 }

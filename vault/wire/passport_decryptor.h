@@ -9,17 +9,16 @@
 
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "common/secret_bytes.h"
-#include "vault/model/element_type.h"
 #include "vault/keys/keys.h"
+#include "vault/model/element_type.h"
 #include "vault/wire/passport_data.h"
 #include "vault/wire/value_cipher.h"
 
@@ -86,7 +85,8 @@ class PassportDecryptor {
   //    cryptographic failure — wrong key, tampered data, hash or secret, bad padding —
   //    with no further detail, so it is no oracle.
   // Not thread-safe: use one decryptor per thread.
-  [[nodiscard]] DecryptedPassport decrypt(const PassportData& passport_data, const FileLookup& files,
+  [[nodiscard]] DecryptedPassport decrypt(const PassportData& passport_data,
+                                          const FileLookup& files,
                                           const DecryptOptions& options = {});
 
   // Overwrites the arena now, e.g. once the plaintexts have been stored elsewhere.

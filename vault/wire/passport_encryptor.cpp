@@ -13,8 +13,8 @@
 #include <unordered_map>
 
 #include "common/base64.h"
-#include "vault/model/errors.h"
 #include "common/openssl_owners.h"
+#include "vault/model/errors.h"
 #include "vault/wire/value_cipher.h"
 
 namespace idvault::vault {
@@ -42,7 +42,7 @@ void check_slot(bool present, Slot rule, const std::string& where) {
 struct EncryptedFile {
   ValueSecret secret;
   EncryptedValue value;
-  std::size_t size = 0;  // of the ciphertext, which a sink took
+  std::size_t size = 0;               // of the ciphertext, which a sink took
   std::optional<std::uint64_t> sunk;  // what the sink returned, if there is one
 };
 using EncryptedFiles = std::unordered_map<const SecretBytes*, EncryptedFile>;
@@ -54,8 +54,9 @@ EncryptedFiles encrypt_files(std::span<const PlainElement> elements, const FileE
   for (const PlainElement& plain : elements) {
     for_each_file(plain, [&sources](const SecretBytes& file) { sources.push_back(&file); });
   }
-  std::stable_sort(sources.begin(), sources.end(),
-                   [](const SecretBytes* a, const SecretBytes* b) { return a->size() > b->size(); });
+  std::stable_sort(sources.begin(), sources.end(), [](const SecretBytes* a, const SecretBytes* b) {
+    return a->size() > b->size();
+  });
   std::vector<std::optional<EncryptedFile>> done(sources.size());
   std::atomic<std::size_t> next{0};
   std::mutex failure_mutex;
@@ -102,7 +103,8 @@ class BundleWriter {
   BundleWriter(EncryptedElements& bundle, std::int64_t now, EncryptedFiles& encrypted)
       : bundle_(bundle), now_(now), encrypted_(encrypted) {}
 
-  FileCredentials add_file(const SecretBytes& plaintext, PassportFile& file, Bytes& element_hashes) {
+  FileCredentials add_file(const SecretBytes& plaintext, PassportFile& file,
+                           Bytes& element_hashes) {
     EncryptedFile& encrypted = encrypted_.at(&plaintext);
     ValueSecret secret = std::move(encrypted.secret);
     EncryptedValue value = std::move(encrypted.value);
@@ -137,7 +139,8 @@ std::string element_hash(std::span<const std::uint8_t> hashes) {
 
 }  // namespace
 
-EncryptedElements encrypt_elements(std::span<const PlainElement> elements, const FileEncryption& how) {
+EncryptedElements encrypt_elements(std::span<const PlainElement> elements,
+                                   const FileEncryption& how) {
   EncryptedElements bundle;
   EncryptedFiles encrypted_files = encrypt_files(elements, how);
   BundleWriter writer(bundle, static_cast<std::int64_t>(std::time(nullptr)), encrypted_files);
@@ -154,7 +157,8 @@ EncryptedElements encrypt_elements(std::span<const PlainElement> elements, const
     if (rules.plain) {
       if (plain.value.empty()) throw FormatError(where, "the value must not be empty");
       if (!plain.data.is_null()) throw FormatError(where + ".data", "not allowed for this type");
-      (plain.type == ElementType::phone_number ? element.phone_number : element.email) = plain.value;
+      (plain.type == ElementType::phone_number ? element.phone_number : element.email) =
+          plain.value;
       hashes.assign(where.begin(), where.end());
       hashes.push_back(0);
       hashes.insert(hashes.end(), plain.value.begin(), plain.value.end());
@@ -196,7 +200,8 @@ EncryptedElements encrypt_elements(std::span<const PlainElement> elements, const
       file.emplace();
       file_credentials = writer.add_file(*source, *file, hashes);
     };
-    const auto add_list = [&](const std::vector<SecretBytes>& sources, std::vector<PassportFile>& files,
+    const auto add_list = [&](const std::vector<SecretBytes>& sources,
+                              std::vector<PassportFile>& files,
                               std::vector<FileCredentials>& file_credentials) {
       for (const SecretBytes& source : sources) {
         file_credentials.push_back(writer.add_file(source, files.emplace_back(), hashes));
@@ -223,7 +228,8 @@ EncryptedBundle encrypt_passport(std::span<const PlainElement> elements, std::st
   bundle.credentials = std::move(encrypted.credentials);
   bundle.credentials.nonce = std::string(nonce);
   bundle.passport_data.data = std::move(encrypted.elements);
-  bundle.passport_data.credentials = encrypt_credentials(bundle.credentials, service_public_key_pem);
+  bundle.passport_data.credentials =
+      encrypt_credentials(bundle.credentials, service_public_key_pem);
   bundle.files = std::move(encrypted.files);
   return bundle;
 }

@@ -7,18 +7,17 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "common/secret_bytes.h"
-#include "vault/wire/credentials.h"
-#include "vault/model/element_type.h"
 #include "common/page_aligned.h"
+#include "common/secret_bytes.h"
+#include "vault/model/element_type.h"
+#include "vault/wire/credentials.h"
 #include "vault/wire/passport_data.h"
 
 namespace idvault::vault {

@@ -31,7 +31,8 @@ void derive(EVP_MD_CTX* sha512, const ValueSecret& secret, std::span<const std::
             DerivedKey& out) {
   unsigned size = 0;
   check(EVP_DigestInit_ex2(sha512, openssl::sha512(), nullptr), "EVP_DigestInit_ex2");
-  check(EVP_DigestUpdate(sha512, secret.reveal().data(), secret.reveal().size()), "EVP_DigestUpdate");
+  check(EVP_DigestUpdate(sha512, secret.reveal().data(), secret.reveal().size()),
+        "EVP_DigestUpdate");
   check(EVP_DigestUpdate(sha512, hash.data(), hash.size()), "EVP_DigestUpdate");
   check(EVP_DigestFinal_ex(sha512, out.bytes.data(), &size), "EVP_DigestFinal_ex");
 }
@@ -69,8 +70,9 @@ EncryptedValue encrypt_value(std::span<const std::uint8_t> plaintext, const Valu
 
 namespace {
 template <typename Bytes>
-std::vector<std::uint8_t> encrypt_padded(std::span<const std::uint8_t> plaintext, const ValueSecret& secret,
-                                         std::size_t padding, Bytes& ciphertext);
+std::vector<std::uint8_t> encrypt_padded(std::span<const std::uint8_t> plaintext,
+                                         const ValueSecret& secret, std::size_t padding,
+                                         Bytes& ciphertext);
 }  // namespace
 
 EncryptedValue encrypt_value(std::span<const std::uint8_t> plaintext, const ValueSecret& secret,
@@ -80,15 +82,17 @@ EncryptedValue encrypt_value(std::span<const std::uint8_t> plaintext, const Valu
   return out;
 }
 
-std::vector<std::uint8_t> encrypt_value_into(std::span<const std::uint8_t> plaintext, const ValueSecret& secret,
+std::vector<std::uint8_t> encrypt_value_into(std::span<const std::uint8_t> plaintext,
+                                             const ValueSecret& secret,
                                              PageAlignedBytes& ciphertext) {
   return encrypt_padded(plaintext, secret, random_padding(plaintext.size()), ciphertext);
 }
 
 namespace {
 template <typename Bytes>
-std::vector<std::uint8_t> encrypt_padded(std::span<const std::uint8_t> plaintext, const ValueSecret& secret,
-                                         std::size_t padding, Bytes& ciphertext) {
+std::vector<std::uint8_t> encrypt_padded(std::span<const std::uint8_t> plaintext,
+                                         const ValueSecret& secret, std::size_t padding,
+                                         Bytes& ciphertext) {
   if (!is_valid_padding(padding, plaintext.size())) {
     throw std::invalid_argument("encrypt_value: padding must be 32..255 and align the value to 16");
   }
@@ -118,8 +122,9 @@ std::vector<std::uint8_t> encrypt_padded(std::span<const std::uint8_t> plaintext
   derive(sha512.get(), secret, hash, derived);
 
   const auto aes = openssl::make_cipher_ctx();
-  check(EVP_EncryptInit_ex2(aes.get(), openssl::aes_256_cbc(), derived.key(), derived.iv(), nullptr),
-        "EVP_EncryptInit_ex2");
+  check(
+      EVP_EncryptInit_ex2(aes.get(), openssl::aes_256_cbc(), derived.key(), derived.iv(), nullptr),
+      "EVP_EncryptInit_ex2");
   check(EVP_CIPHER_CTX_set_padding(aes.get(), 0), "EVP_CIPHER_CTX_set_padding");
   ciphertext.resize(padding + plaintext.size());
   int pad_written = 0;
@@ -129,12 +134,11 @@ std::vector<std::uint8_t> encrypt_padded(std::span<const std::uint8_t> plaintext
                           static_cast<int>(padding)),
         "EVP_EncryptUpdate");
   if (!plaintext.empty()) {
-    check(EVP_EncryptUpdate(aes.get(), ciphertext.data() + pad_written, &written,
-                            plaintext.data(), static_cast<int>(plaintext.size())),
+    check(EVP_EncryptUpdate(aes.get(), ciphertext.data() + pad_written, &written, plaintext.data(),
+                            static_cast<int>(plaintext.size())),
           "EVP_EncryptUpdate");
   }
-  check(EVP_EncryptFinal_ex(aes.get(), ciphertext.data() + pad_written + written,
-                            &final_written),
+  check(EVP_EncryptFinal_ex(aes.get(), ciphertext.data() + pad_written + written, &final_written),
         "EVP_EncryptFinal_ex");
   return hash;
 }
@@ -160,8 +164,9 @@ std::span<const std::uint8_t> ValueDecryptor::decrypt_into(std::span<const std::
 
   DerivedKey derived;
   derive(sha512_.get(), secret, hash, derived);
-  check(EVP_DecryptInit_ex2(aes_.get(), openssl::aes_256_cbc(), derived.key(), derived.iv(), nullptr),
-        "EVP_DecryptInit_ex2");
+  check(
+      EVP_DecryptInit_ex2(aes_.get(), openssl::aes_256_cbc(), derived.key(), derived.iv(), nullptr),
+      "EVP_DecryptInit_ex2");
   check(EVP_CIPHER_CTX_set_padding(aes_.get(), 0), "EVP_CIPHER_CTX_set_padding");
   check(EVP_DigestInit_ex2(sha256_.get(), openssl::sha256(), nullptr), "EVP_DigestInit_ex2");
 

@@ -9,9 +9,9 @@
 #include <span>
 #include <vector>
 
-#include "common/secret_bytes.h"
-#include "common/page_aligned.h"
 #include "common/openssl_owners.h"
+#include "common/page_aligned.h"
+#include "common/secret_bytes.h"
 #include "vault/wire/value_secret.h"
 
 namespace idvault::vault {

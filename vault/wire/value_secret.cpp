@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "vault/model/errors.h"
 #include "common/openssl_owners.h"
+#include "vault/model/errors.h"
 
 namespace idvault::vault {
 namespace {
@@ -35,8 +35,8 @@ ValueSecret ValueSecret::generate() {
 
 ValueSecret ValueSecret::from_bytes(SecretBytes bytes, std::string_view where) {
   if (bytes.size() != kSize) {
-    throw FormatError(std::string(where), "a value secret must be 32 bytes, got " +
-                                              std::to_string(bytes.size()));
+    throw FormatError(std::string(where),
+                      "a value secret must be 32 bytes, got " + std::to_string(bytes.size()));
   }
   return ValueSecret(std::move(bytes));
 }

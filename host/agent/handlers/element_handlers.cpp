@@ -40,12 +40,15 @@ json process_element_get(HolderAgent& agent, json& params, const CallContext&) {
   return agent.get(type_param(params));
 }
 
-json process_element_list(HolderAgent& agent, json&, const CallContext&) { return agent.list(); }
+json process_element_list(HolderAgent& agent, json&, const CallContext&) {
+  return agent.list();
+}
 
 json process_element_delete(HolderAgent& agent, json& params, const CallContext&) {
   vault::ElementType type = type_param(params);
   if (!agent.remove(type)) {
-    throw RpcError(RpcCode::not_found, std::string("no ") + std::string(vault::to_string(type)) + " in the vault");
+    throw RpcError(RpcCode::not_found,
+                   std::string("no ") + std::string(vault::to_string(type)) + " in the vault");
   }
   return json{{"deleted", vault::to_string(type)}};
 }

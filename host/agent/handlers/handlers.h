@@ -11,34 +11,52 @@
 namespace idvault::agent {
 
 // The shape every handler has: params are mutable so a secret can be wiped out of them.
-using AgentHandler = nlohmann::json (*)(HolderAgent& agent, nlohmann::json& params, const rpc::CallContext& context);
+using AgentHandler = nlohmann::json (*)(HolderAgent& agent, nlohmann::json& params,
+                                        const rpc::CallContext& context);
 
 // The vault's life (handlers/vault_handlers.cpp): status, tokens, init, recover,
 // recovery.add, unlock, lock.
-nlohmann::json process_status(HolderAgent& agent, nlohmann::json& params, const rpc::CallContext& context);
-nlohmann::json process_tokens(HolderAgent& agent, nlohmann::json& params, const rpc::CallContext& context);
-nlohmann::json process_init(HolderAgent& agent, nlohmann::json& params, const rpc::CallContext& context);
-nlohmann::json process_recover(HolderAgent& agent, nlohmann::json& params, const rpc::CallContext& context);
-nlohmann::json process_recovery_add(HolderAgent& agent, nlohmann::json& params, const rpc::CallContext& context);
-nlohmann::json process_unlock(HolderAgent& agent, nlohmann::json& params, const rpc::CallContext& context);
-nlohmann::json process_lock(HolderAgent& agent, nlohmann::json& params, const rpc::CallContext& context);
+nlohmann::json process_status(HolderAgent& agent, nlohmann::json& params,
+                              const rpc::CallContext& context);
+nlohmann::json process_tokens(HolderAgent& agent, nlohmann::json& params,
+                              const rpc::CallContext& context);
+nlohmann::json process_init(HolderAgent& agent, nlohmann::json& params,
+                            const rpc::CallContext& context);
+nlohmann::json process_recover(HolderAgent& agent, nlohmann::json& params,
+                               const rpc::CallContext& context);
+nlohmann::json process_recovery_add(HolderAgent& agent, nlohmann::json& params,
+                                    const rpc::CallContext& context);
+nlohmann::json process_unlock(HolderAgent& agent, nlohmann::json& params,
+                              const rpc::CallContext& context);
+nlohmann::json process_lock(HolderAgent& agent, nlohmann::json& params,
+                            const rpc::CallContext& context);
 
 // The stored elements (handlers/element_handlers.cpp): element.put, element.get,
 // element.list, element.delete.
-nlohmann::json process_element_put(HolderAgent& agent, nlohmann::json& params, const rpc::CallContext& context);
-nlohmann::json process_element_get(HolderAgent& agent, nlohmann::json& params, const rpc::CallContext& context);
-nlohmann::json process_element_list(HolderAgent& agent, nlohmann::json& params, const rpc::CallContext& context);
-nlohmann::json process_element_delete(HolderAgent& agent, nlohmann::json& params, const rpc::CallContext& context);
+nlohmann::json process_element_put(HolderAgent& agent, nlohmann::json& params,
+                                   const rpc::CallContext& context);
+nlohmann::json process_element_get(HolderAgent& agent, nlohmann::json& params,
+                                   const rpc::CallContext& context);
+nlohmann::json process_element_list(HolderAgent& agent, nlohmann::json& params,
+                                    const rpc::CallContext& context);
+nlohmann::json process_element_delete(HolderAgent& agent, nlohmann::json& params,
+                                      const rpc::CallContext& context);
 
 // Sharing and what services sent back (handlers/share_handlers.cpp): authorize, shares,
 // attestation.add, attestation.list, errors.add.
-nlohmann::json process_authorize(HolderAgent& agent, nlohmann::json& params, const rpc::CallContext& context);
-nlohmann::json process_shares(HolderAgent& agent, nlohmann::json& params, const rpc::CallContext& context);
-nlohmann::json process_attestation_add(HolderAgent& agent, nlohmann::json& params, const rpc::CallContext& context);
-nlohmann::json process_attestation_list(HolderAgent& agent, nlohmann::json& params, const rpc::CallContext& context);
-nlohmann::json process_errors_add(HolderAgent& agent, nlohmann::json& params, const rpc::CallContext& context);
+nlohmann::json process_authorize(HolderAgent& agent, nlohmann::json& params,
+                                 const rpc::CallContext& context);
+nlohmann::json process_shares(HolderAgent& agent, nlohmann::json& params,
+                              const rpc::CallContext& context);
+nlohmann::json process_attestation_add(HolderAgent& agent, nlohmann::json& params,
+                                       const rpc::CallContext& context);
+nlohmann::json process_attestation_list(HolderAgent& agent, nlohmann::json& params,
+                                        const rpc::CallContext& context);
+nlohmann::json process_errors_add(HolderAgent& agent, nlohmann::json& params,
+                                  const rpc::CallContext& context);
 
 // Notifications (handlers/vault_handlers.cpp): events.subscribe.
-nlohmann::json process_events_subscribe(HolderAgent& agent, nlohmann::json& params, const rpc::CallContext& context);
+nlohmann::json process_events_subscribe(HolderAgent& agent, nlohmann::json& params,
+                                        const rpc::CallContext& context);
 
 }  // namespace idvault::agent

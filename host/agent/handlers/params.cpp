@@ -34,7 +34,8 @@ SecretBytes take_pin(json& params) {
 bool flag(const json& params, const char* name) {
   auto it = params.find(name);
   if (it == params.end() || it->is_null()) return false;
-  if (!it->is_boolean()) throw RpcError(RpcCode::invalid_params, std::string(name) + ": expected true or false");
+  if (!it->is_boolean())
+    throw RpcError(RpcCode::invalid_params, std::string(name) + ": expected true or false");
   return it->get<bool>();
 }
 
@@ -49,7 +50,8 @@ std::string text(const json& params, const char* name) {
 vault::ElementType type_param(const json& params) {
   std::string name = text(params, "type");
   auto type = vault::parse_element_type(name);
-  if (!type) throw RpcError(RpcCode::invalid_params, "type: unknown element type " + quote_untrusted(name));
+  if (!type)
+    throw RpcError(RpcCode::invalid_params, "type: unknown element type " + quote_untrusted(name));
   return *type;
 }
 

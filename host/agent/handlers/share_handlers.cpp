@@ -35,12 +35,15 @@ json process_attestation_add(HolderAgent& agent, json& params, const CallContext
   return agent.add_attestation(*it);
 }
 
-json process_attestation_list(HolderAgent& agent, json&, const CallContext&) { return agent.attestations(); }
+json process_attestation_list(HolderAgent& agent, json&, const CallContext&) {
+  return agent.attestations();
+}
 
 json process_errors_add(HolderAgent& agent, json& params, const CallContext&) {
   auto it = params.find("errors");
   if (it == params.end() || !it->is_object()) {
-    throw RpcError(RpcCode::invalid_params, "errors: the signed error list a service sent is required");
+    throw RpcError(RpcCode::invalid_params,
+                   "errors: the signed error list a service sent is required");
   }
   return agent.add_element_errors(*it);
 }

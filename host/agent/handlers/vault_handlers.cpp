@@ -17,7 +17,9 @@ json process_status(HolderAgent& agent, json&, const CallContext&) {
   return status;
 }
 
-json process_tokens(HolderAgent& agent, json&, const CallContext&) { return agent.tokens(); }
+json process_tokens(HolderAgent& agent, json&, const CallContext&) {
+  return agent.tokens();
+}
 
 json process_init(HolderAgent& agent, json& params, const CallContext&) {
   SecretBytes pin = take_pin(params);
@@ -43,7 +45,9 @@ json process_unlock(HolderAgent& agent, json& params, const CallContext&) {
   return agent.unlock(pin, flag(params, "allow_final_try"));
 }
 
-json process_lock(HolderAgent& agent, json&, const CallContext&) { return agent.lock(LockReason::requested); }
+json process_lock(HolderAgent& agent, json&, const CallContext&) {
+  return agent.lock(LockReason::requested);
+}
 
 json process_events_subscribe(HolderAgent&, json&, const CallContext& context) {
   context.subscribe_events();

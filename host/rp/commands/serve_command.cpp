@@ -36,8 +36,9 @@ int run_serve(const std::vector<std::string>& args) {
   pin::add_module_option(options, module);
   options.add_options()("key", po::value(&key_uri)->required(), "URI of the service key");
   pin::add_pin_file_option(options);
-  options.add_options()("db", po::value(&db),
-                        "requests and results: a SQLite file (default: in memory) or postgresql://...")(
+  options.add_options()(
+      "db", po::value(&db),
+      "requests and results: a SQLite file (default: in memory) or postgresql://...")(
       "scope", po::value(&config.scope_text),
       "scope the demo page asks for (PassportScope JSON or comma list)")(
       "service-id", po::value(&config.service_id), "service id put in request links")(

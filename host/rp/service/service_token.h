@@ -7,12 +7,12 @@
 #include <memory>
 #include <string_view>
 
+#include "common/secret_bytes.h"
 #include "pkcs11/login.h"
 #include "pkcs11/rsa.h"
-#include "common/secret_bytes.h"
 #include "pkcs11/token.h"
-#include "vault/signed/element_error_signature.h"
 #include "vault/keys/token_keys.h"
+#include "vault/signed/element_error_signature.h"
 
 namespace idvault::rp {
 

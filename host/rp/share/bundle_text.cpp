@@ -1,8 +1,8 @@
 #include "host/rp/share/bundle_text.h"
 
+#include "common/json_fields.h"
 #include "common/json_text_scanner.h"
 #include "vault/model/errors.h"
-#include "common/json_fields.h"
 
 namespace idvault::rp {
 namespace {

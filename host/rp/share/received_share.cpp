@@ -123,8 +123,8 @@ const ReceivedShare& ShareReader::read(std::string_view json_text,
   BundleText parts = split_bundle_text(json_text);
   if (!parts.passport_data.empty()) {
     share_.is_bundle = true;
-    share_.passport_data = vault::passport_data_from_json(
-        json_fields::parse(parts.passport_data, "passport_data"));
+    share_.passport_data =
+        vault::passport_data_from_json(json_fields::parse(parts.passport_data, "passport_data"));
     if (parts.receipt.empty())
       throw FormatError("bundle.receipt", "missing: a bundle carries the holder's receipt");
     share_.receipt = vault::receipt_from_json(json_fields::parse(parts.receipt, "receipt"));
@@ -134,8 +134,7 @@ const ReceivedShare& ShareReader::read(std::string_view json_text,
       for (auto& item : list) share_.attestations.push_back(std::move(item));
     }
     std::size_t capacity = 0;
-    for (const auto& [id, text] : parts.files)
-      capacity += base64_decoded_capacity(text.size());
+    for (const auto& [id, text] : parts.files) capacity += base64_decoded_capacity(text.size());
     // Sized once up front: the spans handed out below must not move.
     if (decoded_.size() < capacity) decoded_.resize(capacity);
     std::size_t used = 0;

@@ -13,9 +13,9 @@
 #include <string_view>
 #include <vector>
 
+#include "vault/signed/share_receipt.h"
 #include "vault/wire/passport_data.h"
 #include "vault/wire/passport_decryptor.h"
-#include "vault/signed/share_receipt.h"
 
 namespace idvault::rp {
 

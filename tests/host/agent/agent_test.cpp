@@ -16,6 +16,7 @@
 #include <iterator>
 #include <thread>
 
+#include "common/base64.h"
 #include "host/agent/agent_methods.h"
 #include "host/agent/holder_agent.h"
 #include "host/rpc/agent_socket.h"
@@ -24,16 +25,15 @@
 #include "tests/support/deep_json.h"
 #include "tests/support/softhsm_token.h"
 #include "tests/support/temp_dir.h"
-#include "vault/signed/attestation.h"
+#include "vault/keys/recovery_key.h"
+#include "vault/keys/software_keys.h"
 #include "vault/model/auth_link.h"
-#include "common/base64.h"
+#include "vault/signed/attestation.h"
 #include "vault/signed/element_error_signature.h"
+#include "vault/signed/share_receipt.h"
+#include "vault/store/sqlite_db.h"
 #include "vault/wire/passport_data.h"
 #include "vault/wire/passport_decryptor.h"
-#include "vault/keys/recovery_key.h"
-#include "vault/signed/share_receipt.h"
-#include "vault/keys/software_keys.h"
-#include "vault/store/sqlite_db.h"
 
 using namespace idvault;
 using idvault::testing::Client;
@@ -47,8 +47,8 @@ std::string b64(std::string_view text) {
 }
 
 // An idvault:// authorization link from this service for this scope.
-std::string link_to(const vault::SoftwareServiceKey& service, const std::string& service_id, const std::string& scope,
-                    const std::string& nonce) {
+std::string link_to(const vault::SoftwareServiceKey& service, const std::string& service_id,
+                    const std::string& scope, const std::string& nonce) {
   vault::AuthorizationRequest request;
   request.service_id = service_id;
   request.scope_text = scope;
@@ -67,9 +67,10 @@ std::string scan(std::string_view tag, std::size_t size) {
 }
 
 json personal_details() {
-  return {{"first_name", "Ada"},          {"last_name", "Lovelace"},       {"first_name_native", "Ada"},
-          {"last_name_native", "Lovelace"}, {"birth_date", "10.12.1815"}, {"gender", "female"},
-          {"country_code", "GB"},         {"residence_country_code", "GB"}};
+  return {{"first_name", "Ada"},        {"last_name", "Lovelace"},
+          {"first_name_native", "Ada"}, {"last_name_native", "Lovelace"},
+          {"birth_date", "10.12.1815"}, {"gender", "female"},
+          {"country_code", "GB"},       {"residence_country_code", "GB"}};
 }
 
 class AgentTest : public ::testing::Test {
@@ -81,9 +82,7 @@ class AgentTest : public ::testing::Test {
                                 "\"$1\" > \"$(dirname \"$0\")/consent-summary.txt\"\nexit 0\n");
     consent_no_ = write_script("no.sh", "#!/bin/sh\nexit 1\n");
   }
-  void TearDown() override {
-    stop();
-  }
+  void TearDown() override { stop(); }
 
   fs::path write_script(const std::string& name, const std::string& body) {
     fs::path path = dir_ / name;
@@ -101,8 +100,10 @@ class AgentTest : public ::testing::Test {
     agent::register_agent_methods(methods_, *agent_);
     rpc::RpcServerOptions options;
     options.allowed_uid = ::geteuid();
-    server_ = std::make_unique<rpc::RpcServer>(rpc::listen_on_path(socket_path_), methods_, options);
-    agent_->set_event_sink([this](const std::string& event, const json& params) { server_->publish(event, params); });
+    server_ =
+        std::make_unique<rpc::RpcServer>(rpc::listen_on_path(socket_path_), methods_, options);
+    agent_->set_event_sink(
+        [this](const std::string& event, const json& params) { server_->publish(event, params); });
     thread_ = std::thread([this] { server_->run(); });
   }
   void stop() {
@@ -139,7 +140,8 @@ class AgentTest : public ::testing::Test {
   }
 
   // element.put with these files as binary attachments after the line.
-  json put_attached(const std::string& type, const std::vector<std::string>& files, const json& extra = json::object()) {
+  json put_attached(const std::string& type, const std::vector<std::string>& files,
+                    const json& extra = json::object()) {
     json params = extra;
     params["type"] = type;
     params["files"] = json::array();
@@ -151,7 +153,11 @@ class AgentTest : public ::testing::Test {
       bytes += files[i];
     }
     Client client(socket_path_);
-    client.send(json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "element.put"}, {"params", params}, {"attachments", sizes}}
+    client.send(json{{"jsonrpc", "2.0"},
+                     {"id", 1},
+                     {"method", "element.put"},
+                     {"params", params},
+                     {"attachments", sizes}}
                     .dump() +
                 "\n" + bytes);
     const std::string line = client.read_line();
@@ -200,26 +206,38 @@ TEST_F(AgentTest, EveryElementTypeRoundTripsWithItsFiles) {
   start();
   ASSERT_TRUE(init().contains("result"));
   const json id_doc = {{"document_no", "123456789"}, {"expiry_date", "01.01.2030"}};
-  const json address = {{"street_line1", "12 St James's Square"}, {"city", "London"},
-                         {"country_code", "GB"},              {"post_code", "SW1Y 4LB"}};
+  const json address = {{"street_line1", "12 St James's Square"},
+                        {"city", "London"},
+                        {"country_code", "GB"},
+                        {"post_code", "SW1Y 4LB"}};
   std::vector<json> puts = {
       {{"type", "personal_details"}, {"data", personal_details()}},
-      {{"type", "passport"}, {"data", id_doc}, {"front_side", b64(scan("pp-front", 5000))},
-       {"selfie", b64(scan("pp-selfie", 3000))}, {"translation", {b64(scan("pp-tr", 700))}}},
+      {{"type", "passport"},
+       {"data", id_doc},
+       {"front_side", b64(scan("pp-front", 5000))},
+       {"selfie", b64(scan("pp-selfie", 3000))},
+       {"translation", {b64(scan("pp-tr", 700))}}},
       {{"type", "internal_passport"}, {"data", id_doc}, {"front_side", b64(scan("ip-front", 900))}},
-      {{"type", "driver_license"}, {"data", id_doc}, {"front_side", b64(scan("dl-front", 900))},
+      {{"type", "driver_license"},
+       {"data", id_doc},
+       {"front_side", b64(scan("dl-front", 900))},
        {"reverse_side", b64(scan("dl-back", 800))}},
-      {{"type", "identity_card"}, {"data", id_doc}, {"front_side", b64(scan("ic-front", 900))},
-       {"reverse_side", b64(scan("ic-back", 800))}, {"selfie", b64(scan("ic-selfie", 100))}},
+      {{"type", "identity_card"},
+       {"data", id_doc},
+       {"front_side", b64(scan("ic-front", 900))},
+       {"reverse_side", b64(scan("ic-back", 800))},
+       {"selfie", b64(scan("ic-selfie", 100))}},
       {{"type", "address"}, {"data", address}},
       {{"type", "phone_number"}, {"value", "+447700900123"}},
       {{"type", "email"}, {"value", "ada@example.org"}},
   };
-  for (const char* proof : {"utility_bill", "bank_statement", "rental_agreement", "passport_registration",
-                            "temporary_registration"}) {
-    puts.push_back({{"type", proof},
-                    {"files", {b64(scan(std::string(proof) + "-1", 1200)), b64(scan(std::string(proof) + "-2", 10))}},
-                    {"translation", {b64(scan(std::string(proof) + "-tr", 50))}}});
+  for (const char* proof : {"utility_bill", "bank_statement", "rental_agreement",
+                            "passport_registration", "temporary_registration"}) {
+    puts.push_back(
+        {{"type", proof},
+         {"files",
+          {b64(scan(std::string(proof) + "-1", 1200)), b64(scan(std::string(proof) + "-2", 10))}},
+         {"translation", {b64(scan(std::string(proof) + "-tr", 50))}}});
   }
   for (const json& element : puts) {
     json answer = call("element.put", element);
@@ -230,7 +248,8 @@ TEST_F(AgentTest, EveryElementTypeRoundTripsWithItsFiles) {
   for (const json& element : puts) {
     json got = call("element.get", {{"type", element["type"]}})["result"];
     for (const char* slot : {"front_side", "reverse_side", "selfie", "files", "translation"}) {
-      EXPECT_EQ(got.value(slot, json()), element.value(slot, json())) << element["type"] << "." << slot;
+      EXPECT_EQ(got.value(slot, json()), element.value(slot, json()))
+          << element["type"] << "." << slot;
     }
     if (element.contains("data")) {
       for (auto& [key, value] : element["data"].items()) {
@@ -245,15 +264,18 @@ TEST_F(AgentTest, EveryElementTypeRoundTripsWithItsFiles) {
 TEST_F(AgentTest, NothingReadableReachesTheStoreOrItsWal) {
   start();
   init();
-  ASSERT_TRUE(call("element.put", {{"type", "personal_details"}, {"data", personal_details()}}).contains("result"));
+  ASSERT_TRUE(call("element.put", {{"type", "personal_details"}, {"data", personal_details()}})
+                  .contains("result"));
   ASSERT_TRUE(call("element.put", {{"type", "passport"},
                                    {"data", {{"document_no", "SECRETDOC42"}, {"expiry_date", ""}}},
                                    {"front_side", b64(scan("FRONTMARK", 4096))}})
                   .contains("result"));
-  ASSERT_TRUE(call("element.put", {{"type", "email"}, {"value", "ada@example.org"}}).contains("result"));
+  ASSERT_TRUE(
+      call("element.put", {{"type", "email"}, {"value", "ada@example.org"}}).contains("result"));
   std::string disk = store_bytes();
   ASSERT_FALSE(disk.empty());
-  for (const char* plaintext : {"Lovelace", "SECRETDOC42", "FRONTMARK", "SCANBYTES", "10.12.1815"}) {
+  for (const char* plaintext :
+       {"Lovelace", "SECRETDOC42", "FRONTMARK", "SCANBYTES", "10.12.1815"}) {
     EXPECT_EQ(disk.find(plaintext), std::string::npos) << plaintext << " is readable on disk";
   }
   // Telegram sends phone and e-mail in clear, and so do we; they are the only exception.
@@ -268,9 +290,13 @@ TEST_F(AgentTest, BadElementsGetErrorsThatNameTheField) {
   json answer = call("element.put", {{"type", "personal_details"}, {"data", bad_date}});
   EXPECT_EQ(answer["error"]["code"], -32009);
   EXPECT_EQ(answer["error"]["data"]["where"], "personal_details.birth_date");
-  EXPECT_EQ(call("element.put", {{"type", "passport"}, {"data", {{"document_no", "1"}}}})["error"]["code"], -32009);
+  EXPECT_EQ(call("element.put",
+                 {{"type", "passport"}, {"data", {{"document_no", "1"}}}})["error"]["code"],
+            -32009);
   EXPECT_EQ(call("element.put", {{"type", "nonsense"}})["error"]["code"], -32602);
-  EXPECT_EQ(call("element.put", {{"type", "utility_bill"}, {"files", {"not base64!"}}})["error"]["code"], -32602);
+  EXPECT_EQ(
+      call("element.put", {{"type", "utility_bill"}, {"files", {"not base64!"}}})["error"]["code"],
+      -32602);
   EXPECT_EQ(call("element.get", {{"type", "passport"}})["error"]["code"], -32008);
   EXPECT_EQ(call("element.delete", {{"type", "passport"}})["error"]["code"], -32008);
   EXPECT_EQ(call("unlock", json::object())["error"]["code"], -32602);
@@ -279,7 +305,8 @@ TEST_F(AgentTest, BadElementsGetErrorsThatNameTheField) {
 TEST_F(AgentTest, LockLogsOutAndWrongPinsAreReportedNotRetried) {
   start();
   init();
-  ASSERT_TRUE(call("element.put", {{"type", "email"}, {"value", "ada@example.org"}}).contains("result"));
+  ASSERT_TRUE(
+      call("element.put", {{"type", "email"}, {"value", "ada@example.org"}}).contains("result"));
   const auto before_lock = std::time(nullptr);
   EXPECT_EQ(call("lock")["result"]["was_unlocked"], true);
   json locked = call("element.list")["error"];
@@ -305,10 +332,12 @@ TEST_F(AgentTest, TheAsymmetricModeWorksOnSoftHsmToo) {
   config.force_asymmetric = true;
   start(config);
   EXPECT_EQ(init()["result"]["mode"], "asymmetric");
-  ASSERT_TRUE(call("element.put", {{"type", "personal_details"}, {"data", personal_details()}}).contains("result"));
+  ASSERT_TRUE(call("element.put", {{"type", "personal_details"}, {"data", personal_details()}})
+                  .contains("result"));
   call("lock");
   ASSERT_TRUE(call("unlock", {{"pin", idvault::testing::kDefaultPin}}).contains("result"));
-  EXPECT_EQ(call("element.get", {{"type", "personal_details"}})["result"]["data"]["last_name"], "Lovelace");
+  EXPECT_EQ(call("element.get", {{"type", "personal_details"}})["result"]["data"]["last_name"],
+            "Lovelace");
   EXPECT_EQ(store_bytes().find("Lovelace"), std::string::npos);
 }
 
@@ -316,7 +345,8 @@ TEST_F(AgentTest, AuthorizeAsksTheHolderAndSharesTheStoredCiphertext) {
   start();
   init();
   const std::string front = scan("front", 20000);
-  ASSERT_TRUE(call("element.put", {{"type", "personal_details"}, {"data", personal_details()}}).contains("result"));
+  ASSERT_TRUE(call("element.put", {{"type", "personal_details"}, {"data", personal_details()}})
+                  .contains("result"));
   ASSERT_TRUE(call("element.put", {{"type", "passport"},
                                    {"data", {{"document_no", "X1234567"}, {"expiry_date", ""}}},
                                    {"front_side", b64(front)},
@@ -326,12 +356,15 @@ TEST_F(AgentTest, AuthorizeAsksTheHolderAndSharesTheStoredCiphertext) {
   auto service = vault::SoftwareServiceKey::generate();
   vault::AuthorizationRequest request;
   request.service_id = "424242";
-  request.scope_text = R"({"data":["personal_details",{"one_of":["identity_card","passport"]}],"v":1})";
+  request.scope_text =
+      R"({"data":["personal_details",{"one_of":["identity_card","passport"]}],"v":1})";
   request.scope = vault::parse_scope(request.scope_text);
   request.public_key_pem = service.public_key_pem();
   request.nonce = "nonce-for-this-request";
   request.callback_url = "http://127.0.0.1:9/callback";
-  json answer = call("authorize", {{"link", vault::build_authorization_link(request, vault::LinkFormat::idvault)}});
+  json answer =
+      call("authorize",
+           {{"link", vault::build_authorization_link(request, vault::LinkFormat::idvault)}});
   ASSERT_TRUE(answer.contains("result")) << answer.dump();
   json result = answer["result"];
 
@@ -346,33 +379,40 @@ TEST_F(AgentTest, AuthorizeAsksTheHolderAndSharesTheStoredCiphertext) {
   vault::PassportData passport_data = passport_data_of(bundle);
   vault::PassportDecryptor decryptor(service);
   std::map<std::string, vault::Bytes> files;
-  for (auto& [id, text] : bundle["files"].items()) files[id] = base64_decode(text.get<std::string>(), id);
-  auto decrypted = decryptor.decrypt(
-      passport_data,
-      [&](std::string_view id) -> std::optional<std::span<const std::uint8_t>> {
-        auto it = files.find(std::string(id));
-        if (it == files.end()) return std::nullopt;
-        return std::span<const std::uint8_t>(it->second);
-      },
-      {.expected_nonce = "nonce-for-this-request"});
+  for (auto& [id, text] : bundle["files"].items())
+    files[id] = base64_decode(text.get<std::string>(), id);
+  auto decrypted =
+      decryptor.decrypt(passport_data,
+                        [&](std::string_view id) -> std::optional<std::span<const std::uint8_t>> {
+                          auto it = files.find(std::string(id));
+                          if (it == files.end()) return std::nullopt;
+                          return std::span<const std::uint8_t>(it->second);
+                        },
+                        {.expected_nonce = "nonce-for-this-request"});
   ASSERT_EQ(decrypted.elements.size(), 2u);
   const auto* passport = decrypted.find(vault::ElementType::passport);
   ASSERT_NE(passport, nullptr);
   EXPECT_EQ(passport->data["document_no"], "X1234567");
   ASSERT_TRUE(passport->front_side.has_value());
-  EXPECT_EQ(std::string(passport->front_side->plaintext->begin(), passport->front_side->plaintext->end()), front);
+  EXPECT_EQ(
+      std::string(passport->front_side->plaintext->begin(), passport->front_side->plaintext->end()),
+      front);
   EXPECT_FALSE(passport->selfie.has_value());
 
   // The receipt is signed by the identity key and names this service and nonce.
   vault::ShareReceipt receipt = vault::receipt_from_json(bundle["receipt"]);
   EXPECT_TRUE(vault::verify_receipt(receipt));
   EXPECT_EQ(receipt.fields.nonce, "nonce-for-this-request");
-  EXPECT_EQ(receipt.fields.service_key_sha256, vault::service_key_fingerprint(service.public_key_pem()));
+  EXPECT_EQ(receipt.fields.service_key_sha256,
+            vault::service_key_fingerprint(service.public_key_pem()));
   EXPECT_EQ(receipt.fields.credentials_hash, passport_data.credentials.hash);
 
   // A second share: the stored ciphertext is sent as it is (no re-encryption per share).
-  json second = call("authorize", {{"link", vault::build_authorization_link(request, vault::LinkFormat::tg)}})["result"];
-  EXPECT_EQ(second["bundle"]["passport_data"]["data"][1]["data"], bundle["passport_data"]["data"][1]["data"]);
+  json second =
+      call("authorize",
+           {{"link", vault::build_authorization_link(request, vault::LinkFormat::tg)}})["result"];
+  EXPECT_EQ(second["bundle"]["passport_data"]["data"][1]["data"],
+            bundle["passport_data"]["data"][1]["data"]);
   json shares = call("shares", {{"verify", true}})["result"];
   EXPECT_EQ(shares["shares"].size(), 2u);
   EXPECT_EQ(shares["verified"]["valid"], true);
@@ -455,20 +495,26 @@ TEST_F(AgentTest, AnElementChangedWhileThePromptIsOpenIsNotShared) {
                          "' ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done\nexit 0\n");
   start(config);
   init();
-  ASSERT_TRUE(call("element.put", {{"type", "email"}, {"value", "ada@example.org"}}).contains("result"));
+  ASSERT_TRUE(
+      call("element.put", {{"type", "email"}, {"value", "ada@example.org"}}).contains("result"));
   auto service = vault::SoftwareServiceKey::generate();
   json answer;
   std::thread share([&] {
-    answer = call("authorize", {{"link", link_to(service, "7", "email", "while-open")}}); });
-  for (int i = 0; i < 600 && !fs::exists(asked); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    answer = call("authorize", {{"link", link_to(service, "7", "email", "while-open")}});
+  });
+  for (int i = 0; i < 600 && !fs::exists(asked); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   ASSERT_TRUE(fs::exists(asked)) << "the prompt was never asked";
-  ASSERT_TRUE(call("element.put", {{"type", "email"}, {"value", "eve@example.org"}}).contains("result"));
+  ASSERT_TRUE(
+      call("element.put", {{"type", "email"}, {"value", "eve@example.org"}}).contains("result"));
   std::ofstream(go) << "yes";
   share.join();
 
-  ASSERT_TRUE(answer.contains("error")) << "shared a version the holder never saw: " << answer.dump();
-  EXPECT_NE(answer["error"]["message"].get<std::string>().find("was changed after the holder was asked"),
-            std::string::npos)
+  ASSERT_TRUE(answer.contains("error"))
+      << "shared a version the holder never saw: " << answer.dump();
+  EXPECT_NE(
+      answer["error"]["message"].get<std::string>().find("was changed after the holder was asked"),
+      std::string::npos)
       << answer.dump();
   EXPECT_EQ(call("shares")["result"]["shares"].size(), 0u);
   // What the holder was shown: the version (element hash) of the element as it was.
@@ -481,7 +527,8 @@ TEST_F(AgentTest, NoConsentNothingShared) {
   config.confirm_program = consent_no_;
   start(config);
   init();
-  ASSERT_TRUE(call("element.put", {{"type", "personal_details"}, {"data", personal_details()}}).contains("result"));
+  ASSERT_TRUE(call("element.put", {{"type", "personal_details"}, {"data", personal_details()}})
+                  .contains("result"));
   auto service = vault::SoftwareServiceKey::generate();
   json answer = call("authorize", {{"link", link_to(service, "7", "personal_details", "n")}});
   EXPECT_EQ(answer["error"]["code"], -32007);
@@ -499,8 +546,9 @@ TEST_F(AgentTest, AuthorizeWritesTheBundleToAPassedFile) {
                   .contains("result"));
   auto service = vault::SoftwareServiceKey::generate();
   const std::string link = link_to(service, "99", "passport", "to-a-file");
-  const std::string line = R"({"jsonrpc":"2.0","id":1,"method":"authorize","attachments":["fd"],"params":{"link":)" +
-                           json(link).dump() + R"(,"out":{"attachment":0}}})" + "\n";
+  const std::string line =
+      R"({"jsonrpc":"2.0","id":1,"method":"authorize","attachments":["fd"],"params":{"link":)" +
+      json(link).dump() + R"(,"out":{"attachment":0}}})" + "\n";
 
   // A read-only file, or a pipe, is refused before anything is shared.
   const fs::path path = dir_ / "bundle.json";
@@ -535,17 +583,21 @@ TEST_F(AgentTest, AuthorizeWritesTheBundleToAPassedFile) {
   EXPECT_EQ(answer["result"]["bundle_bytes"], text.size());
   const json bundle = json::parse(text);
   vault::PassportData passport_data = passport_data_of(bundle);
-  const vault::Bytes front_cipher =
-      base64_decode(bundle["files"][passport_data.data.at(0).front_side->file_id].get<std::string>(), "front");
+  const vault::Bytes front_cipher = base64_decode(
+      bundle["files"][passport_data.data.at(0).front_side->file_id].get<std::string>(), "front");
   vault::PassportDecryptor decryptor(service);  // holds the plaintexts
-  auto decrypted = decryptor.decrypt(
-      passport_data,
-      [&](std::string_view) -> std::optional<std::span<const std::uint8_t>> { return std::span(front_cipher); },
-      {.expected_nonce = "to-a-file"});
+  auto decrypted =
+      decryptor.decrypt(passport_data,
+                        [&](std::string_view) -> std::optional<std::span<const std::uint8_t>> {
+                          return std::span(front_cipher);
+                        },
+                        {.expected_nonce = "to-a-file"});
   const auto* passport = decrypted.find(vault::ElementType::passport);
   ASSERT_NE(passport, nullptr);
-  const std::string shared(passport->front_side->plaintext->begin(), passport->front_side->plaintext->end());
-  EXPECT_TRUE(shared == front) << shared.size() << " bytes shared, " << front.size() << " stored; first "
+  const std::string shared(passport->front_side->plaintext->begin(),
+                           passport->front_side->plaintext->end());
+  EXPECT_TRUE(shared == front) << shared.size() << " bytes shared, " << front.size()
+                               << " stored; first "
                                << static_cast<int>(shared.empty() ? -1 : shared[0]);
   EXPECT_TRUE(vault::verify_receipt(vault::receipt_from_json(bundle["receipt"])));
   EXPECT_EQ(call("shares")["result"]["shares"].size(), 1u);
@@ -554,7 +606,8 @@ TEST_F(AgentTest, AuthorizeWritesTheBundleToAPassedFile) {
 TEST_F(AgentTest, ATamperedReceiptLogIsDetected) {
   start();
   init();
-  ASSERT_TRUE(call("element.put", {{"type", "email"}, {"value", "ada@example.org"}}).contains("result"));
+  ASSERT_TRUE(
+      call("element.put", {{"type", "email"}, {"value", "ada@example.org"}}).contains("result"));
   auto service = vault::SoftwareServiceKey::generate();
   vault::AuthorizationRequest request;
   request.service_id = "7";
@@ -563,13 +616,15 @@ TEST_F(AgentTest, ATamperedReceiptLogIsDetected) {
   request.public_key_pem = service.public_key_pem();
   for (const char* nonce : {"one", "two", "three"}) {
     request.nonce = nonce;
-    ASSERT_TRUE(call("authorize", {{"link", vault::build_authorization_link(request, vault::LinkFormat::idvault)}})
+    ASSERT_TRUE(call("authorize", {{"link", vault::build_authorization_link(
+                                                request, vault::LinkFormat::idvault)}})
                     .contains("result"));
   }
   EXPECT_EQ(call("shares", {{"verify", true}})["result"]["verified"]["valid"], true);
   {
     vault::SqliteDatabase raw(dir_ / "data" / "vault.db", false);
-    raw.execute("UPDATE receipts SET receipt = replace(receipt, '\"two\"', '\"TWO\"') WHERE sequence = 2");
+    raw.execute(
+        "UPDATE receipts SET receipt = replace(receipt, '\"two\"', '\"TWO\"') WHERE sequence = 2");
   }
   json verified = call("shares", {{"verify", true}})["result"]["verified"];
   EXPECT_EQ(verified["valid"], false);
@@ -619,26 +674,31 @@ TEST_F(AgentTest, IdleTimeOutLocks) {
 TEST_F(AgentTest, KilledAgentLeavesAStoreThatReopens) {
   start();
   init();
-  ASSERT_TRUE(call("element.put", {{"type", "personal_details"}, {"data", personal_details()}}).contains("result"));
+  ASSERT_TRUE(call("element.put", {{"type", "personal_details"}, {"data", personal_details()}})
+                  .contains("result"));
   stop();  // an abrupt end of this agent object; the store must reopen with everything
   start();
   EXPECT_EQ(call("status")["result"]["initialised"], true);
   ASSERT_TRUE(call("unlock", {{"pin", idvault::testing::kDefaultPin}}).contains("result"));
-  EXPECT_EQ(call("element.get", {{"type", "personal_details"}})["result"]["data"]["first_name"], "Ada");
+  EXPECT_EQ(call("element.get", {{"type", "personal_details"}})["result"]["data"]["first_name"],
+            "Ada");
 }
 
 TEST_F(AgentTest, ARecoveryPasswordBringsTheVaultToANewToken) {
   start();
-  EXPECT_EQ(call("init", {{"pin", idvault::testing::kDefaultPin}, {"recovery_password", "short"}})["error"]["code"],
+  EXPECT_EQ(call("init", {{"pin", idvault::testing::kDefaultPin},
+                          {"recovery_password", "short"}})["error"]["code"],
             -32009);
-  json made = call("init", {{"pin", idvault::testing::kDefaultPin}, {"recovery_password", "correct horse battery"}});
+  json made = call("init", {{"pin", idvault::testing::kDefaultPin},
+                            {"recovery_password", "correct horse battery"}});
   ASSERT_EQ(made["result"]["recovery"], true) << made.dump();
   const std::string front = scan("recover-front", 7000);
   ASSERT_TRUE(call("element.put", {{"type", "passport"},
                                    {"data", {{"document_no", "R1"}, {"expiry_date", ""}}},
                                    {"front_side", b64(front)}})
                   .contains("result"));
-  ASSERT_TRUE(call("element.put", {{"type", "email"}, {"value", "ada@example.org"}}).contains("result"));
+  ASSERT_TRUE(
+      call("element.put", {{"type", "email"}, {"value", "ada@example.org"}}).contains("result"));
   stop();
 
   // The holder loses the token and gets a new one.
@@ -648,12 +708,14 @@ TEST_F(AgentTest, ARecoveryPasswordBringsTheVaultToANewToken) {
   config.token_uri = "pkcs11:token=spare";
   start(config);
   json other = call("unlock", {{"pin", idvault::testing::kDefaultPin}});
-  EXPECT_NE(other["error"]["message"].get<std::string>().find("belongs to token 'holder'"), std::string::npos)
+  EXPECT_NE(other["error"]["message"].get<std::string>().find("belongs to token 'holder'"),
+            std::string::npos)
       << other.dump();
-  json wrong = call("recover", {{"pin", idvault::testing::kDefaultPin}, {"recovery_password", "wrong horse battery"}});
+  json wrong = call("recover", {{"pin", idvault::testing::kDefaultPin},
+                                {"recovery_password", "wrong horse battery"}});
   EXPECT_EQ(wrong["error"]["message"], "wrong recovery password");
-  json recovered =
-      call("recover", {{"pin", idvault::testing::kDefaultPin}, {"recovery_password", "correct horse battery"}});
+  json recovered = call("recover", {{"pin", idvault::testing::kDefaultPin},
+                                    {"recovery_password", "correct horse battery"}});
   ASSERT_TRUE(recovered.contains("result")) << recovered.dump();
   EXPECT_EQ(recovered["result"]["token"], "spare");
   EXPECT_EQ(recovered["result"]["secrets"], 2);
@@ -668,15 +730,18 @@ TEST_F(AgentTest, ARecoveryPasswordBringsTheVaultToANewToken) {
 TEST_F(AgentTest, RecoveryNeedsAVaultMadeWithIt) {
   start();
   init();
-  json answer = call("recover", {{"pin", idvault::testing::kDefaultPin}, {"recovery_password", "correct horse battery"}});
+  json answer = call("recover", {{"pin", idvault::testing::kDefaultPin},
+                                 {"recovery_password", "correct horse battery"}});
   EXPECT_EQ(answer["error"]["code"], -32009);
-  EXPECT_NE(answer["error"]["message"].get<std::string>().find("without a recovery password"), std::string::npos);
+  EXPECT_NE(answer["error"]["message"].get<std::string>().find("without a recovery password"),
+            std::string::npos);
 }
 
 TEST_F(AgentTest, OnlyAttestationsForThisHolderAndItsElementsAreKept) {
   start();
   std::string holder_key = init()["result"]["identity_key_sha256"];
-  ASSERT_TRUE(call("element.put", {{"type", "personal_details"}, {"data", personal_details()}}).contains("result"));
+  ASSERT_TRUE(call("element.put", {{"type", "personal_details"}, {"data", personal_details()}})
+                  .contains("result"));
   auto provider = vault::SoftwareSigningKey::generate();
   const auto attestation_for = [&](vault::ElementType type, const std::string& holder) {
     vault::AttestationClaims claims;
@@ -689,20 +754,25 @@ TEST_F(AgentTest, OnlyAttestationsForThisHolderAndItsElementsAreKept) {
     return json::parse(vault::to_json(vault::sign_attestation(claims, provider)).dump());
   };
   json good = attestation_for(vault::ElementType::personal_details, holder_key);
-  EXPECT_EQ(call("attestation.add", {{"attestation", good}})["result"]["element_type"], "personal_details");
+  EXPECT_EQ(call("attestation.add", {{"attestation", good}})["result"]["element_type"],
+            "personal_details");
 
   json foreign = attestation_for(vault::ElementType::personal_details, std::string(64, 'a'));
-  EXPECT_NE(call("attestation.add", {{"attestation", foreign}})["error"]["message"].get<std::string>().find(
-                "another holder"),
+  EXPECT_NE(call("attestation.add", {{"attestation", foreign}})["error"]["message"]
+                .get<std::string>()
+                .find("another holder"),
             std::string::npos);
   json forged = good;
   forged["signed"]["level"] = "biometric";
-  EXPECT_NE(call("attestation.add", {{"attestation", forged}})["error"]["message"].get<std::string>().find(
-                "signature"),
+  EXPECT_NE(call("attestation.add", {{"attestation", forged}})["error"]["message"]
+                .get<std::string>()
+                .find("signature"),
             std::string::npos);
   json absent = attestation_for(vault::ElementType::passport, holder_key);
   EXPECT_EQ(call("attestation.add", {{"attestation", absent}})["error"]["code"], -32008);
-  EXPECT_EQ(call("attestation.add", {{"attestation", {{"element_type", "passport"}}}})["error"]["code"], -32009);
+  EXPECT_EQ(
+      call("attestation.add", {{"attestation", {{"element_type", "passport"}}}})["error"]["code"],
+      -32009);
   EXPECT_EQ(call("attestation.list")["result"].size(), 1u);
 }
 
@@ -729,8 +799,9 @@ TEST_F(AgentTest, DeeplyNestedParamsGetAClearErrorLockedOrUnlocked) {
                     "/params/attestation/signed"),
           send_deep("status", json::object(), "/params/anything")}) {
       EXPECT_EQ(answer.at("error").at("code"), -32700) << state << ": " << answer.dump();
-      EXPECT_NE(answer.at("error").at("message").get<std::string>().find("nested deeper than 64 levels"),
-                std::string::npos)
+      EXPECT_NE(
+          answer.at("error").at("message").get<std::string>().find("nested deeper than 64 levels"),
+          std::string::npos)
           << answer.dump();
     }
   }
@@ -798,7 +869,8 @@ class SoftwareErrorSigner final : public vault::ErrorSigningKey {
 TEST_F(AgentTest, OnlyTheServiceASharedWentToMayReportErrorsAboutIt) {
   start();
   init();
-  ASSERT_TRUE(call("element.put", {{"type", "personal_details"}, {"data", personal_details()}}).contains("result"));
+  ASSERT_TRUE(call("element.put", {{"type", "personal_details"}, {"data", personal_details()}})
+                  .contains("result"));
   auto service = vault::SoftwareServiceKey::generate();
   vault::AuthorizationRequest request;
   request.service_id = "55";
@@ -806,8 +878,9 @@ TEST_F(AgentTest, OnlyTheServiceASharedWentToMayReportErrorsAboutIt) {
   request.scope = vault::parse_scope(request.scope_text);
   request.public_key_pem = service.public_key_pem();
   request.nonce = "errors-nonce";
-  json bundle = call("authorize", {{"link", vault::build_authorization_link(request, vault::LinkFormat::idvault)}})
-                    ["result"]["bundle"];
+  json bundle =
+      call("authorize", {{"link", vault::build_authorization_link(
+                                      request, vault::LinkFormat::idvault)}})["result"]["bundle"];
   vault::PassportData passport_data = passport_data_of(bundle);
   // A data error names the data hash, which only the service can read from the credentials.
   vault::PassportDecryptor decryptor(service);
@@ -827,18 +900,22 @@ TEST_F(AgentTest, OnlyTheServiceASharedWentToMayReportErrorsAboutIt) {
   notice.errors.push_back(error);
 
   auto intruder = vault::SoftwareServiceKey::generate();
-  json forged = json::parse(vault::to_json(vault::sign_element_errors(notice, SoftwareErrorSigner(intruder))).dump());
+  json forged = json::parse(
+      vault::to_json(vault::sign_element_errors(notice, SoftwareErrorSigner(intruder))).dump());
   json refused = call("errors.add", {{"errors", forged}});
-  EXPECT_NE(refused["error"]["message"].get<std::string>().find("not signed by the service"), std::string::npos)
+  EXPECT_NE(refused["error"]["message"].get<std::string>().find("not signed by the service"),
+            std::string::npos)
       << refused.dump();
 
   vault::ElementErrorNotice stranger = notice;
   stranger.nonce = "some other share";
-  json unknown = json::parse(vault::to_json(vault::sign_element_errors(stranger, SoftwareErrorSigner(service))).dump());
+  json unknown = json::parse(
+      vault::to_json(vault::sign_element_errors(stranger, SoftwareErrorSigner(service))).dump());
   EXPECT_EQ(call("errors.add", {{"errors", unknown}})["error"]["code"], -32008);
   EXPECT_TRUE(call("element.list")["result"][0]["errors"].empty());
 
-  json genuine = json::parse(vault::to_json(vault::sign_element_errors(notice, SoftwareErrorSigner(service))).dump());
+  json genuine = json::parse(
+      vault::to_json(vault::sign_element_errors(notice, SoftwareErrorSigner(service))).dump());
   json kept = call("errors.add", {{"errors", genuine}});
   ASSERT_TRUE(kept.contains("result")) << kept.dump();
   EXPECT_EQ(kept["result"]["service_id"], "55");
@@ -937,10 +1014,13 @@ TEST_F(AgentTest, ServiceErrorsMustNameAnElementOfThatShareByItsOwnHash) {
 TEST_F(AgentTest, PutWithAttachmentsStoresTheSameAsBase64AndOffersThem) {
   start();
   ASSERT_TRUE(init().contains("result"));
-  EXPECT_EQ(call("status")["result"]["attachments"]["methods"], json::array({"element.put", "authorize"}));
-  const std::string binary = scan("ATT-1", 70000) + std::string("\n\0\r\n", 4);  // newlines and NUL are just bytes
+  EXPECT_EQ(call("status")["result"]["attachments"]["methods"],
+            json::array({"element.put", "authorize"}));
+  const std::string binary =
+      scan("ATT-1", 70000) + std::string("\n\0\r\n", 4);  // newlines and NUL are just bytes
   const std::string second = scan("ATT-2", 33);
-  json answer = put_attached("utility_bill", {binary, second}, {{"translation", {b64(scan("tr", 50))}}});
+  json answer =
+      put_attached("utility_bill", {binary, second}, {{"translation", {b64(scan("tr", 50))}}});
   ASSERT_TRUE(answer.contains("result")) << answer.dump();
   json got = call("element.get", {{"type", "utility_bill"}})["result"];
   EXPECT_EQ(got["files"], json::array({b64(binary), b64(second)}));
@@ -965,11 +1045,12 @@ TEST_F(AgentTest, PutWithPassedFilesStoresWhatTheFilesHold) {
     fds.push_back(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   }
   Client client(socket_path_);
-  client.send_passing(R"({"jsonrpc":"2.0","id":1,"method":"element.put","attachments":["fd",5,"fd"],)"
-                      R"("params":{"type":"utility_bill","files":[{"attachment":0},{"attachment":2}],)"
-                      R"("translation":[{"attachment":1}]}})"
-                      "\nBYTES",
-                      fds);
+  client.send_passing(
+      R"({"jsonrpc":"2.0","id":1,"method":"element.put","attachments":["fd",5,"fd"],)"
+      R"("params":{"type":"utility_bill","files":[{"attachment":0},{"attachment":2}],)"
+      R"("translation":[{"attachment":1}]}})"
+      "\nBYTES",
+      fds);
   for (int fd : fds) ::close(fd);  // the agent holds its own copies until it has read them
   json answer = json::parse(client.read_line());
   ASSERT_TRUE(answer.contains("result")) << answer.dump();
@@ -991,7 +1072,8 @@ TEST_F(AgentTest, PutWithPassedFilesStoresWhatTheFilesHold) {
   ::close(pipe_ends[1]);
   json refused = json::parse(client.read_line());
   EXPECT_EQ(refused["error"]["code"], -32602) << refused.dump();
-  EXPECT_EQ(call("element.get", {{"type", "utility_bill"}})["result"]["files"], json::array({b64(big), b64(small)}));
+  EXPECT_EQ(call("element.get", {{"type", "utility_bill"}})["result"]["files"],
+            json::array({b64(big), b64(small)}));
 }
 
 TEST_F(AgentTest, PutWithProgressNotifiesThisClientBeforeTheAnswer) {

@@ -12,7 +12,6 @@
 #include <string>
 
 #include "host/rpc/json_rpc.h"
-
 #include "tests/support/temp_dir.h"
 
 using idvault::SecretBytes;

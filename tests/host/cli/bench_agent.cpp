@@ -33,38 +33,38 @@
 #include <openssl/rand.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
-#include <memory>
-#include <optional>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <memory>
+#include <optional>
 #include <sstream>
-#include <sys/resource.h>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/json_fields.h"
+#include "common/openssl_owners.h"
 #include "host/agent/element_json.h"
 #include "host/cli/agent_client.h"
 #include "host/cli/local_files.h"
 #include "host/cli/secret_request.h"
-#include "vault/model/auth_link.h"
 #include "host/rpc/json_rpc.h"
-#include "vault/wire/passport_encryptor.h"
-#include "vault/store/vault_store.h"
-#include "common/json_fields.h"
-#include "common/openssl_owners.h"
-#include "vault/model/scope.h"
-#include "vault/keys/software_keys.h"
 #include "tests/support/temp_dir.h"
+#include "vault/keys/software_keys.h"
+#include "vault/model/auth_link.h"
+#include "vault/model/scope.h"
+#include "vault/store/vault_store.h"
+#include "vault/wire/passport_encryptor.h"
 
 namespace fs = std::filesystem;
 using namespace idvault;
@@ -117,22 +117,12 @@ class AgentUnderTest {
       throw std::runtime_error("softhsm2-util --init-token failed");
     }
     socket_ = dir_ / "run" / "agent.sock";
-    std::vector<std::string> args = {agent_binary,
-                                     "--socket",
-                                     socket_.string(),
-                                     "--store",
-                                     (dir_ / "vault.db").string(),
-                                     "--module",
-                                     "/usr/lib/softhsm/libsofthsm2.so",
-                                     "--token",
-                                     "pkcs11:token=bench",
-                                     "--confirm-program",
-                                     "/bin/true",
-                                     // the audit stream would interleave with the figures
-                                     "--log-level",
-                                     "warning",
-                                     "--file-threads",
-                                     std::to_string(file_threads)};
+    std::vector<std::string> args = {
+        agent_binary, "--socket", socket_.string(), "--store", (dir_ / "vault.db").string(),
+        "--module", "/usr/lib/softhsm/libsofthsm2.so", "--token", "pkcs11:token=bench",
+        "--confirm-program", "/bin/true",
+        // the audit stream would interleave with the figures
+        "--log-level", "warning", "--file-threads", std::to_string(file_threads)};
     std::vector<char*> argv;
     for (auto& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);
@@ -178,12 +168,14 @@ class AgentUnderTest {
 // How the scans reach the agent (see the top).
 enum class Transfer { passed, attached, base64 };
 const char* name_of(Transfer transfer) {
-  return transfer == Transfer::passed ? "passed as open files" : transfer == Transfer::attached ? "as attachments" : "in base64";
+  return transfer == Transfer::passed     ? "passed as open files"
+         : transfer == Transfer::attached ? "as attachments"
+                                          : "in base64";
 }
 
 // The CLI's way for bytes in memory: attachments, or base64.
-SecretRequest put_request(cli::AgentClient& agent, const char* type, const std::vector<SecretBytes>& scans,
-                          bool attach) {
+SecretRequest put_request(cli::AgentClient& agent, const char* type,
+                          const std::vector<SecretBytes>& scans, bool attach) {
   SecretRequest request("element.put", agent.next_id());
   request.use_attachments(attach);
   request.add_plain("type", type);
@@ -327,10 +319,10 @@ int main(int argc, char** argv) {
     AgentUnderTest process(argv[1], file_threads);
     cli::AgentClient agent(process.socket());
     const Transfer transfer = base64                       ? Transfer::base64
-                              : attach_flag                  ? Transfer::attached
-                              : agent.offers_descriptors()   ? Transfer::passed
-                              : agent.offers_attachments()   ? Transfer::attached
-                                                             : Transfer::base64;
+                              : attach_flag                ? Transfer::attached
+                              : agent.offers_descriptors() ? Transfer::passed
+                              : agent.offers_attachments() ? Transfer::attached
+                                                           : Transfer::base64;
     const bool attach = transfer != Transfer::base64;
     prepare(agent, attach);
     // The same put to an agent that encrypts one file at a time, in the same rounds.
@@ -354,8 +346,9 @@ int main(int argc, char** argv) {
     auto service = vault::SoftwareServiceKey::generate();
     const std::string pem = service.public_key_pem();
 
-    std::vector<double> put_ms, put1_ms, floor_ms, build_ms, parse_ms, decode_ms, encrypt_ms, store_ms,
-        get_small, get_scan, share_small, share_large, get_large, share_small_out, share_large_out;
+    std::vector<double> put_ms, put1_ms, floor_ms, build_ms, parse_ms, decode_ms, encrypt_ms,
+        store_ms, get_small, get_scan, share_small, share_large, get_large, share_small_out,
+        share_large_out;
     const auto store = vault::VaultStore::open(process.dir() / "parts.db", true);
     Floor floor;
     int nonce = 0;
@@ -366,7 +359,8 @@ int main(int argc, char** argv) {
       auto start = Clock::now();
       std::optional<PassedPut> passed;
       if (transfer == Transfer::passed) passed.emplace(agent, "bank_statement", scan_files);
-      SecretRequest request = passed ? std::move(passed->request) : put_request(agent, "bank_statement", scans, attach);
+      SecretRequest request =
+          passed ? std::move(passed->request) : put_request(agent, "bank_statement", scans, attach);
       const double built = ms_since(start);
       (void)agent.call(request);
       put_ms.push_back(ms_since(start));
@@ -378,8 +372,8 @@ int main(int argc, char** argv) {
         start = Clock::now();
         std::optional<PassedPut> passed_one;
         if (transfer == Transfer::passed) passed_one.emplace(*single, "bank_statement", scan_files);
-        SecretRequest one =
-            passed_one ? std::move(passed_one->request) : put_request(*single, "bank_statement", scans, attach);
+        SecretRequest one = passed_one ? std::move(passed_one->request)
+                                       : put_request(*single, "bank_statement", scans, attach);
         (void)single->call(one);
         put1_ms.push_back(ms_since(start));
       }
@@ -396,23 +390,28 @@ int main(int argc, char** argv) {
       std::vector<rpc::Attachment> attachments;
       for (const auto& bytes : request.attachments()) attachments.emplace_back(SecretBytes(bytes));
       for (const auto& path : scan_files) {
-        if (transfer == Transfer::passed) attachments.emplace_back(rpc::FileDescriptor(::open(path.c_str(), O_RDONLY)));
+        if (transfer == Transfer::passed)
+          attachments.emplace_back(rpc::FileDescriptor(::open(path.c_str(), O_RDONLY)));
       }
       start = Clock::now();
       nlohmann::json id;
       rpc::RpcRequest parsed = rpc::parse_request(line, id);
       parse_ms.push_back(ms_since(start));
       start = Clock::now();
-      rpc::CallContext context(rpc::PeerIdentity{}, [] {}, &attachments, 32u << 20);
+      rpc::CallContext context(
+          rpc::PeerIdentity{}, [] {}, &attachments, 32u << 20);
       agent::PassedFiles passed_files;
-      vault::PlainElement element = agent::element_from_params(parsed.params, &context, &passed_files);
+      vault::PlainElement element =
+          agent::element_from_params(parsed.params, &context, &passed_files);
       decode_ms.push_back(ms_since(start));
       json_fields::wipe_strings(parsed.params);
       start = Clock::now();
       vault::FileEncryption how;
       how.threads = static_cast<unsigned>(file_threads);
       auto pack = store->open_pack();
-      how.sink = [&pack](PageAlignedBytes&& ciphertext) { return pack->append_later(std::move(ciphertext)); };
+      how.sink = [&pack](PageAlignedBytes&& ciphertext) {
+        return pack->append_later(std::move(ciphertext));
+      };
       std::vector<SecretBytes*> fillable;  // as HolderVault::put does with its loader
       vault::for_each_file(element, [&fillable](SecretBytes& file) { fillable.push_back(&file); });
       how.before_encrypting = [&](const SecretBytes& file) {
@@ -452,12 +451,14 @@ int main(int argc, char** argv) {
 
       // The same shares as `idvault authorize --out F` makes them: the agent writes the
       // bundle into the file the client passed, and the answer is small.
-      for (auto [scope, samples] : {std::pair{"utility_bill", &share_small_out}, std::pair{"bank_statement", &share_large_out}}) {
+      for (auto [scope, samples] : {std::pair{"utility_bill", &share_small_out},
+                                    std::pair{"bank_statement", &share_large_out}}) {
         start = Clock::now();
         cli::PendingPrivateFile out(process.dir() / "bundle.json");
         const int descriptor = out.descriptor();
-        (void)agent.call_passing("authorize", {{"link", link_for(scope, pem, ++nonce)}, {"out", {{"attachment", 0}}}},
-                                 std::span(&descriptor, 1));
+        (void)agent.call_passing(
+            "authorize", {{"link", link_for(scope, pem, ++nonce)}, {"out", {{"attachment", 0}}}},
+            std::span(&descriptor, 1));
         out.commit();
         samples->push_back(ms_since(start));
       }
@@ -466,40 +467,49 @@ int main(int argc, char** argv) {
     const double put = median(put_ms), fl = median(floor_ms);
     double load[3] = {0, 0, 0};
     (void)::getloadavg(load, 3);
-    std::printf("holder agent, %d rounds, put of %d x %d MiB = %.0f MiB of scans, files %s, load average %.2f %.2f %.2f\n",
-                rounds, scans_count, scan_mib, total_mib, name_of(transfer), load[0], load[1],
-                load[2]);
-    std::printf("put through the socket   %8.1f ms  %7.1f MiB/s  (agent encrypting %d files at once)\n", put,
-                total_mib / put * 1000, file_threads);
+    std::printf(
+        "holder agent, %d rounds, put of %d x %d MiB = %.0f MiB of scans, files %s, load average "
+        "%.2f %.2f %.2f\n",
+        rounds, scans_count, scan_mib, total_mib, name_of(transfer), load[0], load[1], load[2]);
+    std::printf(
+        "put through the socket   %8.1f ms  %7.1f MiB/s  (agent encrypting %d files at once)\n",
+        put, total_mib / put * 1000, file_threads);
     if (single) {
-      std::printf("put, one file at a time  %8.1f ms  %7.1f MiB/s  (a second agent, --file-threads 1)\n",
-                  median(put1_ms), total_mib / median(put1_ms) * 1000);
+      std::printf(
+          "put, one file at a time  %8.1f ms  %7.1f MiB/s  (a second agent, --file-threads 1)\n",
+          median(put1_ms), total_mib / median(put1_ms) * 1000);
     }
-    std::printf("floor (AES-CBC+SHA-256)  %8.1f ms  %7.1f MiB/s  (one thread)\n", fl, total_mib / fl * 1000);
-    std::printf("ratio put/floor throughput: %.3f with %d file thread%s (goal >= 0.85)\n", fl / put, file_threads,
-                file_threads == 1 ? "" : "s");
-    if (single) std::printf("ratio put/floor throughput: %.3f with 1 file thread\n", fl / median(put1_ms));
+    std::printf("floor (AES-CBC+SHA-256)  %8.1f ms  %7.1f MiB/s  (one thread)\n", fl,
+                total_mib / fl * 1000);
+    std::printf("ratio put/floor throughput: %.3f with %d file thread%s (goal >= 0.85)\n", fl / put,
+                file_threads, file_threads == 1 ? "" : "s");
+    if (single)
+      std::printf("ratio put/floor throughput: %.3f with 1 file thread\n", fl / median(put1_ms));
     // This machine is a VM whose host now and then stalls a vCPU for tens of ms (seen
     // with perf sched: a sender on CPU for 53 ms moving 16 MiB while the receiver
     // idled); the best round of each side says what the code does when left alone.
     const double best_put = *std::min_element(put_ms.begin(), put_ms.end());
     const double best_floor = *std::min_element(floor_ms.begin(), floor_ms.end());
-    std::printf("best rounds: put %.1f ms, floor %.1f ms, ratio %.3f (put per round:", best_put, best_floor,
-                best_floor / best_put);
+    std::printf("best rounds: put %.1f ms, floor %.1f ms, ratio %.3f (put per round:", best_put,
+                best_floor, best_floor / best_put);
     for (double ms : put_ms) std::printf(" %.1f", ms);
     std::printf(")\n");
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     std::printf(
-        "CPU per put: agent %.1f ms, client %.1f ms (mean); on %u cores no put can take less than %.1f ms "
+        "CPU per put: agent %.1f ms, client %.1f ms (mean); on %u cores no put can take less than "
+        "%.1f ms "
         "of wall time\n",
         agent_cpu / rounds, client_cpu / rounds, cores, (agent_cpu + client_cpu) / rounds / cores);
     const double parts = median(build_ms) + median(parse_ms) + median(decode_ms) +
                          median(encrypt_ms) + median(store_ms);
     std::printf(
         "where a put goes (the agent's steps re-done in this process): request build %.1f ms, "
-        "parse_request %.1f ms, element_from_params (%s) %.1f ms, encrypt_elements with %d thread%s "
-        "handing each ciphertext to the pack's writer thread, until all are on disk %.1f ms, store put_element "
-        "(fdatasync, rename, directory sync, SQLite commit) %.1f ms; the rest (%.1f ms) is the transfer, "
+        "parse_request %.1f ms, element_from_params (%s) %.1f ms, encrypt_elements with %d "
+        "thread%s "
+        "handing each ciphertext to the pack's writer thread, until all are on disk %.1f ms, store "
+        "put_element "
+        "(fdatasync, rename, directory sync, SQLite commit) %.1f ms; the rest (%.1f ms) is the "
+        "transfer, "
         "wrapping on the token and copies\n",
         median(build_ms), median(parse_ms), name_of(transfer), median(decode_ms), file_threads,
         file_threads == 1 ? "" : "s", median(encrypt_ms), median(store_ms), put - parts);
@@ -516,10 +526,12 @@ int main(int argc, char** argv) {
         total_mib, median(share_large), median(share_large) / median(share_small),
         median(get_large), median(share_large) - median(get_large),
         median(share_small) - median(get_scan));
-    std::printf("authorize --out (bundle written by the agent into a passed file): 1 MiB p50 %7.2f ms, %.0f MiB "
-                "p50 %7.2f ms, ratio %.2f\n",
-                median(share_small_out), total_mib, median(share_large_out),
-                median(share_large_out) / median(share_small_out));
+    std::printf(
+        "authorize --out (bundle written by the agent into a passed file): 1 MiB p50 %7.2f ms, "
+        "%.0f MiB "
+        "p50 %7.2f ms, ratio %.2f\n",
+        median(share_small_out), total_mib, median(share_large_out),
+        median(share_large_out) / median(share_small_out));
     return 0;
   } catch (const std::exception& error) {
     std::cerr << "bench_agent: " << error.what() << "\n";

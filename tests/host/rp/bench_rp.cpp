@@ -48,8 +48,8 @@
 #include "host/http/server.h"
 #include "host/rp/commands/command_support.h"
 #include "host/rp/service/callback_service.h"
-#include "host/rp/service/sqlite_request_store.h"
 #include "host/rp/service/service_token.h"
+#include "host/rp/service/sqlite_request_store.h"
 #include "host/rp/share/received_share.h"
 #include "host/rp/share/share_intake.h"
 #include "pkcs11/keygen.h"
@@ -244,20 +244,18 @@ class Floor {
     unsigned char digest[32];
     unsigned digest_size = 0;
     openssl::check(EVP_DigestInit_ex2(sha_.get(), openssl::sha256(), nullptr),
-                          "EVP_DigestInit_ex2");
+                   "EVP_DigestInit_ex2");
     openssl::check(EVP_DigestUpdate(sha_.get(), ciphertext_.data(), ciphertext_.size()),
-                          "EVP_DigestUpdate");
-    openssl::check(EVP_DigestFinal_ex(sha_.get(), digest, &digest_size),
-                          "EVP_DigestFinal_ex");
+                   "EVP_DigestUpdate");
+    openssl::check(EVP_DigestFinal_ex(sha_.get(), digest, &digest_size), "EVP_DigestFinal_ex");
     int written = 0;
     openssl::check(EVP_DecryptInit_ex2(aes_.get(), openssl::aes_256_cbc(), key_bytes_,
-                                              key_bytes_ + 32, nullptr),
-                          "EVP_DecryptInit_ex2");
+                                       key_bytes_ + 32, nullptr),
+                   "EVP_DecryptInit_ex2");
     openssl::check(EVP_CIPHER_CTX_set_padding(aes_.get(), 0), "set_padding");
-    openssl::check(
-        EVP_DecryptUpdate(aes_.get(), plaintext_.data(), &written, ciphertext_.data(),
-                          static_cast<int>(ciphertext_.size())),
-        "EVP_DecryptUpdate");
+    openssl::check(EVP_DecryptUpdate(aes_.get(), plaintext_.data(), &written, ciphertext_.data(),
+                                     static_cast<int>(ciphertext_.size())),
+                   "EVP_DecryptUpdate");
     const double ms = ms_since(start);
     sink_ ^= digest[0] ^ plaintext_[ciphertext_.size() / 2] ^ secret.reveal()[0];
     return ms;

@@ -9,13 +9,13 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "tests/host/rp/service_side_fixture.h"
-#include "vault/signed/attestation.h"
-#include "vault/model/auth_link.h"
 #include "common/base64.h"
-#include "vault/wire/passport_decryptor.h"
-#include "vault/signed/share_receipt.h"
+#include "tests/host/rp/service_side_fixture.h"
 #include "vault/keys/software_keys.h"
+#include "vault/model/auth_link.h"
+#include "vault/signed/attestation.h"
+#include "vault/signed/share_receipt.h"
+#include "vault/wire/passport_decryptor.h"
 
 using namespace idvault;
 namespace fs = std::filesystem;

@@ -4,10 +4,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/base64.h"
 #include "tests/host/rp/service_side_fixture.h"
 #include "tests/support/deep_json.h"
 #include "vault/model/auth_link.h"
-#include "common/base64.h"
 
 using namespace idvault;
 using namespace idvault::testing;

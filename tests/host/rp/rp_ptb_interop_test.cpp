@@ -5,9 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/base64.h"
 #include "tests/host/rp/service_side_fixture.h"
 #include "tests/support/missing_peer.h"
-#include "common/base64.h"
 #include "vault/keys/software_keys.h"
 
 using namespace idvault;

@@ -13,8 +13,8 @@
 
 #include "host/http/server.h"
 #include "host/rp/service/callback_service.h"
-#include "host/rp/service/sqlite_request_store.h"
 #include "host/rp/service/service_token.h"
+#include "host/rp/service/sqlite_request_store.h"
 #include "tests/host/rp/http_test_client.h"
 #include "tests/host/rp/service_side_fixture.h"
 #include "tests/support/deep_json.h"

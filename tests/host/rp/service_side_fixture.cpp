@@ -9,8 +9,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "vault/model/auth_link.h"
 #include "common/base64.h"
+#include "vault/model/auth_link.h"
 
 extern char** environ;
 

@@ -16,8 +16,8 @@
 
 #include "tests/support/softhsm_token.h"
 #include "tests/support/temp_dir.h"
-#include "vault/store/holder_vault.h"
 #include "vault/keys/software_keys.h"
+#include "vault/store/holder_vault.h"
 #include "vault/store/vault_store.h"
 
 namespace idvault::testing {

@@ -8,8 +8,8 @@
 #include <random>
 #include <string>
 
-#include "host/rpc/json_rpc.h"
 #include "common/json_text_scanner.h"
+#include "host/rpc/json_rpc.h"
 
 using namespace idvault;
 using namespace idvault::rpc;
@@ -18,9 +18,11 @@ using nlohmann::json;
 namespace {
 
 std::string base64ish(std::size_t size, char seed = 'A') {
-  static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static const char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string text(size, '=');
-  for (std::size_t i = 0; i < size; ++i) text[i] = kAlphabet[(i * 7 + static_cast<std::size_t>(seed)) % 64];
+  for (std::size_t i = 0; i < size; ++i)
+    text[i] = kAlphabet[(i * 7 + static_cast<std::size_t>(seed)) % 64];
   return text;
 }
 
@@ -56,14 +58,16 @@ TEST(JsonTextScanner, TellsWhichStringsCanBeTakenAsTheyAre) {
   const std::string plain = "\"" + base64ish(100) + "\"";
   EXPECT_TRUE(JsonTextScanner(plain).string_token().verbatim);
   EXPECT_EQ(JsonTextScanner(plain).string_token().content(), base64ish(100));
-  EXPECT_FALSE(JsonTextScanner("\"" + base64ish(40) + "\\/" + base64ish(40) + "\"").string_token().verbatim);
+  EXPECT_FALSE(
+      JsonTextScanner("\"" + base64ish(40) + "\\/" + base64ish(40) + "\"").string_token().verbatim);
   EXPECT_FALSE(JsonTextScanner("\"" + base64ish(40) + "\xc3\xa9" + "\"").string_token().verbatim);
 }
 
 TEST(JsonTextScanner, RefusesBrokenStrings) {
   EXPECT_THROW((void)JsonTextScanner("\"" + base64ish(100)).string_token(), JsonTextError);
-  EXPECT_THROW((void)JsonTextScanner("\"" + base64ish(20) + "\n" + base64ish(20) + "\"").string_token(),
-               JsonTextError);
+  EXPECT_THROW(
+      (void)JsonTextScanner("\"" + base64ish(20) + "\n" + base64ish(20) + "\"").string_token(),
+      JsonTextError);
   EXPECT_THROW((void)JsonTextScanner(R"("ends in an escape\")").string_token(), JsonTextError);
   EXPECT_THROW((void)JsonTextScanner("123").string_token(), JsonTextError);
   EXPECT_THROW((void)JsonTextScanner("{\"a\":[1,2}").value_token(), JsonTextError);
@@ -75,10 +79,12 @@ TEST(JsonTextScanner, RefusesBrokenStrings) {
 TEST(JsonLineParser, GivesTheSameTreeAsNlohmannForLongStrings) {
   const std::string file = base64ish(300000);
   expect_same_as_nlohmann(put_line(file));
-  expect_same_as_nlohmann("\"" + file + "\"");                                 // a bare long string
+  expect_same_as_nlohmann("\"" + file + "\"");  // a bare long string
   expect_same_as_nlohmann("[\"" + file + "\" , \"" + base64ish(2000, 'Q') + "\"]");
-  expect_same_as_nlohmann("{\"" + base64ish(5000) + "\" : \"" + file + "\"}");  // a long key stays a key
-  expect_same_as_nlohmann(put_line(base64ish(2000) + "\\/\\n\\u00e9\\ud83d\\ude00" + base64ish(2000)));
+  expect_same_as_nlohmann("{\"" + base64ish(5000) + "\" : \"" + file +
+                          "\"}");  // a long key stays a key
+  expect_same_as_nlohmann(
+      put_line(base64ish(2000) + "\\/\\n\\u00e9\\ud83d\\ude00" + base64ish(2000)));
   expect_same_as_nlohmann(put_line(base64ish(2000) + "\xc3\xa9\xe2\x82\xac" + base64ish(2000)));
   expect_same_as_nlohmann(put_line(base64ish(1023)));  // just under the cut
   expect_same_as_nlohmann(put_line(base64ish(1022)));
@@ -93,24 +99,26 @@ TEST(JsonLineParser, AClientCannotForgeAPlaceholder) {
   const std::string text = R"({"a":"\u00000","b":")" + base64ish(5000) + R"(","c":"\u00001"})";
   expect_same_as_nlohmann(text);
   const json parsed = parse_json_line(text);
-  EXPECT_EQ(parsed["a"], std::string("\0" "0", 2));
+  EXPECT_EQ(parsed["a"], std::string("\0"
+                                     "0",
+                                     2));
   EXPECT_EQ(parsed["b"], base64ish(5000));
 }
 
 TEST(JsonLineParser, RefusesWhatNlohmannRefuses) {
   const std::string file = base64ish(5000);
   for (const std::string& text : {
-           put_line(file + "\\x"),                  // bad escape in a long string
-           put_line(file + "\xff\xfe"),             // invalid UTF-8 in a long string
-           put_line(file + "\x01"),                 // raw control character
-           put_line(file + "\\ud800"),              // lone surrogate
-           put_line(file).substr(0, 3000),          // cut inside the long string
-           put_line(file).substr(0, 5100),          // cut after it
-           put_line(file) + "x",                    // trailing garbage
-           "{\"a\":\"" + file + "\" \"b\":1}",      // missing comma
-           "{\"a\":tru\"" + file + "\"}",           // bad literal before it
-           "[12\"" + file + "\"]",                  // number glued to it
-           "\"" + file + "\":1",                    // a long string where a key cannot be
+           put_line(file + "\\x"),              // bad escape in a long string
+           put_line(file + "\xff\xfe"),         // invalid UTF-8 in a long string
+           put_line(file + "\x01"),             // raw control character
+           put_line(file + "\\ud800"),          // lone surrogate
+           put_line(file).substr(0, 3000),      // cut inside the long string
+           put_line(file).substr(0, 5100),      // cut after it
+           put_line(file) + "x",                // trailing garbage
+           "{\"a\":\"" + file + "\" \"b\":1}",  // missing comma
+           "{\"a\":tru\"" + file + "\"}",       // bad literal before it
+           "[12\"" + file + "\"]",              // number glued to it
+           "\"" + file + "\":1",                // a long string where a key cannot be
        }) {
     expect_same_as_nlohmann(text);
     EXPECT_TRUE(parse_json_line(text).is_discarded()) << text.substr(0, 80);
@@ -123,7 +131,8 @@ TEST(JsonLineParser, RefusesARawNulWhereNlohmannWouldStopReading) {
   using namespace std::string_literals;  // "..."s keeps the embedded NULs
   const std::string file = base64ish(5000);
   for (const std::string& text : {
-           "\":1nUln\"\0\0\0(\":\"a\",\"params\":{\"pin\":\"1234\"\x7f}\r\"1234\"\x7f}"s,  // as found
+           "\":1nUln\"\0\0\0(\":\"a\",\"params\":{\"pin\":\"1234\"\x7f}\r\"1234\"\x7f}"s,  // as
+                                                                                           // found
            "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"status\"}\0{\"x\":1}"s,
            "{\"a\":1}\0"s,
            put_line(file) + "\0garbage"s,  // after a long string
@@ -165,9 +174,10 @@ TEST(JsonLineParser, RefusesNestingDeeperThanSixtyFourLevels) {
 TEST(JsonLineParser, AgreesWithNlohmannOnRandomDamage) {
   // One request with long strings, damaged many ways at random (seeded, so a failure
   // reproduces): the verdict and the tree must match nlohmann's every time.
-  const std::string original = R"({"jsonrpc":"2.0","id":"x","method":"element.put","params":{"type":"passport","data":{"k":"v\u00e9"},"front_side":")" +
-                               base64ish(3000) + R"(","files":[")" + base64ish(1500, 'C') + R"(",")" +
-                               base64ish(2500, 'D') + R"("]}})";
+  const std::string original =
+      R"({"jsonrpc":"2.0","id":"x","method":"element.put","params":{"type":"passport","data":{"k":"v\u00e9"},"front_side":")" +
+      base64ish(3000) + R"(","files":[")" + base64ish(1500, 'C') + R"(",")" + base64ish(2500, 'D') +
+      R"("]}})";
   const std::string bytes = "\"\\{}[]:,\x01\xff u0n1";
   std::mt19937 random(20240611);
   for (int round = 0; round < 3000; ++round) {
@@ -176,9 +186,15 @@ TEST(JsonLineParser, AgreesWithNlohmannOnRandomDamage) {
     for (int i = 0; i < edits; ++i) {
       const std::size_t at = random() % text.size();
       switch (random() % 3) {
-        case 0: text[at] = bytes[random() % bytes.size()]; break;
-        case 1: text.insert(at, 1, bytes[random() % bytes.size()]); break;
-        default: text.erase(at, 1 + random() % 4); break;
+        case 0:
+          text[at] = bytes[random() % bytes.size()];
+          break;
+        case 1:
+          text.insert(at, 1, bytes[random() % bytes.size()]);
+          break;
+        default:
+          text.erase(at, 1 + random() % 4);
+          break;
       }
     }
     expect_same_as_nlohmann(text);

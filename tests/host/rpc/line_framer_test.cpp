@@ -78,7 +78,9 @@ TEST(LineFramer, ReadsStraightIntoItsBuffer) {
 }
 
 namespace {
-std::string text_of(const idvault::SecretBytes& bytes) { return std::string(bytes.reveal_text()); }
+std::string text_of(const idvault::SecretBytes& bytes) {
+  return std::string(bytes.reveal_text());
+}
 }  // namespace
 
 TEST(LineFramerAttachments, BytesAlreadyReadWithTheLineGoToTheAttachments) {

@@ -14,8 +14,8 @@
 #include "tests/host/rpc/rpc_test_client.h"
 
 using namespace idvault::rpc;
-using nlohmann::json;
 using idvault::testing::Client;
+using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
@@ -32,7 +32,8 @@ class RpcAttachments : public idvault::testing::RpcServerFixture {
         if (file.is_string()) {
           got.push_back("b64:" + file.get<std::string>());
         } else {
-          auto bytes = context.take_attachment(file.at("attachment"), "files[" + std::to_string(i) + "]");
+          auto bytes =
+              context.take_attachment(file.at("attachment"), "files[" + std::to_string(i) + "]");
           got.push_back("raw:" + std::string(bytes.reveal_text()));
         }
       }
@@ -43,16 +44,15 @@ class RpcAttachments : public idvault::testing::RpcServerFixture {
     methods_.accept_attachments("collect");
     methods_.add("echo", [](json& params, const CallContext&) { return params; });
   }
-  static std::string request(const std::string& method, const json& params, const std::string& attachments,
-                             int id = 1) {
-    return R"({"jsonrpc":"2.0","id":)" + std::to_string(id) + R"(,"method":")" + method + R"(","attachments":)" +
-           attachments + R"(,"params":)" + params.dump() + "}\n";
+  static std::string request(const std::string& method, const json& params,
+                             const std::string& attachments, int id = 1) {
+    return R"({"jsonrpc":"2.0","id":)" + std::to_string(id) + R"(,"method":")" + method +
+           R"(","attachments":)" + attachments + R"(,"params":)" + params.dump() + "}\n";
   }
   json answer(Client& client) {
     const std::string line = client.read_line();
     return line.empty() ? json() : json::parse(line);
   }
-
 };
 
 json refs(std::initializer_list<int> indices) {
@@ -95,7 +95,8 @@ TEST_F(RpcAttachments, PlainRequestsWithoutAttachmentsAreUnchanged) {
   start();
   Client client(socket_path_);
   // A string that mentions "attachments" is not an announcement.
-  EXPECT_EQ(client.call("echo", {{"note", "\"attachments\":[5]"}})["result"]["note"], "\"attachments\":[5]");
+  EXPECT_EQ(client.call("echo", {{"note", "\"attachments\":[5]"}})["result"]["note"],
+            "\"attachments\":[5]");
   EXPECT_EQ(client.call("collect", {{"files", json::array({"QQ=="})}})["result"][0], "b64:QQ==");
 }
 
@@ -133,11 +134,13 @@ TEST_F(RpcAttachments, IndexOutOfRangeOrUnusedAttachmentIsAnErrorAndTheStreamSta
   client.send(request("collect", {{"files", refs({2})}}, "[1,1]") + "ab");
   json out_of_range = answer(client);
   EXPECT_EQ(out_of_range["error"]["code"], -32602);
-  EXPECT_NE(out_of_range["error"]["message"].get<std::string>().find("not announced"), std::string::npos);
+  EXPECT_NE(out_of_range["error"]["message"].get<std::string>().find("not announced"),
+            std::string::npos);
   client.send(request("collect", {{"files", refs({0})}}, "[1,1]") + "cd");
   json unused = answer(client);
   EXPECT_EQ(unused["error"]["code"], -32602);
-  EXPECT_NE(unused["error"]["message"].get<std::string>().find("no parameter refers"), std::string::npos);
+  EXPECT_NE(unused["error"]["message"].get<std::string>().find("no parameter refers"),
+            std::string::npos);
   client.send(request("collect", {{"files", refs({0, 0})}}, "[1]") + "e");
   EXPECT_EQ(answer(client)["error"]["code"], -32602);  // used twice
   client.send(request("echo", {{"x", 1}}, "[1]") + "f");

@@ -72,8 +72,9 @@ class Client {
         pending_.erase(0, newline + 1);
         return line;
       }
-      int left = static_cast<int>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
+      int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      deadline - std::chrono::steady_clock::now())
+                                      .count());
       if (left <= 0) return "";
       pollfd p{fd_, POLLIN, 0};
       if (::poll(&p, 1, left) <= 0) return "";
@@ -83,8 +84,11 @@ class Client {
       pending_.append(buffer, static_cast<std::size_t>(n));
     }
   }
-  nlohmann::json call(const std::string& method, const nlohmann::json& params = nlohmann::json::object(), int id = 1) {
-    send(nlohmann::json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}}.dump() + "\n");
+  nlohmann::json call(const std::string& method,
+                      const nlohmann::json& params = nlohmann::json::object(), int id = 1) {
+    send(nlohmann::json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}}
+             .dump() +
+         "\n");
     std::string line = read_line();
     return line.empty() ? nlohmann::json() : nlohmann::json::parse(line);
   }

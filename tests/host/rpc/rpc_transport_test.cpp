@@ -1,6 +1,7 @@
 // The agent's transport against real Unix sockets: the properties a client (or an
 // attacker on the same machine) can observe.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -15,7 +16,6 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <gtest/gtest.h>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -26,8 +26,8 @@
 #include "tests/host/rpc/rpc_test_client.h"
 
 using namespace idvault::rpc;
-using nlohmann::json;
 using idvault::testing::Client;
+using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
@@ -42,7 +42,8 @@ class RpcTransport : public idvault::testing::RpcServerFixture {
       return json("slept");
     });
     methods_.add("wait_for_gate", [this](json&, const CallContext&) {
-      for (int i = 0; i < 1000 && !gate_.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      for (int i = 0; i < 1000 && !gate_.load(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
       return json(gate_.load() ? "opened" : "timed out");
     });
     methods_.add("boom", [](json&, const CallContext&) -> json {
@@ -55,7 +56,8 @@ class RpcTransport : public idvault::testing::RpcServerFixture {
       context.subscribe_events();
       return json(true);
     });
-    methods_.add("whoami", [](json&, const CallContext& context) { return json(context.peer().uid); });
+    methods_.add("whoami",
+                 [](json&, const CallContext& context) { return json(context.peer().uid); });
   }
 
   std::atomic<bool> gate_{false};
@@ -91,7 +93,8 @@ TEST_F(RpcTransport, GarbageGetsAnErrorAndTheConnectionStaysUsable) {
   EXPECT_TRUE(error["id"].is_null());
   client.send("\x01\x02\xff\n");
   EXPECT_EQ(json::parse(client.read_line())["error"]["code"], -32700);
-  client.send(R"({"jsonrpc":"2.0","id":3,"params":{}})" "\n");
+  client.send(R"({"jsonrpc":"2.0","id":3,"params":{}})"
+              "\n");
   EXPECT_EQ(json::parse(client.read_line())["error"]["code"], -32600);
   EXPECT_EQ(client.call("echo", {{"still", "here"}})["result"]["still"], "here");
 }
@@ -101,7 +104,8 @@ TEST_F(RpcTransport, UnknownMethodAndBadParamsAreNamed) {
   Client client(socket_path_);
   json missing = client.call("no-such-method");
   EXPECT_EQ(missing["error"]["code"], -32601);
-  EXPECT_NE(missing["error"]["message"].get<std::string>().find("no-such-method"), std::string::npos);
+  EXPECT_NE(missing["error"]["message"].get<std::string>().find("no-such-method"),
+            std::string::npos);
   EXPECT_EQ(client.call("sleep", {{"ms", "ten"}})["error"]["code"], -32602);
 }
 
@@ -119,7 +123,8 @@ TEST_F(RpcTransport, HandlerFailuresDoNotLeakTheirDetails) {
 TEST_F(RpcTransport, NotificationsGetNoAnswer) {
   start();
   Client client(socket_path_);
-  client.send(R"({"jsonrpc":"2.0","method":"echo","params":{"n":1}})" "\n");
+  client.send(R"({"jsonrpc":"2.0","method":"echo","params":{"n":1}})"
+              "\n");
   json answer = client.call("echo", {{"n", 2}}, 9);
   EXPECT_EQ(answer["id"], 9);
   EXPECT_EQ(answer["result"]["n"], 2);
@@ -130,7 +135,9 @@ TEST_F(RpcTransport, PipelinedRequestsAreAnsweredInOrder) {
   Client client(socket_path_);
   std::string batch;
   for (int i = 0; i < 200; ++i) {
-    batch += json{{"jsonrpc", "2.0"}, {"id", i}, {"method", "echo"}, {"params", {{"i", i}}}}.dump() + "\n";
+    batch +=
+        json{{"jsonrpc", "2.0"}, {"id", i}, {"method", "echo"}, {"params", {{"i", i}}}}.dump() +
+        "\n";
   }
   client.send(batch);
   for (int i = 0; i < 200; ++i) {
@@ -172,7 +179,8 @@ TEST_F(RpcTransport, AStalledClientDoesNotBlockOthers) {
   Client stalled(socket_path_);
   stalled.send(R"({"jsonrpc":"2.0","id":1,"meth)");  // half a frame, then nothing
   Client blocked(socket_path_);
-  blocked.send(R"({"jsonrpc":"2.0","id":1,"method":"wait_for_gate"})" "\n");
+  blocked.send(R"({"jsonrpc":"2.0","id":1,"method":"wait_for_gate"})"
+               "\n");
   Client other(socket_path_);
   // Answered while the gated call is still running: the gate opens only afterwards.
   EXPECT_EQ(other.call("echo", {{"fast", true}})["result"]["fast"], true);
@@ -201,7 +209,8 @@ TEST_F(RpcTransport, AHundredClientsAtOnce) {
 TEST_F(RpcTransport, AClientThatClosesItsSendingSideStillGetsItsAnswer) {
   start();
   Client client(socket_path_);
-  client.send(R"({"jsonrpc":"2.0","id":5,"method":"echo","params":{"bye":1}})" "\n");
+  client.send(R"({"jsonrpc":"2.0","id":5,"method":"echo","params":{"bye":1}})"
+              "\n");
   client.shutdown_sending();
   json answer = json::parse(client.read_line());
   EXPECT_EQ(answer["result"]["bye"], 1);
@@ -324,7 +333,8 @@ TEST_F(RpcTransport, AStopFromASignalHandlerEndsTheLoopWhileClientsAreBusy) {
       try {
         Client client(socket_path_);
         while (busy.load()) (void)client.call("echo", {{"n", 1}});
-      } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): the server stops under them
+      } catch (
+          const std::exception&) {  // NOLINT(bugprone-empty-catch): the server stops under them
       }
     });
   }
@@ -335,7 +345,8 @@ TEST_F(RpcTransport, AStopFromASignalHandlerEndsTheLoopWhileClientsAreBusy) {
   action.sa_handler = stop_on_signal;
   ASSERT_EQ(::sigaction(SIGUSR1, &action, &before), 0);
   ASSERT_EQ(::pthread_kill(loop.native_handle(), SIGUSR1), 0);
-  for (int i = 0; i < 500 && !returned.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 500 && !returned.load(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_TRUE(returned.load()) << "run() did not return within 5 s of the signal";
   busy = false;
   ::sigaction(SIGUSR1, &before, nullptr);

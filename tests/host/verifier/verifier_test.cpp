@@ -9,8 +9,8 @@
 #include <tuple>
 
 #include "tests/host/rp/service_side_fixture.h"
-#include "vault/signed/attestation.h"
 #include "vault/model/errors.h"
+#include "vault/signed/attestation.h"
 #include "vault/signed/share_receipt.h"
 #include "vault/signed/signed_statement.h"
 

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <thread>
 
+#include "common/secret_bytes.h"
 #include "firmware-sim/wiped_bytes.h"
 #include "host/cli/secret_request.h"
 #include "host/pin/pin_source.h"
@@ -25,7 +26,6 @@
 #include "host/rpc/line_framer.h"
 #include "host/rpc/method_table.h"
 #include "host/rpc/rpc_server.h"
-#include "common/secret_bytes.h"
 #include "tests/host/zeroization/freed_memory_watch.h"
 #include "tests/support/sanitizer_build.h"
 #include "tests/support/temp_dir.h"

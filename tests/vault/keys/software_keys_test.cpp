@@ -1,17 +1,18 @@
 #include "vault/keys/software_keys.h"
 
-#include <fstream>
 #include <gtest/gtest.h>
 #include <openssl/ec.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include <fstream>
+
+#include "common/openssl_owners.h"
 #include "tests/support/sanitizer_build.h"
 #include "tests/vault/wire/sample_passport.h"
-#include "vault/wire/credentials.h"
 #include "vault/model/errors.h"
-#include "common/openssl_owners.h"
+#include "vault/wire/credentials.h"
 
 namespace idvault::vault {
 namespace {
@@ -25,7 +26,9 @@ openssl::PKey read_private(const SecretBytes& pem) {
 
 SecretBytes traditional_pem(EVP_PKEY* key) {
   const auto bio = openssl::make_memory_bio();
-  EXPECT_EQ(PEM_write_bio_PrivateKey_traditional(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr), 1);
+  EXPECT_EQ(
+      PEM_write_bio_PrivateKey_traditional(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr),
+      1);
   char* data = nullptr;
   const long size = BIO_get_mem_data(bio.get(), &data);
   return SecretBytes::from_string(std::string_view(data, static_cast<std::size_t>(size)));
@@ -63,7 +66,8 @@ TEST(SoftwareServiceKey, ReloadsFromPkcs8AndPkcs1Pem) {
 
 TEST(SoftwareServiceKey, RejectsWhatIsNotAnRsaPrivateKey) {
   EXPECT_EQ(where_of_service_pem(SecretBytes::from_string("garbage")), "private_key");
-  EXPECT_EQ(where_of_service_pem(SecretBytes::from_string(SoftwareServiceKey::generate().public_key_pem())),
+  EXPECT_EQ(where_of_service_pem(
+                SecretBytes::from_string(SoftwareServiceKey::generate().public_key_pem())),
             "private_key");
   EXPECT_EQ(where_of_service_pem(SoftwareSigningKey::generate().private_key_pem()), "private_key");
 }
@@ -84,7 +88,8 @@ TEST(SoftwareServiceKey, LargerKeysWork) {
   const auto key = SoftwareServiceKey::generate(3072);
   Credentials credentials;
   credentials.nonce = "n";
-  EXPECT_EQ(decrypt_credentials(encrypt_credentials(credentials, key.public_key_pem()), key).nonce, "n");
+  EXPECT_EQ(decrypt_credentials(encrypt_credentials(credentials, key.public_key_pem()), key).nonce,
+            "n");
   EXPECT_THROW((void)SoftwareServiceKey::generate(512), std::invalid_argument);
 }
 
@@ -136,7 +141,8 @@ TEST(SoftwareSigningKey, ReloadsFromPemAndRejectsOtherKeys) {
   EXPECT_EQ(reloaded.public_key_spki_der(), key.public_key_spki_der());
   const Bytes message = testing::bytes_of("m");
   EXPECT_TRUE(verifies(key.public_key_spki_der(), reloaded.sign_es256(message), message));
-  EXPECT_THROW((void)SoftwareSigningKey::from_pem(SoftwareServiceKey::generate().private_key_pem()), FormatError);
+  EXPECT_THROW((void)SoftwareSigningKey::from_pem(SoftwareServiceKey::generate().private_key_pem()),
+               FormatError);
   const openssl::PKey p384(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384"));
   ASSERT_TRUE(p384);
   EXPECT_THROW((void)SoftwareSigningKey::from_pem(traditional_pem(p384.get())), FormatError);
@@ -204,7 +210,8 @@ TEST(SoftwareMasterKeyMemory, TheKeyIsLockedInRamForItsLife) {
     EXPECT_GT(locked_kib(), before);
     auto moved = std::move(key);
     EXPECT_TRUE(moved.locked_in_memory());
-    EXPECT_FALSE(key.locked_in_memory());  // NOLINT(bugprone-use-after-move): checking the hand-over
+    EXPECT_FALSE(
+        key.locked_in_memory());  // NOLINT(bugprone-use-after-move): checking the hand-over
     EXPECT_GT(locked_kib(), before);
   }
   EXPECT_EQ(locked_kib(), before);

@@ -4,11 +4,11 @@
 
 #include <string>
 
+#include "common/quoted_text.h"
+#include "common/utf8.h"
 #include "vault/model/country_code.h"
 #include "vault/model/date.h"
 #include "vault/model/errors.h"
-#include "common/quoted_text.h"
-#include "common/utf8.h"
 
 namespace idvault::vault {
 namespace {

@@ -8,10 +8,10 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "common/openssl_owners.h"
+#include "vault/model/errors.h"
 #include "vault/signed/attestation.h"
 #include "vault/signed/element_error_signature.h"
-#include "vault/model/errors.h"
-#include "common/openssl_owners.h"
 #include "vault/signed/share_receipt.h"
 
 namespace idvault::vault {
@@ -33,8 +33,8 @@ void expect_version_refused(const nlohmann::json& version) {
       EXPECT_EQ(error.where(), where);
     }
   };
-  refuses([](const nlohmann::json& j) { return attestation_from_json(j); }, envelope("ES256", version),
-          "attestation.signed.v");
+  refuses([](const nlohmann::json& j) { return attestation_from_json(j); },
+          envelope("ES256", version), "attestation.signed.v");
   refuses([](const nlohmann::json& j) { return receipt_from_json(j); }, envelope("ES256", version),
           "receipt.signed.v");
   refuses([](const nlohmann::json& j) { return signed_element_errors_from_json(j); },

@@ -69,7 +69,8 @@ TEST_F(CiphertextFilesTest, LargeCiphertextsStartOnAPageAndEveryOneReadsBack) {
     EXPECT_EQ(offsets[1] % kPageAlignment, 0u);
     EXPECT_EQ(offsets[2] % kPageAlignment, 0u);
   } else {
-    std::cout << "no direct I/O on " << dir_.path() << ": every ciphertext went through the page cache\n";
+    std::cout << "no direct I/O on " << dir_.path()
+              << ": every ciphertext went through the page cache\n";
     EXPECT_EQ(offsets[3], 100 + large + large * 3);
   }
   for (std::size_t i = 0; i < ciphertexts.size(); ++i) {

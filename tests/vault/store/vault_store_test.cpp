@@ -25,9 +25,13 @@ class VaultStoreTest : public ::testing::Test {
   fs::path path_ = dir_ / "vault.db";
 };
 
-Bytes bytes_of(std::string_view text) { return Bytes(text.begin(), text.end()); }
+Bytes bytes_of(std::string_view text) {
+  return Bytes(text.begin(), text.end());
+}
 
-fs::path files_dir(const fs::path& database) { return database.string() + ".files"; }
+fs::path files_dir(const fs::path& database) {
+  return database.string() + ".files";
+}
 
 // The ciphertext files beside the database (the lock file aside).
 std::set<std::string> ciphertext_files(const fs::path& database) {
@@ -52,10 +56,26 @@ StoredElement passport_with_files(std::string_view tag) {
   element.data_hash = Bytes(32, 1);
   element.wrapped_data_secret = Bytes(40, 2);
   element.element_hash = Bytes(32, 3);
-  element.files.push_back({std::string("front-") + std::string(tag), "front_side", 0, bytes_of("front"), Bytes(32, 4),
-                           Bytes(40, 5), 1700000000, {}, {}, 0});
-  element.files.push_back({std::string("selfie-") + std::string(tag), "selfie", 0, bytes_of("selfie"), Bytes(32, 6),
-                           Bytes(40, 7), 1700000001, {}, {}, 0});
+  element.files.push_back({std::string("front-") + std::string(tag),
+                           "front_side",
+                           0,
+                           bytes_of("front"),
+                           Bytes(32, 4),
+                           Bytes(40, 5),
+                           1700000000,
+                           {},
+                           {},
+                           0});
+  element.files.push_back({std::string("selfie-") + std::string(tag),
+                           "selfie",
+                           0,
+                           bytes_of("selfie"),
+                           Bytes(32, 6),
+                           Bytes(40, 7),
+                           1700000001,
+                           {},
+                           {},
+                           0});
   return element;
 }
 
@@ -104,11 +124,12 @@ TEST_F(VaultStoreTest, AVersionOneStoreIsMigratedWithItsData) {
   {
     SqliteDatabase raw(path_, false);
     // What idvault 0.1 wrote: no recovery columns, ciphertexts in the rows, schema 1.
-    raw.execute("UPDATE files SET ciphertext = CAST(slot AS BLOB); "
-                "ALTER TABLE files DROP COLUMN stored_name; ALTER TABLE files DROP COLUMN ciphertext_size; "
-                "ALTER TABLE files DROP COLUMN stored_offset; "
-                "ALTER TABLE elements DROP COLUMN recovery_sealed_data_secret; "
-                "ALTER TABLE files DROP COLUMN recovery_sealed_secret; PRAGMA user_version = 1;");
+    raw.execute(
+        "UPDATE files SET ciphertext = CAST(slot AS BLOB); "
+        "ALTER TABLE files DROP COLUMN stored_name; ALTER TABLE files DROP COLUMN ciphertext_size; "
+        "ALTER TABLE files DROP COLUMN stored_offset; "
+        "ALTER TABLE elements DROP COLUMN recovery_sealed_data_secret; "
+        "ALTER TABLE files DROP COLUMN recovery_sealed_secret; PRAGMA user_version = 1;");
   }
   auto store = VaultStore::open(path_, false);
   EXPECT_EQ(store->schema_version(), kVaultSchemaVersion);
@@ -248,7 +269,8 @@ TEST_F(VaultStoreTest, RemovingAnElementRemovesItsFiles) {
 TEST_F(VaultStoreTest, ReceiptsKeepTheirOrder) {
   auto store = VaultStore::open(path_, true);
   for (int i = 0; i < 5; ++i) {
-    store->append_receipt({0, "{\"n\":" + std::to_string(i) + "}", Bytes(32, static_cast<std::uint8_t>(i)),
+    store->append_receipt({0, "{\"n\":" + std::to_string(i) + "}",
+                           Bytes(32, static_cast<std::uint8_t>(i)),
                            Bytes(32, static_cast<std::uint8_t>(i + 1))});
   }
   auto all = store->receipts();
@@ -305,7 +327,8 @@ TEST_F(VaultStoreTest, KillDuringWritesLosesNoAcknowledgedWrite) {
       for (int i = 0; i < 1000; ++i) {
         store->put_setting("k" + std::to_string(i), Bytes(512, static_cast<std::uint8_t>(i)));
         int acknowledged = i;
-        if (::write(pipe_fds[1], &acknowledged, sizeof(acknowledged)) != sizeof(acknowledged)) ::_exit(2);
+        if (::write(pipe_fds[1], &acknowledged, sizeof(acknowledged)) != sizeof(acknowledged))
+          ::_exit(2);
       }
       ::_exit(0);
     }
@@ -339,11 +362,13 @@ TEST_F(VaultStoreTest, FileCiphertextsLiveBesideTheDatabaseNotInIt) {
   store->put_element(passport_with_files("a"));
   const auto names = ciphertext_files(path_);
   ASSERT_EQ(names.size(), 1u);  // one pack per put
-  EXPECT_TRUE(CiphertextFiles::valid_name(*names.begin())) << *names.begin();  // random, says nothing
+  EXPECT_TRUE(CiphertextFiles::valid_name(*names.begin()))
+      << *names.begin();  // random, says nothing
   EXPECT_EQ(contents(files_dir(path_) / *names.begin()), "frontselfie");
   EXPECT_EQ(fs::status(files_dir(path_)).permissions() & fs::perms::all, fs::perms::owner_all);
   SqliteDatabase raw(path_, false);
-  auto rows = raw.prepare("SELECT sum(length(ciphertext)), sum(ciphertext_size), count(stored_name) FROM files");
+  auto rows = raw.prepare(
+      "SELECT sum(length(ciphertext)), sum(ciphertext_size), count(stored_name) FROM files");
   ASSERT_TRUE(rows.step());
   EXPECT_EQ(rows.integer(0), 0);
   EXPECT_EQ(rows.integer(1), 11);
@@ -414,7 +439,8 @@ TEST_F(VaultStoreTest, AMissingOrTruncatedCiphertextFileIsAClearError) {
     (void)store->element(ElementType::passport);
     FAIL() << "a truncated ciphertext was handed out";
   } catch (const StoreError& error) {
-    EXPECT_NE(std::string(error.what()).find("has 8 bytes where the store records 6 at offset 5"), std::string::npos)
+    EXPECT_NE(std::string(error.what()).find("has 8 bytes where the store records 6 at offset 5"),
+              std::string::npos)
         << error.what();
     EXPECT_EQ(error.kind(), StoreError::Kind::corrupt);
   }
@@ -434,7 +460,8 @@ TEST_F(VaultStoreTest, AMissingOrTruncatedCiphertextFileIsAClearError) {
 TEST_F(VaultStoreTest, ARowNamingSomethingElseIsRefusedNotOpened) {
   auto store = VaultStore::open(path_, true);
   store->put_element(passport_with_files("a"));
-  SqliteDatabase(path_, false).execute("UPDATE files SET stored_name = '../vault.db' WHERE slot = 'selfie'");
+  SqliteDatabase(path_, false)
+      .execute("UPDATE files SET stored_name = '../vault.db' WHERE slot = 'selfie'");
   EXPECT_THROW((void)store->element(ElementType::passport), StoreError);
 }
 
@@ -480,9 +507,12 @@ TEST_F(VaultStoreTest, KillDuringFilePutsLeavesTheLastAcknowledgedPutWhole) {
     ASSERT_TRUE(element.has_value());
     const std::string tag = std::string(element->data->begin(), element->data->end()).substr(5);
     const int stored = std::stoi(tag);
-    EXPECT_TRUE(stored == last || stored == last + 1) << "round " << round << ": " << stored << " vs " << last;
-    EXPECT_EQ(element->files[0].ciphertext, Bytes(64 * 1024 + stored, static_cast<std::uint8_t>(stored)));
-    EXPECT_EQ(element->files[1].ciphertext, Bytes(1000 + stored, static_cast<std::uint8_t>(stored + 1)));
+    EXPECT_TRUE(stored == last || stored == last + 1)
+        << "round " << round << ": " << stored << " vs " << last;
+    EXPECT_EQ(element->files[0].ciphertext,
+              Bytes(64 * 1024 + stored, static_cast<std::uint8_t>(stored)));
+    EXPECT_EQ(element->files[1].ciphertext,
+              Bytes(1000 + stored, static_cast<std::uint8_t>(stored + 1)));
     EXPECT_EQ(ciphertext_files(path_).size(), 1u) << "round " << round << ": files left over";
   }
 }

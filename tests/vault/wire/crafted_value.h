@@ -25,7 +25,8 @@ inline CraftedValue craft_value(std::span<const std::uint8_t> padded,
   CraftedValue out;
   out.hash.resize(32);
   unsigned size = 0;
-  if (EVP_Digest(padded.data(), padded.size(), out.hash.data(), &size, EVP_sha256(), nullptr) != 1) {
+  if (EVP_Digest(padded.data(), padded.size(), out.hash.data(), &size, EVP_sha256(), nullptr) !=
+      1) {
     throw std::runtime_error("EVP_Digest");
   }
   std::vector<std::uint8_t> seed(secret.begin(), secret.end());

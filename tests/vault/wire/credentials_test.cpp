@@ -4,11 +4,11 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
-#include "tests/vault/wire/sample_passport.h"
 #include "common/base64.h"
-#include "vault/model/errors.h"
 #include "common/openssl_owners.h"
+#include "tests/vault/wire/sample_passport.h"
 #include "vault/keys/software_keys.h"
+#include "vault/model/errors.h"
 
 namespace idvault::vault {
 namespace {
@@ -74,7 +74,8 @@ constexpr std::string_view kHash = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=
 constexpr std::string_view kSecret = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";  // 32 bytes
 
 std::string data_entry(std::string_view hash = kHash, std::string_view secret = kSecret) {
-  return R"({"data_hash":")" + std::string(hash) + R"(","secret":")" + std::string(secret) + R"("})";
+  return R"({"data_hash":")" + std::string(hash) + R"(","secret":")" + std::string(secret) +
+         R"("})";
 }
 
 TEST(Credentials, WritesTheCurrentShapeSecureDataFirstThenNonce) {
@@ -84,7 +85,8 @@ TEST(Credentials, WritesTheCurrentShapeSecureDataFirstThenNonce) {
   EXPECT_EQ(json.begin().key(), "secure_data");
   EXPECT_EQ(json["nonce"], c.nonce);
   const auto& passport = json["secure_data"]["passport"];
-  EXPECT_EQ(passport["data"]["data_hash"], base64_encode(c.secure_data.at(ElementType::passport).data->data_hash));
+  EXPECT_EQ(passport["data"]["data_hash"],
+            base64_encode(c.secure_data.at(ElementType::passport).data->data_hash));
   EXPECT_EQ(passport["front_side"].begin().key(), "file_hash");
   EXPECT_FALSE(passport.contains("reverse_side"));
   EXPECT_EQ(json["secure_data"]["utility_bill"]["files"].size(), 2u);
@@ -107,8 +109,9 @@ TEST(Credentials, AcceptsSortedKeysEscapedSlashesAndRawUtf8) {
   std::string hash(kHash);
   std::string escaped;
   for (const char ch : hash) escaped += ch == '/' ? std::string("\\/") : std::string(1, ch);
-  const std::string text = R"({"nonce":"naïve\/nonce","secure_data":{"passport":{"data":{"secret":")" +
-                           std::string(kSecret) + R"(","data_hash":")" + escaped + R"("}}}})";
+  const std::string text =
+      R"({"nonce":"naïve\/nonce","secure_data":{"passport":{"data":{"secret":")" +
+      std::string(kSecret) + R"(","data_hash":")" + escaped + R"("}}}})";
   const auto c = parse_credentials(text);
   EXPECT_EQ(c.nonce, "naïve/nonce");
   EXPECT_EQ(c.secure_data.at(ElementType::passport).data->data_hash, base64_decode(kHash, "t"));
@@ -116,7 +119,8 @@ TEST(Credentials, AcceptsSortedKeysEscapedSlashesAndRawUtf8) {
 
 TEST(Credentials, IgnoresUnknownTypesAndFieldsAndPlainTypes) {
   const std::string text = R"({"secure_data":{"future_type":{"x":1},"phone_number":{},)"
-                           R"("address":{"data":)" + data_entry() + R"(,"extra":true}},"nonce":"n","v":2})";
+                           R"("address":{"data":)" +
+                           data_entry() + R"(,"extra":true}},"nonce":"n","v":2})";
   const auto c = parse_credentials(text);
   ASSERT_EQ(c.secure_data.size(), 1u);
   EXPECT_TRUE(c.secure_data.contains(ElementType::address));
@@ -129,7 +133,8 @@ TEST(Credentials, NamesThePathOfAMissingOrWrongTypedField) {
   EXPECT_EQ(where_of(R"({"secure_data":[],"nonce":"n"})"), "credentials.secure_data");
   EXPECT_EQ(where_of(R"({"secure_data":{}})"), "credentials.nonce");
   EXPECT_EQ(where_of(R"({"secure_data":{},"nonce":5})"), "credentials.nonce");
-  EXPECT_EQ(where_of(R"({"secure_data":{"passport":[]},"nonce":"n"})"), "credentials.secure_data.passport");
+  EXPECT_EQ(where_of(R"({"secure_data":{"passport":[]},"nonce":"n"})"),
+            "credentials.secure_data.passport");
   EXPECT_EQ(where_of(R"({"secure_data":{"passport":{"data":{"data_hash":")" + std::string(kHash) +
                      R"("}}},"nonce":"n"})"),
             "credentials.secure_data.passport.data.secret");
@@ -138,9 +143,9 @@ TEST(Credentials, NamesThePathOfAMissingOrWrongTypedField) {
             "credentials.secure_data.passport.selfie.file_hash");
   EXPECT_EQ(where_of(R"({"secure_data":{"utility_bill":{"files":{}}},"nonce":"n"})"),
             "credentials.secure_data.utility_bill.files");
-  EXPECT_EQ(where_of(R"({"secure_data":{"utility_bill":{"files":[{"file_hash":")" + std::string(kHash) +
-                     R"(","secret":")" + std::string(kSecret) + R"("},{"file_hash":")" +
-                     std::string(kHash) + R"("}]}},"nonce":"n"})"),
+  EXPECT_EQ(where_of(R"({"secure_data":{"utility_bill":{"files":[{"file_hash":")" +
+                     std::string(kHash) + R"(","secret":")" + std::string(kSecret) +
+                     R"("},{"file_hash":")" + std::string(kHash) + R"("}]}},"nonce":"n"})"),
             "credentials.secure_data.utility_bill.files[1].secret");
 }
 
@@ -148,10 +153,13 @@ TEST(Credentials, RejectsBadBase64AndWrongSizes) {
   const auto wrap = [](const std::string& entry) {
     return R"({"secure_data":{"address":{"data":)" + entry + R"(}},"nonce":"n"})";
   };
-  EXPECT_EQ(where_of(wrap(data_entry("not base64!"))), "credentials.secure_data.address.data.data_hash");
+  EXPECT_EQ(where_of(wrap(data_entry("not base64!"))),
+            "credentials.secure_data.address.data.data_hash");
   EXPECT_EQ(where_of(wrap(data_entry("AAAA"))), "credentials.secure_data.address.data.data_hash");
-  EXPECT_EQ(where_of(wrap(data_entry(kHash, "AAAA"))), "credentials.secure_data.address.data.secret");
-  EXPECT_EQ(where_of(wrap(data_entry(kHash, "AAE="))), "credentials.secure_data.address.data.secret");
+  EXPECT_EQ(where_of(wrap(data_entry(kHash, "AAAA"))),
+            "credentials.secure_data.address.data.secret");
+  EXPECT_EQ(where_of(wrap(data_entry(kHash, "AAE="))),
+            "credentials.secure_data.address.data.secret");
 }
 
 class CredentialsEncryption : public ::testing::Test {
@@ -214,7 +222,8 @@ TEST_F(CredentialsEncryption, EveryTamperingGivesTheSameError) {
   tampered.secret = flip(encrypted_.secret, 100);
   EXPECT_EQ(failure(tampered, key_), expected);
   tampered = encrypted_;
-  tampered.data = encrypted_.data.substr(0, encrypted_.data.size() - 4);  // 3 bytes short: unaligned
+  tampered.data =
+      encrypted_.data.substr(0, encrypted_.data.size() - 4);  // 3 bytes short: unaligned
   EXPECT_EQ(failure(tampered, key_), expected);
 }
 
@@ -235,8 +244,9 @@ TEST_F(CredentialsEncryption, MalformedBase64NamesTheField) {
 }
 
 TEST_F(CredentialsEncryption, RejectsAPublicKeyThatIsNotRsaSpkiPem) {
-  for (const std::string& pem : {std::string("garbage"), std::string(key_.private_key_pem().reveal_text()),
-                                std::string("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")}) {
+  for (const std::string& pem :
+       {std::string("garbage"), std::string(key_.private_key_pem().reveal_text()),
+        std::string("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")}) {
     try {
       (void)encrypt_credentials(credentials_, pem);
       ADD_FAILURE();

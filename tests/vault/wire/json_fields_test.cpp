@@ -8,13 +8,13 @@
 #include <functional>
 
 #include "tests/support/deep_json.h"
-#include "vault/wire/credentials.h"
 #include "vault/model/element_data.h"
 #include "vault/model/element_error.h"
 #include "vault/model/errors.h"
-#include "vault/wire/passport_data.h"
 #include "vault/model/scope.h"
 #include "vault/signed/share_receipt.h"
+#include "vault/wire/credentials.h"
+#include "vault/wire/passport_data.h"
 
 namespace idvault::vault {
 namespace {

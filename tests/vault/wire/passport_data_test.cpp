@@ -52,15 +52,19 @@ TEST(PassportData, ReadsTheBotApiShapeTolerantly) {
 
 TEST(PassportData, WritesBotApiKeyOrderAndOmitsUnknownMetadata) {
   const PassportData pd = parse_passport_data(kSample);
-  EXPECT_EQ(to_json(pd.data[1]).dump(),
-            R"({"type":"passport","data":"UEFTUw==","front_side":{"file_id":"F1","file_date":1534080000},)"
-            R"("selfie":{"file_id":"S1","file_unique_id":"u-S1","file_size":1234,"file_date":1534080001},)"
-            R"("translation":[{"file_id":"T1","file_unique_id":"u-T1","file_date":5}],"hash":"aGFzaDI="})");
-  EXPECT_EQ(to_json(pd.data[2]).dump(),
-            R"({"type":"utility_bill","files":[{"file_id":"B1","file_date":7},{"file_id":"B2","file_date":8}],)"
-            R"("hash":"aGFzaDM="})");
-  EXPECT_EQ(to_json(pd.data[3]).dump(), R"({"type":"phone_number","phone_number":"491701234567","hash":"aGFzaDQ="})");
-  EXPECT_EQ(to_json(pd.credentials).dump(), R"({"data":"Q1JFRA==","hash":"SEFTSA==","secret":"U0VDUg=="})");
+  EXPECT_EQ(
+      to_json(pd.data[1]).dump(),
+      R"({"type":"passport","data":"UEFTUw==","front_side":{"file_id":"F1","file_date":1534080000},)"
+      R"("selfie":{"file_id":"S1","file_unique_id":"u-S1","file_size":1234,"file_date":1534080001},)"
+      R"("translation":[{"file_id":"T1","file_unique_id":"u-T1","file_date":5}],"hash":"aGFzaDI="})");
+  EXPECT_EQ(
+      to_json(pd.data[2]).dump(),
+      R"({"type":"utility_bill","files":[{"file_id":"B1","file_date":7},{"file_id":"B2","file_date":8}],)"
+      R"("hash":"aGFzaDM="})");
+  EXPECT_EQ(to_json(pd.data[3]).dump(),
+            R"({"type":"phone_number","phone_number":"491701234567","hash":"aGFzaDQ="})");
+  EXPECT_EQ(to_json(pd.credentials).dump(),
+            R"({"data":"Q1JFRA==","hash":"SEFTSA==","secret":"U0VDUg=="})");
   const auto whole = to_json(pd);
   EXPECT_EQ(whole.begin().key(), "data");
 }
@@ -91,18 +95,24 @@ TEST(PassportData, RejectsMalformedJsonNamingThePath) {
   EXPECT_EQ(where_of(R"({"credentials":{"data":"","hash":"","secret":""}})"), "passport_data.data");
   EXPECT_EQ(where_of(R"({"data":{},"credentials":{}})"), "passport_data.data");
   EXPECT_EQ(where_of(R"({"data":[]})"), "passport_data.credentials");
-  EXPECT_EQ(where_of(R"({"data":[],"credentials":{"data":"","hash":""}})"), "passport_data.credentials.secret");
+  EXPECT_EQ(where_of(R"({"data":[],"credentials":{"data":"","hash":""}})"),
+            "passport_data.credentials.secret");
   EXPECT_EQ(where_of(R"({"data":[],"credentials":{"data":1,"hash":"","secret":""}})"),
             "passport_data.credentials.data");
   EXPECT_EQ(where_of(with_element("3")), "passport_data.data[0]");
   EXPECT_EQ(where_of(with_element(R"({"hash":"h"})")), "passport_data.data[0].type");
-  EXPECT_EQ(where_of(with_element(R"({"type":"diploma","hash":"h"})")), "passport_data.data[0].type");
-  EXPECT_EQ(where_of(with_element(R"({"type":"address","hash":"h"})")), "passport_data.data[0] (address).data");
+  EXPECT_EQ(where_of(with_element(R"({"type":"diploma","hash":"h"})")),
+            "passport_data.data[0].type");
+  EXPECT_EQ(where_of(with_element(R"({"type":"address","hash":"h"})")),
+            "passport_data.data[0] (address).data");
   EXPECT_EQ(where_of(with_element(R"({"type":"address","data":5,"hash":"h"})")),
             "passport_data.data[0] (address).data");
-  EXPECT_EQ(where_of(with_element(R"({"type":"email","hash":"h"})")), "passport_data.data[0] (email).email");
-  EXPECT_EQ(where_of(with_element(R"({"type":"utility_bill","data":"AAAA","files":[{"file_id":"a","file_date":1}],"hash":"h"})")),
-            "passport_data.data[0] (utility_bill).data");
+  EXPECT_EQ(where_of(with_element(R"({"type":"email","hash":"h"})")),
+            "passport_data.data[0] (email).email");
+  EXPECT_EQ(
+      where_of(with_element(
+          R"({"type":"utility_bill","data":"AAAA","files":[{"file_id":"a","file_date":1}],"hash":"h"})")),
+      "passport_data.data[0] (utility_bill).data");
 }
 
 // Older Bot API data has no element hash (the Bot API server adds it); python-telegram-bot
@@ -123,16 +133,22 @@ TEST(PassportData, EnforcesWhichFileSlotsATypeCarries) {
   EXPECT_EQ(where_of(with_element(R"({"type":"passport","data":"AAAA","front_side":)" + file +
                                   R"(,"reverse_side":)" + file + R"(,"hash":"h"})")),
             "passport_data.data[0] (passport).reverse_side");
-  EXPECT_EQ(where_of(with_element(R"({"type":"address","data":"AAAA","selfie":)" + file + R"(,"hash":"h"})")),
+  EXPECT_EQ(where_of(with_element(R"({"type":"address","data":"AAAA","selfie":)" + file +
+                                  R"(,"hash":"h"})")),
             "passport_data.data[0] (address).selfie");
   EXPECT_EQ(where_of(with_element(R"({"type":"bank_statement","files":[],"hash":"h"})")),
             "passport_data.data[0] (bank_statement).files");
-  EXPECT_EQ(where_of(with_element(R"({"type":"bank_statement","files":[{"file_date":1}],"hash":"h"})")),
-            "passport_data.data[0] (bank_statement).files[0].file_id");
-  EXPECT_EQ(where_of(with_element(R"({"type":"bank_statement","files":[{"file_id":"x","file_date":"1"}],"hash":"h"})")),
-            "passport_data.data[0] (bank_statement).files[0].file_date");
-  EXPECT_EQ(where_of(with_element(R"({"type":"bank_statement","files":[{"file_id":"x","file_date":1,"file_size":"9"}],"hash":"h"})")),
-            "passport_data.data[0] (bank_statement).files[0].file_size");
+  EXPECT_EQ(
+      where_of(with_element(R"({"type":"bank_statement","files":[{"file_date":1}],"hash":"h"})")),
+      "passport_data.data[0] (bank_statement).files[0].file_id");
+  EXPECT_EQ(
+      where_of(with_element(
+          R"({"type":"bank_statement","files":[{"file_id":"x","file_date":"1"}],"hash":"h"})")),
+      "passport_data.data[0] (bank_statement).files[0].file_date");
+  EXPECT_EQ(
+      where_of(with_element(
+          R"({"type":"bank_statement","files":[{"file_id":"x","file_date":1,"file_size":"9"}],"hash":"h"})")),
+      "passport_data.data[0] (bank_statement).files[0].file_size");
 }
 
 TEST(PassportData, RejectsATypeGivenTwice) {

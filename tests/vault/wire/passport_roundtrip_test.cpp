@@ -8,12 +8,12 @@
 #include <set>
 #include <stdexcept>
 
-#include "tests/vault/wire/sample_passport.h"
 #include "common/base64.h"
+#include "tests/vault/wire/sample_passport.h"
+#include "vault/keys/software_keys.h"
 #include "vault/model/errors.h"
 #include "vault/wire/passport_decryptor.h"
 #include "vault/wire/passport_encryptor.h"
-#include "vault/keys/software_keys.h"
 
 namespace idvault::vault {
 namespace {
@@ -84,7 +84,9 @@ TEST_F(PassportRoundTrip, EveryTypeAndSlotComesBack) {
   const auto plain = every_type();
   const auto bundle = encrypt_passport(plain, "nonce-1", key_.public_key_pem());
   PassportDecryptor decryptor(key_);
-  const auto result = decryptor.decrypt(bundle.passport_data, lookup_in(bundle), {.expected_nonce = "nonce-1", .allow_missing_files = false});
+  const auto result =
+      decryptor.decrypt(bundle.passport_data, lookup_in(bundle),
+                        {.expected_nonce = "nonce-1", .allow_missing_files = false});
   EXPECT_EQ(result.nonce, "nonce-1");
   expect_decrypts_to(result, plain, bundle);
   ASSERT_NE(result.find(ElementType::utility_bill), nullptr);
@@ -107,7 +109,8 @@ TEST_F(PassportRoundTrip, OneDecryptorServesManyBundlesOfDifferentSizes) {
     plain.push_back(testing::proof_document(ElementType::utility_bill, 2, 0));
     plain.back().files[1] = testing::scan(scan_size);
     plain.push_back(testing::personal_details());
-    const auto bundle = encrypt_passport(plain, "n" + std::to_string(scan_size), key_.public_key_pem());
+    const auto bundle =
+        encrypt_passport(plain, "n" + std::to_string(scan_size), key_.public_key_pem());
     const auto result = decryptor.decrypt(bundle.passport_data, lookup_in(bundle));
     expect_decrypts_to(result, plain, bundle);
   }
@@ -147,12 +150,15 @@ TEST_F(PassportRoundTrip, MissingFilesComeBackMarkedWhenAllowed) {
   const auto plain = every_type();
   const auto bundle = encrypt_passport(plain, "n", key_.public_key_pem());
   const std::string selfie_id = bundle.passport_data.data[1].selfie->file_id;
-  const FileLookup without_selfie = [&](std::string_view id) -> std::optional<std::span<const std::uint8_t>> {
+  const FileLookup without_selfie =
+      [&](std::string_view id) -> std::optional<std::span<const std::uint8_t>> {
     if (id == selfie_id) return std::nullopt;
     return std::span<const std::uint8_t>(bundle.files.at(std::string(id)));
   };
   PassportDecryptor decryptor(key_);
-  const auto result = decryptor.decrypt(bundle.passport_data, without_selfie, {.expected_nonce = std::nullopt, .allow_missing_files = true});
+  const auto result =
+      decryptor.decrypt(bundle.passport_data, without_selfie,
+                        {.expected_nonce = std::nullopt, .allow_missing_files = true});
   const auto* passport = result.find(ElementType::passport);
   ASSERT_NE(passport, nullptr);
   EXPECT_TRUE(passport->selfie->missing());
@@ -238,11 +244,13 @@ TEST_F(PassportRoundTrip, FilesEncryptedInParallelIntoASinkComeBack) {
   bundle.passport_data.credentials = encrypt_credentials(bundle.credentials, key_.public_key_pem());
   for (const auto& [file_id, key] : encrypted.sunk_files) bundle.files[file_id] = sunk.at(key);
   for (const auto& element : bundle.passport_data.data) {
-    for (const auto& file : element.files) EXPECT_EQ(static_cast<std::size_t>(file.file_size), bundle.files.at(file.file_id).size());
+    for (const auto& file : element.files)
+      EXPECT_EQ(static_cast<std::size_t>(file.file_size), bundle.files.at(file.file_id).size());
   }
   PassportDecryptor decryptor(key_);
-  expect_decrypts_to(decryptor.decrypt(bundle.passport_data, lookup_in(bundle), {.expected_nonce = "nonce-p"}), plain,
-                     bundle);
+  expect_decrypts_to(
+      decryptor.decrypt(bundle.passport_data, lookup_in(bundle), {.expected_nonce = "nonce-p"}),
+      plain, bundle);
 }
 
 TEST_F(PassportRoundTrip, AFailingSinkFailsTheEncryption) {

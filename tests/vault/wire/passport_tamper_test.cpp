@@ -3,12 +3,12 @@
 // the same thing.
 #include <gtest/gtest.h>
 
-#include "tests/vault/wire/sample_passport.h"
 #include "common/base64.h"
+#include "tests/vault/wire/sample_passport.h"
+#include "vault/keys/software_keys.h"
 #include "vault/model/errors.h"
 #include "vault/wire/passport_decryptor.h"
 #include "vault/wire/passport_encryptor.h"
-#include "vault/keys/software_keys.h"
 #include "vault/wire/value_cipher.h"
 
 namespace idvault::vault {
@@ -56,17 +56,21 @@ class PassportTamper : public ::testing::Test {
     const auto value = encrypt_value(testing::bytes_of(text), secret);
     element(ElementType::address).data = base64_encode(value.ciphertext);
     Credentials credentials = clone(bundle_.credentials);
-    credentials.secure_data.at(ElementType::address).data = DataCredentials{value.hash, std::move(secret)};
+    credentials.secure_data.at(ElementType::address).data =
+        DataCredentials{value.hash, std::move(secret)};
     use_credentials(credentials);
   }
 
   DecryptedPassport decrypt(const ServiceKey& key) {
     PassportDecryptor decryptor(key);
-    return decryptor.decrypt(passport_data_, [this](std::string_view id) -> std::optional<std::span<const std::uint8_t>> {
-      const auto it = files_.find(std::string(id));
-      if (it == files_.end()) return std::nullopt;
-      return std::span<const std::uint8_t>(it->second);
-    }, {.expected_nonce = "the-nonce", .allow_missing_files = false});
+    return decryptor.decrypt(
+        passport_data_,
+        [this](std::string_view id) -> std::optional<std::span<const std::uint8_t>> {
+          const auto it = files_.find(std::string(id));
+          if (it == files_.end()) return std::nullopt;
+          return std::span<const std::uint8_t>(it->second);
+        },
+        {.expected_nonce = "the-nonce", .allow_missing_files = false});
   }
 
   std::string decrypt_failure() { return decrypt_failure(key_); }
@@ -106,9 +110,12 @@ TEST_F(PassportTamper, TheUntouchedBundleDecrypts) {
 TEST_F(PassportTamper, WrongNonce) {
   PassportDecryptor decryptor(key_);
   try {
-    (void)decryptor.decrypt(passport_data_, [this](std::string_view id) {
-      return std::optional<std::span<const std::uint8_t>>(files_.at(std::string(id)));
-    }, {.expected_nonce = "another-nonce", .allow_missing_files = false});
+    (void)decryptor.decrypt(
+        passport_data_,
+        [this](std::string_view id) {
+          return std::optional<std::span<const std::uint8_t>>(files_.at(std::string(id)));
+        },
+        {.expected_nonce = "another-nonce", .allow_missing_files = false});
     ADD_FAILURE();
   } catch (const FormatError& e) {
     EXPECT_EQ(e.where(), "credentials.nonce");

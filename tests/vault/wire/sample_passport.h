@@ -23,7 +23,9 @@ inline std::vector<std::uint8_t> random_bytes(std::size_t size) {
   return out;
 }
 
-inline SecretBytes scan(std::size_t size) { return SecretBytes(random_bytes(size)); }
+inline SecretBytes scan(std::size_t size) {
+  return SecretBytes(random_bytes(size));
+}
 
 inline std::vector<std::uint8_t> bytes_of(std::string_view text) {
   return {text.begin(), text.end()};
@@ -32,7 +34,7 @@ inline std::vector<std::uint8_t> bytes_of(std::string_view text) {
 inline PlainElement personal_details() {
   PlainElement e;
   e.type = ElementType::personal_details;
-  e.data = {{"first_name", "Zoë"},          {"middle_name", ""},
+  e.data = {{"first_name", "Zoë"},           {"middle_name", ""},
             {"last_name", "Łukasiewicz/Ås"}, {"first_name_native", "Зоя"},
             {"middle_name_native", ""},      {"last_name_native", "Лукасевич"},
             {"birth_date", "29.02.1996"},    {"gender", "female"},
@@ -47,16 +49,20 @@ inline PlainElement id_document(ElementType type, bool reverse, bool selfie, int
   e.front_side = scan(20'000);
   if (reverse) e.reverse_side = scan(17);
   if (selfie) e.selfie = scan(16);
-  for (int i = 0; i < translations; ++i) e.translation.push_back(scan(1000 + static_cast<std::size_t>(i)));
+  for (int i = 0; i < translations; ++i)
+    e.translation.push_back(scan(1000 + static_cast<std::size_t>(i)));
   return e;
 }
 
 inline PlainElement address() {
   PlainElement e;
   e.type = ElementType::address;
-  e.data = {{"street_line1", "Karl-Marx-Allee 123"}, {"street_line2", "Aufgang B, 4. OG"},
-            {"city", "Berlin"},                      {"state", ""},
-            {"country_code", "DE"},                  {"post_code", "10243"}};
+  e.data = {{"street_line1", "Karl-Marx-Allee 123"},
+            {"street_line2", "Aufgang B, 4. OG"},
+            {"city", "Berlin"},
+            {"state", ""},
+            {"country_code", "DE"},
+            {"post_code", "10243"}};
   return e;
 }
 

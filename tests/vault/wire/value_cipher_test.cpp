@@ -4,9 +4,9 @@
 
 #include <set>
 
+#include "common/base64.h"
 #include "tests/vault/wire/crafted_value.h"
 #include "tests/vault/wire/sample_passport.h"
-#include "common/base64.h"
 #include "vault/model/errors.h"
 
 namespace idvault::vault {
@@ -35,7 +35,8 @@ ValueSecret secret_of(std::span<const std::uint8_t> bytes) {
 // Made with python3-cryptography straight from the spec (padding 45 = 1..44 after the
 // length byte), not by our encoder.
 TEST(ValueCipher, DecryptsAKnownAnswerMadeByAnotherImplementation) {
-  const auto secret = secret_of(from_hex("6465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f80818283"));
+  const auto secret =
+      secret_of(from_hex("6465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f80818283"));
   const auto hash = from_hex("ca78815209d4063ba0200f1405d23a9b74562b2d8d5426420c88213482fb7142");
   const auto ciphertext = from_hex(
       "a3beacf553684541dbd31668ed08d95ac161fb16e4690a62a7d0aae468fab32e"
@@ -52,7 +53,8 @@ TEST(ValueCipher, RoundTripsEverySizeFrom0To100) {
     const EncryptedValue value = encrypt_value(plaintext, secret);
     ASSERT_EQ(value.ciphertext.size() % 16, 0u);
     ASSERT_EQ(value.hash.size(), 32u);
-    EXPECT_EQ(to_vector(decryptor.decrypt(value.ciphertext, value.hash, secret).reveal()), plaintext)
+    EXPECT_EQ(to_vector(decryptor.decrypt(value.ciphertext, value.hash, secret).reveal()),
+              plaintext)
         << size;
   }
 }
@@ -62,7 +64,8 @@ TEST(ValueCipher, RoundTripsSeveralMegabytesInPlace) {
   const ValueSecret secret = ValueSecret::generate();
   EncryptedValue value = encrypt_value(plaintext, secret);
   ValueDecryptor decryptor;
-  const auto result = decryptor.decrypt_into(value.ciphertext, value.hash, secret, value.ciphertext);
+  const auto result =
+      decryptor.decrypt_into(value.ciphertext, value.hash, secret, value.ciphertext);
   EXPECT_GE(result.data(), value.ciphertext.data());
   EXPECT_EQ(to_vector(result), plaintext);
 }
@@ -105,7 +108,8 @@ TEST(ValueCipher, EncryptWithChosenPaddingUsesIt) {
     const auto plaintext = random_bytes(size);
     const auto value = encrypt_value(plaintext, secret, pad);
     EXPECT_EQ(value.ciphertext.size(), pad + size);
-    EXPECT_EQ(to_vector(decryptor.decrypt(value.ciphertext, value.hash, secret).reveal()), plaintext);
+    EXPECT_EQ(to_vector(decryptor.decrypt(value.ciphertext, value.hash, secret).reveal()),
+              plaintext);
   }
 }
 
@@ -135,7 +139,8 @@ TEST(ValueCipher, OneDecryptorServesManyValuesWithDifferentSecrets) {
     const auto plaintext = random_bytes(static_cast<std::size_t>(i * 97));
     const ValueSecret secret = ValueSecret::generate();
     const auto value = encrypt_value(plaintext, secret);
-    EXPECT_EQ(to_vector(decryptor.decrypt(value.ciphertext, value.hash, secret).reveal()), plaintext);
+    EXPECT_EQ(to_vector(decryptor.decrypt(value.ciphertext, value.hash, secret).reveal()),
+              plaintext);
   }
 }
 
@@ -195,7 +200,8 @@ TEST_F(ValueCipherBadInput, TruncatedByABlock) {
 }
 
 TEST_F(ValueCipherBadInput, FlippedBitAnywhereInTheCiphertext) {
-  for (const std::size_t at : {std::size_t{0}, value_.ciphertext.size() / 2, value_.ciphertext.size() - 1}) {
+  for (const std::size_t at :
+       {std::size_t{0}, value_.ciphertext.size() / 2, value_.ciphertext.size() - 1}) {
     auto flipped = value_.ciphertext;
     flipped[at] ^= 0x01;
     EXPECT_EQ(failure(flipped, value_.hash, secret_), "decryption failed") << at;
@@ -229,7 +235,8 @@ TEST_F(ValueCipherBadInput, PaddingByteBelow32EvenWithAValidHash) {
     auto padded = random_bytes(64);
     padded[0] = pad;
     const auto crafted = craft_value(padded, secret_bytes);
-    EXPECT_EQ(failure(crafted.ciphertext, crafted.hash, secret_of(secret_bytes)), "decryption failed")
+    EXPECT_EQ(failure(crafted.ciphertext, crafted.hash, secret_of(secret_bytes)),
+              "decryption failed")
         << int{pad};
   }
 }
@@ -239,7 +246,8 @@ TEST_F(ValueCipherBadInput, PaddingByteBeyondTheValueEvenWithAValidHash) {
   auto padded = random_bytes(64);
   padded[0] = 65;
   const auto crafted = craft_value(padded, secret_bytes);
-  EXPECT_EQ(failure(crafted.ciphertext, crafted.hash, secret_of(secret_bytes)), "decryption failed");
+  EXPECT_EQ(failure(crafted.ciphertext, crafted.hash, secret_of(secret_bytes)),
+            "decryption failed");
 }
 
 TEST_F(ValueCipherBadInput, OutputIsWipedOnFailure) {
@@ -254,7 +262,8 @@ TEST_F(ValueCipherBadInput, DecryptorStillWorksAfterAFailure) {
   auto flipped = value_.ciphertext;
   flipped[0] ^= 0x01;
   (void)failure(flipped, value_.hash, secret_);
-  EXPECT_EQ(to_vector(decryptor_.decrypt(value_.ciphertext, value_.hash, secret_).reveal()), plaintext_);
+  EXPECT_EQ(to_vector(decryptor_.decrypt(value_.ciphertext, value_.hash, secret_).reveal()),
+            plaintext_);
 }
 
 }  // namespace

@@ -43,7 +43,8 @@ TEST(ValueSecret, AcceptsAny32BytesBecauseOtherEncodersUsePlainRandomSecrets) {
 TEST(ValueSecret, RejectsOtherSizesNamingTheField) {
   for (const std::size_t size : {0u, 16u, 31u, 33u, 64u}) {
     try {
-      (void)ValueSecret::from_bytes(SecretBytes(size), "credentials.secure_data.passport.data.secret");
+      (void)ValueSecret::from_bytes(SecretBytes(size),
+                                    "credentials.secure_data.passport.data.secret");
       ADD_FAILURE() << size;
     } catch (const FormatError& e) {
       EXPECT_EQ(e.where(), "credentials.secure_data.passport.data.secret");
