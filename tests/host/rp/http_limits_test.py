@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 
+from raw_http import parse, read_all
 from service_token import KEY_URI, MODULE, make_service_token
 
 failures = []
@@ -95,30 +96,8 @@ def connect(port, source="127.0.0.1", timeout=20):
     return s
 
 
-def read_all(s):
-    data = b""
-    try:
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    except (ConnectionResetError, socket.timeout):
-        pass
-    return data
 
 
-def parse(answer):
-    """(status, lowercased header dict, body) of a raw answer; status 0 for none."""
-    head, _, body = answer.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    if not lines[0].startswith("HTTP/1.1 "):
-        return 0, {}, body
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return int(lines[0][9:12]), headers, body
 
 
 def exchange(port, raw, source="127.0.0.1"):

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 
+from raw_http import parse, read_all
 from service_token import KEY_URI, MODULE, make_service_token
 
 failures = []
@@ -63,36 +64,14 @@ class Serve:
         return s
 
 
-def recv_all(s):
-    data = b""
-    try:
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    except (ConnectionResetError, socket.timeout, ssl.SSLError):
-        pass
-    return data
 
 
-def parse(answer):
-    """(status, lowercased header dict, body); status 0 for no answer."""
-    head, _, body = answer.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    if not lines[0].startswith("HTTP/1.1 "):
-        return 0, {}, body
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return int(lines[0][9:12]), headers, body
 
 
 def raw(serve, data):
     with serve.connect() as s:
         s.sendall(data)
-        return parse(recv_all(s))
+        return parse(read_all(s))
 
 
 def request(serve, method, target, body=b"", cookie=None):
@@ -115,7 +94,7 @@ def keep_alive(serve):
         while len(body) < int(headers.get("content-length", "0")):
             body += s.recv(65536)
         s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        second, _, second_body = parse(recv_all(s))
+        second, _, second_body = parse(read_all(s))
         return status, headers.get("connection", "keep-alive"), second, second_body
 
 
@@ -218,7 +197,7 @@ def same_answers_over_tls(rp_bin, holder, env, pin, work):
         # A client that does not speak TLS to the TLS port gets no HTTP answer.
         with socket.create_connection(("127.0.0.1", tls.port), timeout=20) as s:
             s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            check(not recv_all(s).startswith(b"HTTP/1.1 200"), "plain HTTP to the TLS port is not served")
+            check(not read_all(s).startswith(b"HTTP/1.1 200"), "plain HTTP to the TLS port is not served")
         for serve in (plain, tls):
             check(serve.proc.poll() is None, f"serve is still running (exit {serve.proc.poll()})")
     finally:
