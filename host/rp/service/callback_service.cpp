@@ -230,6 +230,14 @@ http::Response RelyingPartyService::handle(const http::Request& request) noexcep
     return http::Response::error(404, "no such page");
   } catch (const p11::Pkcs11Error& e) {
     return http::Response::error(503, std::string("the HSM is not available: ") + e.what());
+  } catch (const StoreUnavailable&) {
+    // The database went away (PostgreSQL restarted, the network to it cut): nothing was
+    // stored, a nonce claimed in a transaction that did not commit stays open, and the
+    // store reconnects by itself, so the client is told to come back rather than given a
+    // 500. The cause stays in the server's logs, not in the answer.
+    http::Response busy = http::Response::error(503, "the service's database is not available");
+    busy.headers.emplace_back("Retry-After", "5");
+    return busy;
   } catch (const std::exception&) {
     return http::Response::error(500, "internal error");
   }

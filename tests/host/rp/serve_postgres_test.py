@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -154,6 +155,21 @@ def main():
               f"16 racing copies over two servers: one accepted, 15 replays: {sorted(statuses)}")
         rows = pg.sql("rp", f"SELECT count(*) FROM results WHERE nonce = '{race_nonce}'").split()
         check(rows == ["1"], f"one result stored: {rows}")
+
+        # PostgreSQL goes away under a running serve: a clear 503 with Retry-After, not a
+        # 500; once it is back, the same serve answers again without a restart.
+        pg.stop()
+        status, headers, _ = fetch(base + "/request")
+        check(status == 503 and headers.get("Retry-After"),
+              f"with PostgreSQL down, GET /request is 503 with Retry-After: {status} {dict(headers or {})}")
+        pg.start()
+        deadline = time.monotonic() + 20
+        status = 0
+        while status != 200 and time.monotonic() < deadline:
+            status = fetch(base + "/request")[0]
+            if status != 200:
+                time.sleep(0.2)
+        check(status == 200, f"PostgreSQL back: the same serve issues requests again: {status}")
     except Exception as e:  # noqa: BLE001 - any failure is a failed check with its reason
         check(False, f"{type(e).__name__}: {e}")
     finally:
