@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/hex.h"
 #include "common/openssl_owners.h"
 #include "common/quoted_text.h"
 #include "common/utf8.h"
@@ -51,13 +52,6 @@ bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
   });
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 std::string percent_decode(std::string_view text, const std::string& where) {
   std::string out;
   out.reserve(text.size());
@@ -67,8 +61,8 @@ std::string percent_decode(std::string_view text, const std::string& where) {
       continue;
     }
     const bool complete = i + 2 < text.size();
-    const int high = complete ? hex_value(text[i + 1]) : -1;
-    const int low = complete ? hex_value(text[i + 2]) : -1;
+    const int high = complete ? hex_digit_value(text[i + 1]) : -1;
+    const int low = complete ? hex_digit_value(text[i + 2]) : -1;
     if (high < 0 || low < 0) {
       throw FormatError(where, "has a malformed %-escape at byte " + std::to_string(i) +
                                    " (a '%' must be followed by two hex digits)");
