@@ -1,0 +1,345 @@
+// bench_rp_workers: idvault-rp serve at scale, as whole processes, against the HSM's own
+// rate measured in the same run.
+//
+//   bench_rp_workers --rp IDVAULT_RP [--workers 1,2] [--clients C] [--posts P]
+//                    [--crowd 200] [--crowd-posts 3] [--commits N] [--seconds S]
+//
+// A private PostgreSQL (tests/support/postgres_server.h) and a SoftHSM2 token whose keys
+// `idvault-rp keygen` makes. Then:
+//   raw      a C_DecryptInit + C_Decrypt loop (RSA-2048 OAEP-SHA1 of a 32-byte secret,
+//            what every bundle costs the HSM) on the service key, W threads, one session
+//            each, straight on the module's function list: the most bundles/s the HSM
+//            could give W workers
+//   workers  `idvault-rp serve --db postgresql://... --workers W`; C clients each POST P
+//            distinct small bundles (personal_details + email) over TCP: bundles/s, and
+//            the ratio against raw with as many threads (goal >= 0.85)
+//   crowd    the same with --workers 2 (or the largest W) and 200 clients: requests/s,
+//            p50/p99, failures (goal 0)
+//   commit   PostgresRequestStore in-process on the same server: the nonce spent and a
+//            result stored in one transaction, N times, p50 and p99 (what the database
+//            adds to each accepted bundle)
+#include <dlfcn.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "host/rp/service/postgres_request_store.h"
+#include "pkcs11/login.h"
+#include "pkcs11/object_finder.h"
+#include "pkcs11/public_key.h"
+#include "pkcs11/token_resolver.h"
+#include "pkcs11/uri.h"
+#include "tests/host/rp/http_test_client.h"
+#include "tests/host/rp/service_side_fixture.h"
+#include "tests/support/host_crypto.h"
+#include "tests/support/postgres_server.h"
+#include "tests/support/softhsm_token.h"
+
+namespace {
+
+namespace tst = idvault::testing;
+namespace p11 = idvault::p11;
+namespace rp = idvault::rp;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+double percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const auto index = static_cast<std::size_t>(p / 100.0 * static_cast<double>(values.size() - 1));
+  return values[index];
+}
+
+const char* const kKeyUri = "pkcs11:token=service;object=rp";
+
+// RSA-OAEP decrypts per second on W threads, each with its own session, through the raw
+// function list of the module the token was opened with.
+double raw_decrypts_per_second(const std::shared_ptr<p11::Token>& token, unsigned threads,
+                               double seconds) {
+  const p11::Object key = p11::find_object(token, p11::Uri::parse(kKeyUri));
+  const auto public_key = p11::public_key_of(p11::find_public_key_for(key));
+  const auto secret = tst::random_bytes(32);
+  const auto ciphertext = tst::oaep_encrypt(*public_key, secret);
+  void* library = dlopen(token->module().path().c_str(), RTLD_NOW | RTLD_NOLOAD);
+  auto get = reinterpret_cast<CK_C_GetFunctionList>(dlsym(library, "C_GetFunctionList"));
+  CK_FUNCTION_LIST* raw = nullptr;
+  if (get == nullptr || get(&raw) != CKR_OK) throw std::runtime_error("no function list");
+  std::atomic<long> done{0};
+  std::atomic<bool> failed{false};
+  const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
+  std::vector<std::thread> workers;
+  const auto start = Clock::now();
+  for (unsigned t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      CK_SESSION_HANDLE session = 0;
+      if (raw->C_OpenSession(token->slot(), CKF_SERIAL_SESSION, nullptr, nullptr, &session) !=
+          CKR_OK) {
+        failed = true;
+        return;
+      }
+      CK_RSA_PKCS_OAEP_PARAMS params{CKM_SHA_1, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, nullptr, 0};
+      CK_MECHANISM mechanism{CKM_RSA_PKCS_OAEP, &params, sizeof params};
+      std::vector<unsigned char> input(ciphertext.begin(), ciphertext.end());
+      unsigned char out[512];
+      while (Clock::now() < deadline) {
+        CK_ULONG length = sizeof out;
+        if (raw->C_DecryptInit(session, &mechanism, key.handle()) != CKR_OK ||
+            raw->C_Decrypt(session, input.data(), input.size(), out, &length) != CKR_OK ||
+            length != 32 || std::memcmp(out, secret.data(), 32) != 0) {
+          failed = true;
+          break;
+        }
+        ++done;
+      }
+      raw->C_CloseSession(session);
+    });
+  }
+  for (auto& worker : workers) worker.join();
+  const double wall = ms_since(start);
+  dlclose(library);
+  if (failed) throw std::runtime_error("raw C_Decrypt loop failed");
+  return static_cast<double>(done.load()) / wall * 1000;
+}
+
+// idvault-rp serve as a child process; SIGTERM and reaped on destruction.
+class ServeProcess {
+ public:
+  ServeProcess(const std::vector<std::string>& argv) {
+    int out[2];
+    if (pipe(out) != 0) throw std::runtime_error("pipe");
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(out[1], STDOUT_FILENO);
+      close(out[0]);
+      close(out[1]);
+      std::vector<char*> args;
+      for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+      args.push_back(nullptr);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+    close(out[1]);
+    // "idvault-rp serve: listening on http://127.0.0.1:PORT"
+    std::string line;
+    char c = 0;
+    while (read(out[0], &c, 1) == 1 && c != '\n') line.push_back(c);
+    stdout_ = out[0];
+    const auto colon = line.rfind(':');
+    if (line.find("listening on") == std::string::npos || colon == std::string::npos)
+      throw std::runtime_error("serve did not start: '" + line + "'");
+    port_ = std::stoi(line.substr(colon + 1));
+  }
+  ServeProcess(const ServeProcess&) = delete;
+  ServeProcess& operator=(const ServeProcess&) = delete;
+  ~ServeProcess() {
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    close(stdout_);
+  }
+  [[nodiscard]] int port() const noexcept { return port_; }
+
+ private:
+  pid_t pid_ = -1;
+  int stdout_ = -1;
+  int port_ = 0;
+};
+
+struct PostRun {
+  double per_second = 0;
+  std::vector<double> latency_ms;
+  int failures = 0;
+  std::map<int, int> statuses;
+};
+
+// Issues clients*posts requests through GET /request, answers each with a bundle from
+// holder, then posts them from `clients` threads at once.
+PostRun post_bundles(int port, tst::TestHolder& holder, int clients, int posts) {
+  std::vector<std::string> bundles;
+  for (int i = 0; i < clients * posts; ++i) {
+    const auto issued = tst::http(port, "GET", "/request");
+    if (issued.status != 200) throw std::runtime_error("GET /request: " + issued.head);
+    bundles.push_back(holder.share(nlohmann::json::parse(issued.body).at("link")));
+  }
+  std::vector<std::vector<double>> latency(static_cast<std::size_t>(clients));
+  std::vector<std::map<int, int>> statuses(static_cast<std::size_t>(clients));
+  const auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      for (int p = 0; p < posts; ++p) {
+        const auto begin = Clock::now();
+        int status = 0;
+        try {
+          status = tst::http(port, "POST", "/callback",
+                             bundles[static_cast<std::size_t>(c * posts + p)])
+                       .status;
+        } catch (const std::exception&) {
+          status = -1;  // connection refused or reset
+        }
+        latency[static_cast<std::size_t>(c)].push_back(ms_since(begin));
+        ++statuses[static_cast<std::size_t>(c)][status];
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  PostRun run;
+  run.per_second = clients * posts / ms_since(start) * 1000;
+  for (int c = 0; c < clients; ++c) {
+    const auto& mine = latency[static_cast<std::size_t>(c)];
+    run.latency_ms.insert(run.latency_ms.end(), mine.begin(), mine.end());
+    for (const auto& [status, count] : statuses[static_cast<std::size_t>(c)]) {
+      run.statuses[status] += count;
+      if (status != 200) run.failures += count;
+    }
+  }
+  return run;
+}
+
+std::string statuses_text(const std::map<int, int>& statuses) {
+  std::string text;
+  for (const auto& [status, count] : statuses)
+    text += (text.empty() ? "" : " ") + std::to_string(status) + "x" + std::to_string(count);
+  return text;
+}
+
+void print_run(const char* name, unsigned workers, int clients, const PostRun& run) {
+  std::printf(
+      "result\t%s\t%u workers\t%d clients\t%.0f bundles/s\tp50 %.1f ms\tp99 %.1f ms\tmax %.1f "
+      "ms\tfailed %d of %zu (%s)\n",
+      name, workers, clients, run.per_second, percentile(run.latency_ms, 50),
+      percentile(run.latency_ms, 99), percentile(run.latency_ms, 100), run.failures,
+      run.latency_ms.size(), statuses_text(run.statuses).c_str());
+}
+
+// The nonce spent and a result stored in one transaction on PostgreSQL, timed one by one.
+std::vector<double> commit_latencies(const std::string& db, int commits) {
+  rp::PostgresRequestStore store(db);
+  const std::int64_t now = 1'800'000'000;
+  rp::ReceivedResult result;
+  result.report_json = std::string(2048, 'r');  // about the size of a small bundle's report
+  result.errors_json = "null";
+  result.received_at = now;
+  std::vector<double> latency;
+  for (int i = 0; i < commits; ++i) {
+    const std::string nonce = "bench-commit-" + std::to_string(i);
+    store.add_request(nonce, std::string(64, '0'), now);
+    const auto begin = Clock::now();
+    if (store.claim_and_store(nonce, now, 600, result, {}) != rp::ClaimOutcome::claimed)
+      throw std::runtime_error("commit bench: the claim did not take");
+    latency.push_back(ms_since(begin));
+  }
+  return latency;
+}
+
+std::vector<unsigned> worker_counts(const std::string& text) {
+  std::vector<unsigned> counts;
+  std::stringstream list(text);
+  for (std::string item; std::getline(list, item, ',');) counts.push_back(std::stoul(item));
+  return counts;
+}
+
+int run(std::map<std::string, std::string> flags) {
+  const auto number = [&](const char* flag, int fallback) {
+    return flags.count(flag) ? std::stoi(flags[flag]) : fallback;
+  };
+  const std::string rp_bin = flags.at("--rp");
+  const auto counts = worker_counts(flags.count("--workers") ? flags["--workers"] : "1,2");
+  const int clients = number("--clients", 16);
+  const int posts = number("--posts", 25);
+  const int crowd = number("--crowd", 200);
+  const int crowd_posts = number("--crowd-posts", 3);
+  const int commits = number("--commits", 2000);
+  const double seconds = number("--seconds", 3);
+
+  if (!tst::PostgresServer::available()) throw std::runtime_error(tst::PostgresServer::missing());
+  tst::PostgresServer postgres;
+  const tst::TempDir dir("idvault-bench-workers");
+  tst::SoftHsmEnvironment env;
+  env.add_token("service");
+  const fs::path pin_file = dir / "pin";
+  tst::write_file(pin_file, std::string(tst::kDefaultPin) + "\n");
+  const std::string module = tst::softhsm_module_path();
+  const auto keygen = tst::run_process({rp_bin, "keygen", "--module", module, "--token",
+                                        "pkcs11:token=service", "--label", "rp", "--pin-file",
+                                        pin_file.string()});
+  if (keygen.status != 0) throw std::runtime_error("keygen: " + keygen.err);
+
+  const auto token = p11::open_token("pkcs11:token=service", module);
+  const auto login = p11::Login::open(token, idvault::SecretBytes::from_string(tst::kDefaultPin));
+
+  tst::TestHolder holder(dir / "holder");
+  idvault::vault::PlainElement personal;
+  personal.type = idvault::vault::ElementType::personal_details;
+  personal.data = {{"first_name", "Ada"},        {"last_name", "Lovelace"},
+                   {"birth_date", "10.12.1815"}, {"gender", "female"},
+                   {"country_code", "GB"},       {"residence_country_code", "GB"}};
+  holder.put(personal);
+  idvault::vault::PlainElement email;
+  email.type = idvault::vault::ElementType::email;
+  email.value = "ada@example.org";
+  holder.put(email);
+
+  std::printf("info\tmachine\t%u cores; SoftHSM2 RSA-2048; PostgreSQL on a Unix socket\n",
+              std::thread::hardware_concurrency());
+  int failures = 0;
+  for (const unsigned workers : counts) {
+    const double raw = raw_decrypts_per_second(token, workers, seconds);
+    std::printf("result\traw\t%u threads\t%.0f C_Decrypt/s\n", workers, raw);
+    const std::string db = postgres.create_database("bench_w" + std::to_string(workers));
+    ServeProcess serve({rp_bin, "serve", "--listen", "127.0.0.1:0", "--module", module, "--key",
+                        kKeyUri, "--pin-file", pin_file.string(), "--db", db, "--workers",
+                        std::to_string(workers), "--scope", "personal_details,email",
+                        "--nonce-max-age-minutes", "60"});
+    (void)post_bundles(serve.port(), holder, clients, 2);  // warm-up: sessions, connections
+    const PostRun run = post_bundles(serve.port(), holder, clients, posts);
+    print_run("workers", workers, clients, run);
+    std::printf("ratio\tworkers/raw\t%u workers\t%.2f  (bundles/s against C_Decrypt/s on %u "
+                "threads; goal >= 0.85)\n",
+                workers, run.per_second / raw, workers);
+    failures += run.failures;
+    if (workers == counts.back()) {
+      const PostRun many = post_bundles(serve.port(), holder, crowd, crowd_posts);
+      print_run("crowd", workers, crowd, many);
+      failures += many.failures;
+    }
+  }
+  const auto latency = commit_latencies(postgres.create_database("bench_commit"), commits);
+  std::printf("result\tcommit\t%d commits\tp50 %.2f ms\tp99 %.2f ms\tmax %.2f ms\n", commits,
+              percentile(latency, 50), percentile(latency, 99), percentile(latency, 100));
+  return failures == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::map<std::string, std::string> flags;
+  for (int i = 1; i + 1 < argc; i += 2) flags[argv[i]] = argv[i + 1];
+  if (!flags.count("--rp") || argc % 2 == 0) {
+    std::cerr << "usage: bench_rp_workers --rp IDVAULT_RP [--workers 1,2] [--clients C] "
+                 "[--posts P] [--crowd 200] [--crowd-posts 3] [--commits N] [--seconds S]\n";
+    return 2;
+  }
+  try {
+    return run(flags);
+  } catch (const std::exception& e) {
+    std::cerr << "bench_rp_workers: " << e.what() << "\n";
+    return 1;
+  }
+}
