@@ -8,6 +8,11 @@
 // for the first to commit, then find the row used, so exactly one copy of a bundle lands
 // whichever worker it reached. The transaction is opened after the decryption, never
 // held across an HSM call (the caller's order, kept by RelyingPartyService).
+//
+// Before that, a bundle is leased by one INSERT ... ON CONFLICT DO UPDATE ... WHERE (new,
+// lease run out, or a refusal of another body): of the copies racing in over every
+// worker exactly one gets the lease and asks the HSM; the others read the row behind its
+// lock and answer 409 or the stored outcome.
 #pragma once
 
 #include <cstddef>
