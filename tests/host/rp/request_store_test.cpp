@@ -119,6 +119,8 @@ class RequestStoreBehaviour : public ::testing::TestWithParam<std::string> {
   idvault::testing::TempDir dir_{"idvault-rp-store"};
   std::string db_;
   std::unique_ptr<RequestStore> store_;
+  const idvault::rp::BundleKey bundle_{"c1", "body-1"};
+  const idvault::rp::BundleKey same_credentials_other_body_{"c1", "body-2"};
 };
 
 const ReceivedResult kResult{R"({"elements":["passport"]})", "null", 0};
@@ -265,71 +267,68 @@ using idvault::rp::BundleKey;
 using idvault::rp::BundleOutcome;
 using idvault::rp::BundleState;
 
-const BundleKey kBundle{"c1", "body-1"};
-const BundleKey kSameCredentialsOtherBody{"c1", "body-2"};
-
 TEST_P(RequestStoreBehaviour, ABundleIsLeasedOnceAndTakenOverWhenItsLeaseRunsOut) {
-  EXPECT_EQ(store_->begin_bundle(kBundle, "n1", 1000, 30).state, BundleState::leased);
-  EXPECT_EQ(store_->begin_bundle(kBundle, "n1", 1000, 30).state, BundleState::in_progress);
+  EXPECT_EQ(store_->begin_bundle(bundle_, "n1", 1000, 30).state, BundleState::leased);
+  EXPECT_EQ(store_->begin_bundle(bundle_, "n1", 1000, 30).state, BundleState::in_progress);
   // Another body with the same credentials would cost the same HSM operation: it waits too.
-  EXPECT_EQ(store_->begin_bundle(kSameCredentialsOtherBody, "n1", 1029, 30).state,
+  EXPECT_EQ(store_->begin_bundle(same_credentials_other_body_, "n1", 1029, 30).state,
             BundleState::in_progress);
   // Its holder died (kill -9) and never settled: the bundle is not blocked for ever.
-  EXPECT_EQ(store_->begin_bundle(kBundle, "n1", 1030, 30).state, BundleState::leased);
-  EXPECT_EQ(store_->begin_bundle(kBundle, "n1", 1031, 30).state, BundleState::in_progress);
+  EXPECT_EQ(store_->begin_bundle(bundle_, "n1", 1030, 30).state, BundleState::leased);
+  EXPECT_EQ(store_->begin_bundle(bundle_, "n1", 1031, 30).state, BundleState::in_progress);
   EXPECT_EQ(store_->begin_bundle(BundleKey{"c2", "body-1"}, "n1", 1031, 30).state,
             BundleState::leased);
 }
 
 TEST_P(RequestStoreBehaviour, ARefusalIsAnsweredAgainToAnExactCopyOnly) {
-  ASSERT_EQ(store_->begin_bundle(kBundle, "n1", 1000, 30).state, BundleState::leased);
-  store_->settle_bundle(kBundle, BundleOutcome{400, R"({"error":"tampered"})"});
+  ASSERT_EQ(store_->begin_bundle(bundle_, "n1", 1000, 30).state, BundleState::leased);
+  store_->settle_bundle(bundle_, BundleOutcome{400, R"({"error":"tampered"})"});
   for (const std::int64_t at : {1001, 5000}) {  // settled: no lease to run out
-    const auto again = store_->begin_bundle(kBundle, "n1", at, 30);
+    const auto again = store_->begin_bundle(bundle_, "n1", at, 30);
     EXPECT_EQ(again.state, BundleState::settled);
     EXPECT_EQ(again.outcome.status, 400);
     EXPECT_EQ(again.outcome.body, R"({"error":"tampered"})");
   }
   // A tampered neighbour's refusal never sticks to the genuine bundle: it is tried.
-  EXPECT_EQ(store_->begin_bundle(kSameCredentialsOtherBody, "n1", 1002, 30).state,
+  EXPECT_EQ(store_->begin_bundle(same_credentials_other_body_, "n1", 1002, 30).state,
             BundleState::leased);
   // The first body's late settle changes nothing now.
-  store_->settle_bundle(kBundle, BundleOutcome{410, "late"});
-  EXPECT_EQ(store_->begin_bundle(kSameCredentialsOtherBody, "n1", 1003, 30).state,
+  store_->settle_bundle(bundle_, BundleOutcome{410, "late"});
+  EXPECT_EQ(store_->begin_bundle(same_credentials_other_body_, "n1", 1003, 30).state,
             BundleState::in_progress);
-  store_->settle_bundle(kSameCredentialsOtherBody, BundleOutcome{410, "expired"});
-  store_->settle_bundle(kSameCredentialsOtherBody, BundleOutcome{400, "settled once"});
-  const auto second = store_->begin_bundle(kSameCredentialsOtherBody, "n1", 1004, 30);
+  store_->settle_bundle(same_credentials_other_body_, BundleOutcome{410, "expired"});
+  store_->settle_bundle(same_credentials_other_body_, BundleOutcome{400, "settled once"});
+  const auto second = store_->begin_bundle(same_credentials_other_body_, "n1", 1004, 30);
   EXPECT_EQ(second.state, BundleState::settled);
   EXPECT_EQ(second.outcome.status, 410);
   EXPECT_EQ(second.outcome.body, "expired");
 }
 
 TEST_P(RequestStoreBehaviour, AReleasedBundleMayBeTriedAgainAtOnce) {
-  ASSERT_EQ(store_->begin_bundle(kBundle, "n1", 1000, 30).state, BundleState::leased);
-  store_->release_bundle(kBundle);  // the HSM answered 503
-  EXPECT_EQ(store_->begin_bundle(kBundle, "n1", 1001, 30).state, BundleState::leased);
-  store_->settle_bundle(kBundle, BundleOutcome{400, "refused"});
-  store_->release_bundle(kBundle);  // a settled bundle stays settled
-  EXPECT_EQ(store_->begin_bundle(kBundle, "n1", 1002, 30).state, BundleState::settled);
+  ASSERT_EQ(store_->begin_bundle(bundle_, "n1", 1000, 30).state, BundleState::leased);
+  store_->release_bundle(bundle_);  // the HSM answered 503
+  EXPECT_EQ(store_->begin_bundle(bundle_, "n1", 1001, 30).state, BundleState::leased);
+  store_->settle_bundle(bundle_, BundleOutcome{400, "refused"});
+  store_->release_bundle(bundle_);  // a settled bundle stays settled
+  EXPECT_EQ(store_->begin_bundle(bundle_, "n1", 1002, 30).state, BundleState::settled);
 }
 
 TEST_P(RequestStoreBehaviour, TheAcceptedOutcomeLandsInTheClaimsTransaction) {
   store_->add_request("n1", "d", 1000);
-  ASSERT_EQ(store_->begin_bundle(kBundle, "n1", 1010, 30).state, BundleState::leased);
-  ASSERT_EQ(store_->claim_and_store("n1", 1010, 600, kResult, kFiles, &kBundle,
+  ASSERT_EQ(store_->begin_bundle(bundle_, "n1", 1010, 30).state, BundleState::leased);
+  ASSERT_EQ(store_->claim_and_store("n1", 1010, 600, kResult, kFiles, &bundle_,
                                     BundleOutcome{200, R"({"status":"accepted"})"}),
             ClaimOutcome::claimed);
   // Any copy with these credentials, exact or not, finds it accepted.
-  for (const auto& copy : {kBundle, kSameCredentialsOtherBody}) {
+  for (const auto& copy : {bundle_, same_credentials_other_body_}) {
     const auto again = store_->begin_bundle(copy, "n1", 1011, 30);
     EXPECT_EQ(again.state, BundleState::settled);
     EXPECT_EQ(again.outcome.status, 200);
     EXPECT_EQ(again.outcome.body, R"({"status":"accepted"})");
   }
-  store_->settle_bundle(kBundle, BundleOutcome{409, "late"});
-  store_->release_bundle(kBundle);
-  EXPECT_EQ(store_->begin_bundle(kBundle, "n1", 1012, 30).outcome.status, 200);
+  store_->settle_bundle(bundle_, BundleOutcome{409, "late"});
+  store_->release_bundle(bundle_);
+  EXPECT_EQ(store_->begin_bundle(bundle_, "n1", 1012, 30).outcome.status, 200);
 
   // A claim that fails writes no outcome: the bundle stays leased to its holder, who settles.
   const BundleKey other{"c2", "body-3"};
@@ -420,12 +419,14 @@ TEST(PostgresRequestStore, SixteenWorkersBeginningOneBundleExactlyOneLeasesIt) {
   constexpr int kWorkers = 16;
   constexpr int kRounds = 25;
   std::vector<std::unique_ptr<RequestStore>> stores;
+  stores.reserve(kWorkers);
   for (int i = 0; i < kWorkers; ++i)
     stores.push_back(std::make_unique<idvault::rp::PostgresRequestStore>(db, 1));
   std::vector<std::atomic<int>> leases(kRounds);
   std::atomic<int> failures{0};
   std::barrier start(kWorkers);
   std::vector<std::thread> workers;
+  workers.reserve(kWorkers);
   for (int i = 0; i < kWorkers; ++i) {
     workers.emplace_back([&, i] {
       for (int round = 0; round < kRounds; ++round) {
