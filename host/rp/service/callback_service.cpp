@@ -157,6 +157,8 @@ class BundleHold {
   BundleHold(RequestStore& store, BundleKey key) : store_(store), key_(std::move(key)) {}
   BundleHold(const BundleHold&) = delete;
   BundleHold& operator=(const BundleHold&) = delete;
+  BundleHold(BundleHold&&) = delete;
+  BundleHold& operator=(BundleHold&&) = delete;
   ~BundleHold() {
     if (open_) {
       try {
