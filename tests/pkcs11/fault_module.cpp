@@ -13,6 +13,8 @@
 //                                          the next COUNT return CKR_NAME (-1: all of them)
 //   delay FUNCTION MILLISECONDS COUNT [SKIP]   the same, but they sleep and then go through
 //   removed 0|1                     the token is (not) pulled out
+//   count FUNCTION                  changes nothing; appends "FUNCTION count" to the log
+//                                   for every call, so a test counts what the token did
 //
 // FUNCTION is a Cryptoki name (C_Sign) or * for any session-bound call (slot and token
 // queries, which a presence poll makes, never match *). Counts restart when the file
@@ -54,7 +56,8 @@ bool removed() {
 
 struct Rule {
   bool delay = false;
-  std::string function;  // or "*"
+  bool count_only = false;  // a 'count' line: logs each call, never applies
+  std::string function;     // or "*"
   CK_RV rv = CKR_OK;
   long milliseconds = 0;
   long count = 0;  // calls left; negative: unlimited
@@ -124,6 +127,13 @@ void load_rules(Script& state, const char* path) {
       continue;
     }
     Rule rule;
+    if (verb == "count") {
+      if (!(words >> rule.function)) continue;
+      rule.count_only = true;
+      rule.count = -1;
+      state.rules.push_back(rule);
+      continue;
+    }
     std::string what;
     if (!(words >> rule.function >> what >> rule.count)) continue;
     if (!(words >> rule.skip)) rule.skip = 0;
@@ -144,7 +154,8 @@ void note(const char* function, const Rule& rule) {
   const char* path = std::getenv("IDVAULT_FAULT_LOG");
   if (path == nullptr) return;
   char line[160];
-  int n = rule.delay
+  int n = rule.count_only ? std::snprintf(line, sizeof line, "%s count\n", function)
+          : rule.delay
               ? std::snprintf(line, sizeof line, "%s delay %ld\n", function, rule.milliseconds)
               : std::snprintf(line, sizeof line, "%s 0x%lX\n", function,
                               static_cast<unsigned long>(rule.rv));
@@ -179,6 +190,10 @@ bool next_rule(const char* function, Rule& out) {
   for (Rule& rule : state.rules) {
     if (rule.count == 0) continue;
     if (rule.function != "*" && rule.function != function) continue;
+    if (rule.count_only) {
+      note(function, rule);
+      continue;
+    }
     if (rule.skip > 0) {
       --rule.skip;
       continue;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/base64.h"
 #include "common/hex.h"
 #include "host/rp/commands/command_support.h"
 #include "host/rp/demo_page/demo_page.h"
@@ -122,6 +123,69 @@ bool same_digest(const std::string& presented, const std::string& stored) {
   return !stored.empty() && presented.size() == stored.size() &&
          CRYPTO_memcmp(presented.data(), stored.data(), stored.size()) == 0;
 }
+
+// The bundle's key in the store: the SHA-256 of its encrypted credentials as decoded
+// bytes, data, hash and secret in that order, each after its length (8 bytes, big
+// endian) so no two splits of the same bytes meet. The credentials are what the HSM is
+// asked about (the RSA step unwraps credentials.secret) and they fix the nonce, so every
+// copy that would cost the same HSM operation has the same key, whatever else a copy
+// carries. Decoded rather than as sent, so two spellings of the same base64 are one
+// bundle. A copy with other elements or another receipt shares the key; body_sha256 (the
+// whole POST body) keeps a refusal of one from being replayed to the other.
+BundleKey bundle_key(const ReceivedShare& share, std::string_view body) {
+  const auto& credentials = share.passport_data.credentials;
+  std::vector<std::uint8_t> framed;
+  const auto append = [&](const std::string& text, const char* where) {
+    const auto bytes = base64_decode(text, where);
+    for (int shift = 56; shift >= 0; shift -= 8)
+      framed.push_back(static_cast<std::uint8_t>(std::uint64_t{bytes.size()} >> shift));
+    framed.insert(framed.end(), bytes.begin(), bytes.end());
+  };
+  append(credentials.data, "credentials.data");
+  append(credentials.hash, "credentials.hash");
+  append(credentials.secret, "credentials.secret");
+  return {vault::sha256_hex(framed),
+          vault::sha256_hex(
+              vault::ByteView(reinterpret_cast<const std::uint8_t*>(body.data()), body.size()))};
+}
+
+// The lease on one bundle for the length of a callback: settled with a refusal, settled
+// with the claim, or given back when the attempt ends otherwise (the HSM or the database
+// failed for a moment, an exception), so a retry may try at once.
+class BundleHold {
+ public:
+  BundleHold(RequestStore& store, BundleKey key) : store_(store), key_(std::move(key)) {}
+  BundleHold(const BundleHold&) = delete;
+  BundleHold& operator=(const BundleHold&) = delete;
+  BundleHold(BundleHold&&) = delete;
+  BundleHold& operator=(BundleHold&&) = delete;
+  ~BundleHold() {
+    if (open_) {
+      try {
+        store_.release_bundle(key_);
+      } catch (const std::exception&) {
+        // The lease runs out by itself.
+      }
+    }
+  }
+  const BundleKey& key() const noexcept { return key_; }
+  void claimed() noexcept { open_ = false; }
+  // Records the refusal for exact copies; a store that fails here costs the answer
+  // nothing (the lease runs out and a copy is decrypted again).
+  http::Response refuse(http::Response answer) noexcept {
+    open_ = false;
+    try {
+      store_.settle_bundle(key_, BundleOutcome{answer.status, answer.body});
+    } catch (const std::exception&) {
+    }
+    return answer;
+  }
+
+ private:
+  RequestStore& store_;
+  BundleKey key_;
+  bool open_ = true;
+};
 
 void collect_files(const vault::DecryptedPassport& passport, std::vector<StoredFile>& out) {
   const auto keep = [&](const vault::DecryptedFile& file) {
@@ -319,14 +383,40 @@ http::Response RelyingPartyService::callback(const http::Request& request) {
   }
   // The receipt names the nonce in clear: refuse unknown and spent nonces before the HSM
   // spends an RSA operation on them. The decrypted nonce is what finally counts.
-  if (!store_.has_request(share->receipt->fields.nonce)) {
+  const std::string& receipt_nonce = share->receipt->fields.nonce;
+  const auto issued = store_.request(receipt_nonce);
+  if (!issued) {
     metrics_.refused("unknown_nonce");
     return http::Response::error(410, kNoSuchRequest);
   }
-  if (store_.result(share->receipt->fields.nonce)) {
+  if (issued->answered) {
     metrics_.refused("replay");
     return http::Response::error(409, "this request was already answered");
   }
+  // Then the bundle itself: copies racing in over every worker on this database find it
+  // leased, and only the holder of the lease asks the HSM.
+  BundleKey key;
+  try {
+    key = bundle_key(*share, request.body);
+  } catch (const vault::FormatError& e) {
+    metrics_.refused("malformed");
+    return http::Response::error(400, e.what());
+  }
+  const BundleBegin begun =
+      store_.begin_bundle(key, receipt_nonce, now, config_.bundle_lease_seconds);
+  if (begun.state == BundleState::in_progress) {
+    metrics_.refused("replay");
+    return http::Response::error(409, "this bundle is being processed");
+  }
+  if (begun.state == BundleState::settled) {
+    if (begun.outcome.status == 200) {
+      metrics_.refused("replay");
+      return http::Response::error(409, "this request was already answered");
+    }
+    metrics_.refused("repeated");
+    return http::Response::json(begun.outcome.status, begun.outcome.body);
+  }
+  BundleHold hold(store_, std::move(key));
   IntakeOptions options;
   options.trusted_verifiers = config_.trusted_verifiers;
   options.now = now;
@@ -336,14 +426,14 @@ http::Response RelyingPartyService::callback(const http::Request& request) {
     report = worker->intake.accept(*share, options);
   } catch (const vault::FormatError& e) {
     metrics_.refused("malformed");
-    return http::Response::error(400, e.what());
+    return hold.refuse(http::Response::error(400, e.what()));
   } catch (const vault::DecryptError& e) {
     metrics_.refused("undecryptable");
-    return http::Response::error(
-        400, std::string(e.what()) + " (tampered, or not encrypted to this service)");
+    return hold.refuse(http::Response::error(
+        400, std::string(e.what()) + " (tampered, or not encrypted to this service)"));
   } catch (const ShareRejected& e) {
     metrics_.refused("rejected");
-    return http::Response::error(400, e.what());
+    return hold.refuse(http::Response::error(400, e.what()));
   }
   metrics_.stage_seconds.with({"decrypt"}).observe(seconds_since(decrypting));
   const vault::DecryptedPassport& passport = worker->intake.last();
@@ -356,30 +446,32 @@ http::Response RelyingPartyService::callback(const http::Request& request) {
   std::vector<StoredFile> files;
   collect_files(passport, files);
   const ReceivedResult stored{report.dump(), errors_json.dump(), now};
-  const auto committing = std::chrono::steady_clock::now();
-  const ClaimOutcome claimed =
-      store_.claim_and_store(passport.nonce, now, config_.nonce_max_age_seconds, stored, files);
-  metrics_.stage_seconds.with({"commit"}).observe(seconds_since(committing));
-  switch (claimed) {
-    case ClaimOutcome::claimed:
-      break;
-    case ClaimOutcome::unknown:
-      metrics_.refused("unknown_nonce");
-      return http::Response::error(410, kNoSuchRequest);
-    case ClaimOutcome::replayed:
-      metrics_.refused("replay");
-      return http::Response::error(409, "this request was already answered");
-    case ClaimOutcome::expired:
-      metrics_.refused("expired");
-      return http::Response::error(410, "the request expired: ask for a new one");
-  }
-  metrics_.bundles_accepted.inc();
   nlohmann::ordered_json answer;
   answer["status"] = "accepted";
   answer["nonce"] = passport.nonce;
   answer["elements"] = report["elements"].size();
   answer["errors"] = std::move(errors_json);
-  return http::Response::json(200, answer.dump());
+  const BundleOutcome accepted{200, answer.dump()};
+  const auto committing = std::chrono::steady_clock::now();
+  const ClaimOutcome claimed = store_.claim_and_store(
+      passport.nonce, now, config_.nonce_max_age_seconds, stored, files, &hold.key(), accepted);
+  metrics_.stage_seconds.with({"commit"}).observe(seconds_since(committing));
+  switch (claimed) {
+    case ClaimOutcome::claimed:
+      hold.claimed();
+      break;
+    case ClaimOutcome::unknown:
+      metrics_.refused("unknown_nonce");
+      return hold.refuse(http::Response::error(410, kNoSuchRequest));
+    case ClaimOutcome::replayed:
+      metrics_.refused("replay");
+      return hold.refuse(http::Response::error(409, "this request was already answered"));
+    case ClaimOutcome::expired:
+      metrics_.refused("expired");
+      return hold.refuse(http::Response::error(410, "the request expired: ask for a new one"));
+  }
+  metrics_.bundles_accepted.inc();
+  return http::Response::json(200, accepted.body);
 }
 
 http::Response RelyingPartyService::result(const http::Request& request) {

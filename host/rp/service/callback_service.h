@@ -7,8 +7,10 @@
 //                     nonce claimed once (and not older than the configured age), the
 //                     result stored; answers
 //                     {"status":"accepted","nonce","errors": signed element errors | null}
-//                     400 junk, undecryptable or without a receipt, 409 replay,
-//                     410 request expired (or never made here)
+//                     400 junk, undecryptable or without a receipt, 409 replay (or the
+//                     same bundle being processed by another worker), 410 request
+//                     expired (or never made here); an exact copy of a refused bundle
+//                     gets the same refusal without another HSM operation
 //   GET  /result?nonce=N   {"status":"pending"} or {"status":"received","report","errors"}
 //   GET  /file?nonce=N&file_id=F   a decrypted file, for the page's thumbnails
 //   GET  /metrics     Prometheus text: the registry's families (service_metrics.h, and
@@ -53,7 +55,10 @@ struct ServiceConfig {
   std::size_t decryptors = 4;                 // shares decrypted at once (each its own HSM session)
   std::int64_t pickup_window_seconds = 300;   // the page reads result and files this long
   std::int64_t keep_seconds = 7 * 24 * 3600;  // --keep-days: results kept for the records
-  std::function<std::int64_t()> clock;        // Unix seconds; unset: the system clock
+  // How long a bundle is leased to the worker decrypting it; a worker that dies holding
+  // one (kill -9) blocks its copies this long, then another may take it over.
+  std::int64_t bundle_lease_seconds = 30;
+  std::function<std::int64_t()> clock;  // Unix seconds; unset: the system clock
   // Where the service counts (service_metrics.h) and what GET /metrics renders; share it
   // with the http::Server (ServerOptions::metrics) to add requests by route and status.
   // Unset: a registry of the service's own.

@@ -102,7 +102,11 @@ constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS files (nonce TEXT NOT NULL REFERENCES requests(nonce),"
     "  file_id TEXT NOT NULL, bytes BYTEA NOT NULL, PRIMARY KEY (nonce, file_id));"
     "CREATE INDEX IF NOT EXISTS requests_created ON requests (created_at);"
-    "CREATE INDEX IF NOT EXISTS results_received ON results (received_at);";
+    "CREATE INDEX IF NOT EXISTS results_received ON results (received_at);"
+    "CREATE TABLE IF NOT EXISTS bundles (credentials_sha256 TEXT PRIMARY KEY,"
+    "  nonce TEXT NOT NULL, body_sha256 TEXT NOT NULL, lease_until BIGINT NOT NULL,"
+    "  status INTEGER, answer TEXT);"
+    "CREATE INDEX IF NOT EXISTS bundles_nonce ON bundles (nonce);";
 
 }  // namespace
 
@@ -156,7 +160,9 @@ std::optional<IssuedRequest> PostgresRequestStore::request(const std::string& no
 ClaimOutcome PostgresRequestStore::claim_and_store(const std::string& nonce, std::int64_t now,
                                                    std::int64_t max_age_seconds,
                                                    const ReceivedResult& result,
-                                                   const std::vector<StoredFile>& files) {
+                                                   const std::vector<StoredFile>& files,
+                                                   const BundleKey* bundle,
+                                                   const BundleOutcome& accepted) {
   try {
     return with_connection(*pool_, [&](pqxx::connection& c) {
       pqxx::work transaction(c);
@@ -181,6 +187,15 @@ ClaimOutcome PostgresRequestStore::claim_and_store(const std::string& nonce, std
             "ON CONFLICT (nonce, file_id) DO UPDATE SET bytes = EXCLUDED.bytes",
             nonce, file.file_id, pqxx::binarystring(file.bytes.data(), file.bytes.size()));
       }
+      if (bundle != nullptr) {
+        transaction.exec_params0(
+            "INSERT INTO bundles (credentials_sha256, nonce, body_sha256, lease_until, status, "
+            "answer) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (credentials_sha256) DO UPDATE "
+            "SET nonce = EXCLUDED.nonce, body_sha256 = EXCLUDED.body_sha256, "
+            "status = EXCLUDED.status, answer = EXCLUDED.answer",
+            bundle->credentials_sha256, nonce, bundle->body_sha256, now, accepted.status,
+            accepted.body);
+      }
       transaction.commit();
       return ClaimOutcome::claimed;
     });
@@ -202,6 +217,59 @@ ClaimOutcome PostgresRequestStore::claim_and_store(const std::string& nonce, std
     if (landed) return ClaimOutcome::claimed;
     throw StoreUnavailable("PostgreSQL lost the result's commit; the nonce is still open");
   }
+}
+
+BundleBegin PostgresRequestStore::begin_bundle(const BundleKey& bundle, const std::string& nonce,
+                                               std::int64_t now, std::int64_t lease_seconds) {
+  return with_connection(*pool_, [&](pqxx::connection& c) -> BundleBegin {
+    // One statement takes the lease when the bundle is new, its holder's lease ran out, or
+    // it holds a refusal of another body; the row lock it takes (or waits for) makes one
+    // racing caller the winner whichever worker it reached. A caller that did not win
+    // reads what the row holds in the same transaction, behind that lock.
+    pqxx::work transaction(c);
+    const pqxx::result taken = transaction.exec_params(
+        "INSERT INTO bundles (credentials_sha256, nonce, body_sha256, lease_until) "
+        "VALUES ($1, $2, $3, $4) ON CONFLICT (credentials_sha256) DO UPDATE SET "
+        "nonce = EXCLUDED.nonce, body_sha256 = EXCLUDED.body_sha256, "
+        "lease_until = EXCLUDED.lease_until, status = NULL, answer = NULL "
+        "WHERE (bundles.status IS NULL AND bundles.lease_until <= $5) OR "
+        "(bundles.status IS NOT NULL AND bundles.status <> 200 AND "
+        "bundles.body_sha256 <> EXCLUDED.body_sha256) RETURNING 1",
+        bundle.credentials_sha256, nonce, bundle.body_sha256, now + lease_seconds, now);
+    if (!taken.empty()) {
+      transaction.commit();
+      return {BundleState::leased, {}};
+    }
+    const pqxx::result row =
+        transaction.exec_params("SELECT status, answer FROM bundles WHERE credentials_sha256 = $1",
+                                bundle.credentials_sha256);
+    transaction.commit();
+    if (row.empty() || row[0][0].is_null()) return {BundleState::in_progress, {}};
+    return {BundleState::settled,
+            {row[0][0].as<int>(), row[0][1].is_null() ? "" : row[0][1].as<std::string>()}};
+  });
+}
+
+void PostgresRequestStore::settle_bundle(const BundleKey& bundle, const BundleOutcome& refused) {
+  with_connection(*pool_, [&](pqxx::connection& c) {
+    pqxx::work transaction(c);
+    transaction.exec_params0(
+        "UPDATE bundles SET status = $1, answer = $2 WHERE credentials_sha256 = $3 "
+        "AND body_sha256 = $4 AND status IS NULL",
+        refused.status, refused.body, bundle.credentials_sha256, bundle.body_sha256);
+    transaction.commit();
+  });
+}
+
+void PostgresRequestStore::release_bundle(const BundleKey& bundle) {
+  with_connection(*pool_, [&](pqxx::connection& c) {
+    pqxx::work transaction(c);
+    transaction.exec_params0(
+        "DELETE FROM bundles WHERE credentials_sha256 = $1 AND body_sha256 = $2 "
+        "AND status IS NULL",
+        bundle.credentials_sha256, bundle.body_sha256);
+    transaction.commit();
+  });
 }
 
 std::optional<ReceivedResult> PostgresRequestStore::pick_up(const std::string& nonce,
@@ -255,6 +323,7 @@ std::size_t PostgresRequestStore::purge(std::int64_t now, const RetentionPolicy&
         "DELETE FROM requests WHERE (used_at IS NULL AND created_at < $1) OR "
         "(used_at IS NOT NULL AND nonce NOT IN (SELECT nonce FROM results))",
         now - policy.request_lifetime);
+    transaction.exec0("DELETE FROM bundles WHERE nonce NOT IN (SELECT nonce FROM requests)");
     transaction.commit();
     return static_cast<std::size_t>(purged.affected_rows());
   });
@@ -268,6 +337,7 @@ bool PostgresRequestStore::forget(const std::string& nonce, std::int64_t now) {
         transaction.exec_params0("DELETE FROM results WHERE nonce = $1", nonce).affected_rows() > 0;
     transaction.exec_params0(
         "UPDATE requests SET used_at = $1 WHERE nonce = $2 AND used_at IS NULL", now, nonce);
+    transaction.exec_params0("DELETE FROM bundles WHERE nonce = $1", nonce);
     transaction.commit();
     return held;
   });

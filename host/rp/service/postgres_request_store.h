@@ -8,6 +8,11 @@
 // for the first to commit, then find the row used, so exactly one copy of a bundle lands
 // whichever worker it reached. The transaction is opened after the decryption, never
 // held across an HSM call (the caller's order, kept by RelyingPartyService).
+//
+// Before that, a bundle is leased by one INSERT ... ON CONFLICT DO UPDATE ... WHERE (new,
+// lease run out, or a refusal of another body): of the copies racing in over every
+// worker exactly one gets the lease and asks the HSM; the others read the row behind its
+// lock and answer 409 or the stored outcome.
 #pragma once
 
 #include <cstddef>
@@ -31,9 +36,15 @@ class PostgresRequestStore final : public RequestStore {
                    std::int64_t now) override;
   [[nodiscard]] bool has_request(const std::string& nonce) override;
   [[nodiscard]] std::optional<IssuedRequest> request(const std::string& nonce) override;
+  using RequestStore::claim_and_store;
   ClaimOutcome claim_and_store(const std::string& nonce, std::int64_t now,
                                std::int64_t max_age_seconds, const ReceivedResult& result,
-                               const std::vector<StoredFile>& files) override;
+                               const std::vector<StoredFile>& files, const BundleKey* bundle,
+                               const BundleOutcome& accepted) override;
+  [[nodiscard]] BundleBegin begin_bundle(const BundleKey& bundle, const std::string& nonce,
+                                         std::int64_t now, std::int64_t lease_seconds) override;
+  void settle_bundle(const BundleKey& bundle, const BundleOutcome& refused) override;
+  void release_bundle(const BundleKey& bundle) override;
   [[nodiscard]] std::optional<ReceivedResult> pick_up(const std::string& nonce,
                                                       std::int64_t now) override;
   [[nodiscard]] std::optional<ReceivedResult> result(const std::string& nonce) override;

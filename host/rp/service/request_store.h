@@ -49,6 +49,34 @@ struct IssuedRequest {
   std::optional<std::int64_t> picked_up_at;  // first time the page read the result
 };
 
+// A bundle as the store recognises it before any HSM call (RelyingPartyService::callback
+// computes both digests, hex). credentials_sha256 is the key: copies of one bundle, which
+// would cost the same RSA decryption, share it. body_sha256 (the whole POST body) tells
+// an exact copy from a bundle that reuses the credentials with other elements or another
+// receipt: a refusal is replayed only to the exact copy, so a tampered neighbour cannot
+// make the genuine bundle's refusal stick.
+struct BundleKey {
+  std::string credentials_sha256;
+  std::string body_sha256;
+};
+
+// What a bundle was answered, once known.
+struct BundleOutcome {
+  int status = 0;
+  std::string body;  // the answer's JSON body
+};
+
+enum class BundleState {
+  leased,       // this caller holds the lease: go to the HSM, then settle or release
+  in_progress,  // another caller holds an unexpired lease
+  settled,      // answered before: the outcome says how
+};
+
+struct BundleBegin {
+  BundleState state = BundleState::leased;
+  BundleOutcome outcome;  // when settled
+};
+
 // How long rows live (seconds).
 struct RetentionPolicy {
   std::int64_t request_lifetime = 600;       // an unanswered request, from its issue
@@ -65,9 +93,33 @@ class RequestStore {
   [[nodiscard]] virtual std::optional<IssuedRequest> request(const std::string& nonce) = 0;
   // Claims the nonce (unused, issued here, not older than max_age_seconds) and stores
   // what arrived, atomically; anything else changes nothing.
+  // With a bundle, its accepted outcome (status 200, answer) is written in the same
+  // transaction, so a copy never finds the nonce spent and the bundle still leased.
   virtual ClaimOutcome claim_and_store(const std::string& nonce, std::int64_t now,
                                        std::int64_t max_age_seconds, const ReceivedResult& result,
-                                       const std::vector<StoredFile>& files) = 0;
+                                       const std::vector<StoredFile>& files,
+                                       const BundleKey* bundle, const BundleOutcome& accepted) = 0;
+  ClaimOutcome claim_and_store(const std::string& nonce, std::int64_t now,
+                               std::int64_t max_age_seconds, const ReceivedResult& result,
+                               const std::vector<StoredFile>& files) {
+    return claim_and_store(nonce, now, max_age_seconds, result, files, nullptr, {});
+  }
+
+  // Bundles, recognised before the HSM is asked: one short transaction each, never one
+  // held across the HSM call. begin_bundle leases a new bundle (or one whose lease ran
+  // out at `now`: its holder died) for lease_seconds, or says it is in progress
+  // elsewhere, or returns its settled outcome: an accepted bundle's for any copy, a
+  // refusal's only for an exact copy (a different body_sha256 takes the row over).
+  // nonce is the receipt's, so the row goes with its request (purge, forget).
+  [[nodiscard]] virtual BundleBegin begin_bundle(const BundleKey& bundle, const std::string& nonce,
+                                                 std::int64_t now, std::int64_t lease_seconds) = 0;
+  // Records a refusal (a 400 or 410 that a copy would get again) for the leased bundle;
+  // changes nothing when it is settled already or another body took it over.
+  virtual void settle_bundle(const BundleKey& bundle, const BundleOutcome& refused) = 0;
+  // Gives up an unsettled lease (the HSM or the database failed for a moment), so a retry
+  // may try again at once.
+  virtual void release_bundle(const BundleKey& bundle) = 0;
+
   // The result, noting the first pickup time (kept when already set).
   [[nodiscard]] virtual std::optional<ReceivedResult> pick_up(const std::string& nonce,
                                                               std::int64_t now) = 0;
@@ -75,11 +127,13 @@ class RequestStore {
   [[nodiscard]] virtual std::optional<std::vector<std::uint8_t>> file(
       const std::string& nonce, const std::string& file_id) = 0;
   // Deletes requests that expired unanswered and results (with their files and request)
-  // older than the policy allows. Returns how many requests went.
+  // older than the policy allows, and the bundles of every request gone. Returns how
+  // many requests went.
   virtual std::size_t purge(std::int64_t now, const RetentionPolicy& policy) = 0;
   // Removes the nonce's result and files at once (`idvault-rp forget`, the holder's erase
-  // request) and spends the nonce if it was open, so nothing can land for it afterwards;
-  // the purge takes the request row. Returns whether a result was still held.
+  // request) with the nonce's bundles, and spends the nonce if it was open, so nothing can
+  // land for it afterwards; the purge takes the request row. Returns whether a result was
+  // still held.
   virtual bool forget(const std::string& nonce, std::int64_t now) = 0;
 };
 

@@ -47,7 +47,11 @@ SqliteRequestStore::SqliteRequestStore(const std::filesystem::path& path)
       "CREATE TABLE IF NOT EXISTS files (nonce TEXT NOT NULL REFERENCES requests(nonce), "
       "  file_id TEXT NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (nonce, file_id));"
       "CREATE INDEX IF NOT EXISTS requests_created ON requests (created_at);"
-      "CREATE INDEX IF NOT EXISTS results_received ON results (received_at);");
+      "CREATE INDEX IF NOT EXISTS results_received ON results (received_at);"
+      "CREATE TABLE IF NOT EXISTS bundles (credentials_sha256 TEXT PRIMARY KEY, "
+      "  nonce TEXT NOT NULL, body_sha256 TEXT NOT NULL, lease_until INTEGER NOT NULL, "
+      "  status INTEGER, answer TEXT);"
+      "CREATE INDEX IF NOT EXISTS bundles_nonce ON bundles (nonce);");
   // A store from before read tokens: its rows get none, so no page can read them over HTTP.
   if (!has_column(db_, "requests", "read_token_sha256")) {
     db_.execute(
@@ -89,7 +93,9 @@ std::optional<IssuedRequest> SqliteRequestStore::request(const std::string& nonc
 ClaimOutcome SqliteRequestStore::claim_and_store(const std::string& nonce, std::int64_t now,
                                                  std::int64_t max_age_seconds,
                                                  const ReceivedResult& result,
-                                                 const std::vector<StoredFile>& files) {
+                                                 const std::vector<StoredFile>& files,
+                                                 const BundleKey* bundle,
+                                                 const BundleOutcome& accepted) {
   std::lock_guard lock(mutex_);
   vault::SqliteTransaction transaction(db_);
   auto lookup = db_.prepare("SELECT created_at, used_at FROM requests WHERE nonce = ?");
@@ -114,8 +120,74 @@ ClaimOutcome SqliteRequestStore::claim_and_store(const std::string& nonce, std::
         .bind_blob(3, file.bytes)
         .run();
   }
+  if (bundle != nullptr) {
+    db_.prepare(
+           "INSERT INTO bundles (credentials_sha256, nonce, body_sha256, lease_until, status, "
+           "answer) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (credentials_sha256) DO UPDATE SET "
+           "nonce = excluded.nonce, body_sha256 = excluded.body_sha256, status = excluded.status, "
+           "answer = excluded.answer")
+        .bind(1, bundle->credentials_sha256)
+        .bind(2, nonce)
+        .bind(3, bundle->body_sha256)
+        .bind(4, now)
+        .bind(5, static_cast<std::int64_t>(accepted.status))
+        .bind(6, accepted.body)
+        .run();
+  }
   transaction.commit();
   return ClaimOutcome::claimed;
+}
+
+BundleBegin SqliteRequestStore::begin_bundle(const BundleKey& bundle, const std::string& nonce,
+                                             std::int64_t now, std::int64_t lease_seconds) {
+  std::lock_guard lock(mutex_);
+  // BEGIN IMMEDIATE: another process on the same file waits, so the look and the lease
+  // are one step for every process, as PostgreSQL's upsert is.
+  vault::SqliteTransaction transaction(db_);
+  auto lookup = db_.prepare(
+      "SELECT body_sha256, lease_until, status, answer FROM bundles WHERE credentials_sha256 = ?");
+  lookup.bind(1, bundle.credentials_sha256);
+  if (lookup.step()) {
+    if (lookup.is_null(2)) {
+      if (lookup.integer(1) > now) return {BundleState::in_progress, {}};
+    } else if (lookup.integer(2) == 200 || lookup.text(0) == bundle.body_sha256) {
+      return {BundleState::settled,
+              {static_cast<int>(lookup.integer(2)), lookup.is_null(3) ? "" : lookup.text(3)}};
+    }
+  }
+  // New, or its holder's lease ran out, or a refusal of another body: this caller's now.
+  db_.prepare(
+         "INSERT OR REPLACE INTO bundles (credentials_sha256, nonce, body_sha256, lease_until) "
+         "VALUES (?, ?, ?, ?)")
+      .bind(1, bundle.credentials_sha256)
+      .bind(2, nonce)
+      .bind(3, bundle.body_sha256)
+      .bind(4, now + lease_seconds)
+      .run();
+  transaction.commit();
+  return {BundleState::leased, {}};
+}
+
+void SqliteRequestStore::settle_bundle(const BundleKey& bundle, const BundleOutcome& refused) {
+  std::lock_guard lock(mutex_);
+  db_.prepare(
+         "UPDATE bundles SET status = ?, answer = ? WHERE credentials_sha256 = ? "
+         "AND body_sha256 = ? AND status IS NULL")
+      .bind(1, static_cast<std::int64_t>(refused.status))
+      .bind(2, refused.body)
+      .bind(3, bundle.credentials_sha256)
+      .bind(4, bundle.body_sha256)
+      .run();
+}
+
+void SqliteRequestStore::release_bundle(const BundleKey& bundle) {
+  std::lock_guard lock(mutex_);
+  db_.prepare(
+         "DELETE FROM bundles WHERE credentials_sha256 = ? AND body_sha256 = ? "
+         "AND status IS NULL")
+      .bind(1, bundle.credentials_sha256)
+      .bind(2, bundle.body_sha256)
+      .run();
 }
 
 std::optional<ReceivedResult> SqliteRequestStore::pick_up(const std::string& nonce,
@@ -162,6 +234,7 @@ std::size_t SqliteRequestStore::purge(std::int64_t now, const RetentionPolicy& p
       .bind(1, now - policy.request_lifetime)
       .run();
   const auto purged = static_cast<std::size_t>(sqlite3_changes(db_.handle()));
+  db_.execute("DELETE FROM bundles WHERE nonce NOT IN (SELECT nonce FROM requests)");
   transaction.commit();
   return purged;
 }
@@ -172,6 +245,7 @@ bool SqliteRequestStore::forget(const std::string& nonce, std::int64_t now) {
   db_.prepare("DELETE FROM files WHERE nonce = ?").bind(1, nonce).run();
   db_.prepare("DELETE FROM results WHERE nonce = ?").bind(1, nonce).run();
   const bool held = sqlite3_changes(db_.handle()) > 0;
+  db_.prepare("DELETE FROM bundles WHERE nonce = ?").bind(1, nonce).run();
   db_.prepare("UPDATE requests SET used_at = ? WHERE nonce = ? AND used_at IS NULL")
       .bind(1, now)
       .bind(2, nonce)

@@ -21,9 +21,15 @@ class SqliteRequestStore final : public RequestStore {
                    std::int64_t now) override;
   [[nodiscard]] bool has_request(const std::string& nonce) override;
   [[nodiscard]] std::optional<IssuedRequest> request(const std::string& nonce) override;
+  using RequestStore::claim_and_store;
   ClaimOutcome claim_and_store(const std::string& nonce, std::int64_t now,
                                std::int64_t max_age_seconds, const ReceivedResult& result,
-                               const std::vector<StoredFile>& files) override;
+                               const std::vector<StoredFile>& files, const BundleKey* bundle,
+                               const BundleOutcome& accepted) override;
+  [[nodiscard]] BundleBegin begin_bundle(const BundleKey& bundle, const std::string& nonce,
+                                         std::int64_t now, std::int64_t lease_seconds) override;
+  void settle_bundle(const BundleKey& bundle, const BundleOutcome& refused) override;
+  void release_bundle(const BundleKey& bundle) override;
   [[nodiscard]] std::optional<ReceivedResult> pick_up(const std::string& nonce,
                                                       std::int64_t now) override;
   [[nodiscard]] std::optional<ReceivedResult> result(const std::string& nonce) override;

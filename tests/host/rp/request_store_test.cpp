@@ -119,6 +119,8 @@ class RequestStoreBehaviour : public ::testing::TestWithParam<std::string> {
   idvault::testing::TempDir dir_{"idvault-rp-store"};
   std::string db_;
   std::unique_ptr<RequestStore> store_;
+  const idvault::rp::BundleKey bundle_{"c1", "body-1"};
+  const idvault::rp::BundleKey same_credentials_other_body_{"c1", "body-2"};
 };
 
 const ReceivedResult kResult{R"({"elements":["passport"]})", "null", 0};
@@ -260,6 +262,104 @@ TEST_P(RequestStoreBehaviour, AStoreOpenedAgainFindsWhatWasStored) {
   EXPECT_EQ(reopened->claim_and_store("n1", 1020, 600, kResult, {}), ClaimOutcome::replayed);
 }
 
+// Bundles: recognised by the SHA-256 of their credentials before any HSM call.
+using idvault::rp::BundleKey;
+using idvault::rp::BundleOutcome;
+using idvault::rp::BundleState;
+
+TEST_P(RequestStoreBehaviour, ABundleIsLeasedOnceAndTakenOverWhenItsLeaseRunsOut) {
+  EXPECT_EQ(store_->begin_bundle(bundle_, "n1", 1000, 30).state, BundleState::leased);
+  EXPECT_EQ(store_->begin_bundle(bundle_, "n1", 1000, 30).state, BundleState::in_progress);
+  // Another body with the same credentials would cost the same HSM operation: it waits too.
+  EXPECT_EQ(store_->begin_bundle(same_credentials_other_body_, "n1", 1029, 30).state,
+            BundleState::in_progress);
+  // Its holder died (kill -9) and never settled: the bundle is not blocked for ever.
+  EXPECT_EQ(store_->begin_bundle(bundle_, "n1", 1030, 30).state, BundleState::leased);
+  EXPECT_EQ(store_->begin_bundle(bundle_, "n1", 1031, 30).state, BundleState::in_progress);
+  EXPECT_EQ(store_->begin_bundle(BundleKey{"c2", "body-1"}, "n1", 1031, 30).state,
+            BundleState::leased);
+}
+
+TEST_P(RequestStoreBehaviour, ARefusalIsAnsweredAgainToAnExactCopyOnly) {
+  ASSERT_EQ(store_->begin_bundle(bundle_, "n1", 1000, 30).state, BundleState::leased);
+  store_->settle_bundle(bundle_, BundleOutcome{400, R"({"error":"tampered"})"});
+  for (const std::int64_t at : {1001, 5000}) {  // settled: no lease to run out
+    const auto again = store_->begin_bundle(bundle_, "n1", at, 30);
+    EXPECT_EQ(again.state, BundleState::settled);
+    EXPECT_EQ(again.outcome.status, 400);
+    EXPECT_EQ(again.outcome.body, R"({"error":"tampered"})");
+  }
+  // A tampered neighbour's refusal never sticks to the genuine bundle: it is tried.
+  EXPECT_EQ(store_->begin_bundle(same_credentials_other_body_, "n1", 1002, 30).state,
+            BundleState::leased);
+  // The first body's late settle changes nothing now.
+  store_->settle_bundle(bundle_, BundleOutcome{410, "late"});
+  EXPECT_EQ(store_->begin_bundle(same_credentials_other_body_, "n1", 1003, 30).state,
+            BundleState::in_progress);
+  store_->settle_bundle(same_credentials_other_body_, BundleOutcome{410, "expired"});
+  store_->settle_bundle(same_credentials_other_body_, BundleOutcome{400, "settled once"});
+  const auto second = store_->begin_bundle(same_credentials_other_body_, "n1", 1004, 30);
+  EXPECT_EQ(second.state, BundleState::settled);
+  EXPECT_EQ(second.outcome.status, 410);
+  EXPECT_EQ(second.outcome.body, "expired");
+}
+
+TEST_P(RequestStoreBehaviour, AReleasedBundleMayBeTriedAgainAtOnce) {
+  ASSERT_EQ(store_->begin_bundle(bundle_, "n1", 1000, 30).state, BundleState::leased);
+  store_->release_bundle(bundle_);  // the HSM answered 503
+  EXPECT_EQ(store_->begin_bundle(bundle_, "n1", 1001, 30).state, BundleState::leased);
+  store_->settle_bundle(bundle_, BundleOutcome{400, "refused"});
+  store_->release_bundle(bundle_);  // a settled bundle stays settled
+  EXPECT_EQ(store_->begin_bundle(bundle_, "n1", 1002, 30).state, BundleState::settled);
+}
+
+TEST_P(RequestStoreBehaviour, TheAcceptedOutcomeLandsInTheClaimsTransaction) {
+  store_->add_request("n1", "d", 1000);
+  ASSERT_EQ(store_->begin_bundle(bundle_, "n1", 1010, 30).state, BundleState::leased);
+  ASSERT_EQ(store_->claim_and_store("n1", 1010, 600, kResult, kFiles, &bundle_,
+                                    BundleOutcome{200, R"({"status":"accepted"})"}),
+            ClaimOutcome::claimed);
+  // Any copy with these credentials, exact or not, finds it accepted.
+  for (const auto& copy : {bundle_, same_credentials_other_body_}) {
+    const auto again = store_->begin_bundle(copy, "n1", 1011, 30);
+    EXPECT_EQ(again.state, BundleState::settled);
+    EXPECT_EQ(again.outcome.status, 200);
+    EXPECT_EQ(again.outcome.body, R"({"status":"accepted"})");
+  }
+  store_->settle_bundle(bundle_, BundleOutcome{409, "late"});
+  store_->release_bundle(bundle_);
+  EXPECT_EQ(store_->begin_bundle(bundle_, "n1", 1012, 30).outcome.status, 200);
+
+  // A claim that fails writes no outcome: the bundle stays leased to its holder, who settles.
+  const BundleKey other{"c2", "body-3"};
+  ASSERT_EQ(store_->begin_bundle(other, "n1", 1020, 30).state, BundleState::leased);
+  EXPECT_EQ(store_->claim_and_store("n1", 1020, 600, kResult, {}, &other, BundleOutcome{200, "x"}),
+            ClaimOutcome::replayed);
+  EXPECT_EQ(store_->begin_bundle(other, "n1", 1021, 30).state, BundleState::in_progress);
+  EXPECT_EQ(store_->result("n1")->received_at, 1010);
+}
+
+TEST_P(RequestStoreBehaviour, PurgeAndForgetTakeTheBundlesWithTheirRequest) {
+  store_->add_request("forgotten", "d", 1000);
+  store_->add_request("expiring", "d", 1000);
+  store_->add_request("kept", "d", 4900);
+  const BundleKey forgotten{"c-forgotten", "b"};
+  const BundleKey expiring{"c-expiring", "b"};
+  const BundleKey kept{"c-kept", "b"};
+  for (const auto& [key, nonce] : {std::pair{forgotten, "forgotten"},
+                                   std::pair{expiring, "expiring"}, std::pair{kept, "kept"}}) {
+    ASSERT_EQ(store_->begin_bundle(key, nonce, 1000, 30).state, BundleState::leased);
+    store_->settle_bundle(key, BundleOutcome{400, "refused"});
+  }
+  (void)store_->forget("forgotten", 1010);
+  EXPECT_EQ(store_->begin_bundle(forgotten, "forgotten", 1011, 30).state, BundleState::leased);
+  EXPECT_EQ(store_->begin_bundle(expiring, "expiring", 1011, 30).state, BundleState::settled);
+
+  EXPECT_EQ(store_->purge(5000, idvault::rp::RetentionPolicy{600, 3600}), 2U);
+  EXPECT_EQ(store_->begin_bundle(expiring, "expiring", 5001, 30).state, BundleState::leased);
+  EXPECT_EQ(store_->begin_bundle(kept, "kept", 5001, 30).state, BundleState::settled);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, RequestStoreBehaviour,
                          ::testing::Values(std::string("sqlite"), std::string("postgresql")),
                          [](const auto& info) { return info.param; });
@@ -308,6 +408,45 @@ TEST(PostgresRequestStore, SixteenWorkersClaimingOneNonceExactlyOneWins) {
     ASSERT_TRUE(stored.has_value());
     EXPECT_EQ(stored->report_json.rfind("{\"worker\":", 0), 0U);
   }
+}
+
+// 16 workers, each with its own store, begin one bundle at once, round after round:
+// exactly one holds the lease, the others see it in progress.
+TEST(PostgresRequestStore, SixteenWorkersBeginningOneBundleExactlyOneLeasesIt) {
+  if (!idvault::testing::PostgresServer::available())
+    IDVAULT_SKIP_MISSING_PEER(idvault::testing::PostgresServer::missing());
+  const std::string db = fresh_database("lease");
+  constexpr int kWorkers = 16;
+  constexpr int kRounds = 25;
+  std::vector<std::unique_ptr<RequestStore>> stores;
+  stores.reserve(kWorkers);
+  for (int i = 0; i < kWorkers; ++i)
+    stores.push_back(std::make_unique<idvault::rp::PostgresRequestStore>(db, 1));
+  std::vector<std::atomic<int>> leases(kRounds);
+  std::atomic<int> failures{0};
+  std::barrier start(kWorkers);
+  std::vector<std::thread> workers;
+  workers.reserve(kWorkers);
+  for (int i = 0; i < kWorkers; ++i) {
+    workers.emplace_back([&, i] {
+      for (int round = 0; round < kRounds; ++round) {
+        start.arrive_and_wait();
+        try {
+          const auto begun = stores[i]->begin_bundle(
+              idvault::rp::BundleKey{"c" + std::to_string(round), "b"}, "n", 1000, 30);
+          if (begun.state == idvault::rp::BundleState::leased)
+            ++leases[round];
+          else if (begun.state != idvault::rp::BundleState::in_progress)
+            ++failures;
+        } catch (const std::exception&) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& worker : workers) worker.join();
+  EXPECT_EQ(failures.load(), 0);
+  for (int round = 0; round < kRounds; ++round) EXPECT_EQ(leases[round].load(), 1) << round;
 }
 
 // A restarted server costs the calls under way, not the store: the next call reconnects.
