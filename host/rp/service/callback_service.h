@@ -52,7 +52,7 @@ struct ServiceConfig {
   std::string service_id = "idvault-rp-demo";
   std::int64_t nonce_max_age_seconds = 600;
   std::vector<vault::Bytes> trusted_verifiers;
-  std::size_t decryptors = 4;                 // shares decrypted at once (each its own HSM session)
+  std::size_t decryptors = 4;  // shares decrypted at once (each its own HSM session)
   // --queue-timeout-ms: how long a POST /callback waits for a free decryptor before it is
   // answered 503 with Retry-After (the HSM is saturated; the holder's app tries again).
   std::int64_t queue_timeout_ms = 10000;

@@ -25,9 +25,9 @@ struct TokenKeyGroup::Live {
 
 struct TokenKeyGroup::Member {
   std::string uri;
-  std::mutex mutex;  // guards live
+  std::mutex mutex;                  // guards live
   std::shared_ptr<const Live> live;  // null while set aside
-  std::mutex rebuild_mutex;  // one rebuild of this token at a time
+  std::mutex rebuild_mutex;          // one rebuild of this token at a time
   http::Counter* operations = nullptr;
   http::Counter* set_aside = nullptr;
   http::Gauge* up = nullptr;
@@ -58,8 +58,8 @@ TokenKeyGroup::TokenKeyGroup(std::filesystem::path module, const std::vector<std
                                             "HSM operations done, by token", {"token"});
     set_aside = &options_.metrics->counter("idvault_rp_hsm_token_set_aside_total",
                                            "Times a token was set aside", {"token"});
-    up = &options_.metrics->gauge("idvault_rp_hsm_token_up", "1 while a token is in use",
-                                  {"token"});
+    up =
+        &options_.metrics->gauge("idvault_rp_hsm_token_up", "1 while a token is in use", {"token"});
   }
   std::exception_ptr first_failure;
   for (const auto& uri : key_uris) {
@@ -79,6 +79,9 @@ TokenKeyGroup::TokenKeyGroup(std::filesystem::path module, const std::vector<std
         throw KeyMismatch("the key " + uri + " is not the same key as " + key_uris.front() +
                           ": every --key must name the same (cloned) key");
       }
+      if (std::find(loaded_.begin(), loaded_.end(), live->token.token()->module_ptr()) ==
+          loaded_.end())
+        loaded_.push_back(live->token.token()->module_ptr());
       member->live = std::move(live);
       if (member->up != nullptr) member->up->set(1);
     } catch (const KeyMismatch&) {

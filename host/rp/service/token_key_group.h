@@ -51,6 +51,10 @@
 #include "vault/keys/keys.h"
 #include "vault/signed/element_error_signature.h"
 
+namespace idvault::p11 {
+class Module;
+}
+
 namespace idvault::rp {
 
 struct KeyGroupOptions {
@@ -108,6 +112,9 @@ class TokenKeyGroup final : public vault::ServiceKey, public vault::ErrorSigning
   void probe_loop();
 
   std::filesystem::path module_;
+  // Held for the group's life: without it, setting aside the last token in use would
+  // finalize and unload the library, and finding it again would load it anew.
+  std::vector<std::shared_ptr<p11::Module>> loaded_;
   SecretBytes pin_;
   KeyGroupOptions options_;
   std::vector<std::unique_ptr<Member>> members_;
