@@ -28,6 +28,9 @@ struct TokenKeyGroup::Member {
   std::mutex mutex;                  // guards live
   std::shared_ptr<const Live> live;  // null while set aside
   std::mutex rebuild_mutex;          // one rebuild of this token at a time
+  // The token refused the PIN (or locked it): never tried again, so a wrong PIN is not
+  // sent every probe interval until the token locks.
+  std::atomic<bool> pin_refused{false};
   http::Counter* operations = nullptr;
   http::Counter* set_aside = nullptr;
   http::Gauge* up = nullptr;
@@ -42,6 +45,11 @@ void back_off(int round) {
   const double base = 25.0 * static_cast<double>(1 << std::min(round, 4));
   const double jitter = 0.5 + std::uniform_real_distribution<double>(0.0, 1.0)(random);
   std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(base * jitter));
+}
+
+bool is_pin_refusal(const p11::Pkcs11Error& e) {
+  return e.kind() == p11::ErrorKind::pin_incorrect || e.kind() == p11::ErrorKind::pin_locked ||
+         e.kind() == p11::ErrorKind::final_try_refused;
 }
 
 }  // namespace
@@ -86,6 +94,10 @@ TokenKeyGroup::TokenKeyGroup(std::filesystem::path module, const std::vector<std
       if (member->up != nullptr) member->up->set(1);
     } catch (const KeyMismatch&) {
       throw;
+    } catch (const p11::Pkcs11Error& e) {
+      if (!first_failure) first_failure = std::current_exception();
+      if (is_pin_refusal(e)) member->pin_refused = true;
+      say("token of " + uri + " set aside at start: " + e.what());
     } catch (const std::exception& e) {
       if (!first_failure) first_failure = std::current_exception();
       say("token of " + uri + " set aside at start: " + e.what());
@@ -149,6 +161,7 @@ std::shared_ptr<const TokenKeyGroup::Live> TokenKeyGroup::rebuild(Member& member
     if (member.live && member.live.get() != stale) return member.live;
   }
   const bool was_in_use = stale != nullptr;
+  if (member.pin_refused) return nullptr;
   try {
     if (reinitialize && stale != nullptr) stale->token.token()->module().reinitialize();
     auto fresh = std::make_shared<const Live>(module_, member.uri, pin_);
@@ -162,6 +175,11 @@ std::shared_ptr<const TokenKeyGroup::Live> TokenKeyGroup::rebuild(Member& member
     if (!was_in_use) say("token of " + member.uri + " answers again: taken back");
     return fresh;
   } catch (const std::exception& e) {
+    if (const auto* refusal = dynamic_cast<const p11::Pkcs11Error*>(&e);
+        refusal != nullptr && is_pin_refusal(*refusal)) {
+      member.pin_refused = true;
+      say("token of " + member.uri + " refused the PIN: not tried again: " + e.what());
+    }
     if (was_in_use) set_aside(member, stale, e.what());
     return nullptr;
   }

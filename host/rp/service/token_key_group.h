@@ -30,7 +30,8 @@
 // service answers 503).
 //
 // A set-aside token is tried again every probe_interval by a thread of the group's own
-// and taken back when it opens, logs in and has the same public key. Thread-safe.
+// and taken back when it opens, logs in and has the same public key; one that refused
+// the PIN (or has it locked) is never tried again. Thread-safe.
 #pragma once
 
 #include <atomic>
