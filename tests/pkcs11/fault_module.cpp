@@ -252,7 +252,8 @@ bool session_pulled(const char* function, CK_SESSION_HANDLE session) {
   if (g_target->C_GetSessionInfo(session, &info) != CKR_OK) return false;
   const std::string label = pulled_label(info.slotID);
   if (label.empty()) return false;
-  if (const char* path = std::getenv("IDVAULT_FAULT_LOG")) {
+  // The environment is set before the module loads and never changed after.
+  if (const char* path = std::getenv("IDVAULT_FAULT_LOG")) {  // NOLINT(concurrency-mt-unsafe)
     const std::string line = std::string(function) + " removed " + label + "\n";
     int fd = ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd >= 0) {

@@ -85,6 +85,8 @@ class TokenKeyGroup final : public vault::ServiceKey, public vault::ErrorSigning
   ~TokenKeyGroup() override;
   TokenKeyGroup(const TokenKeyGroup&) = delete;  // owns the probing thread
   TokenKeyGroup& operator=(const TokenKeyGroup&) = delete;
+  TokenKeyGroup(TokenKeyGroup&&) = delete;  // the thread holds this
+  TokenKeyGroup& operator=(TokenKeyGroup&&) = delete;
 
   [[nodiscard]] SecretBytes decrypt_oaep_sha1(vault::ByteView ciphertext) const override;
   [[nodiscard]] std::string public_key_pem() const override { return public_key_pem_; }
