@@ -20,7 +20,7 @@ void fail_unless_about_data(Token& token, const char* function, CK_RV rv) {
   token.raise_if_gone(function, rv);
   const ErrorClass kind = classify(rv);
   if (kind == ErrorClass::reopen_session || kind == ErrorClass::relogin ||
-      kind == ErrorClass::retry) {
+      kind == ErrorClass::reinitialize || kind == ErrorClass::retry) {
     token.fail(function, rv);
   }
 }

@@ -142,6 +142,8 @@ ErrorClass classify(CK_RV rv) noexcept {
       return ErrorClass::reopen_session;
     case CKR_USER_NOT_LOGGED_IN:
       return ErrorClass::relogin;
+    case CKR_CRYPTOKI_NOT_INITIALIZED:
+      return ErrorClass::reinitialize;
     case CKR_HOST_MEMORY:
     case CKR_DEVICE_MEMORY:
     case CKR_SESSION_COUNT:
@@ -209,6 +211,8 @@ std::string_view to_string(ErrorClass c) noexcept {
       return "reopen_session";
     case ErrorClass::relogin:
       return "relogin";
+    case ErrorClass::reinitialize:
+      return "reinitialize";
     case ErrorClass::token_gone:
       return "token_gone";
     case ErrorClass::user_error:

@@ -22,6 +22,7 @@ enum class ErrorClass {
   retry,           // transient: the same call may succeed later
   reopen_session,  // the session is unusable; a fresh one may work
   relogin,         // the token forgot the login
+  reinitialize,    // the module forgot C_Initialize: initialise it again, then log in again
   token_gone,      // removed, replaced or dead: drop everything bound to it
   user_error,      // bad input, wrong PIN, unsupported request: tell the user
   fatal,           // the module or token misbehaved

@@ -67,7 +67,9 @@ Login::~Login() {
 
 void Login::close() noexcept {
   if (token_ == nullptr) return;
-  if (token_->drop_login()) {
+  // A token marked gone took its login with it; a C_Logout now could only log out a
+  // Login made since on the same token come back (a new Token object).
+  if (token_->drop_login() && !token_->gone()) {
     (void)token_->call(IDVAULT_P11_FN(C_Logout), pinned_.handle());
     // Not C_CloseAllSessions: a stale Session owner could later close a handle number the
     // module has reused for someone else. The pool closes exactly what it opened.

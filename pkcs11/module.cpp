@@ -135,6 +135,25 @@ CK_INFO Module::info() const {
   return info;
 }
 
+void Module::reinitialize() {
+  CK_C_INITIALIZE_ARGS args{};
+  args.flags = CKF_OS_LOCKING_OK;
+  args.pReserved = nullptr;
+  const CK_RV rv = call(IDVAULT_P11_FN(C_Initialize), &args);
+  // Another caller got there first: just as good.
+  if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED)
+    throw ModuleLoadError(path_.string(), "C_Initialize failed: " + rv_name(rv), rv);
+  // Sessions, logins and object handles did not survive the old initialisation.
+  std::vector<std::shared_ptr<Token>> tokens;
+  {
+    std::lock_guard lock(tokens_mutex_);
+    for (auto& [slot, entry] : tokens_) {
+      if (auto token = entry.lock()) tokens.push_back(std::move(token));
+    }
+  }
+  for (const auto& token : tokens) token->mark_gone();
+}
+
 std::vector<CK_SLOT_ID> Module::slots_with_token() const {
   // The list can grow between the two calls (hot-plug); retry on CKR_BUFFER_TOO_SMALL.
   for (;;) {
@@ -152,7 +171,10 @@ std::vector<CK_SLOT_ID> Module::slots_with_token() const {
 std::shared_ptr<Token> Module::token_at(CK_SLOT_ID slot) {
   std::lock_guard lock(tokens_mutex_);
   auto& entry = tokens_[slot];
-  if (auto existing = entry.lock(); existing && existing->present_in_slot()) return existing;
+  // A Token marked gone stays gone (its sessions and handles are dead) even when the same
+  // token is back in the slot: the caller gets a new one.
+  if (auto existing = entry.lock(); existing && !existing->gone() && existing->present_in_slot())
+    return existing;
   auto token = std::make_shared<Token>(shared_from_this(), slot);
   entry = token;
   return token;

@@ -71,6 +71,12 @@ class Module : public std::enable_shared_from_this<Module> {
     if (rv != CKR_OK) throw Pkcs11Error(rv, name, token_label);
   }
 
+  // After CKR_CRYPTOKI_NOT_INITIALIZED (the library lost its state: a network HSM's client
+  // restarted, a fork): C_Initialize again (CKR_CRYPTOKI_ALREADY_INITIALIZED counts as
+  // done) and mark every Token of this module gone, so callers find their token anew and
+  // log in again. Throws ModuleLoadError when C_Initialize fails.
+  void reinitialize();
+
   // Slots that have a token present (C_GetSlotList(CK_TRUE)).
   [[nodiscard]] std::vector<CK_SLOT_ID> slots_with_token() const;
 

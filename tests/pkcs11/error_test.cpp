@@ -26,6 +26,7 @@ TEST(Pkcs11Error, ClassifiesOnce) {
   EXPECT_EQ(classify(CKR_TOKEN_NOT_PRESENT), ErrorClass::token_gone);
   EXPECT_EQ(classify(CKR_SESSION_HANDLE_INVALID), ErrorClass::reopen_session);
   EXPECT_EQ(classify(CKR_USER_NOT_LOGGED_IN), ErrorClass::relogin);
+  EXPECT_EQ(classify(CKR_CRYPTOKI_NOT_INITIALIZED), ErrorClass::reinitialize);
   EXPECT_EQ(classify(CKR_SESSION_COUNT), ErrorClass::retry);
   EXPECT_EQ(classify(CKR_MECHANISM_INVALID), ErrorClass::user_error);
   EXPECT_EQ(classify(CKR_GENERAL_ERROR), ErrorClass::fatal);

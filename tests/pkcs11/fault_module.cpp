@@ -15,6 +15,9 @@
 //   removed 0|1                     the token is (not) pulled out
 //   count FUNCTION                  changes nothing; appends "FUNCTION count" to the log
 //                                   for every call, so a test counts what the token did
+//   removed-token LABEL 0|1         only the token labelled LABEL is (not) pulled out: its
+//                                   slot shows no token, its sessions fail
+//                                   CKR_DEVICE_REMOVED (logged as "FUNCTION removed LABEL")
 //
 // FUNCTION is a Cryptoki name (C_Sign) or * for any session-bound call (slot and token
 // queries, which a presence poll makes, never match *). Counts restart when the file
@@ -26,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -33,6 +37,7 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -69,6 +74,7 @@ struct Script {
   struct stat seen {};
   bool loaded = false;
   std::vector<Rule> rules;
+  std::set<std::string> pulled_labels;  // removed-token LABEL 1
 };
 
 Script& script() {
@@ -115,6 +121,7 @@ void load_rules(Script& state, const char* path) {
   std::ifstream file(path);
   std::string line;
   bool pulled = false;
+  std::set<std::string> pulled_labels;
   while (std::getline(file, line)) {
     if (auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
     std::istringstream words(line);
@@ -124,6 +131,12 @@ void load_rules(Script& state, const char* path) {
       int on = 0;
       words >> on;
       pulled = on != 0;
+      continue;
+    }
+    if (verb == "removed-token") {
+      std::string label;
+      int on = 0;
+      if ((words >> label >> on) && on != 0) pulled_labels.insert(label);
       continue;
     }
     Rule rule;
@@ -148,6 +161,7 @@ void load_rules(Script& state, const char* path) {
     state.rules.push_back(rule);
   }
   g_file_removed = pulled;
+  state.pulled_labels = std::move(pulled_labels);
 }
 
 void note(const char* function, const Rule& rule) {
@@ -175,6 +189,7 @@ bool next_rule(const char* function, Rule& out) {
   struct stat now {};
   if (::stat(path, &now) != 0) {
     state.rules.clear();
+    state.pulled_labels.clear();
     state.loaded = false;
     g_file_removed = false;
     return false;
@@ -217,6 +232,53 @@ CK_RV scripted(const char* function) {
   return rule.rv;
 }
 
+// ---- one token pulled out (removed-token LABEL 1) --------------------------------------
+
+// The label of the token in slot, if that token is pulled out ("" otherwise).
+std::string pulled_label(CK_SLOT_ID slot) {
+  Rule unused;
+  (void)next_rule(nullptr, unused);  // a call already past its hook sees a pull made since
+  {
+    Script& state = script();
+    std::lock_guard lock(state.mutex);
+    if (state.pulled_labels.empty()) return {};
+  }
+  CK_TOKEN_INFO info{};
+  if (g_target->C_GetTokenInfo(slot, &info) != CKR_OK) return {};
+  std::string label(reinterpret_cast<const char*>(info.label), sizeof info.label);
+  label.erase(label.find_last_not_of(' ') + 1);
+  Script& state = script();
+  std::lock_guard lock(state.mutex);
+  return state.pulled_labels.count(label) != 0 ? label : std::string();
+}
+
+bool slot_pulled(CK_SLOT_ID slot) {
+  return !pulled_label(slot).empty();
+}
+
+// Whether session is on a pulled-out token; logs the refusal of function when it is.
+bool session_pulled(const char* function, CK_SESSION_HANDLE session) {
+  {
+    Script& state = script();
+    std::lock_guard lock(state.mutex);
+    if (state.pulled_labels.empty()) return false;
+  }
+  CK_SESSION_INFO info{};
+  if (g_target->C_GetSessionInfo(session, &info) != CKR_OK) return false;
+  const std::string label = pulled_label(info.slotID);
+  if (label.empty()) return false;
+  // The environment is set before the module loads and never changed after.
+  if (const char* path = std::getenv("IDVAULT_FAULT_LOG")) {  // NOLINT(concurrency-mt-unsafe)
+    const std::string line = std::string(function) + " removed " + label + "\n";
+    int fd = ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      [[maybe_unused]] auto written = ::write(fd, line.data(), line.size());
+      ::close(fd);
+    }
+  }
+  return true;
+}
+
 // Wraps one member of the function list: scripted faults first, then whatever was there.
 template <auto Member, typename Fn>
 struct Hook;
@@ -246,6 +308,26 @@ CK_RV get_slot_list(CK_BBOOL present, CK_SLOT_ID_PTR list, CK_ULONG_PTR count) {
     *count = 0;
     return CKR_OK;
   }
+  if (present) {
+    CK_ULONG all_count = 0;
+    CK_RV rv = g_target->C_GetSlotList(present, nullptr, &all_count);
+    if (rv != CKR_OK) return rv;
+    std::vector<CK_SLOT_ID> slots(all_count);
+    rv = g_target->C_GetSlotList(present, slots.data(), &all_count);
+    if (rv != CKR_OK) return rv;
+    slots.resize(all_count);
+    std::vector<CK_SLOT_ID> shown;
+    for (CK_SLOT_ID slot : slots) {
+      if (!slot_pulled(slot)) shown.push_back(slot);
+    }
+    if (list != nullptr && *count < shown.size()) {
+      *count = shown.size();
+      return CKR_BUFFER_TOO_SMALL;
+    }
+    if (list != nullptr) std::copy(shown.begin(), shown.end(), list);
+    *count = shown.size();
+    return CKR_OK;
+  }
   return g_target->C_GetSlotList(present, list, count);
 }
 
@@ -253,49 +335,49 @@ CK_RV get_slot_info(CK_SLOT_ID slot, CK_SLOT_INFO_PTR info) {
   Rule unused;
   (void)next_rule(nullptr, unused);
   const CK_RV rv = g_target->C_GetSlotInfo(slot, info);
-  if (rv == CKR_OK && removed()) info->flags &= ~CKF_TOKEN_PRESENT;
+  if (rv == CKR_OK && (removed() || slot_pulled(slot))) info->flags &= ~CKF_TOKEN_PRESENT;
   return rv;
 }
 
 CK_RV get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info) {
   Rule unused;
   (void)next_rule(nullptr, unused);
-  if (removed()) return CKR_TOKEN_NOT_PRESENT;
+  if (removed() || slot_pulled(slot)) return CKR_TOKEN_NOT_PRESENT;
   const CK_RV rv = g_target->C_GetTokenInfo(slot, info);
   if (rv == CKR_OK) info->flags |= g_extra_flags.load();
   return rv;
 }
 
 CK_RV login(CK_SESSION_HANDLE session, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG len) {
-  if (removed()) return CKR_DEVICE_REMOVED;
+  if (removed() || session_pulled("C_Login", session)) return CKR_DEVICE_REMOVED;
   if (g_forced_login.load()) return g_login_rv.load();
   return g_target->C_Login(session, user, pin, len);
 }
 
 CK_RV open_session(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app, CK_NOTIFY notify,
                    CK_SESSION_HANDLE_PTR out) {
-  if (removed()) return CKR_DEVICE_REMOVED;
+  if (removed() || slot_pulled(slot)) return CKR_DEVICE_REMOVED;
   return g_target->C_OpenSession(slot, flags, app, notify, out);
 }
 
 CK_RV get_session_info(CK_SESSION_HANDLE session, CK_SESSION_INFO_PTR info) {
-  if (removed()) return CKR_DEVICE_REMOVED;
+  if (removed() || session_pulled("C_GetSessionInfo", session)) return CKR_DEVICE_REMOVED;
   return g_target->C_GetSessionInfo(session, info);
 }
 
 CK_RV decrypt_init(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_OBJECT_HANDLE key) {
-  if (removed()) return CKR_DEVICE_REMOVED;
+  if (removed() || session_pulled("C_DecryptInit", session)) return CKR_DEVICE_REMOVED;
   return g_target->C_DecryptInit(session, mechanism, key);
 }
 
 CK_RV decrypt(CK_SESSION_HANDLE session, CK_BYTE_PTR in, CK_ULONG in_len, CK_BYTE_PTR out,
               CK_ULONG_PTR out_len) {
-  if (removed()) return CKR_DEVICE_REMOVED;
+  if (removed() || session_pulled("C_Decrypt", session)) return CKR_DEVICE_REMOVED;
   return g_target->C_Decrypt(session, in, in_len, out, out_len);
 }
 
 CK_RV sign_init(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_OBJECT_HANDLE key) {
-  if (removed()) return CKR_DEVICE_REMOVED;
+  if (removed() || session_pulled("C_SignInit", session)) return CKR_DEVICE_REMOVED;
   return g_target->C_SignInit(session, mechanism, key);
 }
 

@@ -72,5 +72,33 @@ TEST_F(RemovableTokenTest, ReinsertedTokenIsANewTokenObject) {
   EXPECT_NO_THROW((void)again->sessions().acquire());
 }
 
+// A Login on the token that went away must not log out the one made on it since it came
+// back (the token's login state is the token's, not the Token object's).
+TEST_F(RemovableTokenTest, ALoginOnTheTokenBackOutlivesTheOldOne) {
+  auto old_login = std::make_unique<Login>(Login::open(token, softhsm.pin()));
+  faults.remove_token();
+  EXPECT_THROW((void)token->sessions().acquire(), TokenGone);
+  faults.remove_token(false);
+  auto again = resolve_token(module, Uri::parse(softhsm.uri()));
+  ASSERT_NE(again.get(), token.get());
+  Login login = Login::open(again, softhsm.pin());
+  old_login.reset();
+  const KeyPair pair = generate_rsa_key_pair(again, 2048, {"service", {0x01}});
+  const RsaPrivateKey key(pair.private_key);
+  const Bytes ciphertext = idvault::testing::oaep_encrypt(*public_key_of(pair.public_key),
+                                                          idvault::testing::random_bytes(32));
+  EXPECT_NO_THROW((void)key.decrypt_oaep(ciphertext));
+}
+
+// After CKR_CRYPTOKI_NOT_INITIALIZED: C_Initialize again (already initialised counts as
+// done), and every Token of the module is gone, so its users find it anew.
+TEST_F(RemovableTokenTest, ReinitializedModuleFindsItsTokensAnew) {
+  EXPECT_NO_THROW(module->reinitialize());
+  EXPECT_TRUE(token->gone());
+  auto again = resolve_token(module, Uri::parse(softhsm.uri()));
+  EXPECT_NE(again.get(), token.get());
+  EXPECT_NO_THROW((void)again->sessions().acquire());
+}
+
 }  // namespace
 }  // namespace idvault::p11::test

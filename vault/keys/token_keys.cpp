@@ -18,6 +18,7 @@ bool is_about_the_token(const p11::Pkcs11Error& e) {
   return e.kind() == p11::ErrorKind::token_gone ||
          e.kind() == p11::ErrorKind::unsupported_mechanism ||
          e.error_class() == p11::ErrorClass::relogin ||
+         e.error_class() == p11::ErrorClass::reinitialize ||
          e.error_class() == p11::ErrorClass::reopen_session ||
          e.error_class() == p11::ErrorClass::retry ||
          e.error_class() == p11::ErrorClass::token_gone;

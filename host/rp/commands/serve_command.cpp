@@ -12,7 +12,7 @@
 #include "host/rp/commands/rp_commands.h"
 #include "host/rp/service/callback_service.h"
 #include "host/rp/service/request_store.h"
-#include "host/rp/service/service_token.h"
+#include "host/rp/service/token_key_group.h"
 #include "vault/signed/attestation.h"
 
 namespace idvault::rp {
@@ -23,7 +23,7 @@ int run_serve(const std::vector<std::string>& args) {
   po::options_description options("idvault-rp serve");
   std::string listen;
   std::string module;
-  std::string key_uri;
+  std::vector<std::string> key_uris;
   std::string db = ":memory:";
   ServiceConfig config;
   std::int64_t max_age_minutes = 10;
@@ -34,7 +34,9 @@ int run_serve(const std::vector<std::string>& args) {
   options.add_options()("listen", po::value(&listen)->required(),
                         "IPv4 address and port, e.g. 127.0.0.1:8080 (port 0: any)");
   pin::add_module_option(options, module);
-  options.add_options()("key", po::value(&key_uri)->required(), "URI of the service key");
+  options.add_options()("key", po::value(&key_uris)->required(),
+                        "URI of the service key; repeat to name the same (cloned) key on "
+                        "several tokens of an HA group");
   pin::add_pin_file_option(options);
   options.add_options()(
       "db", po::value(&db),
@@ -50,13 +52,16 @@ int run_serve(const std::vector<std::string>& args) {
       "how long a result is kept for the service's records (the page reads it once)")(
       "max-body-bytes", po::value(&max_body), "largest bundle accepted (413 above)")(
       "decryptors", po::value(&config.decryptors), "shares decrypted at once (HSM sessions)")(
+      "queue-timeout-ms", po::value(&config.queue_timeout_ms),
+      "how long a bundle waits for a free decryptor before a 503 with Retry-After")(
       "trust-verifier", po::value<std::vector<std::string>>(),
       "a verification provider's public key PEM (repeatable)")(
       "tls-cert", po::value(&tls_cert), "serve HTTPS: the certificate chain PEM (with --tls-key)")(
       "tls-key", po::value(&tls_key), "the TLS certificate's private key PEM (with --tls-cert)");
   auto vm = cli::parse_command_line(
       args, options,
-      "usage: idvault-rp serve --listen 127.0.0.1:PORT --module SO --key URI [--db F] "
+      "usage: idvault-rp serve --listen 127.0.0.1:PORT --module SO --key URI [--key URI]... "
+      "[--db F] "
       "[--pin-file F] [--scope S] [--keep-days N] [--trust-verifier PEM]... "
       "[--tls-cert PEM --tls-key PEM]");
   if (!vm) return 0;
@@ -81,13 +86,16 @@ int run_serve(const std::vector<std::string>& args) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   http::prepare_process_for_serving();
 
-  ServiceToken service = ServiceToken::open(module, key_uri, pin::read_token_pin(*vm));
-  const vault::TokenServiceKey key = service.service_key(key_uri);
-  const TokenErrorSigningKey signer(service, key_uri);
+  http::MetricsRegistry metrics;
+  KeyGroupOptions key_options;
+  key_options.metrics = &metrics;
+  key_options.log = [](const std::string& message) {
+    std::cerr << "idvault-rp serve: " << message << std::endl;
+  };
+  const TokenKeyGroup key(module, key_uris, pin::read_token_pin(*vm), key_options);
   const std::unique_ptr<RequestStore> opened_store = open_request_store(db);
   RequestStore& store = *opened_store;
 
-  http::MetricsRegistry metrics;
   http::ServerOptions server_options;
   server_options.max_body_bytes = max_body;
   server_options.rate_limited_paths = {"/request"};  // each one stores a row
@@ -105,8 +113,8 @@ int run_serve(const std::vector<std::string>& args) {
                            std::to_string(server.port());
   config.public_url = vm->count("public-url") ? (*vm)["public-url"].as<std::string>() : base;
   config.metrics = &metrics;
-  config.healthy = [&service] { return service.answers(); };
-  endpoints = std::make_unique<RelyingPartyService>(key, signer, store, config);
+  config.healthy = [&key] { return key.answers(); };
+  endpoints = std::make_unique<RelyingPartyService>(key, key, store, config);
   endpoints->purge_expired();
 
   // Between signals, purge once a minute, so an idle server keeps nothing past its time.

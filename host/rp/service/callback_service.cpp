@@ -35,16 +35,30 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
-// Exclusive use of one pooled worker; waits when all are busy.
+namespace {
+// Every decryptor stayed busy for the whole queue timeout.
+class DecryptorsBusy : public std::runtime_error {
+ public:
+  DecryptorsBusy() : std::runtime_error("every decryptor is busy") {}
+};
+}  // namespace
+
+// Exclusive use of one pooled worker; waits when all are busy, up to the queue timeout
+// (DecryptorsBusy after it).
 class RelyingPartyService::WorkerLease {
  public:
   explicit WorkerLease(RelyingPartyService& service) : service_(service) {
     const auto asked = std::chrono::steady_clock::now();
     std::unique_lock lock(service_.pool_mutex_);
-    service_.pool_returned_.wait(lock, [&] {
-      return !service_.idle_workers_.empty() ||
-             service_.workers_made_ < service_.config_.decryptors;
-    });
+    const bool free = service_.pool_returned_.wait_until(
+        lock, asked + std::chrono::milliseconds(service_.config_.queue_timeout_ms), [&] {
+          return !service_.idle_workers_.empty() ||
+                 service_.workers_made_ < service_.config_.decryptors;
+        });
+    if (!free) {
+      service_.metrics_.stage_seconds.with({"wait"}).observe(seconds_since(asked));
+      throw DecryptorsBusy();
+    }
     if (!service_.idle_workers_.empty()) {
       worker_ = std::move(service_.idle_workers_.back());
       service_.idle_workers_.pop_back();
@@ -216,6 +230,7 @@ RelyingPartyService::RelyingPartyService(const vault::ServiceKey& key,
       metered_key_(key_, metrics_),
       metered_signer_(signer_, metrics_) {
   if (config_.decryptors == 0) config_.decryptors = 1;
+  if (config_.queue_timeout_ms < 1) config_.queue_timeout_ms = 1;
   // A bad scope fails at start, not per request.
   page_html_ = demo_page_html(vault::describe_scope(vault::parse_scope(config_.scope_text)));
   if (!config_.clock) config_.clock = unix_now;
@@ -292,8 +307,16 @@ http::Response RelyingPartyService::handle(const http::Request& request) noexcep
     if (request.path == "/result") return result(request);
     if (request.path == "/file") return file(request);
     return http::Response::error(404, "no such page");
+  } catch (const DecryptorsBusy&) {
+    metrics_.refused("busy");
+    http::Response busy = http::Response::error(503, "the service is busy: try again shortly");
+    busy.headers.emplace_back("Retry-After", "1");
+    return busy;
   } catch (const p11::Pkcs11Error& e) {
-    return http::Response::error(503, std::string("the HSM is not available: ") + e.what());
+    http::Response down =
+        http::Response::error(503, std::string("the HSM is not available: ") + e.what());
+    down.headers.emplace_back("Retry-After", "5");
+    return down;
   } catch (const StoreUnavailable&) {
     // The database went away (PostgreSQL restarted, the network to it cut): nothing was
     // stored, a nonce claimed in a transaction that did not commit stays open, and the

@@ -9,8 +9,10 @@
 //                     {"status":"accepted","nonce","errors": signed element errors | null}
 //                     400 junk, undecryptable or without a receipt, 409 replay (or the
 //                     same bundle being processed by another worker), 410 request
-//                     expired (or never made here); an exact copy of a refused bundle
-//                     gets the same refusal without another HSM operation
+//                     expired (or never made here), 503 with Retry-After when every
+//                     decryptor stayed busy past queue_timeout_ms or no token of the
+//                     service key answered; an exact copy of a refused bundle gets the
+//                     same refusal without another HSM operation
 //   GET  /result?nonce=N   {"status":"pending"} or {"status":"received","report","errors"}
 //   GET  /file?nonce=N&file_id=F   a decrypted file, for the page's thumbnails
 //   GET  /metrics     Prometheus text: the registry's families (service_metrics.h, and
@@ -52,7 +54,10 @@ struct ServiceConfig {
   std::string service_id = "idvault-rp-demo";
   std::int64_t nonce_max_age_seconds = 600;
   std::vector<vault::Bytes> trusted_verifiers;
-  std::size_t decryptors = 4;                 // shares decrypted at once (each its own HSM session)
+  std::size_t decryptors = 4;  // shares decrypted at once (each its own HSM session)
+  // --queue-timeout-ms: how long a POST /callback waits for a free decryptor before it is
+  // answered 503 with Retry-After (the HSM is saturated; the holder's app tries again).
+  std::int64_t queue_timeout_ms = 10000;
   std::int64_t pickup_window_seconds = 300;   // the page reads result and files this long
   std::int64_t keep_seconds = 7 * 24 * 3600;  // --keep-days: results kept for the records
   // How long a bundle is leased to the worker decrypting it; a worker that dies holding
