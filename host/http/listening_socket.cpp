@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <system_error>
 #include <utility>
 
 #include "host/http/server.h"
@@ -35,7 +36,7 @@ ListeningSocket::ListeningSocket(std::string_view listen) {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
     throw std::runtime_error("cannot listen on " + std::string(listen) + ": " +
-                             std::strerror(error));
+                             std::generic_category().message(error));
   }
   host_ = std::move(host);
   port_ = ntohs(address.sin_port);

@@ -8,12 +8,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
+#include <cstring>  // sigabbrev_np
 #include <exception>
 #include <iostream>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace idvault::http {
@@ -97,7 +98,8 @@ int run_prefork(const PreforkOptions& options, const std::function<int(const Wor
     Slot& slot = slots[index];
     slot.restart_at.reset();
     if (pid < 0) {
-      std::cerr << name << ": cannot start a worker: " << std::strerror(errno) << std::endl;
+      std::cerr << name << ": cannot start a worker: " << std::generic_category().message(errno)
+                << std::endl;
       slot.pid = 0;
       slot.restart_at = Clock::now() + options.max_backoff;
       return;
