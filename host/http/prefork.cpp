@@ -107,7 +107,9 @@ int run_prefork(const PreforkOptions& options, const std::function<int(const Wor
     slot.pid = pid;
     slot.started = Clock::now();
   };
-  for (unsigned i = 0; i < options.workers; ++i) start(i);
+  // The first workers start one after another, each once the one before is serving: a
+  // wrong PIN then costs one login attempt, not one a worker (a token locks after a few).
+  start(0);
 
   unsigned ready_count = 0;
   bool announced = false;
@@ -133,6 +135,8 @@ int run_prefork(const PreforkOptions& options, const std::function<int(const Wor
       if (!announced && ++ready_count >= options.workers) {
         announced = true;
         if (all_ready) all_ready();
+      } else if (!announced) {
+        start(ready_count);
       }
     }
     // Reap on every wake: SIGCHLDs arriving together are one signal.
@@ -146,6 +150,15 @@ int run_prefork(const PreforkOptions& options, const std::function<int(const Wor
       const auto lived = Clock::now() - slot->started;
       slot->pid = 0;
       if (stopping) continue;
+      if (!announced) {
+        // Not started yet: the configuration is wrong (the PIN, the key, the database),
+        // and a replacement would fail the same way.
+        std::cerr << name << ": worker " << index << " (pid " << pid << ") " << describe(status)
+                  << " before it was serving; stopping" << std::endl;
+        result = 1;
+        stopping = true;
+        continue;
+      }
       std::chrono::milliseconds backoff{0};
       if (lived < options.min_uptime) {
         ++rapid_deaths;

@@ -6,7 +6,9 @@
 //
 // The parent never runs a worker's code after fork, so nothing it holds is in a state
 // only a worker knows (it must not have loaded a PKCS#11 module, nor started threads).
-// It waits for signals only:
+// The first workers start one after another, each once the one before has called ready;
+// if one of them dies before that, the parent stops the others and returns 1 (a wrong
+// PIN costs one login attempt, as with one process). Then the parent waits for signals:
 //  - a worker that dies (a crash, kill -9) or ends on its own is logged and replaced
 //    in its slot; after a death within min_uptime of the worker's start the replacement
 //    waits a back-off that doubles with each such death in a row (from first_backoff up

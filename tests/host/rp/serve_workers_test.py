@@ -1,5 +1,6 @@
 """idvault-rp serve --workers 3 on a private PostgreSQL server (tests/support/postgres_server.py):
- - usage errors first: --workers 0, and --workers 3 on the in-memory store;
+ - usage errors first: --workers 0, and --workers 3 on the in-memory store; a wrong PIN
+   ends serve (exit 1) after one login attempt, not one a worker;
  - the one "listening on" line, and requests served by more than one worker (each
    worker's /metrics names its pid: idvault_rp_worker{pid,slot});
  - kill -9 of a worker while a stream of distinct bundles is posted (a dropped
@@ -111,6 +112,16 @@ def main():
         procs.append(holder)
         if holder.stdout.readline().strip() != "ready":
             raise RuntimeError("demo_holder did not start")
+
+        # A wrong PIN: the first worker's login fails, no other worker tries, exit 1.
+        bad_pin = os.path.join(work, "bad-pin")
+        with open(os.open(bad_pin, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write("9999\n")
+        wrong = subprocess.run(common + ["--pin-file", bad_pin, "--db", uri, "--workers", str(WORKERS)],
+                               env=env, capture_output=True, text=True, timeout=20)
+        check(wrong.returncode == 1 and wrong.stderr.count("PIN_INCORRECT") == 1
+              and "before it was serving" in wrong.stderr,
+              f"a wrong PIN: one login attempt, exit 1: {wrong.returncode} {wrong.stderr.strip()!r}")
 
         serve = subprocess.Popen(common + ["--pin-file", pin, "--db", uri, "--workers", str(WORKERS),
                                            "--trust-verifier", os.path.join(holder_dir, "verifier.pem")],
