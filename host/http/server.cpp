@@ -4,6 +4,7 @@
 #include <malloc.h>
 #include <openssl/ssl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -118,7 +119,7 @@ class SessionBase {
 
 class Server::Impl {
  public:
-  Impl(std::string_view listen, Handler handler, ServerOptions options);
+  Impl(ListeningSocket socket, Handler handler, ServerOptions options);
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
   ~Impl();
@@ -578,7 +579,7 @@ asio::ssl::context make_tls_context(const std::filesystem::path& cert,
 
 }  // namespace
 
-Server::Impl::Impl(std::string_view listen, Handler handler, ServerOptions options)
+Server::Impl::Impl(ListeningSocket socket, Handler handler, ServerOptions options)
     : handler_(std::move(handler)),
       options_(std::move(options)),
       admission_(options_.max_connections,
@@ -588,20 +589,19 @@ Server::Impl::Impl(std::string_view listen, Handler handler, ServerOptions optio
       workers_(options_.handler_threads != 0 ? options_.handler_threads : kDefaultHandlerThreads),
       acceptor_(asio::make_strand(io_)),
       accept_pause_(acceptor_.get_executor()) {
-  const auto [host, port] = split_listen_address(listen);
-  ErrorCode ec;
-  const auto address = asio::ip::make_address_v4(host, ec);
-  if (ec) throw std::runtime_error("--listen: '" + host.substr(0, 40) + "' is not an IPv4 address");
   if (options_.tls_cert.empty() != options_.tls_key.empty())
     throw std::runtime_error("TLS needs both a certificate and a key");
   if (!options_.tls_cert.empty())
     tls_.emplace(make_tls_context(options_.tls_cert, options_.tls_key));
-  const tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(512, ec);
-  if (ec) throw std::runtime_error("cannot listen on " + std::string(listen) + ": " + ec.message());
+  if (socket.descriptor() < 0) throw std::logic_error("http::Server: the socket was released");
+  ErrorCode ec;
+  const int descriptor = socket.release();
+  acceptor_.assign(tcp::v4(), descriptor, ec);
+  if (ec) {
+    ::close(descriptor);
+    throw std::runtime_error("cannot serve on " + socket.host() + ":" +
+                             std::to_string(socket.port()) + ": " + ec.message());
+  }
   port_ = acceptor_.local_endpoint().port();
   if (options_.metrics != nullptr) {
     requests_total_ = &options_.metrics->counter(
@@ -743,7 +743,10 @@ void Server::Impl::admit(tcp::socket socket) {
 }
 
 Server::Server(std::string_view listen, Handler handler, ServerOptions options)
-    : impl_(std::make_unique<Impl>(listen, std::move(handler), std::move(options))) {}
+    : Server(ListeningSocket(listen), std::move(handler), std::move(options)) {}
+
+Server::Server(ListeningSocket socket, Handler handler, ServerOptions options)
+    : impl_(std::make_unique<Impl>(std::move(socket), std::move(handler), std::move(options))) {}
 
 Server::~Server() = default;
 

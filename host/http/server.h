@@ -41,6 +41,7 @@
 #include <string_view>
 #include <utility>
 
+#include "host/http/listening_socket.h"
 #include "host/http/message.h"
 #include "host/http/request_rate_limiter.h"
 
@@ -83,6 +84,10 @@ class Server {
   // std::runtime_error naming the address when it cannot listen, or the file when the
   // TLS certificate or key cannot be loaded.
   Server(std::string_view listen, Handler handler, ServerOptions options = {});
+  // On a socket already listening (a pre-forked worker's, prefork.h): the server takes
+  // its descriptor and closes it when it stops; other processes holding the same socket
+  // keep it open and accept from it too.
+  Server(ListeningSocket socket, Handler handler, ServerOptions options = {});
   Server(const Server&) = delete;  // owns the listening socket and its threads
   Server& operator=(const Server&) = delete;
   // Stops, and waits for run() to return if it is running on another thread.

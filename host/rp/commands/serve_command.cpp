@@ -1,11 +1,15 @@
 // idvault-rp serve: the callback endpoint and demo page, with the key on the HSM.
 #include <signal.h>
+#include <unistd.h>
 
+#include <functional>
 #include <iostream>
 #include <thread>
 
 #include "common/cli/command_line.h"
+#include "host/http/listening_socket.h"
 #include "host/http/metrics.h"
+#include "host/http/prefork.h"
 #include "host/http/server.h"
 #include "host/pin/token_options.h"
 #include "host/rp/commands/command_support.h"
@@ -31,6 +35,7 @@ int run_serve(const std::vector<std::string>& args) {
   std::size_t max_body = 32 * 1024 * 1024;
   std::string tls_cert;
   std::string tls_key;
+  int workers = 1;
   options.add_options()("listen", po::value(&listen)->required(),
                         "IPv4 address and port, e.g. 127.0.0.1:8080 (port 0: any)");
   pin::add_module_option(options, module);
@@ -57,19 +62,32 @@ int run_serve(const std::vector<std::string>& args) {
       "trust-verifier", po::value<std::vector<std::string>>(),
       "a verification provider's public key PEM (repeatable)")(
       "tls-cert", po::value(&tls_cert), "serve HTTPS: the certificate chain PEM (with --tls-key)")(
-      "tls-key", po::value(&tls_key), "the TLS certificate's private key PEM (with --tls-cert)");
+      "tls-key", po::value(&tls_key), "the TLS certificate's private key PEM (with --tls-cert)")(
+      "bundle-lease-seconds", po::value(&config.bundle_lease_seconds),
+      "how long a bundle is leased to the worker decrypting it (a worker killed with it "
+      "blocks its copies this long; default 30)")(
+      "workers", po::value(&workers),
+      "processes serving the one socket, each with its own token login (default 1)");
   auto vm = cli::parse_command_line(
       args, options,
       "usage: idvault-rp serve --listen 127.0.0.1:PORT --module SO --key URI [--key URI]... "
       "[--db F] "
       "[--pin-file F] [--scope S] [--keep-days N] [--trust-verifier PEM]... "
-      "[--tls-cert PEM --tls-key PEM]");
+      "[--tls-cert PEM --tls-key PEM] [--workers N]");
   if (!vm) return 0;
+  if (config.bundle_lease_seconds < 1 || config.bundle_lease_seconds > 3600)
+    throw cli::UsageError("--bundle-lease-seconds must be between 1 and 3600");
   if (max_age_minutes < 1) throw cli::UsageError("--nonce-max-age-minutes must be at least 1");
   if (keep_days < 0 || keep_days > 3650)
     throw cli::UsageError("--keep-days must be between 0 and 3650");
   if (tls_cert.empty() != tls_key.empty())
     throw cli::UsageError("--tls-cert and --tls-key go together");
+  if (workers < 1 || workers > 256) throw cli::UsageError("--workers must be between 1 and 256");
+  // A SQLite file is shared safely (WAL, a busy timeout, BEGIN IMMEDIATE claims); memory is not.
+  if (workers > 1 && (db == ":memory:" || db.empty()))
+    throw cli::UsageError(
+        "--workers above 1 needs --db (a SQLite file or postgresql://...): each worker would "
+        "have its own in-memory store");
   config.nonce_max_age_seconds = max_age_minutes * 60;
   config.keep_seconds = keep_days * 24 * 3600;
   if (vm->count("trust-verifier")) {
@@ -78,64 +96,93 @@ int run_serve(const std::vector<std::string>& args) {
     }
   }
 
-  // Signals are taken by one thread with sigwait, so no handler runs inside a Cryptoki call.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   http::prepare_process_for_serving();
-
-  http::MetricsRegistry metrics;
-  KeyGroupOptions key_options;
-  key_options.metrics = &metrics;
-  key_options.log = [](const std::string& message) {
-    std::cerr << "idvault-rp serve: " << message << std::endl;
-  };
-  const TokenKeyGroup key(module, key_uris, pin::read_token_pin(*vm), key_options);
-  const std::unique_ptr<RequestStore> opened_store = open_request_store(db);
-  RequestStore& store = *opened_store;
-
-  http::ServerOptions server_options;
-  server_options.max_body_bytes = max_body;
-  server_options.rate_limited_paths = {"/request"};  // each one stores a row
-  server_options.tls_cert = tls_cert;
-  server_options.tls_key = tls_key;
-  server_options.metrics = &metrics;
-  server_options.metric_routes = service_routes();
-  server_options.handler_threads = handler_threads_for(config);
-  std::unique_ptr<RelyingPartyService> endpoints;
-  http::Server server(
-      listen, [&](const http::Request& request) { return endpoints->handle(request); },
-      server_options);
-  const std::string base = std::string(tls_cert.empty() ? "http://" : "https://") +
-                           http::split_listen_address(listen).first + ":" +
-                           std::to_string(server.port());
+  http::ListeningSocket socket(listen);
+  const std::string base = std::string(tls_cert.empty() ? "http://" : "https://") + socket.host() +
+                           ":" + std::to_string(socket.port());
   config.public_url = vm->count("public-url") ? (*vm)["public-url"].as<std::string>() : base;
-  config.metrics = &metrics;
-  config.healthy = [&key] { return key.answers(); };
-  endpoints = std::make_unique<RelyingPartyService>(key, key, store, config);
-  endpoints->purge_expired();
+  const auto announce = [&base] {
+    std::cout << "idvault-rp serve: listening on " << base << std::endl;
+  };
 
-  // Between signals, purge once a minute, so an idle server keeps nothing past its time.
-  std::thread signals([&] {
-    const timespec minute{60, 0};
-    while (sigtimedwait(&stop_signals, nullptr, &minute) < 0) {
-      try {
-        endpoints->purge_expired();
-      } catch (const std::exception& e) {
-        std::cerr << "idvault-rp serve: purge failed: " << e.what() << "\n";
+  // One process serving the socket; with --workers, one of the workers. Slot 0 purges.
+  const auto serve = [&](const SecretBytes& pin, unsigned slot,
+                         const std::function<void()>& ready) -> int {
+    // Signals are taken by one thread with sigwait, so no handler runs inside a Cryptoki call.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+    http::MetricsRegistry metrics;
+    metrics.gauge("idvault_rp_worker", "This process (1), by pid and worker slot", {"pid", "slot"})
+        .with({std::to_string(::getpid()), std::to_string(slot)})
+        .set(1);
+    KeyGroupOptions key_options;
+    key_options.metrics = &metrics;
+    key_options.log = [](const std::string& message) {
+      std::cerr << "idvault-rp serve: " << message << std::endl;
+    };
+    const TokenKeyGroup key(module, key_uris, pin.clone(), key_options);
+    const std::unique_ptr<RequestStore> opened_store = open_request_store(db);
+    RequestStore& store = *opened_store;
+
+    http::ServerOptions server_options;
+    server_options.max_body_bytes = max_body;
+    server_options.rate_limited_paths = {"/request"};  // each one stores a row
+    server_options.tls_cert = tls_cert;
+    server_options.tls_key = tls_key;
+    server_options.metrics = &metrics;
+    server_options.metric_routes = service_routes();
+    server_options.handler_threads = handler_threads_for(config);
+    std::unique_ptr<RelyingPartyService> endpoints;
+    http::Server server(
+        std::move(socket), [&](const http::Request& request) { return endpoints->handle(request); },
+        server_options);
+    config.metrics = &metrics;
+    config.healthy = [&key] { return key.answers(); };
+    endpoints = std::make_unique<RelyingPartyService>(key, key, store, config);
+    const bool purges = slot == 0;
+    if (purges) endpoints->purge_expired();
+
+    // Between signals, purge once a minute, so an idle server keeps nothing past its time.
+    std::thread signals([&] {
+      const timespec minute{60, 0};
+      while (sigtimedwait(&stop_signals, nullptr, &minute) < 0) {
+        if (!purges) continue;
+        try {
+          endpoints->purge_expired();
+        } catch (const std::exception& e) {
+          std::cerr << "idvault-rp serve: purge failed: " << e.what() << "\n";
+        }
       }
-    }
-    server.stop();
-  });
-  std::cout << "idvault-rp serve: listening on " << base << std::endl;
-  server.run();
-  // Wake the signal thread if the server ended on its own.
-  pthread_kill(signals.native_handle(), SIGTERM);
-  signals.join();
+      server.stop();
+    });
+    ready();
+    server.run();
+    // Wake the signal thread if the server ended on its own.
+    // NOLINTNEXTLINE(bugprone-bad-signal-to-kill-thread): blocked there, taken by its sigtimedwait
+    pthread_kill(signals.native_handle(), SIGTERM);
+    signals.join();
+    return 0;
+  };
+
+  if (workers == 1) {
+    serve(pin::read_token_pin(*vm), 0, announce);
+    std::cerr << "idvault-rp serve: stopped\n";
+    return 0;
+  }
+  // Read once, before any worker exists: the parent never loads the PKCS#11 module.
+  const SecretBytes pin = pin::read_token_pin(*vm);
+  http::PreforkOptions prefork;
+  prefork.workers = static_cast<unsigned>(workers);
+  prefork.log_name = "idvault-rp serve";
+  const int status = http::run_prefork(
+      prefork, [&](const http::WorkerSlot& slot) { return serve(pin, slot.index, slot.ready); },
+      announce);
   std::cerr << "idvault-rp serve: stopped\n";
-  return 0;
+  return status;
 }
 
 }  // namespace idvault::rp

@@ -428,8 +428,14 @@ http::Response RelyingPartyService::callback(const http::Request& request) {
   const BundleBegin begun =
       store_.begin_bundle(key, receipt_nonce, now, config_.bundle_lease_seconds);
   if (begun.state == BundleState::in_progress) {
+    // Not a final answer: the worker holding the lease may have died with it (kill -9),
+    // and then this copy is taken over once the lease runs out. Retry-After tells the
+    // sender when asking again gives the outcome.
     metrics_.refused("replay");
-    return http::Response::error(409, "this bundle is being processed");
+    http::Response busy = http::Response::error(
+        409, "this bundle is being processed: ask again after Retry-After seconds for its outcome");
+    busy.headers.emplace_back("Retry-After", std::to_string(config_.bundle_lease_seconds));
+    return busy;
   }
   if (begun.state == BundleState::settled) {
     if (begun.outcome.status == 200) {

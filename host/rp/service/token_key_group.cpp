@@ -70,6 +70,8 @@ TokenKeyGroup::TokenKeyGroup(std::filesystem::path module, const std::vector<std
         &options_.metrics->gauge("idvault_rp_hsm_token_up", "1 while a token is in use", {"token"});
   }
   std::exception_ptr first_failure;
+  // Told only when another token opened: when none did, the error thrown says it once.
+  std::vector<std::string> set_aside_at_start;
   for (const auto& uri : key_uris) {
     auto member = std::make_unique<Member>();
     member->uri = uri;
@@ -97,14 +99,15 @@ TokenKeyGroup::TokenKeyGroup(std::filesystem::path module, const std::vector<std
     } catch (const p11::Pkcs11Error& e) {
       if (!first_failure) first_failure = std::current_exception();
       if (is_pin_refusal(e)) member->pin_refused = true;
-      say("token of " + uri + " set aside at start: " + e.what());
+      set_aside_at_start.push_back("token of " + uri + " set aside at start: " + e.what());
     } catch (const std::exception& e) {
       if (!first_failure) first_failure = std::current_exception();
-      say("token of " + uri + " set aside at start: " + e.what());
+      set_aside_at_start.push_back("token of " + uri + " set aside at start: " + e.what());
     }
     members_.push_back(std::move(member));
   }
   if (public_key_pem_.empty()) std::rethrow_exception(first_failure);
+  for (const auto& message : set_aside_at_start) say(message);
   prober_ = std::thread([this] { probe_loop(); });
 }
 

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "host/http/listening_socket.h"
 #include "host/http/metrics.h"
 #include "tests/host/http/http_client.h"
 #include "tests/host/http/throwaway_certificate.h"
@@ -488,6 +489,28 @@ TEST(HttpServer, ListensOnPortZeroAndRefusesBadAddressesAndTlsFiles) {
   half.tls_key = "/nonexistent/key.pem";
   EXPECT_THROW(Server("127.0.0.1:0", handler, half), std::runtime_error);
   EXPECT_EQ(split_listen_address("10.0.0.1:8080"), std::make_pair(std::string("10.0.0.1"), 8080));
+}
+
+TEST(HttpServer, ServesASocketBoundBeforehandAndClosesItWhenStopped) {
+  ListeningSocket socket("127.0.0.1:0");
+  const int port = socket.port();
+  EXPECT_GT(port, 0);
+  EXPECT_THROW(ListeningSocket("127.0.0.1:" + std::to_string(port)), std::runtime_error)
+      << "the port is taken";
+  EXPECT_THROW(ListeningSocket("localhost:0"), std::runtime_error);
+  {
+    Server server(std::move(socket), [](const Request&) { return Response::json(200, "{}"); });
+    EXPECT_EQ(server.port(), port);
+    std::thread runner([&] { server.run(); });
+    Client client(port, false);
+    ASSERT_TRUE(client.send("GET / HTTP/1.1\r\n\r\n"));
+    const auto answer = client.read_response();
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->status, 200);
+    server.stop();
+    runner.join();
+  }
+  EXPECT_NO_THROW(ListeningSocket("127.0.0.1:" + std::to_string(port))) << "closed with the server";
 }
 
 TEST(HttpServer, StopBeforeRunMakesRunReturn) {
