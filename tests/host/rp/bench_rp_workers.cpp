@@ -66,7 +66,7 @@ double percentile(std::vector<double> values, double p) {
   return values[index];
 }
 
-const char* const kKeyUri = "pkcs11:token=service;object=rp";
+const char* const kKeyUri = "pkcs11:token=service;object=rp;type=private";
 
 // RSA-OAEP decrypts per second on W threads, each with its own session, through the raw
 // function list of the module the token was opened with.
@@ -168,14 +168,41 @@ struct PostRun {
   std::map<int, int> statuses;
 };
 
+// GET /request from 127.0.0.(2 + n % 200): the endpoint limits each client address to a
+// burst of requests (every one stores a row), and this tool is one client asking for many.
+std::string issue_link(int port, int n) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in source{};
+  source.sin_family = AF_INET;
+  source.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1 + static_cast<unsigned>(n % 200));
+  sockaddr_in server{};
+  server.sin_family = AF_INET;
+  server.sin_port = htons(static_cast<std::uint16_t>(port));
+  server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&source), sizeof source) != 0 ||
+      ::connect(fd, reinterpret_cast<sockaddr*>(&server), sizeof server) != 0) {
+    ::close(fd);
+    throw std::runtime_error("GET /request: cannot connect");
+  }
+  const std::string request =
+      "GET /request HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(request.size())) {
+    ::close(fd);
+    throw std::runtime_error("GET /request: cannot send");
+  }
+  const tst::HttpAnswer answer = tst::read_answer(fd);
+  ::close(fd);
+  if (answer.status != 200) throw std::runtime_error("GET /request: " + answer.head);
+  return nlohmann::json::parse(answer.body).at("link");
+}
+
 // Issues clients*posts requests through GET /request, answers each with a bundle from
 // holder, then posts them from `clients` threads at once.
 PostRun post_bundles(int port, tst::TestHolder& holder, int clients, int posts) {
   std::vector<std::string> bundles;
   for (int i = 0; i < clients * posts; ++i) {
-    const auto issued = tst::http(port, "GET", "/request");
-    if (issued.status != 200) throw std::runtime_error("GET /request: " + issued.head);
-    bundles.push_back(holder.share(nlohmann::json::parse(issued.body).at("link")));
+    bundles.push_back(holder.share(issue_link(port, i)));
   }
   std::vector<std::vector<double>> latency(static_cast<std::size_t>(clients));
   std::vector<std::map<int, int>> statuses(static_cast<std::size_t>(clients));
@@ -275,6 +302,7 @@ int run(std::map<std::string, std::string> flags) {
   env.add_token("service");
   const fs::path pin_file = dir / "pin";
   tst::write_file(pin_file, std::string(tst::kDefaultPin) + "\n");
+  fs::permissions(pin_file, fs::perms::owner_read | fs::perms::owner_write);
   const std::string module = tst::softhsm_module_path();
   const auto keygen = tst::run_process({rp_bin, "keygen", "--module", module, "--token",
                                         "pkcs11:token=service", "--label", "rp", "--pin-file",
@@ -284,6 +312,7 @@ int run(std::map<std::string, std::string> flags) {
   const auto token = p11::open_token("pkcs11:token=service", module);
   const auto login = p11::Login::open(token, idvault::SecretBytes::from_string(tst::kDefaultPin));
 
+  fs::create_directories(dir / "holder");
   tst::TestHolder holder(dir / "holder");
   idvault::vault::PlainElement personal;
   personal.type = idvault::vault::ElementType::personal_details;
