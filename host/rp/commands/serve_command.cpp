@@ -24,6 +24,7 @@ int run_serve(const std::vector<std::string>& args) {
   std::string listen;
   std::string module;
   std::string key_uri;
+  std::string seal_key_uri;
   std::string db = ":memory:";
   ServiceConfig config;
   std::int64_t max_age_minutes = 10;
@@ -34,7 +35,10 @@ int run_serve(const std::vector<std::string>& args) {
   options.add_options()("listen", po::value(&listen)->required(),
                         "IPv4 address and port, e.g. 127.0.0.1:8080 (port 0: any)");
   pin::add_module_option(options, module);
-  options.add_options()("key", po::value(&key_uri)->required(), "URI of the service key");
+  options.add_options()("key", po::value(&key_uri)->required(), "URI of the service key")(
+      "seal-key", po::value(&seal_key_uri),
+      "URI of the AES key results are stored sealed under, on the service key's token "
+      "(default: the one labelled idvault-rp-seal, made by idvault-rp keygen)");
   pin::add_pin_file_option(options);
   options.add_options()(
       "db", po::value(&db),
@@ -56,7 +60,8 @@ int run_serve(const std::vector<std::string>& args) {
       "tls-key", po::value(&tls_key), "the TLS certificate's private key PEM (with --tls-cert)");
   auto vm = cli::parse_command_line(
       args, options,
-      "usage: idvault-rp serve --listen 127.0.0.1:PORT --module SO --key URI [--db F] "
+      "usage: idvault-rp serve --listen 127.0.0.1:PORT --module SO --key URI [--seal-key URI] "
+      "[--db F] "
       "[--pin-file F] [--scope S] [--keep-days N] [--trust-verifier PEM]... "
       "[--tls-cert PEM --tls-key PEM]");
   if (!vm) return 0;
@@ -84,6 +89,8 @@ int run_serve(const std::vector<std::string>& args) {
   ServiceToken service = ServiceToken::open(module, key_uri, pin::read_token_pin(*vm));
   const vault::TokenServiceKey key = service.service_key(key_uri);
   const TokenErrorSigningKey signer(service, key_uri);
+  const vault::TokenMasterKey seal_key = service.seal_key(seal_key_uri);
+  const ResultSealer sealer(seal_key);
   const std::unique_ptr<RequestStore> opened_store = open_request_store(db);
   RequestStore& store = *opened_store;
 
@@ -106,7 +113,7 @@ int run_serve(const std::vector<std::string>& args) {
   config.public_url = vm->count("public-url") ? (*vm)["public-url"].as<std::string>() : base;
   config.metrics = &metrics;
   config.healthy = [&service] { return service.answers(); };
-  endpoints = std::make_unique<RelyingPartyService>(key, signer, store, config);
+  endpoints = std::make_unique<RelyingPartyService>(key, signer, sealer, store, config);
   endpoints->purge_expired();
 
   // Between signals, purge once a minute, so an idle server keeps nothing past its time.

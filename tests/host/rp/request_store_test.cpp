@@ -121,7 +121,13 @@ class RequestStoreBehaviour : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<RequestStore> store_;
 };
 
-const ReceivedResult kResult{R"({"elements":["passport"]})", "null", 0};
+std::vector<std::uint8_t> bytes(std::string_view text) {
+  return {text.begin(), text.end()};
+}
+
+// The store keeps what it is given (sealed by the caller: result_sealer.h) byte for byte.
+const ReceivedResult kResult{bytes("wrapped-key"), bytes(R"({"elements":["passport"]})"),
+                             bytes("null"), 0};
 // Bytes a text column would mangle: NUL, high bytes, a backslash.
 const std::vector<StoredFile> kFiles{{"front", {0x00, 0xff, 0x5c, 0x78, 0x01, 0x00}},
                                      {"selfie", std::vector<std::uint8_t>(70000, 0xa5)}};
@@ -151,19 +157,22 @@ TEST_P(RequestStoreBehaviour, ANonceIsClaimedOnceWithItsResultAndFiles) {
   EXPECT_EQ(store_->claim_and_store("n1", 1010, 600, kResult, kFiles), ClaimOutcome::claimed);
   const auto stored = store_->result("n1");
   ASSERT_TRUE(stored.has_value());
-  EXPECT_EQ(stored->report_json, kResult.report_json);
-  EXPECT_EQ(stored->errors_json, "null");
+  EXPECT_EQ(stored->wrapped_key, kResult.wrapped_key);
+  EXPECT_EQ(stored->report, kResult.report);
+  EXPECT_EQ(stored->errors, bytes("null"));
   EXPECT_EQ(stored->received_at, 1010);
-  EXPECT_EQ(store_->file("n1", "front"), kFiles[0].bytes);
-  EXPECT_EQ(store_->file("n1", "selfie"), kFiles[1].bytes);
+  // A file comes with its result's wrapped data key.
+  EXPECT_EQ(store_->file("n1", "front")->bytes, kFiles[0].bytes);
+  EXPECT_EQ(store_->file("n1", "front")->wrapped_key, kResult.wrapped_key);
+  EXPECT_EQ(store_->file("n1", "selfie")->bytes, kFiles[1].bytes);
   EXPECT_FALSE(store_->file("n1", "back").has_value());
   EXPECT_FALSE(store_->file("n2", "front").has_value());
   EXPECT_TRUE(store_->request("n1")->answered);
 
   // A replay changes nothing, not even with other content.
-  const ReceivedResult other{R"({"elements":[]})", "[]", 0};
+  const ReceivedResult other{bytes("other-key"), bytes(R"({"elements":[]})"), bytes("[]"), 0};
   EXPECT_EQ(store_->claim_and_store("n1", 1020, 600, other, {}), ClaimOutcome::replayed);
-  EXPECT_EQ(store_->result("n1")->report_json, kResult.report_json);
+  EXPECT_EQ(store_->result("n1")->report, kResult.report);
   EXPECT_EQ(store_->result("n1")->received_at, 1010);
 }
 
@@ -189,7 +198,7 @@ TEST_P(RequestStoreBehaviour, PickUpKeepsTheFirstTime) {
   ASSERT_EQ(store_->claim_and_store("n1", 1010, 600, kResult, {}), ClaimOutcome::claimed);
   const auto first = store_->pick_up("n1", 1020);
   ASSERT_TRUE(first.has_value());
-  EXPECT_EQ(first->report_json, kResult.report_json);
+  EXPECT_EQ(first->report, kResult.report);
   EXPECT_EQ(store_->request("n1")->picked_up_at, 1005);  // as the SQLite store always did
   (void)store_->pick_up("n1", 1030);
   EXPECT_EQ(store_->request("n1")->picked_up_at, 1005);
@@ -221,7 +230,7 @@ TEST_P(RequestStoreBehaviour, PurgeDropsExpiredRequestsAndResultsPastTheirKeep) 
   EXPECT_FALSE(store_->file("answered-old", "front").has_value());
   EXPECT_TRUE(store_->has_request("unanswered-fresh"));
   EXPECT_TRUE(store_->result("answered-fresh").has_value());
-  EXPECT_EQ(store_->file("answered-fresh", "front"), kFiles[0].bytes);
+  EXPECT_EQ(store_->file("answered-fresh", "front")->bytes, kFiles[0].bytes);
   EXPECT_EQ(store_->purge(5000, policy), 0U);
   // A purged nonce is unknown again: its bundle cannot land.
   EXPECT_EQ(store_->claim_and_store("answered-old", 5001, 600, kResult, {}), ClaimOutcome::unknown);
@@ -255,9 +264,35 @@ TEST_P(RequestStoreBehaviour, AStoreOpenedAgainFindsWhatWasStored) {
   ASSERT_EQ(store_->claim_and_store("n1", 1010, 600, kResult, kFiles), ClaimOutcome::claimed);
   store_.reset();
   const auto reopened = idvault::rp::open_request_store(db_);  // tables exist: kept
-  EXPECT_EQ(reopened->result("n1")->report_json, kResult.report_json);
-  EXPECT_EQ(reopened->file("n1", "front"), kFiles[0].bytes);
+  EXPECT_EQ(reopened->result("n1")->report, kResult.report);
+  EXPECT_EQ(reopened->file("n1", "front")->bytes, kFiles[0].bytes);
   EXPECT_EQ(reopened->claim_and_store("n1", 1020, 600, kResult, {}), ClaimOutcome::replayed);
+}
+
+// A store from before results were sealed held them in the clear: opening it drops them
+// (their nonces stay spent), so no old plaintext lingers beside the sealed rows.
+TEST(SqliteRequestStore, AStoreFromBeforeSealingLosesItsClearResultsNotItsSpentNonces) {
+  idvault::testing::TempDir dir("idvault-rp-store");
+  {
+    idvault::vault::SqliteDatabase old(dir / "rp.db", true);
+    old.execute(
+        "CREATE TABLE requests (nonce TEXT PRIMARY KEY, created_at INTEGER NOT NULL, "
+        "  used_at INTEGER, read_token_sha256 TEXT NOT NULL DEFAULT '', picked_up_at INTEGER);"
+        "CREATE TABLE results (nonce TEXT PRIMARY KEY REFERENCES requests(nonce), "
+        "  received_at INTEGER NOT NULL, report TEXT NOT NULL, errors TEXT NOT NULL);"
+        "CREATE TABLE files (nonce TEXT NOT NULL REFERENCES requests(nonce), "
+        "  file_id TEXT NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (nonce, file_id));"
+        "INSERT INTO requests VALUES ('n1', 1000, 1010, 'd', NULL);"
+        "INSERT INTO results VALUES ('n1', 1010, '{\"name\":\"ERIKA\"}', 'null');"
+        "INSERT INTO files VALUES ('n1', 'front', x'ffd8ff');");
+  }
+  idvault::rp::SqliteRequestStore store(dir / "rp.db");
+  EXPECT_FALSE(store.result("n1").has_value());
+  EXPECT_FALSE(store.file("n1", "front").has_value());
+  EXPECT_EQ(store.claim_and_store("n1", 1020, 600, kResult, kFiles), ClaimOutcome::replayed);
+  store.add_request("n2", "d", 1000);
+  EXPECT_EQ(store.claim_and_store("n2", 1020, 600, kResult, kFiles), ClaimOutcome::claimed);
+  EXPECT_EQ(store.result("n2")->wrapped_key, kResult.wrapped_key);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RequestStoreBehaviour,
@@ -287,7 +322,8 @@ TEST(PostgresRequestStore, SixteenWorkersClaimingOneNonceExactlyOneWins) {
     workers.emplace_back([&, i] {
       for (int round = 0; round < kRounds; ++round) {
         start.arrive_and_wait();
-        const ReceivedResult mine{"{\"worker\":" + std::to_string(i) + "}", "null", 0};
+        const ReceivedResult mine{bytes("key"), bytes("{\"worker\":" + std::to_string(i) + "}"),
+                                  bytes("null"), 0};
         try {
           const auto outcome =
               stores[i]->claim_and_store("nonce-" + std::to_string(round), 1010, 600, mine, kFiles);
@@ -306,7 +342,8 @@ TEST(PostgresRequestStore, SixteenWorkersClaimingOneNonceExactlyOneWins) {
     EXPECT_EQ(replays[round].load(), kWorkers - 1) << "round " << round;
     const auto stored = stores[0]->result("nonce-" + std::to_string(round));
     ASSERT_TRUE(stored.has_value());
-    EXPECT_EQ(stored->report_json.rfind("{\"worker\":", 0), 0U);
+    const std::string report(stored->report.begin(), stored->report.end());
+    EXPECT_EQ(report.rfind("{\"worker\":", 0), 0U);
   }
 }
 
