@@ -15,6 +15,7 @@
 #include <atomic>
 #include <barrier>
 #include <memory>
+#include <pqxx/pqxx>
 #include <string>
 #include <thread>
 #include <vector>
@@ -293,6 +294,35 @@ TEST(SqliteRequestStore, AStoreFromBeforeSealingLosesItsClearResultsNotItsSpentN
   store.add_request("n2", "d", 1000);
   EXPECT_EQ(store.claim_and_store("n2", 1020, 600, kResult, kFiles), ClaimOutcome::claimed);
   EXPECT_EQ(store.result("n2")->wrapped_key, kResult.wrapped_key);
+}
+
+TEST(PostgresRequestStore, AStoreFromBeforeSealingLosesItsClearResultsNotItsSpentNonces) {
+  if (!idvault::testing::PostgresServer::available())
+    IDVAULT_SKIP_MISSING_PEER(idvault::testing::PostgresServer::missing());
+  const std::string db = fresh_database("unsealed");
+  {
+    pqxx::connection old(db);
+    pqxx::work transaction(old);
+    transaction.exec(
+        "CREATE TABLE requests (nonce TEXT PRIMARY KEY, created_at BIGINT NOT NULL,"
+        "  used_at BIGINT, read_token_sha256 TEXT NOT NULL DEFAULT '', picked_up_at BIGINT);"
+        "CREATE TABLE results (nonce TEXT PRIMARY KEY REFERENCES requests(nonce),"
+        "  received_at BIGINT NOT NULL, report TEXT NOT NULL, errors TEXT NOT NULL);"
+        "CREATE TABLE files (nonce TEXT NOT NULL REFERENCES requests(nonce),"
+        "  file_id TEXT NOT NULL, bytes BYTEA NOT NULL, PRIMARY KEY (nonce, file_id));"
+        "INSERT INTO requests VALUES ('n1', 1000, 1010, 'd', NULL);"
+        "INSERT INTO results VALUES ('n1', 1010, '{\"name\":\"ERIKA\"}', 'null');"
+        "INSERT INTO files VALUES ('n1', 'front', '\\xffd8ff');");
+    transaction.commit();
+  }
+  idvault::rp::PostgresRequestStore store(db, 1);
+  EXPECT_FALSE(store.result("n1").has_value());
+  EXPECT_FALSE(store.file("n1", "front").has_value());
+  EXPECT_EQ(store.claim_and_store("n1", 1020, 600, kResult, kFiles), ClaimOutcome::replayed);
+  store.add_request("n2", "d", 1000);
+  EXPECT_EQ(store.claim_and_store("n2", 1020, 600, kResult, kFiles), ClaimOutcome::claimed);
+  EXPECT_EQ(store.result("n2")->wrapped_key, kResult.wrapped_key);
+  EXPECT_EQ(store.file("n2", "front")->bytes, kFiles[0].bytes);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RequestStoreBehaviour,

@@ -4,7 +4,8 @@ address) once on PostgreSQL and once on a SQLite file. Then `pg_dump` of the dat
 the SQLite file with its -wal and -shm are searched for every plaintext value the holder
 sent and for a run from the middle of each scan, as raw bytes and as the hex a dump
 writes bytea in: no hits. The page still reads the result and each file through /result
-and /file, the same values and bytes. serve without its seal key is a clear error that
+and /file, the same values and bytes. A sealed row altered or moved is a clear 500, never
+other bytes; serve without its seal key is a clear error that
 names the command making one.
 
 usage: sealed_at_rest_test.py RP_BIN DEMO_HOLDER_BIN
@@ -14,6 +15,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -95,15 +97,19 @@ def main():
                     "--pin-file", pin, "--db", db, "--trust-verifier", os.path.join(holder_dir, "verifier.pem"),
                     *extra]
 
-        def accepted_and_read(db):
-            """Starts serve on db, has one bundle accepted, reads it back as the page: the
-            needles (plaintext values and scan runs) and the serve process."""
+        def start_serve(db):
             serve = subprocess.Popen(serve_args(db), env=env, stdout=subprocess.PIPE, text=True)
             procs.append(serve)
             line = serve.stdout.readline()
             if not line.startswith("idvault-rp serve: listening on "):
                 raise RuntimeError(f"serve did not start: {line!r}")
-            base = line.strip().rsplit(" ", 1)[-1]
+            return serve, line.strip().rsplit(" ", 1)[-1]
+
+        def accepted_and_read(db):
+            """Starts serve on db, has one bundle accepted, reads it back as the page: the
+            serve process, the needles (plaintext values and scan runs), the nonce, the
+            page's cookie and the file ids."""
+            serve, base = start_serve(db)
             _, headers, body = fetch(base + "/request")
             nonce = json.loads(body)["nonce"]
             cookie = headers["Set-Cookie"].split(";", 1)[0]
@@ -129,7 +135,7 @@ def main():
                       f"{db}: /file {file_id} is the holder's scan: {status} {scan[:16]!r}")
                 middle = len(scan) // 2
                 needles.append(scan[middle - 24:middle + 24])
-            return serve, needles
+            return serve, needles, nonce, cookie, ids
 
         def no_hits(what, data, needles):
             hits = [needle[:20] for needle in needles
@@ -137,7 +143,7 @@ def main():
             check(not hits, f"{what} ({len(data)} bytes) holds none of {len(needles)} plaintexts: {hits}")
 
         # PostgreSQL: pg_dump of the whole database.
-        serve, needles = accepted_and_read(uri)
+        serve, needles, _, _, _ = accepted_and_read(uri)
         serve.send_signal(signal.SIGTERM)
         serve.wait(timeout=30)
         rows = pg.sql("rp", "SELECT count(*) FROM results; SELECT count(*) FROM files").split()
@@ -150,7 +156,7 @@ def main():
         # SQLite: the file and whatever -wal and -shm serve leaves, read while serve runs
         # (the WAL not yet checkpointed) and after it stopped.
         db_path = os.path.join(work, "rp.db")
-        serve, needles = accepted_and_read(db_path)
+        serve, needles, nonce, cookie, ids = accepted_and_read(db_path)
 
         def sqlite_bytes():
             data = b""
@@ -164,6 +170,45 @@ def main():
         serve.send_signal(signal.SIGTERM)
         serve.wait(timeout=30)
         no_hits("the SQLite file after serve stopped", sqlite_bytes(), needles)
+
+        # Damaged rows: one byte of the sealed report altered, the two scans' rows swapped.
+        # Each is a clear 500 saying so, never other bytes.
+        with sqlite3.connect(db_path) as db:
+            report = bytearray(db.execute("SELECT report FROM results WHERE nonce = ?", (nonce,)).fetchone()[0])
+            report[len(report) // 2] ^= 0x01
+            db.execute("UPDATE results SET report = ? WHERE nonce = ?", (bytes(report), nonce))
+            first, second = (db.execute("SELECT bytes FROM files WHERE nonce = ? AND file_id = ?",
+                                        (nonce, file_id)).fetchone()[0] for file_id in ids[:2])
+            for file_id, data in ((ids[0], second), (ids[1], first)):
+                db.execute("UPDATE files SET bytes = ? WHERE nonce = ? AND file_id = ?", (data, nonce, file_id))
+        serve, base = start_serve(db_path)
+        status, _, body = fetch(f"{base}/result?nonce={nonce}", cookie=cookie)
+        check(status == 500 and b"damaged" in body, f"an altered sealed report is a clear 500: {status} {body!r}")
+        status, _, body = fetch(f"{base}/file?nonce={nonce}&file_id={urllib.parse.quote(ids[0])}", cookie=cookie)
+        check(status == 500 and b"damaged" in body, f"a swapped sealed file is a clear 500: {status} {body!r}")
+        check(serve.poll() is None, "serve is still running")
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(timeout=30)
+
+        # keygen --seal-only: keeps a seal key that is there, makes one under a new label,
+        # which serve then takes by --seal-key.
+        def keygen(*extra):
+            return subprocess.run([rp_bin, "keygen", "--module", MODULE, "--token", "pkcs11:token=service",
+                                   "--pin-file", pin, "--seal-only", *extra], env=env, capture_output=True,
+                                  text=True, timeout=30)
+        kept = keygen()
+        check(kept.returncode == 0 and "keeps the token's seal key" in kept.stderr,
+              f"keygen --seal-only keeps the seal key there: {kept.stderr.strip()}")
+        made = keygen("--seal-label", "seal-2", "--json")
+        check(made.returncode == 0 and "object=seal-2" in json.loads(made.stdout or "{}").get("seal_key_uri", ""),
+              f"keygen --seal-only --seal-label makes a new one: {made.stdout.strip()} {made.stderr.strip()}")
+        other = subprocess.Popen(serve_args(":memory:", "--seal-key", "pkcs11:object=seal-2"), env=env,
+                                 stdout=subprocess.PIPE, text=True)
+        procs.append(other)
+        check(other.stdout.readline().startswith("idvault-rp serve: listening on "),
+              "serve starts with --seal-key naming it")
+        other.send_signal(signal.SIGTERM)
+        other.wait(timeout=30)
 
         # Without its seal key serve does not start, and says how to make one.
         missing = subprocess.run(serve_args(":memory:", "--seal-key", "pkcs11:object=no-such-seal"), env=env,
