@@ -127,8 +127,11 @@ std::vector<std::uint8_t> bytes(std::string_view text) {
 }
 
 // The store keeps what it is given (sealed by the caller: result_sealer.h) byte for byte.
-const ReceivedResult kResult{bytes("wrapped-key"), bytes(R"({"elements":["passport"]})"),
-                             bytes("null"), 0};
+const ReceivedResult& sample_result() {
+  static const ReceivedResult result{bytes("wrapped-key"), bytes(R"({"elements":["passport"]})"),
+                                     bytes("null"), 0};
+  return result;
+}
 // Bytes a text column would mangle: NUL, high bytes, a backslash.
 const std::vector<StoredFile> kFiles{{"front", {0x00, 0xff, 0x5c, 0x78, 0x01, 0x00}},
                                      {"selfie", std::vector<std::uint8_t>(70000, 0xa5)}};
@@ -155,16 +158,17 @@ TEST_P(RequestStoreBehaviour, AnIssuedRequestIsKnownWithItsReadTokenAndUnanswere
 
 TEST_P(RequestStoreBehaviour, ANonceIsClaimedOnceWithItsResultAndFiles) {
   store_->add_request("n1", "d", 1000);
-  EXPECT_EQ(store_->claim_and_store("n1", 1010, 600, kResult, kFiles), ClaimOutcome::claimed);
+  EXPECT_EQ(store_->claim_and_store("n1", 1010, 600, sample_result(), kFiles),
+            ClaimOutcome::claimed);
   const auto stored = store_->result("n1");
   ASSERT_TRUE(stored.has_value());
-  EXPECT_EQ(stored->wrapped_key, kResult.wrapped_key);
-  EXPECT_EQ(stored->report, kResult.report);
+  EXPECT_EQ(stored->wrapped_key, sample_result().wrapped_key);
+  EXPECT_EQ(stored->report, sample_result().report);
   EXPECT_EQ(stored->errors, bytes("null"));
   EXPECT_EQ(stored->received_at, 1010);
   // A file comes with its result's wrapped data key.
   EXPECT_EQ(store_->file("n1", "front")->bytes, kFiles[0].bytes);
-  EXPECT_EQ(store_->file("n1", "front")->wrapped_key, kResult.wrapped_key);
+  EXPECT_EQ(store_->file("n1", "front")->wrapped_key, sample_result().wrapped_key);
   EXPECT_EQ(store_->file("n1", "selfie")->bytes, kFiles[1].bytes);
   EXPECT_FALSE(store_->file("n1", "back").has_value());
   EXPECT_FALSE(store_->file("n2", "front").has_value());
@@ -173,39 +177,40 @@ TEST_P(RequestStoreBehaviour, ANonceIsClaimedOnceWithItsResultAndFiles) {
   // A replay changes nothing, not even with other content.
   const ReceivedResult other{bytes("other-key"), bytes(R"({"elements":[]})"), bytes("[]"), 0};
   EXPECT_EQ(store_->claim_and_store("n1", 1020, 600, other, {}), ClaimOutcome::replayed);
-  EXPECT_EQ(store_->result("n1")->report, kResult.report);
+  EXPECT_EQ(store_->result("n1")->report, sample_result().report);
   EXPECT_EQ(store_->result("n1")->received_at, 1010);
 }
 
 TEST_P(RequestStoreBehaviour, UnknownAndExpiredNoncesAreRefusedAndStoreNothing) {
-  EXPECT_EQ(store_->claim_and_store("never-issued", 1000, 600, kResult, kFiles),
+  EXPECT_EQ(store_->claim_and_store("never-issued", 1000, 600, sample_result(), kFiles),
             ClaimOutcome::unknown);
   EXPECT_FALSE(store_->has_request("never-issued"));
   EXPECT_FALSE(store_->result("never-issued").has_value());
 
   store_->add_request("old", "d", 1000);
-  EXPECT_EQ(store_->claim_and_store("old", 1601, 600, kResult, kFiles), ClaimOutcome::expired);
+  EXPECT_EQ(store_->claim_and_store("old", 1601, 600, sample_result(), kFiles),
+            ClaimOutcome::expired);
   EXPECT_FALSE(store_->request("old")->answered);
   EXPECT_FALSE(store_->result("old").has_value());
   EXPECT_FALSE(store_->file("old", "front").has_value());
   // Exactly at the maximum age it is still answerable.
   store_->add_request("edge", "d", 1000);
-  EXPECT_EQ(store_->claim_and_store("edge", 1600, 600, kResult, {}), ClaimOutcome::claimed);
+  EXPECT_EQ(store_->claim_and_store("edge", 1600, 600, sample_result(), {}), ClaimOutcome::claimed);
 }
 
 TEST_P(RequestStoreBehaviour, PickUpKeepsTheFirstTime) {
   store_->add_request("n1", "d", 1000);
   EXPECT_FALSE(store_->pick_up("n1", 1005).has_value());  // nothing arrived yet
-  ASSERT_EQ(store_->claim_and_store("n1", 1010, 600, kResult, {}), ClaimOutcome::claimed);
+  ASSERT_EQ(store_->claim_and_store("n1", 1010, 600, sample_result(), {}), ClaimOutcome::claimed);
   const auto first = store_->pick_up("n1", 1020);
   ASSERT_TRUE(first.has_value());
-  EXPECT_EQ(first->report, kResult.report);
+  EXPECT_EQ(first->report, sample_result().report);
   EXPECT_EQ(store_->request("n1")->picked_up_at, 1005);  // as the SQLite store always did
   (void)store_->pick_up("n1", 1030);
   EXPECT_EQ(store_->request("n1")->picked_up_at, 1005);
 
   store_->add_request("n2", "d", 1000);
-  ASSERT_EQ(store_->claim_and_store("n2", 1010, 600, kResult, {}), ClaimOutcome::claimed);
+  ASSERT_EQ(store_->claim_and_store("n2", 1010, 600, sample_result(), {}), ClaimOutcome::claimed);
   EXPECT_FALSE(store_->request("n2")->picked_up_at.has_value());
   ASSERT_TRUE(store_->pick_up("n2", 1040).has_value());
   EXPECT_EQ(store_->request("n2")->picked_up_at, 1040);
@@ -219,9 +224,9 @@ TEST_P(RequestStoreBehaviour, PurgeDropsExpiredRequestsAndResultsPastTheirKeep) 
   store_->add_request("unanswered-fresh", "d", 4500);
   store_->add_request("answered-old", "d", 1000);
   store_->add_request("answered-fresh", "d", 4000);
-  ASSERT_EQ(store_->claim_and_store("answered-old", 1100, 600, kResult, kFiles),
+  ASSERT_EQ(store_->claim_and_store("answered-old", 1100, 600, sample_result(), kFiles),
             ClaimOutcome::claimed);
-  ASSERT_EQ(store_->claim_and_store("answered-fresh", 4100, 600, kResult, kFiles),
+  ASSERT_EQ(store_->claim_and_store("answered-fresh", 4100, 600, sample_result(), kFiles),
             ClaimOutcome::claimed);
 
   EXPECT_EQ(store_->purge(5000, policy), 2U);
@@ -234,23 +239,26 @@ TEST_P(RequestStoreBehaviour, PurgeDropsExpiredRequestsAndResultsPastTheirKeep) 
   EXPECT_EQ(store_->file("answered-fresh", "front")->bytes, kFiles[0].bytes);
   EXPECT_EQ(store_->purge(5000, policy), 0U);
   // A purged nonce is unknown again: its bundle cannot land.
-  EXPECT_EQ(store_->claim_and_store("answered-old", 5001, 600, kResult, {}), ClaimOutcome::unknown);
+  EXPECT_EQ(store_->claim_and_store("answered-old", 5001, 600, sample_result(), {}),
+            ClaimOutcome::unknown);
 }
 
 TEST_P(RequestStoreBehaviour, ForgetRemovesTheResultAtOnceAndSpendsAnOpenNonce) {
   store_->add_request("answered", "d", 1000);
-  ASSERT_EQ(store_->claim_and_store("answered", 1010, 600, kResult, kFiles), ClaimOutcome::claimed);
+  ASSERT_EQ(store_->claim_and_store("answered", 1010, 600, sample_result(), kFiles),
+            ClaimOutcome::claimed);
   store_->add_request("open", "d", 1000);
 
   EXPECT_TRUE(store_->forget("answered", 1020));
   EXPECT_FALSE(store_->result("answered").has_value());
   EXPECT_FALSE(store_->file("answered", "front").has_value());
   EXPECT_FALSE(store_->forget("answered", 1021));  // held nothing any more
-  EXPECT_EQ(store_->claim_and_store("answered", 1022, 600, kResult, kFiles),
+  EXPECT_EQ(store_->claim_and_store("answered", 1022, 600, sample_result(), kFiles),
             ClaimOutcome::replayed);
 
   EXPECT_FALSE(store_->forget("open", 1030));  // nothing had arrived
-  EXPECT_EQ(store_->claim_and_store("open", 1031, 600, kResult, kFiles), ClaimOutcome::replayed);
+  EXPECT_EQ(store_->claim_and_store("open", 1031, 600, sample_result(), kFiles),
+            ClaimOutcome::replayed);
   EXPECT_FALSE(store_->result("open").has_value());
   EXPECT_FALSE(store_->forget("never-issued", 1040));
 
@@ -262,12 +270,14 @@ TEST_P(RequestStoreBehaviour, ForgetRemovesTheResultAtOnceAndSpendsAnOpenNonce) 
 
 TEST_P(RequestStoreBehaviour, AStoreOpenedAgainFindsWhatWasStored) {
   store_->add_request("n1", "d", 1000);
-  ASSERT_EQ(store_->claim_and_store("n1", 1010, 600, kResult, kFiles), ClaimOutcome::claimed);
+  ASSERT_EQ(store_->claim_and_store("n1", 1010, 600, sample_result(), kFiles),
+            ClaimOutcome::claimed);
   store_.reset();
   const auto reopened = idvault::rp::open_request_store(db_);  // tables exist: kept
-  EXPECT_EQ(reopened->result("n1")->report, kResult.report);
+  EXPECT_EQ(reopened->result("n1")->report, sample_result().report);
   EXPECT_EQ(reopened->file("n1", "front")->bytes, kFiles[0].bytes);
-  EXPECT_EQ(reopened->claim_and_store("n1", 1020, 600, kResult, {}), ClaimOutcome::replayed);
+  EXPECT_EQ(reopened->claim_and_store("n1", 1020, 600, sample_result(), {}),
+            ClaimOutcome::replayed);
 }
 
 // A store from before results were sealed held them in the clear: opening it drops them
@@ -290,10 +300,11 @@ TEST(SqliteRequestStore, AStoreFromBeforeSealingLosesItsClearResultsNotItsSpentN
   idvault::rp::SqliteRequestStore store(dir / "rp.db");
   EXPECT_FALSE(store.result("n1").has_value());
   EXPECT_FALSE(store.file("n1", "front").has_value());
-  EXPECT_EQ(store.claim_and_store("n1", 1020, 600, kResult, kFiles), ClaimOutcome::replayed);
+  EXPECT_EQ(store.claim_and_store("n1", 1020, 600, sample_result(), kFiles),
+            ClaimOutcome::replayed);
   store.add_request("n2", "d", 1000);
-  EXPECT_EQ(store.claim_and_store("n2", 1020, 600, kResult, kFiles), ClaimOutcome::claimed);
-  EXPECT_EQ(store.result("n2")->wrapped_key, kResult.wrapped_key);
+  EXPECT_EQ(store.claim_and_store("n2", 1020, 600, sample_result(), kFiles), ClaimOutcome::claimed);
+  EXPECT_EQ(store.result("n2")->wrapped_key, sample_result().wrapped_key);
 }
 
 TEST(PostgresRequestStore, AStoreFromBeforeSealingLosesItsClearResultsNotItsSpentNonces) {
@@ -318,10 +329,11 @@ TEST(PostgresRequestStore, AStoreFromBeforeSealingLosesItsClearResultsNotItsSpen
   idvault::rp::PostgresRequestStore store(db, 1);
   EXPECT_FALSE(store.result("n1").has_value());
   EXPECT_FALSE(store.file("n1", "front").has_value());
-  EXPECT_EQ(store.claim_and_store("n1", 1020, 600, kResult, kFiles), ClaimOutcome::replayed);
+  EXPECT_EQ(store.claim_and_store("n1", 1020, 600, sample_result(), kFiles),
+            ClaimOutcome::replayed);
   store.add_request("n2", "d", 1000);
-  EXPECT_EQ(store.claim_and_store("n2", 1020, 600, kResult, kFiles), ClaimOutcome::claimed);
-  EXPECT_EQ(store.result("n2")->wrapped_key, kResult.wrapped_key);
+  EXPECT_EQ(store.claim_and_store("n2", 1020, 600, sample_result(), kFiles), ClaimOutcome::claimed);
+  EXPECT_EQ(store.result("n2")->wrapped_key, sample_result().wrapped_key);
   EXPECT_EQ(store.file("n2", "front")->bytes, kFiles[0].bytes);
 }
 
