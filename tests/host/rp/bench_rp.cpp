@@ -136,14 +136,16 @@ void check_against_manifest(const Json& report, const nlohmann::json& manifest) 
     const std::string type = element["type"];
     for (const char* slot : {"front_side", "selfie"}) {
       if (element.contains(slot)) {
-        if (element[slot]["sha256"] != want.at(type + "." + slot))
+        if (element[slot]["sha256"].template get<std::string>() !=
+            want.at(type + "." + slot).template get<std::string>())
           throw std::runtime_error("wrong " + type + "." + slot);
         ++checked;
       }
     }
     if (element.contains("files")) {
       for (std::size_t i = 0; i < element["files"].size(); ++i) {
-        if (element["files"][i]["sha256"] != want.at(type + ".files." + std::to_string(i)))
+        if (element["files"][i]["sha256"].template get<std::string>() !=
+            want.at(type + ".files." + std::to_string(i)).template get<std::string>())
           throw std::runtime_error("wrong file");
         ++checked;
       }
