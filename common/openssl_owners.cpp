@@ -97,6 +97,11 @@ const EVP_CIPHER* aes_256_wrap_pad() {
   return cipher.get();
 }
 
+const EVP_CIPHER* aes_256_gcm() {
+  static const Cipher cipher = fetch_cipher("AES-256-GCM");
+  return cipher.get();
+}
+
 void check(int result, const char* function) {
   if (result != 1) throw OpenSslError(function);
 }

@@ -69,6 +69,7 @@ using Buffer = std::unique_ptr<unsigned char, BufferFree>;
 [[nodiscard]] const EVP_MD* sha512();
 [[nodiscard]] const EVP_CIPHER* aes_256_cbc();
 [[nodiscard]] const EVP_CIPHER* aes_256_wrap_pad();
+[[nodiscard]] const EVP_CIPHER* aes_256_gcm();
 
 // Whether key is an EC key on P-256 (prime256v1), the one curve ES256 names. 256 bits
 // alone says nothing: secp256k1 and brainpoolP256r1 have them too.

@@ -31,11 +31,13 @@ std::int64_t unix_now() {
 }
 
 std::string keygen_json(const std::string& key_uri, const std::string& algorithm,
-                        const std::string& public_key_pem, const std::string& public_key_sha256) {
+                        const std::string& public_key_pem, const std::string& public_key_sha256,
+                        const std::string& seal_key_uri) {
   nlohmann::ordered_json json = {{"key_uri", key_uri},
                                  {"algorithm", algorithm},
                                  {"public_key_pem", public_key_pem},
                                  {"public_key_sha256", public_key_sha256}};
+  if (!seal_key_uri.empty()) json["seal_key_uri"] = seal_key_uri;
   return json.dump(2);
 }
 

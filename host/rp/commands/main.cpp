@@ -8,7 +8,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: idvault-rp COMMAND [options]   (idvault-rp COMMAND --help for its options)\n"
-    "  keygen    make the service's RSA key pair on the token; prints the public key PEM\n"
+    "  keygen    make the service's RSA key pair (and seal key) on the token; prints the PEM\n"
     "  request   print an authorization link (idvault:// or tg://) for a scope and nonce\n"
     "  decrypt   decrypt received shares on the HSM; one JSON line per input\n"
     "  errors    sign PassportElementErrors about a received share for its holder\n"

@@ -16,6 +16,7 @@
 #include "host/rp/commands/rp_commands.h"
 #include "host/rp/service/callback_service.h"
 #include "host/rp/service/request_store.h"
+#include "host/rp/service/result_sealer.h"
 #include "host/rp/service/token_key_group.h"
 #include "vault/signed/attestation.h"
 
@@ -28,6 +29,7 @@ int run_serve(const std::vector<std::string>& args) {
   std::string listen;
   std::string module;
   std::vector<std::string> key_uris;
+  std::string seal_key_uri;
   std::string db = ":memory:";
   ServiceConfig config;
   std::int64_t max_age_minutes = 10;
@@ -41,7 +43,11 @@ int run_serve(const std::vector<std::string>& args) {
   pin::add_module_option(options, module);
   options.add_options()("key", po::value(&key_uris)->required(),
                         "URI of the service key; repeat to name the same (cloned) key on "
-                        "several tokens of an HA group");
+                        "several tokens of an HA group")(
+      "seal-key", po::value(&seal_key_uri),
+      "URI of the AES key results are stored sealed under, on the service key's token (on "
+      "each token of an HA group: cloned like the service key; default: the one labelled "
+      "idvault-rp-seal, made by idvault-rp keygen)");
   pin::add_pin_file_option(options);
   options.add_options()(
       "db", po::value(&db),
@@ -71,6 +77,7 @@ int run_serve(const std::vector<std::string>& args) {
   auto vm = cli::parse_command_line(
       args, options,
       "usage: idvault-rp serve --listen 127.0.0.1:PORT --module SO --key URI [--key URI]... "
+      "[--seal-key URI] "
       "[--db F] "
       "[--pin-file F] [--scope S] [--keep-days N] [--trust-verifier PEM]... "
       "[--tls-cert PEM --tls-key PEM] [--workers N]");
@@ -121,10 +128,12 @@ int run_serve(const std::vector<std::string>& args) {
         .set(1);
     KeyGroupOptions key_options;
     key_options.metrics = &metrics;
+    key_options.seal_key_uri = seal_key_uri;
     key_options.log = [](const std::string& message) {
       std::cerr << "idvault-rp serve: " << message << std::endl;
     };
     const TokenKeyGroup key(module, key_uris, pin.clone(), key_options);
+    const ResultSealer sealer(key);
     const std::unique_ptr<RequestStore> opened_store = open_request_store(db);
     RequestStore& store = *opened_store;
 
@@ -142,7 +151,7 @@ int run_serve(const std::vector<std::string>& args) {
         server_options);
     config.metrics = &metrics;
     config.healthy = [&key] { return key.answers(); };
-    endpoints = std::make_unique<RelyingPartyService>(key, key, store, config);
+    endpoints = std::make_unique<RelyingPartyService>(key, key, sealer, store, config);
     const bool purges = slot == 0;
     if (purges) endpoints->purge_expired();
 

@@ -107,6 +107,10 @@ std::string random_hex32(const char* what) {
   return hex_lower(bytes);
 }
 
+vault::ByteView as_bytes(std::string_view text) {
+  return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
+}
+
 std::string read_token_digest(std::string_view token) {
   return vault::sha256_hex(
       vault::ByteView(reinterpret_cast<const std::uint8_t*>(token.data()), token.size()));
@@ -201,11 +205,12 @@ class BundleHold {
   bool open_ = true;
 };
 
-void collect_files(const vault::DecryptedPassport& passport, std::vector<StoredFile>& out) {
+// Each decrypted file, sealed under the result's data key.
+void collect_files(const vault::DecryptedPassport& passport, const ResultSealer::Sealing& sealing,
+                   std::vector<StoredFile>& out) {
   const auto keep = [&](const vault::DecryptedFile& file) {
     if (!file.missing())
-      out.push_back({file.file_id,
-                     std::vector<std::uint8_t>(file.plaintext->begin(), file.plaintext->end())});
+      out.push_back({file.file_id, sealing.seal(file_part(file.file_id), *file.plaintext)});
   };
   for (const auto& element : passport.elements) {
     for (const auto* slot : {&element.front_side, &element.reverse_side, &element.selfie}) {
@@ -219,10 +224,12 @@ void collect_files(const vault::DecryptedPassport& passport, std::vector<StoredF
 }  // namespace
 
 RelyingPartyService::RelyingPartyService(const vault::ServiceKey& key,
-                                         const vault::ErrorSigningKey& signer, RequestStore& store,
+                                         const vault::ErrorSigningKey& signer,
+                                         const ResultSealer& sealer, RequestStore& store,
                                          ServiceConfig config)
     : key_(key),
       signer_(signer),
+      sealer_(sealer),
       store_(store),
       config_(std::move(config)),
       own_registry_(config_.metrics ? nullptr : std::make_unique<http::MetricsRegistry>()),
@@ -317,6 +324,9 @@ http::Response RelyingPartyService::handle(const http::Request& request) noexcep
         http::Response::error(503, std::string("the HSM is not available: ") + e.what());
     down.headers.emplace_back("Retry-After", "5");
     return down;
+  } catch (const SealedDataDamaged&) {
+    // Altered or moved rows, or rows sealed under another seal key: said, never served.
+    return http::Response::error(500, "the stored result is damaged and cannot be read");
   } catch (const StoreUnavailable&) {
     // The database went away (PostgreSQL restarted, the network to it cut): nothing was
     // stored, a nonce claimed in a transaction that did not commit stays open, and the
@@ -472,9 +482,13 @@ http::Response RelyingPartyService::callback(const http::Request& request) {
                                      std::move(errors)};
     errors_json = vault::to_json(vault::sign_element_errors(std::move(notice), metered_signer_));
   }
+  // Sealed before the transaction: the wrap is an HSM call, never made inside it.
+  const ResultSealer::Sealing sealing = sealer_.seal_result(passport.nonce);
   std::vector<StoredFile> files;
-  collect_files(passport, files);
-  const ReceivedResult stored{report.dump(), errors_json.dump(), now};
+  collect_files(passport, sealing, files);
+  const ReceivedResult stored{sealing.wrapped_key(),
+                              sealing.seal(report_part(), as_bytes(report.dump())),
+                              sealing.seal(errors_part(), as_bytes(errors_json.dump())), now};
   nlohmann::ordered_json answer;
   answer["status"] = "accepted";
   answer["nonce"] = passport.nonce;
@@ -515,8 +529,11 @@ http::Response RelyingPartyService::result(const http::Request& request) {
   nlohmann::ordered_json body;
   body["status"] = "received";
   body["received_at"] = stored->received_at;
-  body["report"] = nlohmann::ordered_json::parse(stored->report_json);
-  body["errors"] = nlohmann::ordered_json::parse(stored->errors_json);
+  const ResultSealer::Opening opening = sealer_.open_result(it->second, stored->wrapped_key);
+  body["report"] =
+      nlohmann::ordered_json::parse(opening.open(report_part(), stored->report).reveal_text());
+  body["errors"] =
+      nlohmann::ordered_json::parse(opening.open(errors_part(), stored->errors).reveal_text());
   http::Response response = http::Response::json(200, body.dump());
   return response;
 }
@@ -528,11 +545,13 @@ http::Response RelyingPartyService::file(const http::Request& request) {
     return http::Response::error(400, "nonce and file_id needed");
   auto reader = reader_of(request, nonce->second);
   if (auto* refused = std::get_if<http::Response>(&reader)) return std::move(*refused);
-  auto bytes = store_.file(nonce->second, id->second);
-  if (!bytes) return http::Response::error(404, "no such file");
+  auto sealed = store_.file(nonce->second, id->second);
+  if (!sealed) return http::Response::error(404, "no such file");
+  const SecretBytes bytes = sealer_.open_result(nonce->second, sealed->wrapped_key)
+                                .open(file_part(id->second), sealed->bytes);
   http::Response response;
-  response.content_type = content_type_of(*bytes);
-  response.body.assign(bytes->begin(), bytes->end());
+  response.content_type = content_type_of(bytes.reveal());
+  response.body.assign(bytes.reveal_text());
   // Holder-supplied bytes: never let them run as a page of ours (an SVG could script).
   response.headers.emplace_back("Content-Security-Policy",
                                 "default-src 'none'; style-src 'unsafe-inline'; sandbox");

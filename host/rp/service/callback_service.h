@@ -15,6 +15,8 @@
 //                     same refusal without another HSM operation
 //   GET  /result?nonce=N   {"status":"pending"} or {"status":"received","report","errors"}
 //   GET  /file?nonce=N&file_id=F   a decrypted file, for the page's thumbnails
+// Results and files are stored sealed; a stored row that does not open (altered, moved)
+// is answered 500 with that said, never with other bytes.
 //   GET  /metrics     Prometheus text: the registry's families (service_metrics.h, and
 //                     the HTTP layer's when the server shares the registry)
 //   GET  /healthz     200 "ok" when the service's token answers, 503 otherwise
@@ -39,6 +41,7 @@
 #include "host/http/message.h"
 #include "host/http/metrics.h"
 #include "host/rp/service/request_store.h"
+#include "host/rp/service/result_sealer.h"
 #include "host/rp/service/service_metrics.h"
 #include "host/rp/share/received_share.h"
 #include "host/rp/share/share_intake.h"
@@ -92,9 +95,10 @@ struct IssuedLink {
 
 class RelyingPartyService {
  public:
-  // The keys and the store must outlive the service.
+  // The keys, the sealer and the store must outlive the service. What arrives is stored
+  // sealed by `sealer` (result_sealer.h) and opened by it when the page reads it.
   RelyingPartyService(const vault::ServiceKey& key, const vault::ErrorSigningKey& signer,
-                      RequestStore& store, ServiceConfig config);
+                      const ResultSealer& sealer, RequestStore& store, ServiceConfig config);
   ~RelyingPartyService();
   RelyingPartyService(const RelyingPartyService&) = delete;  // owns the decryptor pool
   RelyingPartyService& operator=(const RelyingPartyService&) = delete;
@@ -125,6 +129,7 @@ class RelyingPartyService {
 
   const vault::ServiceKey& key_;
   const vault::ErrorSigningKey& signer_;
+  const ResultSealer& sealer_;
   RequestStore& store_;
   ServiceConfig config_;
   std::unique_ptr<http::MetricsRegistry> own_registry_;  // when config_.metrics is unset

@@ -87,18 +87,36 @@ auto with_connection(Pool& pool, F&& f) {
   }
 }
 
+std::vector<std::uint8_t> bytes_of(const pqxx::field& field) {
+  const pqxx::binarystring bytes(field);
+  return {bytes.data(), bytes.data() + bytes.size()};
+}
+
+pqxx::binarystring bytea(const std::vector<std::uint8_t>& bytes) {
+  return {bytes.data(), bytes.size()};
+}
+
 ReceivedResult received_from(const pqxx::row& row) {
-  return ReceivedResult{row[0].as<std::string>(), row[1].as<std::string>(),
-                        row[2].as<std::int64_t>()};
+  return ReceivedResult{bytes_of(row[0]), bytes_of(row[1]), bytes_of(row[2]),
+                        row[3].as<std::int64_t>()};
 }
 
 // Several workers may start at once: the advisory lock lets one create the tables.
 constexpr const char* kSchema =
     "SELECT pg_advisory_xact_lock(7310494375216431617);"
+    // A store from before results were sealed holds them in the clear: they go, their
+    // nonces stay spent, the purge takes the requests.
+    "DO $$ BEGIN"
+    "  IF to_regclass('results') IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_attribute"
+    "      WHERE attrelid = to_regclass('results') AND attname = 'wrapped_key') THEN"
+    "    DROP TABLE IF EXISTS files; DROP TABLE results;"
+    "  END IF;"
+    "END $$;"
     "CREATE TABLE IF NOT EXISTS requests (nonce TEXT PRIMARY KEY, created_at BIGINT NOT NULL,"
     "  used_at BIGINT, read_token_sha256 TEXT NOT NULL DEFAULT '', picked_up_at BIGINT);"
     "CREATE TABLE IF NOT EXISTS results (nonce TEXT PRIMARY KEY REFERENCES requests(nonce),"
-    "  received_at BIGINT NOT NULL, report TEXT NOT NULL, errors TEXT NOT NULL);"
+    "  received_at BIGINT NOT NULL, wrapped_key BYTEA NOT NULL, report BYTEA NOT NULL,"
+    "  errors BYTEA NOT NULL);"
     "CREATE TABLE IF NOT EXISTS files (nonce TEXT NOT NULL REFERENCES requests(nonce),"
     "  file_id TEXT NOT NULL, bytes BYTEA NOT NULL, PRIMARY KEY (nonce, file_id));"
     "CREATE INDEX IF NOT EXISTS requests_created ON requests (created_at);"
@@ -179,13 +197,14 @@ ClaimOutcome PostgresRequestStore::claim_and_store(const std::string& nonce, std
         return why[0][0].as<bool>() ? ClaimOutcome::replayed : ClaimOutcome::expired;
       }
       transaction.exec_params0(
-          "INSERT INTO results (nonce, received_at, report, errors) VALUES ($1, $2, $3, $4)", nonce,
-          now, result.report_json, result.errors_json);
+          "INSERT INTO results (nonce, received_at, wrapped_key, report, errors) "
+          "VALUES ($1, $2, $3, $4, $5)",
+          nonce, now, bytea(result.wrapped_key), bytea(result.report), bytea(result.errors));
       for (const auto& file : files) {
         transaction.exec_params0(
             "INSERT INTO files (nonce, file_id, bytes) VALUES ($1, $2, $3) "
             "ON CONFLICT (nonce, file_id) DO UPDATE SET bytes = EXCLUDED.bytes",
-            nonce, file.file_id, pqxx::binarystring(file.bytes.data(), file.bytes.size()));
+            nonce, file.file_id, bytea(file.bytes));
       }
       if (bundle != nullptr) {
         transaction.exec_params0(
@@ -209,7 +228,7 @@ ClaimOutcome PostgresRequestStore::claim_and_store(const std::string& nonce, std
                               .exec_params(
                                   "SELECT 1 FROM results WHERE nonce = $1 AND received_at = $2 "
                                   "AND report = $3",
-                                  nonce, now, result.report_json)
+                                  nonce, now, bytea(result.report))
                               .empty();
       transaction.commit();
       return found;
@@ -280,7 +299,7 @@ std::optional<ReceivedResult> PostgresRequestStore::pick_up(const std::string& n
         "UPDATE requests SET picked_up_at = $1 WHERE nonce = $2 AND picked_up_at IS NULL", now,
         nonce);
     const pqxx::result rows = transaction.exec_params(
-        "SELECT report, errors, received_at FROM results WHERE nonce = $1", nonce);
+        "SELECT wrapped_key, report, errors, received_at FROM results WHERE nonce = $1", nonce);
     transaction.commit();
     if (rows.empty()) return std::nullopt;
     return received_from(rows[0]);
@@ -291,23 +310,23 @@ std::optional<ReceivedResult> PostgresRequestStore::result(const std::string& no
   return with_connection(*pool_, [&](pqxx::connection& c) -> std::optional<ReceivedResult> {
     pqxx::read_transaction transaction(c);
     const pqxx::result rows = transaction.exec_params(
-        "SELECT report, errors, received_at FROM results WHERE nonce = $1", nonce);
+        "SELECT wrapped_key, report, errors, received_at FROM results WHERE nonce = $1", nonce);
     if (rows.empty()) return std::nullopt;
     return received_from(rows[0]);
   });
 }
 
-std::optional<std::vector<std::uint8_t>> PostgresRequestStore::file(const std::string& nonce,
-                                                                    const std::string& file_id) {
-  return with_connection(
-      *pool_, [&](pqxx::connection& c) -> std::optional<std::vector<std::uint8_t>> {
-        pqxx::read_transaction transaction(c);
-        const pqxx::result rows = transaction.exec_params(
-            "SELECT bytes FROM files WHERE nonce = $1 AND file_id = $2", nonce, file_id);
-        if (rows.empty()) return std::nullopt;
-        const pqxx::binarystring bytes(rows[0][0]);
-        return std::vector<std::uint8_t>(bytes.data(), bytes.data() + bytes.size());
-      });
+std::optional<SealedFile> PostgresRequestStore::file(const std::string& nonce,
+                                                     const std::string& file_id) {
+  return with_connection(*pool_, [&](pqxx::connection& c) -> std::optional<SealedFile> {
+    pqxx::read_transaction transaction(c);
+    const pqxx::result rows = transaction.exec_params(
+        "SELECT results.wrapped_key, files.bytes FROM files JOIN results USING (nonce) "
+        "WHERE files.nonce = $1 AND files.file_id = $2",
+        nonce, file_id);
+    if (rows.empty()) return std::nullopt;
+    return SealedFile{bytes_of(rows[0][0]), bytes_of(rows[0][1])};
+  });
 }
 
 std::size_t PostgresRequestStore::purge(std::int64_t now, const RetentionPolicy& policy) {

@@ -48,8 +48,8 @@ class PostgresRequestStore final : public RequestStore {
   [[nodiscard]] std::optional<ReceivedResult> pick_up(const std::string& nonce,
                                                       std::int64_t now) override;
   [[nodiscard]] std::optional<ReceivedResult> result(const std::string& nonce) override;
-  [[nodiscard]] std::optional<std::vector<std::uint8_t>> file(const std::string& nonce,
-                                                              const std::string& file_id) override;
+  [[nodiscard]] std::optional<SealedFile> file(const std::string& nonce,
+                                               const std::string& file_id) override;
   std::size_t purge(std::int64_t now, const RetentionPolicy& policy) override;
   bool forget(const std::string& nonce, std::int64_t now) override;
 

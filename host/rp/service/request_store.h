@@ -9,7 +9,8 @@
 // the default; sqlite_request_store.h) and PostgreSQL for several workers on one
 // database (postgres_request_store.h).
 //
-// The database holds decrypted personal data: it is the service's to protect.
+// What arrives is stored sealed (result_sealer.h): the database holds no personal data
+// in the clear, only data keys wrapped by the seal key on the HSM and AES-GCM ciphertext.
 #pragma once
 
 #include <cstdint>
@@ -31,14 +32,22 @@ class StoreUnavailable : public std::runtime_error {
 
 enum class ClaimOutcome { claimed, unknown, replayed, expired };
 
+// One result as stored: sealed, never plaintext.
 struct ReceivedResult {
-  std::string report_json;
-  std::string errors_json;  // signed element errors, or "null"
+  std::vector<std::uint8_t> wrapped_key;  // its data key, wrapped by the seal key on the HSM
+  std::vector<std::uint8_t> report;       // the decryption report (JSON), sealed
+  std::vector<std::uint8_t> errors;       // signed element errors (JSON or null), sealed
   std::int64_t received_at = 0;
 };
 
 struct StoredFile {
   std::string file_id;
+  std::vector<std::uint8_t> bytes;  // sealed under its result's data key
+};
+
+// One file as read back: its sealed bytes and the wrapped data key of its result.
+struct SealedFile {
+  std::vector<std::uint8_t> wrapped_key;
   std::vector<std::uint8_t> bytes;
 };
 
@@ -124,8 +133,8 @@ class RequestStore {
   [[nodiscard]] virtual std::optional<ReceivedResult> pick_up(const std::string& nonce,
                                                               std::int64_t now) = 0;
   [[nodiscard]] virtual std::optional<ReceivedResult> result(const std::string& nonce) = 0;
-  [[nodiscard]] virtual std::optional<std::vector<std::uint8_t>> file(
-      const std::string& nonce, const std::string& file_id) = 0;
+  [[nodiscard]] virtual std::optional<SealedFile> file(const std::string& nonce,
+                                                       const std::string& file_id) = 0;
   // Deletes requests that expired unanswered and results (with their files and request)
   // older than the policy allows, and the bundles of every request gone. Returns how
   // many requests went.

@@ -1,5 +1,6 @@
 #include "host/rp/service/service_token.h"
 
+#include "pkcs11/error.h"
 #include "pkcs11/object_finder.h"
 #include "pkcs11/public_key.h"
 #include "pkcs11/token_resolver.h"
@@ -20,6 +21,21 @@ vault::TokenServiceKey ServiceToken::service_key(std::string_view key_uri) const
 
 vault::TokenSigningKey ServiceToken::signing_key(std::string_view key_uri) const {
   return vault::TokenSigningKey::from_uri(token_, key_uri);
+}
+
+vault::TokenMasterKey ServiceToken::seal_key(std::string_view seal_key_uri) const {
+  const std::string uri = seal_key_uri.empty()
+                              ? std::string("pkcs11:object=") + kDefaultSealKeyLabel
+                              : std::string(seal_key_uri);
+  try {
+    return vault::TokenMasterKey::from_uri(token_, uri, vault::TokenMasterKey::Mode::key_wrap_pad);
+  } catch (const p11::ObjectNotFound&) {
+    throw std::runtime_error(
+        "the service's token has no seal key " + uri +
+        " (the AES key results are stored sealed under); make it with `idvault-rp keygen "
+        "--module SO --token URI --seal-only" +
+        (seal_key_uri.empty() ? std::string() : " --seal-label LABEL") + "`");
+  }
 }
 
 TokenErrorSigningKey::TokenErrorSigningKey(const ServiceToken& token, std::string_view key_uri)

@@ -16,6 +16,9 @@
 
 namespace idvault::rp {
 
+// The label `idvault-rp keygen` gives the seal key, and the one serve looks for.
+inline constexpr const char* kDefaultSealKeyLabel = "idvault-rp-seal";
+
 class ServiceToken {
  public:
   // uri: a token or key URI; its token attributes pick the token. Throws the PKCS#11
@@ -27,6 +30,10 @@ class ServiceToken {
   // The RSA private key the URI names (ObjectNotFound / BadArgument otherwise).
   [[nodiscard]] vault::TokenServiceKey service_key(std::string_view key_uri) const;
   [[nodiscard]] vault::TokenSigningKey signing_key(std::string_view key_uri) const;
+  // The AES seal key the URI names (empty: the one labelled kDefaultSealKeyLabel), which
+  // wraps results' data keys with CKM_AES_KEY_WRAP_PAD. A token without it is a
+  // std::runtime_error naming `idvault-rp keygen --seal-only`, the command that makes it.
+  [[nodiscard]] vault::TokenMasterKey seal_key(std::string_view seal_key_uri = {}) const;
   // Whether the token still answers: present in its slot and the same token (GET /healthz).
   // Never throws.
   [[nodiscard]] bool answers() const noexcept { return token_->present_in_slot(); }

@@ -39,11 +39,17 @@ bool has_column(vault::SqliteDatabase& db, const std::string& table, const std::
 
 SqliteRequestStore::SqliteRequestStore(const std::filesystem::path& path)
     : db_(created_private(path), true) {
+  // A store from before results were sealed holds them in the clear: they go (secure
+  // delete overwrites their pages), their nonces stay spent, the purge takes the requests.
+  if (!has_column(db_, "results", "wrapped_key")) {
+    db_.execute("DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS results;");
+  }
   db_.execute(
       "CREATE TABLE IF NOT EXISTS requests (nonce TEXT PRIMARY KEY, created_at INTEGER NOT NULL, "
       "  used_at INTEGER, read_token_sha256 TEXT NOT NULL DEFAULT '', picked_up_at INTEGER);"
       "CREATE TABLE IF NOT EXISTS results (nonce TEXT PRIMARY KEY REFERENCES requests(nonce), "
-      "  received_at INTEGER NOT NULL, report TEXT NOT NULL, errors TEXT NOT NULL);"
+      "  received_at INTEGER NOT NULL, wrapped_key BLOB NOT NULL, report BLOB NOT NULL, "
+      "  errors BLOB NOT NULL);"
       "CREATE TABLE IF NOT EXISTS files (nonce TEXT NOT NULL REFERENCES requests(nonce), "
       "  file_id TEXT NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (nonce, file_id));"
       "CREATE INDEX IF NOT EXISTS requests_created ON requests (created_at);"
@@ -107,11 +113,14 @@ ClaimOutcome SqliteRequestStore::claim_and_store(const std::string& nonce, std::
       .bind(1, now)
       .bind(2, nonce)
       .run();
-  db_.prepare("INSERT INTO results (nonce, received_at, report, errors) VALUES (?, ?, ?, ?)")
+  db_.prepare(
+         "INSERT INTO results (nonce, received_at, wrapped_key, report, errors) "
+         "VALUES (?, ?, ?, ?, ?)")
       .bind(1, nonce)
       .bind(2, now)
-      .bind(3, result.report_json)
-      .bind(4, result.errors_json)
+      .bind_blob(3, result.wrapped_key)
+      .bind_blob(4, result.report)
+      .bind_blob(5, result.errors)
       .run();
   for (const auto& file : files) {
     db_.prepare("INSERT OR REPLACE INTO files (nonce, file_id, bytes) VALUES (?, ?, ?)")
@@ -204,19 +213,23 @@ std::optional<ReceivedResult> SqliteRequestStore::pick_up(const std::string& non
 
 std::optional<ReceivedResult> SqliteRequestStore::result(const std::string& nonce) {
   std::lock_guard lock(mutex_);
-  auto statement = db_.prepare("SELECT report, errors, received_at FROM results WHERE nonce = ?");
+  auto statement =
+      db_.prepare("SELECT wrapped_key, report, errors, received_at FROM results WHERE nonce = ?");
   statement.bind(1, nonce);
   if (!statement.step()) return std::nullopt;
-  return ReceivedResult{statement.text(0), statement.text(1), statement.integer(2)};
+  return ReceivedResult{statement.blob(0), statement.blob(1), statement.blob(2),
+                        statement.integer(3)};
 }
 
-std::optional<std::vector<std::uint8_t>> SqliteRequestStore::file(const std::string& nonce,
-                                                                  const std::string& file_id) {
+std::optional<SealedFile> SqliteRequestStore::file(const std::string& nonce,
+                                                   const std::string& file_id) {
   std::lock_guard lock(mutex_);
-  auto statement = db_.prepare("SELECT bytes FROM files WHERE nonce = ? AND file_id = ?");
+  auto statement = db_.prepare(
+      "SELECT results.wrapped_key, files.bytes FROM files JOIN results USING (nonce) "
+      "WHERE files.nonce = ? AND files.file_id = ?");
   statement.bind(1, nonce).bind(2, file_id);
   if (!statement.step()) return std::nullopt;
-  return statement.blob(0);
+  return SealedFile{statement.blob(0), statement.blob(1)};
 }
 
 std::size_t SqliteRequestStore::purge(std::int64_t now, const RetentionPolicy& policy) {

@@ -14,13 +14,16 @@ namespace idvault::rp {
 // One token's open session state: the token found, logged in, and the key's objects.
 // Shared by the operations running on it, so a rebuild never pulls it from under them.
 struct TokenKeyGroup::Live {
-  Live(const std::filesystem::path& module, const std::string& uri, const SecretBytes& pin)
+  Live(const std::filesystem::path& module, const std::string& uri, const SecretBytes& pin,
+       const std::string& seal_key_uri)
       : token(ServiceToken::open(module, uri, pin)),
         key(token.service_key(uri)),
-        signer(token, uri) {}
+        signer(token, uri),
+        seal(token.seal_key(seal_key_uri)) {}
   ServiceToken token;
   vault::TokenServiceKey key;
   TokenErrorSigningKey signer;
+  vault::TokenMasterKey seal;
 };
 
 struct TokenKeyGroup::Member {
@@ -81,7 +84,7 @@ TokenKeyGroup::TokenKeyGroup(std::filesystem::path module, const std::vector<std
       member->up = &up->with({uri});
     }
     try {
-      auto live = std::make_shared<const Live>(module_, uri, pin_);
+      auto live = std::make_shared<const Live>(module_, uri, pin_, options_.seal_key_uri);
       if (public_key_pem_.empty()) {
         public_key_pem_ = live->key.public_key_pem();
         spki_der_ = live->signer.public_key_spki_der();
@@ -167,7 +170,7 @@ std::shared_ptr<const TokenKeyGroup::Live> TokenKeyGroup::rebuild(Member& member
   if (member.pin_refused) return nullptr;
   try {
     if (reinitialize && stale != nullptr) stale->token.token()->module().reinitialize();
-    auto fresh = std::make_shared<const Live>(module_, member.uri, pin_);
+    auto fresh = std::make_shared<const Live>(module_, member.uri, pin_, options_.seal_key_uri);
     if (fresh->key.public_key_pem() != public_key_pem_)
       throw KeyMismatch("it now holds another key than the group's");
     {
@@ -258,6 +261,14 @@ SecretBytes TokenKeyGroup::decrypt_oaep_sha1(vault::ByteView ciphertext) const {
 
 vault::Bytes TokenKeyGroup::sign_pss_sha256(vault::ByteView message) const {
   return run("C_Sign", [&](const Live& live) { return live.signer.sign_pss_sha256(message); });
+}
+
+vault::Bytes TokenKeyGroup::wrap(const SecretBytes& secret) const {
+  return run("C_WrapKey", [&](const Live& live) { return live.seal.wrap(secret); });
+}
+
+SecretBytes TokenKeyGroup::unwrap(vault::ByteView wrapped) const {
+  return run("C_UnwrapKey", [&](const Live& live) { return live.seal.unwrap(wrapped); });
 }
 
 bool TokenKeyGroup::answers() const noexcept {

@@ -1,5 +1,5 @@
-// TokenKeyGroup: the service key (decryption and error signatures) on one or more HSM
-// tokens, kept working through what tokens do under a long-running service.
+// TokenKeyGroup: the service key (decryption and error signatures) and the seal key on
+// one or more HSM tokens, kept working through what tokens do under a long-running service.
 //
 // Each URI names the same RSA key on a different token: clones, as an HA group of HSMs
 // holds them (one URI is the plain one-HSM case). At start every token is opened and
@@ -66,6 +66,9 @@ struct KeyGroupOptions {
   http::MetricsRegistry* metrics = nullptr;
   // Told when a token is set aside or taken back (serve: standard error). Unset: silent.
   std::function<void(const std::string&)> log;
+  // The AES seal key on each token (ServiceToken::seal_key: empty, the one labelled
+  // idvault-rp-seal). Like the service key, a clone on every token of the group.
+  std::string seal_key_uri;
 };
 
 // The tokens named hold different keys.
@@ -74,7 +77,9 @@ class KeyMismatch : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-class TokenKeyGroup final : public vault::ServiceKey, public vault::ErrorSigningKey {
+class TokenKeyGroup final : public vault::ServiceKey,
+                            public vault::ErrorSigningKey,
+                            public vault::MasterKey {
  public:
   static constexpr int kAttempts = 6;
 
@@ -92,6 +97,10 @@ class TokenKeyGroup final : public vault::ServiceKey, public vault::ErrorSigning
   [[nodiscard]] std::string public_key_pem() const override { return public_key_pem_; }
   [[nodiscard]] vault::Bytes sign_pss_sha256(vault::ByteView message) const override;
   [[nodiscard]] vault::Bytes public_key_spki_der() const override { return spki_der_; }
+  // The seal key (results at rest, result_sealer.h): CKM_AES_KEY_WRAP_PAD on a token of
+  // the group, with the same recovery and retry budget as a decryption.
+  [[nodiscard]] vault::Bytes wrap(const SecretBytes& secret) const override;
+  [[nodiscard]] SecretBytes unwrap(vault::ByteView wrapped) const override;
 
   // At least one token in use and present in its slot (GET /healthz). Never throws.
   [[nodiscard]] bool answers() const noexcept;

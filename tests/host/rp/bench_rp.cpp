@@ -136,14 +136,16 @@ void check_against_manifest(const Json& report, const nlohmann::json& manifest) 
     const std::string type = element["type"];
     for (const char* slot : {"front_side", "selfie"}) {
       if (element.contains(slot)) {
-        if (element[slot]["sha256"] != want.at(type + "." + slot))
+        if (element[slot]["sha256"].template get<std::string>() !=
+            want.at(type + "." + slot).template get<std::string>())
           throw std::runtime_error("wrong " + type + "." + slot);
         ++checked;
       }
     }
     if (element.contains("files")) {
       for (std::size_t i = 0; i < element["files"].size(); ++i) {
-        if (element["files"][i]["sha256"] != want.at(type + ".files." + std::to_string(i)))
+        if (element["files"][i]["sha256"].template get<std::string>() !=
+            want.at(type + ".files." + std::to_string(i)).template get<std::string>())
           throw std::runtime_error("wrong file");
         ++checked;
       }
@@ -560,12 +562,15 @@ int bench_serve(int clients, int posts) {
     auto tok = p11::resolve_token(module, p11::Uri::parse("pkcs11:token=service"));
     auto login = p11::Login::open(tok, SecretBytes::from_string(tst::kDefaultPin));
     (void)p11::generate_rsa_key_pair(tok, 2048, {"rp", {0x01}});
+    (void)p11::generate_aes256_key(tok, {rp::kDefaultSealKeyLabel, {0x02}});
     return rp::ServiceToken::open(tst::softhsm_module_path(), "pkcs11:token=service",
                                   SecretBytes::from_string(tst::kDefaultPin));
   }();
   const std::string key_uri = "pkcs11:token=service;object=rp";
   const vault::TokenServiceKey key = token.service_key(key_uri);
   const rp::TokenErrorSigningKey signer(token, key_uri);
+  const vault::TokenMasterKey seal_key = token.seal_key();
+  const rp::ResultSealer sealer(seal_key);
   rp::SqliteRequestStore store(dir / "rp.db");
   std::unique_ptr<rp::RelyingPartyService> service;
   rp::ServiceConfig config;
@@ -575,7 +580,7 @@ int bench_serve(int clients, int posts) {
       "127.0.0.1:0", [&](const http::Request& request) { return service->handle(request); },
       server_options);
   config.public_url = "http://127.0.0.1:" + std::to_string(server.port());
-  service = std::make_unique<rp::RelyingPartyService>(key, signer, store, config);
+  service = std::make_unique<rp::RelyingPartyService>(key, signer, sealer, store, config);
   std::thread server_thread([&] { server.run(); });
 
   tst::TestHolder holder(dir.path());

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <barrier>
 #include <memory>
+#include <pqxx/pqxx>
 #include <string>
 #include <thread>
 #include <vector>
@@ -123,7 +124,16 @@ class RequestStoreBehaviour : public ::testing::TestWithParam<std::string> {
   const idvault::rp::BundleKey same_credentials_other_body_{"c1", "body-2"};
 };
 
-const ReceivedResult kResult{R"({"elements":["passport"]})", "null", 0};
+std::vector<std::uint8_t> bytes(std::string_view text) {
+  return {text.begin(), text.end()};
+}
+
+// The store keeps what it is given (sealed by the caller: result_sealer.h) byte for byte.
+const ReceivedResult& sample_result() {
+  static const ReceivedResult result{bytes("wrapped-key"), bytes(R"({"elements":["passport"]})"),
+                                     bytes("null"), 0};
+  return result;
+}
 // Bytes a text column would mangle: NUL, high bytes, a backslash.
 const std::vector<StoredFile> kFiles{{"front", {0x00, 0xff, 0x5c, 0x78, 0x01, 0x00}},
                                      {"selfie", std::vector<std::uint8_t>(70000, 0xa5)}};
@@ -150,54 +160,59 @@ TEST_P(RequestStoreBehaviour, AnIssuedRequestIsKnownWithItsReadTokenAndUnanswere
 
 TEST_P(RequestStoreBehaviour, ANonceIsClaimedOnceWithItsResultAndFiles) {
   store_->add_request("n1", "d", 1000);
-  EXPECT_EQ(store_->claim_and_store("n1", 1010, 600, kResult, kFiles), ClaimOutcome::claimed);
+  EXPECT_EQ(store_->claim_and_store("n1", 1010, 600, sample_result(), kFiles),
+            ClaimOutcome::claimed);
   const auto stored = store_->result("n1");
   ASSERT_TRUE(stored.has_value());
-  EXPECT_EQ(stored->report_json, kResult.report_json);
-  EXPECT_EQ(stored->errors_json, "null");
+  EXPECT_EQ(stored->wrapped_key, sample_result().wrapped_key);
+  EXPECT_EQ(stored->report, sample_result().report);
+  EXPECT_EQ(stored->errors, bytes("null"));
   EXPECT_EQ(stored->received_at, 1010);
-  EXPECT_EQ(store_->file("n1", "front"), kFiles[0].bytes);
-  EXPECT_EQ(store_->file("n1", "selfie"), kFiles[1].bytes);
+  // A file comes with its result's wrapped data key.
+  EXPECT_EQ(store_->file("n1", "front")->bytes, kFiles[0].bytes);
+  EXPECT_EQ(store_->file("n1", "front")->wrapped_key, sample_result().wrapped_key);
+  EXPECT_EQ(store_->file("n1", "selfie")->bytes, kFiles[1].bytes);
   EXPECT_FALSE(store_->file("n1", "back").has_value());
   EXPECT_FALSE(store_->file("n2", "front").has_value());
   EXPECT_TRUE(store_->request("n1")->answered);
 
   // A replay changes nothing, not even with other content.
-  const ReceivedResult other{R"({"elements":[]})", "[]", 0};
+  const ReceivedResult other{bytes("other-key"), bytes(R"({"elements":[]})"), bytes("[]"), 0};
   EXPECT_EQ(store_->claim_and_store("n1", 1020, 600, other, {}), ClaimOutcome::replayed);
-  EXPECT_EQ(store_->result("n1")->report_json, kResult.report_json);
+  EXPECT_EQ(store_->result("n1")->report, sample_result().report);
   EXPECT_EQ(store_->result("n1")->received_at, 1010);
 }
 
 TEST_P(RequestStoreBehaviour, UnknownAndExpiredNoncesAreRefusedAndStoreNothing) {
-  EXPECT_EQ(store_->claim_and_store("never-issued", 1000, 600, kResult, kFiles),
+  EXPECT_EQ(store_->claim_and_store("never-issued", 1000, 600, sample_result(), kFiles),
             ClaimOutcome::unknown);
   EXPECT_FALSE(store_->has_request("never-issued"));
   EXPECT_FALSE(store_->result("never-issued").has_value());
 
   store_->add_request("old", "d", 1000);
-  EXPECT_EQ(store_->claim_and_store("old", 1601, 600, kResult, kFiles), ClaimOutcome::expired);
+  EXPECT_EQ(store_->claim_and_store("old", 1601, 600, sample_result(), kFiles),
+            ClaimOutcome::expired);
   EXPECT_FALSE(store_->request("old")->answered);
   EXPECT_FALSE(store_->result("old").has_value());
   EXPECT_FALSE(store_->file("old", "front").has_value());
   // Exactly at the maximum age it is still answerable.
   store_->add_request("edge", "d", 1000);
-  EXPECT_EQ(store_->claim_and_store("edge", 1600, 600, kResult, {}), ClaimOutcome::claimed);
+  EXPECT_EQ(store_->claim_and_store("edge", 1600, 600, sample_result(), {}), ClaimOutcome::claimed);
 }
 
 TEST_P(RequestStoreBehaviour, PickUpKeepsTheFirstTime) {
   store_->add_request("n1", "d", 1000);
   EXPECT_FALSE(store_->pick_up("n1", 1005).has_value());  // nothing arrived yet
-  ASSERT_EQ(store_->claim_and_store("n1", 1010, 600, kResult, {}), ClaimOutcome::claimed);
+  ASSERT_EQ(store_->claim_and_store("n1", 1010, 600, sample_result(), {}), ClaimOutcome::claimed);
   const auto first = store_->pick_up("n1", 1020);
   ASSERT_TRUE(first.has_value());
-  EXPECT_EQ(first->report_json, kResult.report_json);
+  EXPECT_EQ(first->report, sample_result().report);
   EXPECT_EQ(store_->request("n1")->picked_up_at, 1005);  // as the SQLite store always did
   (void)store_->pick_up("n1", 1030);
   EXPECT_EQ(store_->request("n1")->picked_up_at, 1005);
 
   store_->add_request("n2", "d", 1000);
-  ASSERT_EQ(store_->claim_and_store("n2", 1010, 600, kResult, {}), ClaimOutcome::claimed);
+  ASSERT_EQ(store_->claim_and_store("n2", 1010, 600, sample_result(), {}), ClaimOutcome::claimed);
   EXPECT_FALSE(store_->request("n2")->picked_up_at.has_value());
   ASSERT_TRUE(store_->pick_up("n2", 1040).has_value());
   EXPECT_EQ(store_->request("n2")->picked_up_at, 1040);
@@ -211,9 +226,9 @@ TEST_P(RequestStoreBehaviour, PurgeDropsExpiredRequestsAndResultsPastTheirKeep) 
   store_->add_request("unanswered-fresh", "d", 4500);
   store_->add_request("answered-old", "d", 1000);
   store_->add_request("answered-fresh", "d", 4000);
-  ASSERT_EQ(store_->claim_and_store("answered-old", 1100, 600, kResult, kFiles),
+  ASSERT_EQ(store_->claim_and_store("answered-old", 1100, 600, sample_result(), kFiles),
             ClaimOutcome::claimed);
-  ASSERT_EQ(store_->claim_and_store("answered-fresh", 4100, 600, kResult, kFiles),
+  ASSERT_EQ(store_->claim_and_store("answered-fresh", 4100, 600, sample_result(), kFiles),
             ClaimOutcome::claimed);
 
   EXPECT_EQ(store_->purge(5000, policy), 2U);
@@ -223,26 +238,29 @@ TEST_P(RequestStoreBehaviour, PurgeDropsExpiredRequestsAndResultsPastTheirKeep) 
   EXPECT_FALSE(store_->file("answered-old", "front").has_value());
   EXPECT_TRUE(store_->has_request("unanswered-fresh"));
   EXPECT_TRUE(store_->result("answered-fresh").has_value());
-  EXPECT_EQ(store_->file("answered-fresh", "front"), kFiles[0].bytes);
+  EXPECT_EQ(store_->file("answered-fresh", "front")->bytes, kFiles[0].bytes);
   EXPECT_EQ(store_->purge(5000, policy), 0U);
   // A purged nonce is unknown again: its bundle cannot land.
-  EXPECT_EQ(store_->claim_and_store("answered-old", 5001, 600, kResult, {}), ClaimOutcome::unknown);
+  EXPECT_EQ(store_->claim_and_store("answered-old", 5001, 600, sample_result(), {}),
+            ClaimOutcome::unknown);
 }
 
 TEST_P(RequestStoreBehaviour, ForgetRemovesTheResultAtOnceAndSpendsAnOpenNonce) {
   store_->add_request("answered", "d", 1000);
-  ASSERT_EQ(store_->claim_and_store("answered", 1010, 600, kResult, kFiles), ClaimOutcome::claimed);
+  ASSERT_EQ(store_->claim_and_store("answered", 1010, 600, sample_result(), kFiles),
+            ClaimOutcome::claimed);
   store_->add_request("open", "d", 1000);
 
   EXPECT_TRUE(store_->forget("answered", 1020));
   EXPECT_FALSE(store_->result("answered").has_value());
   EXPECT_FALSE(store_->file("answered", "front").has_value());
   EXPECT_FALSE(store_->forget("answered", 1021));  // held nothing any more
-  EXPECT_EQ(store_->claim_and_store("answered", 1022, 600, kResult, kFiles),
+  EXPECT_EQ(store_->claim_and_store("answered", 1022, 600, sample_result(), kFiles),
             ClaimOutcome::replayed);
 
   EXPECT_FALSE(store_->forget("open", 1030));  // nothing had arrived
-  EXPECT_EQ(store_->claim_and_store("open", 1031, 600, kResult, kFiles), ClaimOutcome::replayed);
+  EXPECT_EQ(store_->claim_and_store("open", 1031, 600, sample_result(), kFiles),
+            ClaimOutcome::replayed);
   EXPECT_FALSE(store_->result("open").has_value());
   EXPECT_FALSE(store_->forget("never-issued", 1040));
 
@@ -254,12 +272,71 @@ TEST_P(RequestStoreBehaviour, ForgetRemovesTheResultAtOnceAndSpendsAnOpenNonce) 
 
 TEST_P(RequestStoreBehaviour, AStoreOpenedAgainFindsWhatWasStored) {
   store_->add_request("n1", "d", 1000);
-  ASSERT_EQ(store_->claim_and_store("n1", 1010, 600, kResult, kFiles), ClaimOutcome::claimed);
+  ASSERT_EQ(store_->claim_and_store("n1", 1010, 600, sample_result(), kFiles),
+            ClaimOutcome::claimed);
   store_.reset();
   const auto reopened = idvault::rp::open_request_store(db_);  // tables exist: kept
-  EXPECT_EQ(reopened->result("n1")->report_json, kResult.report_json);
-  EXPECT_EQ(reopened->file("n1", "front"), kFiles[0].bytes);
-  EXPECT_EQ(reopened->claim_and_store("n1", 1020, 600, kResult, {}), ClaimOutcome::replayed);
+  EXPECT_EQ(reopened->result("n1")->report, sample_result().report);
+  EXPECT_EQ(reopened->file("n1", "front")->bytes, kFiles[0].bytes);
+  EXPECT_EQ(reopened->claim_and_store("n1", 1020, 600, sample_result(), {}),
+            ClaimOutcome::replayed);
+}
+
+// A store from before results were sealed held them in the clear: opening it drops them
+// (their nonces stay spent), so no old plaintext lingers beside the sealed rows.
+TEST(SqliteRequestStore, AStoreFromBeforeSealingLosesItsClearResultsNotItsSpentNonces) {
+  idvault::testing::TempDir dir("idvault-rp-store");
+  {
+    idvault::vault::SqliteDatabase old(dir / "rp.db", true);
+    old.execute(
+        "CREATE TABLE requests (nonce TEXT PRIMARY KEY, created_at INTEGER NOT NULL, "
+        "  used_at INTEGER, read_token_sha256 TEXT NOT NULL DEFAULT '', picked_up_at INTEGER);"
+        "CREATE TABLE results (nonce TEXT PRIMARY KEY REFERENCES requests(nonce), "
+        "  received_at INTEGER NOT NULL, report TEXT NOT NULL, errors TEXT NOT NULL);"
+        "CREATE TABLE files (nonce TEXT NOT NULL REFERENCES requests(nonce), "
+        "  file_id TEXT NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (nonce, file_id));"
+        "INSERT INTO requests VALUES ('n1', 1000, 1010, 'd', NULL);"
+        "INSERT INTO results VALUES ('n1', 1010, '{\"name\":\"ERIKA\"}', 'null');"
+        "INSERT INTO files VALUES ('n1', 'front', x'ffd8ff');");
+  }
+  idvault::rp::SqliteRequestStore store(dir / "rp.db");
+  EXPECT_FALSE(store.result("n1").has_value());
+  EXPECT_FALSE(store.file("n1", "front").has_value());
+  EXPECT_EQ(store.claim_and_store("n1", 1020, 600, sample_result(), kFiles),
+            ClaimOutcome::replayed);
+  store.add_request("n2", "d", 1000);
+  EXPECT_EQ(store.claim_and_store("n2", 1020, 600, sample_result(), kFiles), ClaimOutcome::claimed);
+  EXPECT_EQ(store.result("n2")->wrapped_key, sample_result().wrapped_key);
+}
+
+TEST(PostgresRequestStore, AStoreFromBeforeSealingLosesItsClearResultsNotItsSpentNonces) {
+  if (!idvault::testing::PostgresServer::available())
+    IDVAULT_SKIP_MISSING_PEER(idvault::testing::PostgresServer::missing());
+  const std::string db = fresh_database("unsealed");
+  {
+    pqxx::connection old(db);
+    pqxx::work transaction(old);
+    transaction.exec(
+        "CREATE TABLE requests (nonce TEXT PRIMARY KEY, created_at BIGINT NOT NULL,"
+        "  used_at BIGINT, read_token_sha256 TEXT NOT NULL DEFAULT '', picked_up_at BIGINT);"
+        "CREATE TABLE results (nonce TEXT PRIMARY KEY REFERENCES requests(nonce),"
+        "  received_at BIGINT NOT NULL, report TEXT NOT NULL, errors TEXT NOT NULL);"
+        "CREATE TABLE files (nonce TEXT NOT NULL REFERENCES requests(nonce),"
+        "  file_id TEXT NOT NULL, bytes BYTEA NOT NULL, PRIMARY KEY (nonce, file_id));"
+        "INSERT INTO requests VALUES ('n1', 1000, 1010, 'd', NULL);"
+        "INSERT INTO results VALUES ('n1', 1010, '{\"name\":\"ERIKA\"}', 'null');"
+        "INSERT INTO files VALUES ('n1', 'front', '\\xffd8ff');");
+    transaction.commit();
+  }
+  idvault::rp::PostgresRequestStore store(db, 1);
+  EXPECT_FALSE(store.result("n1").has_value());
+  EXPECT_FALSE(store.file("n1", "front").has_value());
+  EXPECT_EQ(store.claim_and_store("n1", 1020, 600, sample_result(), kFiles),
+            ClaimOutcome::replayed);
+  store.add_request("n2", "d", 1000);
+  EXPECT_EQ(store.claim_and_store("n2", 1020, 600, sample_result(), kFiles), ClaimOutcome::claimed);
+  EXPECT_EQ(store.result("n2")->wrapped_key, sample_result().wrapped_key);
+  EXPECT_EQ(store.file("n2", "front")->bytes, kFiles[0].bytes);
 }
 
 // Bundles: recognised by the SHA-256 of their credentials before any HSM call.
@@ -316,7 +393,7 @@ TEST_P(RequestStoreBehaviour, AReleasedBundleMayBeTriedAgainAtOnce) {
 TEST_P(RequestStoreBehaviour, TheAcceptedOutcomeLandsInTheClaimsTransaction) {
   store_->add_request("n1", "d", 1000);
   ASSERT_EQ(store_->begin_bundle(bundle_, "n1", 1010, 30).state, BundleState::leased);
-  ASSERT_EQ(store_->claim_and_store("n1", 1010, 600, kResult, kFiles, &bundle_,
+  ASSERT_EQ(store_->claim_and_store("n1", 1010, 600, sample_result(), kFiles, &bundle_,
                                     BundleOutcome{200, R"({"status":"accepted"})"}),
             ClaimOutcome::claimed);
   // Any copy with these credentials, exact or not, finds it accepted.
@@ -333,7 +410,7 @@ TEST_P(RequestStoreBehaviour, TheAcceptedOutcomeLandsInTheClaimsTransaction) {
   // A claim that fails writes no outcome: the bundle stays leased to its holder, who settles.
   const BundleKey other{"c2", "body-3"};
   ASSERT_EQ(store_->begin_bundle(other, "n1", 1020, 30).state, BundleState::leased);
-  EXPECT_EQ(store_->claim_and_store("n1", 1020, 600, kResult, {}, &other, BundleOutcome{200, "x"}),
+  EXPECT_EQ(store_->claim_and_store("n1", 1020, 600, sample_result(), {}, &other, BundleOutcome{200, "x"}),
             ClaimOutcome::replayed);
   EXPECT_EQ(store_->begin_bundle(other, "n1", 1021, 30).state, BundleState::in_progress);
   EXPECT_EQ(store_->result("n1")->received_at, 1010);
@@ -387,7 +464,8 @@ TEST(PostgresRequestStore, SixteenWorkersClaimingOneNonceExactlyOneWins) {
     workers.emplace_back([&, i] {
       for (int round = 0; round < kRounds; ++round) {
         start.arrive_and_wait();
-        const ReceivedResult mine{"{\"worker\":" + std::to_string(i) + "}", "null", 0};
+        const ReceivedResult mine{bytes("key"), bytes("{\"worker\":" + std::to_string(i) + "}"),
+                                  bytes("null"), 0};
         try {
           const auto outcome =
               stores[i]->claim_and_store("nonce-" + std::to_string(round), 1010, 600, mine, kFiles);
@@ -406,7 +484,8 @@ TEST(PostgresRequestStore, SixteenWorkersClaimingOneNonceExactlyOneWins) {
     EXPECT_EQ(replays[round].load(), kWorkers - 1) << "round " << round;
     const auto stored = stores[0]->result("nonce-" + std::to_string(round));
     ASSERT_TRUE(stored.has_value());
-    EXPECT_EQ(stored->report_json.rfind("{\"worker\":", 0), 0U);
+    const std::string report(stored->report.begin(), stored->report.end());
+    EXPECT_EQ(report.rfind("{\"worker\":", 0), 0U);
   }
 }
 

@@ -49,6 +49,8 @@ class RpServerTest : public ServiceSideTest {
         rp::ServiceToken::open(module_, key_uri_, SecretBytes::from_string(kDefaultPin)));
     key_ = std::make_unique<vault::TokenServiceKey>(token_->service_key(key_uri_));
     signer_ = std::make_unique<rp::TokenErrorSigningKey>(*token_, key_uri_);
+    seal_key_ = std::make_unique<vault::TokenMasterKey>(token_->seal_key());
+    sealer_ = std::make_unique<rp::ResultSealer>(*seal_key_);
     store_ = std::make_unique<rp::SqliteRequestStore>(dir_ / "rp.db");
     if (options.handler_threads == 0) options.handler_threads = rp::handler_threads_for(config);
     server_ = std::make_unique<idvault::http::Server>(
@@ -57,7 +59,8 @@ class RpServerTest : public ServiceSideTest {
         options);
     port_ = server_->port();
     config.public_url = "http://127.0.0.1:" + std::to_string(port_);
-    service_ = std::make_unique<rp::RelyingPartyService>(*key_, *signer_, *store_, config);
+    service_ =
+        std::make_unique<rp::RelyingPartyService>(*key_, *signer_, *sealer_, *store_, config);
     thread_ = std::thread([this] { server_->run(); });
   }
   void stop() {
@@ -104,6 +107,8 @@ class RpServerTest : public ServiceSideTest {
   std::unique_ptr<rp::ServiceToken> token_;
   std::unique_ptr<vault::TokenServiceKey> key_;
   std::unique_ptr<rp::TokenErrorSigningKey> signer_;
+  std::unique_ptr<vault::TokenMasterKey> seal_key_;
+  std::unique_ptr<rp::ResultSealer> sealer_;
   std::unique_ptr<rp::RequestStore> store_;
   std::unique_ptr<rp::RelyingPartyService> service_;
   std::unique_ptr<idvault::http::Server> server_;

@@ -77,6 +77,13 @@ class Rig:
         subprocess.run(["softhsm2-util", "--import", pem, "--token", label, "--label", "rp", "--id", "01",
                         "--pin", PIN], env=self.env, check=True, stdout=subprocess.DEVNULL)
 
+    def import_seal_key(self, raw, label):
+        """The raw 32-byte AES key into token label as the seal key (idvault-rp-seal): the
+        group's tokens hold clones of it too, so a result sealed on one opens on another."""
+        subprocess.run(["softhsm2-util", "--import", raw, "--aes", "--token", label, "--label",
+                        "idvault-rp-seal", "--id", "02", "--pin", PIN], env=self.env, check=True,
+                       stdout=subprocess.DEVNULL)
+
     def software_key(self, name):
         pem = os.path.join(self.work, name + ".pem")
         subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out",
@@ -181,7 +188,12 @@ def ha_pull_one(rig, check):
     rig.import_key(pem, "rp-a")
     rig.import_key(pem, "rp-b")
     rig.import_key(rig.software_key("other"), "rp-c")
-    for name in ("cloned.pem", "other.pem"):
+    seal = os.path.join(rig.work, "seal.key")
+    with open(os.open(seal, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
+        f.write(os.urandom(32))
+    for label in ("rp-a", "rp-b", "rp-c"):
+        rig.import_seal_key(seal, label)
+    for name in ("cloned.pem", "other.pem", "seal.key"):
         os.remove(os.path.join(rig.work, name))  # the clones are all there is of the key now
     key_a, key_b = "pkcs11:token=rp-a;object=rp", "pkcs11:token=rp-b;object=rp"
 
