@@ -121,7 +121,12 @@ double raw_decrypts_per_second(const std::shared_ptr<p11::Token>& token, unsigne
 // idvault-rp serve as a child process; SIGTERM and reaped on destruction.
 class ServeProcess {
  public:
-  ServeProcess(const std::vector<std::string>& argv) {
+  explicit ServeProcess(const std::vector<std::string>& argv) {
+    // Built before the fork: the child of a threaded process only execs.
+    std::vector<char*> args;
+    args.reserve(argv.size() + 1);
+    for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+    args.push_back(nullptr);
     int out[2];
     if (pipe(out) != 0) throw std::runtime_error("pipe");
     pid_ = fork();
@@ -129,9 +134,6 @@ class ServeProcess {
       dup2(out[1], STDOUT_FILENO);
       close(out[0]);
       close(out[1]);
-      std::vector<char*> args;
-      for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-      args.push_back(nullptr);
       execv(args[0], args.data());
       _exit(127);
     }
@@ -148,6 +150,8 @@ class ServeProcess {
   }
   ServeProcess(const ServeProcess&) = delete;
   ServeProcess& operator=(const ServeProcess&) = delete;
+  ServeProcess(ServeProcess&&) = delete;
+  ServeProcess& operator=(ServeProcess&&) = delete;
   ~ServeProcess() {
     kill(pid_, SIGTERM);
     int status = 0;
@@ -201,7 +205,9 @@ std::string issue_link(int port, int n) {
 // Issues clients*posts requests through GET /request, answers each with a bundle from
 // holder, then posts them from `clients` threads at once.
 PostRun post_bundles(int port, tst::TestHolder& holder, int clients, int posts) {
+  const auto total = static_cast<std::size_t>(clients) * static_cast<std::size_t>(posts);
   std::vector<std::string> bundles;
+  bundles.reserve(total);
   for (int i = 0; i < clients * posts; ++i) {
     bundles.push_back(holder.share(issue_link(port, i)));
   }
@@ -209,15 +215,16 @@ PostRun post_bundles(int port, tst::TestHolder& holder, int clients, int posts) 
   std::vector<std::map<int, int>> statuses(static_cast<std::size_t>(clients));
   const auto start = Clock::now();
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<std::size_t>(clients));
   for (int c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
       for (int p = 0; p < posts; ++p) {
+        const auto index = static_cast<std::size_t>(c) * static_cast<std::size_t>(posts) +
+                           static_cast<std::size_t>(p);
         const auto begin = Clock::now();
         int status = 0;
         try {
-          status =
-              tst::http(port, "POST", "/callback", bundles[static_cast<std::size_t>(c * posts + p)])
-                  .status;
+          status = tst::http(port, "POST", "/callback", bundles[index]).status;
         } catch (const std::exception&) {
           status = -1;  // connection refused or reset
         }

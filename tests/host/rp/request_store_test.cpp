@@ -410,7 +410,8 @@ TEST_P(RequestStoreBehaviour, TheAcceptedOutcomeLandsInTheClaimsTransaction) {
   // A claim that fails writes no outcome: the bundle stays leased to its holder, who settles.
   const BundleKey other{"c2", "body-3"};
   ASSERT_EQ(store_->begin_bundle(other, "n1", 1020, 30).state, BundleState::leased);
-  EXPECT_EQ(store_->claim_and_store("n1", 1020, 600, sample_result(), {}, &other, BundleOutcome{200, "x"}),
+  EXPECT_EQ(store_->claim_and_store("n1", 1020, 600, sample_result(), {}, &other,
+                                    BundleOutcome{200, "x"}),
             ClaimOutcome::replayed);
   EXPECT_EQ(store_->begin_bundle(other, "n1", 1021, 30).state, BundleState::in_progress);
   EXPECT_EQ(store_->result("n1")->received_at, 1010);
