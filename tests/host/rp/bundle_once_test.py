@@ -1,8 +1,9 @@
 """A bundle is recognised before the HSM is asked (issue #16): two idvault-rp serve
-processes on one database, their token behind the fault-injecting PKCS#11 module
+processes on one database, as two hosts would run them, the first with --workers 2 (three
+workers in all), their token behind the fault-injecting PKCS#11 module
 (tests/pkcs11/fault_module.cpp) with a `count C_Decrypt` rule, so the HSM's decryptions
 are counted outside the service. 64 copies of one bundle posted at once over both
-servers: exactly one accepted, 63 refused with 409, one C_Decrypt. A tampered bundle
+servers and their workers: exactly one accepted, 63 refused with 409, one C_Decrypt. A tampered bundle
 posted twice: 400 both times, one C_Decrypt (the second gets the stored refusal).
 
 usage: bundle_once_test.py RP_BIN DEMO_HOLDER_BIN FAULT_MODULE sqlite|postgresql
@@ -83,10 +84,10 @@ def main():
         if holder.stdout.readline().strip() != "ready":
             raise RuntimeError("demo_holder did not start")
 
-        def start_serve():
+        def start_serve(workers):
             serve = subprocess.Popen([rp_bin, "serve", "--listen", "127.0.0.1:0", "--module", fault_module,
                                       "--key", KEY_URI, "--pin-file", pin, "--db", db, "--trust-verifier",
-                                      os.path.join(holder_dir, "verifier.pem")],
+                                      os.path.join(holder_dir, "verifier.pem"), "--workers", str(workers)],
                                      env=env, stdout=subprocess.PIPE, text=True)
             procs.append(serve)
             line = serve.stdout.readline()
@@ -94,7 +95,7 @@ def main():
                 raise RuntimeError(f"serve did not start: {line!r}")
             return line.strip().rsplit(" ", 1)[-1]
 
-        bases = [start_serve(), start_serve()]
+        bases = [start_serve(2), start_serve(1)]
 
         def new_bundle():
             status, body = call(bases[0], "/request")
