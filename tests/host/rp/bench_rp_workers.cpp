@@ -3,6 +3,7 @@
 //
 //   bench_rp_workers --rp IDVAULT_RP [--workers 1,2] [--clients C] [--posts P]
 //                    [--crowd 200] [--crowd-posts 3] [--commits N] [--seconds S]
+//                    [--decryptors D]
 //
 // A private PostgreSQL (tests/support/postgres_server.h) and a SoftHSM2 token whose keys
 // `idvault-rp keygen` makes. Then:
@@ -173,33 +174,48 @@ struct PostRun {
   std::map<int, int> statuses;
 };
 
-// GET /request from 127.0.0.(2 + n % 200): the endpoint limits each client address to a
-// burst of requests (every one stores a row), and this tool is one client asking for many.
-std::string issue_link(int port, int n) {
+// One request over a new connection from 127.0.0.(2 + source % 200): the server limits
+// what one client address may do (GET /request's burst, connections at once), and this
+// tool stands for many clients.
+tst::HttpAnswer http_from(int source, int port, const std::string& request) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in source{};
-  source.sin_family = AF_INET;
-  source.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1 + static_cast<unsigned>(n % 200));
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  from.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1 + static_cast<unsigned>(source % 200));
   sockaddr_in server{};
   server.sin_family = AF_INET;
   server.sin_port = htons(static_cast<std::uint16_t>(port));
   server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&source), sizeof source) != 0 ||
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0 ||
       ::connect(fd, reinterpret_cast<sockaddr*>(&server), sizeof server) != 0) {
     ::close(fd);
-    throw std::runtime_error("GET /request: cannot connect");
+    throw std::runtime_error("cannot connect");
   }
-  const std::string request =
-      "GET /request HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
-      static_cast<ssize_t>(request.size())) {
-    ::close(fd);
-    throw std::runtime_error("GET /request: cannot send");
+  std::size_t sent = 0;
+  while (sent < request.size()) {
+    const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) {
+      ::close(fd);
+      throw std::runtime_error("cannot send");
+    }
+    sent += static_cast<std::size_t>(n);
   }
-  const tst::HttpAnswer answer = tst::read_answer(fd);
+  tst::HttpAnswer answer = tst::read_answer(fd);
   ::close(fd);
+  return answer;
+}
+
+std::string issue_link(int port, int n) {
+  const tst::HttpAnswer answer =
+      http_from(n, port, "GET /request HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
   if (answer.status != 200) throw std::runtime_error("GET /request: " + answer.head);
   return nlohmann::json::parse(answer.body).at("link");
+}
+
+std::string post_request(const std::string& bundle) {
+  return "POST /callback HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+         "Content-Length: " +
+         std::to_string(bundle.size()) + "\r\nConnection: close\r\n\r\n" + bundle;
 }
 
 // Issues clients*posts requests through GET /request, answers each with a bundle from
@@ -209,7 +225,7 @@ PostRun post_bundles(int port, tst::TestHolder& holder, int clients, int posts) 
   std::vector<std::string> bundles;
   bundles.reserve(total);
   for (int i = 0; i < clients * posts; ++i) {
-    bundles.push_back(holder.share(issue_link(port, i)));
+    bundles.push_back(post_request(holder.share(issue_link(port, i))));
   }
   std::vector<std::vector<double>> latency(static_cast<std::size_t>(clients));
   std::vector<std::map<int, int>> statuses(static_cast<std::size_t>(clients));
@@ -224,7 +240,7 @@ PostRun post_bundles(int port, tst::TestHolder& holder, int clients, int posts) 
         const auto begin = Clock::now();
         int status = 0;
         try {
-          status = tst::http(port, "POST", "/callback", bundles[index]).status;
+          status = http_from(c, port, bundles[index]).status;
         } catch (const std::exception&) {
           status = -1;  // connection refused or reset
         }
@@ -318,6 +334,7 @@ int run(std::map<std::string, std::string> flags) {
   const int crowd_posts = number("--crowd-posts", 3);
   const int commits = number("--commits", 2000);
   const double seconds = number("--seconds", 3);
+  const int decryptors = number("--decryptors", 4);  // per worker, serve's default
 
   if (!tst::PostgresServer::available()) throw std::runtime_error(tst::PostgresServer::missing());
   tst::PostgresServer postgres;
@@ -356,10 +373,26 @@ int run(std::map<std::string, std::string> flags) {
     const double raw = raw_decrypts_per_second(token, workers, seconds);
     std::printf("result\traw\t%u threads\t%.0f C_Decrypt/s\n", workers, raw);
     const std::string db = postgres.create_database("bench_w" + std::to_string(workers));
-    ServeProcess serve({rp_bin, "serve", "--listen", "127.0.0.1:0", "--module", module, "--key",
-                        kKeyUri, "--pin-file", pin_file.string(), "--db", db, "--workers",
-                        std::to_string(workers), "--scope", "personal_details,email",
-                        "--nonce-max-age-minutes", "60"});
+    ServeProcess serve({rp_bin,
+                        "serve",
+                        "--listen",
+                        "127.0.0.1:0",
+                        "--module",
+                        module,
+                        "--key",
+                        kKeyUri,
+                        "--pin-file",
+                        pin_file.string(),
+                        "--db",
+                        db,
+                        "--workers",
+                        std::to_string(workers),
+                        "--scope",
+                        "personal_details,email",
+                        "--nonce-max-age-minutes",
+                        "60",
+                        "--decryptors",
+                        std::to_string(decryptors)});
     (void)post_bundles(serve.port(), holder, clients, 2);  // warm-up: sessions, connections
     const PostRun run = post_bundles(serve.port(), holder, clients, posts);
     print_run("workers", workers, clients, run);
@@ -391,7 +424,8 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) flags[argv[i]] = argv[i + 1];
   if (!flags.count("--rp") || argc % 2 == 0) {
     std::cerr << "usage: bench_rp_workers --rp IDVAULT_RP [--workers 1,2] [--clients C] "
-                 "[--posts P] [--crowd 200] [--crowd-posts 3] [--commits N] [--seconds S]\n";
+                 "[--posts P] [--crowd 200] [--crowd-posts 3] [--commits N] [--seconds S] "
+                 "[--decryptors D]\n";
     return 2;
   }
   try {
