@@ -167,8 +167,23 @@ class ServeProcess {
   int port_ = 0;
 };
 
+// The machine's CPU time so far (all cores, from /proc/stat): busy and idle jiffies.
+struct CpuTimes {
+  unsigned long long busy = 0;
+  unsigned long long idle = 0;
+};
+
+CpuTimes cpu_times() {
+  std::ifstream stat("/proc/stat");
+  std::string cpu;
+  unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0;
+  stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq;
+  return {user + nice + system + irq + softirq, idle + iowait};
+}
+
 struct PostRun {
   double per_second = 0;
+  double cpu_busy = 0;  // share of the machine's CPU time in use while the posts ran
   std::vector<double> latency_ms;
   int failures = 0;
   std::map<int, int> statuses;
@@ -229,6 +244,7 @@ PostRun post_bundles(int port, tst::TestHolder& holder, int clients, int posts) 
   }
   std::vector<std::vector<double>> latency(static_cast<std::size_t>(clients));
   std::vector<std::map<int, int>> statuses(static_cast<std::size_t>(clients));
+  const CpuTimes cpu_before = cpu_times();
   const auto start = Clock::now();
   std::vector<std::thread> threads;
   threads.reserve(static_cast<std::size_t>(clients));
@@ -252,6 +268,10 @@ PostRun post_bundles(int port, tst::TestHolder& holder, int clients, int posts) 
   for (auto& thread : threads) thread.join();
   PostRun run;
   run.per_second = clients * posts / ms_since(start) * 1000;
+  const CpuTimes cpu_after = cpu_times();
+  const auto busy = static_cast<double>(cpu_after.busy - cpu_before.busy);
+  const auto idle = static_cast<double>(cpu_after.idle - cpu_before.idle);
+  run.cpu_busy = busy + idle > 0 ? busy / (busy + idle) : 0;
   for (int c = 0; c < clients; ++c) {
     const auto& mine = latency[static_cast<std::size_t>(c)];
     run.latency_ms.insert(run.latency_ms.end(), mine.begin(), mine.end());
@@ -273,10 +293,10 @@ std::string statuses_text(const std::map<int, int>& statuses) {
 void print_run(const char* name, unsigned workers, int clients, const PostRun& run) {
   std::printf(
       "result\t%s\t%u workers\t%d clients\t%.0f bundles/s\tp50 %.1f ms\tp99 %.1f ms\tmax %.1f "
-      "ms\tfailed %d of %zu (%s)\n",
+      "ms\tfailed %d of %zu (%s)\tCPU %.0f%% busy\n",
       name, workers, clients, run.per_second, percentile(run.latency_ms, 50),
       percentile(run.latency_ms, 99), percentile(run.latency_ms, 100), run.failures,
-      run.latency_ms.size(), statuses_text(run.statuses).c_str());
+      run.latency_ms.size(), statuses_text(run.statuses).c_str(), run.cpu_busy * 100);
 }
 
 // What the database adds to one accepted bundle on PostgreSQL, timed one by one: the
