@@ -22,6 +22,7 @@ import urllib.parse
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
 import postgres_server  # noqa: E402
 from service_token import KEY_URI, make_service_token  # noqa: E402
+import serve_checks  # noqa: E402
 
 COPIES = 64
 
@@ -40,21 +41,13 @@ def call(base, path, body=None, source="127.0.0.1"):
 
 def main():
     rp_bin, holder_bin, fault_module, backend = sys.argv[1:5]
-    if backend == "postgresql" and not postgres_server.available():
-        print(f"SKIP: the PostgreSQL server binaries are not in {postgres_server.binaries()}")
-        return 77 if os.environ.get("CI", "") in ("", "false", "0") else 1
+    if backend == "postgresql":
+        skipped = serve_checks.skip_without_postgres()
+        if skipped is not None:
+            return skipped
     work = tempfile.mkdtemp(prefix="idvault-bundle-once-")
     procs = []
-    failed = []
-    passed = 0
-
-    def check(ok, what):
-        nonlocal passed
-        print(("ok   " if ok else "FAIL ") + what)
-        if ok:
-            passed += 1
-        else:
-            failed.append(what)
+    check = serve_checks.Checks()
 
     pg = None
     try:
@@ -76,13 +69,7 @@ def main():
             with open(log) as f:
                 return sum(1 for line in f if line.split() == ["C_Decrypt", "count"])
 
-        holder_dir = os.path.join(work, "holder")
-        os.mkdir(holder_dir)
-        holder = subprocess.Popen([holder_bin, holder_dir], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  text=True)
-        procs.append(holder)
-        if holder.stdout.readline().strip() != "ready":
-            raise RuntimeError("demo_holder did not start")
+        holder_dir, holder = serve_checks.start_demo_holder(holder_bin, work, procs)
 
         def start_serve(workers):
             serve = subprocess.Popen([rp_bin, "serve", "--listen", "127.0.0.1:0", "--module", fault_module,
@@ -159,8 +146,7 @@ def main():
         if pg:
             pg.close()
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{passed} passed, {len(failed)} failed")
-    return 1 if failed else 0
+    return check.summary()
 
 
 if __name__ == "__main__":

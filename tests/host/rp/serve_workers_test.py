@@ -34,6 +34,7 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
 import postgres_server  # noqa: E402
 from service_token import KEY_URI, MODULE, make_service_token  # noqa: E402
+import serve_checks  # noqa: E402
 
 WORKERS = 3
 BUNDLES = 12
@@ -75,16 +76,7 @@ def worker_pid(base):
 
 def main():
     rp_bin, holder_bin = sys.argv[1:3]
-    failed = []
-    passed = 0
-
-    def check(ok, what):
-        nonlocal passed
-        print(("ok   " if ok else "FAIL ") + what)
-        if ok:
-            passed += 1
-        else:
-            failed.append(what)
+    check = serve_checks.Checks()
 
     # Usage errors: before any token or database is needed.
     common = [rp_bin, "serve", "--listen", "127.0.0.1:0", "--module", MODULE, "--key", KEY_URI]
@@ -95,9 +87,9 @@ def main():
     check(usage.returncode == 2 and "in-memory" in usage.stderr,
           f"--workers 3 on the in-memory store is a usage error: {usage.returncode} {usage.stderr.strip()}")
 
-    if not postgres_server.available():
-        print(f"SKIP: the PostgreSQL server binaries are not in {postgres_server.binaries()}")
-        return 77 if os.environ.get("CI", "") in ("", "false", "0") else 1
+    skipped = serve_checks.skip_without_postgres()
+    if skipped is not None:
+        return skipped
     work = tempfile.mkdtemp(prefix="idvault-serve-workers-")
     procs = []
     pg = None
@@ -107,13 +99,7 @@ def main():
         pg = postgres_server.PostgresServer()
         uri = pg.create_database("rp")
         env, pin = make_service_token(rp_bin, work)
-        holder_dir = os.path.join(work, "holder")
-        os.mkdir(holder_dir)
-        holder = subprocess.Popen([holder_bin, holder_dir], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  text=True)
-        procs.append(holder)
-        if holder.stdout.readline().strip() != "ready":
-            raise RuntimeError("demo_holder did not start")
+        holder_dir, holder = serve_checks.start_demo_holder(holder_bin, work, procs)
 
         # A wrong PIN: the first worker's login fails, no other worker tries, exit 1.
         bad_pin = os.path.join(work, "bad-pin")
@@ -297,10 +283,9 @@ def main():
         if pg:
             pg.close()
         shutil.rmtree(work, ignore_errors=True)
-    if failed and serve is not None:
+    if check.failed and serve is not None:
         print("serve's stderr:\n" + "".join(stderr_lines))
-    print(f"{passed} passed, {len(failed)} failed")
-    return 1 if failed else 0
+    return check.summary()
 
 
 if __name__ == "__main__":
