@@ -12,7 +12,6 @@ Exit 0 when every check passed, 1 otherwise, 77 without the PostgreSQL server bi
 import http.client
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -139,13 +138,7 @@ def main():
     except Exception as e:  # noqa: BLE001 - any failure is a failed check with its reason
         check(False, f"{type(e).__name__}: {e}")
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        if pg:
-            pg.close()
-        shutil.rmtree(work, ignore_errors=True)
+        serve_checks.clean_up(procs, pg, work)
     return check.summary()
 
 

@@ -1,6 +1,7 @@
 """What the black-box idvault-rp serve tests share: the skip without PostgreSQL's server
 binaries, the check counter that prints each result, and demo_holder started and ready."""
 import os
+import shutil
 import subprocess
 import sys
 
@@ -47,3 +48,15 @@ def start_demo_holder(holder_bin, work, procs):
     if holder.stdout.readline().strip() != "ready":
         raise RuntimeError("demo_holder did not start")
     return holder_dir, holder
+
+
+def clean_up(procs, pg, work):
+    """Kills what still runs of procs, stops the PostgreSQL server (if one started) and
+    removes the work folder: a test's `finally`."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if pg:
+        pg.close()
+    shutil.rmtree(work, ignore_errors=True)

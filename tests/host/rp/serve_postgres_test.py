@@ -11,7 +11,6 @@ Exit 0 when every check passed, 1 otherwise, 77 without the PostgreSQL server bi
 (1 under CI, as tests/support/missing_peer.sh says)."""
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -159,13 +158,7 @@ def main():
     except Exception as e:  # noqa: BLE001 - any failure is a failed check with its reason
         check(False, f"{type(e).__name__}: {e}")
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        if pg:
-            pg.close()
-        shutil.rmtree(work, ignore_errors=True)
+        serve_checks.clean_up(procs, pg, work)
     return check.summary()
 
 

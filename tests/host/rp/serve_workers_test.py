@@ -21,7 +21,6 @@ import json
 import os
 import queue
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -276,13 +275,7 @@ def main():
         if serve is not None and serve.poll() is None:
             for pid in children(serve.pid):
                 os.kill(pid, signal.SIGKILL)
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        if pg:
-            pg.close()
-        shutil.rmtree(work, ignore_errors=True)
+        serve_checks.clean_up(procs, pg, work)
     if check.failed and serve is not None:
         print("serve's stderr:\n" + "".join(stderr_lines))
     return check.summary()
