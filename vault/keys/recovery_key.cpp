@@ -9,6 +9,7 @@
 
 #include <optional>
 
+#include "common/aes_gcm.h"
 #include "common/base64.h"
 #include "common/pem.h"
 #include "common/utf8.h"
@@ -21,8 +22,7 @@ namespace {
 using openssl::check;
 
 constexpr std::size_t kSaltSize = 16;
-constexpr std::size_t kNonceSize = 12;
-constexpr std::size_t kTagSize = 16;
+constexpr std::size_t kNonceSize = aes_gcm::kIvBytes;
 constexpr int kRecoveryBits = 3072;
 
 Bytes random_bytes(std::size_t size) {
@@ -42,59 +42,17 @@ SecretBytes derive_key(const SecretBytes& password, const Bytes& salt,
   return key;
 }
 
-// AES-256-GCM; the tag travels after the ciphertext.
+// AES-256-GCM (common/aes_gcm.h); the tag travels after the ciphertext.
 Bytes gcm_seal(const SecretBytes& key, const Bytes& nonce, const std::string& aad,
                ByteView plaintext) {
-  auto ctx = openssl::make_cipher_ctx();
-  check(
-      EVP_EncryptInit_ex2(ctx.get(), EVP_aes_256_gcm(), key.reveal().data(), nonce.data(), nullptr),
-      "EVP_EncryptInit_ex2");
-  Bytes out(plaintext.size() + kTagSize);
-  int written = 0;
-  if (!aad.empty()) {
-    int aad_written = 0;
-    check(EVP_EncryptUpdate(ctx.get(), nullptr, &aad_written, bytes_of(aad).data(),
-                            static_cast<int>(aad.size())),
-          "EVP_EncryptUpdate");
-  }
-  check(EVP_EncryptUpdate(ctx.get(), out.data(), &written, plaintext.data(),
-                          static_cast<int>(plaintext.size())),
-        "EVP_EncryptUpdate");
-  int final_written = 0;
-  check(EVP_EncryptFinal_ex(ctx.get(), out.data() + written, &final_written),
-        "EVP_EncryptFinal_ex");
-  check(
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagSize, out.data() + plaintext.size()),
-      "EVP_CTRL_GCM_GET_TAG");
-  return out;
+  return aes_gcm::seal(key, nonce, bytes_of(aad), plaintext);
 }
 
 SecretBytes gcm_open(const SecretBytes& key, const Bytes& nonce, const std::string& aad,
                      ByteView sealed) {
-  if (sealed.size() < kTagSize || nonce.size() != kNonceSize)
-    throw DecryptError("wrong recovery password");
-  const std::size_t size = sealed.size() - kTagSize;
-  auto ctx = openssl::make_cipher_ctx();
-  SecretBytes out(size);
-  int written = 0;
-  int final_written = 0;
-  std::uint8_t tag[kTagSize];
-  std::copy(sealed.begin() + static_cast<std::ptrdiff_t>(size), sealed.end(), tag);
-  int aad_written = 0;
-  bool ok =
-      EVP_DecryptInit_ex2(ctx.get(), EVP_aes_256_gcm(), key.reveal().data(), nonce.data(),
-                          nullptr) == 1 &&
-      (aad.empty() || EVP_DecryptUpdate(ctx.get(), nullptr, &aad_written, bytes_of(aad).data(),
-                                        static_cast<int>(aad.size())) == 1) &&
-      EVP_DecryptUpdate(ctx.get(), out.reveal_mutable().data(), &written, sealed.data(),
-                        static_cast<int>(size)) == 1 &&
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagSize, tag) == 1 &&
-      EVP_DecryptFinal_ex(ctx.get(), out.reveal_mutable().data() + written, &final_written) == 1;
-  if (!ok) {
-    ERR_clear_error();
-    throw DecryptError("wrong recovery password");
-  }
-  return out;
+  auto opened = aes_gcm::open(key, nonce, bytes_of(aad), sealed);
+  if (!opened) throw DecryptError("wrong recovery password");
+  return std::move(*opened);
 }
 
 void set_oaep_sha256(EVP_PKEY_CTX* ctx, std::string_view label) {

@@ -107,13 +107,8 @@ std::string random_hex32(const char* what) {
   return hex_lower(bytes);
 }
 
-vault::ByteView as_bytes(std::string_view text) {
-  return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
-}
-
 std::string read_token_digest(std::string_view token) {
-  return vault::sha256_hex(
-      vault::ByteView(reinterpret_cast<const std::uint8_t*>(token.data()), token.size()));
+  return vault::sha256_hex(vault::bytes_of(token));
 }
 
 std::string read_cookie_name(const std::string& nonce) {
@@ -162,9 +157,7 @@ BundleKey bundle_key(const ReceivedShare& share, std::string_view body) {
   append(credentials.data, "credentials.data");
   append(credentials.hash, "credentials.hash");
   append(credentials.secret, "credentials.secret");
-  return {vault::sha256_hex(framed),
-          vault::sha256_hex(
-              vault::ByteView(reinterpret_cast<const std::uint8_t*>(body.data()), body.size()))};
+  return {vault::sha256_hex(framed), vault::sha256_hex(vault::bytes_of(body))};
 }
 
 // The lease on one bundle for the length of a callback: settled with a refusal, settled
@@ -486,9 +479,9 @@ http::Response RelyingPartyService::callback(const http::Request& request) {
   const ResultSealer::Sealing sealing = sealer_.seal_result(passport.nonce);
   std::vector<StoredFile> files;
   collect_files(passport, sealing, files);
-  const ReceivedResult stored{sealing.wrapped_key(),
-                              sealing.seal(report_part(), as_bytes(report.dump())),
-                              sealing.seal(errors_part(), as_bytes(errors_json.dump())), now};
+  const ReceivedResult stored{
+      sealing.wrapped_key(), sealing.seal(report_part(), vault::bytes_of(report.dump())),
+      sealing.seal(errors_part(), vault::bytes_of(errors_json.dump())), now};
   nlohmann::ordered_json answer;
   answer["status"] = "accepted";
   answer["nonce"] = passport.nonce;

@@ -1,19 +1,19 @@
 #include "host/rp/service/result_sealer.h"
 
-#include <openssl/err.h>
 #include <openssl/rand.h>
 
+#include "common/aes_gcm.h"
 #include "common/openssl_owners.h"
 #include "vault/model/errors.h"
+#include "vault/signed/signed_statement.h"
 
 namespace idvault::rp {
 namespace {
 
 constexpr std::uint8_t kFormat = 0x01;
-constexpr std::size_t kKeyBytes = 32;
-constexpr std::size_t kIvBytes = 12;
-constexpr std::size_t kTagBytes = 16;
-constexpr std::size_t kOverhead = 1 + kIvBytes + kTagBytes;
+constexpr std::size_t kKeyBytes = aes_gcm::kKeyBytes;
+constexpr std::size_t kIvBytes = aes_gcm::kIvBytes;
+constexpr std::size_t kOverhead = 1 + kIvBytes + aes_gcm::kTagBytes;
 
 // "idvault-rp sealed result v1" NUL nonce NUL part: a part opens only as itself, in its
 // own result.
@@ -24,10 +24,6 @@ std::string additional_data(const std::string& nonce, std::string_view part) {
   aad.push_back('\0');
   aad += part;
   return aad;
-}
-
-const unsigned char* bytes_of(const std::string& text) {
-  return reinterpret_cast<const unsigned char*>(text.data());
 }
 
 }  // namespace
@@ -67,29 +63,14 @@ ResultSealer::Opening ResultSealer::open_result(std::string nonce,
 
 vault::Bytes ResultSealer::Sealing::seal(std::string_view part, vault::ByteView plaintext) const {
   const std::string aad = additional_data(nonce_, part);
-  vault::Bytes out(kOverhead + plaintext.size());
-  out[0] = kFormat;
-  unsigned char* iv = out.data() + 1;
-  unsigned char* ciphertext = iv + kIvBytes;
-  unsigned char* tag = ciphertext + plaintext.size();
+  std::uint8_t iv[kIvBytes];
   openssl::check(RAND_bytes(iv, static_cast<int>(kIvBytes)), "RAND_bytes");
-  auto ctx = openssl::make_cipher_ctx();
-  openssl::check(
-      EVP_EncryptInit_ex2(ctx.get(), openssl::aes_256_gcm(), key_.reveal().data(), iv, nullptr),
-      "EVP_EncryptInit_ex2");
-  int written = 0;
-  openssl::check(
-      EVP_EncryptUpdate(ctx.get(), nullptr, &written, bytes_of(aad), static_cast<int>(aad.size())),
-      "EVP_EncryptUpdate");
-  if (!plaintext.empty()) {
-    openssl::check(EVP_EncryptUpdate(ctx.get(), ciphertext, &written, plaintext.data(),
-                                     static_cast<int>(plaintext.size())),
-                   "EVP_EncryptUpdate");
-  }
-  int final_written = 0;
-  openssl::check(EVP_EncryptFinal_ex(ctx.get(), tag, &final_written), "EVP_EncryptFinal_ex");
-  openssl::check(EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagBytes, tag),
-                 "EVP_CTRL_GCM_GET_TAG");
+  const vault::Bytes sealed = aes_gcm::seal(key_, iv, vault::bytes_of(aad), plaintext);
+  vault::Bytes out;
+  out.reserve(1 + kIvBytes + sealed.size());
+  out.push_back(kFormat);
+  out.insert(out.end(), iv, iv + kIvBytes);
+  out.insert(out.end(), sealed.begin(), sealed.end());
   return out;
 }
 
@@ -97,31 +78,13 @@ SecretBytes ResultSealer::Opening::open(std::string_view part, vault::ByteView s
   if (sealed.size() < kOverhead || sealed[0] != kFormat)
     throw SealedDataDamaged("a stored " + std::string(part) + " is truncated or not sealed");
   const std::string aad = additional_data(nonce_, part);
-  const std::size_t size = sealed.size() - kOverhead;
-  const unsigned char* iv = sealed.data() + 1;
-  const unsigned char* ciphertext = iv + kIvBytes;
-  unsigned char tag[kTagBytes];
-  std::copy(ciphertext + size, ciphertext + size + kTagBytes, tag);
-  SecretBytes out(size);
-  auto ctx = openssl::make_cipher_ctx();
-  int written = 0;
-  int final_written = 0;
-  const bool ok =
-      EVP_DecryptInit_ex2(ctx.get(), openssl::aes_256_gcm(), key_.reveal().data(), iv, nullptr) ==
-          1 &&
-      EVP_DecryptUpdate(ctx.get(), nullptr, &written, bytes_of(aad),
-                        static_cast<int>(aad.size())) == 1 &&
-      (size == 0 || EVP_DecryptUpdate(ctx.get(), out.reveal_mutable().data(), &written, ciphertext,
-                                      static_cast<int>(size)) == 1) &&
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagBytes, tag) == 1 &&
-      EVP_DecryptFinal_ex(ctx.get(), out.reveal_mutable().data() + size, &final_written) == 1;
-  if (!ok) {
-    ERR_clear_error();
-    out.clear();
+  auto opened = aes_gcm::open(key_, sealed.subspan(1, kIvBytes), vault::bytes_of(aad),
+                              sealed.subspan(1 + kIvBytes));
+  if (!opened) {
     throw SealedDataDamaged("a stored " + std::string(part) +
                             " does not open: altered, or moved from another part or result");
   }
-  return out;
+  return std::move(*opened);
 }
 
 }  // namespace idvault::rp
