@@ -1,5 +1,7 @@
 #include "host/rp/service/service_token.h"
 
+#include <string>
+
 #include "pkcs11/error.h"
 #include "pkcs11/object_finder.h"
 #include "pkcs11/public_key.h"
@@ -28,6 +30,17 @@ vault::TokenMasterKey ServiceToken::seal_key(std::string_view seal_key_uri) cons
                               ? std::string("pkcs11:object=") + kDefaultSealKeyLabel
                               : std::string(seal_key_uri);
   try {
+    // A seal key of another length (softhsm2-util --import --aes stops reading its file at
+    // a 0x00 or newline byte) would be found and then fail every C_WrapKey with
+    // CKR_GENERAL_ERROR: say so once, at start, instead of setting the token aside.
+    const auto value_length = p11::find_object(token_, p11::Uri::parse(uri), CKO_SECRET_KEY)
+                                  .ulong_attribute(CKA_VALUE_LEN);
+    if (value_length != kSealKeyBytes) {
+      throw std::runtime_error("the seal key " + uri + " on token '" + token_->label() + "' is " +
+                               std::to_string(value_length) +
+                               " bytes long; results are sealed under an AES-256 key (" +
+                               std::to_string(kSealKeyBytes) + " bytes)");
+    }
     return vault::TokenMasterKey::from_uri(token_, uri, vault::TokenMasterKey::Mode::key_wrap_pad);
   } catch (const p11::ObjectNotFound&) {
     throw std::runtime_error(

@@ -18,6 +18,8 @@ namespace idvault::rp {
 
 // The label `idvault-rp keygen` gives the seal key, and the one serve looks for.
 inline constexpr const char* kDefaultSealKeyLabel = "idvault-rp-seal";
+// keygen makes it with p11::generate_aes256_key.
+inline constexpr unsigned long kSealKeyBytes = 32;
 
 class ServiceToken {
  public:
