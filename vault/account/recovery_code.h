@@ -31,6 +31,7 @@ inline constexpr std::size_t kRecoveryCodeBytes = 20;  // 160 bits
 inline constexpr std::size_t kRecoveryCodeGroups = 8;
 inline constexpr std::size_t kRecoveryCodeGroupLength = 5;  // 4 code characters, 1 check
 
+// Move-only, as the SecretBytes it holds: a code that silently multiplies is one that leaks.
 class RecoveryCode {
  public:
   [[nodiscard]] static RecoveryCode generate();
@@ -44,9 +45,6 @@ class RecoveryCode {
   // "XXXXX-XXXXX-...": what to print, once, for the person to write down.
   [[nodiscard]] SecretBytes printed() const;
   [[nodiscard]] const SecretBytes& bits() const noexcept { return bits_; }
-
-  RecoveryCode(RecoveryCode&&) noexcept = default;
-  RecoveryCode& operator=(RecoveryCode&&) noexcept = default;
 
  private:
   explicit RecoveryCode(SecretBytes bits) : bits_(std::move(bits)) {}
