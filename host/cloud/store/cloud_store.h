@@ -135,7 +135,13 @@ struct Change {
 
 class CloudStore {
  public:
+  CloudStore() = default;
   virtual ~CloudStore() = default;
+  // A store owns its connections: one owner closes them.
+  CloudStore(const CloudStore&) = delete;
+  CloudStore& operator=(const CloudStore&) = delete;
+  CloudStore(CloudStore&&) = delete;
+  CloudStore& operator=(CloudStore&&) = delete;
 
   // A new account whose log starts with the genesis entry (seq 0); throws AccountExists.
   virtual void create_account(const std::string& account,

@@ -62,6 +62,8 @@ class Lease {
   ~Lease() { pool_.give_back(std::move(connection_)); }
   Lease(const Lease&) = delete;  // gives its connection back exactly once
   Lease& operator=(const Lease&) = delete;
+  Lease(Lease&&) = delete;
+  Lease& operator=(Lease&&) = delete;
   pqxx::connection& operator*() { return *connection_; }
   void drop() { connection_.reset(); }
 

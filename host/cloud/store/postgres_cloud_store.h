@@ -27,6 +27,8 @@ class PostgresCloudStore final : public CloudStore {
   ~PostgresCloudStore() override;
   PostgresCloudStore(const PostgresCloudStore&) = delete;  // one owner of the pool
   PostgresCloudStore& operator=(const PostgresCloudStore&) = delete;
+  PostgresCloudStore(PostgresCloudStore&&) = delete;
+  PostgresCloudStore& operator=(PostgresCloudStore&&) = delete;
 
   void create_account(const std::string& account, std::span<const std::uint8_t> genesis) override;
   [[nodiscard]] bool has_account(const std::string& account) override;

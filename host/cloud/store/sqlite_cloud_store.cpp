@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <stdexcept>
+#include <system_error>
 #include <utility>
 
 #include "host/cloud/store/store_rules.h"
@@ -14,8 +14,11 @@
 namespace idvault::cloud {
 namespace {
 
+// errno's text through generic_category: strerror() is not thread-safe, and the server
+// stores from several threads.
 [[noreturn]] void fail_io(const std::string& what, const std::filesystem::path& path) {
-  throw std::runtime_error("cannot " + what + " " + path.string() + ": " + std::strerror(errno));
+  throw std::runtime_error("cannot " + what + " " + path.string() + ": " +
+                           std::generic_category().message(errno));
 }
 
 class Descriptor {
@@ -26,6 +29,8 @@ class Descriptor {
   }
   Descriptor(const Descriptor&) = delete;  // closed exactly once
   Descriptor& operator=(const Descriptor&) = delete;
+  Descriptor(Descriptor&&) = delete;
+  Descriptor& operator=(Descriptor&&) = delete;
   [[nodiscard]] int get() const noexcept { return fd_; }
   int release() noexcept { return std::exchange(fd_, -1); }
 
@@ -53,7 +58,7 @@ bool private_folder(const std::filesystem::path& folder) {
 // SQLite would create it with the umask's mode, and a later chmod leaves a window.
 std::filesystem::path prepared_database(const std::filesystem::path& data_dir) {
   private_folder(data_dir);
-  const std::filesystem::path path = data_dir / "cloud.db";
+  std::filesystem::path path = data_dir / "cloud.db";
   Descriptor fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (fd.get() < 0) fail_io("open the database", path);
   if (::fchmod(fd.get(), 0600) != 0) fail_io("make private the database", path);

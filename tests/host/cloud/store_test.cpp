@@ -24,13 +24,10 @@
 
 namespace {
 
-using idvault::cloud::Change;
 using idvault::cloud::ChangeKind;
 using idvault::cloud::CloudLimits;
 using idvault::cloud::CloudStore;
-using idvault::cloud::ItemConflict;
 using idvault::cloud::ItemWrite;
-using idvault::cloud::LogConflict;
 using Bytes = std::vector<std::uint8_t>;
 
 // One server for the whole process, one database per store made.
@@ -49,9 +46,9 @@ Bytes bytes(std::string_view text) {
 }
 
 // Bytes a text column would mangle: NUL, high bytes, a backslash.
-const Bytes kAwkward{0x00, 0xff, 0x5c, 0x78, 0x01, 0x00};
-const std::string kAlice(64, 'a');
-const std::string kBob(64, 'b');
+const Bytes kAwkward{0x00, 0xff, 0x5c, 0x78, 0x01, 0x00};  // NOLINT(cert-err58-cpp)
+const std::string kAlice(64, 'a');                         // NOLINT(cert-err58-cpp)
+const std::string kBob(64, 'b');                           // NOLINT(cert-err58-cpp)
 
 ItemWrite write(const std::string& id, const std::string& revision, const std::string& parent,
                 const Bytes& content, bool deleted = false) {
@@ -147,6 +144,7 @@ TEST_P(CloudStoreBehaviour, OfRacingAppendsOfOneSeqExactlyOneLands) {
     std::atomic<int> winner{-1};
     std::atomic<int> told_length{0};
     std::vector<std::thread> devices;
+    devices.reserve(kDevices);
     for (int d = 0; d < kDevices; ++d) {
       devices.emplace_back([&, d] {
         start.arrive_and_wait();
@@ -247,6 +245,7 @@ TEST_P(CloudStoreBehaviour, OfRacingWritesOnOneParentExactlyOneLands) {
   std::atomic<int> landed{0};
   std::vector<std::string> told(kDevices);
   std::vector<std::thread> devices;
+  devices.reserve(kDevices);
   for (int d = 0; d < kDevices; ++d) {
     devices.emplace_back([&, d] {
       start.arrive_and_wait();
@@ -390,6 +389,7 @@ TEST_P(CloudStoreBehaviour, ANonceIsAcceptedOnceUntilItExpires) {
   std::barrier start(kCopies);
   std::atomic<int> passed{0};
   std::vector<std::thread> copies;
+  copies.reserve(kCopies);
   for (int i = 0; i < kCopies; ++i) {
     copies.emplace_back([&] {
       start.arrive_and_wait();
@@ -514,7 +514,6 @@ TEST(SqliteCloudStoreFiles, AnExistingDataDirectoryIsMadePrivate) {
   EXPECT_EQ(mode_of(data), "700");
   // A symbolic link where the files folder belongs is refused, not followed.
   idvault::testing::TempDir other("idvault-cloud-store");
-  ASSERT_EQ(::symlink(other.path().c_str(), (other / "link").c_str()), 0);
   const auto linked = dir / "linked";
   ASSERT_EQ(::mkdir(linked.c_str(), 0700), 0);
   ASSERT_EQ(::symlink(other.path().c_str(), (linked / "files").c_str()), 0);
