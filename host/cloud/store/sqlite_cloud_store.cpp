@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <stdexcept>
+#include <string_view>
 #include <system_error>
 #include <utility>
 
@@ -76,23 +77,53 @@ void write_all(int fd, std::span<const std::uint8_t> bytes, const std::filesyste
   }
 }
 
-// Temporary (0600 from its creation), fsync, rename, fsync of the folder: the name
-// appears only for whole, durable bytes.
-void write_durably(const std::filesystem::path& folder, const std::string& name,
-                   std::span<const std::uint8_t> bytes) {
-  std::string temporary = (folder / ".incoming-XXXXXX").string();
-  Descriptor fd(::mkostemp(temporary.data(), O_CLOEXEC));
-  if (fd.get() < 0) fail_io("create a file in", folder);
-  try {
-    write_all(fd.get(), bytes, temporary);
-    if (::fsync(fd.get()) != 0) fail_io("sync", temporary);
-    if (::close(fd.release()) != 0) fail_io("close", temporary);
-    if (::rename(temporary.c_str(), (folder / name).c_str()) != 0) fail_io("rename", temporary);
-  } catch (...) {
-    ::unlink(temporary.c_str());
-    throw;
+constexpr std::string_view kIncoming = ".incoming-";
+
+// A file's bytes in a temporary beside where it goes, made 0600 by mkostemp and synced:
+// the slow part, done before the store's lock is taken. Removed with the object unless
+// placed.
+class StagedFile {
+ public:
+  StagedFile(const std::filesystem::path& folder, std::span<const std::uint8_t> bytes)
+      : folder_(folder), path_((folder / (std::string(kIncoming) + "XXXXXX")).string()) {
+    Descriptor fd(::mkostemp(path_.data(), O_CLOEXEC));
+    if (fd.get() < 0) fail_io("create a file in", folder);
+    made_ = true;
+    write_all(fd.get(), bytes, path_);
+    if (::fsync(fd.get()) != 0) fail_io("sync", path_);
+    if (::close(fd.release()) != 0) fail_io("close", path_);
   }
-  fsync_folder(folder);
+  ~StagedFile() {
+    if (made_) ::unlink(path_.c_str());
+  }
+  StagedFile(const StagedFile&) = delete;  // removed or placed exactly once
+  StagedFile& operator=(const StagedFile&) = delete;
+  StagedFile(StagedFile&&) = delete;
+  StagedFile& operator=(StagedFile&&) = delete;
+
+  // Renamed to its name and the folder synced: the name appears only for whole, durable
+  // bytes (a copy of the same file renamed over it holds the same bytes).
+  void place(const std::string& name) {
+    if (::rename(path_.c_str(), (folder_ / name).c_str()) != 0) fail_io("rename", path_);
+    made_ = false;
+    fsync_folder(folder_);
+  }
+
+ private:
+  std::filesystem::path folder_;
+  std::string path_;
+  bool made_ = false;
+};
+
+// Temporaries a crash left behind (never listed, never acknowledged).
+void remove_staged_leftovers(const std::filesystem::path& files) {
+  for (const auto& account : std::filesystem::directory_iterator(files)) {
+    if (!account.is_directory()) continue;
+    for (const auto& entry : std::filesystem::directory_iterator(account.path())) {
+      if (entry.path().filename().string().starts_with(kIncoming))
+        std::filesystem::remove(entry.path());
+    }
+  }
 }
 
 std::vector<std::uint8_t> read_whole(const std::filesystem::path& path) {
@@ -122,6 +153,7 @@ ChangeKind kind_named(const std::string& name) {
 SqliteCloudStore::SqliteCloudStore(const std::filesystem::path& data_dir, const CloudLimits& limits)
     : files_(data_dir / "files"), limits_(limits), db_(prepared_database(data_dir), true) {
   private_folder(files_);
+  remove_staged_leftovers(files_);
   db_.execute(
       "CREATE TABLE IF NOT EXISTS accounts (account TEXT PRIMARY KEY, "
       "  log_length INTEGER NOT NULL, counter INTEGER NOT NULL, bytes_used INTEGER NOT NULL);"
@@ -346,16 +378,27 @@ void SqliteCloudStore::put_file(const std::string& account, const std::string& s
                                 std::span<const std::uint8_t> bytes) {
   rules::check_account(account);
   rules::check_file(sha256, bytes);  // before the lock: hashing megabytes blocks nobody
+  {
+    std::lock_guard lock(mutex_);
+    const AccountRow row = account_row(account);  // no folder for an unknown account
+    auto existing = db_.prepare("SELECT 1 FROM files WHERE account = ? AND sha256 = ?");
+    existing.bind(1, account).bind(2, sha256);
+    if (existing.step()) return;
+    rules::check_quota(row.bytes_used, rules::size_of(bytes), limits_);
+  }
+  // Written and synced with no lock held: a 16 MiB upload does not stall other requests.
+  const std::filesystem::path folder = files_ / account;
+  if (private_folder(folder)) fsync_folder(files_);
+  StagedFile staged(folder, bytes);
+
   std::lock_guard lock(mutex_);
   vault::SqliteTransaction transaction(db_);
   const AccountRow row = account_row(account);
   auto existing = db_.prepare("SELECT 1 FROM files WHERE account = ? AND sha256 = ?");
   existing.bind(1, account).bind(2, sha256);
-  if (existing.step()) return;
+  if (existing.step()) return;  // a copy racing this one landed first
   rules::check_quota(row.bytes_used, rules::size_of(bytes), limits_);
-  const std::filesystem::path folder = files_ / account;
-  if (private_folder(folder)) fsync_folder(files_);
-  write_durably(folder, sha256, bytes);
+  staged.place(sha256);
   (void)record_change(account, row, ChangeKind::file, sha256, rules::size_of(bytes), 0);
   db_.prepare("INSERT INTO files (account, sha256, size) VALUES (?, ?, ?)")
       .bind(1, account)

@@ -5,9 +5,10 @@
 //
 // Private from the first byte, whatever the umask: the directory and its folders are made
 // 0700, cloud.db 0600 before SQLite opens it (its -wal and -shm take its mode), and each
-// file is written to a temporary made 0600 by mkostemp, fsynced, renamed into place and
-// its folder fsynced, before the transaction that lists it commits. A crash leaves a
-// file acknowledged whole, or at most an unlisted file nobody is told about.
+// file is written to a temporary made 0600 by mkostemp and fsynced with no lock held,
+// then renamed into place and its folder fsynced in the transaction that lists it. A
+// crash leaves a file acknowledged whole, or an unlisted file nobody was told about;
+// temporaries it left are removed at the next open.
 #pragma once
 
 #include <filesystem>

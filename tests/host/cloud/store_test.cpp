@@ -10,7 +10,9 @@
 #include <atomic>
 #include <barrier>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <pqxx/pqxx>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,15 +32,23 @@ using idvault::cloud::CloudStore;
 using idvault::cloud::ItemWrite;
 using Bytes = std::vector<std::uint8_t>;
 
-// One server for the whole process, one database per store made.
+// One server and one database for the whole process, emptied for each case: cheaper than
+// a createdb per case on a busy machine.
 idvault::testing::PostgresServer& postgres() {
   static const auto server = std::make_unique<idvault::testing::PostgresServer>();
   return *server;
 }
 
-std::string fresh_database() {
-  static int made = 0;
-  return postgres().create_database("cloud" + std::to_string(++made));
+std::string emptied_database() {
+  static const std::string uri = postgres().create_database("cloud");
+  pqxx::connection connection(uri);
+  pqxx::work transaction(connection);
+  transaction.exec(
+      "DO $$ BEGIN IF to_regclass('accounts') IS NOT NULL THEN"
+      "  TRUNCATE accounts, log_entries, slots, items, files, changes, nonces;"
+      "END IF; END $$;");
+  transaction.commit();
+  return uri;
 }
 
 Bytes bytes(std::string_view text) {
@@ -61,7 +71,7 @@ class CloudStoreBehaviour : public ::testing::TestWithParam<std::string> {
     if (GetParam() == "postgresql") {
       if (!idvault::testing::PostgresServer::available())
         IDVAULT_SKIP_MISSING_PEER(idvault::testing::PostgresServer::missing());
-      where_ = fresh_database();
+      where_ = emptied_database();
     } else {
       where_ = (dir_ / "data").string();
     }
@@ -299,6 +309,26 @@ TEST_P(CloudStoreBehaviour, AFileIsStoredOnlyUnderItsOwnHash) {
   EXPECT_EQ(store_->file(kAlice, other), kAwkward);
 }
 
+TEST_P(CloudStoreBehaviour, RacingUploadsOfOneFileStoreItOnce) {
+  store_->create_account(kAlice, bytes("g"));
+  const Bytes scan(200000, 0x3c);
+  const std::string name = idvault::cloud::sha256_hex(scan);
+  constexpr int kCopies = 4;
+  std::barrier start(kCopies);
+  std::vector<std::thread> copies;
+  copies.reserve(kCopies);
+  for (int i = 0; i < kCopies; ++i) {
+    copies.emplace_back([&] {
+      start.arrive_and_wait();
+      store_->put_file(kAlice, name, scan);
+    });
+  }
+  for (auto& copy : copies) copy.join();
+  EXPECT_EQ(store_->file(kAlice, name), scan);
+  EXPECT_EQ(store_->counter(kAlice), 2);
+  EXPECT_EQ(store_->bytes_used(kAlice), 1 + 200000);
+}
+
 TEST_P(CloudStoreBehaviour, TheCounterListsWhatChangedOnceWithItsLatestChange) {
   store_->create_account(kAlice, bytes("g"));                                // 1: log 0
   (void)store_->put_item(kAlice, write("passport", "r1", "", bytes("v1")));  // 2
@@ -503,6 +533,26 @@ TEST(SqliteCloudStoreFiles, AreCreatedPrivateWhateverTheUmask) {
     ++entries;
   }
   EXPECT_EQ(entries, 1U);
+}
+
+// A crash between writing a file's temporary and listing it leaves the temporary: it was
+// never acknowledged, and the next open removes it.
+TEST(SqliteCloudStoreFiles, ATemporaryACrashLeftIsRemovedAtOpen) {
+  idvault::testing::TempDir dir("idvault-cloud-store");
+  const auto data = dir / "data";
+  const Bytes scan(100, 9);
+  const std::string name = idvault::cloud::sha256_hex(scan);
+  {
+    idvault::cloud::SqliteCloudStore store(data);
+    store.create_account(kAlice, bytes("g"));
+    store.put_file(kAlice, name, scan);
+  }
+  const auto left = data / "files" / kAlice / ".incoming-Ab12Cd";
+  std::ofstream(left) << "half a file";
+  ASSERT_TRUE(std::filesystem::exists(left));
+  idvault::cloud::SqliteCloudStore store(data);
+  EXPECT_FALSE(std::filesystem::exists(left));
+  EXPECT_EQ(store.file(kAlice, name), scan);
 }
 
 TEST(SqliteCloudStoreFiles, AnExistingDataDirectoryIsMadePrivate) {
