@@ -470,7 +470,7 @@ std::vector<Change> PostgresCloudStore::changes_since(const std::string& account
     const pqxx::result rows = transaction.exec_params(
         "SELECT kind, id, counter FROM changes WHERE account = $1 AND counter > $2 "
         "ORDER BY counter LIMIT $3",
-        account, after, static_cast<std::int64_t>(limit));
+        account, after, rules::row_limit(limit));
     std::vector<Change> changes;
     for (const auto& row : rows)
       changes.push_back({kind_named(row[0].as<std::string>()), row[1].as<std::string>(),

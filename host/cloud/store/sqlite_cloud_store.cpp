@@ -433,7 +433,7 @@ std::vector<Change> SqliteCloudStore::changes_since(const std::string& account, 
   auto statement = db_.prepare(
       "SELECT kind, id, counter FROM changes WHERE account = ? AND counter > ? "
       "ORDER BY counter LIMIT ?");
-  statement.bind(1, account).bind(2, after).bind(3, static_cast<std::int64_t>(limit));
+  statement.bind(1, account).bind(2, after).bind(3, rules::row_limit(limit));
   std::vector<Change> changes;
   while (statement.step())
     changes.push_back({kind_named(statement.text(0)), statement.text(1), statement.integer(2)});

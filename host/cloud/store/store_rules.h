@@ -2,6 +2,8 @@
 // requests, the file's hash, the quota.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -21,6 +23,13 @@ void check_quota(std::int64_t used, std::int64_t delta, const CloudLimits& limit
 
 [[nodiscard]] inline std::int64_t size_of(std::span<const std::uint8_t> bytes) {
   return static_cast<std::int64_t>(bytes.size());
+}
+
+// A page size as SQL's LIMIT: SIZE_MAX would wrap to a negative number, which SQLite reads
+// as no limit and PostgreSQL refuses.
+[[nodiscard]] inline std::int64_t row_limit(std::size_t limit) {
+  return static_cast<std::int64_t>(
+      std::min<std::size_t>(limit, static_cast<std::size_t>(INT64_MAX)));
 }
 
 }  // namespace idvault::cloud::rules

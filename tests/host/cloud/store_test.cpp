@@ -363,6 +363,8 @@ TEST_P(CloudStoreBehaviour, TheCounterListsWhatChangedOnceWithItsLatestChange) {
   ASSERT_EQ(rest.size(), 1U);
   EXPECT_EQ(rest[0].kind, ChangeKind::slot);
   EXPECT_TRUE(store_->changes_since(kAlice, 8, 100).empty());
+  EXPECT_EQ(store_->changes_since(kAlice, 0, SIZE_MAX).size(), expected.size());
+  EXPECT_TRUE(store_->changes_since(kAlice, 0, 0).empty());
 }
 
 TEST_P(CloudStoreBehaviour, AWritePastTheQuotaIsRefusedAndChangesNothing) {
