@@ -1,0 +1,104 @@
+// Fixed RSA keys for the account log test, made once with `openssl genpkey` (test keys,
+// protecting nothing): generating RSA-3072 and four RSA-2048 keys in every test process
+// would cost more than all the checks together.
+#pragma once
+
+#include <string_view>
+
+namespace idvault::vault::test_keys {
+
+// The account's recovery key (RSA-3072), PKCS#8.
+inline constexpr std::string_view kRecoveryPem = R"(-----BEGIN PRIVATE KEY-----
+MIIG/gIBADANBgkqhkiG9w0BAQEFAASCBugwggbkAgEAAoIBgQCyFGfqkAGzwGmd
+sbd3M9WwgUG/UdteG90gQQlFG3+itzWKQUGNPcvju7Y6z60N2+Gx2e0DYrmq1FA0
+i+QiT1LCj4vmxTPIBjsx8NEIWapeGFKMoL9jTS5tndiktOgEjMbKTV7WO0at21ma
+Sh3ArniwOOgXXp6LgEx78tbuxnmygIwfWE1haU0VH38opVdtGrYiG9/lcLtTPYv4
+OG00LSPRy0++/iKN9B4/Z53rdk5CtHFo/TkB4s6NtWN08WwF68Exu237uyZ0GyZE
+epSar0Pj8utwjp27hsi/lggepNtfo725j/1xeZ/WZ4yu5BWo2AoLNQvBwZnPCVPz
+5H5yLTL9FWlgrtO8m58Lmw9T/DosLhABupauqea1uILul/3dYPDiZrdTU53yTa6C
+bgfc4qLn3g/BpKxbb78DI3+wX+MWLt8bnCQmS6sXZ6TjqMbu3UNYvNWpOXjpbnmP
+HUBelPGfukVnHDzh6b0B/MVDenNN8H12d3buyGFeU1NeNDqmmT8CAwEAAQKCAYAq
+8G2wKwImECbHXfNRnF+R3FD4q2m8UvaqUNRF5CAOIaQYzqxaPMTdiEUkADCHr3XH
+1zblwpfnX6NpUDP1q+/WNxuyTOmz+QCsBZe5rjk80BuTii0r6g/gYZe7+10Yv8Mt
+Q6Oy/38G6+W6pNVwwQEb6NTZ0bhkBc8rcf4ufBAbIRDoe/fIncX26m3UZK3kgnTZ
+W6RMpDafFy+Zbi2yz5GcBCyZ7phxZyQmALuc651qSy0vdiOZV1Gb7Nlq+M2lzdcU
+PMO90QAYmRlqIy8Yc3sMy+S6f68tojggixhj4zHKtfxYgx5G5g1EB5q7KS9SNtps
+3zEuVat9NuEqjvcdCN5iLLjayoYKOUkSPVdxbkejSbtwMEIOrQ2eg0VopF+5H9Df
+XIYsjOqk+o92YsxNMpMEm8628Vyt17TctAFSLd7T2OrBqQvXcBAmd96/ooDJ7g6w
+GeNqXdEF2G49BjUIj7ZwmxLcfIzYmwEVNf7XZxmEvYv4EfS4URg2REGCt1W7n2kC
+gcEA3D5oI6u+sH8yaXsmMthaqt5+XJUuI5jrEWECOa05wZcB5oWces6ZP1FfE/4R
+8ljGQ5wHUgSqDo17alAZUfI/ExV1bjZVPwT9Fns00gx7rLdRkygqMVMf+HkYJZ0j
+kivTMA6ppjRfXqsm3+of+KYv865mCUq1FpwMv7iqycCwxd6HrvrdFpqIrMlqabD7
+bkluzQMaxwOZ9b6f4L3oo3Pmx3k+M7nx9FDlhYOBFlOI+mXhn7Amfy42Cqnbs0MB
+bjlXAoHBAM79nER5e/CHTjT6mZOLuAb7eDmwddVaXn2Dtyec09z1M8sULuOgtjiH
+jrg2tPNEu2WHgRpXogSp2Pvib4KUoQjJQNT9HBqqh48r3OSEjlFvCYD8940bm/hj
+Mi8NIvVxuFrZf6qHUWcbH5NAK7RmTmdc2PisEs40W7VYglOeyIhSPknw4lq9ZXnJ
+/TdXbLFqLaB593emwQtMk1dzz3f7/CNbWoY3QIiHIdMLiPR6NXCo6l3OeEqjC95k
+FBhX2eRmWQKBwGXVPRVxLYQx6781v522x4VFxqtMFr9Czz2D2yGL5K6MAcbydD2c
+FONf3lRCH04smc9c702O9oowBKZNTsfC+EL8owVIffXbeqHQacXNG8nqIP+njIqt
+4pRieTW7CF1ngggwX2SHxqjg/eJ+QDYZsQY81tTpA/3mPUbQPbd3LsTudVIEkAEJ
+hrRNlLQ1rqt5rI+CJflqwt8LOqURaeVZi5UjjA0ipqrOVLF88ky+ZxFP1hidu88G
+MNqRWxHxo1GxlQKBwQDL3Saink/+ZxUUwtitZAfdAKG5l92GQ5oa3rZuUlysG+hm
+FDvWP3wZExHyxxbTHhe/eIUkD7loBGzMMImJP5+XCrhKzft3HAulbBsECrYs6EKh
+AwVBujaUngZYJwUOXnGnMN43c00uUp13ptUkuTpxPRYJXVisNQ85/bFmcFWrRe1J
+X/FgU3d1SwaVEgrgdeX4Twf3lYo9+a6IjGyDDPCZVilDVXm+vfEHbi32M8MccZFa
+0LbTM+DFqSXNkADvngkCgcEAj+hc4oULclhtpLBvqOdhVeNTDpP8R2keEWRc0Vpj
+Ba+4+GrfwzZ9fWT9PEccFzanN2pJwUbwJTFwWd6paQbG1FA5BktuCDlpUnEQRk5u
+XJ2jNMdQl3pgqOWUFgS1rktyv+wvAte0JqI4xrkRn0pu+8b7Sa9lTBwkB+ukYvMr
+z0xwz8dN59nKnIpP4q5uUMT7FH/XaL1cVrHl7wTV1wi5+EB+ao3Krq+zGmlWAEUu
+Ogx6xal9N8D1gIN/ik02X/sA
+-----END PRIVATE KEY-----
+)";
+
+// An RSA-2048 key that is no recovery key of the account, PKCS#8.
+inline constexpr std::string_view kStrangerRsaPem = R"(-----BEGIN PRIVATE KEY-----
+MIIEvAIBADANBgkqhkiG9w0BAQEFAASCBKYwggSiAgEAAoIBAQC63KmMJ9o2Qlft
+qN8q2x1NpC5HgbZNM0SRPPhBM61I2Dh9iK0g8HVjp2MXDQCeSfkiIRWbs42aVuox
+y8zryqw/V7qRC/+Fml+kTp+MvLZRnsz/REmleYAJ73lU3TW4eCvhNHE8wMmFmdli
+Z1RGb/dn1hbFCZwi620wmmbNfnTuKDwyBcUy7nfl8stE+HFF1/k0w1ViDQ+BX4IH
+tBNYqoHXsS9Nax6tKdiKQbiEHPlVxcwb4ucPqF4OkiqT19hMW/fZ0pUqLfz1ZsdG
+ZuK3yjLO8vKcAP1ebftjK6WIKbcaSRlX0dtfrhVCN+7iZXv5gmhqF+zDwHldh2tw
+4ZvfuBSJAgMBAAECgf9vGFDmXiPbrUI8EWgTQXJjL2NKkWUYo2TjJd8Gqb73kpWg
+5XyS4Dv+VL7rGmEeznSrMPGMylh3Hf9VAx0yQ/uzLS3tYi1e5jBxweCLIhOIH4uB
+adC36+mO6vF6Z+yemw7KSYOJbG3GDNvvAF1woM0vbG96sRcIGByVQYW6yU9AoFLD
+cMAsJ5nEYkzxT9yoNnfP6L1l0dL0p/ccJVZWtB6PlbwK8tnvTII28TxzH3N4LE4/
+JahmX+TT8jGrJO/SaeYjgleCCRdP2ej0x4PeUUfOZ4wPlI3Rdre+OZI6W2EYs9w2
+FPTXt67aTfG00PYFYRj2CkgZjHRgtfJP+L4SHOECgYEA64ZRJBC+CFxC6pjh3el8
+vi79bFLHB+uRZ6HF83GHqc5m3lVeOZyVaHT2wtCcriJuaN/UFmxTg7HmruEwmNEh
+ESExheGo1SFRkbjtk7EPdvGDjqgtmym5tLWxQHrw7z0Nxyj0AznFdQviOaF+oagB
+MOucdbx6E+5F9ZXS+ebkuSkCgYEAyxtW/0vIgJ5VTx37cV52ar0zr2N/r021IsPN
+9vqvYCes1F5sddzAhe0a2Pc6RUFlpGqy75xfBEwWRJkpdM/CH3LFezl1k4mXPNS4
+YfFKdDzNdKs0ocIKj/sfltzKsI56UonKbgkenbuamzaZKwksZq4S5064kN6FkZHF
+IcNgDGECgYEAicVIMZCZmMpfWluTw/uQvK9ADt1dD4T8yWIYKQ+ADBRwmB3XwFuY
+CkJhFhRxkmsRqsdDiNpU//RQvHt9seajMSH5lhcqa4HR9Sv3zS0Fns4n5or6IomF
+1+9wgAdqaIeOR7HtCvYASzdoXc3aBTYBfFxWaYiW4JHA2qeJgiVOJgECgYEAw+Ex
+LPQEge6xraTny/VjVRv1zc+y4/mYmNeoOuqX2q9I4mPSTHVDA6ahPuBoRUSF52Sz
+/5yakoVi8HOaZLq9qCDDTk0jFNAcmKE61dKkkKfXKg63qs197FAvrgpwPIicdh/H
+qAmJimvU9p5YaAXn2XtGZego3iaNQNAKA77uUeECgYBfYuap5BeoTbObHoH8chdS
+KW0YXqm4TeLmgfCYhRiD0vWI6Cum6AlTd3fkqhWn7bha3hWi1j2mO4X1cxf5yNO3
+nDBA0fUXSJzr3mc8HqtkuCSWR1c5kfR2XhFHaBjisvJ8/0wLWY6DuhY4VAG2Pizx
+lBad+cc/apapMfvlDXNukw==
+-----END PRIVATE KEY-----
+)";
+
+// Slot public keys (RSA-2048), base64 SPKI DER.
+inline constexpr std::string_view kDeskSlot =
+    "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAoNHpF3uGe+ng/KDmiBN4D05nsB/B6ArGA300"
+    "ePvWChm1vcKic9g21SgySabzA04O9tpjt5g3K/NhVRMMtph1pVRyrWSLSW2RUEl5PJbUt6Okuq0ZAsB4"
+    "oVm6lVms0EWuodaB3wAh/XxUUJUfGXQE6118YRgjdEF5fiDkqzi9LFPOzOOaXC+b1lj9CuL3QD/8+w1M"
+    "F7BV+lk2KoMQMGjPpCkajh5J+kFfsV3RbaYHEDd8iUqCcAndrOwJcUhLmhEVPM0gfZqYY1KhsgZkpKc/"
+    "cUqwZ3D1OmcwVWnPqRj8+Th3Xl4XE6HcluVdA+8V+cJv2KSzviaGspE97qrM5VJ2mQIDAQAB";
+inline constexpr std::string_view kLaptopSlot =
+    "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAz+R6/KsTK9FosR81i/ta0TNiPksdxD7me0Kf"
+    "ltI68Afl5cnaTBdiMuWWldD0mgqcKtVG8P+bf+mHtpdj9aOy9vdxp6NjzAAlECeg4HU7+SzDZndcNKm4"
+    "TnXpnUF3ByzY22v6F2WA9SzI5sRtwqoiUgybmOF4qRYw8dPw6AUqEr2ibUALT1+Hk1fL+rvnFxiCTXpN"
+    "ZCIqqepMiC344wNRYusnHFNuDWjxCTA7CsaWHaW7ThSMrWsGZ60G7tqeytSiH9lUdimMwi54LDQxEy2t"
+    "Zgfrwek9KLRRkJZBKPKpau6Lyq5yCXH1oYgU3tvEof07rBmM0IYgJMXK8QLA4ysDrQIDAQAB";
+inline constexpr std::string_view kDrawerSlot =
+    "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAsQNttzCGlBZu+3tNL3i/9aSLkMmUXDVmm+Bv"
+    "BWzDTXh2GsGs06yUYmy118bHHkHDy1s4Tam1c1pAccHFRnx4bi1YjAO7JHptFZFKJPolEt1ycI7GIFxB"
+    "2s1i7NlD7IYBKDbaatv5uiHVXLFWXtMscuRQNRTFe+wyIPgmqkxYCfrqo+EKlMVbmeJQtCcgjSNmfboY"
+    "jfG6ESwERCnF8O04w3NEWl4LnvNXkBbijZLA5qpDViJ37yvxMOEqc6TUxZlzkiTiou8PjnYUir8S3bdl"
+    "xISOy/oYNH2tQo2sDGIc9PPh/YjjsMHi1x8pRl1PqB49XFwAOz70uQg7cAB1j/0V6wIDAQAB";
+
+}  // namespace idvault::vault::test_keys
