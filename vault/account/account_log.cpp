@@ -168,7 +168,8 @@ Bytes key_field(const Json& statement, std::string_view name, KeyType type, std:
 void only_members(const Json& statement, std::initializer_list<std::string_view> kind_members,
                   std::uint64_t seq) {
   static constexpr std::string_view common[] = {"v", "seq", "prev", "kind", "time"};
-  for (const auto& [name, value] : statement.items()) {
+  for (const auto& item : statement.items()) {
+    const std::string& name = item.key();
     const auto is = [&name](std::string_view allowed) { return name == allowed; };
     if (std::none_of(std::begin(common), std::end(common), is) &&
         std::none_of(kind_members.begin(), kind_members.end(), is)) {

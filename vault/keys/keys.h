@@ -44,6 +44,13 @@ class PssSigningKey {
   virtual ~PssSigningKey() = default;
   [[nodiscard]] virtual Bytes sign_pss_sha256(ByteView message) const = 0;
   [[nodiscard]] virtual Bytes public_key_spki_der() const = 0;
+
+ protected:  // copied and moved only as the key it is, never sliced to the interface
+  PssSigningKey() = default;
+  PssSigningKey(const PssSigningKey&) = default;
+  PssSigningKey(PssSigningKey&&) = default;
+  PssSigningKey& operator=(const PssSigningKey&) = default;
+  PssSigningKey& operator=(PssSigningKey&&) = default;
 };
 
 // The holder's master key: wraps and unwraps value secrets without ever leaving its home.

@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 
 #include <functional>
+#include <memory>
 
 #include "common/base64.h"
 #include "common/openssl_owners.h"
@@ -103,10 +104,10 @@ void expect_fault(const std::function<void()>& run, LogFault fault,
 class AccountLogTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    keys_ = new Keys;
+    keys_ = std::make_unique<Keys>();
 
-    entries_ = new std::vector<std::string>;
-    states_ = new std::vector<AccountState>;
+    entries_ = std::make_unique<std::vector<std::string>>();
+    states_ = std::make_unique<std::vector<AccountState>>();
     AccountState state;
     const auto keep = [&](std::string entry) {
       entries_->push_back(std::move(entry));
@@ -136,9 +137,9 @@ class AccountLogTest : public ::testing::Test {
                             keys_->drawer, t + 8));
   }
   static void TearDownTestSuite() {
-    delete keys_;
-    delete entries_;
-    delete states_;
+    keys_.reset();
+    entries_.reset();
+    states_.reset();
   }
 
   static const Keys& keys() { return *keys_; }
@@ -170,9 +171,9 @@ class AccountLogTest : public ::testing::Test {
   }
 
  private:
-  static inline Keys* keys_ = nullptr;
-  static inline std::vector<std::string>* entries_ = nullptr;
-  static inline std::vector<AccountState>* states_ = nullptr;
+  static inline std::unique_ptr<Keys> keys_;
+  static inline std::unique_ptr<std::vector<std::string>> entries_;
+  static inline std::unique_ptr<std::vector<AccountState>> states_;
 };
 
 TEST_F(AccountLogTest, AChainOfEveryKindVerifiesIntoTheStateItRecords) {
