@@ -1,7 +1,8 @@
 // The account log (vault/account/account_log.h): a chain of every kind verifies into the
 // state it records, and each way a server could lie (another genesis, a dropped, moved or
 // forged entry, a device it added itself, an old or forked head) is refused with its
-// reason. Software and fixed keys, so each test takes milliseconds, but the last two.
+// reason. Software keys and RSA keys made once at build time, so each test takes milliseconds, but
+// the last two.
 #include "vault/account/account_log.h"
 
 #include <gtest/gtest.h>
@@ -10,12 +11,14 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
+#include <sstream>
 
 #include "common/base64.h"
 #include "common/openssl_owners.h"
-#include "tests/vault/account/account_log_test_keys.h"
 #include "vault/keys/recovery_key.h"
 #include "vault/keys/software_keys.h"
 
@@ -65,8 +68,26 @@ class TestPssKey final : public PssSigningKey {
   openssl::PKey key_;
 };
 
-Bytes slot_key(std::string_view base64) {
-  return base64_decode(base64, "slot key");
+// RSA keys made at build time by openssl genpkey into IDVAULT_ACCOUNT_LOG_TEST_KEYS
+// (tests/vault/CMakeLists.txt): an RSA-3072 key in each of this test's processes would
+// cost more than all the checks, and keys are never committed.
+std::string test_key_pem(const std::string& name) {
+  const std::filesystem::path path =
+      std::filesystem::path(IDVAULT_ACCOUNT_LOG_TEST_KEYS) / (name + ".pem");
+  std::ifstream in(path);
+  EXPECT_TRUE(in) << "no test key " << path;
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The SPKI DER of a slot key: the public half of a build-time RSA-2048 key.
+Bytes slot_key(const std::string& name) {
+  const std::string pem = test_key_pem(name);
+  openssl::Bio bio = openssl::make_memory_bio(pem.data(), pem.size());
+  openssl::PKey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  EXPECT_TRUE(key) << name;
+  return spki_of(key.get());
 }
 
 struct Keys {
@@ -74,11 +95,11 @@ struct Keys {
   SoftwareSigningKey laptop = SoftwareSigningKey::generate();
   SoftwareSigningKey drawer = SoftwareSigningKey::generate();
   SoftwareSigningKey stranger = SoftwareSigningKey::generate();
-  Bytes desk_slot = slot_key(test_keys::kDeskSlot);
-  Bytes laptop_slot = slot_key(test_keys::kLaptopSlot);
-  Bytes drawer_slot = slot_key(test_keys::kDrawerSlot);
-  TestPssKey recovery{test_keys::kRecoveryPem};
-  TestPssKey stranger_rsa{test_keys::kStrangerRsaPem};
+  Bytes desk_slot = slot_key("desk-slot");
+  Bytes laptop_slot = slot_key("laptop-slot");
+  Bytes drawer_slot = slot_key("drawer-slot");
+  TestPssKey recovery{test_key_pem("recovery")};
+  TestPssKey stranger_rsa{test_key_pem("stranger-rsa")};
 };
 
 void expect_fault(const std::function<void()>& run, LogFault fault,
@@ -513,11 +534,11 @@ TEST(AccountLogRecovery, TheOpenedRecoveryKeySignsEntries) {
       create_recovery_envelope(password, desk, RecoveryKdfParams{2, 19 * 1024, 1});
   const RecoveryOpener opener = RecoveryOpener::open(envelope, password);
   std::vector<std::string> log{AccountLog::genesis(
-      {"desk", slot_key(test_keys::kDeskSlot), opener.public_key_spki_der()}, desk, kTime)};
+      {"desk", slot_key("desk-slot"), opener.public_key_spki_der()}, desk, kTime)};
   AccountState state = AccountLog::verify(log, AccountLog::entry_hash(log[0]), nullptr);
   log.push_back(AccountLog::append(
-      state, DeviceAdd{"phone", phone.public_key_spki_der(), slot_key(test_keys::kLaptopSlot)},
-      opener, kTime + 1));
+      state, DeviceAdd{"phone", phone.public_key_spki_der(), slot_key("laptop-slot")}, opener,
+      kTime + 1));
   log.push_back(AccountLog::append(state, DeviceRevoke{"desk"}, opener, kTime + 2));
   const AccountState verified = AccountLog::verify(log, AccountLog::entry_hash(log[0]), nullptr);
   EXPECT_EQ(verified.devices.at("phone").approved_by, "recovery");
