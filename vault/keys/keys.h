@@ -37,6 +37,22 @@ class SigningKey {
   [[nodiscard]] virtual Bytes public_key_spki_der() const = 0;
 };
 
+// An RSA key that signs with RSASSA-PSS, SHA-256, MGF1-SHA-256 and a 32-byte salt
+// (PS256): a service's element-error key, an account's recovery key.
+class PssSigningKey {
+ public:
+  virtual ~PssSigningKey() = default;
+  [[nodiscard]] virtual Bytes sign_pss_sha256(ByteView message) const = 0;
+  [[nodiscard]] virtual Bytes public_key_spki_der() const = 0;
+
+ protected:  // copied and moved only as the key it is, never sliced to the interface
+  PssSigningKey() = default;
+  PssSigningKey(const PssSigningKey&) = default;
+  PssSigningKey(PssSigningKey&&) = default;
+  PssSigningKey& operator=(const PssSigningKey&) = default;
+  PssSigningKey& operator=(PssSigningKey&&) = default;
+};
+
 // The holder's master key: wraps and unwraps value secrets without ever leaving its home.
 class MasterKey {
  public:

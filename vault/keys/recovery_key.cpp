@@ -24,6 +24,7 @@ using openssl::check;
 constexpr std::size_t kSaltSize = 16;
 constexpr std::size_t kNonceSize = aes_gcm::kIvBytes;
 constexpr int kRecoveryBits = 3072;
+constexpr int kPssSaltBytes = 32;  // as PS256 everywhere here (signed_statement.h)
 
 Bytes random_bytes(std::size_t size) {
   Bytes bytes(size);
@@ -286,6 +287,34 @@ SecretBytes RecoveryOpener::unseal(ByteView sealed, std::string_view label) cons
 RecoveryEnvelope RecoveryOpener::reseal(const SecretBytes& password, const RecoveryEnvelope& old,
                                         const SigningKey& identity_key) const {
   return seal_envelope(key_, password, identity_key, old.params);
+}
+
+Bytes RecoveryOpener::sign_pss_sha256(ByteView message) const {
+  openssl::DigestCtx ctx = openssl::make_digest_ctx();
+  EVP_PKEY_CTX* pkey_ctx = nullptr;  // owned by ctx
+  check(EVP_DigestSignInit(ctx.get(), &pkey_ctx, openssl::sha256(), nullptr, key_.get()),
+        "EVP_DigestSignInit");
+  check(EVP_PKEY_CTX_set_rsa_padding(pkey_ctx, RSA_PKCS1_PSS_PADDING),
+        "EVP_PKEY_CTX_set_rsa_padding");
+  check(EVP_PKEY_CTX_set_rsa_mgf1_md(pkey_ctx, openssl::sha256()), "EVP_PKEY_CTX_set_rsa_mgf1_md");
+  check(EVP_PKEY_CTX_set_rsa_pss_saltlen(pkey_ctx, kPssSaltBytes),
+        "EVP_PKEY_CTX_set_rsa_pss_saltlen");
+  std::size_t size = 0;
+  check(EVP_DigestSign(ctx.get(), nullptr, &size, message.data(), message.size()),
+        "EVP_DigestSign");
+  Bytes signature(size);
+  check(EVP_DigestSign(ctx.get(), signature.data(), &size, message.data(), message.size()),
+        "EVP_DigestSign");
+  signature.resize(size);
+  return signature;
+}
+
+Bytes RecoveryOpener::public_key_spki_der() const {
+  unsigned char* der = nullptr;
+  const int size = i2d_PUBKEY(key_.get(), &der);
+  if (size <= 0) throw openssl::OpenSslError("i2d_PUBKEY");
+  openssl::Buffer owned(der);
+  return {der, der + size};
 }
 
 }  // namespace idvault::vault

@@ -92,8 +92,10 @@ class RecoverySealer {
   openssl::PKey key_;
 };
 
-// The private half, opened with the password; exists only while recovering.
-class RecoveryOpener {
+// The private half, opened with the password; exists only while recovering. It also
+// signs, PS256, the account-log entries of a recovery without any old device
+// (vault/account/account_log.h).
+class RecoveryOpener final : public PssSigningKey {
  public:
   // DecryptError("wrong recovery password") when the password (or the envelope) is wrong.
   [[nodiscard]] static RecoveryOpener open(const RecoveryEnvelope& envelope,
@@ -106,6 +108,9 @@ class RecoveryOpener {
   // identity key (after recovery the vault has a new one), signed by it.
   [[nodiscard]] RecoveryEnvelope reseal(const SecretBytes& password, const RecoveryEnvelope& old,
                                         const SigningKey& identity_key) const;
+
+  [[nodiscard]] Bytes sign_pss_sha256(ByteView message) const override;
+  [[nodiscard]] Bytes public_key_spki_der() const override;
 
  private:
   explicit RecoveryOpener(openssl::PKey key) : key_(std::move(key)) {}

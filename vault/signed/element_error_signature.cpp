@@ -1,19 +1,13 @@
 #include "vault/signed/element_error_signature.h"
 
-#include <openssl/rsa.h>
-#include <openssl/x509.h>
-
 #include "common/base64.h"
 #include "common/json_fields.h"
-#include "common/openssl_owners.h"
 #include "vault/model/errors.h"
 #include "vault/signed/share_receipt.h"
 #include "vault/signed/signed_statement.h"
 
 namespace idvault::vault {
 namespace {
-
-constexpr int kPssSaltBytes = 32;
 
 nlohmann::json signed_object(const ElementErrorNotice& notice) {
   // Through to_json first, so every error is in the one shape we write; then into the
@@ -26,23 +20,6 @@ nlohmann::json signed_object(const ElementErrorNotice& notice) {
       {"time", notice.time},
       {"errors", std::move(errors)},
   };
-}
-
-bool verify_ps256(ByteView spki_der, ByteView message, ByteView signature) {
-  const unsigned char* der = spki_der.data();
-  openssl::PKey key(d2i_PUBKEY(nullptr, &der, static_cast<long>(spki_der.size())));
-  if (!key || EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_RSA) return false;
-  openssl::DigestCtx ctx = openssl::make_digest_ctx();
-  EVP_PKEY_CTX* pkey_ctx = nullptr;  // owned by ctx
-  if (EVP_DigestVerifyInit(ctx.get(), &pkey_ctx, openssl::sha256(), nullptr, key.get()) != 1)
-    return false;
-  if (EVP_PKEY_CTX_set_rsa_padding(pkey_ctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-      EVP_PKEY_CTX_set_rsa_mgf1_md(pkey_ctx, openssl::sha256()) != 1 ||
-      EVP_PKEY_CTX_set_rsa_pss_saltlen(pkey_ctx, kPssSaltBytes) != 1) {
-    return false;
-  }
-  return EVP_DigestVerify(ctx.get(), signature.data(), signature.size(), message.data(),
-                          message.size()) == 1;
 }
 
 }  // namespace

@@ -28,13 +28,7 @@
 namespace idvault::vault {
 
 // A service's RSA key that signs (on its HSM: p11::RsaPrivateKey::sign_pss_sha256).
-class ErrorSigningKey {
- public:
-  virtual ~ErrorSigningKey() = default;
-  // RSASSA-PSS with SHA-256, MGF1-SHA-256 and a 32-byte salt.
-  [[nodiscard]] virtual Bytes sign_pss_sha256(ByteView message) const = 0;
-  [[nodiscard]] virtual Bytes public_key_spki_der() const = 0;
-};
+using ErrorSigningKey = PssSigningKey;
 
 struct ElementErrorNotice {
   std::string nonce;

@@ -1,6 +1,7 @@
 #include "vault/signed/signed_statement.h"
 
 #include <openssl/ecdsa.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "common/base64.h"
@@ -18,6 +19,8 @@ openssl::PKey ec_p256_key(ByteView spki_der) {
   if (!openssl::is_ec_p256(key.get())) return nullptr;
   return key;
 }
+
+constexpr int kPssSaltBytes = 32;
 
 }  // namespace
 
@@ -80,6 +83,27 @@ bool verify_es256(ByteView spki_der, ByteView message, ByteView raw_signature) n
     if (EVP_DigestVerifyInit(ctx.get(), nullptr, openssl::sha256(), nullptr, key.get()) != 1)
       return false;
     return EVP_DigestVerify(ctx.get(), der_sig, static_cast<std::size_t>(der_size), message.data(),
+                            message.size()) == 1;
+  } catch (...) {
+    return false;
+  }
+}
+
+bool verify_ps256(ByteView spki_der, ByteView message, ByteView signature) noexcept {
+  try {
+    const unsigned char* der = spki_der.data();
+    openssl::PKey key(d2i_PUBKEY(nullptr, &der, static_cast<long>(spki_der.size())));
+    if (!key || EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_RSA) return false;
+    openssl::DigestCtx ctx = openssl::make_digest_ctx();
+    EVP_PKEY_CTX* pkey_ctx = nullptr;  // owned by ctx
+    if (EVP_DigestVerifyInit(ctx.get(), &pkey_ctx, openssl::sha256(), nullptr, key.get()) != 1)
+      return false;
+    if (EVP_PKEY_CTX_set_rsa_padding(pkey_ctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+        EVP_PKEY_CTX_set_rsa_mgf1_md(pkey_ctx, openssl::sha256()) != 1 ||
+        EVP_PKEY_CTX_set_rsa_pss_saltlen(pkey_ctx, kPssSaltBytes) != 1) {
+      return false;
+    }
+    return EVP_DigestVerify(ctx.get(), signature.data(), signature.size(), message.data(),
                             message.size()) == 1;
   } catch (...) {
     return false;

@@ -1,9 +1,10 @@
-// What share receipts, attestations and signed element errors have in common: a
-// statement ("signed", a JSON object made canonical — sorted keys, no spaces, non-ASCII
-// escaped — before signing), the signer's public key and the signature, carried as
+// What share receipts, attestations, signed element errors and account-log entries
+// (vault/account/account_log.h) have in common: a statement ("signed", a JSON object made
+// canonical — sorted keys, no spaces, non-ASCII escaped — before signing), the signer's
+// public key and the signature, carried as
 //   {"alg": ALG, "public_key": B64 SPKI, "signed": {...}, "signature": B64}
-// plus the checks every reader of one needs. One implementation, so the three cannot
-// drift apart in how they canonicalise, read or verify.
+// plus the checks every reader of one needs. One implementation, so they cannot drift
+// apart in how they canonicalise, read or verify.
 #pragma once
 
 #include <cstdint>
@@ -38,6 +39,9 @@ struct SignedStatement {
 // key or signature is just not valid.
 [[nodiscard]] bool verify_es256(ByteView spki_der, ByteView message,
                                 ByteView raw_signature) noexcept;
+// PS256: an RSA key (SPKI DER), RSASSA-PSS with SHA-256, MGF1-SHA-256 and a 32-byte salt.
+// Never throws: a malformed key or signature is just not valid.
+[[nodiscard]] bool verify_ps256(ByteView spki_der, ByteView message, ByteView signature) noexcept;
 
 [[nodiscard]] std::string sha256_hex(ByteView bytes);
 [[nodiscard]] inline ByteView bytes_of(std::string_view text) noexcept {
