@@ -344,8 +344,8 @@ void print_run(const char* name, unsigned workers, int clients, const PostRun& r
 }
 
 // What the database adds to one accepted bundle on PostgreSQL, timed one by one: the
-// lease taken before the HSM call (begin_bundle), then the nonce spent and the sealed
-// result stored with the bundle's outcome in one transaction (claim_and_store).
+// request checked and the lease taken before the HSM call (admit_bundle), then the nonce spent and
+// the sealed result stored with the bundle's outcome in one transaction (claim_and_store).
 struct CommitLatencies {
   std::vector<double> lease;
   std::vector<double> commit;
@@ -367,7 +367,7 @@ CommitLatencies commit_latencies(const std::string& db, int commits) {
     store.add_request(nonce, std::string(64, '0'), now);
     const rp::BundleKey key{tst::sha256_hex_of(nonce), tst::sha256_hex_of("body" + nonce)};
     auto begin = Clock::now();
-    if (store.begin_bundle(key, nonce, now, 30).state != rp::BundleState::leased)
+    if (store.admit_bundle(key, nonce, now, 30).state != rp::BundleState::leased)
       throw std::runtime_error("commit bench: the lease did not take");
     latency.lease.push_back(ms_since(begin));
     begin = Clock::now();
