@@ -355,9 +355,9 @@ CommitLatencies commit_latencies(const std::string& db, int commits) {
   rp::PostgresRequestStore store(db);
   const std::int64_t now = 1'800'000'000;
   rp::ReceivedResult result;
-  // The sizes a small bundle's sealed result has: a 40-byte wrapped key, a 2 KiB report
+  // The sizes a small bundle's sealed result has: a 60-byte wrapped key, a 2 KiB report
   // and "null" errors, each with its 12-byte IV and 16-byte tag.
-  result.wrapped_key.assign(40, 0x11);
+  result.wrapped_key.assign(60, 0x11);
   result.report.assign(2048 + 28, 0x22);
   result.errors.assign(4 + 28, 0x33);
   result.received_at = now;
