@@ -30,6 +30,8 @@ class PostgresServer {
   std::string create_database(const std::string& name);
   // postgresql://USER@/DATABASE?host=SOCKET_DIR&port=PORT
   [[nodiscard]] std::string uri(const std::string& database) const;
+  // The server's folder (socket, data/); its postmaster's command line names data/.
+  [[nodiscard]] std::string socket_folder() const { return folder_.string(); }
 
   // Stop (fast: connections are cut) and start again, e.g. to restart under load.
   void stop();

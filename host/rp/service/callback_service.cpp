@@ -386,6 +386,16 @@ std::variant<IssuedRequest, http::Response> RelyingPartyService::reader_of(
   return *issued;
 }
 
+// The receipt's nonce is unknown here (expired and purged, or never issued), or answered.
+http::Response RelyingPartyService::refuse_nonce(bool answered) {
+  if (!answered) {
+    metrics_.refused("unknown_nonce");
+    return http::Response::error(410, kNoSuchRequest);
+  }
+  metrics_.refused("replay");
+  return http::Response::error(409, "this request was already answered");
+}
+
 http::Response RelyingPartyService::callback(const http::Request& request) {
   if (request.body.empty()) {
     metrics_.refused("empty");
@@ -408,28 +418,26 @@ http::Response RelyingPartyService::callback(const http::Request& request) {
         400, "the holder's receipt is missing: a bare PassportData is not accepted here");
   }
   // The receipt names the nonce in clear: refuse unknown and spent nonces before the HSM
-  // spends an RSA operation on them. The decrypted nonce is what finally counts.
+  // spends an RSA operation on them. The decrypted nonce is what finally counts. Then the
+  // bundle itself: copies racing in over every worker on this database find it leased,
+  // and only the holder of the lease asks the HSM. One call to the store for both.
   const std::string& receipt_nonce = share->receipt->fields.nonce;
-  const auto issued = store_.request(receipt_nonce);
-  if (!issued) {
-    metrics_.refused("unknown_nonce");
-    return http::Response::error(410, kNoSuchRequest);
-  }
-  if (issued->answered) {
-    metrics_.refused("replay");
-    return http::Response::error(409, "this request was already answered");
-  }
-  // Then the bundle itself: copies racing in over every worker on this database find it
-  // leased, and only the holder of the lease asks the HSM.
   BundleKey key;
   try {
     key = bundle_key(*share, request.body);
   } catch (const vault::FormatError& e) {
-    metrics_.refused("malformed");
-    return http::Response::error(400, e.what());
+    // Undecodable credentials: an unknown or spent nonce still says so first.
+    const auto issued = store_.request(receipt_nonce);
+    if (issued && !issued->answered) {
+      metrics_.refused("malformed");
+      return http::Response::error(400, e.what());
+    }
+    return refuse_nonce(issued.has_value());
   }
   const BundleBegin begun =
-      store_.begin_bundle(key, receipt_nonce, now, config_.bundle_lease_seconds);
+      store_.admit_bundle(key, receipt_nonce, now, config_.bundle_lease_seconds);
+  if (begun.state == BundleState::unknown_request) return refuse_nonce(false);
+  if (begun.state == BundleState::answered_request) return refuse_nonce(true);
   if (begun.state == BundleState::in_progress) {
     // Not a final answer: the worker holding the lease may have died with it (kill -9),
     // and then this copy is taken over once the lease runs out. Retry-After tells the

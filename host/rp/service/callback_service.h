@@ -119,6 +119,7 @@ class RelyingPartyService {
   http::Response metrics_text() const;
   http::Response health() const;
   http::Response callback(const http::Request& request);
+  http::Response refuse_nonce(bool answered);
   http::Response result(const http::Request& request);
   http::Response file(const http::Request& request);
   // The request the caller may read, or the response refusing it.

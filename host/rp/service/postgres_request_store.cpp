@@ -9,6 +9,54 @@
 
 namespace idvault::rp {
 
+namespace {
+
+// The statements each bundle runs, parsed and planned once per connection (libpqxx 6.4
+// prepares a registered statement on its first use) instead of on every call; each is
+// one statement run without BEGIN and COMMIT around it (autocommit is atomic on its own),
+// so a bundle costs the database two round trips before the answer, not eleven.
+constexpr const char* kAdmit = "idvault_admit_bundle";
+constexpr const char* kClaim = "idvault_claim";
+constexpr const char* kClaimBundle = "idvault_claim_bundle";
+
+// The receipt's request looked up and the bundle leased, unless the request is unknown
+// or answered: (answered, or NULL when unknown; whether the lease was taken). The upsert
+// is begin_bundle's.
+constexpr const char* kAdmitSql =
+    "WITH issued AS (SELECT used_at IS NOT NULL AS answered FROM requests WHERE nonce = $2), "
+    "taken AS (INSERT INTO bundles (credentials_sha256, nonce, body_sha256, lease_until) "
+    "SELECT $1::text, $2::text, $3::text, $4::bigint FROM issued WHERE NOT issued.answered "
+    "ON CONFLICT (credentials_sha256) DO UPDATE SET "
+    "nonce = EXCLUDED.nonce, body_sha256 = EXCLUDED.body_sha256, "
+    "lease_until = EXCLUDED.lease_until, status = NULL, answer = NULL "
+    "WHERE (bundles.status IS NULL AND bundles.lease_until <= $5::bigint) OR "
+    "(bundles.status IS NOT NULL AND bundles.status <> 200 AND "
+    "bundles.body_sha256 <> EXCLUDED.body_sha256) RETURNING 1) "
+    "SELECT (SELECT answered FROM issued), EXISTS (SELECT 1 FROM taken)";
+
+// The nonce claimed and the result stored in one statement (its CTEs run once each,
+// atomically); it answers how many rows were claimed, 0 or 1.
+constexpr const char* kClaimCte =
+    "WITH claimed AS (UPDATE requests SET used_at = $1::bigint WHERE nonce = $2 "
+    "AND used_at IS NULL AND created_at >= $3::bigint RETURNING nonce), "
+    "stored AS (INSERT INTO results (nonce, received_at, wrapped_key, report, errors) "
+    "SELECT nonce, $1::bigint, $4::bytea, $5::bytea, $6::bytea FROM claimed) ";
+// ... and with them the bundle's accepted outcome.
+constexpr const char* kSettleCte =
+    ", settled AS (INSERT INTO bundles (credentials_sha256, nonce, body_sha256, lease_until, "
+    "status, answer) SELECT $7::text, nonce, $8::text, $1::bigint, $9::integer, $10::text "
+    "FROM claimed ON CONFLICT (credentials_sha256) DO UPDATE SET nonce = EXCLUDED.nonce, "
+    "body_sha256 = EXCLUDED.body_sha256, status = EXCLUDED.status, answer = EXCLUDED.answer) ";
+constexpr const char* kClaimedCount = "SELECT count(*) FROM claimed";
+
+void prepare_statements(pqxx::connection& c) {
+  c.prepare(kAdmit, kAdmitSql);
+  c.prepare(kClaim, std::string(kClaimCte) + kClaimedCount);
+  c.prepare(kClaimBundle, std::string(kClaimCte) + kSettleCte + kClaimedCount);
+}
+
+}  // namespace
+
 struct PostgresRequestStore::Pool {
   std::string uri;
   std::size_t limit = 1;
@@ -28,7 +76,9 @@ struct PostgresRequestStore::Pool {
     ++open;
     lock.unlock();
     try {
-      return std::make_unique<pqxx::connection>(uri);
+      auto connection = std::make_unique<pqxx::connection>(uri);
+      prepare_statements(*connection);
+      return connection;
     } catch (...) {
       lock.lock();
       --open;
@@ -181,46 +231,46 @@ ClaimOutcome PostgresRequestStore::claim_and_store(const std::string& nonce, std
                                                    const std::vector<StoredFile>& files,
                                                    const BundleKey* bundle,
                                                    const BundleOutcome& accepted) {
+  // A concurrent claimer of the same row waits in the UPDATE for this one's commit, then
+  // finds used_at set and changes nothing.
+  const auto claim = [&](pqxx::transaction_base& transaction) {
+    const pqxx::result claimed =
+        bundle != nullptr
+            ? transaction.exec_prepared(kClaimBundle, now, nonce, now - max_age_seconds,
+                                        bytea(result.wrapped_key), bytea(result.report),
+                                        bytea(result.errors), bundle->credentials_sha256,
+                                        bundle->body_sha256, accepted.status, accepted.body)
+            : transaction.exec_prepared(kClaim, now, nonce, now - max_age_seconds,
+                                        bytea(result.wrapped_key), bytea(result.report),
+                                        bytea(result.errors));
+    return claimed[0][0].as<std::int64_t>() == 1;
+  };
+  std::optional<bool> claimed;
   try {
-    return with_connection(*pool_, [&](pqxx::connection& c) {
-      pqxx::work transaction(c);
-      // A concurrent claimer of the same row waits here for this one's commit, then
-      // finds used_at set and changes nothing.
-      const pqxx::result claimed = transaction.exec_params(
-          "UPDATE requests SET used_at = $1 WHERE nonce = $2 AND used_at IS NULL "
-          "AND created_at >= $3",
-          now, nonce, now - max_age_seconds);
-      if (claimed.affected_rows() == 0) {
-        const pqxx::result why = transaction.exec_params(
-            "SELECT used_at IS NOT NULL FROM requests WHERE nonce = $1", nonce);
-        if (why.empty()) return ClaimOutcome::unknown;
-        return why[0][0].as<bool>() ? ClaimOutcome::replayed : ClaimOutcome::expired;
+    claimed = with_connection(*pool_, [&](pqxx::connection& c) {
+      if (files.empty()) {
+        pqxx::nontransaction transaction(c);  // one statement: its own transaction
+        return claim(transaction);
       }
-      transaction.exec_params0(
-          "INSERT INTO results (nonce, received_at, wrapped_key, report, errors) "
-          "VALUES ($1, $2, $3, $4, $5)",
-          nonce, now, bytea(result.wrapped_key), bytea(result.report), bytea(result.errors));
+      pqxx::work transaction(c);
+      if (!claim(transaction)) return false;
       for (const auto& file : files) {
         transaction.exec_params0(
             "INSERT INTO files (nonce, file_id, bytes) VALUES ($1, $2, $3) "
             "ON CONFLICT (nonce, file_id) DO UPDATE SET bytes = EXCLUDED.bytes",
             nonce, file.file_id, bytea(file.bytes));
       }
-      if (bundle != nullptr) {
-        transaction.exec_params0(
-            "INSERT INTO bundles (credentials_sha256, nonce, body_sha256, lease_until, status, "
-            "answer) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (credentials_sha256) DO UPDATE "
-            "SET nonce = EXCLUDED.nonce, body_sha256 = EXCLUDED.body_sha256, "
-            "status = EXCLUDED.status, answer = EXCLUDED.answer",
-            bundle->credentials_sha256, nonce, bundle->body_sha256, now, accepted.status,
-            accepted.body);
-      }
       transaction.commit();
-      return ClaimOutcome::claimed;
+      return true;
     });
   } catch (const pqxx::in_doubt_error&) {
-    // The connection went during COMMIT: the row says what happened. FOR UPDATE waits
-    // for the old transaction if its server process is still finishing it.
+  } catch (const StoreUnavailable&) {
+    // Lost on the way: as in doubt as a lost COMMIT when the statement was its own
+    // transaction; asked below (and unavailable again while the server is down).
+  }
+  if (!claimed) {
+    // The connection went during the commit: the row says what happened. FOR UPDATE
+    // waits for the old transaction if its server process is still finishing it.
     const bool landed = with_connection(*pool_, [&](pqxx::connection& c) {
       pqxx::work transaction(c);
       (void)transaction.exec_params("SELECT 1 FROM requests WHERE nonce = $1 FOR UPDATE", nonce);
@@ -236,6 +286,14 @@ ClaimOutcome PostgresRequestStore::claim_and_store(const std::string& nonce, std
     if (landed) return ClaimOutcome::claimed;
     throw StoreUnavailable("PostgreSQL lost the result's commit; the nonce is still open");
   }
+  if (*claimed) return ClaimOutcome::claimed;
+  return with_connection(*pool_, [&](pqxx::connection& c) {
+    pqxx::nontransaction transaction(c);
+    const pqxx::result why =
+        transaction.exec_params("SELECT used_at IS NOT NULL FROM requests WHERE nonce = $1", nonce);
+    if (why.empty()) return ClaimOutcome::unknown;
+    return why[0][0].as<bool>() ? ClaimOutcome::replayed : ClaimOutcome::expired;
+  });
 }
 
 BundleBegin PostgresRequestStore::begin_bundle(const BundleKey& bundle, const std::string& nonce,
@@ -263,6 +321,26 @@ BundleBegin PostgresRequestStore::begin_bundle(const BundleKey& bundle, const st
         transaction.exec_params("SELECT status, answer FROM bundles WHERE credentials_sha256 = $1",
                                 bundle.credentials_sha256);
     transaction.commit();
+    if (row.empty() || row[0][0].is_null()) return {BundleState::in_progress, {}};
+    return {BundleState::settled,
+            {row[0][0].as<int>(), row[0][1].is_null() ? "" : row[0][1].as<std::string>()}};
+  });
+}
+
+BundleBegin PostgresRequestStore::admit_bundle(const BundleKey& bundle, const std::string& nonce,
+                                               std::int64_t now, std::int64_t lease_seconds) {
+  return with_connection(*pool_, [&](pqxx::connection& c) -> BundleBegin {
+    pqxx::nontransaction transaction(c);  // one statement: its own transaction
+    const pqxx::row admitted = transaction.exec_prepared1(
+        kAdmit, bundle.credentials_sha256, nonce, bundle.body_sha256, now + lease_seconds, now);
+    if (admitted[0].is_null()) return {BundleState::unknown_request, {}};
+    if (admitted[0].as<bool>()) return {BundleState::answered_request, {}};
+    if (admitted[1].as<bool>()) return {BundleState::leased, {}};
+    // Leased by another caller, or settled: what the row holds now (a row gone since, as
+    // when its lease was given back, is reported in progress: the sender asks again).
+    const pqxx::result row =
+        transaction.exec_params("SELECT status, answer FROM bundles WHERE credentials_sha256 = $1",
+                                bundle.credentials_sha256);
     if (row.empty() || row[0][0].is_null()) return {BundleState::in_progress, {}};
     return {BundleState::settled,
             {row[0][0].as<int>(), row[0][1].is_null() ? "" : row[0][1].as<std::string>()}};

@@ -43,6 +43,8 @@ class PostgresRequestStore final : public RequestStore {
                                const BundleOutcome& accepted) override;
   [[nodiscard]] BundleBegin begin_bundle(const BundleKey& bundle, const std::string& nonce,
                                          std::int64_t now, std::int64_t lease_seconds) override;
+  [[nodiscard]] BundleBegin admit_bundle(const BundleKey& bundle, const std::string& nonce,
+                                         std::int64_t now, std::int64_t lease_seconds) override;
   void settle_bundle(const BundleKey& bundle, const BundleOutcome& refused) override;
   void release_bundle(const BundleKey& bundle) override;
   [[nodiscard]] std::optional<ReceivedResult> pick_up(const std::string& nonce,

@@ -5,6 +5,14 @@
 
 namespace idvault::rp {
 
+BundleBegin RequestStore::admit_bundle(const BundleKey& bundle, const std::string& nonce,
+                                       std::int64_t now, std::int64_t lease_seconds) {
+  const auto issued = request(nonce);
+  if (!issued) return {BundleState::unknown_request, {}};
+  if (issued->answered) return {BundleState::answered_request, {}};
+  return begin_bundle(bundle, nonce, now, lease_seconds);
+}
+
 bool names_postgres(const std::string& db) {
   return db.rfind("postgresql://", 0) == 0 || db.rfind("postgres://", 0) == 0;
 }

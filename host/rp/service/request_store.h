@@ -79,6 +79,10 @@ enum class BundleState {
   leased,       // this caller holds the lease: go to the HSM, then settle or release
   in_progress,  // another caller holds an unexpired lease
   settled,      // answered before: the outcome says how
+  // From admit_bundle only: the request is not (or no longer) here, or its nonce is
+  // spent. Nothing was leased.
+  unknown_request,
+  answered_request,
 };
 
 struct BundleBegin {
@@ -122,6 +126,11 @@ class RequestStore {
   // nonce is the receipt's, so the row goes with its request (purge, forget).
   [[nodiscard]] virtual BundleBegin begin_bundle(const BundleKey& bundle, const std::string& nonce,
                                                  std::int64_t now, std::int64_t lease_seconds) = 0;
+  // What a callback asks before the HSM, in one call: the receipt's nonce looked up
+  // (unknown_request, answered_request), then begin_bundle. PostgreSQL does both in one
+  // statement, a round trip instead of two transactions; this default asks twice.
+  [[nodiscard]] virtual BundleBegin admit_bundle(const BundleKey& bundle, const std::string& nonce,
+                                                 std::int64_t now, std::int64_t lease_seconds);
   // Records a refusal (a 400 or 410 that a copy would get again) for the leased bundle;
   // changes nothing when it is settled already or another body took it over.
   virtual void settle_bundle(const BundleKey& bundle, const BundleOutcome& refused) = 0;

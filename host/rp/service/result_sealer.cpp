@@ -54,7 +54,8 @@ ResultSealer::Opening ResultSealer::open_result(std::string nonce,
   } catch (const vault::DecryptError&) {
     throw SealedDataDamaged(
         "the stored result's data key does not unwrap under the seal key: "
-        "the row was altered, or sealed under another seal key");
+        "the row was altered, sealed under another seal key, or sealed by an idvault-rp "
+        "that wrapped data keys with AES key wrap instead of AES-GCM");
   }
   if (key.size() != kKeyBytes)
     throw SealedDataDamaged("the stored result's data key has the wrong length");

@@ -7,8 +7,10 @@
 // additional data binding the part to its request's nonce and to what it is ("report",
 // "errors", "file/<file id>"), so sealed rows cannot be swapped between parts or results
 // without the swap being refused. The data key is wrapped by the service's seal key, an
-// AES-256 key on the HSM (CKM_AES_KEY_WRAP_PAD: vault::TokenMasterKey), and stored beside
-// the sealed parts; reading a result unwraps it there. Data keys are wiped after use.
+// AES-256 key on the HSM (vault::TokenMasterKey: CKM_AES_GCM, one encryption, where the
+// token has it, else CKM_AES_KEY_WRAP_PAD), and stored beside the sealed parts; reading a
+// result unwraps it there. Data keys are wiped after use. A data key wrapped the other
+// way (a store from before serve sealed with GCM) does not unwrap: SealedDataDamaged.
 //
 // A sealed part: 0x01 (the format) || 12-byte IV || ciphertext || 16-byte tag.
 #pragma once

@@ -33,7 +33,8 @@ class ServiceToken {
   [[nodiscard]] vault::TokenServiceKey service_key(std::string_view key_uri) const;
   [[nodiscard]] vault::TokenSigningKey signing_key(std::string_view key_uri) const;
   // The AES seal key the URI names (empty: the one labelled kDefaultSealKeyLabel), which
-  // wraps results' data keys with CKM_AES_KEY_WRAP_PAD. A token without it is a
+  // seals results' data keys with CKM_AES_GCM (CKM_AES_KEY_WRAP_PAD on a token without
+  // GCM). A token without the key is a
   // std::runtime_error naming `idvault-rp keygen --seal-only`, the command that makes it.
   [[nodiscard]] vault::TokenMasterKey seal_key(std::string_view seal_key_uri = {}) const;
   // Whether the token still answers: present in its slot and the same token (GET /healthz).

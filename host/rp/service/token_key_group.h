@@ -97,7 +97,7 @@ class TokenKeyGroup final : public vault::ServiceKey,
   [[nodiscard]] std::string public_key_pem() const override { return public_key_pem_; }
   [[nodiscard]] vault::Bytes sign_pss_sha256(vault::ByteView message) const override;
   [[nodiscard]] vault::Bytes public_key_spki_der() const override { return spki_der_; }
-  // The seal key (results at rest, result_sealer.h): CKM_AES_KEY_WRAP_PAD on a token of
+  // The seal key (results at rest, result_sealer.h): AES-GCM (or key wrap) on a token of
   // the group, with the same recovery and retry budget as a decryption.
   [[nodiscard]] vault::Bytes wrap(const SecretBytes& secret) const override;
   [[nodiscard]] SecretBytes unwrap(vault::ByteView wrapped) const override;

@@ -44,6 +44,7 @@
 #include "pkcs11/token_resolver.h"
 #include "pkcs11/uri.h"
 #include "tests/host/rp/http_test_client.h"
+#include "tests/host/rp/process_cpu.h"
 #include "tests/host/rp/service_side_fixture.h"
 #include "tests/support/host_crypto.h"
 #include "tests/support/postgres_server.h"
@@ -160,6 +161,7 @@ class ServeProcess {
     close(stdout_);
   }
   [[nodiscard]] int port() const noexcept { return port_; }
+  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
 
  private:
   pid_t pid_ = -1;
@@ -181,9 +183,44 @@ CpuTimes cpu_times() {
   return {user + nice + system + irq + softirq, idle + iowait};
 }
 
+// Whose CPU time is whose: serve and its workers, the private PostgreSQL (its postmaster
+// is found by the data folder on its command line) and its backends, this process (the
+// posting clients; nothing else of ours runs while they post).
+struct Processes {
+  pid_t serve = 0;
+  std::string postgres_folder;
+};
+
+// CPU milliseconds per bundle by process group while the posts ran.
+struct CpuSplit {
+  double serve = 0;
+  double postgres = 0;
+  double clients = 0;
+  double other = 0;  // everything else on the machine (other users of its cores)
+};
+
+CpuSplit cpu_split(const Processes& processes, const tst::ProcessSnapshot& before,
+                   const tst::ProcessSnapshot& after, std::size_t bundles) {
+  const auto serve = tst::process_tree(after, {processes.serve});
+  const pid_t postmaster = tst::find_process(after, processes.postgres_folder + "/data");
+  const auto postgres =
+      postmaster == 0 ? std::vector<pid_t>{} : tst::process_tree(after, {postmaster});
+  std::vector<pid_t> everyone;
+  for (const auto& [pid, entry] : after.processes) everyone.push_back(pid);
+  const double per = bundles == 0 ? 0 : 1.0 / static_cast<double>(bundles);
+  CpuSplit split;
+  split.serve = tst::cpu_ms_between(before, after, serve) * per;
+  split.postgres = tst::cpu_ms_between(before, after, postgres) * per;
+  split.clients = tst::cpu_ms_between(before, after, {getpid()}) * per;
+  split.other = tst::cpu_ms_between(before, after, everyone) * per - split.serve - split.postgres -
+                split.clients;
+  return split;
+}
+
 struct PostRun {
   double per_second = 0;
   double cpu_busy = 0;  // share of the machine's CPU time in use while the posts ran
+  CpuSplit cpu;
   std::vector<double> latency_ms;
   int failures = 0;
   std::map<int, int> statuses;
@@ -235,7 +272,8 @@ std::string post_request(const std::string& bundle) {
 
 // Issues clients*posts requests through GET /request, answers each with a bundle from
 // holder, then posts them from `clients` threads at once.
-PostRun post_bundles(int port, tst::TestHolder& holder, int clients, int posts) {
+PostRun post_bundles(int port, const Processes& processes, tst::TestHolder& holder, int clients,
+                     int posts) {
   const auto total = static_cast<std::size_t>(clients) * static_cast<std::size_t>(posts);
   std::vector<std::string> bundles;
   bundles.reserve(total);
@@ -244,6 +282,7 @@ PostRun post_bundles(int port, tst::TestHolder& holder, int clients, int posts) 
   }
   std::vector<std::vector<double>> latency(static_cast<std::size_t>(clients));
   std::vector<std::map<int, int>> statuses(static_cast<std::size_t>(clients));
+  const tst::ProcessSnapshot processes_before = tst::take_process_snapshot();
   const CpuTimes cpu_before = cpu_times();
   const auto start = Clock::now();
   std::vector<std::thread> threads;
@@ -269,6 +308,7 @@ PostRun post_bundles(int port, tst::TestHolder& holder, int clients, int posts) 
   PostRun run;
   run.per_second = clients * posts / ms_since(start) * 1000;
   const CpuTimes cpu_after = cpu_times();
+  run.cpu = cpu_split(processes, processes_before, tst::take_process_snapshot(), total);
   const auto busy = static_cast<double>(cpu_after.busy - cpu_before.busy);
   const auto idle = static_cast<double>(cpu_after.idle - cpu_before.idle);
   run.cpu_busy = busy + idle > 0 ? busy / (busy + idle) : 0;
@@ -297,11 +337,15 @@ void print_run(const char* name, unsigned workers, int clients, const PostRun& r
       name, workers, clients, run.per_second, percentile(run.latency_ms, 50),
       percentile(run.latency_ms, 99), percentile(run.latency_ms, 100), run.failures,
       run.latency_ms.size(), statuses_text(run.statuses).c_str(), run.cpu_busy * 100);
+  std::printf(
+      "cpu\t%s\t%u workers\tms CPU per bundle: serve %.2f\tpostgres %.2f\tclients %.2f\t"
+      "other %.2f\n",
+      name, workers, run.cpu.serve, run.cpu.postgres, run.cpu.clients, run.cpu.other);
 }
 
 // What the database adds to one accepted bundle on PostgreSQL, timed one by one: the
-// lease taken before the HSM call (begin_bundle), then the nonce spent and the sealed
-// result stored with the bundle's outcome in one transaction (claim_and_store).
+// request checked and the lease taken before the HSM call (admit_bundle), then the nonce spent and
+// the sealed result stored with the bundle's outcome in one transaction (claim_and_store).
 struct CommitLatencies {
   std::vector<double> lease;
   std::vector<double> commit;
@@ -311,9 +355,9 @@ CommitLatencies commit_latencies(const std::string& db, int commits) {
   rp::PostgresRequestStore store(db);
   const std::int64_t now = 1'800'000'000;
   rp::ReceivedResult result;
-  // The sizes a small bundle's sealed result has: a 40-byte wrapped key, a 2 KiB report
+  // The sizes a small bundle's sealed result has: a 60-byte wrapped key, a 2 KiB report
   // and "null" errors, each with its 12-byte IV and 16-byte tag.
-  result.wrapped_key.assign(40, 0x11);
+  result.wrapped_key.assign(60, 0x11);
   result.report.assign(2048 + 28, 0x22);
   result.errors.assign(4 + 28, 0x33);
   result.received_at = now;
@@ -323,7 +367,7 @@ CommitLatencies commit_latencies(const std::string& db, int commits) {
     store.add_request(nonce, std::string(64, '0'), now);
     const rp::BundleKey key{tst::sha256_hex_of(nonce), tst::sha256_hex_of("body" + nonce)};
     auto begin = Clock::now();
-    if (store.begin_bundle(key, nonce, now, 30).state != rp::BundleState::leased)
+    if (store.admit_bundle(key, nonce, now, 30).state != rp::BundleState::leased)
       throw std::runtime_error("commit bench: the lease did not take");
     latency.lease.push_back(ms_since(begin));
     begin = Clock::now();
@@ -413,8 +457,10 @@ int run(std::map<std::string, std::string> flags) {
                         "60",
                         "--decryptors",
                         std::to_string(decryptors)});
-    (void)post_bundles(serve.port(), holder, clients, 2);  // warm-up: sessions, connections
-    const PostRun run = post_bundles(serve.port(), holder, clients, posts);
+    const Processes processes{serve.pid(), postgres.socket_folder()};
+    // warm-up: sessions, connections
+    (void)post_bundles(serve.port(), processes, holder, clients, 2);
+    const PostRun run = post_bundles(serve.port(), processes, holder, clients, posts);
     print_run("workers", workers, clients, run);
     std::printf(
         "ratio\tworkers/raw\t%u workers\t%.2f  (bundles/s against C_Decrypt/s on %u "
@@ -422,7 +468,7 @@ int run(std::map<std::string, std::string> flags) {
         workers, run.per_second / raw, workers);
     failures += run.failures;
     if (workers == counts.back()) {
-      const PostRun many = post_bundles(serve.port(), holder, crowd, crowd_posts);
+      const PostRun many = post_bundles(serve.port(), processes, holder, crowd, crowd_posts);
       print_run("crowd", workers, crowd, many);
       failures += many.failures;
     }

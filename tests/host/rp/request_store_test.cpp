@@ -417,6 +417,31 @@ TEST_P(RequestStoreBehaviour, TheAcceptedOutcomeLandsInTheClaimsTransaction) {
   EXPECT_EQ(store_->result("n1")->received_at, 1010);
 }
 
+// What a callback asks before the HSM in one call (one statement on PostgreSQL), and the
+// claim of a bundle without files (one statement too).
+TEST_P(RequestStoreBehaviour, AdmitChecksTheRequestThenLeasesTheBundle) {
+  EXPECT_EQ(store_->admit_bundle(bundle_, "n1", 1000, 30).state, BundleState::unknown_request);
+  store_->add_request("n1", "d", 1000);
+  EXPECT_EQ(store_->admit_bundle(bundle_, "n1", 1001, 30).state, BundleState::leased);
+  EXPECT_EQ(store_->admit_bundle(bundle_, "n1", 1002, 30).state, BundleState::in_progress);
+  store_->settle_bundle(bundle_, BundleOutcome{400, "refused"});
+  const auto refused = store_->admit_bundle(bundle_, "n1", 1003, 30);
+  EXPECT_EQ(refused.state, BundleState::settled);
+  EXPECT_EQ(refused.outcome.body, "refused");
+  EXPECT_EQ(store_->admit_bundle(same_credentials_other_body_, "n1", 1004, 30).state,
+            BundleState::leased);
+  ASSERT_EQ(store_->claim_and_store("n1", 1005, 600, sample_result(), {},
+                                    &same_credentials_other_body_, BundleOutcome{200, "ok"}),
+            ClaimOutcome::claimed);
+  EXPECT_EQ(store_->result("n1")->report, sample_result().report);
+  EXPECT_EQ(store_->begin_bundle(bundle_, "n1", 1006, 30).outcome.body, "ok");
+  // Spent: no copy is leased, whatever its credentials.
+  EXPECT_EQ(store_->admit_bundle(BundleKey{"c9", "b9"}, "n1", 1006, 30).state,
+            BundleState::answered_request);
+  EXPECT_EQ(store_->claim_and_store("n1", 1007, 600, sample_result(), {}), ClaimOutcome::replayed);
+  EXPECT_EQ(store_->claim_and_store("n2", 1007, 600, sample_result(), {}), ClaimOutcome::unknown);
+}
+
 TEST_P(RequestStoreBehaviour, PurgeAndForgetTakeTheBundlesWithTheirRequest) {
   store_->add_request("forgotten", "d", 1000);
   store_->add_request("expiring", "d", 1000);

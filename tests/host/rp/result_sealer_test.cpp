@@ -104,5 +104,20 @@ TEST_F(ResultSealerTest, AnotherSealKeyOpensNothing) {
   EXPECT_THROW((void)other.open_result("nonce-1", sealing.wrapped_key()), SealedDataDamaged);
 }
 
+// serve seals with AES-GCM where the token has it; a store whose data keys were wrapped
+// with AES key wrap (before that) is refused as damaged, not misread.
+TEST_F(ResultSealerTest, GcmSealsAndRefusesAKeyWrappedDataKey) {
+  const auto gcm_key = vault::TokenMasterKey::from_uri(token, "pkcs11:object=idvault-rp-seal",
+                                                       vault::TokenMasterKey::Mode::aes_gcm);
+  const ResultSealer gcm(gcm_key);
+  const auto sealing = gcm.seal_result("nonce-1");
+  const auto sealed = sealing.seal(report_part(), view(kReport));
+  EXPECT_EQ(
+      gcm.open_result("nonce-1", sealing.wrapped_key()).open(report_part(), sealed).reveal_text(),
+      kReport);
+  const auto wrapped_before = sealer.seal_result("nonce-1").wrapped_key();
+  EXPECT_THROW((void)gcm.open_result("nonce-1", wrapped_before), SealedDataDamaged);
+}
+
 }  // namespace
 }  // namespace idvault::rp
