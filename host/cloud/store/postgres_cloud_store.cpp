@@ -1,95 +1,25 @@
 #include "host/cloud/store/postgres_cloud_store.h"
 
-#include <condition_variable>
-#include <mutex>
 #include <optional>
 #include <pqxx/pqxx>
 #include <stdexcept>
 #include <utility>
 
 #include "host/cloud/store/store_rules.h"
+#include "host/postgres/connection_pool.h"
 
 namespace idvault::cloud {
 
-// The request store's pool (host/rp/service/postgres_request_store.cpp), the same rules:
-// at most `limit` connections, a broken one closed rather than lent again.
-struct PostgresCloudStore::Pool {
-  std::string uri;
-  std::size_t limit = 1;
-  std::mutex mutex;
-  std::condition_variable available;
-  std::vector<std::unique_ptr<pqxx::connection>> idle;
-  std::size_t open = 0;  // idle and lent
-
-  std::unique_ptr<pqxx::connection> take() {
-    std::unique_lock lock(mutex);
-    available.wait(lock, [&] { return !idle.empty() || open < limit; });
-    if (!idle.empty()) {
-      auto connection = std::move(idle.back());
-      idle.pop_back();
-      return connection;
-    }
-    ++open;
-    lock.unlock();
-    try {
-      return std::make_unique<pqxx::connection>(uri);
-    } catch (...) {
-      lock.lock();
-      --open;
-      available.notify_one();
-      throw;
-    }
-  }
-
-  void give_back(std::unique_ptr<pqxx::connection> connection) {
-    const std::lock_guard lock(mutex);
-    if (connection && connection->is_open()) {
-      idle.push_back(std::move(connection));
-    } else {
-      --open;
-    }
-    available.notify_one();
-  }
-};
-
 namespace {
 
-using Pool = PostgresCloudStore::Pool;
+using Pool = postgres::ConnectionPool;
+using postgres::bytea;
+using postgres::bytes_of;
 
-class Lease {
- public:
-  explicit Lease(Pool& pool) : pool_(pool), connection_(pool.take()) {}
-  ~Lease() { pool_.give_back(std::move(connection_)); }
-  Lease(const Lease&) = delete;  // gives its connection back exactly once
-  Lease& operator=(const Lease&) = delete;
-  Lease(Lease&&) = delete;
-  Lease& operator=(Lease&&) = delete;
-  pqxx::connection& operator*() { return *connection_; }
-  void drop() { connection_.reset(); }
-
- private:
-  Pool& pool_;
-  std::unique_ptr<pqxx::connection> connection_;
-};
-
-// Runs f on a pooled connection; one that broke under it is dropped, the error goes on.
+// Runs f on a pooled connection; a lost or unreachable database is StoreUnavailable.
 template <class F>
 auto with_connection(Pool& pool, F&& f) {
-  std::optional<Lease> lease;
-  try {
-    lease.emplace(pool);
-  } catch (const pqxx::broken_connection& e) {
-    throw StoreUnavailable(std::string("PostgreSQL cannot be reached: ") + e.what());
-  }
-  try {
-    return f(**lease);
-  } catch (const pqxx::broken_connection& e) {
-    lease->drop();
-    throw StoreUnavailable(std::string("the connection to PostgreSQL was lost: ") + e.what());
-  } catch (const pqxx::in_doubt_error&) {
-    lease->drop();
-    throw;
-  }
+  return pool.with_connection<StoreUnavailable>(std::forward<F>(f));
 }
 
 // A write whose commit was lost in doubt and that is safe to repeat: the caller does.
@@ -113,15 +43,6 @@ bool landed(Pool& pool, const std::string& account, Check&& check) {
     transaction.commit();
     return found;
   });
-}
-
-std::vector<std::uint8_t> bytes_of(const pqxx::field& field) {
-  const pqxx::binarystring bytes(field);
-  return {bytes.data(), bytes.data() + bytes.size()};
-}
-
-pqxx::binarystring bytea(std::span<const std::uint8_t> bytes) {
-  return {bytes.data(), bytes.size()};
 }
 
 struct AccountRow {
@@ -198,9 +119,7 @@ constexpr const char* kSchema =
 
 PostgresCloudStore::PostgresCloudStore(const std::string& uri, const CloudLimits& limits,
                                        std::size_t connections)
-    : limits_(limits), pool_(std::make_unique<Pool>()) {
-  pool_->uri = uri;
-  pool_->limit = connections == 0 ? 1 : connections;
+    : limits_(limits), pool_(std::make_unique<Pool>(uri, connections)) {
   with_connection(*pool_, [](pqxx::connection& c) {
     pqxx::work transaction(c);
     transaction.exec(kSchema);

@@ -16,6 +16,10 @@
 
 #include "host/cloud/store/cloud_store.h"
 
+namespace idvault::postgres {
+class ConnectionPool;
+}  // namespace idvault::postgres
+
 namespace idvault::cloud {
 
 class PostgresCloudStore final : public CloudStore {
@@ -57,11 +61,9 @@ class PostgresCloudStore final : public CloudStore {
                                     std::int64_t expires_at, std::int64_t now) override;
   std::size_t purge_nonces(std::int64_t now) override;
 
-  struct Pool;
-
  private:
   CloudLimits limits_;
-  std::unique_ptr<Pool> pool_;
+  std::unique_ptr<postgres::ConnectionPool> pool_;
 };
 
 }  // namespace idvault::cloud

@@ -1,11 +1,11 @@
 #include "host/rp/service/postgres_request_store.h"
 
-#include <condition_variable>
-#include <mutex>
 #include <optional>
 #include <pqxx/pqxx>
 #include <stdexcept>
 #include <utility>
+
+#include "host/postgres/connection_pool.h"
 
 namespace idvault::rp {
 
@@ -55,95 +55,14 @@ void prepare_statements(pqxx::connection& c) {
   c.prepare(kClaimBundle, std::string(kClaimCte) + kSettleCte + kClaimedCount);
 }
 
-}  // namespace
+using Pool = postgres::ConnectionPool;
+using postgres::bytea;
+using postgres::bytes_of;
 
-struct PostgresRequestStore::Pool {
-  std::string uri;
-  std::size_t limit = 1;
-  std::mutex mutex;
-  std::condition_variable available;
-  std::vector<std::unique_ptr<pqxx::connection>> idle;
-  std::size_t open = 0;  // idle and lent
-
-  std::unique_ptr<pqxx::connection> take() {
-    std::unique_lock lock(mutex);
-    available.wait(lock, [&] { return !idle.empty() || open < limit; });
-    if (!idle.empty()) {
-      auto connection = std::move(idle.back());
-      idle.pop_back();
-      return connection;
-    }
-    ++open;
-    lock.unlock();
-    try {
-      auto connection = std::make_unique<pqxx::connection>(uri);
-      prepare_statements(*connection);
-      return connection;
-    } catch (...) {
-      lock.lock();
-      --open;
-      available.notify_one();
-      throw;
-    }
-  }
-
-  // A broken connection (or none, when the lease dropped it) is closed, not kept.
-  void give_back(std::unique_ptr<pqxx::connection> connection) {
-    const std::lock_guard lock(mutex);
-    if (connection && connection->is_open()) {
-      idle.push_back(std::move(connection));
-    } else {
-      --open;
-    }
-    available.notify_one();
-  }
-};
-
-namespace {
-
-using Pool = PostgresRequestStore::Pool;
-
-class Lease {
- public:
-  explicit Lease(Pool& pool) : pool_(pool), connection_(pool.take()) {}
-  ~Lease() { pool_.give_back(std::move(connection_)); }
-  Lease(const Lease&) = delete;
-  Lease& operator=(const Lease&) = delete;
-  pqxx::connection& operator*() { return *connection_; }
-  void drop() { connection_.reset(); }
-
- private:
-  Pool& pool_;
-  std::unique_ptr<pqxx::connection> connection_;
-};
-
-// Runs f on a pooled connection; one that broke under it is dropped, the error goes on.
+// Runs f on a pooled connection; a lost or unreachable database is StoreUnavailable.
 template <class F>
 auto with_connection(Pool& pool, F&& f) {
-  std::optional<Lease> lease;
-  try {
-    lease.emplace(pool);
-  } catch (const pqxx::broken_connection& e) {
-    throw StoreUnavailable(std::string("PostgreSQL cannot be reached: ") + e.what());
-  }
-  try {
-    return f(**lease);
-  } catch (const pqxx::broken_connection& e) {
-    lease->drop();
-    throw StoreUnavailable(std::string("the connection to PostgreSQL was lost: ") + e.what());
-  } catch (const pqxx::in_doubt_error&) {
-    lease->drop();
-    throw;
-  }
-}
-
-std::vector<std::uint8_t> bytes_of(const pqxx::field& field) {
-  const pqxx::binarystring bytes(field);
-  return {bytes.data(), bytes.data() + bytes.size()};
-}
-
-pqxx::binarystring bytea(const std::vector<std::uint8_t>& bytes) {
-  return {bytes.data(), bytes.size()};
+  return pool.with_connection<StoreUnavailable>(std::forward<F>(f));
 }
 
 ReceivedResult received_from(const pqxx::row& row) {
@@ -179,9 +98,7 @@ constexpr const char* kSchema =
 }  // namespace
 
 PostgresRequestStore::PostgresRequestStore(const std::string& uri, std::size_t connections)
-    : pool_(std::make_unique<Pool>()) {
-  pool_->uri = uri;
-  pool_->limit = connections == 0 ? 1 : connections;
+    : pool_(std::make_unique<Pool>(uri, connections, prepare_statements)) {
   with_connection(*pool_, [](pqxx::connection& c) {
     pqxx::work transaction(c);
     transaction.exec(kSchema);

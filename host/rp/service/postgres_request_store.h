@@ -20,6 +20,10 @@
 
 #include "host/rp/service/request_store.h"
 
+namespace idvault::postgres {
+class ConnectionPool;
+}  // namespace idvault::postgres
+
 namespace idvault::rp {
 
 class PostgresRequestStore final : public RequestStore {
@@ -55,10 +59,8 @@ class PostgresRequestStore final : public RequestStore {
   std::size_t purge(std::int64_t now, const RetentionPolicy& policy) override;
   bool forget(const std::string& nonce, std::int64_t now) override;
 
-  struct Pool;
-
  private:
-  std::unique_ptr<Pool> pool_;
+  std::unique_ptr<postgres::ConnectionPool> pool_;
 };
 
 }  // namespace idvault::rp
