@@ -3,7 +3,8 @@
 //
 //   bench_rp_workers --rp IDVAULT_RP [--workers 1,2] [--clients C] [--posts P]
 //                    [--crowd 200] [--crowd-posts 3] [--commits N] [--seconds S]
-//                    [--decryptors D]
+//                    [--decryptors D] [--hsm-delay-ms 8] [--hsm-sessions 4]
+//                    [--hsm-posts 20] [--fault-module PATH]
 //
 // A private PostgreSQL (tests/support/postgres_server.h) and a SoftHSM2 token whose keys
 // `idvault-rp keygen` makes. Then:
@@ -16,6 +17,13 @@
 //            the ratio against raw with as many threads (goal >= 0.85)
 //   crowd    the same with --workers 2 (or the largest W) and 200 clients: requests/s,
 //            p50/p99, failures (goal 0)
+//   raw-hsm, hsm-bound   the HSM as a deployment has it: the RSA on its own hardware, so
+//            the bottleneck is the HSM, not this machine's CPU. The fault-injecting module
+//            (tests/pkcs11/fault_module.cpp) in front of SoftHSM2 makes every C_Decrypt
+//            sleep --hsm-delay-ms more; the HSM has --hsm-sessions sessions. raw-hsm: the
+//            raw loop through it, one thread per session (the HSM's rate); hsm-bound: serve
+//            through it with the sessions split over its W workers, and the ratio (does
+//            serve keep the HSM busy? goal >= 0.85)
 //   lease, commit   PostgresRequestStore in-process on the same server, N bundles: the
 //            lease taken before the HSM call, and the nonce spent with the sealed result
 //            stored in one transaction after it; p50 and p99 of each (what the database
@@ -29,6 +37,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -71,18 +80,28 @@ double percentile(std::vector<double> values, double p) {
 
 const char* const kKeyUri = "pkcs11:token=service;object=rp;type=private";
 
-// RSA-OAEP decrypts per second on W threads, each with its own session, through the raw
-// function list of the module the token was opened with.
-double raw_decrypts_per_second(const std::shared_ptr<p11::Token>& token, unsigned threads,
-                               double seconds) {
+// The function list of a PKCS#11 module, by dlopen: the module the token was opened with
+// (already loaded and initialised), or the fault-injecting module, whose calls go to that
+// same SoftHSM2 instance (IDVAULT_FAULT_TARGET names the same file), so its sessions see
+// the token's login and key handles. Never closed: the bench exits soon after.
+CK_FUNCTION_LIST* function_list_of(const std::string& path) {
+  void* library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  auto get = library == nullptr
+                 ? nullptr
+                 : reinterpret_cast<CK_C_GetFunctionList>(dlsym(library, "C_GetFunctionList"));
+  CK_FUNCTION_LIST* list = nullptr;
+  if (get == nullptr || get(&list) != CKR_OK) throw std::runtime_error("no function list: " + path);
+  return list;
+}
+
+// RSA-OAEP decrypts per second on `threads` threads, each with its own session, straight
+// on a module's function list.
+double raw_decrypts_per_second(const std::shared_ptr<p11::Token>& token, CK_FUNCTION_LIST* raw,
+                               unsigned threads, double seconds) {
   const p11::Object key = p11::find_object(token, p11::Uri::parse(kKeyUri));
   const auto public_key = p11::public_key_of(p11::find_public_key_for(key));
   const auto secret = tst::random_bytes(32);
   const auto ciphertext = tst::oaep_encrypt(*public_key, secret);
-  void* library = dlopen(token->module().path().c_str(), RTLD_NOW | RTLD_NOLOAD);
-  auto get = reinterpret_cast<CK_C_GetFunctionList>(dlsym(library, "C_GetFunctionList"));
-  CK_FUNCTION_LIST* raw = nullptr;
-  if (get == nullptr || get(&raw) != CKR_OK) throw std::runtime_error("no function list");
   std::atomic<long> done{0};
   std::atomic<bool> failed{false};
   const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
@@ -115,7 +134,6 @@ double raw_decrypts_per_second(const std::shared_ptr<p11::Token>& token, unsigne
   }
   for (auto& worker : workers) worker.join();
   const double wall = ms_since(start);
-  dlclose(library);
   if (failed) throw std::runtime_error("raw C_Decrypt loop failed");
   return static_cast<double>(done.load()) / wall * 1000;
 }
@@ -343,6 +361,39 @@ void print_run(const char* name, unsigned workers, int clients, const PostRun& r
       name, workers, run.cpu.serve, run.cpu.postgres, run.cpu.clients, run.cpu.other);
 }
 
+// Mean milliseconds per stage of a POST /callback from serve's GET /metrics (the worker
+// that answers: with several workers, one worker's sample): wait for a decryptor, hsm (one
+// HSM call), decrypt (the whole intake: HSM call, checks), commit.
+std::string stage_means(int port) {
+  const tst::HttpAnswer answer =
+      http_from(0, port, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  if (answer.status != 200) return "no /metrics";
+  std::map<std::string, std::pair<double, double>> stages;  // stage: sum, count
+  std::istringstream lines(answer.body);
+  for (std::string line; std::getline(lines, line);) {
+    const std::string prefix = "idvault_rp_stage_seconds_";
+    const auto open = line.find("{stage=\"");
+    if (line.rfind(prefix, 0) != 0 || open == std::string::npos) continue;
+    const std::string kind = line.substr(prefix.size(), open - prefix.size());
+    const auto close = line.find('"', open + 8);
+    const auto space = line.rfind(' ');
+    if (close == std::string::npos || space == std::string::npos) continue;
+    const std::string stage = line.substr(open + 8, close - open - 8);
+    const double value = std::stod(line.substr(space + 1));
+    if (kind == "sum") stages[stage].first = value;
+    if (kind == "count") stages[stage].second = value;
+  }
+  std::string text;
+  for (const char* stage : {"wait", "hsm", "decrypt", "commit"}) {
+    const auto& [sum, count] = stages[stage];
+    char item[64];
+    std::snprintf(item, sizeof item, "%s%s %.2f", text.empty() ? "" : "\t", stage,
+                  count > 0 ? sum / count * 1000 : 0.0);
+    text += item;
+  }
+  return text;
+}
+
 // What the database adds to one accepted bundle on PostgreSQL, timed one by one: the
 // request checked and the lease taken before the HSM call (admit_bundle), then the nonce spent and
 // the sealed result stored with the bundle's outcome in one transaction (claim_and_store).
@@ -398,7 +449,12 @@ int run(std::map<std::string, std::string> flags) {
   const int crowd_posts = number("--crowd-posts", 3);
   const int commits = number("--commits", 2000);
   const double seconds = number("--seconds", 3);
-  const int decryptors = number("--decryptors", 4);  // per worker, serve's default
+  const int decryptors = number("--decryptors", 4);      // per worker, serve's default
+  const int hsm_delay_ms = number("--hsm-delay-ms", 8);  // 0: no hsm-bound phase
+  const int hsm_sessions = number("--hsm-sessions", 4);
+  const int hsm_posts = number("--hsm-posts", 20);
+  const std::string fault_module =
+      flags.count("--fault-module") ? flags["--fault-module"] : IDVAULT_FAULT_MODULE;
 
   if (!tst::PostgresServer::available()) throw std::runtime_error(tst::PostgresServer::missing());
   tst::PostgresServer postgres;
@@ -432,31 +488,36 @@ int run(std::map<std::string, std::string> flags) {
 
   std::printf("info\tmachine\t%u cores; SoftHSM2 RSA-2048; PostgreSQL on a Unix socket\n",
               std::thread::hardware_concurrency());
+  const auto serve_args = [&](const std::string& with_module, unsigned workers,
+                              unsigned decryptors_each, const std::string& db) {
+    return std::vector<std::string>{rp_bin,
+                                    "serve",
+                                    "--listen",
+                                    "127.0.0.1:0",
+                                    "--module",
+                                    with_module,
+                                    "--key",
+                                    kKeyUri,
+                                    "--pin-file",
+                                    pin_file.string(),
+                                    "--db",
+                                    db,
+                                    "--workers",
+                                    std::to_string(workers),
+                                    "--scope",
+                                    "personal_details,email",
+                                    "--nonce-max-age-minutes",
+                                    "60",
+                                    "--decryptors",
+                                    std::to_string(decryptors_each)};
+  };
+  CK_FUNCTION_LIST* const softhsm = function_list_of(module);
   int failures = 0;
   for (const unsigned workers : counts) {
-    const double raw = raw_decrypts_per_second(token, workers, seconds);
+    const double raw = raw_decrypts_per_second(token, softhsm, workers, seconds);
     std::printf("result\traw\t%u threads\t%.0f C_Decrypt/s\n", workers, raw);
     const std::string db = postgres.create_database("bench_w" + std::to_string(workers));
-    ServeProcess serve({rp_bin,
-                        "serve",
-                        "--listen",
-                        "127.0.0.1:0",
-                        "--module",
-                        module,
-                        "--key",
-                        kKeyUri,
-                        "--pin-file",
-                        pin_file.string(),
-                        "--db",
-                        db,
-                        "--workers",
-                        std::to_string(workers),
-                        "--scope",
-                        "personal_details,email",
-                        "--nonce-max-age-minutes",
-                        "60",
-                        "--decryptors",
-                        std::to_string(decryptors)});
+    ServeProcess serve(serve_args(module, workers, static_cast<unsigned>(decryptors), db));
     const Processes processes{serve.pid(), postgres.socket_folder()};
     // warm-up: sessions, connections
     (void)post_bundles(serve.port(), processes, holder, clients, 2);
@@ -471,6 +532,47 @@ int run(std::map<std::string, std::string> flags) {
       const PostRun many = post_bundles(serve.port(), processes, holder, crowd, crowd_posts);
       print_run("crowd", workers, crowd, many);
       failures += many.failures;
+    }
+  }
+
+  // hsm-bound: an HSM that does the RSA on its own hardware (a network HSM), modelled by
+  // the fault-injecting module in front of SoftHSM2 adding hsm_delay ms of sleep (not CPU)
+  // to every C_Decrypt, with hsm_sessions sessions. The limit is the raw loop through the
+  // same module, one thread per session. The sessions are the HSM's parallelism here (each
+  // sleeps on its own), so serve gets as many in total: W workers with hsm_sessions / W
+  // decryptors each. More sessions than the limit's would buy serve HSM capacity the limit
+  // does not count; a real HSM's rate does not grow with the sessions opened on it.
+  if (hsm_delay_ms > 0) {
+    const fs::path control = dir / "fault-control";
+    tst::write_file(control, "delay C_Decrypt " + std::to_string(hsm_delay_ms) + " -1\n");
+    // Read by the fault module in this process and inherited by serve; set while no other
+    // thread of ours runs.
+    ::setenv("IDVAULT_FAULT_TARGET", module.c_str(), 1);    // NOLINT(concurrency-mt-unsafe)
+    ::setenv("IDVAULT_FAULT_CONTROL", control.c_str(), 1);  // NOLINT(concurrency-mt-unsafe)
+    ::unsetenv("IDVAULT_FAULT_LOG");                        // NOLINT(concurrency-mt-unsafe)
+    const double limit = raw_decrypts_per_second(token, function_list_of(fault_module),
+                                                 static_cast<unsigned>(hsm_sessions), seconds);
+    std::printf(
+        "result\traw-hsm\t%d threads\t%.0f C_Decrypt/s\t(C_Decrypt +%d ms asleep; %d "
+        "sessions at most %.0f/s)\n",
+        hsm_sessions, limit, hsm_delay_ms, hsm_sessions, hsm_sessions * 1000.0 / hsm_delay_ms);
+    for (const unsigned workers : counts) {
+      if (hsm_sessions % static_cast<int>(workers) != 0)
+        throw std::runtime_error("--hsm-sessions must be a multiple of every --workers count");
+      const auto each = static_cast<unsigned>(hsm_sessions) / workers;
+      const std::string db = postgres.create_database("bench_hsm_w" + std::to_string(workers));
+      ServeProcess serve(serve_args(fault_module, workers, each, db));
+      const Processes processes{serve.pid(), postgres.socket_folder()};
+      (void)post_bundles(serve.port(), processes, holder, clients, 1);  // warm-up
+      const PostRun run = post_bundles(serve.port(), processes, holder, clients, hsm_posts);
+      print_run("hsm-bound", workers, clients, run);
+      std::printf(
+          "ratio\thsm-bound/raw-hsm\t%u workers\t%.2f  (bundles/s against C_Decrypt/s on %d "
+          "sessions, C_Decrypt +%d ms; serve %u decryptors per worker; goal >= 0.85)\n",
+          workers, run.per_second / limit, hsm_sessions, hsm_delay_ms, each);
+      std::printf("stages\thsm-bound\t%u workers\tmean ms: %s\tsession held %.2f\n", workers,
+                  stage_means(serve.port()).c_str(), hsm_sessions * 1000.0 / run.per_second);
+      failures += run.failures;
     }
   }
   const auto latency = commit_latencies(postgres.create_database("bench_commit"), commits);
@@ -491,7 +593,8 @@ int main(int argc, char** argv) {
   if (!flags.count("--rp") || argc % 2 == 0) {
     std::cerr << "usage: bench_rp_workers --rp IDVAULT_RP [--workers 1,2] [--clients C] "
                  "[--posts P] [--crowd 200] [--crowd-posts 3] [--commits N] [--seconds S] "
-                 "[--decryptors D]\n";
+                 "[--decryptors D] [--hsm-delay-ms 8] [--hsm-sessions 4] [--hsm-posts 20] "
+                 "[--fault-module PATH]\n";
     return 2;
   }
   try {
