@@ -62,9 +62,9 @@ int run_serve(const std::vector<std::string>& args) {
       "keep-days", po::value(&keep_days),
       "how long a result is kept for the service's records (the page reads it once)")(
       "max-body-bytes", po::value(&max_body), "largest bundle accepted (413 above)")(
-      "decryptors", po::value(&config.decryptors), "shares decrypted at once (HSM sessions)")(
+      "decryptors", po::value(&config.decryptors), "HSM calls at once (each on its own session)")(
       "queue-timeout-ms", po::value(&config.queue_timeout_ms),
-      "how long a bundle waits for a free decryptor before a 503 with Retry-After")(
+      "how long an HSM call waits for its turn before the bundle gets 503 with Retry-After")(
       "trust-verifier", po::value<std::vector<std::string>>(),
       "a verification provider's public key PEM (repeatable)")(
       "tls-cert", po::value(&tls_cert), "serve HTTPS: the certificate chain PEM (with --tls-key)")(

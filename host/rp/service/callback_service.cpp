@@ -37,14 +37,11 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 namespace {
 // Every decryptor stayed busy for the whole queue timeout.
-class DecryptorsBusy : public std::runtime_error {
- public:
-  DecryptorsBusy() : std::runtime_error("every decryptor is busy") {}
-};
 }  // namespace
 
-// Exclusive use of one pooled worker; waits when all are busy, up to the queue timeout
-// (DecryptorsBusy after it).
+// Exclusive use of one pooled worker (a reader and an intake, whose buffers are reused):
+// as many as there are handler threads, so a callback only waits for its turn at the HSM
+// (hsm_gate.h), not for a worker; the queue timeout still bounds the wait.
 class RelyingPartyService::WorkerLease {
  public:
   explicit WorkerLease(RelyingPartyService& service) : service_(service) {
@@ -53,12 +50,9 @@ class RelyingPartyService::WorkerLease {
     const bool free = service_.pool_returned_.wait_until(
         lock, asked + std::chrono::milliseconds(service_.config_.queue_timeout_ms), [&] {
           return !service_.idle_workers_.empty() ||
-                 service_.workers_made_ < service_.config_.decryptors;
+                 service_.workers_made_ < handler_threads_for(service_.config_);
         });
-    if (!free) {
-      service_.metrics_.stage_seconds.with({"wait"}).observe(seconds_since(asked));
-      throw DecryptorsBusy();
-    }
+    if (!free) throw DecryptorsBusy();
     if (!service_.idle_workers_.empty()) {
       worker_ = std::move(service_.idle_workers_.back());
       service_.idle_workers_.pop_back();
@@ -74,14 +68,11 @@ class RelyingPartyService::WorkerLease {
         throw;
       }
     }
-    service_.metrics_.decryptors_busy.inc();
-    service_.metrics_.stage_seconds.with({"wait"}).observe(seconds_since(asked));
   }
   WorkerLease(const WorkerLease&) = delete;  // one holder per worker
   WorkerLease& operator=(const WorkerLease&) = delete;
   ~WorkerLease() {
     worker_->intake.wipe();  // plaintext does not outlive the request
-    service_.metrics_.decryptors_busy.dec();
     std::lock_guard lock(service_.pool_mutex_);
     service_.idle_workers_.push_back(std::move(worker_));
     service_.pool_returned_.notify_one();
@@ -227,8 +218,9 @@ RelyingPartyService::RelyingPartyService(const vault::ServiceKey& key,
       config_(std::move(config)),
       own_registry_(config_.metrics ? nullptr : std::make_unique<http::MetricsRegistry>()),
       metrics_(config_.metrics ? *config_.metrics : *own_registry_),
-      metered_key_(key_, metrics_),
-      metered_signer_(signer_, metrics_) {
+      hsm_gate_(config_.decryptors, std::chrono::milliseconds(config_.queue_timeout_ms), metrics_),
+      metered_key_(key_, metrics_, hsm_gate_),
+      metered_signer_(signer_, metrics_, hsm_gate_) {
   if (config_.decryptors == 0) config_.decryptors = 1;
   if (config_.queue_timeout_ms < 1) config_.queue_timeout_ms = 1;
   // A bad scope fails at start, not per request.

@@ -40,6 +40,7 @@
 
 #include "host/http/message.h"
 #include "host/http/metrics.h"
+#include "host/rp/service/hsm_gate.h"
 #include "host/rp/service/request_store.h"
 #include "host/rp/service/result_sealer.h"
 #include "host/rp/service/service_metrics.h"
@@ -57,9 +58,9 @@ struct ServiceConfig {
   std::string service_id = "idvault-rp-demo";
   std::int64_t nonce_max_age_seconds = 600;
   std::vector<vault::Bytes> trusted_verifiers;
-  std::size_t decryptors = 4;  // shares decrypted at once (each its own HSM session)
-  // --queue-timeout-ms: how long a POST /callback waits for a free decryptor before it is
-  // answered 503 with Retry-After (the HSM is saturated; the holder's app tries again).
+  std::size_t decryptors = 4;  // HSM calls at once (each on its own session): hsm_gate.h
+  // --queue-timeout-ms: how long a POST /callback waits for its turn at the HSM before it
+  // is answered 503 with Retry-After (the HSM is saturated; the holder's app tries again).
   std::int64_t queue_timeout_ms = 10000;
   std::int64_t pickup_window_seconds = 300;   // the page reads result and files this long
   std::int64_t keep_seconds = 7 * 24 * 3600;  // --keep-days: results kept for the records
@@ -78,10 +79,11 @@ struct ServiceConfig {
 // The paths the service answers, for ServerOptions::metric_routes.
 [[nodiscard]] std::set<std::string> service_routes();
 // ServerOptions::handler_threads for this service: its decryptors plus 16. A POST
-// /callback holds its handler thread while it waits for a decryptor and while the HSM
-// works, so with only `decryptors` threads a burst of bundles would keep the page's cheap
-// requests (/result polls, /request, the page itself) waiting behind it; 16 more keep
-// those flowing, and more would only queue for the same decryptors and the same store.
+// /callback holds its handler thread while it waits for its turn at the HSM and while the
+// HSM works, so with only `decryptors` threads a burst of bundles would keep the page's
+// cheap requests (/result polls, /request, the page itself) waiting behind it; 16 more
+// keep those flowing (and let callbacks do their database work beside the HSM calls), and
+// more would only queue for the same HSM turns and the same store.
 // The socket threads never wait on a handler (host/http/server.h), so slow clients hold
 // no thread at all.
 [[nodiscard]] unsigned handler_threads_for(const ServiceConfig& config) noexcept;
@@ -135,6 +137,7 @@ class RelyingPartyService {
   ServiceConfig config_;
   std::unique_ptr<http::MetricsRegistry> own_registry_;  // when config_.metrics is unset
   ServiceMetrics metrics_;
+  HsmGate hsm_gate_;               // at most config_.decryptors HSM calls at once
   MeteredServiceKey metered_key_;  // key_ and signer_, counted
   MeteredErrorSigningKey metered_signer_;
   std::string page_html_;  // the demo page, describing config_.scope_text

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <string>
 
+#include "host/rp/service/hsm_gate.h"
 #include "pkcs11/error.h"
 #include "vault/model/errors.h"
 
@@ -10,9 +11,11 @@ namespace idvault::rp {
 
 namespace {
 
-// Runs call, counting it as operation and its failure by class; times it as stage "hsm".
+// Runs call in a turn at the gate, counting it as operation and its failure by class;
+// times it (without the wait for the turn) as stage "hsm".
 template <typename Call>
-auto metered(ServiceMetrics& metrics, const char* operation, Call&& call) {
+auto metered(ServiceMetrics& metrics, HsmGate& gate, const char* operation, Call&& call) {
+  const HsmGate::Pass turn(gate);
   const auto started = std::chrono::steady_clock::now();
   const auto observe = [&] {
     metrics.stage_seconds.with({"hsm"}).observe(
@@ -62,11 +65,11 @@ void ServiceMetrics::refused(const char* reason) {
 }
 
 SecretBytes MeteredServiceKey::decrypt_oaep_sha1(vault::ByteView ciphertext) const {
-  return metered(metrics_, "decrypt", [&] { return key_.decrypt_oaep_sha1(ciphertext); });
+  return metered(metrics_, gate_, "decrypt", [&] { return key_.decrypt_oaep_sha1(ciphertext); });
 }
 
 vault::Bytes MeteredErrorSigningKey::sign_pss_sha256(vault::ByteView message) const {
-  return metered(metrics_, "sign", [&] { return key_.sign_pss_sha256(message); });
+  return metered(metrics_, gate_, "sign", [&] { return key_.sign_pss_sha256(message); });
 }
 
 }  // namespace idvault::rp

@@ -11,6 +11,8 @@
 
 namespace idvault::rp {
 
+class HsmGate;
+
 struct ServiceMetrics {
   // Registers the families in registry (which must outlive this).
   explicit ServiceMetrics(http::MetricsRegistry& registry);
@@ -29,24 +31,26 @@ struct ServiceMetrics {
   void refused(const char* reason);
 };
 
-// The service key with every call counted and timed (operation "decrypt", stage "hsm").
+// The service key with every call made through the HSM gate (hsm_gate.h), counted and
+// timed (operation "decrypt", stage "hsm").
 class MeteredServiceKey final : public vault::ServiceKey {
  public:
-  MeteredServiceKey(const vault::ServiceKey& key, ServiceMetrics& metrics)
-      : key_(key), metrics_(metrics) {}
+  MeteredServiceKey(const vault::ServiceKey& key, ServiceMetrics& metrics, HsmGate& gate)
+      : key_(key), metrics_(metrics), gate_(gate) {}
   [[nodiscard]] SecretBytes decrypt_oaep_sha1(vault::ByteView ciphertext) const override;
   [[nodiscard]] std::string public_key_pem() const override { return key_.public_key_pem(); }
 
  private:
   const vault::ServiceKey& key_;
   ServiceMetrics& metrics_;
+  HsmGate& gate_;
 };
 
-// The error-signing key with every signature counted (operation "sign").
+// The error-signing key, the same way (operation "sign").
 class MeteredErrorSigningKey final : public vault::ErrorSigningKey {
  public:
-  MeteredErrorSigningKey(const vault::ErrorSigningKey& key, ServiceMetrics& metrics)
-      : key_(key), metrics_(metrics) {}
+  MeteredErrorSigningKey(const vault::ErrorSigningKey& key, ServiceMetrics& metrics, HsmGate& gate)
+      : key_(key), metrics_(metrics), gate_(gate) {}
   [[nodiscard]] vault::Bytes sign_pss_sha256(vault::ByteView message) const override;
   [[nodiscard]] vault::Bytes public_key_spki_der() const override {
     return key_.public_key_spki_der();
@@ -55,6 +59,7 @@ class MeteredErrorSigningKey final : public vault::ErrorSigningKey {
  private:
   const vault::ErrorSigningKey& key_;
   ServiceMetrics& metrics_;
+  HsmGate& gate_;
 };
 
 }  // namespace idvault::rp

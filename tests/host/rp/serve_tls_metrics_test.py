@@ -253,7 +253,8 @@ def metrics_and_healthz(rp_bin, holder, env, pin, work):
                          ('idvault_rp_bundles_refused_total{reason="malformed"}', 1),
                          ('idvault_rp_replays_refused_total', 1),
                          ('idvault_rp_hsm_operations_total{operation="decrypt"}', 1),
-                         ('idvault_rp_stage_seconds_count{stage="wait"}', 3),
+                         # the wait for a turn at the HSM: only the accepted share got there
+                         ('idvault_rp_stage_seconds_count{stage="wait"}', 1),
                          ('idvault_rp_stage_seconds_count{stage="hsm"}', 1),
                          ('idvault_rp_stage_seconds_count{stage="decrypt"}', 1),
                          ('idvault_rp_stage_seconds_count{stage="commit"}', 1)):
