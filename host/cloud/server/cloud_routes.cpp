@@ -199,11 +199,14 @@ http::Response CloudService::account_route(const http::Request& request, Route& 
     if (method == "GET") {
       const auto from = number(request, "from", 0);
       if (!from) return http::Response::error(400, "from must be a whole number");
+      const auto state = states_.current(account);
       Json entries = Json::array();
       for (const LogEntry& entry : store_.log(account, *from))
         entries.push_back(std::string(entry.bytes.begin(), entry.bytes.end()));
-      const auto length =
-          static_cast<std::int64_t>(*from) + static_cast<std::int64_t>(entries.size());
+      // Past the end, the length the log has (so a client asking too far learns it).
+      const std::int64_t length = entries.empty()
+                                      ? static_cast<std::int64_t>(state->length)
+                                      : *from + static_cast<std::int64_t>(entries.size());
       return http::Response::json(
           200, Json{{"from", *from}, {"length", length}, {"entries", entries}}.dump());
     }

@@ -49,6 +49,8 @@ int serve(const idvault::cloud::CloudOptions& options) {
   server_options.body_memory_bytes = 4 * cloud::kMaxFileBytes;
   // Each long poll holds a handler thread while it waits.
   server_options.handler_threads = static_cast<unsigned>(server_options.max_connections);
+  // Anyone may create an account (signed by its own genesis key): a few per client.
+  server_options.rate_limited_paths = {"/v1/accounts"};
   server_options.tls_cert = options.tls_cert;
   server_options.tls_key = options.tls_key;
   server_options.metrics = &metrics;

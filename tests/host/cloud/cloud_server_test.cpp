@@ -81,6 +81,7 @@ class CloudProcess {
     if (pid_ == 0) {
       ::dup2(out[1], STDOUT_FILENO);
       std::vector<char*> argv;
+      argv.reserve(args.size() + 1);
       for (auto& arg : args) argv.push_back(arg.data());
       argv.push_back(nullptr);
       ::execv(argv[0], argv.data());
@@ -102,8 +103,10 @@ class CloudProcess {
     ::waitpid(pid_, &status, 0);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
   }
-  CloudProcess(const CloudProcess&) = delete;
+  CloudProcess(const CloudProcess&) = delete;  // one owner stops the process
   CloudProcess& operator=(const CloudProcess&) = delete;
+  CloudProcess(CloudProcess&&) = delete;
+  CloudProcess& operator=(CloudProcess&&) = delete;
   [[nodiscard]] int port() const { return port_; }
 
  private:
@@ -274,6 +277,9 @@ TEST_P(CloudServer, AccountIsMadeFromItsGenesisAndGrowsByVerifiedEntries) {
   EXPECT_EQ(entries[0].get<std::string>(), account.genesis());
   EXPECT_NO_THROW(
       (void)AccountLog::verify(entries.get<std::vector<std::string>>(), account.id(), nullptr));
+  const HttpAnswer past = account.call(laptop, {"GET", account.path("/log?from=5"), "", ""});
+  EXPECT_EQ(Json::parse(past.body)["length"], 2);
+  EXPECT_TRUE(Json::parse(past.body)["entries"].empty());
   // An entry built on the old head (a lost race): 409 with the length to re-read from.
   AccountState old =
       AccountLog::verify(std::vector<std::string>{account.genesis()}, account.id(), nullptr);
@@ -503,6 +509,30 @@ TEST(CloudServerQuota, AWriteOverTheQuotaIs507) {
   EXPECT_EQ(refused.status, 507) << refused.body;
   EXPECT_EQ(account.call(account.first(), {"GET", account.path("/files/" + hash), "", ""}).status,
             404);
+}
+
+// PostgreSQL down: 503 with Retry-After, and service again once it is back.
+TEST(CloudServerPostgres, StoreDownIs503WithRetryAfter) {
+  if (!idvault::testing::PostgresServer::available())
+    IDVAULT_SKIP_MISSING_PEER(idvault::testing::PostgresServer::missing());
+  const CloudProcess server({"--db", postgres().create_database("cloud_down")});
+  Account account(server.port(), "desk");
+  ASSERT_EQ(account.create().status, 201);
+  const Sent get{"GET", account.path("/slots"), "", ""};
+  postgres().stop();
+  const HttpAnswer down = account.call(account.first(), get);
+  const HttpAnswer health = send(server.port(), {"GET", "/healthz", "", ""}, "");
+  postgres().start();
+  EXPECT_EQ(down.status, 503) << down.body;
+  EXPECT_EQ(header_value(down, "Retry-After"), "1");
+  EXPECT_EQ(health.status, 503);
+  HttpAnswer back;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    back = account.call(account.first(), get);
+    if (back.status == 200) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(back.status, 200) << back.body;
 }
 
 // Mistakes on the command line: one line on stderr, status 2.
