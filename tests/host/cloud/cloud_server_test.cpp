@@ -535,6 +535,60 @@ TEST(CloudServerPostgres, StoreDownIs503WithRetryAfter) {
   EXPECT_EQ(back.status, 200) << back.body;
 }
 
+// Two server processes on one PostgreSQL database: a device added through one is let in
+// by the other, and a long poll on one sees a write made through the other (within the
+// recheck interval, about a second).
+TEST(CloudServerPostgres, TwoProcessesOnOneDatabaseSeeEachOther) {
+  if (!idvault::testing::PostgresServer::available())
+    IDVAULT_SKIP_MISSING_PEER(idvault::testing::PostgresServer::missing());
+  const std::string database = postgres().create_database("cloud_shared");
+  const CloudProcess one({"--db", database});
+  const CloudProcess two({"--db", database});
+  Account via_one(one.port(), "desk");
+  ASSERT_EQ(via_one.create().status, 201);
+  // The same account, reached through the other process.
+  const auto call_two = [&](const Device& device, const Sent& request) {
+    return send(two.port(), request, via_one.sign(device, request));
+  };
+  const Json all =
+      Json::parse(call_two(via_one.first(), {"GET", via_one.path("/changes"), "", ""}).body);
+  const std::string after =
+      via_one.path("/changes?since=" + std::to_string(all["counter"].get<std::int64_t>()));
+
+  auto poll = std::async(std::launch::async, [&] {
+    return call_two(via_one.first(), {"GET", after + "&wait=20", "", ""});
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto start = std::chrono::steady_clock::now();
+  Device laptop{"laptop"};
+  ASSERT_EQ(via_one.add_device(laptop).status, 201);
+  const HttpAnswer woken = poll.get();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  ASSERT_EQ(woken.status, 200);
+  ASSERT_EQ(Json::parse(woken.body)["changes"].size(), 1u) << woken.body;
+  EXPECT_EQ(Json::parse(woken.body)["changes"][0]["kind"], "log");
+  EXPECT_EQ(call_two(laptop, {"GET", via_one.path("/slots"), "", ""}).status, 200);
+}
+
+// SIGTERM while a long poll waits: the poll is answered at once and the server exits 0.
+TEST(CloudServerStop, SigtermAnswersWaitingPollsAndExits) {
+  TempDir folder("idvault-cloud-stop");
+  auto server =
+      std::make_unique<CloudProcess>(std::vector<std::string>{"--data", (folder / "d").string()});
+  Account account(server->port(), "desk");
+  ASSERT_EQ(account.create().status, 201);
+  const auto start = std::chrono::steady_clock::now();
+  auto poll = std::async(std::launch::async, [&] {
+    return account.call(account.first(),
+                        {"GET", account.path("/changes?since=99&wait=30"), "", ""});
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  server.reset();  // SIGTERM, and waits for exit status 0
+  const HttpAnswer answer = poll.get();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(answer.status, 200);
+}
+
 // Mistakes on the command line: one line on stderr, status 2.
 TEST(CloudServerOptions, BadOptionsAreOneLineAndStatus2) {
   for (const std::string args :
