@@ -1,0 +1,354 @@
+#include "host/cloud/server/cloud_routes.h"
+
+#include <algorithm>
+#include <charconv>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/base64.h"
+#include "vault/account/account_log.h"
+
+namespace idvault::cloud {
+
+namespace {
+
+using Json = nlohmann::json;
+
+std::span<const std::uint8_t> bytes_of(const std::string& text) {
+  return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
+}
+
+http::Response bytes_answer(int status, const std::vector<std::uint8_t>& bytes) {
+  http::Response response;
+  response.status = status;
+  response.content_type = "application/octet-stream";
+  response.body.assign(bytes.begin(), bytes.end());
+  return response;
+}
+
+std::string etag(const std::string& revision) {
+  return "\"" + revision + "\"";
+}
+
+// If-Match / If-None-Match: a quoted revision (or a bare one); nullopt when absent.
+std::optional<std::string> unquoted(const http::Request& request, const std::string& name) {
+  const auto found = request.headers.find(name);
+  if (found == request.headers.end()) return std::nullopt;
+  std::string value = found->second;
+  if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+    value = value.substr(1, value.size() - 2);
+  return value;
+}
+
+std::optional<std::int64_t> number(const http::Request& request, const std::string& name,
+                                   std::int64_t fallback) {
+  const auto found = request.query.find(name);
+  if (found == request.query.end()) return fallback;
+  std::int64_t value = 0;
+  const std::string& text = found->second;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc{} || end != text.data() + text.size() || value < 0) return std::nullopt;
+  return value;
+}
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> parts;
+  std::size_t start = 1;
+  while (start <= path.size()) {
+    const std::size_t end = std::min(path.find('/', start), path.size());
+    parts.push_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return parts;
+}
+
+}  // namespace
+
+struct CloudService::Route {
+  std::string label = "other";
+  std::vector<std::string> parts;  // path segments after the leading '/'
+};
+
+CloudService::CloudService(CloudStore& store, CloudServiceOptions options)
+    : store_(store), options_(std::move(options)), states_(store) {}
+
+std::set<std::string> CloudService::fixed_routes() {
+  return {"/healthz", "/metrics", "/v1/accounts"};
+}
+
+http::Response CloudService::handle(const http::Request& request) {
+  Route route;
+  route.parts = split_path(request.path);
+  http::Response response;
+  try {
+    response = dispatch(request, route);
+  } catch (const StoreUnavailable&) {
+    response = http::Response::error(503, "the store is unavailable: retry shortly");
+    response.headers.emplace_back("Retry-After", "1");
+  } catch (const UnknownAccount&) {
+    response = http::Response::error(404, "no such account");
+  } catch (const QuotaExceeded& e) {
+    response =
+        http::Response::error(507, "the account is over its quota: " + std::to_string(e.used) +
+                                       " of " + std::to_string(e.limit) + " bytes used, " +
+                                       std::to_string(e.needed) + " more asked");
+  } catch (const FileHashMismatch&) {
+    response = http::Response::error(400, "the file's SHA-256 is not the name it was put under");
+  } catch (const std::invalid_argument& e) {
+    response = http::Response::error(400, e.what());
+  } catch (const vault::AccountLogError& e) {
+    // The stored log itself does not verify: the database was altered.
+    response = http::Response::error(500, std::string("stored account log refused: ") + e.what());
+  }
+  if (options_.metrics != nullptr) {
+    options_.metrics
+        ->counter("idvault_cloud_requests_total", "Requests answered, by route and status",
+                  {"route", "status"})
+        .with({route.label, std::to_string(response.status)})
+        .inc();
+  }
+  return response;
+}
+
+http::Response CloudService::dispatch(const http::Request& request, Route& route) {
+  const auto& parts = route.parts;
+  if (request.path == "/healthz" && request.method == "GET") {
+    route.label = "GET /healthz";
+    (void)store_.has_account("00");
+    return http::Response::json(200, R"({"ok":true})");
+  }
+  if (request.path == "/metrics" && request.method == "GET" && options_.metrics != nullptr) {
+    route.label = "GET /metrics";
+    http::Response response;
+    response.content_type = http::kMetricsContentType;
+    response.body = options_.metrics->render();
+    return response;
+  }
+  if (parts.size() < 2 || parts[0] != "v1" || parts[1] != "accounts")
+    return http::Response::error(404, "no such route");
+  if (parts.size() == 2) {
+    if (request.method != "POST") return http::Response::error(405, "POST a genesis entry here");
+    route.label = "POST /v1/accounts";
+    return create_account(request);
+  }
+  return account_route(request, route);
+}
+
+http::Response CloudService::create_account(const http::Request& request) {
+  if (request.body.size() > kMaxSmallBodyBytes)
+    return http::Response::error(413, "a genesis entry is smaller than that");
+  const std::string account = vault::AccountLog::entry_hash(request.body);
+  vault::AccountState state;
+  try {
+    const std::vector<std::string> entries{request.body};
+    state = vault::AccountLog::verify(entries, account, nullptr);
+  } catch (const vault::AccountLogError& e) {
+    return http::Response::error(400, std::string("not a valid genesis entry: ") + e.what());
+  }
+  const AuthResult auth = authenticate(request, state, store_, options_.clock);
+  if (!auth.who) return http::Response::error(auth.status, auth.message);
+  try {
+    store_.create_account(account, bytes_of(request.body));
+  } catch (const AccountExists&) {
+    return http::Response::error(409, "the account exists");
+  }
+  states_.remember(std::make_shared<const vault::AccountState>(std::move(state)));
+  notifier_.changed(account);
+  return http::Response::json(201, Json{{"account", account}}.dump());
+}
+
+http::Response CloudService::account_route(const http::Request& request, Route& route) {
+  const auto& parts = route.parts;
+  const std::string& account = parts[2];
+  const std::string kind = parts.size() > 3 ? parts[3] : "";
+  const std::string& method = request.method;
+  const bool has_id = parts.size() == 5;
+  if (parts.size() > 5 || parts.size() < 4) return http::Response::error(404, "no such route");
+  const std::string id = has_id ? parts[4] : "";
+  // The route's label before anything can fail, so refusals are counted by route.
+  if (kind == "log" && !has_id && (method == "GET" || method == "POST")) {
+    route.label = method + " /v1/accounts/{account}/log";
+  } else if (kind == "slots" && !has_id && method == "GET") {
+    route.label = "GET /v1/accounts/{account}/slots";
+  } else if (kind == "slots" && has_id &&
+             (method == "GET" || method == "PUT" || method == "DELETE")) {
+    route.label = method + " /v1/accounts/{account}/slots/{slot}";
+  } else if (kind == "items" && has_id &&
+             (method == "GET" || method == "PUT" || method == "DELETE")) {
+    route.label = method + " /v1/accounts/{account}/items/{item}";
+  } else if (kind == "files" && has_id && (method == "GET" || method == "PUT")) {
+    route.label = method + " /v1/accounts/{account}/files/{sha256}";
+  } else if (kind == "changes" && !has_id && method == "GET") {
+    route.label = "GET /v1/accounts/{account}/changes";
+  } else {
+    return http::Response::error(404, "no such route");
+  }
+  const std::size_t limit = kind == "files" ? kMaxFileBytes : kMaxSmallBodyBytes;
+  if (request.body.size() > limit)
+    return http::Response::error(413, "body over " + std::to_string(limit) + " bytes");
+
+  const AuthResult auth = authenticate(request, states_, store_, options_.clock);
+  if (!auth.who) return http::Response::error(auth.status, auth.message);
+  if (auth.who->account != account)
+    return http::Response::error(403, "signed for another account than the path names");
+
+  if (kind == "log") {
+    if (method == "GET") {
+      const auto from = number(request, "from", 0);
+      if (!from) return http::Response::error(400, "from must be a whole number");
+      const auto state = states_.current(account);
+      Json entries = Json::array();
+      for (const LogEntry& entry : store_.log(account, *from))
+        entries.push_back(std::string(entry.bytes.begin(), entry.bytes.end()));
+      // Past the end, the length the log has (so a client asking too far learns it).
+      const std::int64_t length = entries.empty()
+                                      ? static_cast<std::int64_t>(state->length)
+                                      : *from + static_cast<std::int64_t>(entries.size());
+      return http::Response::json(
+          200, Json{{"from", *from}, {"length", length}, {"entries", entries}}.dump());
+    }
+    const auto state = states_.current(account);
+    auto next = std::make_shared<vault::AccountState>(*state);
+    try {
+      const std::vector<std::string> entries{request.body};
+      vault::AccountLog::extend(*next, entries);
+    } catch (const vault::AccountLogError& e) {
+      if (e.fault() == vault::LogFault::out_of_order || e.fault() == vault::LogFault::broken_link) {
+        return http::Response::json(409,
+                                    Json{{"error", std::string("not the next entry: ") + e.what()},
+                                         {"length", state->length}}
+                                        .dump());
+      }
+      return http::Response::error(400, std::string("entry refused: ") + e.what());
+    }
+    const auto seq = static_cast<std::int64_t>(state->length);
+    if (const auto conflict = store_.append_log_entry(account, seq, bytes_of(request.body))) {
+      return http::Response::json(
+          409, Json{{"error", "another entry got there first: read the log and sign again"},
+                    {"length", conflict->length}}
+                   .dump());
+    }
+    states_.remember(next);
+    notifier_.changed(account);
+    return http::Response::json(
+        201, Json{{"seq", seq}, {"hash", vault::AccountLog::entry_hash(request.body)}}.dump());
+  }
+
+  if (kind == "slots") {
+    if (!has_id) {
+      Json slots = Json::array();
+      for (const KeySlot& slot : store_.slots(account))
+        slots.push_back({{"id", slot.slot_id}, {"bytes", base64_encode(slot.bytes)}});
+      return http::Response::json(200, Json{{"slots", slots}}.dump());
+    }
+    if (method == "PUT") {
+      store_.put_slot(account, id, bytes_of(request.body));
+      notifier_.changed(account);
+      return http::Response::json(200, Json{{"slot", id}}.dump());
+    }
+    if (method == "DELETE") {
+      if (!store_.remove_slot(account, id)) return http::Response::error(404, "no such slot");
+      notifier_.changed(account);
+      http::Response response;
+      response.status = 204;
+      return response;
+    }
+    for (const KeySlot& slot : store_.slots(account))
+      if (slot.slot_id == id) return bytes_answer(200, slot.bytes);
+    return http::Response::error(404, "no such slot");
+  }
+
+  if (kind == "items") {
+    if (method == "GET") {
+      const auto item = store_.item(account, id);
+      if (!item) return http::Response::error(404, "no such item");
+      http::Response response =
+          item->deleted ? http::Response::json(410, Json{{"revision", item->revision}}.dump())
+                        : bytes_answer(200, item->bytes);
+      response.headers.emplace_back("ETag", etag(item->revision));
+      return response;
+    }
+    const auto if_match = unquoted(request, "if-match");
+    const auto if_none_match = unquoted(request, "if-none-match");
+    if (if_match == "*")
+      return http::Response::error(400, "If-Match: * is not taken: name the revision");
+    const bool first_write = method == "PUT" && !if_match && if_none_match == "*";
+    if (!if_match && !first_write) {
+      return http::Response::error(
+          428, method == "PUT" ? "name the revision written on: If-Match, or If-None-Match: * "
+                                 "for a new item"
+                               : "name the revision deleted: If-Match");
+    }
+    ItemWrite write;
+    write.item_id = id;
+    write.parent_revision = if_match.value_or("");
+    write.deleted = method == "DELETE";
+    write.bytes.assign(request.body.begin(), request.body.end());
+    write.revision = sha256_hex(bytes_of(write.parent_revision + '\0' +
+                                         (write.deleted ? "deleted" : "put") + '\0' + request.body))
+                         .substr(0, 32);
+    if (write.parent_revision.empty() && !first_write)
+      return http::Response::error(400, "If-Match names no revision");
+    if (const auto conflict = store_.put_item(account, write)) {
+      http::Response response = http::Response::json(
+          409, Json{{"error", "the item changed: merge against the current revision"},
+                    {"current_revision", conflict->current_revision},
+                    {"deleted", conflict->current_deleted}}
+                   .dump());
+      if (!conflict->current_revision.empty())
+        response.headers.emplace_back("ETag", etag(conflict->current_revision));
+      return response;
+    }
+    notifier_.changed(account);
+    http::Response response = http::Response::json(200, Json{{"revision", write.revision}}.dump());
+    response.headers.emplace_back("ETag", etag(write.revision));
+    return response;
+  }
+
+  if (kind == "files") {
+    if (method == "GET") {
+      const auto bytes = store_.file(account, id);
+      if (!bytes) return http::Response::error(404, "no such file");
+      return bytes_answer(200, *bytes);
+    }
+    if (!valid_sha256_hex(id))
+      return http::Response::error(400, "a file's name is its SHA-256 hex");
+    if (store_.has_file(account, id)) {
+      if (sha256_hex(bytes_of(request.body)) != id)
+        return http::Response::error(400, "the file's SHA-256 is not the name it was put under");
+      return http::Response::json(200, Json{{"sha256", id}, {"stored", false}}.dump());
+    }
+    store_.put_file(account, id, bytes_of(request.body));
+    notifier_.changed(account);
+    return http::Response::json(201, Json{{"sha256", id}, {"stored", true}}.dump());
+  }
+
+  // changes
+  const auto since = number(request, "since", 0);
+  const auto wait = number(request, "wait", 0);
+  if (!since || !wait) return http::Response::error(400, "since and wait are whole numbers");
+  const auto wait_for = std::min(std::chrono::seconds(*wait), options_.max_wait);
+  const auto deadline = std::chrono::steady_clock::now() + wait_for;
+  std::vector<Change> changes;
+  for (;;) {
+    const std::uint64_t seen = notifier_.version(account);
+    changes = store_.changes_since(account, *since, 1000);
+    const auto now = std::chrono::steady_clock::now();
+    if (!changes.empty() || now >= deadline || notifier_.stopping()) break;
+    notifier_.wait(account, seen, std::min(deadline, now + options_.recheck));
+  }
+  Json listed = Json::array();
+  std::int64_t last = *since;
+  for (const Change& change : changes) {
+    listed.push_back({{"kind", std::string(to_string(change.kind))},
+                      {"id", change.id},
+                      {"counter", change.counter}});
+    last = std::max(last, change.counter);
+  }
+  return http::Response::json(200, Json{{"changes", listed}, {"counter", last}}.dump());
+}
+
+}  // namespace idvault::cloud

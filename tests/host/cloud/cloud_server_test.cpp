@@ -1,0 +1,609 @@
+// idvault-cloud through its real binary, on a SQLite data folder and on a private
+// PostgreSQL server (the same cases on both): accounts made from a genesis entry and
+// grown by entries the server verifies, items with their revisions, files under their
+// hash, slots, changes and the long poll, every refusal of a request signature, and two
+// accounts kept apart. A software identity key per device signs requests (RequestSigner)
+// and log entries (AccountLog); the RSA slot and recovery keys are the account log test's,
+// made once at build time. One server per back-end for the whole process, each case on
+// fresh accounts, so the suite takes a few seconds.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/base64.h"
+#include "common/openssl_owners.h"
+#include "host/cloud/store/cloud_store.h"
+#include "tests/host/rp/http_test_client.h"
+#include "tests/support/missing_peer.h"
+#include "tests/support/postgres_server.h"
+#include "tests/support/temp_dir.h"
+#include "vault/account/account_log.h"
+#include "vault/account/request_signature.h"
+#include "vault/keys/software_keys.h"
+
+namespace {
+
+using idvault::testing::HttpAnswer;
+using idvault::testing::TempDir;
+using idvault::vault::AccountLog;
+using idvault::vault::AccountState;
+using idvault::vault::Bytes;
+using idvault::vault::RequestSigner;
+using idvault::vault::SoftwareSigningKey;
+using Json = nlohmann::json;
+
+std::int64_t now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The SPKI DER of a build-time RSA key (tests/vault/CMakeLists.txt makes them).
+Bytes rsa_public(const std::string& name) {
+  std::ifstream in(std::filesystem::path(IDVAULT_ACCOUNT_LOG_TEST_KEYS) / (name + ".pem"));
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string pem = text.str();
+  idvault::openssl::Bio bio = idvault::openssl::make_memory_bio(pem.data(), pem.size());
+  idvault::openssl::PKey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  EXPECT_TRUE(key) << name;
+  unsigned char* der = nullptr;
+  const int size = i2d_PUBKEY(key.get(), &der);
+  idvault::openssl::Buffer owned(der);
+  return {der, der + size};
+}
+
+// idvault-cloud running on port 0; SIGTERM at the end must stop it with status 0.
+class CloudProcess {
+ public:
+  explicit CloudProcess(std::vector<std::string> args) {
+    int out[2];
+    EXPECT_EQ(::pipe2(out, O_CLOEXEC), 0);
+    args.insert(args.begin(), IDVAULT_CLOUD_BIN);
+    args.emplace_back("--listen");
+    args.emplace_back("127.0.0.1:0");
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(out[1], STDOUT_FILENO);
+      std::vector<char*> argv;
+      argv.reserve(args.size() + 1);
+      for (auto& arg : args) argv.push_back(arg.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    std::string line;
+    char c = 0;
+    while (::read(out[0], &c, 1) == 1 && c != '\n') line.push_back(c);
+    ::close(out[0]);
+    const std::string prefix = "idvault-cloud: listening on http://127.0.0.1:";
+    if (line.rfind(prefix, 0) != 0)
+      throw std::runtime_error("idvault-cloud did not start: " + line);
+    port_ = std::stoi(line.substr(prefix.size()));
+  }
+  ~CloudProcess() {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+  }
+  CloudProcess(const CloudProcess&) = delete;  // one owner stops the process
+  CloudProcess& operator=(const CloudProcess&) = delete;
+  CloudProcess(CloudProcess&&) = delete;
+  CloudProcess& operator=(CloudProcess&&) = delete;
+  [[nodiscard]] int port() const { return port_; }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+struct Sent {
+  std::string method;
+  std::string target;
+  std::string body;
+  std::string headers;  // whole lines, each ending in CRLF
+};
+
+HttpAnswer send(int port, const Sent& request, const std::string& signature) {
+  std::string bytes = request.method + " " + request.target +
+                      " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + request.headers;
+  if (!signature.empty()) bytes += "Idvault-Signature: " + signature + "\r\n";
+  bytes += "Content-Length: " + std::to_string(request.body.size()) + "\r\n\r\n" + request.body;
+  return idvault::testing::http_raw(port, bytes);
+}
+
+Bytes bytes_of(const std::string& text) {
+  return {text.begin(), text.end()};
+}
+
+std::string header_value(const HttpAnswer& answer, const std::string& name) {
+  std::istringstream lines(answer.head);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.size() > name.size() && strncasecmp(line.c_str(), name.c_str(), name.size()) == 0 &&
+        line[name.size()] == ':')
+      return line.substr(name.size() + 2);
+  }
+  return {};
+}
+
+// One device of an account: its identity key signs requests and log entries.
+struct Device {
+  Device() = default;
+  explicit Device(std::string name) : id(std::move(name)) {}
+  std::string id;
+  SoftwareSigningKey key = SoftwareSigningKey::generate();
+  Bytes slot_key;
+};
+
+class Account {
+ public:
+  Account(int port, const std::string& device_id) : port_(port) {
+    first_.id = device_id;
+    first_.slot_key = rsa_public("desk-slot");
+    genesis_ = AccountLog::genesis({device_id, first_.slot_key, recovery_key()}, first_.key, now());
+    id_ = AccountLog::entry_hash(genesis_);
+    state_ = AccountLog::verify(std::vector<std::string>{genesis_}, id_, nullptr);
+  }
+  static const Bytes& recovery_key() {
+    static const Bytes key = rsa_public("recovery");
+    return key;
+  }
+  [[nodiscard]] const std::string& id() const { return id_; }
+  [[nodiscard]] const std::string& genesis() const { return genesis_; }
+  [[nodiscard]] Device& first() { return first_; }
+  [[nodiscard]] AccountState& state() { return state_; }
+  [[nodiscard]] std::string path(const std::string& rest) const {
+    return "/v1/accounts/" + id_ + rest;
+  }
+
+  [[nodiscard]] std::string sign(const Device& device, const Sent& request,
+                                 std::int64_t offset = 0) const {
+    return RequestSigner(device.key, id_, device.id)
+        .sign(request.method, request.target, bytes_of(request.body), now() + offset);
+  }
+  HttpAnswer call(const Device& device, const Sent& request) const {
+    return send(port_, request, sign(device, request));
+  }
+  HttpAnswer create() { return call(first_, {"POST", "/v1/accounts", genesis_, ""}); }
+  // Adds a device with an entry signed by the first device, through the server.
+  HttpAnswer add_device(Device& device) {
+    device.slot_key = rsa_public("laptop-slot");
+    AccountState next = state_;
+    const std::string entry = AccountLog::append(
+        next,
+        idvault::vault::DeviceAdd{device.id, device.key.public_key_spki_der(), device.slot_key},
+        first_.key, now());
+    HttpAnswer answer = call(first_, {"POST", path("/log"), entry, ""});
+    if (answer.status == 201) state_ = next;
+    return answer;
+  }
+  HttpAnswer revoke(const Device& device) {
+    AccountState next = state_;
+    const std::string entry =
+        AccountLog::append(next, idvault::vault::DeviceRevoke{device.id}, first_.key, now());
+    HttpAnswer answer = call(first_, {"POST", path("/log"), entry, ""});
+    if (answer.status == 201) state_ = next;
+    return answer;
+  }
+
+ private:
+  int port_;
+  Device first_;
+  std::string genesis_;
+  std::string id_;
+  AccountState state_;
+};
+
+// One server per back-end for the whole process.
+std::unique_ptr<TempDir>& data_folder() {
+  static auto folder = std::make_unique<TempDir>("idvault-cloud-test");
+  return folder;
+}
+
+idvault::testing::PostgresServer& postgres() {
+  static const auto server = std::make_unique<idvault::testing::PostgresServer>();
+  return *server;
+}
+
+int server_port(const std::string& backend) {
+  if (backend == "sqlite") {
+    static const auto process = std::make_unique<CloudProcess>(
+        std::vector<std::string>{"--data", (*data_folder() / "data").string()});
+    return process->port();
+  }
+  static const auto process = std::make_unique<CloudProcess>(
+      std::vector<std::string>{"--db", postgres().create_database("cloud")});
+  return process->port();
+}
+
+class CloudServer : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "postgres" && !idvault::testing::PostgresServer::available())
+      IDVAULT_SKIP_MISSING_PEER(idvault::testing::PostgresServer::missing());
+    port_ = server_port(GetParam());
+  }
+  // A created account with its first device "desk".
+  std::unique_ptr<Account> new_account() {
+    auto account = std::make_unique<Account>(port_, "desk");
+    EXPECT_EQ(account->create().status, 201);
+    return account;
+  }
+  int port_ = 0;
+};
+
+TEST_P(CloudServer, AccountIsMadeFromItsGenesisAndGrowsByVerifiedEntries) {
+  Account account(port_, "desk");
+  // Junk, and a genesis whose request is signed by another key: refused, nothing made.
+  Device stranger{"desk"};
+  const Sent junk{"POST", "/v1/accounts", "{\"not\":\"an entry\"}", ""};
+  EXPECT_EQ(send(port_, junk, account.sign(account.first(), junk)).status, 400);
+  const Sent create{"POST", "/v1/accounts", account.genesis(), ""};
+  EXPECT_EQ(send(port_, create, account.sign(stranger, create)).status, 401);
+  EXPECT_EQ(send(port_, create, "").status, 401);
+  const HttpAnswer made = account.create();
+  ASSERT_EQ(made.status, 201) << made.body;
+  EXPECT_EQ(Json::parse(made.body)["account"], account.id());
+  EXPECT_EQ(account.create().status, 409);
+
+  Device laptop{"laptop"};
+  const HttpAnswer added = account.add_device(laptop);
+  ASSERT_EQ(added.status, 201) << added.body;
+  EXPECT_EQ(Json::parse(added.body)["seq"], 1);
+  // The new device is let in at once, and reads the log byte for byte.
+  const HttpAnswer log = account.call(laptop, {"GET", account.path("/log?from=0"), "", ""});
+  ASSERT_EQ(log.status, 200) << log.body;
+  const Json entries = Json::parse(log.body)["entries"];
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].get<std::string>(), account.genesis());
+  EXPECT_NO_THROW(
+      (void)AccountLog::verify(entries.get<std::vector<std::string>>(), account.id(), nullptr));
+  const HttpAnswer past = account.call(laptop, {"GET", account.path("/log?from=5"), "", ""});
+  EXPECT_EQ(Json::parse(past.body)["length"], 2);
+  EXPECT_TRUE(Json::parse(past.body)["entries"].empty());
+  // An entry built on the old head (a lost race): 409 with the length to re-read from.
+  AccountState old =
+      AccountLog::verify(std::vector<std::string>{account.genesis()}, account.id(), nullptr);
+  Device tablet{"tablet"};
+  const std::string late = AccountLog::append(
+      old, idvault::vault::DeviceAdd{tablet.id, tablet.key.public_key_spki_der(), laptop.slot_key},
+      account.first().key, now());
+  const HttpAnswer lost = account.call(account.first(), {"POST", account.path("/log"), late, ""});
+  EXPECT_EQ(lost.status, 409) << lost.body;
+  EXPECT_EQ(Json::parse(lost.body)["length"], 2);
+}
+
+TEST_P(CloudServer, LogEntryTheVerifierRefusesIsRefused) {
+  auto account = new_account();
+  // A device-add signed by a key the log never enrolled: what a client would refuse.
+  Device stranger{"stranger"};
+  const AccountState& state = account->state();
+  const Json statement = {
+      {"v", 1},
+      {"seq", state.length},
+      {"prev", state.head_hash},
+      {"kind", "device-add"},
+      {"time", now()},
+      {"device_id", "stranger"},
+      {"identity_key", idvault::base64_encode(stranger.key.public_key_spki_der())},
+      {"slot_key", idvault::base64_encode(rsa_public("drawer-slot"))},
+      {"approved_by", "desk"}};
+  const std::string forged = AccountLog::sign_es256(statement, stranger.key);
+  const HttpAnswer refused =
+      account->call(account->first(), {"POST", account->path("/log"), forged, ""});
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  // And the stranger is still no device of the account.
+  EXPECT_EQ(account->call(stranger, {"GET", account->path("/log"), "", ""}).status, 401);
+  const HttpAnswer log = account->call(account->first(), {"GET", account->path("/log"), "", ""});
+  EXPECT_EQ(Json::parse(log.body)["entries"].size(), 1u);
+}
+
+TEST_P(CloudServer, ItemsAreWrittenOnTheirRevision) {
+  auto account = new_account();
+  Device& desk = account->first();
+  const std::string item = account->path("/items/passport");
+  const std::string first("sealed\0passport", 15);
+  EXPECT_EQ(account->call(desk, {"PUT", item, first, ""}).status, 428);
+  const HttpAnswer made = account->call(desk, {"PUT", item, first, "If-None-Match: *\r\n"});
+  ASSERT_EQ(made.status, 200) << made.body;
+  const std::string r1 = header_value(made, "ETag");
+  EXPECT_EQ(r1, "\"" + Json::parse(made.body)["revision"].get<std::string>() + "\"");
+  const HttpAnswer read = account->call(desk, {"GET", item, "", ""});
+  EXPECT_EQ(read.status, 200);
+  EXPECT_EQ(read.body, first);
+  EXPECT_EQ(header_value(read, "ETag"), r1);
+  // A second first write is stale too.
+  EXPECT_EQ(account->call(desk, {"PUT", item, "again", "If-None-Match: *\r\n"}).status, 409);
+
+  const HttpAnswer second = account->call(desk, {"PUT", item, "v2", "If-Match: " + r1 + "\r\n"});
+  ASSERT_EQ(second.status, 200) << second.body;
+  const std::string r2 = header_value(second, "ETag");
+  EXPECT_NE(r1, r2);
+  const HttpAnswer stale = account->call(desk, {"PUT", item, "v2b", "If-Match: " + r1 + "\r\n"});
+  EXPECT_EQ(stale.status, 409);
+  EXPECT_EQ("\"" + Json::parse(stale.body)["current_revision"].get<std::string>() + "\"", r2);
+  EXPECT_EQ(header_value(stale, "ETag"), r2);
+  EXPECT_EQ(account->call(desk, {"GET", item, "", ""}).body, "v2");
+
+  EXPECT_EQ(account->call(desk, {"DELETE", item, "", ""}).status, 428);
+  const HttpAnswer gone = account->call(desk, {"DELETE", item, "", "If-Match: " + r2 + "\r\n"});
+  ASSERT_EQ(gone.status, 200) << gone.body;
+  const HttpAnswer tombstone = account->call(desk, {"GET", item, "", ""});
+  EXPECT_EQ(tombstone.status, 410);
+  EXPECT_EQ(header_value(tombstone, "ETag"), header_value(gone, "ETag"));
+  EXPECT_EQ(account->call(desk, {"GET", account->path("/items/none"), "", ""}).status, 404);
+}
+
+TEST_P(CloudServer, FilesAreStoredUnderTheirHash) {
+  auto account = new_account();
+  Device& desk = account->first();
+  std::string scan(300'000, '\0');
+  for (std::size_t i = 0; i < scan.size(); ++i) scan[i] = static_cast<char>(i * 7 + 3);
+  const std::string hash = idvault::cloud::sha256_hex(bytes_of(scan));
+  const std::string path = account->path("/files/" + hash);
+  EXPECT_EQ(account->call(desk, {"PUT", path, scan, ""}).status, 201);
+  EXPECT_EQ(account->call(desk, {"PUT", path, scan, ""}).status, 200);  // idempotent
+  const HttpAnswer read = account->call(desk, {"GET", path, "", ""});
+  EXPECT_EQ(read.status, 200);
+  EXPECT_EQ(read.body, scan);
+  const std::string other_hash = idvault::cloud::sha256_hex(bytes_of("other"));
+  EXPECT_EQ(account->call(desk, {"PUT", account->path("/files/" + other_hash), scan, ""}).status,
+            400);
+  EXPECT_EQ(account->call(desk, {"GET", account->path("/files/" + other_hash), "", ""}).status,
+            404);
+}
+
+TEST_P(CloudServer, SlotsArePutListedAndRemoved) {
+  auto account = new_account();
+  Device& desk = account->first();
+  const std::string slot = account->path("/slots/desk");
+  EXPECT_EQ(account->call(desk, {"PUT", slot, "sealed-vk", ""}).status, 200);
+  EXPECT_EQ(account->call(desk, {"GET", slot, "", ""}).body, "sealed-vk");
+  const Json listed =
+      Json::parse(account->call(desk, {"GET", account->path("/slots"), "", ""}).body);
+  ASSERT_EQ(listed["slots"].size(), 1u);
+  EXPECT_EQ(listed["slots"][0]["id"], "desk");
+  EXPECT_EQ(account->call(desk, {"DELETE", slot, "", ""}).status, 204);
+  EXPECT_EQ(account->call(desk, {"GET", slot, "", ""}).status, 404);
+}
+
+TEST_P(CloudServer, ChangesAndALongPollWokenByAWrite) {
+  auto account = new_account();
+  Device& desk = account->first();
+  const Json all =
+      Json::parse(account->call(desk, {"GET", account->path("/changes?since=0"), "", ""}).body);
+  ASSERT_FALSE(all["changes"].empty());
+  const std::int64_t seen = all["counter"];
+  const std::string after = account->path("/changes?since=" + std::to_string(seen));
+  EXPECT_TRUE(Json::parse(account->call(desk, {"GET", after, "", ""}).body)["changes"].empty());
+
+  // Nothing changes: the poll answers empty after its wait.
+  const auto quiet_start = std::chrono::steady_clock::now();
+  const HttpAnswer quiet = account->call(desk, {"GET", after + "&wait=1", "", ""});
+  EXPECT_EQ(quiet.status, 200);
+  EXPECT_TRUE(Json::parse(quiet.body)["changes"].empty());
+  EXPECT_GE(std::chrono::steady_clock::now() - quiet_start, std::chrono::milliseconds(900));
+
+  // A write wakes a waiting poll well before its 20 s.
+  const auto start = std::chrono::steady_clock::now();
+  auto poll = std::async(std::launch::async, [&] {
+    return account->call(desk, {"GET", after + "&wait=20", "", ""});
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(
+      account->call(desk, {"PUT", account->path("/items/address"), "x", "If-None-Match: *\r\n"})
+          .status,
+      200);
+  const HttpAnswer woken = poll.get();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  ASSERT_EQ(woken.status, 200);
+  const Json changes = Json::parse(woken.body)["changes"];
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0]["kind"], "item");
+  EXPECT_EQ(changes[0]["id"], "address");
+  EXPECT_GT(Json::parse(woken.body)["counter"].get<std::int64_t>(), seen);
+}
+
+TEST_P(CloudServer, EachBadSignatureIsRefused) {
+  auto account = new_account();
+  Device& desk = account->first();
+  const Sent get{"GET", account->path("/slots"), "", ""};
+  // Each refusal with its status and the reason it gives.
+  const auto refused = [](const HttpAnswer& answer, int status, const std::string& why) {
+    EXPECT_EQ(answer.status, status) << answer.body;
+    EXPECT_NE(answer.body.find(why), std::string::npos) << answer.body;
+  };
+  refused(send(port_, get, ""), 401, "no Idvault-Signature");
+  refused(send(port_, get, "v=1,account=zz"), 401, "malformed");
+  refused(send(port_, get, account->sign(desk, get, -1000)), 401, "older");
+  refused(send(port_, get, account->sign(desk, get, +1000)), 401, "ahead");
+  // Signed for another body, another path; by another key under the device's name.
+  const Sent put{"PUT", account->path("/slots/s"), "one", ""};
+  refused(send(port_, {"PUT", put.target, "two", ""}, account->sign(desk, put)), 401, "body");
+  refused(send(port_, {"PUT", account->path("/slots/t"), "one", ""}, account->sign(desk, put)), 401,
+          "another path");
+  Device impostor{"desk"};
+  refused(send(port_, get, account->sign(impostor, get)), 401, "does not verify");
+  Device unknown{"unknown"};
+  refused(send(port_, get, account->sign(unknown, get)), 401, "no enrolled device");
+  // A replay: the same header twice.
+  const std::string once = account->sign(desk, get);
+  EXPECT_EQ(send(port_, get, once).status, 200);
+  refused(send(port_, get, once), 401, "replayed");
+
+  // A revoked device: 403 from the entry on; a remaining device goes on.
+  Device laptop{"laptop"};
+  ASSERT_EQ(account->add_device(laptop).status, 201);
+  EXPECT_EQ(account->call(laptop, get).status, 200);
+  ASSERT_EQ(account->revoke(laptop).status, 201);
+  refused(account->call(laptop, get), 403, "revoked");
+  EXPECT_EQ(account->call(desk, get).status, 200);
+}
+
+TEST_P(CloudServer, TwoAccountsNeverSeeEachOther) {
+  auto alice = new_account();
+  auto bob = new_account();
+  ASSERT_NE(alice->id(), bob->id());
+  const std::string item = "/items/passport";
+  ASSERT_EQ(
+      alice->call(alice->first(), {"PUT", alice->path(item), "alice's", "If-None-Match: *\r\n"})
+          .status,
+      200);
+  // Bob's device, correctly signed for itself, on Alice's path: 403.
+  const Sent foreign{"GET", alice->path(item), "", ""};
+  EXPECT_EQ(send(port_, foreign, bob->sign(bob->first(), foreign)).status, 403);
+  // Bob's device naming Alice's account in its header: not a device of hers.
+  const std::string as_alice =
+      RequestSigner(bob->first().key, alice->id(), "desk").sign("GET", foreign.target, {}, now());
+  EXPECT_EQ(send(port_, foreign, as_alice).status, 401);
+  // Bob's own item of the same name is not Alice's, and his changes do not list hers.
+  EXPECT_EQ(bob->call(bob->first(), {"GET", bob->path(item), "", ""}).status, 404);
+  const Json changes =
+      Json::parse(bob->call(bob->first(), {"GET", bob->path("/changes?since=0"), "", ""}).body);
+  for (const auto& change : changes["changes"]) EXPECT_NE(change["kind"], "item");
+}
+
+TEST_P(CloudServer, OperationalEndpoints) {
+  EXPECT_EQ(send(port_, {"GET", "/healthz", "", ""}, "").status, 200);
+  const HttpAnswer metrics = send(port_, {"GET", "/metrics", "", ""}, "");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(
+      metrics.body.find("idvault_cloud_requests_total{route=\"GET /healthz\",status=\"200\"}"),
+      std::string::npos)
+      << metrics.body;
+  EXPECT_EQ(send(port_, {"GET", "/v2/nothing", "", ""}, "").status, 404);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, CloudServer, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+// A small quota: the write that would pass it gets 507 and stores nothing.
+TEST(CloudServerQuota, AWriteOverTheQuotaIs507) {
+  TempDir folder("idvault-cloud-quota");
+  const CloudProcess server({"--data", (folder / "data").string(), "--quota-bytes", "8000"});
+  Account account(server.port(), "desk");
+  ASSERT_EQ(account.create().status, 201);
+  const std::string big(8000, 'z');
+  const std::string hash = idvault::cloud::sha256_hex(bytes_of(big));
+  const HttpAnswer refused =
+      account.call(account.first(), {"PUT", account.path("/files/" + hash), big, ""});
+  EXPECT_EQ(refused.status, 507) << refused.body;
+  EXPECT_EQ(account.call(account.first(), {"GET", account.path("/files/" + hash), "", ""}).status,
+            404);
+}
+
+// PostgreSQL down: 503 with Retry-After, and service again once it is back.
+TEST(CloudServerPostgres, StoreDownIs503WithRetryAfter) {
+  if (!idvault::testing::PostgresServer::available())
+    IDVAULT_SKIP_MISSING_PEER(idvault::testing::PostgresServer::missing());
+  const CloudProcess server({"--db", postgres().create_database("cloud_down")});
+  Account account(server.port(), "desk");
+  ASSERT_EQ(account.create().status, 201);
+  const Sent get{"GET", account.path("/slots"), "", ""};
+  postgres().stop();
+  const HttpAnswer down = account.call(account.first(), get);
+  const HttpAnswer health = send(server.port(), {"GET", "/healthz", "", ""}, "");
+  postgres().start();
+  EXPECT_EQ(down.status, 503) << down.body;
+  EXPECT_EQ(header_value(down, "Retry-After"), "1");
+  EXPECT_EQ(health.status, 503);
+  HttpAnswer back;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    back = account.call(account.first(), get);
+    if (back.status == 200) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(back.status, 200) << back.body;
+}
+
+// Two server processes on one PostgreSQL database: a device added through one is let in
+// by the other, and a long poll on one sees a write made through the other (within the
+// recheck interval, about a second).
+TEST(CloudServerPostgres, TwoProcessesOnOneDatabaseSeeEachOther) {
+  if (!idvault::testing::PostgresServer::available())
+    IDVAULT_SKIP_MISSING_PEER(idvault::testing::PostgresServer::missing());
+  const std::string database = postgres().create_database("cloud_shared");
+  const CloudProcess one({"--db", database});
+  const CloudProcess two({"--db", database});
+  Account via_one(one.port(), "desk");
+  ASSERT_EQ(via_one.create().status, 201);
+  // The same account, reached through the other process.
+  const auto call_two = [&](const Device& device, const Sent& request) {
+    return send(two.port(), request, via_one.sign(device, request));
+  };
+  const Json all =
+      Json::parse(call_two(via_one.first(), {"GET", via_one.path("/changes"), "", ""}).body);
+  const std::string after =
+      via_one.path("/changes?since=" + std::to_string(all["counter"].get<std::int64_t>()));
+
+  auto poll = std::async(std::launch::async, [&] {
+    return call_two(via_one.first(), {"GET", after + "&wait=20", "", ""});
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto start = std::chrono::steady_clock::now();
+  Device laptop{"laptop"};
+  ASSERT_EQ(via_one.add_device(laptop).status, 201);
+  const HttpAnswer woken = poll.get();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  ASSERT_EQ(woken.status, 200);
+  ASSERT_EQ(Json::parse(woken.body)["changes"].size(), 1u) << woken.body;
+  EXPECT_EQ(Json::parse(woken.body)["changes"][0]["kind"], "log");
+  EXPECT_EQ(call_two(laptop, {"GET", via_one.path("/slots"), "", ""}).status, 200);
+}
+
+// SIGTERM while a long poll waits: the poll is answered at once and the server exits 0.
+TEST(CloudServerStop, SigtermAnswersWaitingPollsAndExits) {
+  TempDir folder("idvault-cloud-stop");
+  auto server =
+      std::make_unique<CloudProcess>(std::vector<std::string>{"--data", (folder / "d").string()});
+  Account account(server->port(), "desk");
+  ASSERT_EQ(account.create().status, 201);
+  const auto start = std::chrono::steady_clock::now();
+  auto poll = std::async(std::launch::async, [&] {
+    return account.call(account.first(),
+                        {"GET", account.path("/changes?since=99&wait=30"), "", ""});
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  server.reset();  // SIGTERM, and waits for exit status 0
+  const HttpAnswer answer = poll.get();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(answer.status, 200);
+}
+
+// Mistakes on the command line: one line on stderr, status 2.
+TEST(CloudServerOptions, BadOptionsAreOneLineAndStatus2) {
+  for (const std::string args :
+       {"--bogus", "", "--data /tmp/x --db postgresql://h/d", "--data /tmp/x --tls-cert c",
+        "--db /tmp/folder", "--data /tmp/x --quota-bytes 0"}) {
+    const std::string command = std::string(IDVAULT_CLOUD_BIN) + " " + args + " 2>&1";
+    FILE* pipe = ::popen(command.c_str(), "r");
+    std::string output;
+    char buffer[512];
+    while (std::fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
+    const int status = ::pclose(pipe);
+    EXPECT_EQ(WEXITSTATUS(status), 2) << args;
+    EXPECT_EQ(std::count(output.begin(), output.end(), '\n'), 1) << output;
+    EXPECT_EQ(output.rfind("idvault-cloud: ", 0), 0u) << output;
+  }
+}
+
+}  // namespace
