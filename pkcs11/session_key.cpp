@@ -94,7 +94,7 @@ CK_ULONG key_bytes(Token& token, Session& session, CK_OBJECT_HANDLE key) {
 }  // namespace
 
 SessionKey::SessionKey(SessionKey&& other) noexcept
-    : session_(std::move(other.session_)), object_(other.object_) {}
+    : session_(std::move(other.session_)), object_(std::move(other.object_)) {}
 
 SessionKey::~SessionKey() {
   if (!session_.is_open()) return;  // moved from

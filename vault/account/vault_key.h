@@ -47,10 +47,14 @@ class VaultKey : public MasterKey {
   // bits given as SubjectPublicKeyInfo DER: the bytes a key slot holds. Throws
   // FormatError("slot_key", ...) for a key that is not one.
   [[nodiscard]] virtual Bytes seal_to(ByteView slot_public_key_spki_der) const = 0;
+  ~VaultKey() override = default;
 
- protected:  // moved only as the key it is, never sliced to the interface
+ protected:  // moved only as the key it is, never sliced or copied: one VK, one holder
   VaultKey() = default;
+  VaultKey(const VaultKey&) = delete;
   VaultKey(VaultKey&&) = default;
+  VaultKey& operator=(const VaultKey&) = delete;
+  VaultKey& operator=(VaultKey&&) = delete;
 };
 
 // VK on an AES token, as a session object.

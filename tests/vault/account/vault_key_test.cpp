@@ -35,7 +35,7 @@ Bytes openssl_kwp(ByteView key, ByteView secret) {
       EVP_EncryptFinal_ex(ctx, out.data() + written, &final_written) == 1;
   EVP_CIPHER_CTX_free(ctx);
   if (!ok) throw std::runtime_error("EVP_aes_256_wrap_pad failed");
-  out.resize(static_cast<std::size_t>(written + final_written));
+  out.resize(static_cast<std::size_t>(written) + static_cast<std::size_t>(final_written));
   return out;
 }
 
