@@ -4,7 +4,9 @@
 //
 // Session objects are visible to every session of this process, so the key is used
 // through ordinary pooled sessions (AesKey takes object()). The token forgets a private
-// session object at logout and at removal, whatever this process does.
+// session object at logout and at removal, whatever this process does: let the owner go
+// before the Login does, since a module that reuses handles could by then have given
+// this one to another object.
 //
 // Keys made here are sensitive (their value never leaves the token in clear) but
 // extractable: they can be wrapped to another key, which is what they are for (a key

@@ -121,6 +121,18 @@ TEST_F(VaultKeyTest, WrappedFormatIsOpenSslAes256WrapPadOfTheSameKey) {
   EXPECT_TRUE(in_memory.unwrap(openssl_kwp(known_key, odd)).equals(odd));
 }
 
+TEST_F(VaultKeyTest, TokenSealsWithRsaOaepSha1AsOpenSslReadsIt) {
+  // A slot key held by OpenSSL: what the token's C_WrapKey made must be plain RSA-OAEP
+  // with SHA-1 and MGF1-SHA-1, or a PIV card or another module could not open it.
+  const auto host_slot_key = SoftwareServiceKey::generate(2048);
+  const Bytes host_slot_spki = spki_der_from_pem(host_slot_key.public_key_pem(), "slot_key");
+  const TokenVaultKey on_desk = TokenVaultKey::generate(desk);
+  const MemoryVaultKey read_by_openssl =
+      MemoryVaultKey::open_slot(host_slot_key, on_desk.seal_to(host_slot_spki));
+  const SecretBytes value_secret(random_bytes(32));
+  EXPECT_EQ(read_by_openssl.wrap(value_secret), on_desk.wrap(value_secret));
+}
+
 TEST_F(VaultKeyTest, SlotSealedToAnotherKeyDoesNotOpenAndSaysSo) {
   auto stranger = idvault::testing::generate_rsa_host_key(2048);
   const Bytes stranger_spki = spki_der_of(*stranger);
