@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
+#include <memory>
+
 #include "common/pem.h"
 #include "pkcs11/error.h"
 #include "pkcs11/login.h"
@@ -79,6 +81,12 @@ TEST_F(VaultKeyTest, SlotSealedOnOneTokenOpensOnTheOtherAndSecretsCrossBothWays)
   Bytes altered = from_desk;
   altered[5] ^= 0x01;
   EXPECT_THROW((void)on_laptop.unwrap(altered), DecryptError);
+
+  // Held as the vault holds its master key: moved into place, the temporary it came from
+  // gone without taking the session object with it.
+  const std::unique_ptr<MasterKey> held =
+      std::make_unique<TokenVaultKey>(TokenVaultKey::open_slot(laptop_slot.private_key, slot));
+  EXPECT_TRUE(held->unwrap(from_desk).equals(value_secret.reveal()));
 }
 
 TEST_F(VaultKeyTest, MemoryAndTokenFormsOpenEachOthersSecrets) {
