@@ -12,6 +12,7 @@
 #include <limits>
 
 #include "common/pem.h"
+#include "vault/keys/rsa_oaep.h"
 #include "vault/model/errors.h"
 
 namespace idvault::vault {
@@ -204,6 +205,10 @@ SecretBytes SoftwareMasterKey::unwrap(ByteView wrapped) const {
   }
   out.resize(static_cast<std::size_t>(written + final_written));
   return out;
+}
+
+Bytes SoftwareMasterKey::seal_oaep_sha1(EVP_PKEY* public_key) const {
+  return rsa_oaep_sha1_encrypt(public_key, key_.reveal());
 }
 
 }  // namespace idvault::vault

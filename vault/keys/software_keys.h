@@ -63,6 +63,10 @@ class SoftwareMasterKey final : public MasterKey {
   // the asymmetric mode never reaches swap; false if the system refused (RLIMIT_MEMLOCK).
   [[nodiscard]] bool locked_in_memory() const noexcept { return locked_; }
 
+  // The key itself sealed with RSA-OAEP (SHA-1, MGF1-SHA-1) to an RSA public key: how the
+  // cloud's key slots hold the vault key, without its bytes leaving this object.
+  [[nodiscard]] Bytes seal_oaep_sha1(EVP_PKEY* public_key) const;
+
   SoftwareMasterKey(SoftwareMasterKey&& other) noexcept
       : key_(std::move(other.key_)), locked_(std::exchange(other.locked_, false)) {}
   SoftwareMasterKey& operator=(SoftwareMasterKey&&) = delete;  // keys are made, not reassigned
