@@ -6,6 +6,7 @@
 #include "pkcs11/error.h"
 #include "pkcs11/public_key.h"
 #include "pkcs11/token.h"
+#include "vault/keys/token_keys.h"
 
 namespace idvault::vault {
 
@@ -15,18 +16,6 @@ namespace {
 // time-out and the vault's own removal.
 constexpr const char* kSessionLabel = "idvault vault key (session)";
 constexpr std::size_t kVaultKeyBytes = 32;
-
-// What is about the token, not the input: let it through so the user can act on it
-// ("token removed", "log in again") rather than be told the slot is bad.
-bool is_about_the_token(const p11::Pkcs11Error& e) {
-  return e.kind() == p11::ErrorKind::token_gone ||
-         e.kind() == p11::ErrorKind::unsupported_mechanism ||
-         e.error_class() == p11::ErrorClass::relogin ||
-         e.error_class() == p11::ErrorClass::reinitialize ||
-         e.error_class() == p11::ErrorClass::reopen_session ||
-         e.error_class() == p11::ErrorClass::retry ||
-         e.error_class() == p11::ErrorClass::token_gone;
-}
 
 openssl::PKey slot_public_key(ByteView spki_der) {
   const unsigned char* cursor = spki_der.data();

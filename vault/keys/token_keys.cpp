@@ -11,6 +11,13 @@ namespace idvault::vault {
 
 namespace {
 
+p11::Object find_private(const std::shared_ptr<p11::Token>& token, std::string_view uri,
+                         CK_OBJECT_CLASS cls) {
+  return p11::find_object(token, p11::Uri::parse(uri), cls);
+}
+
+}  // namespace
+
 // What is about the token, not the input: let it through so the user can act on it. A
 // session the token dropped or a session limit reached says nothing about the ciphertext
 // (no oracle), and calling it "decryption failed" would send the holder after the data.
@@ -23,13 +30,6 @@ bool is_about_the_token(const p11::Pkcs11Error& e) {
          e.error_class() == p11::ErrorClass::retry ||
          e.error_class() == p11::ErrorClass::token_gone;
 }
-
-p11::Object find_private(const std::shared_ptr<p11::Token>& token, std::string_view uri,
-                         CK_OBJECT_CLASS cls) {
-  return p11::find_object(token, p11::Uri::parse(uri), cls);
-}
-
-}  // namespace
 
 TokenServiceKey::TokenServiceKey(const p11::Object& key)
     : key_(key), public_key_pem_(p11::spki_pem(*p11::public_key_of(key))) {}

@@ -12,6 +12,7 @@
 
 #include "pkcs11/aes.h"
 #include "pkcs11/ecdsa.h"
+#include "pkcs11/error.h"
 #include "pkcs11/rsa.h"
 #include "vault/keys/keys.h"
 
@@ -83,6 +84,11 @@ class TokenMasterKey final : public MasterKey {
   p11::AesKey key_;
   Mode mode_;
 };
+
+// Whether a token's error is about the token (gone, logged out, a dropped session, a
+// session limit, a mechanism it lacks), not the input: such errors go on to the user as
+// they are, anything else becomes the key's one DecryptError (no oracle).
+[[nodiscard]] bool is_about_the_token(const p11::Pkcs11Error& e);
 
 // key_wrap_pad when the token wraps and unwraps with it, else aes_gcm when it has GCM.
 // Throws p11::UnsupportedMechanism when it has neither.
