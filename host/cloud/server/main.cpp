@@ -1,11 +1,9 @@
 // idvault-cloud: the server that keeps the ciphertext, key slots and signed account log
 // of cloud accounts for all of their devices (design.md, "The cloud"; routes in
 // cloud_routes.h). It never sees a key or a plaintext byte and cannot add a device.
-#include <signal.h>
 
 #include <ctime>
 #include <iostream>
-#include <thread>
 
 #include "common/cli/cli_error.h"
 #include "common/process_hardening.h"
@@ -15,17 +13,13 @@
 #include "host/http/listening_socket.h"
 #include "host/http/metrics.h"
 #include "host/http/server.h"
+#include "host/http/stop_signals.h"
 
 namespace {
 
 int serve(const idvault::cloud::CloudOptions& options) {
   using namespace idvault;
-  // Signals are taken by one thread with sigwait: SIGTERM and SIGINT stop cleanly.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const http::StopSignals stop_signals;  // SIGTERM and SIGINT stop cleanly
 
   cloud::CloudLimits limits;
   limits.account_bytes = options.quota_bytes;
@@ -59,24 +53,18 @@ int serve(const idvault::cloud::CloudOptions& options) {
       std::move(socket), [&](const http::Request& request) { return service.handle(request); },
       server_options);
 
-  std::thread signals([&] {
-    const timespec minute{60, 0};
-    while (sigtimedwait(&stop_signals, nullptr, &minute) < 0) {
-      try {
-        (void)store->purge_nonces(static_cast<std::int64_t>(std::time(nullptr)));
-      } catch (const std::exception& e) {
-        std::cerr << "idvault-cloud: purging nonces failed: " << e.what() << "\n";
-      }
+  http::StopSignals::Chores chores;
+  chores.ready = [&] { std::cout << "idvault-cloud: listening on " << url << std::endl; };
+  chores.every_minute = [&] {
+    try {
+      (void)store->purge_nonces(static_cast<std::int64_t>(std::time(nullptr)));
+    } catch (const std::exception& e) {
+      std::cerr << "idvault-cloud: purging nonces failed: " << e.what() << "\n";
     }
-    service.shutdown();  // long polls answer now, so stopping does not wait for them
-    server.stop();
-  });
-  std::cout << "idvault-cloud: listening on " << url << std::endl;
-  server.run();
-  // Wake the signal thread if the server ended on its own.
-  // NOLINTNEXTLINE(bugprone-bad-signal-to-kill-thread): blocked there, taken by its sigtimedwait
-  pthread_kill(signals.native_handle(), SIGTERM);
-  signals.join();
+  };
+  // Long polls answer now, so stopping does not wait for them.
+  chores.before_stop = [&] { service.shutdown(); };
+  stop_signals.serve(server, chores);
   std::cerr << "idvault-cloud: stopped\n";
   return 0;
 }

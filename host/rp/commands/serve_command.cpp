@@ -1,16 +1,15 @@
 // idvault-rp serve: the callback endpoint and demo page, with the key on the HSM.
-#include <signal.h>
 #include <unistd.h>
 
 #include <functional>
 #include <iostream>
-#include <thread>
 
 #include "common/cli/command_line.h"
 #include "host/http/listening_socket.h"
 #include "host/http/metrics.h"
 #include "host/http/prefork.h"
 #include "host/http/server.h"
+#include "host/http/stop_signals.h"
 #include "host/pin/token_options.h"
 #include "host/rp/commands/command_support.h"
 #include "host/rp/commands/rp_commands.h"
@@ -115,12 +114,7 @@ int run_serve(const std::vector<std::string>& args) {
   // One process serving the socket; with --workers, one of the workers. Slot 0 purges.
   const auto serve = [&](const SecretBytes& pin, unsigned slot,
                          const std::function<void()>& ready) -> int {
-    // Signals are taken by one thread with sigwait, so no handler runs inside a Cryptoki call.
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    const http::StopSignals stop_signals;  // no handler runs inside a Cryptoki call
 
     http::MetricsRegistry metrics;
     metrics.gauge("idvault_rp_worker", "This process (1), by pid and worker slot", {"pid", "slot"})
@@ -155,25 +149,19 @@ int run_serve(const std::vector<std::string>& args) {
     const bool purges = slot == 0;
     if (purges) endpoints->purge_expired();
 
+    http::StopSignals::Chores chores;
+    chores.ready = ready;
     // Between signals, purge once a minute, so an idle server keeps nothing past its time.
-    std::thread signals([&] {
-      const timespec minute{60, 0};
-      while (sigtimedwait(&stop_signals, nullptr, &minute) < 0) {
-        if (!purges) continue;
+    if (purges) {
+      chores.every_minute = [&] {
         try {
           endpoints->purge_expired();
         } catch (const std::exception& e) {
           std::cerr << "idvault-rp serve: purge failed: " << e.what() << "\n";
         }
-      }
-      server.stop();
-    });
-    ready();
-    server.run();
-    // Wake the signal thread if the server ended on its own.
-    // NOLINTNEXTLINE(bugprone-bad-signal-to-kill-thread): blocked there, taken by its sigtimedwait
-    pthread_kill(signals.native_handle(), SIGTERM);
-    signals.join();
+      };
+    }
+    stop_signals.serve(server, chores);
     return 0;
   };
 
