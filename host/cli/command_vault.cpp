@@ -10,32 +10,11 @@
 #include "host/cli/agent_client.h"
 #include "host/cli/agent_messages.h"
 #include "host/cli/commands.h"
+#include "host/cli/pin_args.h"
 #include "host/cli/token_match.h"
-#include "host/pin/pin_source.h"
 
 namespace idvault::cli {
 namespace {
-
-// A PIN that cannot be had is something the user fixes (a file, a terminal): exit 2.
-SecretBytes read_pin(const std::optional<std::string>& pin_file, const std::string& prompt) {
-  try {
-    return pin::read_pin(pin_file, prompt);
-  } catch (const pin::PinError& error) {
-    throw UsageError(error.what());
-  }
-}
-
-void add_pin_options(CommandLine& command) {
-  command.options.add_options()("pin-file", po::value<std::string>(),
-                                "read the PIN from this file (first line)")(
-      "allow-final-try", "spend the token's last PIN try if it comes to that");
-}
-
-std::string pin_prompt(AgentClient& agent) {
-  nlohmann::json status = agent.call("status");
-  std::string token = status.value("token_label", std::string());
-  return token.empty() ? "PIN for the token" : "PIN for token '" + token + "'";
-}
 
 // The recovery password guards every document: asked twice when typed, so a typo does
 // not lock the holder out of their own recovery.
@@ -51,11 +30,8 @@ SecretBytes read_recovery_password(const po::variables_map& vm, bool confirm) {
 
 nlohmann::json send_pin(AgentClient& agent, const char* method, const po::variables_map& vm,
                         const SecretBytes* recovery_password = nullptr) {
-  SecretBytes pin = read_pin(optional_value<std::string>(vm, "pin-file"), pin_prompt(agent));
-  SecretRequest request(method, agent.next_id());
-  request.add_text("pin", pin);
+  SecretRequest request = pin_request(agent, method, vm);
   if (recovery_password) request.add_text("recovery_password", *recovery_password);
-  request.add_plain("allow_final_try", vm.count("allow-final-try") > 0);
   return agent.call(request);
 }
 

@@ -3,6 +3,7 @@
 //   command_elements.cpp    put, list, get, rm
 //   command_authorize.cpp   authorize
 //   command_records.cpp     shares, attestation, errors
+//   command_cloud.cpp       cloud, devices, sync
 // Each parses its own arguments (args excludes the verb), talks to the agent, prints
 // for people (or JSON with --json where it reads), returns the exit status, and throws
 // CliError / AgentError for main() to turn into one line.
@@ -33,5 +34,9 @@ int run_authorize(const Args& args);
 int run_shares(const Args& args);
 int run_attestation(const Args& args);
 int run_errors(const Args& args);
+
+int run_cloud(const Args& args);
+int run_devices(const Args& args);
+int run_sync(const Args& args);
 
 }  // namespace idvault::cli

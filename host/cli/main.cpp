@@ -36,6 +36,9 @@ const std::map<std::string, Command, std::less<>>& command_table() {
       {"shares", {run_shares, "the signed log of shares; --verify checks it"}},
       {"attestation", {run_attestation, "add or list verification providers' attestations"}},
       {"errors", {run_errors, "record errors a service reported about an element"}},
+      {"cloud", {run_cloud, "put the vault in a cloud account, or join one from a new device"}},
+      {"devices", {run_devices, "the account's devices and join requests; approve a new one"}},
+      {"sync", {run_sync, "send this device's changes to the cloud and fetch the others'"}},
   };
   return table;
 }
