@@ -430,4 +430,29 @@ TEST_F(AgentVaultKeyTest, AnAlteredSlotFailsUnlockClearlyAndChangesNothing) {
   EXPECT_EQ(got(), before);
 }
 
+TEST_F(AgentVaultKeyTest, RecoveryOntoANewTokenLeavesTheVaultKeyBehind) {
+  start(false);
+  (void)agent_->init(pin(), false, SecretBytes::from_string("correct horse battery"));
+  put_all_through_agent();
+  const json before = got();
+  (void)agent_->adopt_vault_key();
+  agent_.reset();
+
+  token_.environment().add_token("spare");
+  token_.remove();
+  agent::AgentConfig config;
+  config.store_path = store_path_;
+  config.module_path = idvault::testing::softhsm_module_path();
+  config.token_uri = "pkcs11:token=spare";
+  agent_ = std::make_unique<agent::HolderAgent>(config);
+  const json recovered =
+      agent_->recover(pin(), SecretBytes::from_string("correct horse battery"), false);
+  EXPECT_EQ(recovered["secrets"], kSecrets);
+  EXPECT_EQ(got(), before);
+  (void)agent_->lock(agent::LockReason::requested);
+  ASSERT_EQ(agent_->unlock(pin(), false)["unlocked"], true);  // with its own master key
+  EXPECT_EQ(got(), before);
+  EXPECT_THROW(agent_->with_cloud_keys([](const auto&) {}), rpc::RpcError);
+}
+
 }  // namespace
