@@ -421,8 +421,12 @@ nlohmann::json HolderAgent::recover(const SecretBytes& pin, const SecretBytes& r
       // The same recovery key and password, now vouched for by the new identity key.
       settings.emplace_back("recovery", json_bytes(vault::to_json(opener.reseal(
                                             recovery_password, *envelope, *keys.identity_key))));
+      // The new token has a master key of its own: a vault key the vault had (and this
+      // token holds no slot for) is left behind with the old token's settings.
+      std::vector<std::string> removed = vault_key_setting_names();
+      removed.emplace_back(kRecoveryPending);
       moved = vault::rewrap_with_recovery(store(), opener, *keys.master_key, std::move(settings),
-                                          {kRecoveryPending});
+                                          std::move(removed));
     } catch (...) {
       destroy_made_keys(keys);
       try {
@@ -484,6 +488,11 @@ nlohmann::json HolderAgent::unlock(const SecretBytes& pin, bool allow_final_try)
 void HolderAgent::lock_locked(LockReason reason) {
   if (!unlocked_) return;
   last_lock_ = LockRecord{reason, std::chrono::system_clock::now(), config_.idle_timeout};
+  // The vault key goes first, while the token is still logged in: VK's session object is
+  // destroyed by this process (not left to the logout), or its memory wiped.
+  unlocked_->vault.reset();
+  unlocked_->keys.vault_key = nullptr;
+  unlocked_->keys.master_key.reset();
   // Destroying the login logs out of the token and drops its sessions: the token's
   // login state, not just our copy of a key, ends here.
   unlocked_.reset();
@@ -496,6 +505,32 @@ nlohmann::json HolderAgent::lock(LockReason reason) {
   bool was_unlocked = unlocked_ != nullptr;
   lock_locked(reason);
   return {{"locked", true}, {"was_unlocked", was_unlocked}};
+}
+
+nlohmann::json HolderAgent::adopt_vault_key() {
+  return with_vault([&](Unlocked& state) -> nlohmann::json {
+    if (state.keys.vault_key != nullptr || vault_key_adopted(store()))
+      throw RpcError(RpcCode::bad_input, "this vault already has a vault key");
+    const std::size_t moved = agent::adopt_vault_key(state.token, store(), state.keys);
+    // The vault's HolderVault wrapped with the master key, which is gone: a new one on VK.
+    load_recovery_sealer();
+    return {{"vault_key", true},
+            {"secrets", moved},
+            {"mode", to_string(state.keys.mode)},
+            {"slot_key_sha256", vault::key_fingerprint(state.keys.slot_public_key_spki_der)}};
+  });
+}
+
+void HolderAgent::with_cloud_keys(const std::function<void(const CloudKeys&)>& fn) {
+  with_vault([&](Unlocked& state) {
+    if (state.keys.vault_key == nullptr) {
+      throw RpcError(RpcCode::bad_input,
+                     "this vault has no vault key yet: run 'idvault cloud init' first");
+    }
+    fn(CloudKeys{*state.keys.vault_key, *state.keys.identity_key,
+                 state.keys.slot_public_key_spki_der, store()});
+    return 0;
+  });
 }
 
 void HolderAgent::put(vault::PlainElement&& element) {

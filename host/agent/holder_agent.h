@@ -62,6 +62,25 @@ class HolderAgent {
   [[nodiscard]] nlohmann::json add_recovery(const SecretBytes& recovery_password);
   [[nodiscard]] nlohmann::json lock(LockReason reason);
 
+  // Makes the unlocked vault cloud-keyed (holder_keys.h, adopt_vault_key): a slot key for
+  // this device, a new vault key VK sealed to it, every value secret re-wrapped from the
+  // master key to VK in one transaction (no file re-encrypted). The vault stays unlocked,
+  // now under VK. Returns {"vault_key": true, "secrets", "mode", "slot_key_sha256"}.
+  [[nodiscard]] nlohmann::json adopt_vault_key();
+
+  // The keys of an unlocked cloud-keyed vault, for code that talks to the account (sync,
+  // approving devices): valid only during the call that hands them out.
+  struct CloudKeys {
+    vault::VaultKey& vault_key;
+    const vault::SigningKey& identity_key;
+    const vault::Bytes& slot_public_key_spki_der;  // this device's slot key
+    vault::VaultStore& store;
+  };
+  // Runs fn with them under the agent's lock (no other request runs meanwhile). Throws
+  // RpcError: locked / not_initialised, or bad_input when the vault has no vault key.
+  // What fn throws goes on as translated errors (rpc_errors.h).
+  void with_cloud_keys(const std::function<void(const CloudKeys&)>& fn);
+
   // Takes the element's files without copying them (scans are megabytes).
   void put(vault::PlainElement&& element);
   // The same with files still to be read or progress reported (HolderVault::PutHooks).

@@ -3,6 +3,13 @@
 // on the device per use) where the token can do AES key wrap, else asymmetric (a random
 // vault key sealed to an RSA key on the card, opened on the card at unlock and held in
 // memory until lock). The identity key (EC P-256) signs every share on the token.
+//
+// A vault can also be cloud-keyed (design.md, "The cloud"): a vault key VK shared by the
+// account's devices takes the master key's place, and the store keeps VK sealed to this
+// device's slot key on the token (its own key slot). In token_aes mode VK is opened into
+// the token as a session object and the slot key is an RSA-2048 key pair made for it; in
+// asymmetric mode VK is opened on the card (C_Decrypt by the card's RSA key, 9D on a
+// PIV card) into locked memory.
 #pragma once
 
 #include <functional>
@@ -13,6 +20,7 @@
 
 #include "pkcs11/object.h"
 #include "pkcs11/token.h"
+#include "vault/account/vault_key.h"
 #include "vault/keys/keys.h"
 #include "vault/store/vault_store.h"
 
@@ -24,7 +32,14 @@ enum class KeyMode { token_aes, asymmetric };
 
 struct HolderKeys {
   KeyMode mode = KeyMode::token_aes;
+  // What wraps the value secrets: the master key, or VK once the vault is cloud-keyed.
   std::unique_ptr<vault::MasterKey> master_key;
+  // Cloud-keyed vaults only (null otherwise): VK, the same object as master_key, able to
+  // seal itself to other devices' slots; and this device's slot key (its SPKI DER, what
+  // the account log names, and its URI on the token).
+  vault::VaultKey* vault_key = nullptr;
+  vault::Bytes slot_public_key_spki_der;
+  std::string slot_key_uri;
   std::unique_ptr<vault::SigningKey> identity_key;
   std::string identity_key_uri;
   // What the store must record for open_holder_keys to find these keys again.
@@ -48,8 +63,10 @@ struct HolderKeys {
     const std::shared_ptr<p11::Token>& token, bool force_asymmetric,
     const std::function<void(const std::vector<vault::Bytes>&)>& before_making = {});
 
-// On a logged-in token: finds the keys the store names and opens the vault key.
-// Throws std::runtime_error if the token is not the one the vault was made on.
+// On a logged-in token: finds the keys the store names and opens the vault key (for a
+// cloud-keyed vault: VK from its slot in the store, with the slot key). Throws
+// std::runtime_error if the token is not the one the vault was made on, vault::SlotError
+// if the stored slot does not open with this token's slot key.
 [[nodiscard]] HolderKeys open_holder_keys(const std::shared_ptr<p11::Token>& token,
                                           vault::VaultStore& store);
 
@@ -64,5 +81,44 @@ void destroy_keys_with_ids(const std::shared_ptr<p11::Token>& token,
 
 // Whether the store holds a vault (init ran to the end).
 [[nodiscard]] bool vault_initialised(vault::VaultStore& store);
+
+// Whether the vault is cloud-keyed (its secrets are wrapped by a vault key VK).
+[[nodiscard]] bool vault_key_adopted(vault::VaultStore& store);
+
+// The settings that belong to a cloud-keyed vault: what a recovery onto a new token (which
+// goes back to a master key of its own) removes.
+[[nodiscard]] std::vector<std::string> vault_key_setting_names();
+
+// Makes the vault of `keys` (open on this logged-in token) cloud-keyed: a slot key for this
+// device (made on the token in token_aes mode; the card's RSA key in asymmetric mode), a
+// new VK (on the token / in memory), VK sealed to the slot key and opened again from that
+// slot (so what unlock will do has worked once), every value secret re-wrapped from the
+// master key to VK and the settings written, in one transaction. Then, in token_aes mode
+// only, the old master key is destroyed on the token (a card's key never is). On success
+// keys holds VK and the slot key; on failure nothing in the store changed, keys is as it
+// was and the slot key made for it is destroyed. Returns how many secrets were moved.
+// Throws std::runtime_error if the vault is already cloud-keyed.
+std::size_t adopt_vault_key(const std::shared_ptr<p11::Token>& token, vault::VaultStore& store,
+                            HolderKeys& keys);
+
+// A device joining an account, in two steps. First, on a logged-in token whose store holds
+// no vault: makes the device's identity key and slot key (or picks a read-only card's) and
+// records them in the store, which stays uninitialised until the join completes. Called
+// again for the same token, it returns the keys it made the first time. What to send in
+// the join request: the two public keys.
+struct JoiningDevice {
+  KeyMode mode = KeyMode::token_aes;
+  vault::Bytes identity_key_spki_der;
+  vault::Bytes slot_public_key_spki_der;
+};
+[[nodiscard]] JoiningDevice prepare_join(const std::shared_ptr<p11::Token>& token,
+                                         vault::VaultStore& store, bool force_asymmetric);
+
+// Second: sealed is VK sealed to this device's slot key by an enrolled device. Opens it
+// (vault::SlotError when it does not), records the slot and the vault's mode in one
+// transaction, and returns the keys, open. Throws std::runtime_error if the store holds
+// a vault or elements, or prepare_join did not run for this token.
+[[nodiscard]] HolderKeys complete_join(const std::shared_ptr<p11::Token>& token,
+                                       vault::VaultStore& store, vault::ByteView sealed);
 
 }  // namespace idvault::agent

@@ -1,6 +1,7 @@
 #include "vault/store/holder_vault.h"
 
 #include <algorithm>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -395,17 +396,54 @@ ShareBundle HolderVault::share(const AuthorizationRequest& request, const ShareO
   return bundle;
 }
 
+namespace {
+
+// One stored value secret, handed to a SecretChange: an element's data secret (file is
+// null) or one of its files' secrets. where names it in errors ("passport.front_side").
+using SecretChange =
+    std::function<void(StoredElement& element, StoredFile* file, const std::string& where)>;
+
+// What every change of the value secrets shares: change_one is called once for each stored
+// secret, in memory, and then every row is written with the settings (and the named ones
+// removed) in one transaction, so a crash or a throw anywhere before the commit leaves the
+// vault exactly as it was. No file ciphertext is written: replace_secrets updates rows
+// only. with_file_bytes reads each element's file ciphertexts for change_one (one element
+// at a time: scans are megabytes), and drops them before the row is kept. Returns how
+// many secrets change_one saw.
+std::size_t change_every_secret(VaultStore& store, bool with_file_bytes,
+                                std::vector<std::pair<std::string, Bytes>> settings,
+                                std::vector<std::string> removed_settings,
+                                const SecretChange& change_one) {
+  VaultStore::SecretsChange change;
+  change.settings = std::move(settings);
+  change.removed_settings = std::move(removed_settings);
+  std::size_t seen = 0;
+  for (ElementType type : kAllElementTypes) {
+    std::optional<StoredElement> element = store.element(type, with_file_bytes);
+    if (!element) continue;
+    const std::string where(to_string(type));
+    if (element->data) {
+      change_one(*element, nullptr, where + ".data");
+      ++seen;
+    }
+    for (StoredFile& file : element->files) {
+      change_one(*element, &file, where + "." + file.slot);
+      ++seen;
+      file.ciphertext = Bytes();
+    }
+    element->data.reset();
+    change.elements.push_back(std::move(*element));
+  }
+  store.replace_secrets(change);
+  return seen;
+}
+
+}  // namespace
+
 std::size_t rewrap_with_recovery(VaultStore& store, const RecoveryOpener& opener,
                                  const MasterKey& new_master_key,
                                  std::vector<std::pair<std::string, Bytes>> settings,
                                  std::vector<std::string> removed_settings) {
-  // Everything is unsealed, checked and wrapped in memory first, and committed in one
-  // transaction with the settings that name the new token: a crash (or a bad seal)
-  // anywhere before the commit leaves the vault exactly as it was.
-  VaultStore::SecretsChange change;
-  change.settings = std::move(settings);
-  change.removed_settings = std::move(removed_settings);
-  std::size_t moved = 0;
   ValueDecryptor decryptor;
   // The store is not trusted: a seal must open with its own label and the secret inside
   // must decrypt its own value to its stored hash, or nothing is committed. That keeps a
@@ -426,55 +464,59 @@ std::size_t rewrap_with_recovery(VaultStore& store, const RecoveryOpener& opener
           "its recovery seal does not open to the secret of its stored value (the store was "
           "altered or damaged): nothing was recovered");
     }
-    ++moved;
     return new_master_key.wrap(secret);
   };
-  for (ElementType type : kAllElementTypes) {
-    // One element's files in memory at a time: scans are megabytes.
-    std::optional<StoredElement> element = store.element(type, true);
-    if (!element) continue;
-    const std::string where(to_string(type));
-    if (element->data) {
-      element->wrapped_data_secret =
-          checked(element->recovery_sealed_data_secret, recovery_seal_label(where, "data", ""),
-                  *element->data, element->data_hash, where + ".data");
-    }
-    for (StoredFile& file : element->files) {
-      file.wrapped_secret =
-          checked(file.recovery_sealed_secret, recovery_seal_label(where, file.slot, file.file_id),
-                  file.ciphertext, file.file_hash, where + "." + file.slot);
-      file.ciphertext = Bytes();
-    }
-    element->data.reset();
-    change.elements.push_back(std::move(*element));
-  }
-  store.replace_secrets(change);
-  return moved;
+  return change_every_secret(
+      store, true, std::move(settings), std::move(removed_settings),
+      [&](StoredElement& element, StoredFile* file, const std::string& where) {
+        const std::string type(to_string(element.type));
+        if (file == nullptr) {
+          element.wrapped_data_secret =
+              checked(element.recovery_sealed_data_secret, recovery_seal_label(type, "data", ""),
+                      *element.data, element.data_hash, where);
+        } else {
+          file->wrapped_secret = checked(file->recovery_sealed_secret,
+                                         recovery_seal_label(type, file->slot, file->file_id),
+                                         file->ciphertext, file->file_hash, where);
+        }
+      });
+}
+
+std::size_t rewrap_secrets(VaultStore& store, const MasterKey& from, const MasterKey& to,
+                           std::vector<std::pair<std::string, Bytes>> settings,
+                           std::vector<std::string> removed_settings) {
+  return change_every_secret(
+      store, false, std::move(settings), std::move(removed_settings),
+      [&](StoredElement& element, StoredFile* file, const std::string& where) {
+        Bytes& wrapped = file == nullptr ? element.wrapped_data_secret : file->wrapped_secret;
+        SecretBytes secret;
+        try {
+          secret = from.unwrap(wrapped);
+        } catch (const DecryptError&) {
+          throw FormatError(where,
+                            "its secret does not open with the vault's current key (the store "
+                            "was altered or damaged): nothing was re-wrapped");
+        }
+        wrapped = to.wrap(secret);
+      });
 }
 
 std::size_t seal_for_recovery(VaultStore& store, const MasterKey& master_key,
                               const RecoverySealer& sealer,
                               std::vector<std::pair<std::string, Bytes>> settings) {
-  VaultStore::SecretsChange change;
-  change.settings = std::move(settings);
-  std::size_t sealed = 0;
-  for (StoredElement element : store.elements(false)) {
-    const std::string where(to_string(element.type));
-    if (element.data) {
-      element.recovery_sealed_data_secret = sealer.seal(
-          master_key.unwrap(element.wrapped_data_secret), recovery_seal_label(where, "data", ""));
-      ++sealed;
-    }
-    for (StoredFile& file : element.files) {
-      file.recovery_sealed_secret =
-          sealer.seal(master_key.unwrap(file.wrapped_secret),
-                      recovery_seal_label(where, file.slot, file.file_id));
-      ++sealed;
-    }
-    change.elements.push_back(std::move(element));
-  }
-  store.replace_secrets(change);
-  return sealed;
+  return change_every_secret(store, false, std::move(settings), {},
+                             [&](StoredElement& element, StoredFile* file, const std::string&) {
+                               const std::string type(to_string(element.type));
+                               if (file == nullptr) {
+                                 element.recovery_sealed_data_secret =
+                                     sealer.seal(master_key.unwrap(element.wrapped_data_secret),
+                                                 recovery_seal_label(type, "data", ""));
+                               } else {
+                                 file->recovery_sealed_secret = sealer.seal(
+                                     master_key.unwrap(file->wrapped_secret),
+                                     recovery_seal_label(type, file->slot, file->file_id));
+                               }
+                             });
 }
 
 ReceiptChainReport verify_receipt_chain(VaultStore& store,

@@ -130,6 +130,17 @@ std::size_t rewrap_with_recovery(VaultStore& store, const RecoveryOpener& opener
                                  std::vector<std::pair<std::string, Bytes>> settings = {},
                                  std::vector<std::string> removed_settings = {});
 
+// Moves the vault from one key to another (the master key to a cloud account's vault key
+// VK, VK to its successor): every value secret of every element and file is unwrapped by
+// from and wrapped by to, and in one transaction all of them are written with settings
+// and removed_settings are deleted. Nothing is written if any step fails; no file
+// ciphertext is read or written, only the rows that hold the wrapped secrets (recovery
+// seals stay as they are: they seal the secrets themselves). Returns how many secrets
+// were moved. Throws FormatError naming the element if a secret does not open with from.
+std::size_t rewrap_secrets(VaultStore& store, const MasterKey& from, const MasterKey& to,
+                           std::vector<std::pair<std::string, Bytes>> settings = {},
+                           std::vector<std::string> removed_settings = {});
+
 // Seals every stored value secret (unwrapped by master_key) to a new recovery key and
 // writes the seals with settings (the new envelope) in one transaction. Returns how
 // many secrets were sealed.
