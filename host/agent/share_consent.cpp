@@ -1,23 +1,13 @@
 #include "host/agent/share_consent.h"
 
-#include <curl/curl.h>
-
-#include <memory>
-
 #include "common/base64.h"
 #include "common/quoted_text.h"
+#include "host/http/curl_owner.h"
 #include "vault/model/scope_description.h"
 #include "vault/signed/share_receipt.h"
 
 namespace idvault::agent {
 namespace {
-
-struct UrlFree {
-  void operator()(CURLU* url) const noexcept { curl_url_cleanup(url); }
-};
-struct TextFree {
-  void operator()(char* text) const noexcept { curl_free(text); }
-};
 
 // Enough of a fingerprint to compare by eye, as ssh shows a key's; the details carry it whole.
 std::string short_fingerprint(const std::string& hex) {
@@ -52,11 +42,11 @@ nlohmann::json offer_to_json(const vault::ShareOffer& offer) {
 }
 
 std::string callback_host(const std::string& url) {
-  const std::unique_ptr<CURLU, UrlFree> parsed(curl_url());
+  const http::CurlOwner<CURLU> parsed(curl_url());
   if (!parsed || curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return {};
   char* raw = nullptr;
   if (curl_url_get(parsed.get(), CURLUPART_HOST, &raw, 0) != CURLUE_OK || raw == nullptr) return {};
-  const std::unique_ptr<char, TextFree> host(raw);
+  const http::CurlOwner<char> host(raw);
   return host.get();
 }
 

@@ -3,22 +3,14 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 
-#include <memory>
-
 #include "common/cli/cli_error.h"
 #include "host/cli/agent_messages.h"
+#include "host/http/curl_owner.h"
 
 namespace idvault::cli {
 namespace {
 
-struct CurlFree {
-  void operator()(CURL* easy) const noexcept { curl_easy_cleanup(easy); }
-  void operator()(CURLU* url) const noexcept { curl_url_cleanup(url); }
-  void operator()(curl_slist* list) const noexcept { curl_slist_free_all(list); }
-  void operator()(char* text) const noexcept { curl_free(text); }
-};
-template <typename T>
-using CurlOwner = std::unique_ptr<T, CurlFree>;
+using http::CurlOwner;
 
 // The service's answer is only read for an error message: keep the start of it.
 constexpr std::size_t kBodyKept = 4096;

@@ -6,17 +6,12 @@
 // and log entries (AccountLog); the RSA slot and recovery keys are the account log test's,
 // made once at build time. One server per back-end for the whole process, each case on
 // fresh accounts, so the suite takes a few seconds.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <future>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -26,8 +21,8 @@
 #include <vector>
 
 #include "common/base64.h"
-#include "common/openssl_owners.h"
 #include "host/cloud/store/cloud_store.h"
+#include "tests/host/cloud/cloud_test_process.h"
 #include "tests/host/rp/http_test_client.h"
 #include "tests/support/missing_peer.h"
 #include "tests/support/postgres_server.h"
@@ -38,81 +33,20 @@
 
 namespace {
 
+using idvault::testing::CloudProcess;
 using idvault::testing::HttpAnswer;
+using idvault::testing::rsa_public;
 using idvault::testing::TempDir;
 using idvault::vault::AccountLog;
 using idvault::vault::AccountState;
 using idvault::vault::Bytes;
 using idvault::vault::RequestSigner;
-using idvault::vault::SoftwareSigningKey;
 using Json = nlohmann::json;
+using Device = idvault::testing::CloudDevice;
 
 std::int64_t now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return idvault::testing::unix_now();
 }
-
-// The SPKI DER of a build-time RSA key (tests/vault/CMakeLists.txt makes them).
-Bytes rsa_public(const std::string& name) {
-  std::ifstream in(std::filesystem::path(IDVAULT_ACCOUNT_LOG_TEST_KEYS) / (name + ".pem"));
-  std::stringstream text;
-  text << in.rdbuf();
-  const std::string pem = text.str();
-  idvault::openssl::Bio bio = idvault::openssl::make_memory_bio(pem.data(), pem.size());
-  idvault::openssl::PKey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-  EXPECT_TRUE(key) << name;
-  unsigned char* der = nullptr;
-  const int size = i2d_PUBKEY(key.get(), &der);
-  idvault::openssl::Buffer owned(der);
-  return {der, der + size};
-}
-
-// idvault-cloud running on port 0; SIGTERM at the end must stop it with status 0.
-class CloudProcess {
- public:
-  explicit CloudProcess(std::vector<std::string> args) {
-    int out[2];
-    EXPECT_EQ(::pipe2(out, O_CLOEXEC), 0);
-    args.insert(args.begin(), IDVAULT_CLOUD_BIN);
-    args.emplace_back("--listen");
-    args.emplace_back("127.0.0.1:0");
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(out[1], STDOUT_FILENO);
-      std::vector<char*> argv;
-      argv.reserve(args.size() + 1);
-      for (auto& arg : args) argv.push_back(arg.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    std::string line;
-    char c = 0;
-    while (::read(out[0], &c, 1) == 1 && c != '\n') line.push_back(c);
-    ::close(out[0]);
-    const std::string prefix = "idvault-cloud: listening on http://127.0.0.1:";
-    if (line.rfind(prefix, 0) != 0)
-      throw std::runtime_error("idvault-cloud did not start: " + line);
-    port_ = std::stoi(line.substr(prefix.size()));
-  }
-  ~CloudProcess() {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
-  }
-  CloudProcess(const CloudProcess&) = delete;  // one owner stops the process
-  CloudProcess& operator=(const CloudProcess&) = delete;
-  CloudProcess(CloudProcess&&) = delete;
-  CloudProcess& operator=(CloudProcess&&) = delete;
-  [[nodiscard]] int port() const { return port_; }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
 
 struct Sent {
   std::string method;
@@ -144,15 +78,6 @@ std::string header_value(const HttpAnswer& answer, const std::string& name) {
   }
   return {};
 }
-
-// One device of an account: its identity key signs requests and log entries.
-struct Device {
-  Device() = default;
-  explicit Device(std::string name) : id(std::move(name)) {}
-  std::string id;
-  SoftwareSigningKey key = SoftwareSigningKey::generate();
-  Bytes slot_key;
-};
 
 class Account {
  public:
