@@ -16,13 +16,15 @@ namespace idvault::vault {
 namespace {
 
 constexpr std::string_view kAccount = "acct-3f2a";
-const nlohmann::json kPlaintext = {{"type", "passport"}, {"data", "c2VjcmV0"}, {"n", 7}};
+nlohmann::json plaintext() {
+  return {{"type", "passport"}, {"data", "c2VjcmV0"}, {"n", 7}};
+}
 
 class CloudItemTest : public ::testing::Test {
  protected:
   SoftwareMasterKey vk_ = SoftwareMasterKey::generate();
   std::string id_ = element_item_id(ElementType::passport);
-  Bytes body_ = seal_item(vk_, kAccount, id_, kPlaintext);
+  Bytes body_ = seal_item(vk_, kAccount, id_, plaintext());
 };
 
 // Expects CloudItemError naming id from open_item.
@@ -38,7 +40,7 @@ void expect_refused(const MasterKey& vk, std::string_view account, const std::st
 }
 
 TEST_F(CloudItemTest, RoundTripsAndHoldsOnlyCiphertext) {
-  EXPECT_EQ(open_item(vk_, kAccount, id_, body_), kPlaintext);
+  EXPECT_EQ(open_item(vk_, kAccount, id_, body_), plaintext());
   const std::string text(body_.begin(), body_.end());
   EXPECT_EQ(text.find("passport"), std::string::npos);
   EXPECT_EQ(text.find("c2VjcmV0"), std::string::npos);
@@ -47,7 +49,7 @@ TEST_F(CloudItemTest, RoundTripsAndHoldsOnlyCiphertext) {
   EXPECT_EQ(json.size(), 4U);
   EXPECT_EQ(json.at("v"), 1);
   // A fresh secret and IV each time.
-  EXPECT_NE(seal_item(vk_, kAccount, id_, kPlaintext), body_);
+  EXPECT_NE(seal_item(vk_, kAccount, id_, plaintext()), body_);
 }
 
 TEST_F(CloudItemTest, AnotherAccountsItemIsRefused) {
@@ -95,9 +97,9 @@ TEST_F(CloudItemTest, SwappedPartsAndExtraMembersAreRefused) {
 }
 
 TEST_F(CloudItemTest, AmbiguousPlacesAreNotSealed) {
-  EXPECT_THROW((void)seal_item(vk_, "", id_, kPlaintext), FormatError);
-  EXPECT_THROW((void)seal_item(vk_, std::string_view("a\0b", 3), id_, kPlaintext), FormatError);
-  EXPECT_THROW((void)seal_item(vk_, kAccount, "element.nope", kPlaintext), FormatError);
+  EXPECT_THROW((void)seal_item(vk_, "", id_, plaintext()), FormatError);
+  EXPECT_THROW((void)seal_item(vk_, std::string_view("a\0b", 3), id_, plaintext()), FormatError);
+  EXPECT_THROW((void)seal_item(vk_, kAccount, "element.nope", plaintext()), FormatError);
   EXPECT_THROW((void)open_item(vk_, kAccount, "passport", body_), FormatError);
 }
 

@@ -31,13 +31,27 @@ constexpr int kEditsPerSide = 1000;
 constexpr std::uint64_t kFirstSeed = 0x17'5EED;
 constexpr int kSeeds = 200;
 
-const std::vector<std::string> kSingleSlots = {"front_side", "reverse_side", "selfie"};
-const std::vector<std::string> kListSlots = {"files", "translation"};
+// Functions, not globals: a vector made before main could throw where nothing catches.
+std::vector<std::string> single_slots() {
+  return {"front_side", "reverse_side", "selfie"};
+}
+std::vector<std::string> list_slots() {
+  return {"files", "translation"};
+}
+std::vector<std::string> all_slots() {
+  return {"front_side", "reverse_side", "selfie", "files", "translation"};
+}
 
 // Small pools, so the two sides often write the same value independently.
-const std::vector<std::string> kValues = {"a", "b", "c"};
-const std::vector<std::string> kPlains = {"15550000001", "15550000002"};
-const std::vector<std::string> kHashes = {"f1", "f2", "f3"};
+std::vector<std::string> values() {
+  return {"a", "b", "c"};
+}
+std::vector<std::string> plains() {
+  return {"15550000001", "15550000002"};
+}
+std::vector<std::string> hashes() {
+  return {"f1", "f2", "f3"};
+}
 
 std::vector<std::string> data_names() {
   std::vector<std::string> names;
@@ -52,7 +66,7 @@ struct Rng {
   std::size_t below(std::size_t n) { return static_cast<std::size_t>(engine() % n); }
   bool chance(unsigned percent_times_ten) { return below(1000) < percent_times_ten; }
   template <typename T>
-  const T& pick(const std::vector<T>& from) {
+  T pick(const std::vector<T>& from) {
     return from[below(from.size())];
   }
 };
@@ -82,10 +96,8 @@ Habits habits(Rng& rng) {
     if (rng.chance(500)) h.data.push_back(name);
   }
   h.plain = rng.chance(500);
-  for (const auto* list : {&kSingleSlots, &kListSlots}) {
-    for (const auto& slot : *list) {
-      if (rng.chance(500)) h.slots.push_back(slot);
-    }
+  for (const auto& slot : all_slots()) {
+    if (rng.chance(500)) h.slots.push_back(slot);
   }
   return h;
 }
@@ -94,8 +106,7 @@ std::vector<std::string> all_fields() {
   std::vector<std::string> fields;
   for (const auto& name : data_names()) fields.push_back("data." + name);
   fields.emplace_back("plain");
-  for (const auto* list : {&kSingleSlots, &kListSlots})
-    fields.insert(fields.end(), list->begin(), list->end());
+  for (const auto& slot : all_slots()) fields.push_back(slot);
   return fields;
 }
 
@@ -121,7 +132,7 @@ void edit(Replica& side, const Habits& h, Rng& rng) {
       e.data.erase(name);
       side.last_written["data." + name] = Json();
     } else {
-      const std::string& value = rng.pick(kValues);
+      const std::string value = rng.pick(values());
       e.data[name] = value;
       side.last_written["data." + name] = value;
     }
@@ -133,7 +144,7 @@ void edit(Replica& side, const Habits& h, Rng& rng) {
       e.plain.reset();
       side.last_written["plain"] = Json();
     } else {
-      e.plain = rng.pick(kPlains);
+      e.plain = rng.pick(plains());
       side.last_written["plain"] = *e.plain;
     }
     return;
@@ -145,24 +156,24 @@ void edit(Replica& side, const Habits& h, Rng& rng) {
     return;
   }
   const bool single = slot == "front_side" || slot == "reverse_side" || slot == "selfie";
-  std::vector<std::string> hashes;
+  std::vector<std::string> chosen;
   const std::size_t count = single ? 1 : 1 + rng.below(3);
-  for (std::size_t i = 0; i < count; ++i) hashes.push_back(rng.pick(kHashes));
-  e.files[slot] = hashes;
-  side.last_written[slot] = hashes;
+  for (std::size_t i = 0; i < count; ++i) chosen.push_back(rng.pick(hashes()));
+  e.files[slot] = chosen;
+  side.last_written[slot] = chosen;
 }
 
 ElementFields random_parent(Rng& rng) {
   ElementFields e;
   for (const auto& name : data_names()) {
-    if (rng.chance(700)) e.data[name] = rng.pick(kValues);
+    if (rng.chance(700)) e.data[name] = rng.pick(values());
   }
-  if (rng.chance(500)) e.plain = rng.pick(kPlains);
-  for (const auto& slot : kSingleSlots) {
-    if (rng.chance(500)) e.files[slot] = {rng.pick(kHashes)};
+  if (rng.chance(500)) e.plain = rng.pick(plains());
+  for (const auto& slot : single_slots()) {
+    if (rng.chance(500)) e.files[slot] = {rng.pick(hashes())};
   }
-  for (const auto& slot : kListSlots) {
-    if (rng.chance(500)) e.files[slot] = {rng.pick(kHashes), rng.pick(kHashes)};
+  for (const auto& slot : list_slots()) {
+    if (rng.chance(500)) e.files[slot] = {rng.pick(hashes()), rng.pick(hashes())};
   }
   return e;
 }
@@ -278,7 +289,7 @@ void run(std::uint64_t seed) {
 }
 
 TEST(ElementMergeFuzz, TwoOfflineDevicesLoseNothing) {
-  if (const char* seed = std::getenv("IDVAULT_MERGE_FUZZ_SEED")) {
+  if (const char* seed = std::getenv("IDVAULT_MERGE_FUZZ_SEED")) {  // NOLINT(concurrency-mt-unsafe)
     run(std::strtoull(seed, nullptr, 0));
     return;
   }
