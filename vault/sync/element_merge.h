@@ -19,7 +19,8 @@
 // side and edited on the other is kept as edited, with an "element" conflict recording
 // the deletion. Conflicts recorded by earlier merges are merged three-way as a set (one
 // a side settled is gone), and a recorded conflict whose field both sides then set to
-// the same value is settled by that.
+// the same value is settled by that. A merge that ends deleted keeps no conflicts: with
+// no element left there is nothing to choose between.
 #pragma once
 
 #include <cstddef>
