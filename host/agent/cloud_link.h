@@ -1,0 +1,45 @@
+// What a vault in a cloud account records about it (the store's "cloud" setting): the
+// server, the account, which device this is, the head of the account log it last
+// verified (a later log must contain it: design.md, "Account log"), and how far it has
+// pulled the account's changes. Also the account's URL, the one thing a person carries
+// from one device to the next: https://HOST[:PORT]/v1/accounts/ACCOUNT_ID, which names the
+// genesis entry itself (its SHA-256), so a server cannot hand a joining device another
+// account.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "vault/account/account_log.h"
+#include "vault/store/vault_store.h"
+
+namespace idvault::agent {
+
+struct AccountUrl {
+  std::string server;   // scheme://host[:port], what CloudClient takes
+  std::string account;  // 64 lowercase hex digits
+};
+
+// Throws vault::FormatError("account_url", ...) for anything but the form above.
+[[nodiscard]] AccountUrl parse_account_url(std::string_view url);
+[[nodiscard]] std::string account_url(const AccountUrl& url);
+
+struct CloudLink {
+  AccountUrl url;
+  std::string device_id;
+  vault::KnownHead head;
+  std::int64_t changes_seen = 0;  // the change counter pulled up to
+};
+
+[[nodiscard]] std::optional<CloudLink> load_cloud_link(vault::VaultStore& store);
+// The setting as one value, to write with other settings in one transaction.
+[[nodiscard]] std::pair<std::string, vault::Bytes> cloud_link_setting(const CloudLink& link);
+void save_cloud_link(vault::VaultStore& store, const CloudLink& link);
+
+// A device id from a name a person gave (or the host name): the characters the log
+// allows, at most 64; FormatError("device_name", ...) when nothing is left.
+[[nodiscard]] std::string device_id_from_name(std::string_view name);
+
+}  // namespace idvault::agent
