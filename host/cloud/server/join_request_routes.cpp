@@ -166,6 +166,7 @@ http::Response JoinRequestRoutes::status(const std::string& account, const std::
 
 http::Response JoinRequestRoutes::pending(const std::string& account) {
   const auto state = states_.current(account);
+  if (!state) return http::Response::error(404, "no such account");
   Json requests = Json::array();
   for (const JoinRequest& join : store_.join_requests(account, clock_.now()))
     if (!in_log(*state, join.identity_key)) requests.push_back(listed(join));

@@ -31,7 +31,7 @@
 namespace idvault::cloud {
 
 inline constexpr std::size_t kMaxPendingJoinRequests = 16;
-inline constexpr std::size_t kMaxJoinRequestBodyBytes = 16 * 1024;
+inline constexpr std::size_t kMaxJoinRequestBodyBytes = std::size_t{16} << 10;
 
 struct JoinRequestOptions {
   std::chrono::seconds ttl{900};      // from the request to its expiry

@@ -597,7 +597,7 @@ TEST_P(CloudServer, AMalformedJoinRequestIsRefusedWithItsReason) {
   const std::string requests = account->path("/join-requests");
   Device laptop{"laptop"};
   Json good = Json::parse(join_body("laptop", laptop.key));
-  const auto refused = [&](Json body, const std::string& why) {
+  const auto refused = [&](const Json& body, const std::string& why) {
     const HttpAnswer answer = send(port_, {"POST", requests, body.dump(), ""}, "");
     EXPECT_EQ(answer.status, 400) << answer.body;
     EXPECT_NE(answer.body.find(why), std::string::npos) << answer.body;
