@@ -590,4 +590,16 @@ std::string AccountLog::entry_hash(std::string_view entry) {
   return sha256_hex(bytes_of(entry));
 }
 
+bool is_device_id(std::string_view id) {
+  return is_id(id);
+}
+
+bool is_identity_key(ByteView spki_der) {
+  return key_is(spki_der, KeyType::ec_p256);
+}
+
+bool is_slot_key(ByteView spki_der) {
+  return key_is(spki_der, KeyType::rsa_slot);
+}
+
 }  // namespace idvault::vault

@@ -184,4 +184,11 @@ class AccountLog {
   [[nodiscard]] static std::string entry_hash(std::string_view entry);
 };
 
+// The forms the log demands of a device, for whoever checks them before any entry names
+// the device (the server, for a join request): an id of 1-64 of [A-Za-z0-9._-], an
+// identity key that is one EC P-256 SPKI DER, a slot key one RSA SPKI DER of >= 2048 bits.
+[[nodiscard]] bool is_device_id(std::string_view id);
+[[nodiscard]] bool is_identity_key(ByteView spki_der);
+[[nodiscard]] bool is_slot_key(ByteView spki_der);
+
 }  // namespace idvault::vault

@@ -14,7 +14,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: idvault-cloud (--data DIR | --db postgresql://...) [--listen ADDR] "
-    "[--tls-cert F --tls-key F] [--quota-bytes N]";
+    "[--tls-cert F --tls-key F] [--quota-bytes N] [--join-ttl-seconds N]";
 
 }  // namespace
 
@@ -33,7 +33,9 @@ std::optional<CloudOptions> parse_cloud_options(const std::vector<std::string>& 
       "quota-bytes", po::value(&options.quota_bytes),
       "bytes one account may hold (default 1 GiB; over it a write gets 507)")(
       "clock-skew-seconds", po::value(&options.skew_seconds),
-      "how far a request's signed time may be from this server's clock (default 300)");
+      "how far a request's signed time may be from this server's clock (default 300)")(
+      "join-ttl-seconds", po::value(&options.join_ttl_seconds),
+      "how long a device's join request waits for approval (default 900)");
   po::variables_map vm;
   try {
     vm = cli::parse_exactly(args, described, nullptr);
@@ -58,6 +60,8 @@ std::optional<CloudOptions> parse_cloud_options(const std::vector<std::string>& 
   if (options.quota_bytes < 1) throw cli::UsageError("--quota-bytes must be at least 1");
   if (options.skew_seconds < 1 || options.skew_seconds > 3600)
     throw cli::UsageError("--clock-skew-seconds must be between 1 and 3600");
+  if (options.join_ttl_seconds < 1 || options.join_ttl_seconds > 86400)
+    throw cli::UsageError("--join-ttl-seconds must be between 1 and 86400");
   return options;
 }
 

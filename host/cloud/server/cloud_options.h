@@ -15,6 +15,7 @@ struct CloudOptions {
   std::string tls_key;
   std::int64_t quota_bytes = std::int64_t{1} << 30;
   std::int64_t skew_seconds = 300;
+  std::int64_t join_ttl_seconds = 900;  // how long a join request waits for approval
 };
 
 // nullopt after printing --help; throws cli::UsageError with one line for a mistake.

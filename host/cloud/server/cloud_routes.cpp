@@ -9,6 +9,9 @@
 #include <vector>
 
 #include "common/base64.h"
+#include "common/format_error.h"
+#include "common/json_fields.h"
+#include "host/cloud/server/slot_ciphertext.h"
 #include "vault/account/account_log.h"
 
 namespace idvault::cloud {
@@ -73,7 +76,14 @@ struct CloudService::Route {
 };
 
 CloudService::CloudService(CloudStore& store, CloudServiceOptions options)
-    : store_(store), options_(std::move(options)), states_(store) {}
+    : store_(store),
+      options_(std::move(options)),
+      states_(store),
+      join_(store, states_, options_.clock, options_.join) {}
+
+std::size_t CloudService::purge_expired() {
+  return join_.purge();
+}
 
 std::set<std::string> CloudService::fixed_routes() {
   return {"/healthz", "/metrics", "/v1/accounts"};
@@ -183,17 +193,47 @@ http::Response CloudService::account_route(const http::Request& request, Route& 
     route.label = method + " /v1/accounts/{account}/files/{sha256}";
   } else if (kind == "changes" && !has_id && method == "GET") {
     route.label = "GET /v1/accounts/{account}/changes";
+  } else if (kind == "join-requests" && !has_id && (method == "GET" || method == "POST")) {
+    route.label = method + " /v1/accounts/{account}/join-requests";
+  } else if (kind == "join-requests" && has_id && (method == "GET" || method == "DELETE")) {
+    route.label = method + " /v1/accounts/{account}/join-requests/{id}";
+  } else if (kind == "recovery-key" && !has_id && (method == "GET" || method == "PUT")) {
+    route.label = method + " /v1/accounts/{account}/recovery-key";
   } else {
     return http::Response::error(404, "no such route");
   }
-  const std::size_t limit = kind == "files" ? kMaxFileBytes : kMaxSmallBodyBytes;
+  // Rate-limited before its body is even weighed.
+  if (kind == "join-requests" && method == "POST") return join_.submit(request, account);
+  const std::size_t limit = kind == "files"          ? kMaxFileBytes
+                            : kind == "recovery-key" ? kMaxRecoveryKeyBytes
+                                                     : kMaxSmallBodyBytes;
   if (request.body.size() > limit)
     return http::Response::error(413, "body over " + std::to_string(limit) + " bytes");
+
+  // What a device reaches before it holds a key of the account (join_request_routes.h;
+  // the recovery key is sealed under the recovery code, so reading it gives nothing).
+  if (kind == "join-requests" && has_id && method == "GET") return join_.status(account, id);
+  if (kind == "recovery-key" && method == "GET") {
+    const auto envelope = store_.recovery_key(account);
+    if (!envelope) return http::Response::error(404, "the account has no recovery key stored");
+    return bytes_answer(200, *envelope);
+  }
+  if (kind == "log" && method == "POST" && !request.headers.contains("idvault-signature"))
+    return append_log(request, account, true);
 
   const AuthResult auth = authenticate(request, states_, store_, options_.clock);
   if (!auth.who) return http::Response::error(auth.status, auth.message);
   if (auth.who->account != account)
     return http::Response::error(403, "signed for another account than the path names");
+
+  if (kind == "join-requests")
+    return method == "GET" ? join_.pending(account) : join_.decline(account, id);
+  if (kind == "recovery-key") {
+    store_.put_recovery_key(account, bytes_of(request.body));
+    http::Response response;
+    response.status = 204;
+    return response;
+  }
 
   if (kind == "log") {
     if (method == "GET") {
@@ -210,31 +250,7 @@ http::Response CloudService::account_route(const http::Request& request, Route& 
       return http::Response::json(
           200, Json{{"from", *from}, {"length", length}, {"entries", entries}}.dump());
     }
-    const auto state = states_.current(account);
-    auto next = std::make_shared<vault::AccountState>(*state);
-    try {
-      const std::vector<std::string> entries{request.body};
-      vault::AccountLog::extend(*next, entries);
-    } catch (const vault::AccountLogError& e) {
-      if (e.fault() == vault::LogFault::out_of_order || e.fault() == vault::LogFault::broken_link) {
-        return http::Response::json(409,
-                                    Json{{"error", std::string("not the next entry: ") + e.what()},
-                                         {"length", state->length}}
-                                        .dump());
-      }
-      return http::Response::error(400, std::string("entry refused: ") + e.what());
-    }
-    const auto seq = static_cast<std::int64_t>(state->length);
-    if (const auto conflict = store_.append_log_entry(account, seq, bytes_of(request.body))) {
-      return http::Response::json(
-          409, Json{{"error", "another entry got there first: read the log and sign again"},
-                    {"length", conflict->length}}
-                   .dump());
-    }
-    states_.remember(next);
-    notifier_.changed(account);
-    return http::Response::json(
-        201, Json{{"seq", seq}, {"hash", vault::AccountLog::entry_hash(request.body)}}.dump());
+    return append_log(request, account, false);
   }
 
   if (kind == "slots") {
@@ -245,6 +261,17 @@ http::Response CloudService::account_route(const http::Request& request, Route& 
       return http::Response::json(200, Json{{"slots", slots}}.dump());
     }
     if (method == "PUT") {
+      // Only a slot the verified log names, and only what fits its key: an RSA-OAEP
+      // ciphertext is exactly the modulus long.
+      const auto state = states_.current(account);
+      const auto named = state->slots.find(id);
+      if (named == state->slots.end())
+        return http::Response::error(404, "the account log names no slot " + id);
+      const std::size_t size = slot_ciphertext_size(named->second.key);
+      if (request.body.size() != size) {
+        return http::Response::error(400, "slot " + id + " holds an RSA-OAEP ciphertext of " +
+                                              std::to_string(size) + " bytes (its key's modulus)");
+      }
       store_.put_slot(account, id, bytes_of(request.body));
       notifier_.changed(account);
       return http::Response::json(200, Json{{"slot", id}}.dump());
@@ -349,6 +376,59 @@ http::Response CloudService::account_route(const http::Request& request, Route& 
     last = std::max(last, change.counter);
   }
   return http::Response::json(200, Json{{"changes", listed}, {"counter", last}}.dump());
+}
+
+http::Response CloudService::append_log(const http::Request& request, const std::string& account,
+                                        bool unsigned_request) {
+  const auto state = states_.current(account);
+  if (!state) return http::Response::error(404, "no such account");
+  if (unsigned_request) {
+    // Without a device's signature, only the recovery key may write: a recovery has no
+    // device yet. AccountLog::extend then checks it is a current recovery slot's key.
+    std::string alg;
+    try {
+      const Json entry = json_fields::parse(request.body, "entry");
+      if (entry.is_object() && entry.contains("alg") && entry["alg"].is_string())
+        alg = entry["alg"].get<std::string>();
+    } catch (const FormatError&) {
+    }
+    if (alg != "PS256") {
+      return http::Response::error(
+          401,
+          "no Idvault-Signature header: only an entry signed by the recovery key may be "
+          "posted unsigned");
+    }
+  }
+  auto next = std::make_shared<vault::AccountState>(*state);
+  try {
+    const std::vector<std::string> entries{request.body};
+    vault::AccountLog::extend(*next, entries);
+  } catch (const vault::AccountLogError& e) {
+    const vault::LogFault fault = e.fault();
+    if (fault == vault::LogFault::out_of_order || fault == vault::LogFault::broken_link) {
+      return http::Response::json(
+          409,
+          Json{{"error", std::string("not the next entry: ") + e.what()}, {"length", state->length}}
+              .dump());
+    }
+    const bool signer_fault =
+        fault == vault::LogFault::unknown_signer || fault == vault::LogFault::revoked_signer ||
+        fault == vault::LogFault::bad_signature || fault == vault::LogFault::wrong_signer;
+    if (unsigned_request && signer_fault)
+      return http::Response::error(401, std::string("not signed by the recovery key: ") + e.what());
+    return http::Response::error(400, std::string("entry refused: ") + e.what());
+  }
+  const auto seq = static_cast<std::int64_t>(state->length);
+  if (const auto conflict = store_.append_log_entry(account, seq, bytes_of(request.body))) {
+    return http::Response::json(
+        409, Json{{"error", "another entry got there first: read the log and sign again"},
+                  {"length", conflict->length}}
+                 .dump());
+  }
+  states_.remember(next);
+  notifier_.changed(account);
+  return http::Response::json(
+      201, Json{{"seq", seq}, {"hash", vault::AccountLog::entry_hash(request.body)}}.dump());
 }
 
 }  // namespace idvault::cloud

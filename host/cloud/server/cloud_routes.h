@@ -1,10 +1,11 @@
-// idvault-cloud's REST routes. Every route but POST /v1/accounts, /healthz and /metrics
-// is signed (request_auth.h: 401 unsigned, bad, stale, replayed or unknown; 403 a
-// revoked device, or an account in the path other than the one the signature names).
-// ACCOUNT is the account id (lowercase hex SHA-256 of its genesis entry); ITEM and SLOT
-// are printable ASCII without spaces (1..256 bytes); SHA256 is 64 lowercase hex digits.
-// Bodies are raw bytes (application/octet-stream) for items, slots and files, the entry
-// itself for the log; answers are JSON unless they are such bytes.
+// idvault-cloud's REST routes. Every route but POST /v1/accounts, /healthz, /metrics and
+// the few a device reaches before it holds a key of the account (POST and GET /ID of
+// join-requests, GET recovery-key, a recovery-signed log entry) is signed (request_auth.h: 401
+// unsigned, bad, stale, replayed or unknown; 403 a revoked device, or an account in the path other
+// than the one the signature names). ACCOUNT is the account id (lowercase hex SHA-256 of its
+// genesis entry); ITEM and SLOT are printable ASCII without spaces (1..256 bytes); SHA256 is 64
+// lowercase hex digits. Bodies are raw bytes (application/octet-stream) for items, slots and files,
+// the entry itself for the log; answers are JSON unless they are such bytes.
 //
 //   POST /v1/accounts                 body: the genesis entry. Signed by the genesis
 //                                     device's identity key, naming as account the entry's
@@ -16,8 +17,20 @@
 //                                     server refuses: 400 with the reason). 201 {"seq",
 //                                     "hash"}; 409 {"length"} when its seq is not the log's
 //                                     length (another entry got there first: re-read).
+//                                     Without an Idvault-Signature header, only an entry
+//                                     signed PS256 by a current recovery slot's key (a
+//                                     recovery has no device yet); any other: 401.
 //   GET  /v1/accounts/A/slots         200 {"slots": [{"id", "bytes": base64}]}
-//   PUT  /v1/accounts/A/slots/SLOT    200 {"slot"}; GET: 200 bytes / 404; DELETE: 204 / 404.
+//   PUT  /v1/accounts/A/slots/SLOT    body: VK sealed to the slot's key. Only a slot the
+//                                     verified log names (404 otherwise), only as many
+//                                     bytes as its RSA key's modulus (400 otherwise).
+//                                     200 {"slot"}; GET: 200 bytes / 404; DELETE: 204 / 404.
+//   PUT  /v1/accounts/A/recovery-key  body: the recovery key envelope (the recovery private
+//                                     key sealed under the recovery code; opaque here), at
+//                                     most 16 KiB. 204. GET, unsigned (a recovery has no
+//                                     device; the envelope opens only with the code): 200
+//                                     bytes / 404.
+//   .../A/join-requests[/ID]          join_request_routes.h: POST and GET /ID unsigned.
 //   PUT  /v1/accounts/A/items/ITEM    With If-Match: "REV" (the revision the write is based
 //                                     on) or If-None-Match: * (a first write); neither: 428.
 //                                     200 {"revision"} and ETag: "NEW" (the server's
@@ -56,6 +69,7 @@
 #include <string>
 
 #include "host/cloud/server/change_notifier.h"
+#include "host/cloud/server/join_request_routes.h"
 #include "host/cloud/server/request_auth.h"
 #include "host/cloud/store/cloud_store.h"
 #include "host/http/message.h"
@@ -65,6 +79,7 @@ namespace idvault::cloud {
 
 inline constexpr std::size_t kMaxFileBytes = std::size_t{64} << 20;
 inline constexpr std::size_t kMaxSmallBodyBytes = std::size_t{1} << 20;
+inline constexpr std::size_t kMaxRecoveryKeyBytes = std::size_t{16} << 10;
 
 struct CloudServiceOptions {
   AuthClock clock;
@@ -73,6 +88,7 @@ struct CloudServiceOptions {
   // other processes on the same PostgreSQL).
   std::chrono::milliseconds recheck{1000};
   http::MetricsRegistry* metrics = nullptr;  // outlives the service
+  JoinRequestOptions join;
 };
 
 class CloudService {
@@ -81,6 +97,8 @@ class CloudService {
   [[nodiscard]] http::Response handle(const http::Request& request);
   // Long polls answer at once from now on (before the server stops).
   void shutdown() { notifier_.shutdown(); }
+  // The periodic chore: drops what has lapsed (join requests one TTL after they expired).
+  std::size_t purge_expired();
   // The paths the HTTP server counts as themselves in its own metrics.
   [[nodiscard]] static std::set<std::string> fixed_routes();
 
@@ -89,11 +107,16 @@ class CloudService {
   http::Response dispatch(const http::Request& request, Route& route);
   http::Response create_account(const http::Request& request);
   http::Response account_route(const http::Request& request, Route& route);
+  // One entry onto the log; unsigned_request: posted without a device's signature, so
+  // taken only when the recovery key signed it.
+  http::Response append_log(const http::Request& request, const std::string& account,
+                            bool unsigned_request);
 
   CloudStore& store_;
   CloudServiceOptions options_;
   AccountStates states_;
   ChangeNotifier notifier_;
+  JoinRequestRoutes join_;
 };
 
 }  // namespace idvault::cloud

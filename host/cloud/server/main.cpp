@@ -35,6 +35,7 @@ int serve(const idvault::cloud::CloudOptions& options) {
   service_options.clock.now = [] { return static_cast<std::int64_t>(std::time(nullptr)); };
   service_options.clock.skew_seconds = options.skew_seconds;
   service_options.metrics = &metrics;
+  service_options.join.ttl = std::chrono::seconds(options.join_ttl_seconds);
   cloud::CloudService service(*store, service_options);
 
   http::ServerOptions server_options;
@@ -58,8 +59,9 @@ int serve(const idvault::cloud::CloudOptions& options) {
   chores.every_minute = [&] {
     try {
       (void)store->purge_nonces(static_cast<std::int64_t>(std::time(nullptr)));
+      (void)service.purge_expired();
     } catch (const std::exception& e) {
-      std::cerr << "idvault-cloud: purging nonces failed: " << e.what() << "\n";
+      std::cerr << "idvault-cloud: purging nonces and join requests failed: " << e.what() << "\n";
     }
   };
   // Long polls answer now, so stopping does not wait for them.

@@ -92,6 +92,16 @@ void check_item_write(const ItemWrite& write) {
     throw std::invalid_argument("an item's revision differs from its parent's");
 }
 
+void check_join_request(const JoinRequest& request) {
+  check_name("a join request id", request.id);
+  check_name("a device id", request.device_id);
+  check_name("a join request nonce", request.nonce);
+  if (request.identity_key.empty() || request.slot_key.empty())
+    throw std::invalid_argument("a join request names its identity key and slot key");
+  if (request.expires <= request.created)
+    throw std::invalid_argument("a join request expires after it was made");
+}
+
 void check_file(const std::string& sha256, std::span<const std::uint8_t> bytes) {
   if (!valid_sha256_hex(sha256))
     throw std::invalid_argument("a file is named by the 64 lowercase hex digits of its SHA-256");

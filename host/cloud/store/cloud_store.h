@@ -133,6 +133,23 @@ struct Change {
   std::int64_t counter = 0;
 };
 
+// A device's request to join an account (design.md, "Enrolment"), kept until a while
+// after it expires. The server checked its fields; the store keeps them as they are.
+struct JoinRequest {
+  std::string id;  // 32 lowercase hex digits, random, made by the server
+  std::string device_id;
+  std::vector<std::uint8_t> identity_key;  // SPKI DER
+  std::vector<std::uint8_t> slot_key;      // SPKI DER
+  std::string nonce;
+  std::int64_t created = 0;  // Unix seconds
+  std::int64_t expires = 0;
+};
+
+// add_join_request's refusal: the account has as many unexpired requests as it may.
+struct JoinRequestsFull {
+  std::int64_t first_expiry = 0;  // when the oldest of them lapses
+};
+
 class CloudStore {
  public:
   CloudStore() = default;
@@ -186,6 +203,30 @@ class CloudStore {
   // new file bumps it by one.
   [[nodiscard]] virtual std::int64_t counter(const std::string& account) = 0;
   [[nodiscard]] virtual std::int64_t bytes_used(const std::string& account) = 0;
+
+  // Join requests (join_requests in each back-end's own file). Adds request when the
+  // account has fewer than max_pending requests unexpired at request.created, else
+  // changes nothing and says when the first lapses. Not counted in the quota (bounded by
+  // max_pending), and no change is recorded: devices list them, they do not sync them.
+  [[nodiscard]] virtual std::optional<JoinRequestsFull> add_join_request(
+      const std::string& account, const JoinRequest& request, std::size_t max_pending) = 0;
+  // The requests unexpired at now, oldest first.
+  [[nodiscard]] virtual std::vector<JoinRequest> join_requests(const std::string& account,
+                                                               std::int64_t now) = 0;
+  // One request, expired or not, until it is purged; nullopt for an id it does not hold.
+  [[nodiscard]] virtual std::optional<JoinRequest> join_request(const std::string& account,
+                                                                const std::string& id) = 0;
+  virtual bool remove_join_request(const std::string& account, const std::string& id) = 0;
+  // Drops every account's requests that expired at or before `expired_by`; how many.
+  virtual std::size_t purge_join_requests(std::int64_t expired_by) = 0;
+
+  // The account's recovery key envelope: opaque bytes sealed on a device, put (replacing
+  // the one before) and read whole. Not counted in the quota: one per account, its size
+  // bounded by the server.
+  virtual void put_recovery_key(const std::string& account,
+                                std::span<const std::uint8_t> envelope) = 0;
+  [[nodiscard]] virtual std::optional<std::vector<std::uint8_t>> recovery_key(
+      const std::string& account) = 0;
 
   // Request-signature nonces: true the first time (device_id, nonce) is seen, and again
   // only once an earlier sighting's expires_at has passed (<= now); false for a replay.

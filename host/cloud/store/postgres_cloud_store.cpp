@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "host/cloud/store/postgres_access.h"
 #include "host/cloud/store/store_rules.h"
 #include "host/postgres/connection_pool.h"
 
@@ -12,25 +13,15 @@ namespace idvault::cloud {
 
 namespace {
 
-using Pool = postgres::ConnectionPool;
+using pg::AccountRow;
+using pg::locked_account;
+using pg::Pool;
+using pg::repeatable_write;
+using pg::require_account;
+using pg::unknown;
+using pg::with_connection;
 using postgres::bytea;
 using postgres::bytes_of;
-
-// Runs f on a pooled connection; a lost or unreachable database is StoreUnavailable.
-template <class F>
-auto with_connection(Pool& pool, F&& f) {
-  return pool.with_connection<StoreUnavailable>(std::forward<F>(f));
-}
-
-// A write whose commit was lost in doubt and that is safe to repeat: the caller does.
-template <class F>
-auto repeatable_write(Pool& pool, F&& f) {
-  try {
-    return with_connection(pool, std::forward<F>(f));
-  } catch (const pqxx::in_doubt_error&) {
-    throw StoreUnavailable("PostgreSQL lost a commit in doubt; the write is safe to repeat");
-  }
-}
 
 // Whether a write lost in doubt landed, read behind the account's row lock, which waits
 // for the old transaction if its server process is still finishing it.
@@ -43,30 +34,6 @@ bool landed(Pool& pool, const std::string& account, Check&& check) {
     transaction.commit();
     return found;
   });
-}
-
-struct AccountRow {
-  std::int64_t log_length = 0;
-  std::int64_t counter = 0;
-  std::int64_t bytes_used = 0;
-};
-
-[[noreturn]] void unknown(const std::string& account) {
-  throw UnknownAccount("no account " + account + " on this server");
-}
-
-// The account's row, locked until the transaction ends: every write starts here.
-AccountRow locked_account(pqxx::work& transaction, const std::string& account) {
-  const pqxx::result row = transaction.exec_params(
-      "SELECT log_length, counter, bytes_used FROM accounts WHERE account = $1 FOR UPDATE",
-      account);
-  if (row.empty()) unknown(account);
-  return {row[0][0].as<std::int64_t>(), row[0][1].as<std::int64_t>(), row[0][2].as<std::int64_t>()};
-}
-
-void require_account(pqxx::transaction_base& transaction, const std::string& account) {
-  if (transaction.exec_params("SELECT 1 FROM accounts WHERE account = $1", account).empty())
-    unknown(account);
 }
 
 std::int64_t record_change(pqxx::work& transaction, const std::string& account,
@@ -113,7 +80,14 @@ constexpr const char* kSchema =
     "CREATE INDEX IF NOT EXISTS changes_by_counter ON changes (account, counter);"
     "CREATE TABLE IF NOT EXISTS nonces (device_id TEXT NOT NULL, nonce TEXT NOT NULL,"
     "  expires_at BIGINT NOT NULL, PRIMARY KEY (device_id, nonce));"
-    "CREATE INDEX IF NOT EXISTS nonces_by_expiry ON nonces (expires_at);";
+    "CREATE INDEX IF NOT EXISTS nonces_by_expiry ON nonces (expires_at);"
+    "CREATE TABLE IF NOT EXISTS join_requests (account TEXT NOT NULL REFERENCES accounts,"
+    "  id TEXT NOT NULL, device_id TEXT NOT NULL, identity_key BYTEA NOT NULL,"
+    "  slot_key BYTEA NOT NULL, nonce TEXT NOT NULL, created BIGINT NOT NULL,"
+    "  expires BIGINT NOT NULL, PRIMARY KEY (account, id));"
+    "CREATE INDEX IF NOT EXISTS join_requests_by_expiry ON join_requests (expires);"
+    "CREATE TABLE IF NOT EXISTS recovery_keys (account TEXT PRIMARY KEY REFERENCES accounts,"
+    "  envelope BYTEA NOT NULL);";
 
 }  // namespace
 

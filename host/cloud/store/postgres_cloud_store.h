@@ -57,6 +57,19 @@ class PostgresCloudStore final : public CloudStore {
                                                   std::size_t limit) override;
   [[nodiscard]] std::int64_t counter(const std::string& account) override;
   [[nodiscard]] std::int64_t bytes_used(const std::string& account) override;
+  [[nodiscard]] std::optional<JoinRequestsFull> add_join_request(const std::string& account,
+                                                                 const JoinRequest& request,
+                                                                 std::size_t max_pending) override;
+  [[nodiscard]] std::vector<JoinRequest> join_requests(const std::string& account,
+                                                       std::int64_t now) override;
+  [[nodiscard]] std::optional<JoinRequest> join_request(const std::string& account,
+                                                        const std::string& id) override;
+  bool remove_join_request(const std::string& account, const std::string& id) override;
+  std::size_t purge_join_requests(std::int64_t expired_by) override;
+  void put_recovery_key(const std::string& account,
+                        std::span<const std::uint8_t> envelope) override;
+  [[nodiscard]] std::optional<std::vector<std::uint8_t>> recovery_key(
+      const std::string& account) override;
   [[nodiscard]] bool remember_nonce(const std::string& device_id, const std::string& nonce,
                                     std::int64_t expires_at, std::int64_t now) override;
   std::size_t purge_nonces(std::int64_t now) override;

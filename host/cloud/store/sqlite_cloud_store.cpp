@@ -173,7 +173,14 @@ SqliteCloudStore::SqliteCloudStore(const std::filesystem::path& data_dir, const 
       "CREATE INDEX IF NOT EXISTS changes_by_counter ON changes (account, counter);"
       "CREATE TABLE IF NOT EXISTS nonces (device_id TEXT NOT NULL, nonce TEXT NOT NULL, "
       "  expires_at INTEGER NOT NULL, PRIMARY KEY (device_id, nonce));"
-      "CREATE INDEX IF NOT EXISTS nonces_by_expiry ON nonces (expires_at);");
+      "CREATE INDEX IF NOT EXISTS nonces_by_expiry ON nonces (expires_at);"
+      "CREATE TABLE IF NOT EXISTS join_requests (account TEXT NOT NULL REFERENCES accounts, "
+      "  id TEXT NOT NULL, device_id TEXT NOT NULL, identity_key BLOB NOT NULL, "
+      "  slot_key BLOB NOT NULL, nonce TEXT NOT NULL, created INTEGER NOT NULL, "
+      "  expires INTEGER NOT NULL, PRIMARY KEY (account, id));"
+      "CREATE INDEX IF NOT EXISTS join_requests_by_expiry ON join_requests (expires);"
+      "CREATE TABLE IF NOT EXISTS recovery_keys (account TEXT PRIMARY KEY REFERENCES accounts, "
+      "  envelope BLOB NOT NULL);");
 }
 
 std::filesystem::path SqliteCloudStore::file_path(const std::string& account,

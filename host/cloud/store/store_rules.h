@@ -16,6 +16,7 @@ void check_account(const std::string& account);  // std::invalid_argument
 void check_name(const std::string& what, const std::string& name);
 void check_seq(std::int64_t seq);
 void check_item_write(const ItemWrite& write);
+void check_join_request(const JoinRequest& request);
 // FileHashMismatch unless bytes hash to sha256 (checked valid first).
 void check_file(const std::string& sha256, std::span<const std::uint8_t> bytes);
 // QuotaExceeded when adding delta (may be negative: never refused) passes the limit.

@@ -132,9 +132,12 @@ TEST_F(CloudClientTest, AccountIsCreatedOnceAndItsLogGrows) {
 }
 
 TEST_F(CloudClientTest, SlotsArePutListedAndRemoved) {
-  const Bytes sealed = bytes_of(std::string("sealed\0vk", 9));
+  // The server takes a slot's bytes only at its key's modulus size (an RSA-OAEP
+  // ciphertext): 2048 bits for desk's slot key, 3072 for the recovery key.
+  Bytes sealed(256, 0x5a);
+  sealed[3] = 0;  // bytes, not text
   client_.put_slot(account_.id, "desk", sealed);
-  client_.put_slot(account_.id, "recovery", bytes_of("sealed to recovery"));
+  client_.put_slot(account_.id, "recovery", Bytes(384, 0x33));
   EXPECT_EQ(client_.slot(account_.id, "desk"), sealed);
   const auto listed = client_.slots(account_.id);
   ASSERT_EQ(listed.size(), 2u);

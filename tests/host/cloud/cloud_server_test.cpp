@@ -7,6 +7,7 @@
 // made once at build time. One server per back-end for the whole process, each case on
 // fresh accounts, so the suite takes a few seconds.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +38,7 @@ using idvault::testing::CloudProcess;
 using idvault::testing::HttpAnswer;
 using idvault::testing::rsa_public;
 using idvault::testing::TempDir;
+using idvault::testing::TestPssKey;
 using idvault::vault::AccountLog;
 using idvault::vault::AccountState;
 using idvault::vault::Bytes;
@@ -77,6 +79,16 @@ std::string header_value(const HttpAnswer& answer, const std::string& name) {
       return line.substr(name.size() + 2);
   }
   return {};
+}
+
+// The body of a join request for a device (unsigned: the device holds no key yet).
+std::string join_body(const std::string& device_id, const idvault::vault::SoftwareSigningKey& key,
+                      const std::string& nonce = std::string(32, 'e')) {
+  return Json{{"device_id", device_id},
+              {"identity_key", idvault::base64_encode(key.public_key_spki_der())},
+              {"slot_key", idvault::base64_encode(rsa_public("laptop-slot"))},
+              {"nonce", nonce}}
+      .dump();
 }
 
 class Account {
@@ -301,11 +313,22 @@ TEST_P(CloudServer, SlotsArePutListedAndRemoved) {
   auto account = new_account();
   Device& desk = account->first();
   const std::string slot = account->path("/slots/desk");
-  EXPECT_EQ(account->call(desk, {"PUT", slot, "sealed-vk", ""}).status, 200);
-  EXPECT_EQ(account->call(desk, {"GET", slot, "", ""}).body, "sealed-vk");
+  // Only a slot the log names, holding as many bytes as its key's modulus (RSA-2048: 256;
+  // the recovery key's RSA-3072: 384).
+  const std::string sealed(256, 's');
+  EXPECT_EQ(account->call(desk, {"PUT", account->path("/slots/nope"), sealed, ""}).status, 404);
+  EXPECT_EQ(account->call(desk, {"PUT", slot, "sealed-vk", ""}).status, 400);
+  EXPECT_EQ(account->call(desk, {"PUT", slot, sealed + "s", ""}).status, 400);
+  EXPECT_EQ(account->call(desk, {"PUT", account->path("/slots/recovery"), sealed, ""}).status, 400);
+  EXPECT_EQ(
+      account->call(desk, {"PUT", account->path("/slots/recovery"), std::string(384, 'r'), ""})
+          .status,
+      200);
+  EXPECT_EQ(account->call(desk, {"PUT", slot, sealed, ""}).status, 200);
+  EXPECT_EQ(account->call(desk, {"GET", slot, "", ""}).body, sealed);
   const Json listed =
       Json::parse(account->call(desk, {"GET", account->path("/slots"), "", ""}).body);
-  ASSERT_EQ(listed["slots"].size(), 1u);
+  ASSERT_EQ(listed["slots"].size(), 2u);
   EXPECT_EQ(listed["slots"][0]["id"], "desk");
   EXPECT_EQ(account->call(desk, {"DELETE", slot, "", ""}).status, 204);
   EXPECT_EQ(account->call(desk, {"GET", slot, "", ""}).status, 404);
@@ -407,6 +430,166 @@ TEST_P(CloudServer, TwoAccountsNeverSeeEachOther) {
   for (const auto& change : changes["changes"]) EXPECT_NE(change["kind"], "item");
 }
 
+TEST_P(CloudServer, AJoinRequestIsListedThenApprovedOrDeclined) {
+  auto account = new_account();
+  Device& desk = account->first();
+  const std::string requests = account->path("/join-requests");
+  Device laptop{"laptop"};
+  const HttpAnswer made = send(port_, {"POST", requests, join_body("laptop", laptop.key), ""}, "");
+  ASSERT_EQ(made.status, 201) << made.body;
+  const std::string id = Json::parse(made.body)["id"];
+  EXPECT_EQ(id.size(), 32u);
+  EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_NEAR(Json::parse(made.body)["expires"].get<std::int64_t>(), now() + 900, 30);
+  const Sent status{"GET", requests + "/" + id, "", ""};
+  EXPECT_EQ(Json::parse(send(port_, status, "").body)["status"], "pending");
+
+  // The account's devices list it (signed only); the joining device reads only its status.
+  EXPECT_EQ(send(port_, {"GET", requests, "", ""}, "").status, 401);
+  const HttpAnswer listed = account->call(desk, {"GET", requests, "", ""});
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  const Json list = Json::parse(listed.body)["requests"];
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["id"], id);
+  EXPECT_EQ(list[0]["device_id"], "laptop");
+  EXPECT_EQ(list[0]["identity_key"], idvault::base64_encode(laptop.key.public_key_spki_der()));
+  EXPECT_EQ(list[0]["slot_key"], idvault::base64_encode(rsa_public("laptop-slot")));
+  EXPECT_EQ(list[0]["nonce"], std::string(32, 'e'));
+  EXPECT_EQ(list[0]["expires"].get<std::int64_t>() - list[0]["created"].get<std::int64_t>(), 900);
+
+  // Approved: the log enrols the request's identity key. No longer listed.
+  ASSERT_EQ(account->add_device(laptop).status, 201);
+  EXPECT_EQ(Json::parse(send(port_, status, "").body)["status"], "approved");
+  EXPECT_TRUE(Json::parse(account->call(desk, {"GET", requests, "", ""}).body)["requests"].empty());
+  // Now taken: its id and its identity key.
+  Device other{"tablet"};
+  EXPECT_EQ(send(port_, {"POST", requests, join_body("laptop", other.key), ""}, "").status, 409);
+  EXPECT_EQ(send(port_, {"POST", requests, join_body("tablet", laptop.key), ""}, "").status, 409);
+
+  // Declined: gone.
+  const HttpAnswer second = send(port_, {"POST", requests, join_body("tablet", other.key), ""}, "");
+  ASSERT_EQ(second.status, 201) << second.body;
+  const std::string declined = requests + "/" + Json::parse(second.body)["id"].get<std::string>();
+  EXPECT_EQ(send(port_, {"DELETE", declined, "", ""}, "").status, 401);
+  EXPECT_EQ(account->call(desk, {"DELETE", declined, "", ""}).status, 204);
+  EXPECT_EQ(send(port_, {"GET", declined, "", ""}, "").status, 404);
+  EXPECT_EQ(account->call(desk, {"DELETE", declined, "", ""}).status, 404);
+  EXPECT_EQ(send(port_, {"GET", requests + "/" + std::string(32, '0'), "", ""}, "").status, 404);
+}
+
+TEST_P(CloudServer, AMalformedJoinRequestIsRefusedWithItsReason) {
+  auto account = new_account();
+  const std::string requests = account->path("/join-requests");
+  Device laptop{"laptop"};
+  Json good = Json::parse(join_body("laptop", laptop.key));
+  const auto refused = [&](const Json& body, const std::string& why) {
+    const HttpAnswer answer = send(port_, {"POST", requests, body.dump(), ""}, "");
+    EXPECT_EQ(answer.status, 400) << answer.body;
+    EXPECT_NE(answer.body.find(why), std::string::npos) << answer.body;
+  };
+  Json body = good;
+  body["device_id"] = "two words";
+  refused(body, "device_id");
+  body = good;
+  body["identity_key"] = idvault::base64_encode(rsa_public("drawer-slot"));  // RSA, not EC
+  refused(body, "identity_key");
+  body = good;
+  body["slot_key"] = good["identity_key"];  // EC, not RSA
+  refused(body, "slot_key");
+  body = good;
+  body["nonce"] = std::string(32, 'E');
+  refused(body, "nonce");
+  body = good;
+  body["extra"] = 1;
+  refused(body, "only");
+  const HttpAnswer junk = send(port_, {"POST", requests, "not json", ""}, "");
+  EXPECT_EQ(junk.status, 400) << junk.body;
+  const std::string nobody = "/v1/accounts/" + std::string(64, 'f') + "/join-requests";
+  EXPECT_EQ(send(port_, {"POST", nobody, good.dump(), ""}, "").status, 404);
+}
+
+TEST_P(CloudServer, TheRecoveryKeyEnvelopeIsPutSignedAndReadUnsigned) {
+  auto account = new_account();
+  const std::string path = account->path("/recovery-key");
+  EXPECT_EQ(send(port_, {"GET", path, "", ""}, "").status, 404);
+  const std::string envelope("sealed\0under the code", 21);
+  EXPECT_EQ(send(port_, {"PUT", path, envelope, ""}, "").status, 401);
+  EXPECT_EQ(account->call(account->first(), {"PUT", path, envelope, ""}).status, 204);
+  const HttpAnswer read = send(port_, {"GET", path, "", ""}, "");
+  EXPECT_EQ(read.status, 200);
+  EXPECT_EQ(read.body, envelope);
+  EXPECT_EQ(
+      account->call(account->first(), {"PUT", path, std::string((16 << 10) + 1, 'x'), ""}).status,
+      413);
+  EXPECT_EQ(send(port_, {"GET", path, "", ""}, "").body, envelope);
+}
+
+TEST_P(CloudServer, OnlyTheRecoveryKeyMayPostAnEntryUnsigned) {
+  auto account = new_account();
+  const std::string log = account->path("/log");
+  Device fresh{"fresh"};
+  const idvault::vault::DeviceAdd add{fresh.id, fresh.key.public_key_spki_der(),
+                                      rsa_public("drawer-slot")};
+  // A device-signed entry without the request signature: 401, nothing appended.
+  AccountState by_device = account->state();
+  const std::string device_entry = AccountLog::append(by_device, add, account->first().key, now());
+  EXPECT_EQ(send(port_, {"POST", log, device_entry, ""}, "").status, 401);
+  // PS256 by an RSA key that is no recovery slot's: 401.
+  AccountState forged = account->state();
+  const Json statement = {{"v", 1},
+                          {"seq", forged.length},
+                          {"prev", forged.head_hash},
+                          {"kind", "device-add"},
+                          {"time", now()},
+                          {"device_id", fresh.id},
+                          {"identity_key", idvault::base64_encode(add.identity_key)},
+                          {"slot_key", idvault::base64_encode(add.slot_key)},
+                          {"approved_by", "recovery"}};
+  const std::string stranger = AccountLog::sign_ps256(statement, TestPssKey("stranger-rsa"));
+  EXPECT_EQ(send(port_, {"POST", log, stranger, ""}, "").status, 401);
+  // Signed by the recovery key: taken, and the new device is let in at once.
+  AccountState next = account->state();
+  const std::string recovered = AccountLog::append(next, add, TestPssKey("recovery"), now());
+  const HttpAnswer appended = send(port_, {"POST", log, recovered, ""}, "");
+  ASSERT_EQ(appended.status, 201) << appended.body;
+  EXPECT_EQ(send(port_, {"POST", log, recovered, ""}, "").status, 409);
+  EXPECT_EQ(account->call(fresh, {"GET", account->path("/log"), "", ""}).status, 200);
+}
+
+TEST_P(CloudServer, TwoAccountsNeverSeeEachOthersJoinRequestsOrRecoveryKey) {
+  auto alice = new_account();
+  auto bob = new_account();
+  Device laptop{"laptop"};
+  const HttpAnswer made =
+      send(port_, {"POST", alice->path("/join-requests"), join_body("laptop", laptop.key), ""}, "");
+  ASSERT_EQ(made.status, 201) << made.body;
+  const std::string id = Json::parse(made.body)["id"];
+  ASSERT_EQ(
+      alice->call(alice->first(), {"PUT", alice->path("/recovery-key"), "alice's", ""}).status,
+      204);
+  // Under Bob's account, Alice's request id and recovery key are nothing.
+  EXPECT_EQ(send(port_, {"GET", bob->path("/join-requests/" + id), "", ""}, "").status, 404);
+  EXPECT_TRUE(
+      Json::parse(
+          bob->call(bob->first(), {"GET", bob->path("/join-requests"), "", ""}).body)["requests"]
+          .empty());
+  EXPECT_EQ(bob->call(bob->first(), {"DELETE", bob->path("/join-requests/" + id), "", ""}).status,
+            404);
+  EXPECT_EQ(send(port_, {"GET", bob->path("/recovery-key"), "", ""}, "").status, 404);
+  // Bob's device on Alice's paths: 403.
+  const Sent list{"GET", alice->path("/join-requests"), "", ""};
+  EXPECT_EQ(send(port_, list, bob->sign(bob->first(), list)).status, 403);
+  const Sent decline{"DELETE", alice->path("/join-requests/" + id), "", ""};
+  EXPECT_EQ(send(port_, decline, bob->sign(bob->first(), decline)).status, 403);
+  const Sent put{"PUT", alice->path("/recovery-key"), "bob's", ""};
+  EXPECT_EQ(send(port_, put, bob->sign(bob->first(), put)).status, 403);
+  EXPECT_EQ(
+      Json::parse(
+          send(port_, {"GET", alice->path("/join-requests/" + id), "", ""}, "").body)["status"],
+      "pending");
+  EXPECT_EQ(send(port_, {"GET", alice->path("/recovery-key"), "", ""}, "").body, "alice's");
+}
+
 TEST_P(CloudServer, OperationalEndpoints) {
   EXPECT_EQ(send(port_, {"GET", "/healthz", "", ""}, "").status, 200);
   const HttpAnswer metrics = send(port_, {"GET", "/metrics", "", ""}, "");
@@ -419,6 +602,64 @@ TEST_P(CloudServer, OperationalEndpoints) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CloudServer, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+// Join requests' limits, on a server of their own (its own per-client bucket, a 1 s TTL):
+// 16 waiting per account, then 429 until one lapses; a lapsed request is gone; one
+// client asking too often gets 429 with Retry-After, well-formed or not.
+class CloudServerJoinLimits : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CloudServerJoinLimits, SixteenWaitingThenTheyLapseAndOneClientIsSlowedDown) {
+  std::unique_ptr<TempDir> folder;
+  std::string where;
+  if (GetParam() == "postgres") {
+    if (!idvault::testing::PostgresServer::available())
+      IDVAULT_SKIP_MISSING_PEER(idvault::testing::PostgresServer::missing());
+    where = postgres().create_database("cloud_join_limits");
+  } else {
+    folder = std::make_unique<TempDir>("idvault-cloud-join");
+    where = (*folder / "data").string();
+  }
+  const CloudProcess server(
+      {GetParam() == "postgres" ? "--db" : "--data", where, "--join-ttl-seconds", "1"});
+  Account account(server.port(), "desk");
+  ASSERT_EQ(account.create().status, 201);
+  const std::string requests = account.path("/join-requests");
+  Device laptop{"laptop"};
+  const Sent join{"POST", requests, join_body("laptop", laptop.key), ""};
+  // Expiry is in whole seconds: made at the start of one, all 16 lapse at the next.
+  const auto next_second = [] {
+    std::this_thread::sleep_until(std::chrono::system_clock::time_point(
+        std::chrono::seconds(now() + 1) + std::chrono::milliseconds(20)));
+  };
+  next_second();
+  const std::int64_t second = now();
+  std::string first;
+  for (int i = 0; i < 16; ++i) {
+    const HttpAnswer made = send(server.port(), join, "");
+    ASSERT_EQ(made.status, 201) << i << made.body;
+    if (i == 0) first = Json::parse(made.body)["id"];
+  }
+  const HttpAnswer full = send(server.port(), join, "");
+  if (now() == second) {  // else a loaded machine let the first lapse already
+    EXPECT_EQ(full.status, 429) << full.body;
+    EXPECT_EQ(header_value(full, "Retry-After"), "1");
+  }
+  // Lapsed: not listed, not readable, and room again.
+  next_second();
+  EXPECT_EQ(send(server.port(), {"GET", requests + "/" + first, "", ""}, "").status, 404);
+  EXPECT_TRUE(Json::parse(account.call(account.first(), {"GET", requests, "", ""}).body)["requests"]
+                  .empty());
+  EXPECT_EQ(send(server.port(), join, "").status, 201);
+  // The client's bucket (20 at once, then one a second) is nearly spent: junk soon gets 429.
+  HttpAnswer slowed;
+  for (int i = 0; i < 25 && slowed.status != 429; ++i)
+    slowed = send(server.port(), {"POST", requests, "junk", ""}, "");
+  EXPECT_EQ(slowed.status, 429) << slowed.body;
+  EXPECT_FALSE(header_value(slowed, "Retry-After").empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, CloudServerJoinLimits, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 
 // A small quota: the write that would pass it gets 507 and stores nothing.
@@ -518,7 +759,8 @@ TEST(CloudServerStop, SigtermAnswersWaitingPollsAndExits) {
 TEST(CloudServerOptions, BadOptionsAreOneLineAndStatus2) {
   for (const std::string args :
        {"--bogus", "", "--data /tmp/x --db postgresql://h/d", "--data /tmp/x --tls-cert c",
-        "--db /tmp/folder", "--data /tmp/x --quota-bytes 0"}) {
+        "--db /tmp/folder", "--data /tmp/x --quota-bytes 0",
+        "--data /tmp/x --join-ttl-seconds 0"}) {
     const std::string command = std::string(IDVAULT_CLOUD_BIN) + " " + args + " 2>&1";
     FILE* pipe = ::popen(command.c_str(), "r");
     std::string output;

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -47,6 +48,45 @@ inline vault::Bytes rsa_public(const std::string& name) {
   openssl::Buffer owned(der);
   return {der, der + size};
 }
+
+// A build-time RSA key signing PS256, as the recovery key does once opened.
+class TestPssKey final : public vault::PssSigningKey {
+ public:
+  explicit TestPssKey(const std::string& name) {
+    std::ifstream in(std::filesystem::path(IDVAULT_ACCOUNT_LOG_TEST_KEYS) / (name + ".pem"));
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string pem = text.str();
+    openssl::Bio bio = openssl::make_memory_bio(pem.data(), pem.size());
+    key_.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+    EXPECT_TRUE(key_) << name;
+  }
+  [[nodiscard]] vault::Bytes sign_pss_sha256(vault::ByteView message) const override {
+    openssl::DigestCtx ctx = openssl::make_digest_ctx();
+    EVP_PKEY_CTX* pkey_ctx = nullptr;
+    openssl::check(EVP_DigestSignInit(ctx.get(), &pkey_ctx, openssl::sha256(), nullptr, key_.get()),
+                   "EVP_DigestSignInit");
+    openssl::check(EVP_PKEY_CTX_set_rsa_padding(pkey_ctx, RSA_PKCS1_PSS_PADDING), "pss");
+    openssl::check(EVP_PKEY_CTX_set_rsa_pss_saltlen(pkey_ctx, 32), "saltlen");
+    std::size_t size = 0;
+    openssl::check(EVP_DigestSign(ctx.get(), nullptr, &size, message.data(), message.size()),
+                   "sign");
+    vault::Bytes signature(size);
+    openssl::check(
+        EVP_DigestSign(ctx.get(), signature.data(), &size, message.data(), message.size()), "sign");
+    signature.resize(size);
+    return signature;
+  }
+  [[nodiscard]] vault::Bytes public_key_spki_der() const override {
+    unsigned char* der = nullptr;
+    const int size = i2d_PUBKEY(key_.get(), &der);
+    openssl::Buffer owned(der);
+    return {der, der + size};
+  }
+
+ private:
+  openssl::PKey key_;
+};
 
 // idvault-cloud running on port 0; SIGTERM at the end must stop it with status 0.
 class CloudProcess {

@@ -45,7 +45,8 @@ std::string emptied_database() {
   pqxx::work transaction(connection);
   transaction.exec(
       "DO $$ BEGIN IF to_regclass('accounts') IS NOT NULL THEN"
-      "  TRUNCATE accounts, log_entries, slots, items, files, changes, nonces;"
+      "  TRUNCATE accounts, log_entries, slots, items, files, changes, nonces, join_requests,"
+      "    recovery_keys;"
       "END IF; END $$;");
   transaction.commit();
   return uri;
@@ -464,6 +465,61 @@ TEST_P(CloudStoreBehaviour, TwoAccountsNeverSeeEachOthersRows) {
   EXPECT_EQ(store_->item(kAlice, "passport")->bytes, bytes("alice's"));
   EXPECT_EQ(store_->log(kAlice, 1)[0].bytes, bytes("alice's device-add"));
   EXPECT_EQ(store_->item(kBob, "passport")->bytes, bytes("bob's"));
+}
+
+idvault::cloud::JoinRequest join(const std::string& id, std::int64_t created,
+                                 std::int64_t expires) {
+  return {id, "laptop", bytes("identity key"), kAwkward, std::string(32, 'c'), created, expires};
+}
+
+TEST_P(CloudStoreBehaviour, JoinRequestsArePendingUntilTheyExpire) {
+  store_->create_account(kAlice, bytes("alice genesis"));
+  store_->create_account(kBob, bytes("bob genesis"));
+  EXPECT_THROW((void)store_->add_join_request(kAlice + "0", join("r0", 1000, 1900), 3),
+               idvault::cloud::UnknownAccount);
+  EXPECT_FALSE(store_->add_join_request(kAlice, join("r1", 1000, 1900), 3).has_value());
+  EXPECT_FALSE(store_->add_join_request(kAlice, join("r2", 1100, 2000), 3).has_value());
+  EXPECT_FALSE(store_->add_join_request(kAlice, join("r3", 1200, 2100), 3).has_value());
+  // Full: refused with the first expiry; once r1 has lapsed there is room again.
+  const auto full = store_->add_join_request(kAlice, join("r4", 1300, 2200), 3);
+  ASSERT_TRUE(full.has_value());
+  EXPECT_EQ(full->first_expiry, 1900);
+  EXPECT_FALSE(store_->add_join_request(kAlice, join("r4", 1900, 2800), 3).has_value());
+  // Bob's account is its own: none of Alice's is his, his count is his.
+  EXPECT_FALSE(store_->add_join_request(kBob, join("b1", 1300, 2200), 1).has_value());
+  EXPECT_TRUE(store_->join_requests(kBob, 1300).size() == 1U);
+  EXPECT_FALSE(store_->join_request(kBob, "r2").has_value());
+  EXPECT_FALSE(store_->remove_join_request(kBob, "r2"));
+
+  const auto pending = store_->join_requests(kAlice, 1950);
+  ASSERT_EQ(pending.size(), 3U);
+  EXPECT_EQ(pending[0].id, "r2");
+  EXPECT_EQ(pending[0].slot_key, kAwkward);
+  EXPECT_EQ(pending[0].identity_key, bytes("identity key"));
+  EXPECT_EQ(pending[0].created, 1100);
+  EXPECT_EQ(pending[0].expires, 2000);
+  // An expired one is still read by id until it is purged.
+  ASSERT_TRUE(store_->join_request(kAlice, "r1").has_value());
+  EXPECT_EQ(store_->join_request(kAlice, "r1")->expires, 1900);
+  EXPECT_TRUE(store_->remove_join_request(kAlice, "r2"));
+  EXPECT_FALSE(store_->remove_join_request(kAlice, "r2"));
+  EXPECT_EQ(store_->purge_join_requests(1900), 1U);  // r1
+  EXPECT_FALSE(store_->join_request(kAlice, "r1").has_value());
+  EXPECT_EQ(store_->join_requests(kAlice, 0).size(), 2U);  // r3, r4
+  EXPECT_THROW((void)store_->add_join_request(kAlice, join("bad id", 1, 2), 3),
+               std::invalid_argument);
+}
+
+TEST_P(CloudStoreBehaviour, TheRecoveryKeyIsPutWholeAndIsTheAccountsOwn) {
+  store_->create_account(kAlice, bytes("alice genesis"));
+  store_->create_account(kBob, bytes("bob genesis"));
+  EXPECT_FALSE(store_->recovery_key(kAlice).has_value());
+  store_->put_recovery_key(kAlice, kAwkward);
+  EXPECT_EQ(store_->recovery_key(kAlice), kAwkward);
+  store_->put_recovery_key(kAlice, bytes("resealed"));
+  EXPECT_EQ(store_->recovery_key(kAlice), bytes("resealed"));
+  EXPECT_FALSE(store_->recovery_key(kBob).has_value());
+  EXPECT_THROW(store_->put_recovery_key(kAlice + "0", kAwkward), idvault::cloud::UnknownAccount);
 }
 
 TEST_P(CloudStoreBehaviour, AStoreOpenedAgainKeepsEverything) {
