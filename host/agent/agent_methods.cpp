@@ -37,6 +37,13 @@ constexpr AgentMethod kAgentMethods[] = {
     {"attestation.add", process_attestation_add},
     {"attestation.list", process_attestation_list},
     {"errors.add", process_errors_add},
+    {"cloud.init", process_cloud_init},
+    {"cloud.join", process_cloud_join},
+    {"cloud.join.finish", process_cloud_join_finish},
+    {"devices", process_devices},
+    {"devices.approve", process_devices_approve},
+    {"cloud.sync", process_cloud_sync},
+    {"resolve", process_resolve},
     {"events.subscribe", process_events_subscribe},
 };
 

@@ -28,9 +28,11 @@ AccountUrl parse_account_url(std::string_view url) {
   const auto at = url.rfind(kAccountsPath);
   if (at == std::string_view::npos)
     throw vault::FormatError("account_url", "is not https://HOST/v1/accounts/ACCOUNT_ID");
-  AccountUrl parsed{std::string(url.substr(0, at)), std::string(url.substr(at + kAccountsPath.size()))};
+  AccountUrl parsed{std::string(url.substr(0, at)),
+                    std::string(url.substr(at + kAccountsPath.size()))};
   const bool scheme = parsed.server.starts_with("https://") || parsed.server.starts_with("http://");
-  const std::string_view host = std::string_view(parsed.server).substr(parsed.server.find("//") + 2);
+  const std::string_view host =
+      std::string_view(parsed.server).substr(parsed.server.find("//") + 2);
   if (!scheme || host.empty() || host.find('/') != std::string_view::npos)
     throw vault::FormatError("account_url", "must start with https://HOST[:PORT]");
   if (parsed.account.size() != 64 || !is_lower_hex(parsed.account))
@@ -55,18 +57,19 @@ std::optional<CloudLink> load_cloud_link(vault::VaultStore& store) {
     link.changes_seen = json.at("changes_seen").get<std::int64_t>();
     return link;
   } catch (const nlohmann::json::exception& error) {
-    throw vault::FormatError("cloud", std::string("the store's cloud setting is unreadable: ") +
-                                          error.what());
+    throw vault::FormatError(
+        "cloud", std::string("the store's cloud setting is unreadable: ") + error.what());
   }
 }
 
 std::pair<std::string, vault::Bytes> cloud_link_setting(const CloudLink& link) {
-  const std::string text = nlohmann::json{{"account_url", account_url(link.url)},
-                                          {"device_id", link.device_id},
-                                          {"head_seq", link.head.seq},
-                                          {"head_hash", link.head.hash},
-                                          {"changes_seen", link.changes_seen}}
-                               .dump();
+  const std::string text = nlohmann::json{
+      {"account_url", account_url(link.url)},
+      {"device_id", link.device_id},
+      {"head_seq", link.head.seq},
+      {"head_hash", link.head.hash},
+      {"changes_seen",
+       link.changes_seen}}.dump();
   return {kSetting, vault::Bytes(text.begin(), text.end())};
 }
 
@@ -81,8 +84,7 @@ std::string device_id_from_name(std::string_view name) {
     if (id.size() == 64) break;
     if (is_id_char(c)) id.push_back(c);
   }
-  if (id.empty())
-    throw vault::FormatError("device_name", "needs 1-64 of A-Z a-z 0-9 . _ -");
+  if (id.empty()) throw vault::FormatError("device_name", "needs 1-64 of A-Z a-z 0-9 . _ -");
   return id;
 }
 

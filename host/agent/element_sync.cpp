@@ -51,8 +51,23 @@ void detach_files(vault::StoredElement& element) {
 
 }  // namespace
 
-ElementSync::ElementSync(cloud::CloudClient& client, const CloudLink& link, vault::VaultStore& store,
-                         const vault::MasterKey& vault_key)
+std::map<vault::ElementType, std::vector<vault::FieldConflict>> stored_conflicts(
+    vault::VaultStore& store) {
+  std::map<vault::ElementType, std::vector<vault::FieldConflict>> conflicts;
+  auto value = store.setting(kStatesSetting);
+  if (!value) return conflicts;
+  const auto json = nlohmann::json::parse(value->begin(), value->end());
+  for (const auto& [id, state] : json.items()) {
+    const vault::ItemId item = vault::parse_item_id(id);
+    auto list = vault::conflicts_from_json(state.at(kConflicts), false);
+    if (item.kind == vault::ItemKind::element && !list.empty())
+      conflicts[item.element] = std::move(list);
+  }
+  return conflicts;
+}
+
+ElementSync::ElementSync(cloud::CloudClient& client, const CloudLink& link,
+                         vault::VaultStore& store, const vault::MasterKey& vault_key)
     : client_(client), link_(link), store_(store), vault_key_(vault_key) {
   load_states();
 }
@@ -182,8 +197,7 @@ void ElementSync::store_remote_files(vault::StoredElement& element,
 void ElementSync::pull_item(const std::string& item_id, SyncCounts& counts) {
   const vault::ItemId parsed_id = vault::parse_item_id(item_id);
   if (parsed_id.kind != vault::ItemKind::element) return;
-  const std::optional<cloud::CloudClient::Item> remote =
-      client_.item(link_.url.account, item_id);
+  const std::optional<cloud::CloudClient::Item> remote = client_.item(link_.url.account, item_id);
   if (!remote) return;
   ItemState& state = states_[item_id];
   if (!state.revision.empty() && state.revision == remote->revision) return;
@@ -192,13 +206,14 @@ void ElementSync::pull_item(const std::string& item_id, SyncCounts& counts) {
   nlohmann::json remote_plaintext = nullptr;  // in this device's view
   std::map<std::string, std::string> remote_sha_by_hash;
   if (!remote->deleted) {
-    ParsedItem item = parse_item(
-        vault::open_item(vault_key_, link_.url.account, item_id, remote->bytes), true);
+    ParsedItem item =
+        parse_item(vault::open_item(vault_key_, link_.url.account, item_id, remote->bytes), true);
     if (item.item.element.type != parsed_id.element) {
       throw vault::FormatError(item_id, "the item holds another element type");
     }
     for (std::size_t i = 0; i < item.item.element.files.size(); ++i)
-      remote_sha_by_hash[hex_lower(item.item.element.files[i].file_hash)] = item.item.file_sha256[i];
+      remote_sha_by_hash[hex_lower(item.item.element.files[i].file_hash)] =
+          item.item.file_sha256[i];
     remote_plaintext = item_plaintext(item.item, item.conflicts);
     remote_side.element = item.item.element;
     remote_side.conflicts = item.conflicts;
@@ -210,7 +225,8 @@ void ElementSync::pull_item(const std::string& item_id, SyncCounts& counts) {
     if (remote_side.element) {
       vault::StoredElement element = *remote_side.element;
       std::vector<std::string> shas;
-      for (const auto& file : element.files) shas.push_back(remote_sha_by_hash[hex_lower(file.file_hash)]);
+      for (const auto& file : element.files)
+        shas.push_back(remote_sha_by_hash[hex_lower(file.file_hash)]);
       store_remote_files(element, shas);
       store_.put_element(element);
     } else if (local) {
@@ -230,7 +246,8 @@ void ElementSync::pull_item(const std::string& item_id, SyncCounts& counts) {
     if (merged.element) {
       vault::StoredElement& element = *merged.element;
       std::vector<std::string> shas;
-      for (const auto& file : element.files) shas.push_back(remote_sha_by_hash[hex_lower(file.file_hash)]);
+      for (const auto& file : element.files)
+        shas.push_back(remote_sha_by_hash[hex_lower(file.file_hash)]);
       store_remote_files(element, shas);
       store_.put_element(element);
     } else if (local) {
@@ -265,11 +282,13 @@ std::size_t ElementSync::resolve(vault::ElementType type, const std::optional<st
     other.element = parent.item.element;
   }
   std::size_t settled = 0;
-  vault::Reconciled resolved = vault::resolve_element(vault_key_, local, other, field, take, settled);
+  vault::Reconciled resolved =
+      vault::resolve_element(vault_key_, local, other, field, take, settled);
   if (settled == 0) return 0;
   if (resolved.element) {
     std::vector<std::string> shas;
-    for (const auto& file : resolved.element->files) shas.push_back(sha_by_hash[hex_lower(file.file_hash)]);
+    for (const auto& file : resolved.element->files)
+      shas.push_back(sha_by_hash[hex_lower(file.file_hash)]);
     store_remote_files(*resolved.element, shas);
     store_.put_element(*resolved.element);
   } else if (local.element) {

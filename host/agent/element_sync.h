@@ -35,6 +35,11 @@ struct SyncCounts {
   std::size_t conflicts = 0;  // fields in conflict after this run, over all elements
 };
 
+// The conflicts kept beside each element, by element type, read from the store alone (no
+// server needed): what `idvault list` shows.
+[[nodiscard]] std::map<vault::ElementType, std::vector<vault::FieldConflict>> stored_conflicts(
+    vault::VaultStore& store);
+
 class ElementSync {
  public:
   ElementSync(cloud::CloudClient& client, const CloudLink& link, vault::VaultStore& store,

@@ -10,7 +10,9 @@
 #include "common/base64.h"
 #include "host/agent/audit_log.h"
 #include "host/agent/element_json.h"
+#include "host/agent/element_sync.h"
 #include "host/agent/known_service_keys.h"
+#include "host/agent/pending_join.h"
 #include "host/agent/rpc_errors.h"
 #include "host/agent/share_consent.h"
 #include "host/rpc/compact_json.h"
@@ -486,6 +488,7 @@ nlohmann::json HolderAgent::unlock(const SecretBytes& pin, bool allow_final_try)
 }
 
 void HolderAgent::lock_locked(LockReason reason) {
+  pending_join_.reset();  // its login too: a lock logs out of the token, whatever it was for
   if (!unlocked_) return;
   last_lock_ = LockRecord{reason, std::chrono::system_clock::now(), config_.idle_timeout};
   // The vault key goes first, while the token is still logged in: VK's session object is
@@ -519,6 +522,10 @@ nlohmann::json HolderAgent::adopt_vault_key() {
             {"mode", to_string(state.keys.mode)},
             {"slot_key_sha256", vault::key_fingerprint(state.keys.slot_public_key_spki_der)}};
   });
+}
+
+bool HolderAgent::vault_key_in_use() {
+  return with_vault([&](Unlocked& state) { return state.keys.vault_key != nullptr; });
 }
 
 void HolderAgent::with_cloud_keys(const std::function<void(const CloudKeys&)>& fn) {
@@ -566,7 +573,19 @@ nlohmann::json HolderAgent::get(vault::ElementType type) {
 nlohmann::json HolderAgent::list() {
   return with_vault([&](Unlocked& state) {
     nlohmann::json list = nlohmann::json::array();
-    for (const auto& summary : state.vault->list()) list.push_back(summary_to_json(summary));
+    const auto conflicts = stored_conflicts(store());
+    for (const auto& summary : state.vault->list()) {
+      nlohmann::json entry = summary_to_json(summary);
+      // A field two devices changed differently: both values, until 'idvault resolve'.
+      if (auto found = conflicts.find(summary.type); found != conflicts.end()) {
+        entry["conflicts"] = nlohmann::json::array();
+        for (const auto& conflict : found->second) {
+          entry["conflicts"].push_back(
+              {{"field", conflict.field}, {"local", conflict.local}, {"remote", conflict.remote}});
+        }
+      }
+      list.push_back(std::move(entry));
+    }
     return list;
   });
 }

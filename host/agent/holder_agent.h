@@ -19,8 +19,11 @@
 #include "pkcs11/login.h"
 #include "pkcs11/module.h"
 #include "vault/store/holder_vault.h"
+#include "vault/sync/element_merge.h"
 
 namespace idvault::agent {
+
+struct PendingJoin;
 
 struct AgentConfig {
   std::filesystem::path store_path;
@@ -103,6 +106,23 @@ class HolderAgent {
   // changes.
   [[nodiscard]] nlohmann::json add_element_errors(const nlohmann::json& signed_errors);
 
+  // The cloud (docs/CLOUD.md; holder_agent_cloud.cpp). cloud_init puts the unlocked vault
+  // in a new account on the server (adopting a vault key first if it has none), with two
+  // ways to unlock: this token and the recovery code. cloud_join, on a token and store
+  // with no vault, asks to join an account and returns the digits to compare;
+  // cloud_join_finish completes it once an enrolled device approved ({"status"}).
+  [[nodiscard]] nlohmann::json cloud_init(const std::string& server_url,
+                                          const SecretBytes& recovery_code,
+                                          const std::string& device_name);
+  [[nodiscard]] nlohmann::json cloud_join(const std::string& account_url, const SecretBytes& pin,
+                                          bool allow_final_try, const std::string& device_name);
+  [[nodiscard]] nlohmann::json cloud_join_finish();
+  [[nodiscard]] nlohmann::json devices();
+  [[nodiscard]] nlohmann::json approve_device(const std::string& request_id);
+  [[nodiscard]] nlohmann::json cloud_sync();
+  [[nodiscard]] nlohmann::json resolve(vault::ElementType type,
+                                       const std::optional<std::string>& field, vault::Take take);
+
   // Called about once a second: notices a removed or returned token and the idle
   // time-out. Never throws.
   void watch();
@@ -114,6 +134,8 @@ class HolderAgent {
   template <typename Fn>
   auto with_vault(Fn&& fn);
   void lock_locked(LockReason reason);  // mutex_ held
+  bool vault_key_in_use();              // unlocked and under VK (takes mutex_)
+  nlohmann::json finish_join_locked();  // cloud_join_finish's part under mutex_
   void become_unlocked(std::shared_ptr<p11::Token> token, p11::Login login,
                        HolderKeys keys);  // mutex_ held
   // mutex_ held, unlocked_ set: checks the stored envelope's signature
@@ -133,6 +155,7 @@ class HolderAgent {
   std::unique_ptr<vault::VaultStore> store_;
   std::shared_ptr<p11::Token> token_;
   std::unique_ptr<Unlocked> unlocked_;
+  std::unique_ptr<PendingJoin> pending_join_;  // a cloud join waiting for approval
   std::chrono::steady_clock::time_point last_use_;
   std::optional<LockRecord> last_lock_;  // why and when the vault last locked
   bool token_seen_ = false;

@@ -244,4 +244,32 @@ int run_sync(const Args& args) {
   return kExitOk;
 }
 
+int run_resolve(const Args& args) {
+  CommandLine command(
+      "idvault resolve TYPE --take local|remote [--field FIELD] [--json]",
+      "Settles the conflicts 'idvault list' shows on an element (one field with --field,\n"
+      "else all): local keeps this device's value, remote the other device's. Sent to the\n"
+      "account at once, so every device sees the same.");
+  command.argument("TYPE", true);
+  command.options.add_options()("take", po::value<std::string>(), "local or remote")(
+      "field", po::value<std::string>(), "only this field (as 'idvault list' names it)");
+  add_json_option(command);
+  auto vm = command.parse(args);
+  if (!vm) return kExitOk;
+  const auto take = optional_value<std::string>(*vm, "take");
+  if (!take || (*take != "local" && *take != "remote"))
+    throw UsageError("--take local or --take remote is required");
+  nlohmann::json params = {{"type", (*vm)["TYPE"].as<std::string>()}, {"take", *take}};
+  if (auto field = optional_value<std::string>(*vm, "field")) params["field"] = *field;
+  AgentClient agent(agent_socket_path());
+  nlohmann::json result = agent.call("resolve", params);
+  if (wants_json(*vm)) {
+    std::cout << result.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::cout << "settled " << result.value("settled", 0) << " conflict(s)"
+            << (result.value("pushed", 0) > 0 ? ", sent to the account" : "") << "\n";
+  return kExitOk;
+}
+
 }  // namespace idvault::cli

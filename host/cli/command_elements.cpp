@@ -262,6 +262,13 @@ int run_list(const Args& args) {
     std::cout << name << " " << utc_date_minutes(summary.value("updated_at", std::int64_t{0}))
               << "  " << describe_summary(summary) << "\n";
     print_errors(summary.value("errors", nlohmann::json::array()), std::cout, "    ");
+    for (const auto& conflict : summary.value("conflicts", nlohmann::json::array())) {
+      const std::string field = conflict.value("field", std::string());
+      std::cout << "    conflict: " << field << ": here " << conflict["local"].dump()
+                << ", other device " << conflict["remote"].dump() << " ('idvault resolve "
+                << summary.value("type", std::string()) << " --field " << field
+                << " --take local|remote')\n";
+    }
   }
   return kExitOk;
 }

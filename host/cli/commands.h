@@ -3,7 +3,7 @@
 //   command_elements.cpp    put, list, get, rm
 //   command_authorize.cpp   authorize
 //   command_records.cpp     shares, attestation, errors
-//   command_cloud.cpp       cloud, devices, sync
+//   command_cloud.cpp       cloud, devices, sync, resolve
 // Each parses its own arguments (args excludes the verb), talks to the agent, prints
 // for people (or JSON with --json where it reads), returns the exit status, and throws
 // CliError / AgentError for main() to turn into one line.
@@ -38,5 +38,6 @@ int run_errors(const Args& args);
 int run_cloud(const Args& args);
 int run_devices(const Args& args);
 int run_sync(const Args& args);
+int run_resolve(const Args& args);
 
 }  // namespace idvault::cli

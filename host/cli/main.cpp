@@ -39,6 +39,7 @@ const std::map<std::string, Command, std::less<>>& command_table() {
       {"cloud", {run_cloud, "put the vault in a cloud account, or join one from a new device"}},
       {"devices", {run_devices, "the account's devices and join requests; approve a new one"}},
       {"sync", {run_sync, "send this device's changes to the cloud and fetch the others'"}},
+      {"resolve", {run_resolve, "settle a conflict between two devices' edits of an element"}},
   };
   return table;
 }

@@ -32,7 +32,8 @@ nlohmann::json decrypted_data(const MasterKey& vk, const StoredElement& element)
 ElementState state_of(const MasterKey& vk, const StoredSide& side) {
   ElementState state;
   state.conflicts = side.conflicts;
-  if (side.element) state.element = element_fields(*side.element, decrypted_data(vk, *side.element));
+  if (side.element)
+    state.element = element_fields(*side.element, decrypted_data(vk, *side.element));
   return state;
 }
 
@@ -53,14 +54,15 @@ Bytes element_hash_of(const StoredElement& element) {
   Bytes hashes = element.data_hash;
   for (const char* slot : {"files", "front_side", "reverse_side", "selfie", "translation"}) {
     for (const StoredFile& file : element.files) {
-      if (file.slot == slot) hashes.insert(hashes.end(), file.file_hash.begin(), file.file_hash.end());
+      if (file.slot == slot)
+        hashes.insert(hashes.end(), file.file_hash.begin(), file.file_hash.end());
     }
   }
   std::array<unsigned char, 32> digest{};
   unsigned size = 0;
-  openssl::check(EVP_Digest(hashes.data(), hashes.size(), digest.data(), &size, openssl::sha256(),
-                            nullptr),
-                 "EVP_Digest");
+  openssl::check(
+      EVP_Digest(hashes.data(), hashes.size(), digest.data(), &size, openssl::sha256(), nullptr),
+      "EVP_Digest");
   return Bytes(digest.begin(), digest.end());
 }
 
@@ -109,7 +111,8 @@ StoredElement build(const MasterKey& vk, const ElementFields& fields, const Stor
     }
   }
   out.element_hash = element_hash_of(out);
-  if (local.element && local_state.element == fields) out.element_hash = local.element->element_hash;
+  if (local.element && local_state.element == fields)
+    out.element_hash = local.element->element_hash;
   if (remote.element && remote_state.element == fields && !(local_state.element == fields))
     out.element_hash = remote.element->element_hash;
   return out;
@@ -150,7 +153,8 @@ Reconciled resolve_element(const MasterKey& vk, const StoredSide& local, const S
 nlohmann::json conflicts_json(const std::vector<FieldConflict>& conflicts) {
   nlohmann::json list = nlohmann::json::array();
   for (const FieldConflict& conflict : conflicts) {
-    list.push_back({{"field", conflict.field}, {"local", conflict.local}, {"remote", conflict.remote}});
+    list.push_back(
+        {{"field", conflict.field}, {"local", conflict.local}, {"remote", conflict.remote}});
   }
   return list;
 }

@@ -55,6 +55,23 @@ nlohmann::json process_attestation_list(HolderAgent& agent, nlohmann::json& para
 nlohmann::json process_errors_add(HolderAgent& agent, nlohmann::json& params,
                                   const rpc::CallContext& context);
 
+// The cloud (handlers/cloud_handlers.cpp): cloud.init, cloud.join, cloud.join.finish,
+// devices, devices.approve, cloud.sync, resolve.
+nlohmann::json process_cloud_init(HolderAgent& agent, nlohmann::json& params,
+                                  const rpc::CallContext& context);
+nlohmann::json process_cloud_join(HolderAgent& agent, nlohmann::json& params,
+                                  const rpc::CallContext& context);
+nlohmann::json process_cloud_join_finish(HolderAgent& agent, nlohmann::json& params,
+                                         const rpc::CallContext& context);
+nlohmann::json process_devices(HolderAgent& agent, nlohmann::json& params,
+                               const rpc::CallContext& context);
+nlohmann::json process_devices_approve(HolderAgent& agent, nlohmann::json& params,
+                                       const rpc::CallContext& context);
+nlohmann::json process_cloud_sync(HolderAgent& agent, nlohmann::json& params,
+                                  const rpc::CallContext& context);
+nlohmann::json process_resolve(HolderAgent& agent, nlohmann::json& params,
+                               const rpc::CallContext& context);
+
 // Notifications (handlers/vault_handlers.cpp): events.subscribe.
 nlohmann::json process_events_subscribe(HolderAgent& agent, nlohmann::json& params,
                                         const rpc::CallContext& context);

@@ -1,0 +1,345 @@
+// The holder agent's side of the cloud (docs/CLOUD.md): putting the vault in an account,
+// joining one from a new device, approving devices, and syncing. The server is only
+// ever trusted with ciphertext and signed statements: every log it returns is verified
+// here, against the head this vault saw last, before any device or slot in it is used.
+#include <unistd.h>
+
+#include <climits>
+#include <ctime>
+
+#include "common/base64.h"
+#include "common/pem.h"
+#include "host/agent/audit_log.h"
+#include "host/agent/cloud_errors.h"
+#include "host/agent/cloud_link.h"
+#include "host/agent/element_sync.h"
+#include "host/agent/holder_agent.h"
+#include "host/agent/pending_join.h"
+#include "host/agent/rpc_errors.h"
+#include "host/cloud/client/cloud_client.h"
+#include "vault/account/join_code.h"
+#include "vault/account/recovery_code.h"
+#include "vault/account/request_signature.h"
+#include "vault/keys/token_keys.h"
+#include "vault/signed/share_receipt.h"
+
+namespace idvault::agent {
+
+using rpc::RpcCode;
+using rpc::RpcError;
+
+namespace {
+
+std::int64_t unix_now() {
+  return static_cast<std::int64_t>(std::time(nullptr));
+}
+
+std::string host_name() {
+  char name[HOST_NAME_MAX + 1] = {};
+  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "device";
+  return name;
+}
+
+std::string server_of(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+CloudLink require_link(vault::VaultStore& store) {
+  auto link = load_cloud_link(store);
+  if (!link) {
+    throw RpcError(RpcCode::bad_input,
+                   "this vault is in no cloud account: run 'idvault cloud init URL' or, on a new "
+                   "token, 'idvault cloud join ACCOUNT_URL'");
+  }
+  return *link;
+}
+
+// The whole log, verified from the genesis the account id names and against the head
+// this vault saw last; the link's head moves to its end.
+vault::AccountState verified_log(cloud::CloudClient& client, CloudLink& link) {
+  const std::vector<std::string> entries = client.log(link.url.account, 0);
+  vault::AccountState state = vault::AccountLog::verify(entries, link.url.account, &link.head);
+  link.head = state.head();
+  return state;
+}
+
+}  // namespace
+
+nlohmann::json HolderAgent::cloud_init(const std::string& server_url,
+                                       const SecretBytes& recovery_code,
+                                       const std::string& device_name) {
+  const std::string server = server_of(server_url);
+  // Both checked before anything changes: a code that does not read and a bad name.
+  const vault::RecoveryCode code =
+      translating_errors([&] { return vault::RecoveryCode::parse(recovery_code.reveal_text()); });
+  const std::string device_id = translating_errors(
+      [&] { return device_id_from_name(device_name.empty() ? host_name() : device_name); });
+  // Its own transaction: a cloud init that fails after it leaves a vault under VK with
+  // no account, which works as before and can try again.
+  if (!vault_key_in_use()) (void)adopt_vault_key();
+  nlohmann::json result;
+  with_cloud_keys([&](const CloudKeys& keys) {
+    if (auto link = load_cloud_link(keys.store)) {
+      throw RpcError(RpcCode::bad_input,
+                     "this vault is already in the cloud account " + account_url(link->url));
+    }
+    cloud_errors([&] {
+      const vault::RecoveryEnvelope envelope =
+          vault::seal_recovery_key_under_code(code, keys.identity_key);
+      const vault::Bytes recovery_key = spki_der_from_pem(envelope.public_key_pem, "recovery");
+      const std::string genesis = vault::AccountLog::genesis(
+          {device_id, keys.slot_public_key_spki_der, recovery_key}, keys.identity_key, unix_now());
+      // The account id is the genesis entry's hash, so even the request that creates the
+      // account is signed by this device for that account.
+      const std::string account = vault::AccountLog::entry_hash(genesis);
+      cloud::CloudClient client(server);
+      const vault::RequestSigner signer(keys.identity_key, account, device_id);
+      client.sign_as(&signer);
+      (void)client.create_account(genesis);
+      // The two ways to unlock, on the server before any document is.
+      client.put_slot(account, device_id, keys.vault_key.seal_to(keys.slot_public_key_spki_der));
+      client.put_slot(account, "recovery", keys.vault_key.seal_to(recovery_key));
+      const std::string envelope_text = vault::to_json(envelope).dump();
+      client.put_recovery_key(account, vault::Bytes(envelope_text.begin(), envelope_text.end()));
+      CloudLink link{{server, account}, device_id, {0, account}, 0};
+      save_cloud_link(keys.store, link);
+      ElementSync sync(client, link, keys.store, keys.vault_key);
+      const SyncCounts counts = sync.push();
+      log(LogLevel::info,
+          "cloud: vault put in account " + account_url(link.url) + " as device " + device_id);
+      result = {{"account_url", account_url(link.url)},
+                {"account", account},
+                {"device_id", device_id},
+                {"elements", counts.pushed}};
+    });
+  });
+  return result;
+}
+
+nlohmann::json HolderAgent::cloud_join(const std::string& account_url_text, const SecretBytes& pin,
+                                       bool allow_final_try, const std::string& device_name) {
+  std::lock_guard lock(mutex_);
+  return translating_errors([&] {
+    const AccountUrl url = parse_account_url(account_url_text);
+    const std::string device_id =
+        device_id_from_name(device_name.empty() ? host_name() : device_name);
+    if (vault_initialised(store())) {
+      throw RpcError(RpcCode::already_initialised,
+                     "this agent already has a vault at " + config_.store_path.string() +
+                         ": a device joins with a token and store that hold none");
+    }
+    pending_join_.reset();
+    auto token = resolve_token();
+    auto login = p11::Login::open(token, pin, {allow_final_try});
+    const JoiningDevice keys = prepare_join(token, store(), config_.force_asymmetric);
+    return cloud_errors([&] {
+      cloud::CloudClient client(url.server);
+      const std::string nonce = vault::new_join_nonce();
+      const auto request = client.request_join(url.account, device_id, keys.identity_key_spki_der,
+                                               keys.slot_public_key_spki_der, nonce);
+      pending_join_ = std::make_unique<PendingJoin>(
+          PendingJoin{token, std::move(login), url, device_id, request.id});
+      const std::string code = vault::join_code(url.account, keys.identity_key_spki_der,
+                                                keys.slot_public_key_spki_der, nonce);
+      log(LogLevel::info, "cloud: asked to join " + account_url(url) + " as device " + device_id);
+      return nlohmann::json{{"device_id", device_id},
+                            {"request_id", request.id},
+                            {"code", code},
+                            {"expires", request.expires}};
+    });
+  });
+}
+
+nlohmann::json HolderAgent::cloud_join_finish() {
+  nlohmann::json result = finish_join_locked();
+  if (result.value("status", std::string()) != "joined" || !result.contains("device_id"))
+    return result;
+  // What the account holds comes down now, as any sync would bring it.
+  const nlohmann::json synced = cloud_sync();
+  result["elements"] = synced.value("pulled", 0);
+  emit("cloud.joined", {{"account_url", result["account_url"]}, {"elements", result["elements"]}});
+  return result;
+}
+
+nlohmann::json HolderAgent::finish_join_locked() {
+  std::lock_guard lock(mutex_);
+  return translating_errors([&] {
+    if (!pending_join_) {
+      if (unlocked_ && load_cloud_link(store())) return nlohmann::json{{"status", "joined"}};
+      throw RpcError(RpcCode::bad_input,
+                     "no join in progress: run 'idvault cloud join ACCOUNT_URL'");
+    }
+    PendingJoin& join = *pending_join_;
+    return cloud_errors([&] {
+      cloud::CloudClient client(join.url.server);
+      const auto status = client.join_status(join.url.account, join.request_id);
+      if (!status) {
+        pending_join_.reset();
+        throw RpcError(RpcCode::bad_input,
+                       "the join request expired or was declined: run 'idvault cloud join' again");
+      }
+      if (*status != "approved") return nlohmann::json{{"status", *status}};
+      const auto identity_uri = store().setting("identity_key_uri");
+      if (!identity_uri)
+        throw RpcError(RpcCode::bad_input, "the joining device's keys are gone from the store");
+      const vault::TokenSigningKey identity = vault::TokenSigningKey::from_uri(
+          join.token, std::string(identity_uri->begin(), identity_uri->end()));
+      const vault::RequestSigner signer(identity, join.url.account, join.device_id);
+      client.sign_as(&signer);
+      CloudLink link{join.url, join.device_id, {}, 0};
+      const vault::AccountState state =
+          vault::AccountLog::verify(client.log(link.url.account, 0), link.url.account, nullptr);
+      const vault::AccountDevice* me =
+          state.device_with_identity_key(identity.public_key_spki_der());
+      if (me == nullptr || me->id != join.device_id) {
+        throw RpcError(RpcCode::bad_input, "the account log does not enrol this device as " +
+                                               join.device_id + " (yet)");
+      }
+      link.head = state.head();
+      const auto sealed = client.slot(link.url.account, join.device_id);
+      if (!sealed) return nlohmann::json{{"status", "pending"}};  // the slot comes after the entry
+      HolderKeys keys = complete_join(join.token, store(), *sealed);
+      save_cloud_link(store(), link);
+      std::shared_ptr<p11::Token> token = join.token;
+      p11::Login login = std::move(join.login);
+      pending_join_.reset();
+      become_unlocked(token, std::move(login), std::move(keys));
+      log(LogLevel::info,
+          "cloud: joined " + account_url(link.url) + " as device " + link.device_id);
+      return nlohmann::json{{"status", "joined"},
+                            {"account_url", account_url(link.url)},
+                            {"device_id", link.device_id}};
+    });
+  });
+}
+
+nlohmann::json HolderAgent::devices() {
+  nlohmann::json result;
+  with_cloud_keys([&](const CloudKeys& keys) {
+    cloud_errors([&] {
+      CloudLink link = require_link(keys.store);
+      cloud::CloudClient client(link.url.server);
+      const vault::RequestSigner signer(keys.identity_key, link.url.account, link.device_id);
+      client.sign_as(&signer);
+      const vault::AccountState state = verified_log(client, link);
+      save_cloud_link(keys.store, link);
+      nlohmann::json devices = nlohmann::json::array();
+      for (const auto* list : {&state.devices, &state.revoked}) {
+        for (const auto& [id, device] : *list) {
+          devices.push_back({{"id", id},
+                             {"this_device", id == link.device_id},
+                             {"revoked", device.revoked_at.has_value()},
+                             {"approved_by", device.approved_by},
+                             {"identity_key_sha256", vault::key_fingerprint(device.identity_key)}});
+        }
+      }
+      nlohmann::json requests = nlohmann::json::array();
+      for (const auto& request : client.join_requests(link.url.account)) {
+        // The digits are computed here from what the request holds, never taken from the
+        // server: a request someone planted shows other digits than the new device.
+        requests.push_back({{"id", request.id},
+                            {"device_id", request.device_id},
+                            {"code", vault::join_code(link.url.account, request.identity_key,
+                                                      request.slot_key, request.nonce)},
+                            {"expires", request.expires}});
+      }
+      result = {
+          {"account_url", account_url(link.url)}, {"devices", devices}, {"requests", requests}};
+    });
+  });
+  return result;
+}
+
+nlohmann::json HolderAgent::approve_device(const std::string& request_id) {
+  nlohmann::json result;
+  with_cloud_keys([&](const CloudKeys& keys) {
+    cloud_errors([&] {
+      CloudLink link = require_link(keys.store);
+      cloud::CloudClient client(link.url.server);
+      const vault::RequestSigner signer(keys.identity_key, link.url.account, link.device_id);
+      client.sign_as(&signer);
+      vault::AccountState state = verified_log(client, link);
+      std::optional<cloud::CloudClient::JoinRequest> found;
+      for (auto& request : client.join_requests(link.url.account)) {
+        if (request.id == request_id) found = std::move(request);
+      }
+      if (!found) {
+        throw RpcError(RpcCode::not_found, "no pending join request " + request_id +
+                                               " (expired, declined, or never made)");
+      }
+      // Throws AccountLogError for a device id already taken or a key that is not one.
+      const std::string entry = vault::AccountLog::append(
+          state, vault::DeviceAdd{found->device_id, found->identity_key, found->slot_key},
+          keys.identity_key, unix_now());
+      if (!client.append_log(link.url.account, entry).appended) {
+        throw RpcError(
+            RpcCode::busy,
+            "the account log changed meanwhile: run 'idvault devices' and approve again");
+      }
+      link.head = state.head();
+      save_cloud_link(keys.store, link);
+      client.put_slot(link.url.account, found->device_id, keys.vault_key.seal_to(found->slot_key));
+      log(LogLevel::info, "cloud: approved device " + found->device_id);
+      result = {{"device_id", found->device_id}, {"request_id", request_id}};
+    });
+  });
+  return result;
+}
+
+nlohmann::json HolderAgent::cloud_sync() {
+  nlohmann::json result;
+  with_cloud_keys([&](const CloudKeys& keys) {
+    cloud_errors([&] {
+      CloudLink link = require_link(keys.store);
+      cloud::CloudClient client(link.url.server);
+      const vault::RequestSigner signer(keys.identity_key, link.url.account, link.device_id);
+      client.sign_as(&signer);
+      const vault::AccountState state = verified_log(client, link);
+      if (!state.devices.contains(link.device_id)) {
+        throw RpcError(RpcCode::bad_input,
+                       "this device (" + link.device_id + ") is no longer enrolled in the account");
+      }
+      ElementSync sync(client, link, keys.store, keys.vault_key);
+      SyncCounts pulled = sync.pull(link.changes_seen);
+      save_cloud_link(keys.store, link);
+      const SyncCounts pushed = sync.push();  // what changed here, merges included
+      result = {
+          {"pushed", pushed.pushed}, {"pulled", pulled.pulled}, {"conflicts", pushed.conflicts}};
+    });
+  });
+  if (result.value("pulled", 0) > 0) emit("cloud.synced", result);
+  return result;
+}
+
+nlohmann::json HolderAgent::resolve(vault::ElementType type,
+                                    const std::optional<std::string>& field, vault::Take take) {
+  nlohmann::json result;
+  with_cloud_keys([&](const CloudKeys& keys) {
+    cloud_errors([&] {
+      CloudLink link = require_link(keys.store);
+      cloud::CloudClient client(link.url.server);
+      const vault::RequestSigner signer(keys.identity_key, link.url.account, link.device_id);
+      client.sign_as(&signer);
+      ElementSync sync(client, link, keys.store, keys.vault_key);
+      const std::size_t settled = sync.resolve(type, field, take);
+      if (settled == 0) {
+        throw RpcError(RpcCode::not_found, std::string("no conflict on ") +
+                                               std::string(vault::to_string(type)) +
+                                               (field ? " field " + *field : std::string()));
+      }
+      // Settled here is settled everywhere: pushed at once when the server is there.
+      std::size_t pushed = 0;
+      try {
+        pushed = sync.push().pushed;
+      } catch (const cloud::CloudError& error) {
+        log(LogLevel::warning,
+            std::string("cloud: resolve kept here, not yet sent: ") + error.what());
+      }
+      result = {{"settled", settled}, {"pushed", pushed}};
+    });
+  });
+  return result;
+}
+
+}  // namespace idvault::agent

@@ -1,0 +1,152 @@
+#!/bin/sh
+# Two devices and an idvault-cloud server on loopback, through the real binaries on two
+# SoftHSM2 tokens (issue 17): a vault put in an account (recovery code to a file), a new
+# device joining with the digits both show, documents and scans appearing on the other
+# device in both directions, two offline edits of one element merged field by field
+# with the clashing field kept as a conflict until resolved, and the server's files
+# holding none of the plaintext.
+# Called as: SCRIPT IDVAULT AGENT IDVAULT_CLOUD
+. "$(dirname "$0")/cli_test_lib.sh"
+CLOUD_BIN=$3
+CLOUD_PID=
+LAPTOP_PID=
+
+stop_all() {
+  [ -z "$LAPTOP_PID" ] || { kill "$LAPTOP_PID" 2>/dev/null || true; wait "$LAPTOP_PID" 2>/dev/null || true; }
+  [ -z "$CLOUD_PID" ] || { kill "$CLOUD_PID" 2>/dev/null || true; wait "$CLOUD_PID" 2>/dev/null || true; }
+}
+trap 'status=$?; stop_all; (exit "$status"); cleanup' EXIT
+
+# The server, on a port of its own choosing.
+mkdir -p "$WORK/cloud"
+"$CLOUD_BIN" --data "$WORK/cloud/data" --listen 127.0.0.1:0 >"$WORK/cloud.out" 2>"$WORK/cloud.err" &
+CLOUD_PID=$!
+i=0
+while ! grep -q 'listening on' "$WORK/cloud.out"; do
+  i=$((i + 1))
+  [ "$i" -lt 100 ] || fail "idvault-cloud did not start: $(cat "$WORK/cloud.err")"
+  sleep 0.1
+done
+URL=$(sed -n 's/^idvault-cloud: listening on //p' "$WORK/cloud.out")
+
+# Device 1 (desk): a vault with documents, then put in the account.
+start_agent
+expect_ok "$IDVAULT" init --pin-file "$WORK/pin"
+make_scan "$WORK/in/front.jpg" 40000
+make_scan "$WORK/in/selfie.jpg" 25000
+expect_ok "$IDVAULT" put personal_details --field first_name=Ada --field last_name=Lovelace \
+  --field birth_date=10.12.1815 --field gender=female --field country_code=GB --field residence_country_code=GB
+expect_ok "$IDVAULT" put passport --field document_no=PX-SECRET-42 --field expiry_date=1.1.2030 \
+  --front-side "$WORK/in/front.jpg" --selfie "$WORK/in/selfie.jpg"
+expect_ok "$IDVAULT" put phone_number --value +441234567890
+
+expect_fail 2 'no terminal to show the recovery code on' "$IDVAULT" cloud init "$URL" </dev/null
+expect_ok "$IDVAULT" cloud init "$URL" --recovery-code-file "$WORK/code" --device-name desk --json
+ACCOUNT_URL=$("$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["elements"] == 3, r; print(r["account_url"])' "$WORK/stdout") ||
+  fail "cloud init printed: $(cat "$WORK/stdout")"
+[ "$(stat -c %a "$WORK/code")" = 600 ] || fail "the recovery code file is not 0600"
+grep -Eq '^([0-9A-Z]{5}-){7}[0-9A-Z]{5}$' "$WORK/code" || fail "the recovery code file holds: $(cat "$WORK/code")"
+expect_fail 2 'exists' "$IDVAULT" cloud init "$URL" --recovery-code-file "$WORK/code"
+expect_fail 1 'already in the cloud account' "$IDVAULT" cloud init "$URL" --recovery-code-file "$WORK/code2"
+
+# Device 2 (laptop): its own token and store, no vault; asks to join and waits.
+softhsm2-util --init-token --free --label laptop --pin "$PIN" --so-pin 5678 >/dev/null
+LAPTOP_SOCK="$WORK/run/laptop.sock"
+"$AGENT" --socket "$LAPTOP_SOCK" --store "$WORK/laptop/vault.db" --module "$MODULE" \
+  --token pkcs11:token=laptop --confirm-program "$WORK/consent-yes" >>"$WORK/laptop.out" 2>>"$WORK/laptop.err" &
+LAPTOP_PID=$!
+laptop() { IDVAULT_SOCK="$LAPTOP_SOCK" "$IDVAULT" "$@"; }
+i=0
+while ! laptop status >/dev/null 2>&1; do
+  i=$((i + 1))
+  [ "$i" -lt 200 ] || fail "the laptop's agent did not answer"
+  sleep 0.1
+done
+IDVAULT_SOCK="$LAPTOP_SOCK" "$IDVAULT" cloud join "$ACCOUNT_URL" --pin-file "$WORK/pin" --device-name laptop \
+  >"$WORK/join.out" 2>"$WORK/join.err" &
+JOIN_PID=$!
+i=0
+while ! grep -q 'this device shows' "$WORK/join.out"; do
+  i=$((i + 1))
+  [ "$i" -lt 100 ] || fail "cloud join did not ask: $(cat "$WORK/join.err")"
+  kill -0 "$JOIN_PID" 2>/dev/null || fail "cloud join ended: $(cat "$WORK/join.err")"
+  sleep 0.1
+done
+CODE=$(sed -n 's/^this device shows: //p' "$WORK/join.out")
+
+# The desk lists the request with the same digits, computed on its own, and approves it.
+expect_ok "$IDVAULT" devices --json
+REQUEST=$("$PY" -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+reqs = [q for q in r["requests"] if q["device_id"] == "laptop"]
+assert len(reqs) == 1 and reqs[0]["code"] == sys.argv[2], (r, sys.argv[2])
+print(reqs[0]["id"])' "$WORK/stdout" "$CODE") || fail "devices did not list the laptop with $CODE: $(cat "$WORK/stdout")"
+expect_fail 1 'no pending join request' "$IDVAULT" devices approve 0123456789abcdef0123456789abcdef
+expect_ok "$IDVAULT" devices approve "$REQUEST"
+wait "$JOIN_PID" || fail "cloud join failed: $(cat "$WORK/join.err")"
+grep -q 'joined: 3 elements' "$WORK/join.out" || fail "cloud join said: $(cat "$WORK/join.out")"
+
+# What the desk stored is on the laptop, byte for byte.
+IDVAULT_SOCK="$LAPTOP_SOCK" expect_ok "$IDVAULT" get passport --files-dir "$WORK/out"
+cmp -s "$WORK/in/front.jpg" "$WORK/out/front_side.jpg" || fail "the front side differs on the laptop"
+cmp -s "$WORK/in/selfie.jpg" "$WORK/out/selfie.jpg" || fail "the selfie differs on the laptop"
+grep -q 'PX-SECRET-42' "$WORK/stdout" || fail "the passport's data on the laptop: $(cat "$WORK/stdout")"
+IDVAULT_SOCK="$LAPTOP_SOCK" expect_ok "$IDVAULT" get phone_number
+grep -q '441234567890' "$WORK/stdout" || fail "the phone number on the laptop: $(cat "$WORK/stdout")"
+expect_ok "$IDVAULT" devices --json
+"$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); assert sorted(d["id"] for d in r["devices"]) == ["desk","laptop"] and r["requests"] == [], r' \
+  "$WORK/stdout" || fail "devices after approval: $(cat "$WORK/stdout")"
+
+# The other direction: a put on the laptop reaches the desk, with its scan.
+make_scan "$WORK/in/bill.jpg" 30000
+IDVAULT_SOCK="$LAPTOP_SOCK" expect_ok "$IDVAULT" put utility_bill --file "$WORK/in/bill.jpg"
+IDVAULT_SOCK="$LAPTOP_SOCK" expect_ok "$IDVAULT" sync
+expect_ok "$IDVAULT" sync
+grep -q 'received 1' "$WORK/stdout" || fail "the desk's sync said: $(cat "$WORK/stdout")"
+mkdir -p "$WORK/out2"
+expect_ok "$IDVAULT" get utility_bill --files-dir "$WORK/out2"
+cmp -s "$WORK/in/bill.jpg" "$WORK/out2/files-0.jpg" || fail "the bill differs on the desk"
+
+# Both edit personal_details offline: first_name clashes, last_name only on the laptop,
+# gender only on the desk. After both sync, each keeps what only it changed, and the
+# clash is a conflict on the device that merged it.
+expect_ok "$IDVAULT" put personal_details --field first_name=Adele --field last_name=Lovelace \
+  --field birth_date=10.12.1815 --field gender=male --field country_code=GB --field residence_country_code=GB
+IDVAULT_SOCK="$LAPTOP_SOCK" expect_ok "$IDVAULT" put personal_details --field first_name=Augusta \
+  --field last_name=King --field birth_date=10.12.1815 --field gender=female --field country_code=GB \
+  --field residence_country_code=GB
+expect_ok "$IDVAULT" sync
+IDVAULT_SOCK="$LAPTOP_SOCK" expect_ok "$IDVAULT" sync
+grep -q 'conflicts 1' "$WORK/stdout" || fail "the laptop's merge said: $(cat "$WORK/stdout")"
+IDVAULT_SOCK="$LAPTOP_SOCK" expect_ok "$IDVAULT" list
+grep -q 'conflict: data.first_name: here "Augusta", other device "Adele"' "$WORK/stdout" ||
+  fail "list on the laptop does not show the conflict: $(cat "$WORK/stdout")"
+IDVAULT_SOCK="$LAPTOP_SOCK" expect_ok "$IDVAULT" get personal_details --json
+"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))["data"]; assert (d["first_name"], d["last_name"], d["gender"]) == ("Augusta","King","male"), d' \
+  "$WORK/stdout" || fail "the merge on the laptop: $(cat "$WORK/stdout")"
+expect_fail 2 'take local or --take remote' "$IDVAULT" resolve personal_details
+IDVAULT_SOCK="$LAPTOP_SOCK" expect_ok "$IDVAULT" resolve personal_details --take remote
+expect_ok "$IDVAULT" sync
+expect_ok "$IDVAULT" get personal_details --json
+"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))["data"]; assert (d["first_name"], d["last_name"], d["gender"]) == ("Adele","King","male"), d' \
+  "$WORK/stdout" || fail "the desk after the laptop resolved: $(cat "$WORK/stdout")"
+expect_ok "$IDVAULT" list
+if grep -q conflict "$WORK/stdout"; then fail "a settled conflict still shows on the desk: $(cat "$WORK/stdout")"; fi
+
+# The server holds ciphertext only: no value, no scan, no recovery code.
+for needle in PX-SECRET-42 Lovelace Augusta 441234567890 "$(cat "$WORK/code")"; do
+  if grep -rqaF -- "$needle" "$WORK/cloud/data"; then fail "the server's files hold '$needle'"; fi
+done
+"$PY" - "$WORK/cloud/data" "$WORK/in/front.jpg" "$WORK/in/bill.jpg" <<'PYEOF' || fail "the server's files hold a scan"
+import os, sys
+root, scans = sys.argv[1], sys.argv[2:]
+needles = [open(s, "rb").read()[1000:1064] for s in scans]
+for folder, _, files in os.walk(root):
+    for name in files:
+        data = open(os.path.join(folder, name), "rb").read()
+        for n in needles:
+            if n in data:
+                sys.exit(1)
+PYEOF
+echo "cli cloud two devices: ok"
