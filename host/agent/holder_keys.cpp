@@ -365,6 +365,29 @@ std::size_t adopt_vault_key(const std::shared_ptr<p11::Token>& token, vault::Vau
   }
 }
 
+std::unique_ptr<vault::VaultKey> generate_vault_key(const std::shared_ptr<p11::Token>& token,
+                                                    KeyMode mode) {
+  if (mode == KeyMode::token_aes)
+    return std::make_unique<vault::TokenVaultKey>(vault::TokenVaultKey::generate(token));
+  return std::make_unique<vault::MemoryVaultKey>(vault::MemoryVaultKey::generate());
+}
+
+std::size_t rotate_vault_key(const std::shared_ptr<p11::Token>& token, vault::VaultStore& store,
+                             HolderKeys& keys, vault::ByteView sealed_own_slot,
+                             std::vector<std::pair<std::string, vault::Bytes>> settings) {
+  if (keys.vault_key == nullptr) throw std::runtime_error("this vault has no vault key to rotate");
+  p11::Object slot_key =
+      p11::find_object(token, p11::Uri::parse(setting_text(store, kSlotKeyUri)), CKO_PRIVATE_KEY);
+  // The VK used from here on is the one the slot opens to, as every unlock will open it.
+  std::unique_ptr<vault::VaultKey> vault_key =
+      open_vault_key_slot(keys.mode, slot_key, sealed_own_slot);
+  settings.emplace_back(kVaultKeySlot, vault::Bytes(sealed_own_slot.begin(), sealed_own_slot.end()));
+  const std::size_t moved =
+      vault::rewrap_secrets(store, *keys.vault_key, *vault_key, std::move(settings), {});
+  hold_vault_key(keys, std::move(vault_key), facts_of(slot_key));
+  return moved;
+}
+
 JoiningDevice prepare_join(const std::shared_ptr<p11::Token>& token, vault::VaultStore& store,
                            bool force_asymmetric) {
   if (vault_initialised(store))

@@ -101,6 +101,22 @@ void destroy_keys_with_ids(const std::shared_ptr<p11::Token>& token,
 std::size_t adopt_vault_key(const std::shared_ptr<p11::Token>& token, vault::VaultStore& store,
                             HolderKeys& keys);
 
+// A key rotation (a device revoked: design.md, "The cloud"). A new VK, made on the token
+// (token_aes) or in memory (asymmetric), for sealing to every remaining slot before the
+// vault moves to it.
+[[nodiscard]] std::unique_ptr<vault::VaultKey> generate_vault_key(
+    const std::shared_ptr<p11::Token>& token, KeyMode mode);
+
+// Moves the cloud-keyed vault of keys to the VK sealed in sealed_own_slot (sealed to this
+// device's slot key, by this device or the one that rotated): opens it with the slot
+// key, re-wraps every value secret from the current VK, and writes the new slot with
+// settings, in one transaction. keys then holds the new VK. Returns how many secrets
+// moved. Throws vault::SlotError when the slot does not open, std::runtime_error for a
+// vault that is not cloud-keyed; nothing changed then.
+std::size_t rotate_vault_key(const std::shared_ptr<p11::Token>& token, vault::VaultStore& store,
+                             HolderKeys& keys, vault::ByteView sealed_own_slot,
+                             std::vector<std::pair<std::string, vault::Bytes>> settings);
+
 // A device joining an account, in two steps. First, on a logged-in token whose store holds
 // no vault: makes the device's identity key and slot key (or picks a read-only card's) and
 // records them in the store, which stays uninitialised until the join completes. Called
