@@ -42,6 +42,7 @@ constexpr AgentMethod kAgentMethods[] = {
     {"cloud.join.finish", process_cloud_join_finish},
     {"devices", process_devices},
     {"devices.approve", process_devices_approve},
+    {"devices.revoke", process_devices_revoke},
     {"cloud.sync", process_cloud_sync},
     {"resolve", process_resolve},
     {"events.subscribe", process_events_subscribe},

@@ -55,6 +55,7 @@ std::optional<CloudLink> load_cloud_link(vault::VaultStore& store) {
     link.head.seq = json.at("head_seq").get<std::uint64_t>();
     link.head.hash = json.at("head_hash").get<std::string>();
     link.changes_seen = json.at("changes_seen").get<std::int64_t>();
+    link.vk_generation = json.value("vk_generation", std::uint64_t{1});
     return link;
   } catch (const nlohmann::json::exception& error) {
     throw vault::FormatError(

@@ -30,7 +30,8 @@ struct CloudLink {
   AccountUrl url;
   std::string device_id;
   vault::KnownHead head;
-  std::int64_t changes_seen = 0;  // the change counter pulled up to
+  std::int64_t changes_seen = 0;    // the change counter pulled up to
+  std::uint64_t vk_generation = 1;  // the VK generation this vault is under
 };
 
 [[nodiscard]] std::optional<CloudLink> load_cloud_link(vault::VaultStore& store);

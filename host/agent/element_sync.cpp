@@ -104,7 +104,28 @@ bool ElementSync::changed_here(const std::string& item_id,
          state->second.conflicts != parent.conflicts;
 }
 
-SyncCounts ElementSync::push() {
+std::pair<std::string, vault::Bytes> rewrapped_sync_states(vault::VaultStore& store,
+                                                           const vault::MasterKey& from,
+                                                           const vault::MasterKey& to) {
+  nlohmann::json json = nlohmann::json::object();
+  if (auto value = store.setting(kStatesSetting))
+    json = nlohmann::json::parse(value->begin(), value->end());
+  for (auto& [id, state] : json.items()) {
+    nlohmann::json& parent = state.at("parent");
+    if (parent.is_null()) continue;
+    ParsedItem parsed = parse_item(parent, false);
+    vault::StoredElement& element = parsed.item.element;
+    if (!element.wrapped_data_secret.empty())
+      element.wrapped_data_secret = to.wrap(from.unwrap(element.wrapped_data_secret));
+    for (vault::StoredFile& file : element.files)
+      file.wrapped_secret = to.wrap(from.unwrap(file.wrapped_secret));
+    parent = item_plaintext(parsed.item, parsed.conflicts);
+  }
+  const std::string text = json.dump();
+  return {kStatesSetting, vault::Bytes(text.begin(), text.end())};
+}
+
+SyncCounts ElementSync::push(bool everything) {
   SyncCounts counts;
   std::set<vault::ElementType> types;
   for (const vault::StoredElement& element : store_.elements(false)) types.insert(element.type);
@@ -113,16 +134,16 @@ SyncCounts ElementSync::push() {
     if (parsed.kind == vault::ItemKind::element) types.insert(parsed.element);
   }
   for (vault::ElementType type : types) {
-    if (push_element(type, kStaleRetries)) ++counts.pushed;
+    if (push_element(type, kStaleRetries, everything)) ++counts.pushed;
   }
   for (const auto& [id, state] : states_) counts.conflicts += state.conflicts.size();
   return counts;
 }
 
-bool ElementSync::push_element(vault::ElementType type, int retries) {
+bool ElementSync::push_element(vault::ElementType type, int retries, bool even_unchanged) {
   const std::string id = vault::element_item_id(type);
   std::optional<vault::StoredElement> local = store_.element(type, true);
-  if (!changed_here(id, local)) return false;
+  if (!changed_here(id, local) && !(even_unchanged && local)) return false;
   const auto known = states_.find(id);
   const bool has_state = known != states_.end();
   ItemState state = has_state ? known->second : ItemState{};
@@ -154,7 +175,7 @@ bool ElementSync::push_element(vault::ElementType type, int retries) {
     }
     SyncCounts ignored;
     pull_item(id, ignored);
-    return push_element(type, retries - 1);
+    return push_element(type, retries - 1, even_unchanged);
   }
   state.revision = written.revision;
   state.parent = plaintext;

@@ -40,13 +40,20 @@ struct SyncCounts {
 [[nodiscard]] std::map<vault::ElementType, std::vector<vault::FieldConflict>> stored_conflicts(
     vault::VaultStore& store);
 
+// The store's sync states with every parent's wrapped secrets moved from one VK to
+// another (a key rotation), as a setting to write in the rotation's transaction; the
+// parents' ciphertexts stay as they are.
+[[nodiscard]] std::pair<std::string, vault::Bytes> rewrapped_sync_states(
+    vault::VaultStore& store, const vault::MasterKey& from, const vault::MasterKey& to);
+
 class ElementSync {
  public:
   ElementSync(cloud::CloudClient& client, const CloudLink& link, vault::VaultStore& store,
               const vault::MasterKey& vault_key);
 
-  // Sends every element changed here since its parent, and every deletion.
-  SyncCounts push();
+  // Sends every element changed here since its parent, and every deletion; with
+  // everything, every element (sealed again: after a key rotation).
+  SyncCounts push(bool everything = false);
   // Reads the account's changes after link.changes_seen and applies them; returns the
   // counter reached (to store in the link).
   SyncCounts pull(std::int64_t& changes_seen);
@@ -72,7 +79,7 @@ class ElementSync {
 
   void load_states();
   void save_states();
-  bool push_element(vault::ElementType type, int retries);
+  bool push_element(vault::ElementType type, int retries, bool even_unchanged);
   // Reads one item from the server and brings this device in step with it.
   void pull_item(const std::string& item_id, SyncCounts& counts);
   void store_remote_files(vault::StoredElement& element, const std::vector<std::string>& sha256);

@@ -524,6 +524,21 @@ nlohmann::json HolderAgent::adopt_vault_key() {
   });
 }
 
+void HolderAgent::with_unlocked_keys(
+    const std::function<void(HolderKeys&, const std::shared_ptr<p11::Token>&, vault::VaultStore&)>&
+        fn) {
+  with_vault([&](Unlocked& state) {
+    try {
+      fn(state.keys, state.token, store());
+    } catch (...) {
+      load_recovery_sealer();  // the keys may have moved before the failure
+      throw;
+    }
+    load_recovery_sealer();
+    return 0;
+  });
+}
+
 bool HolderAgent::vault_key_in_use() {
   return with_vault([&](Unlocked& state) { return state.keys.vault_key != nullptr; });
 }

@@ -119,6 +119,11 @@ class HolderAgent {
   [[nodiscard]] nlohmann::json cloud_join_finish();
   [[nodiscard]] nlohmann::json devices();
   [[nodiscard]] nlohmann::json approve_device(const std::string& request_id);
+  // Revokes another device of the account: a device-revoke and a key-rotate entry, a new
+  // VK sealed to every remaining slot, this vault moved to it and every element item
+  // sealed again under it (no file re-encrypted). The other devices follow the rotation
+  // at their next sync; the revoked one is refused by the server from then on.
+  [[nodiscard]] nlohmann::json revoke_device(const std::string& device_id);
   [[nodiscard]] nlohmann::json cloud_sync();
   [[nodiscard]] nlohmann::json resolve(vault::ElementType type,
                                        const std::optional<std::string>& field, vault::Take take);
@@ -135,6 +140,10 @@ class HolderAgent {
   auto with_vault(Fn&& fn);
   void lock_locked(LockReason reason);  // mutex_ held
   bool vault_key_in_use();              // unlocked and under VK (takes mutex_)
+  // Runs fn with the unlocked vault's keys, its token and store under mutex_, then
+  // rebuilds the vault on whatever key keys then hold (a key rotation changes it).
+  void with_unlocked_keys(const std::function<void(HolderKeys&, const std::shared_ptr<p11::Token>&,
+                                                   vault::VaultStore&)>& fn);
   nlohmann::json finish_join_locked();  // cloud_join_finish's part under mutex_
   void become_unlocked(std::shared_ptr<p11::Token> token, p11::Login login,
                        HolderKeys keys);  // mutex_ held

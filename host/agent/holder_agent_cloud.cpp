@@ -64,6 +64,34 @@ vault::AccountState verified_log(cloud::CloudClient& client, CloudLink& link) {
   return state;
 }
 
+// Another device rotated the account's VK (it revoked a device): this device's slot now
+// holds the new one. The vault moves to it, with the sync states' parents, in one
+// transaction. False when the slot is not sealed again yet (the rotating device is
+// still at it): the next sync tries again.
+bool follow_rotation(HolderKeys& keys, const std::shared_ptr<p11::Token>& token,
+                     vault::VaultStore& store, cloud::CloudClient& client, CloudLink& link,
+                     const vault::AccountState& state) {
+  if (state.vk_generation <= link.vk_generation) return true;
+  const auto sealed = client.slot(link.url.account, link.device_id);
+  if (!sealed) return false;
+  const vault::MasterKey& old_key = *keys.vault_key;
+  CloudLink moved = link;
+  moved.vk_generation = state.vk_generation;
+  try {
+    (void)rotate_vault_key(token, store, keys, *sealed, [&](const vault::MasterKey& to) {
+      return std::vector<std::pair<std::string, vault::Bytes>>{
+          rewrapped_sync_states(store, old_key, to), cloud_link_setting(moved)};
+    });
+  } catch (const VaultKeyUnchanged&) {
+    log(LogLevel::info,
+        "cloud: the account's vault key is being rotated; not yet sealed to this device");
+    return false;
+  }
+  link = moved;
+  log(LogLevel::info, "cloud: moved to vault key generation " + std::to_string(link.vk_generation));
+  return true;
+}
+
 }  // namespace
 
 nlohmann::json HolderAgent::cloud_init(const std::string& server_url,
@@ -289,26 +317,111 @@ nlohmann::json HolderAgent::approve_device(const std::string& request_id) {
 
 nlohmann::json HolderAgent::cloud_sync() {
   nlohmann::json result;
-  with_cloud_keys([&](const CloudKeys& keys) {
+  with_unlocked_keys([&](HolderKeys& keys, const std::shared_ptr<p11::Token>& token,
+                         vault::VaultStore& store) {
+    if (keys.vault_key == nullptr) {
+      throw RpcError(RpcCode::bad_input,
+                     "this vault has no vault key yet: run 'idvault cloud init' first");
+    }
     cloud_errors([&] {
-      CloudLink link = require_link(keys.store);
+      CloudLink link = require_link(store);
       cloud::CloudClient client(link.url.server);
-      const vault::RequestSigner signer(keys.identity_key, link.url.account, link.device_id);
+      const vault::RequestSigner signer(*keys.identity_key, link.url.account, link.device_id);
       client.sign_as(&signer);
       const vault::AccountState state = verified_log(client, link);
       if (!state.devices.contains(link.device_id)) {
         throw RpcError(RpcCode::bad_input,
                        "this device (" + link.device_id + ") is no longer enrolled in the account");
       }
-      ElementSync sync(client, link, keys.store, keys.vault_key);
+      save_cloud_link(store, link);
+      if (!follow_rotation(keys, token, store, client, link, state)) {
+        result = {{"pushed", 0}, {"pulled", 0}, {"conflicts", 0}, {"waiting_for_key", true}};
+        return;
+      }
+      ElementSync sync(client, link, store, *keys.vault_key);
       SyncCounts pulled = sync.pull(link.changes_seen);
-      save_cloud_link(keys.store, link);
+      save_cloud_link(store, link);
       const SyncCounts pushed = sync.push();  // what changed here, merges included
       result = {
           {"pushed", pushed.pushed}, {"pulled", pulled.pulled}, {"conflicts", pushed.conflicts}};
     });
   });
   if (result.value("pulled", 0) > 0) emit("cloud.synced", result);
+  return result;
+}
+
+nlohmann::json HolderAgent::revoke_device(const std::string& device_id) {
+  nlohmann::json result;
+  with_unlocked_keys(
+      [&](HolderKeys& keys, const std::shared_ptr<p11::Token>& token, vault::VaultStore& store) {
+        if (keys.vault_key == nullptr) {
+          throw RpcError(RpcCode::bad_input,
+                         "this vault has no vault key yet: run 'idvault cloud init' first");
+        }
+        cloud_errors([&] {
+          CloudLink link = require_link(store);
+          if (device_id == link.device_id) {
+            throw RpcError(RpcCode::bad_input,
+                           "a device does not revoke itself: revoke it from another device of the "
+                           "account");
+          }
+          cloud::CloudClient client(link.url.server);
+          const vault::RequestSigner signer(*keys.identity_key, link.url.account, link.device_id);
+          client.sign_as(&signer);
+          vault::AccountState state = verified_log(client, link);
+          if (!state.devices.contains(device_id))
+            throw RpcError(RpcCode::not_found, "no enrolled device " + device_id);
+          if (!follow_rotation(keys, token, store, client, link, state)) {
+            throw RpcError(RpcCode::busy, "a key rotation is under way: try again in a moment");
+          }
+          // The new key first (nothing on the server changes if the token cannot make it),
+          // then the log: from the device-revoke on, the server refuses the device.
+          const std::unique_ptr<vault::VaultKey> new_key = generate_vault_key(token, keys.mode);
+          const std::string revoke = vault::AccountLog::append(
+              state, vault::DeviceRevoke{device_id}, *keys.identity_key, unix_now());
+          if (!client.append_log(link.url.account, revoke).appended)
+            throw RpcError(RpcCode::busy, "the account log changed meanwhile: try again");
+          std::vector<std::string> slot_ids;
+          for (const auto& [id, slot] : state.slots) slot_ids.push_back(id);
+          const std::string rotate =
+              vault::AccountLog::append(state, vault::KeyRotate{state.vk_generation + 1, slot_ids},
+                                        *keys.identity_key, unix_now());
+          if (!client.append_log(link.url.account, rotate).appended)
+            throw RpcError(RpcCode::busy, "the account log changed meanwhile: try again");
+          link.head = state.head();
+          save_cloud_link(store, link);
+          // Every remaining slot gets the new key, this device's too.
+          vault::Bytes own_slot;
+          for (const auto& [id, slot] : state.slots) {
+            vault::Bytes sealed = new_key->seal_to(slot.key);
+            client.put_slot(link.url.account, id, sealed);
+            if (id == link.device_id) own_slot = std::move(sealed);
+          }
+          try {  // the old key sealed to the revoked device: it had that key anyway
+            client.delete_slot(link.url.account, device_id);
+          } catch (const cloud::CloudError&) {
+          }
+          const vault::MasterKey& old_key = *keys.vault_key;
+          CloudLink moved = link;
+          moved.vk_generation = state.vk_generation;
+          const std::size_t secrets =
+              rotate_vault_key(token, store, keys, own_slot, [&](const vault::MasterKey& to) {
+                return std::vector<std::pair<std::string, vault::Bytes>>{
+                    rewrapped_sync_states(store, old_key, to), cloud_link_setting(moved)};
+              });
+          link = moved;
+          // Every item sealed again under the new key (files are not re-encrypted: their
+          // secrets are in the items).
+          ElementSync sync(client, link, store, *keys.vault_key);
+          const SyncCounts pushed = sync.push(true);
+          log(LogLevel::info, "cloud: revoked device " + device_id + "; vault key generation " +
+                                  std::to_string(link.vk_generation));
+          result = {{"device_id", device_id},
+                    {"vk_generation", link.vk_generation},
+                    {"secrets", secrets},
+                    {"items", pushed.pushed}};
+        });
+      });
   return result;
 }
 

@@ -374,14 +374,20 @@ std::unique_ptr<vault::VaultKey> generate_vault_key(const std::shared_ptr<p11::T
 
 std::size_t rotate_vault_key(const std::shared_ptr<p11::Token>& token, vault::VaultStore& store,
                              HolderKeys& keys, vault::ByteView sealed_own_slot,
-                             std::vector<std::pair<std::string, vault::Bytes>> settings) {
+                             const SettingsFor& settings_for) {
   if (keys.vault_key == nullptr) throw std::runtime_error("this vault has no vault key to rotate");
   p11::Object slot_key =
       p11::find_object(token, p11::Uri::parse(setting_text(store, kSlotKeyUri)), CKO_PRIVATE_KEY);
   // The VK used from here on is the one the slot opens to, as every unlock will open it.
   std::unique_ptr<vault::VaultKey> vault_key =
       open_vault_key_slot(keys.mode, slot_key, sealed_own_slot);
-  settings.emplace_back(kVaultKeySlot, vault::Bytes(sealed_own_slot.begin(), sealed_own_slot.end()));
+  // Key wrap with padding is deterministic: the same probe wrapped alike is the same key,
+  // a slot not yet sealed again by the device that rotated.
+  const SecretBytes probe(std::vector<std::uint8_t>(32, 0x5a));
+  if (vault_key->wrap(probe) == keys.vault_key->wrap(probe)) throw VaultKeyUnchanged();
+  std::vector<std::pair<std::string, vault::Bytes>> settings = settings_for(*vault_key);
+  settings.emplace_back(kVaultKeySlot,
+                        vault::Bytes(sealed_own_slot.begin(), sealed_own_slot.end()));
   const std::size_t moved =
       vault::rewrap_secrets(store, *keys.vault_key, *vault_key, std::move(settings), {});
   hold_vault_key(keys, std::move(vault_key), facts_of(slot_key));

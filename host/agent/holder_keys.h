@@ -14,6 +14,7 @@
 
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -101,6 +102,13 @@ void destroy_keys_with_ids(const std::shared_ptr<p11::Token>& token,
 std::size_t adopt_vault_key(const std::shared_ptr<p11::Token>& token, vault::VaultStore& store,
                             HolderKeys& keys);
 
+// rotate_vault_key found the slot still holding the current VK (the rotation is not
+// finished on the server yet): nothing changed.
+class VaultKeyUnchanged : public std::runtime_error {
+ public:
+  VaultKeyUnchanged() : std::runtime_error("the key slot still holds the current vault key") {}
+};
+
 // A key rotation (a device revoked: design.md, "The cloud"). A new VK, made on the token
 // (token_aes) or in memory (asymmetric), for sealing to every remaining slot before the
 // vault moves to it.
@@ -110,12 +118,15 @@ std::size_t adopt_vault_key(const std::shared_ptr<p11::Token>& token, vault::Vau
 // Moves the cloud-keyed vault of keys to the VK sealed in sealed_own_slot (sealed to this
 // device's slot key, by this device or the one that rotated): opens it with the slot
 // key, re-wraps every value secret from the current VK, and writes the new slot with
-// settings, in one transaction. keys then holds the new VK. Returns how many secrets
-// moved. Throws vault::SlotError when the slot does not open, std::runtime_error for a
-// vault that is not cloud-keyed; nothing changed then.
+// the settings settings_for makes from the new VK (what else must move with it), in one
+// transaction. keys then holds the new VK. Returns how many secrets moved. Throws
+// VaultKeyUnchanged when the slot holds the current VK, vault::SlotError when it does
+// not open, std::runtime_error for a vault that is not cloud-keyed; nothing changed then.
+using SettingsFor = std::function<std::vector<std::pair<std::string, vault::Bytes>>(
+    const vault::MasterKey& new_vault_key)>;
 std::size_t rotate_vault_key(const std::shared_ptr<p11::Token>& token, vault::VaultStore& store,
                              HolderKeys& keys, vault::ByteView sealed_own_slot,
-                             std::vector<std::pair<std::string, vault::Bytes>> settings);
+                             const SettingsFor& settings_for);
 
 // A device joining an account, in two steps. First, on a logged-in token whose store holds
 // no vault: makes the device's identity key and slot key (or picks a read-only card's) and

@@ -42,6 +42,10 @@ json process_devices_approve(HolderAgent& agent, json& params, const CallContext
   return agent.approve_device(text(params, "id"));
 }
 
+json process_devices_revoke(HolderAgent& agent, json& params, const CallContext&) {
+  return agent.revoke_device(text(params, "id"));
+}
+
 json process_cloud_sync(HolderAgent& agent, json&, const CallContext&) {
   return agent.cloud_sync();
 }

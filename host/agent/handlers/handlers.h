@@ -56,7 +56,7 @@ nlohmann::json process_errors_add(HolderAgent& agent, nlohmann::json& params,
                                   const rpc::CallContext& context);
 
 // The cloud (handlers/cloud_handlers.cpp): cloud.init, cloud.join, cloud.join.finish,
-// devices, devices.approve, cloud.sync, resolve.
+// devices, devices.approve, devices.revoke, cloud.sync, resolve.
 nlohmann::json process_cloud_init(HolderAgent& agent, nlohmann::json& params,
                                   const rpc::CallContext& context);
 nlohmann::json process_cloud_join(HolderAgent& agent, nlohmann::json& params,
@@ -67,6 +67,8 @@ nlohmann::json process_devices(HolderAgent& agent, nlohmann::json& params,
                                const rpc::CallContext& context);
 nlohmann::json process_devices_approve(HolderAgent& agent, nlohmann::json& params,
                                        const rpc::CallContext& context);
+nlohmann::json process_devices_revoke(HolderAgent& agent, nlohmann::json& params,
+                                      const rpc::CallContext& context);
 nlohmann::json process_cloud_sync(HolderAgent& agent, nlohmann::json& params,
                                   const rpc::CallContext& context);
 nlohmann::json process_resolve(HolderAgent& agent, nlohmann::json& params,
