@@ -9,6 +9,8 @@
 
 #include "common/base64.h"
 #include "host/agent/audit_log.h"
+#include "host/agent/cloud_link.h"
+#include "host/agent/cloud_watch.h"
 #include "host/agent/element_json.h"
 #include "host/agent/element_sync.h"
 #include "host/agent/known_service_keys.h"
@@ -128,16 +130,71 @@ std::int64_t unix_now() {
   return static_cast<std::int64_t>(std::time(nullptr));
 }
 
+// Set on the cloud watch's thread: what it does there is not a client's use of the vault.
+thread_local bool t_background_sync = false;
+
+template <typename Fn>
+auto in_background(Fn&& fn) {
+  t_background_sync = true;
+  struct Reset {
+    Reset() = default;
+    Reset(const Reset&) = delete;
+    Reset& operator=(const Reset&) = delete;
+    Reset(Reset&&) = delete;
+    Reset& operator=(Reset&&) = delete;
+    ~Reset() { t_background_sync = false; }
+  } const reset;
+  return fn();
+}
+
 }  // namespace
 
 HolderAgent::HolderAgent(AgentConfig config)
     : config_(std::move(config)),
       consent_(config_.confirm_program, config_.confirm_timeout),
-      last_use_(std::chrono::steady_clock::now()) {}
+      last_use_(std::chrono::steady_clock::now()) {
+  CloudWatchHost host;
+  // Each takes mutex_ for itself and gives it back before the watch waits on the server.
+  host.target = [this]() -> std::optional<CloudWatchTarget> {
+    std::optional<CloudWatchTarget> target;
+    try {
+      in_background([&] {
+        with_cloud_keys([&](const CloudKeys& keys) {
+          if (auto link = load_cloud_link(keys.store)) {
+            target = CloudWatchTarget{link->url.server, link->url.account, link->device_id,
+                                      link->changes_seen};
+          }
+        });
+      });
+    } catch (const RpcError&) {
+      // Locked, or no vault key: nothing to watch.
+    }
+    return target;
+  };
+  host.sign = [this](vault::ByteView message) {
+    vault::Bytes signature;
+    in_background([&] {
+      with_cloud_keys(
+          [&](const CloudKeys& keys) { signature = keys.identity_key.sign_es256(message); });
+    });
+    return signature;
+  };
+  host.sync = [this] { (void)in_background([&] { return cloud_sync(); }); };
+  cloud_watch_ = std::make_unique<CloudWatch>(std::move(host));
+}
 
 HolderAgent::~HolderAgent() {
+  cloud_watch_->shutdown();  // its thread calls into this agent
   std::lock_guard lock(mutex_);
   unlocked_.reset();
+}
+
+void HolderAgent::stop_background_sync() {
+  cloud_watch_->shutdown();
+}
+
+void HolderAgent::start_cloud_watch() {
+  if (config_.background_sync) cloud_watch_->start();
 }
 
 void HolderAgent::set_event_sink(EventSink sink) {
@@ -180,7 +237,7 @@ auto HolderAgent::with_vault(Fn&& fn) {
       const LockRecord* record = last_lock_ ? &*last_lock_ : nullptr;
       throw RpcError(RpcCode::locked, locked_message(record), locked_data(record));
     }
-    last_use_ = std::chrono::steady_clock::now();
+    if (!t_background_sync) last_use_ = std::chrono::steady_clock::now();
     try {
       return fn(*unlocked_);
     } catch (const p11::TokenGone&) {
@@ -446,6 +503,7 @@ nlohmann::json HolderAgent::recover(const SecretBytes& pin, const SecretBytes& r
         {"token_uri", token->uri()},
         {"identity_key_sha256", vault::key_fingerprint(keys.identity_key->public_key_spki_der())}};
     become_unlocked(token, std::move(login), std::move(keys));
+    start_cloud_watch();  // a vault in a cloud account follows it from now on
     return result;
   });
 }
@@ -482,6 +540,7 @@ nlohmann::json HolderAgent::unlock(const SecretBytes& pin, bool allow_final_try)
       throw RpcError(RpcCode::bad_input, error.what());
     }
     become_unlocked(token, std::move(login), std::move(keys));
+    start_cloud_watch();  // a vault in a cloud account follows it from now on
     return nlohmann::json{
         {"unlocked", true}, {"mode", to_string(unlocked_->keys.mode)}, {"token", token->label()}};
   });
@@ -490,6 +549,9 @@ nlohmann::json HolderAgent::unlock(const SecretBytes& pin, bool allow_final_try)
 void HolderAgent::lock_locked(LockReason reason) {
   pending_join_.reset();  // its login too: a lock logs out of the token, whatever it was for
   if (!unlocked_) return;
+  // Before the logout, without waiting: a long poll ends at once, and a sync that is
+  // running finds the vault locked when it next asks for it.
+  cloud_watch_->stop();
   last_lock_ = LockRecord{reason, std::chrono::system_clock::now(), config_.idle_timeout};
   // The vault key goes first, while the token is still logged in: VK's session object is
   // destroyed by this process (not left to the logout), or its memory wiped.
@@ -569,6 +631,7 @@ void HolderAgent::put(vault::PlainElement&& element, const vault::HolderVault::P
     state.vault->put(std::move(element), hooks);
     return 0;
   });
+  cloud_watch_->changed();  // pushed soon, in the background
 }
 
 nlohmann::json HolderAgent::get(vault::ElementType type) {
@@ -606,7 +669,9 @@ nlohmann::json HolderAgent::list() {
 }
 
 bool HolderAgent::remove(vault::ElementType type) {
-  return with_vault([&](Unlocked& state) { return state.vault->remove(type); });
+  const bool removed = with_vault([&](Unlocked& state) { return state.vault->remove(type); });
+  if (removed) cloud_watch_->changed();
+  return removed;
 }
 
 nlohmann::json HolderAgent::authorize(const std::string& link) {
@@ -641,6 +706,7 @@ nlohmann::json HolderAgent::authorize(const std::string& link, int out) {
     throw RpcError(RpcCode::consent_refused, "the holder did not consent: nothing shared",
                    key_facts);
   }
+  cloud_watch_->changed();  // the receipt, once the share below is made
   return with_vault([&](Unlocked& state) {
     vault::ShareBundle bundle =
         state.vault->share(request, offer, *state.keys.identity_key, unix_now());
@@ -706,6 +772,7 @@ nlohmann::json HolderAgent::shares(bool verify) {
 }
 
 nlohmann::json HolderAgent::add_attestation(const nlohmann::json& attestation) {
+  cloud_watch_->changed();  // debounced: pushed after the attestation is kept
   return with_vault([&](Unlocked& state) -> nlohmann::json {
     // Checked before it is kept, so the holder never carries a forged or foreign one
     // along with their documents: it must read, be signed, name this holder's identity
@@ -738,6 +805,7 @@ nlohmann::json HolderAgent::attestations() {
 }
 
 nlohmann::json HolderAgent::add_element_errors(const nlohmann::json& signed_errors) {
+  cloud_watch_->changed();  // debounced: pushed after the errors are kept
   return with_vault([&](Unlocked&) -> nlohmann::json {
     vault::SignedElementErrors parsed = vault::signed_element_errors_from_json(signed_errors);
     // Only the service a share went to may tell the holder what to fix in it: anyone who

@@ -24,6 +24,7 @@
 namespace idvault::agent {
 
 struct PendingJoin;
+class CloudWatch;
 
 struct AgentConfig {
   std::filesystem::path store_path;
@@ -34,6 +35,9 @@ struct AgentConfig {
   std::chrono::seconds idle_timeout{0};  // 0: no idle lock
   bool force_asymmetric = false;
   unsigned file_threads = 2;  // files of one put encrypted at once (HolderVault::set_file_threads)
+  // Sync with the cloud account in the background while unlocked (cloud_watch.h), not
+  // only on cloud_sync. idvault-agent turns it on unless --no-background-sync.
+  bool background_sync = false;
 };
 
 class HolderAgent {
@@ -125,6 +129,8 @@ class HolderAgent {
   // at their next sync; the revoked one is refused by the server from then on.
   [[nodiscard]] nlohmann::json revoke_device(const std::string& device_id);
   [[nodiscard]] nlohmann::json cloud_sync();
+  // Ends background sync for good and waits for its thread (before the event sink goes).
+  void stop_background_sync();
   [[nodiscard]] nlohmann::json resolve(vault::ElementType type,
                                        const std::optional<std::string>& field, vault::Take take);
 
@@ -136,6 +142,8 @@ class HolderAgent {
   struct Unlocked;
   // Runs fn on the unlocked vault; RpcError(locked / not_initialised) otherwise, the
   // locked one saying why and when (last_lock_).
+  // A call from the background sync's thread is not a use: it does not put off the idle
+  // lock.
   template <typename Fn>
   auto with_vault(Fn&& fn);
   void lock_locked(LockReason reason);  // mutex_ held
@@ -152,6 +160,7 @@ class HolderAgent {
   vault::VaultStore& store();                   // mutex_ held
   std::shared_ptr<p11::Token> resolve_token();  // mutex_ held
   void emit(const std::string& event, const nlohmann::json& params);
+  void start_cloud_watch();  // when background sync is on
 
   AgentConfig config_;
   ConsentPrompt consent_;
@@ -170,6 +179,8 @@ class HolderAgent {
   bool token_seen_ = false;
   std::mutex sink_mutex_;
   EventSink sink_;
+  // Background sync (cloud_watch.h): takes mutex_ itself, never holds it over a wait.
+  std::unique_ptr<CloudWatch> cloud_watch_;
 };
 
 }  // namespace idvault::agent

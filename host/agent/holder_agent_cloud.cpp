@@ -142,6 +142,7 @@ nlohmann::json HolderAgent::cloud_init(const std::string& server_url,
                 {"elements", counts.pushed}};
     });
   });
+  start_cloud_watch();
   return result;
 }
 
@@ -186,6 +187,7 @@ nlohmann::json HolderAgent::cloud_join_finish() {
   // What the account holds comes down now, as any sync would bring it.
   const nlohmann::json synced = cloud_sync();
   result["elements"] = synced.value("pulled", 0);
+  start_cloud_watch();  // after that first pull, which counts what came
   emit("cloud.joined", {{"account_url", result["account_url"]}, {"elements", result["elements"]}});
   return result;
 }

@@ -84,6 +84,8 @@ int main(int argc, char** argv) {
       "file-threads", po::value(&file_threads)->default_value(2),
       "files of one put encrypted at the same time (each written to disk as soon as it is ready)")(
       "asymmetric", "use the card key hierarchy even if the token can do AES (at init)")(
+      "no-background-sync",
+      "sync with the cloud account only on 'idvault sync' (default: follow it while unlocked)")(
       "foreground", "stay in the foreground (the default; kept for ssh-agent habits)");
   po::variables_map vm;
   try {
@@ -120,6 +122,7 @@ int main(int argc, char** argv) {
     config.confirm_program = confirm_program;
     config.idle_timeout = std::chrono::seconds(idle_timeout);
     config.force_asymmetric = vm.count("asymmetric") > 0;
+    config.background_sync = vm.count("no-background-sync") == 0;
     if (idle_timeout < 0) throw std::runtime_error("--idle-timeout must not be negative");
     if (token_poll_ms <= 0) throw std::runtime_error("--token-poll-ms must be positive");
     if (file_threads < 1 || file_threads > 64)
@@ -180,7 +183,8 @@ int main(int argc, char** argv) {
       std::cout << "IDVAULT_SOCK=" << path.string() << "; export IDVAULT_SOCK;" << std::endl;
     }
     server.run();
-    hotplug->stop();  // before the watcher it nudges
+    holder.stop_background_sync();  // its events go to the server, which is about to go
+    hotplug->stop();                // before the watcher it nudges
     watcher.stop();
     g_server = nullptr;
     (void)holder.lock(agent::LockReason::stopping);

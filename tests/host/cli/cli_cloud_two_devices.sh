@@ -64,8 +64,10 @@ while ! grep -q 'listening on' "$WORK/cloud.out"; do
 done
 URL=$(sed -n 's/^idvault-cloud: listening on //p' "$WORK/cloud.out")
 
-# Device 1 (desk): a vault with documents, then put in the account.
-start_agent
+# Device 1 (desk): a vault with documents, then put in the account. Both agents sync
+# only when asked, so the edits below are offline edits (background sync:
+# cli_cloud_background_sync.sh).
+start_agent --no-background-sync
 expect_ok "$IDVAULT" init --pin-file "$WORK/pin"
 make_scan "$WORK/in/front.jpg" 40000
 make_scan "$WORK/in/selfie.jpg" 25000
@@ -88,7 +90,8 @@ expect_fail 1 'already in the cloud account' "$IDVAULT" cloud init "$URL" --reco
 softhsm2-util --init-token --free --label laptop --pin "$PIN" --so-pin 5678 >/dev/null
 LAPTOP_SOCK="$WORK/run/laptop.sock"
 "$AGENT" --socket "$LAPTOP_SOCK" --store "$WORK/laptop/vault.db" --module "$MODULE" \
-  --token pkcs11:token=laptop --confirm-program "$WORK/consent-yes" >>"$WORK/laptop.out" 2>>"$WORK/laptop.err" &
+  --token pkcs11:token=laptop --confirm-program "$WORK/consent-yes" --no-background-sync \
+  >>"$WORK/laptop.out" 2>>"$WORK/laptop.err" &
 LAPTOP_PID=$!
 laptop() { IDVAULT_SOCK="$LAPTOP_SOCK" "$IDVAULT" "$@"; }
 i=0

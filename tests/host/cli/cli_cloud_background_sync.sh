@@ -1,0 +1,122 @@
+#!/bin/sh
+# Background sync (issue 17): two devices and an idvault-cloud server on loopback, through
+# the real binaries on two SoftHSM2 tokens. After the join, a put on one device reaches
+# the other with no 'idvault sync', in both directions, and a client subscribed to events
+# hears of it; 'idvault lock' returns at once while a long poll is open; with the server
+# stopped a put still succeeds, and once the server is back (same port, same data) the
+# change reaches the other device by itself.
+# Called as: SCRIPT IDVAULT AGENT IDVAULT_CLOUD
+. "$(dirname "$0")/cli_test_lib.sh"
+CLOUD_BIN=$3
+CLOUD_PID=
+LAPTOP_PID=
+LISTENER_PID=
+
+stop_all() {
+  [ -z "$LISTENER_PID" ] || { kill "$LISTENER_PID" 2>/dev/null || true; wait "$LISTENER_PID" 2>/dev/null || true; }
+  [ -z "$LAPTOP_PID" ] || { kill "$LAPTOP_PID" 2>/dev/null || true; wait "$LAPTOP_PID" 2>/dev/null || true; }
+  [ -z "$CLOUD_PID" ] || { kill "$CLOUD_PID" 2>/dev/null || true; wait "$CLOUD_PID" 2>/dev/null || true; }
+}
+trap 'status=$?; stop_all; (exit "$status"); cleanup' EXIT
+
+# start_cloud ADDRESS: the server on ADDRESS (127.0.0.1:0 picks a port), on $WORK/cloud/data.
+start_cloud() {
+  : >"$WORK/cloud.out"
+  "$CLOUD_BIN" --data "$WORK/cloud/data" --listen "$1" >"$WORK/cloud.out" 2>>"$WORK/cloud.err" &
+  CLOUD_PID=$!
+  i=0
+  while ! grep -q 'listening on' "$WORK/cloud.out"; do
+    i=$((i + 1))
+    [ "$i" -lt 100 ] || fail "idvault-cloud did not start: $(cat "$WORK/cloud.err")"
+    sleep 0.1
+  done
+}
+
+# wait_for SECONDS DESCRIPTION COMMAND...: until COMMAND succeeds.
+wait_for() {
+  limit=$(($1 * 10))
+  what=$2
+  shift 2
+  i=0
+  until "$@" >/dev/null 2>&1; do
+    i=$((i + 1))
+    [ "$i" -lt "$limit" ] || fail "$what did not happen within $limit tenths of a second"
+    sleep 0.1
+  done
+}
+
+mkdir -p "$WORK/cloud"
+start_cloud 127.0.0.1:0
+URL=$(sed -n 's/^idvault-cloud: listening on //p' "$WORK/cloud.out")
+ADDRESS=${URL#http://}
+
+# The desk: a vault put in the account.
+start_agent
+expect_ok "$IDVAULT" init --pin-file "$WORK/pin"
+expect_ok "$IDVAULT" put phone_number --value +441234567890
+expect_ok "$IDVAULT" cloud init "$URL" --recovery-code-file "$WORK/code" --device-name desk --json
+ACCOUNT_URL=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["account_url"])' "$WORK/stdout") ||
+  fail "cloud init printed: $(cat "$WORK/stdout")"
+
+# The laptop joins; the desk approves.
+softhsm2-util --init-token --free --label laptop --pin "$PIN" --so-pin 5678 >/dev/null
+LAPTOP_SOCK="$WORK/run/laptop.sock"
+"$AGENT" --socket "$LAPTOP_SOCK" --store "$WORK/laptop/vault.db" --module "$MODULE" \
+  --token pkcs11:token=laptop --confirm-program "$WORK/consent-yes" >>"$WORK/laptop.out" 2>>"$WORK/laptop.err" &
+LAPTOP_PID=$!
+laptop() { IDVAULT_SOCK="$LAPTOP_SOCK" "$IDVAULT" "$@"; }
+wait_for 20 "the laptop's agent answering" laptop status
+laptop cloud join "$ACCOUNT_URL" --pin-file "$WORK/pin" --device-name laptop >"$WORK/join.out" 2>"$WORK/join.err" &
+JOIN_PID=$!
+wait_for 10 "cloud join asking" grep -q 'this device shows' "$WORK/join.out"
+expect_ok "$IDVAULT" devices --json
+REQUEST=$("$PY" -c '
+import json, sys
+print([q for q in json.load(open(sys.argv[1]))["requests"] if q["device_id"] == "laptop"][0]["id"])' "$WORK/stdout") ||
+  fail "devices did not list the laptop: $(cat "$WORK/stdout")"
+expect_ok "$IDVAULT" devices approve "$REQUEST"
+wait "$JOIN_PID" || fail "cloud join failed: $(cat "$WORK/join.err")"
+
+# A client of the laptop's agent that listens for events.
+"$PY" - "$LAPTOP_SOCK" >"$WORK/events" 2>"$WORK/events.err" <<'PYEOF' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"events.subscribe"}\n')
+for line in s.makefile("r"):
+    print(line.strip(), flush=True)
+PYEOF
+LISTENER_PID=$!
+wait_for 5 "the event subscription" grep -q subscribed "$WORK/events"
+
+# A put on the desk reaches the laptop with no 'idvault sync', and the laptop says so.
+has() { "$@" >"$WORK/has.out" 2>&1 && grep -q "$HAS" "$WORK/has.out"; }
+expect_ok "$IDVAULT" put email --value ada@example.org
+HAS=ada@example.org; wait_for 10 "the desk's e-mail reaching the laptop" has laptop get email
+wait_for 5 "a cloud.synced event on the laptop" grep -q '"cloud.synced"' "$WORK/events"
+
+# And the other way.
+IDVAULT_SOCK="$LAPTOP_SOCK" expect_ok "$IDVAULT" put phone_number --value +449876543210
+HAS=449876543210; wait_for 10 "the laptop's phone number reaching the desk" has "$IDVAULT" get phone_number
+
+# A lock does not wait for the long poll that is open.
+sleep 0.5
+START=$("$PY" -c 'import time; print(time.monotonic())')
+IDVAULT_SOCK="$LAPTOP_SOCK" expect_ok "$IDVAULT" lock
+"$PY" -c 'import sys, time; t = time.monotonic() - float(sys.argv[1]); sys.exit(0 if t < 1.0 else 1)' "$START" ||
+  fail "idvault lock took a second or more with a long poll open"
+IDVAULT_SOCK="$LAPTOP_SOCK" expect_ok "$IDVAULT" unlock --pin-file "$WORK/pin"
+
+# The server goes away: a put still succeeds (never an error to the client), and once
+# the server is back on the same port and data, the change reaches the laptop by itself.
+kill "$CLOUD_PID"
+wait "$CLOUD_PID" 2>/dev/null || true
+CLOUD_PID=
+expect_ok "$IDVAULT" put email --value lovelace@example.org
+sleep 0.5
+start_cloud "$ADDRESS"
+HAS=lovelace@example.org; wait_for 15 "the change made offline reaching the laptop" has laptop get email
+grep -q 'out of reach' "$WORK/agent.err" || fail "the desk did not say the server was out of reach"
+[ "$(grep -c 'out of reach' "$WORK/agent.err")" -eq 1 ] || fail "the desk said the outage more than once: $(grep 'out of reach' "$WORK/agent.err")"
+grep -q 'answers again' "$WORK/agent.err" || fail "the desk did not say the server answers again"
+echo "cli cloud background sync: ok"
