@@ -40,6 +40,7 @@ constexpr AgentMethod kAgentMethods[] = {
     {"cloud.init", process_cloud_init},
     {"cloud.join", process_cloud_join},
     {"cloud.join.finish", process_cloud_join_finish},
+    {"cloud.recover", process_cloud_recover},
     {"devices", process_devices},
     {"devices.approve", process_devices_approve},
     {"devices.revoke", process_devices_revoke},

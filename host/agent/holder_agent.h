@@ -121,6 +121,12 @@ class HolderAgent {
   [[nodiscard]] nlohmann::json cloud_join(const std::string& account_url, const SecretBytes& pin,
                                           bool allow_final_try, const std::string& device_name);
   [[nodiscard]] nlohmann::json cloud_join_finish();
+  // On a token and store with no vault, with nothing but the server and the recovery
+  // code: enrols this device in the account by the recovery key and pulls every element.
+  [[nodiscard]] nlohmann::json cloud_recover(const std::string& account_url,
+                                             const SecretBytes& recovery_code,
+                                             const SecretBytes& pin, bool allow_final_try,
+                                             const std::string& device_name);
   [[nodiscard]] nlohmann::json devices();
   [[nodiscard]] nlohmann::json approve_device(const std::string& request_id);
   // Revokes another device of the account: a device-revoke and a key-rotate entry, a new
@@ -153,6 +159,9 @@ class HolderAgent {
   void with_unlocked_keys(const std::function<void(HolderKeys&, const std::shared_ptr<p11::Token>&,
                                                    vault::VaultStore&)>& fn);
   nlohmann::json finish_join_locked();  // cloud_join_finish's part under mutex_
+  nlohmann::json recover_locked(const std::string& account_url, const SecretBytes& recovery_code,
+                                const SecretBytes& pin, bool allow_final_try,
+                                const std::string& device_name);  // cloud_recover's, mutex_
   void become_unlocked(std::shared_ptr<p11::Token> token, p11::Login login,
                        HolderKeys keys);  // mutex_ held
   // mutex_ held, unlocked_ set: checks the stored envelope's signature

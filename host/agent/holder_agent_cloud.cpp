@@ -244,6 +244,124 @@ nlohmann::json HolderAgent::finish_join_locked() {
   });
 }
 
+nlohmann::json HolderAgent::cloud_recover(const std::string& account_url_text,
+                                          const SecretBytes& recovery_code, const SecretBytes& pin,
+                                          bool allow_final_try, const std::string& device_name) {
+  nlohmann::json result =
+      recover_locked(account_url_text, recovery_code, pin, allow_final_try, device_name);
+  // Every element comes down now, as for a joined device.
+  const nlohmann::json synced = cloud_sync();
+  result["elements"] = synced.value("pulled", 0);
+  emit("cloud.recovered",
+       {{"account_url", result["account_url"]}, {"elements", result["elements"]}});
+  start_cloud_watch();  // after that first pull, as for a joined device
+  return result;
+}
+
+// A recovery without any old device: the recovery code opens the recovery key (kept on
+// the server sealed under it), which reads the log (request signed PS256 as the recovery
+// slot), enrols this device in it (a device-add entry signed by the recovery key) and
+// opens VK from the recovery slot; VK sealed to this device's slot then completes the
+// join as an approval would. Nothing is sent before the code has opened the key, and a
+// retry after a failure part way finds its own device-add and goes on from there.
+nlohmann::json HolderAgent::recover_locked(const std::string& account_url_text,
+                                           const SecretBytes& recovery_code, const SecretBytes& pin,
+                                           bool allow_final_try, const std::string& device_name) {
+  std::lock_guard lock(mutex_);
+  return translating_errors([&] {
+    const AccountUrl url = parse_account_url(account_url_text);
+    const vault::RecoveryCode code = vault::RecoveryCode::parse(recovery_code.reveal_text());
+    std::string device_id = device_id_from_name(device_name.empty() ? host_name() : device_name);
+    if (vault_initialised(store())) {
+      throw RpcError(RpcCode::already_initialised,
+                     "this agent already has a vault at " + config_.store_path.string() +
+                         ": recover --cloud needs a token and store that hold none");
+    }
+    pending_join_.reset();
+    auto token = resolve_token();
+    auto login = p11::Login::open(token, pin, {allow_final_try});
+    return cloud_errors([&] {
+      cloud::CloudClient client(url.server);
+      const auto envelope_bytes = client.recovery_key(url.account);
+      if (!envelope_bytes) {
+        throw RpcError(RpcCode::not_found,
+                       "the account " + account_url(url) + " has no recovery key on the server");
+      }
+      const vault::RecoveryEnvelope envelope = vault::recovery_envelope_from_json(
+          nlohmann::json::parse(envelope_bytes->begin(), envelope_bytes->end()));
+      std::optional<vault::RecoveryOpener> recovery_key;
+      try {
+        recovery_key.emplace(vault::open_recovery_key_with_code(envelope, code));
+      } catch (const vault::DecryptError&) {
+        throw RpcError(RpcCode::bad_input,
+                       "wrong recovery code: it does not open this account's recovery key "
+                       "(nothing was changed)");
+      }
+      // The log, read as the recovery key (the genesis's recovery slot) and verified from
+      // the genesis the account id names; the key must be the one the log names.
+      const vault::RequestSigner as_recovery(*recovery_key, url.account, "recovery");
+      client.sign_as(&as_recovery);
+      vault::AccountState state =
+          vault::AccountLog::verify(client.log(url.account, 0), url.account, nullptr);
+      client.sign_as(nullptr);
+      const auto slot = state.slots.find("recovery");
+      if (slot == state.slots.end() || slot->second.slot_for != vault::SlotFor::recovery ||
+          slot->second.key != recovery_key->public_key_spki_der()) {
+        throw RpcError(RpcCode::bad_input,
+                       "the account log names another recovery key than the one the server "
+                       "keeps under the code");
+      }
+      if (slot->second.vk_generation != state.vk_generation) {
+        throw RpcError(RpcCode::bad_input,
+                       "the recovery slot holds an older vault key than the account's");
+      }
+      const JoiningDevice keys = prepare_join(token, store(), config_.force_asymmetric);
+      const auto identity_uri = store().setting("identity_key_uri");
+      if (!identity_uri)
+        throw RpcError(RpcCode::bad_input, "the new device's keys are gone from the store");
+      const vault::TokenSigningKey identity = vault::TokenSigningKey::from_uri(
+          token, std::string(identity_uri->begin(), identity_uri->end()));
+      if (const vault::AccountDevice* me =
+              state.device_with_identity_key(keys.identity_key_spki_der)) {
+        device_id = me->id;  // enrolled by an earlier attempt that stopped after it
+      } else {
+        const std::string entry = vault::AccountLog::append(
+            state,
+            vault::DeviceAdd{device_id, keys.identity_key_spki_der, keys.slot_public_key_spki_der},
+            *recovery_key, unix_now());
+        if (!client.append_log(url.account, entry).appended) {
+          throw RpcError(RpcCode::busy,
+                         "the account log changed meanwhile: run 'idvault recover --cloud' again");
+        }
+      }
+      // Enrolled: from here on, requests are this device's own.
+      const vault::RequestSigner signer(identity, url.account, device_id);
+      client.sign_as(&signer);
+      const auto recovery_sealed = client.slot(url.account, "recovery");
+      if (!recovery_sealed)
+        throw RpcError(RpcCode::not_found, "the server holds no recovery slot for the account");
+      vault::Bytes sealed;
+      try {
+        const vault::MemoryVaultKey vault_key =
+            vault::open_recovery_slot(*recovery_key, *recovery_sealed);
+        sealed = vault_key.seal_to(keys.slot_public_key_spki_der);
+      } catch (const vault::SlotError&) {
+        throw RpcError(RpcCode::bad_input,
+                       "the recovery slot on the server does not open with the recovery key");
+      }
+      client.put_slot(url.account, device_id, sealed);
+      HolderKeys opened = complete_join(token, store(), sealed);
+      CloudLink link{url, device_id, state.head(), 0};
+      save_cloud_link(store(), link);
+      become_unlocked(token, std::move(login), std::move(opened));
+      log(LogLevel::info, "cloud: recovered " + account_url(url) +
+                              " with the recovery code as device " + device_id);
+      return nlohmann::json{
+          {"status", "recovered"}, {"account_url", account_url(url)}, {"device_id", device_id}};
+    });
+  });
+}
+
 nlohmann::json HolderAgent::devices() {
   nlohmann::json result;
   with_cloud_keys([&](const CloudKeys& keys) {

@@ -12,6 +12,8 @@
 #include "host/cli/commands.h"
 #include "host/cli/pin_args.h"
 #include "host/cli/token_match.h"
+#include "vault/account/recovery_code.h"
+#include "vault/model/errors.h"
 
 namespace idvault::cli {
 namespace {
@@ -110,18 +112,59 @@ int run_init(const Args& args) {
   return kExitOk;
 }
 
+// recover --cloud: the code is checked group by group here, so a typo is named before
+// anything reaches the agent or the server.
+int recover_from_cloud(const po::variables_map& vm, const std::string& account_url) {
+  const auto file = optional_value<std::string>(vm, "recovery-code-file");
+  SecretBytes typed = read_pin(file, "Recovery code");
+  std::optional<vault::RecoveryCode> code;
+  try {
+    code.emplace(vault::RecoveryCode::parse(typed.reveal_text()));
+  } catch (const vault::FormatError& e) {
+    throw UsageError(std::string("the recovery code does not read: ") + e.what());
+  }
+  AgentClient agent(agent_socket_path());
+  SecretRequest request = pin_request(agent, "cloud.recover", vm);
+  request.add_plain("account_url", account_url);
+  if (auto name = optional_value<std::string>(vm, "device-name"))
+    request.add_plain("device_name", *name);
+  request.add_text("recovery_code", code->printed());
+  nlohmann::json result = agent.call(request);
+  if (wants_json(vm)) {
+    std::cout << result.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::cout << "recovered from " << result.value("account_url", std::string()) << " as device "
+            << result.value("device_id", std::string()) << ": " << result.value("elements", 0)
+            << " elements now on this device\n";
+  return kExitOk;
+}
+
 int run_recover(const Args& args) {
   CommandLine command(
-      "idvault recover [--pin-file F] [--recovery-password-file F] [--allow-final-try] [--json]",
+      "idvault recover [--pin-file F] [--recovery-password-file F] [--allow-final-try] [--json]\n"
+      "       idvault recover --cloud ACCOUNT_URL [--recovery-code-file F] [--pin-file F]\n"
+      "                       [--device-name NAME] [--allow-final-try] [--json]",
       "Moves a vault made with --recovery-password onto the agent's token, a new one\n"
       "(start idvault-agent with --token naming it): every document stays, now under\n"
-      "the new token's keys. Needs the new token's PIN and the recovery password.");
+      "the new token's keys. Needs the new token's PIN and the recovery password.\n"
+      "--cloud: with every device of a cloud account lost, brings the account's vault onto\n"
+      "the agent's token (one with no vault) from the server and the recovery code alone;\n"
+      "this token becomes an enrolled device of the account.");
   add_pin_options(command);
   command.options.add_options()("recovery-password-file", po::value<std::string>(),
-                                "read the recovery password from this file");
+                                "read the recovery password from this file")(
+      "cloud", po::value<std::string>(), "recover the cloud account at this ACCOUNT_URL")(
+      "recovery-code-file", po::value<std::string>(),
+      "--cloud: read the recovery code from this file (else it is asked for)")(
+      "device-name", po::value<std::string>(),
+      "--cloud: this device's name in the account (default: the host name)");
   add_json_option(command);
   auto vm = command.parse(args);
   if (!vm) return kExitOk;
+  if (auto url = optional_value<std::string>(*vm, "cloud")) return recover_from_cloud(*vm, *url);
+  if (vm->count("recovery-code-file") || vm->count("device-name"))
+    throw UsageError("--recovery-code-file and --device-name go with --cloud ACCOUNT_URL");
   SecretBytes password = read_recovery_password(*vm, false);
   AgentClient agent(agent_socket_path());
   nlohmann::json result = send_pin(agent, "recover", *vm, &password);

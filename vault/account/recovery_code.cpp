@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -187,6 +188,29 @@ RecoveryOpener open_recovery_key_with_code(const RecoveryEnvelope& envelope,
   } catch (const DecryptError&) {
     throw DecryptError("wrong recovery code");
   }
+}
+
+namespace {
+
+// The recovery key as the slot opener MemoryVaultKey::open_slot takes: it only decrypts.
+class RecoverySlotKey final : public ServiceKey {
+ public:
+  explicit RecoverySlotKey(const RecoveryOpener& opener) : opener_(opener) {}
+  [[nodiscard]] SecretBytes decrypt_oaep_sha1(ByteView ciphertext) const override {
+    return opener_.unseal_slot(ciphertext);
+  }
+  [[nodiscard]] std::string public_key_pem() const override {
+    throw std::logic_error("RecoverySlotKey: not a service key");
+  }
+
+ private:
+  const RecoveryOpener& opener_;
+};
+
+}  // namespace
+
+MemoryVaultKey open_recovery_slot(const RecoveryOpener& recovery_key, ByteView sealed) {
+  return MemoryVaultKey::open_slot(RecoverySlotKey(recovery_key), sealed);
 }
 
 }  // namespace idvault::vault

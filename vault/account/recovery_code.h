@@ -23,6 +23,7 @@
 #include <string_view>
 
 #include "common/secret_bytes.h"
+#include "vault/account/vault_key.h"
 #include "vault/keys/recovery_key.h"
 
 namespace idvault::vault {
@@ -62,5 +63,11 @@ class RecoveryCode {
 // under (or the envelope was altered).
 [[nodiscard]] RecoveryOpener open_recovery_key_with_code(const RecoveryEnvelope& envelope,
                                                          const RecoveryCode& code);
+
+// VK from the account's recovery slot (sealed by VaultKey::seal_to to the recovery public
+// key), opened with the recovery key: what a recovery without any old device seals again
+// to the new device's slot key. SlotError when the slot does not open with this key.
+[[nodiscard]] MemoryVaultKey open_recovery_slot(const RecoveryOpener& recovery_key,
+                                                ByteView sealed);
 
 }  // namespace idvault::vault

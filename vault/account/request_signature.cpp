@@ -22,6 +22,8 @@ constexpr std::size_t kMaxTimeDigits = 12;  // Unix seconds until the year 33658
 constexpr std::size_t kMaxMethodLength = 32;
 constexpr std::size_t kMaxTargetLength = 8192;
 constexpr std::size_t kSignatureBytes = 64;
+constexpr std::size_t kMinRsaSignatureBytes = 256;  // RSA-2048
+constexpr std::size_t kMaxRsaSignatureBytes = 512;  // RSA-4096
 
 FormatError header_error(std::string_view key, const std::string& what) {
   return FormatError(std::string(kWhere) + (key.empty() ? "" : ".") + std::string(key), what);
@@ -142,16 +144,25 @@ RequestSignatureHeader parse_request_signature(std::string_view value) {
   if (header.body_sha256.size() != kSha256Hex || !is_lower_hex(header.body_sha256))
     throw header_error("body_sha256", "must be 64 lowercase hex digits");
   header.signature = base64_decode(field("sig"), std::string(kWhere) + ".sig");
-  if (header.signature.size() != kSignatureBytes)
-    throw header_error("sig", "must be 64 bytes (ES256 r||s)");
+  const std::size_t sig_size = header.signature.size();
+  if (sig_size != kSignatureBytes &&
+      (sig_size < kMinRsaSignatureBytes || sig_size > kMaxRsaSignatureBytes))
+    throw header_error("sig", "must be 64 bytes (ES256 r||s) or 256 to 512 (PS256)");
   return header;
 }
 
 RequestSigner::RequestSigner(const SigningKey& identity_key, std::string account,
                              std::string device)
-    : key_(identity_key), account_(std::move(account)), device_(std::move(device)) {
+    : key_(&identity_key), account_(std::move(account)), device_(std::move(device)) {
   if (!is_id(account_)) throw FormatError("account", "not an account id");
   if (!is_id(device_)) throw FormatError("device", "not a device id");
+}
+
+RequestSigner::RequestSigner(const PssSigningKey& recovery_key, std::string account,
+                             std::string slot)
+    : recovery_key_(&recovery_key), account_(std::move(account)), device_(std::move(slot)) {
+  if (!is_id(account_)) throw FormatError("account", "not an account id");
+  if (!is_id(device_)) throw FormatError("slot", "not a slot id");
 }
 
 std::string RequestSigner::sign(std::string_view method, std::string_view target, ByteView body,
@@ -164,8 +175,10 @@ std::string RequestSigner::sign(std::string_view method, std::string_view target
                  "RAND_bytes");
   const std::string nonce = hex_lower(nonce_bytes);
   const std::string body_sha256 = sha256_hex(body);
-  const Bytes signature = key_.sign_es256(
-      bytes_of(statement_bytes(method, target, body_sha256, now, nonce, device_, account_)));
+  const std::string statement =
+      statement_bytes(method, target, body_sha256, now, nonce, device_, account_);
+  const Bytes signature = key_ != nullptr ? key_->sign_es256(bytes_of(statement))
+                                          : recovery_key_->sign_pss_sha256(bytes_of(statement));
   std::string value = "v=1,account=" + account_ + ",device=" + device_;
   value += ",time=" + std::to_string(now) + ",nonce=" + nonce;
   value += ",method=" + std::string(method) + ",path_sha256=" + sha256_hex(bytes_of(target));
@@ -219,8 +232,12 @@ RequestVerdict check_request_signature(const RequestSignatureHeader& header,
   const std::string statement =
       statement_bytes(request.method, request.target, body_sha256, header.time, header.nonce,
                       device.device, device.account);
-  if (!verify_es256(device.identity_key_spki_der, bytes_of(statement), header.signature))
-    return refuse(RequestRefusal::bad_signature);
+  // The algorithm is the one the server's record gives, never the header's to choose.
+  const bool verified =
+      device.recovery_key
+          ? verify_ps256(device.identity_key_spki_der, bytes_of(statement), header.signature)
+          : verify_es256(device.identity_key_spki_der, bytes_of(statement), header.signature);
+  if (!verified) return refuse(RequestRefusal::bad_signature);
   if (nonce_seen(header)) return refuse(RequestRefusal::replayed_nonce);
   return {};
 }

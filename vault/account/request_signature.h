@@ -5,7 +5,10 @@
 //                      method=METHOD,path_sha256=HEX,body_sha256=HEX,sig=BASE64
 //
 // (one line, no spaces; every key exactly once, in any order; unknown keys are refused).
-// sig is ES256 (r||s, standard base64) by the device's identity key, on its token, over
+// sig is ES256 (r||s, standard base64) by the device's identity key, on its token, or,
+// for the account's recovery key (device = the id of a recovery slot the log names,
+// "recovery"), PS256 (RSASSA-PSS, SHA-256, 32-byte salt) by that key: how a recovery
+// without any old device reads the account log before it can enrol one. Either is over
 // the canonical bytes (vault/signed/signed_statement.h) of
 //
 //   {"v": 1, "purpose": "idvault-cloud request", "method", "path", "body_sha256",
@@ -52,7 +55,7 @@ struct RequestSignatureHeader {
   std::string method;       // as claimed by the client
   std::string path_sha256;  // SHA-256 of the target the client signed, lowercase hex
   std::string body_sha256;
-  Bytes signature;  // 64 bytes, r||s
+  Bytes signature;  // 64 bytes (ES256 r||s), or 256 to 512 (PS256, an RSA key's modulus)
 };
 
 // Throws FormatError("Idvault-Signature[.key]", ...) for anything but the shape above.
@@ -63,13 +66,16 @@ struct RequestSignatureHeader {
 class RequestSigner {
  public:
   RequestSigner(const SigningKey& identity_key, std::string account, std::string device);
+  // As the account's recovery key (PS256), under the id of its slot in the log.
+  RequestSigner(const PssSigningKey& recovery_key, std::string account, std::string slot);
   // The Idvault-Signature header value for this request, at now (Unix seconds), with a
   // fresh nonce.
   [[nodiscard]] std::string sign(std::string_view method, std::string_view target, ByteView body,
                                  std::int64_t now) const;
 
  private:
-  const SigningKey& key_;
+  const SigningKey* key_ = nullptr;
+  const PssSigningKey* recovery_key_ = nullptr;
   std::string account_;
   std::string device_;
 };
@@ -82,11 +88,13 @@ struct ReceivedRequest {
 };
 
 // What the server knows about the device the header names: the account it is enrolled
-// in, its id and its identity key.
+// in, its id and its identity key; or, for the recovery key, its slot's id and its RSA
+// key (recovery_key set: the signature is then PS256).
 struct EnrolledDevice {
   std::string account;
   std::string device;
   Bytes identity_key_spki_der;
+  bool recovery_key = false;
 };
 
 enum class RequestRefusal {

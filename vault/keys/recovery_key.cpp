@@ -284,6 +284,24 @@ SecretBytes RecoveryOpener::unseal(ByteView sealed, std::string_view label) cons
   throw DecryptError("recovery: a sealed secret could not be opened");
 }
 
+SecretBytes RecoveryOpener::unseal_slot(ByteView sealed) const {
+  auto ctx = openssl::make_pkey_ctx(key_.get());
+  SecretBytes out(static_cast<std::size_t>(EVP_PKEY_get_size(key_.get())));
+  std::size_t size = out.size();
+  const bool ok = EVP_PKEY_decrypt_init(ctx.get()) == 1 &&
+                  EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING) == 1 &&
+                  EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), openssl::sha1()) == 1 &&
+                  EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), openssl::sha1()) == 1 &&
+                  EVP_PKEY_decrypt(ctx.get(), out.reveal_mutable().data(), &size, sealed.data(),
+                                   sealed.size()) == 1;
+  if (!ok) {
+    ERR_clear_error();
+    throw DecryptError("recovery: the key slot could not be opened");
+  }
+  out.resize(size);
+  return out;
+}
+
 RecoveryEnvelope RecoveryOpener::reseal(const SecretBytes& password, const RecoveryEnvelope& old,
                                         const SigningKey& identity_key) const {
   return seal_envelope(key_, password, identity_key, old.params);

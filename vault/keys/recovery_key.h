@@ -104,6 +104,9 @@ class RecoveryOpener final : public PssSigningKey {
   // Seals made before labels (idvault < 0.4) open with an empty label, so a sealed value
   // opened with its label's fallback must still be checked against its hash.
   [[nodiscard]] SecretBytes unseal(ByteView sealed, std::string_view label) const;
+  // A key slot sealed to this key (VaultKey::seal_to: RSA-OAEP with SHA-1 and MGF1-SHA-1,
+  // no label), which is not unseal's form. DecryptError when it does not open.
+  [[nodiscard]] SecretBytes unseal_slot(ByteView sealed) const;
   // A fresh envelope for the same key pair under the same password, for another
   // identity key (after recovery the vault has a new one), signed by it.
   [[nodiscard]] RecoveryEnvelope reseal(const SecretBytes& password, const RecoveryEnvelope& old,

@@ -1,5 +1,5 @@
 // The cloud's methods (docs/AGENT.md, docs/CLOUD.md): cloud.init, cloud.join,
-// cloud.join.finish, devices, devices.approve, cloud.sync, resolve.
+// cloud.join.finish, cloud.recover, devices, devices.approve, cloud.sync, resolve.
 #include "host/agent/handlers/handlers.h"
 #include "host/agent/handlers/params.h"
 
@@ -28,6 +28,14 @@ json process_cloud_join(HolderAgent& agent, json& params, const CallContext&) {
   SecretBytes pin = take_pin(params);
   return agent.cloud_join(text(params, "account_url"), pin, flag(params, "allow_final_try"),
                           optional_text(params, "device_name"));
+}
+
+json process_cloud_recover(HolderAgent& agent, json& params, const CallContext&) {
+  auto code = take_secret(params, "recovery_code");
+  if (!code) throw RpcError(RpcCode::invalid_params, "recovery_code: required");
+  SecretBytes pin = take_pin(params);
+  return agent.cloud_recover(text(params, "account_url"), *code, pin,
+                             flag(params, "allow_final_try"), optional_text(params, "device_name"));
 }
 
 json process_cloud_join_finish(HolderAgent& agent, json&, const CallContext&) {

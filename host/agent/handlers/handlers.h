@@ -56,13 +56,15 @@ nlohmann::json process_errors_add(HolderAgent& agent, nlohmann::json& params,
                                   const rpc::CallContext& context);
 
 // The cloud (handlers/cloud_handlers.cpp): cloud.init, cloud.join, cloud.join.finish,
-// devices, devices.approve, devices.revoke, cloud.sync, resolve.
+// cloud.recover, devices, devices.approve, devices.revoke, cloud.sync, resolve.
 nlohmann::json process_cloud_init(HolderAgent& agent, nlohmann::json& params,
                                   const rpc::CallContext& context);
 nlohmann::json process_cloud_join(HolderAgent& agent, nlohmann::json& params,
                                   const rpc::CallContext& context);
 nlohmann::json process_cloud_join_finish(HolderAgent& agent, nlohmann::json& params,
                                          const rpc::CallContext& context);
+nlohmann::json process_cloud_recover(HolderAgent& agent, nlohmann::json& params,
+                                     const rpc::CallContext& context);
 nlohmann::json process_devices(HolderAgent& agent, nlohmann::json& params,
                                const rpc::CallContext& context);
 nlohmann::json process_devices_approve(HolderAgent& agent, nlohmann::json& params,

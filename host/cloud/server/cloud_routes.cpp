@@ -225,6 +225,10 @@ http::Response CloudService::account_route(const http::Request& request, Route& 
   if (!auth.who) return http::Response::error(auth.status, auth.message);
   if (auth.who->account != account)
     return http::Response::error(403, "signed for another account than the path names");
+  // The recovery key reads the log it needs to enrol a device (the entry itself goes in
+  // unsigned, above); everything else waits for that device's own signature.
+  if (auth.who->recovery_key && !(kind == "log" && method == "GET"))
+    return http::Response::error(403, "the recovery key may only read the account log");
 
   if (kind == "join-requests")
     return method == "GET" ? join_.pending(account) : join_.decline(account, id);

@@ -61,6 +61,7 @@ AuthResult authenticate(const http::Request& request, const vault::AccountState&
   if (found == request.headers.end())
     return refuse(401, "no Idvault-Signature header: every request is signed by a device");
   bool revoked = false;
+  bool by_recovery_key = false;
   const vault::EnrolledDeviceLookup lookup =
       [&](std::string_view account,
           std::string_view device) -> std::optional<vault::EnrolledDevice> {
@@ -74,8 +75,16 @@ AuthResult authenticate(const http::Request& request, const vault::AccountState&
       record = &gone->second;
       revoked = true;
     }
-    if (record == nullptr) return std::nullopt;
-    return vault::EnrolledDevice{state.account_id, id, record->identity_key};
+    if (record == nullptr) {
+      // The recovery key, by the id of a current recovery slot (no device can take that
+      // id: a device's slot has its id). PS256 by that slot's RSA key.
+      const auto slot = state.slots.find(id);
+      if (slot == state.slots.end() || slot->second.slot_for != vault::SlotFor::recovery)
+        return std::nullopt;
+      by_recovery_key = true;
+      return vault::EnrolledDevice{state.account_id, id, slot->second.key, true};
+    }
+    return vault::EnrolledDevice{state.account_id, id, record->identity_key, false};
   };
   const std::int64_t now = clock.now();
   const vault::NonceAlreadySeen nonce_seen = [&](const vault::RequestSignatureHeader& header) {
@@ -97,7 +106,7 @@ AuthResult authenticate(const http::Request& request, const vault::AccountState&
   const vault::RequestSignatureHeader header = vault::parse_request_signature(found->second);
   if (revoked) return refuse(403, "device " + header.device + " was revoked from this account");
   AuthResult result;
-  result.who = Authenticated{header.account, header.device};
+  result.who = Authenticated{header.account, header.device, by_recovery_key};
   result.status = 200;
   return result;
 }

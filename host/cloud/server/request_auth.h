@@ -1,9 +1,10 @@
 // Who sent a request to idvault-cloud: the Idvault-Signature header
 // (vault/account/request_signature.h) checked against the identity key of a device the
-// account's verified log enrols. The server trusts no device or key it did not verify
-// itself: the log is read from the store and checked with AccountLog on first use, then
-// only extended with the entries after the head it has (the state is cached per account
-// by that head), so an entry appended by another server process is seen at the next
+// account's verified log enrols, or against the key of a recovery slot it names (a
+// recovery without any old device, which may then only read the log). The server trusts no device
+// or key it did not verify itself: the log is read from the store and checked with AccountLog on
+// first use, then only extended with the entries after the head it has (the state is cached per
+// account by that head), so an entry appended by another server process is seen at the next
 // request.
 //
 // Refusals: no header, a malformed one, an unknown device or account, a bad, stale,
@@ -47,7 +48,10 @@ class AccountStates {
 
 struct Authenticated {
   std::string account;  // as the signature names it (the path must name the same)
-  std::string device;
+  std::string device;   // or, for the recovery key, its slot's id
+  // Signed PS256 by the key of a current recovery slot, not by a device: the caller lets
+  // it read the account log and nothing else.
+  bool recovery_key = false;
 };
 
 struct AuthResult {

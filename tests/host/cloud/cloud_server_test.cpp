@@ -556,6 +556,38 @@ TEST_P(CloudServer, OnlyTheRecoveryKeyMayPostAnEntryUnsigned) {
   EXPECT_EQ(account->call(fresh, {"GET", account->path("/log"), "", ""}).status, 200);
 }
 
+TEST_P(CloudServer, TheRecoveryKeyReadsTheLogAndNothingElse) {
+  auto account = new_account();
+  const TestPssKey recovery("recovery");
+  const auto as = [&](const idvault::vault::PssSigningKey& key, const std::string& slot,
+                      const Sent& request) {
+    const std::string signature =
+        RequestSigner(key, account->id(), slot)
+            .sign(request.method, request.target, bytes_of(request.body), now());
+    return send(port_, request, signature);
+  };
+  // PS256 by the key of the recovery slot the log names: the log, as a device reads it.
+  const HttpAnswer log = as(recovery, "recovery", {"GET", account->path("/log"), "", ""});
+  ASSERT_EQ(log.status, 200) << log.body;
+  EXPECT_EQ(Json::parse(log.body)["entries"].size(), 1u);
+  // Nothing else: everything else waits for the device it enrols.
+  for (const Sent& other :
+       {Sent{"GET", account->path("/slots"), "", ""},
+        Sent{"GET", account->path("/slots/recovery"), "", ""},
+        Sent{"PUT", account->path("/slots/recovery"), std::string(384, 'r'), ""},
+        Sent{"GET", account->path("/items/passport"), "", ""},
+        Sent{"GET", account->path("/join-requests"), "", ""}}) {
+    const HttpAnswer answer = as(recovery, "recovery", other);
+    EXPECT_EQ(answer.status, 403) << other.method << " " << other.target << ": " << answer.body;
+  }
+  // Another RSA key, a slot that is no recovery slot, or the key under a device's name: 401.
+  EXPECT_EQ(
+      as(TestPssKey("stranger-rsa"), "recovery", {"GET", account->path("/log"), "", ""}).status,
+      401);
+  EXPECT_EQ(as(recovery, "desk", {"GET", account->path("/log"), "", ""}).status, 401);
+  EXPECT_EQ(as(recovery, "drawer", {"GET", account->path("/log"), "", ""}).status, 401);
+}
+
 TEST_P(CloudServer, TwoAccountsNeverSeeEachOthersJoinRequestsOrRecoveryKey) {
   auto alice = new_account();
   auto bob = new_account();

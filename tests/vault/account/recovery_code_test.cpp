@@ -179,6 +179,16 @@ TEST(RecoveryCodeSeal, TheSealedKeyOpensWithItsCodeAsTypedAndWithNoOther) {
   const SecretBytes secret = SecretBytes::from_string("a vault key, 32 bytes long......");
   const Bytes sealed = sealer.seal(secret, "vk slot");
   EXPECT_EQ(opener.unseal(sealed, "vk slot").reveal_text(), secret.reveal_text());
+  // VK's recovery slot (VaultKey::seal_to: OAEP SHA-1, no label) opens with it too, into
+  // the same VK; a slot sealed to another key, or altered, does not.
+  const MemoryVaultKey vault_key = MemoryVaultKey::generate();
+  const Bytes slot = vault_key.seal_to(opener.public_key_spki_der());
+  const MemoryVaultKey reopened = open_recovery_slot(opener, slot);
+  EXPECT_EQ(reopened.unwrap(vault_key.wrap(secret)).reveal_text(), secret.reveal_text());
+  Bytes altered = slot;
+  altered[7] ^= 0x01;
+  EXPECT_THROW((void)open_recovery_slot(opener, altered), SlotError);
+  EXPECT_THROW((void)open_recovery_slot(opener, sealed), SlotError);  // the OAEP-SHA256 form
   // And it survives the envelope's JSON form (what the server stores).
   EXPECT_NO_THROW(
       (void)open_recovery_key_with_code(recovery_envelope_from_json(to_json(envelope)), code));

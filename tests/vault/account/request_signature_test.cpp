@@ -3,12 +3,16 @@
 #include "vault/account/request_signature.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 #include <set>
 #include <string>
 #include <vector>
 
 #include "common/base64.h"
+#include "common/openssl_owners.h"
 #include "vault/keys/software_keys.h"
 #include "vault/model/errors.h"
 #include "vault/signed/signed_statement.h"
@@ -158,6 +162,65 @@ std::string with_field(std::string header, const std::string& key, const std::st
   header.replace(start + key.size() + 1,
                  (end == std::string::npos ? header.size() : end) - start - key.size() - 1, value);
   return header;
+}
+
+// The account's recovery key signing PS256 (as RecoveryOpener does), RSA-2048 to be quick.
+class TestRecoveryKey final : public PssSigningKey {
+ public:
+  TestRecoveryKey() : key_(EVP_RSA_gen(2048)) { EXPECT_TRUE(key_); }
+  [[nodiscard]] Bytes sign_pss_sha256(ByteView message) const override {
+    openssl::DigestCtx ctx = openssl::make_digest_ctx();
+    EVP_PKEY_CTX* pkey_ctx = nullptr;
+    openssl::check(EVP_DigestSignInit(ctx.get(), &pkey_ctx, openssl::sha256(), nullptr, key_.get()),
+                   "EVP_DigestSignInit");
+    openssl::check(EVP_PKEY_CTX_set_rsa_padding(pkey_ctx, RSA_PKCS1_PSS_PADDING), "padding");
+    openssl::check(EVP_PKEY_CTX_set_rsa_pss_saltlen(pkey_ctx, 32), "saltlen");
+    std::size_t size = 0;
+    openssl::check(EVP_DigestSign(ctx.get(), nullptr, &size, message.data(), message.size()),
+                   "EVP_DigestSign");
+    Bytes signature(size);
+    openssl::check(
+        EVP_DigestSign(ctx.get(), signature.data(), &size, message.data(), message.size()),
+        "EVP_DigestSign");
+    signature.resize(size);
+    return signature;
+  }
+  [[nodiscard]] Bytes public_key_spki_der() const override {
+    unsigned char* der = nullptr;
+    const int length = i2d_PUBKEY(key_.get(), &der);
+    Bytes spki(der, der + length);
+    OPENSSL_free(der);
+    return spki;
+  }
+
+ private:
+  openssl::PKey key_;
+};
+
+TEST_F(RequestSignatureTest, TheRecoveryKeySignsPs256AndOnlyAsItsSlot) {
+  const TestRecoveryKey recovery;
+  const RequestSigner as_recovery(recovery, std::string(kAccount), "recovery");
+  const std::string header = as_recovery.sign("GET", "/v1/accounts/a/log?from=0", ByteView{}, kNow);
+  EXPECT_LT(header.size(), kMaxRequestSignatureHeader);
+  EXPECT_EQ(parse_request_signature(header).signature.size(), 256u);
+  // A 4096-bit key's signature still fits the header.
+  EXPECT_NO_THROW(
+      (void)parse_request_signature(with_field(header, "sig", base64_encode(Bytes(512, 1)))));
+  EXPECT_THROW(
+      (void)parse_request_signature(with_field(header, "sig", base64_encode(Bytes(513, 1)))),
+      FormatError);
+  enrolled_.push_back({std::string(kAccount), "recovery", recovery.public_key_spki_der(), true});
+  EXPECT_TRUE(check(header, "GET", "/v1/accounts/a/log?from=0", "").ok());
+  // The algorithm is the record's: a PS256 signature checked as ES256, or an ES256 one
+  // against a recovery record, does not verify.
+  enrolled_.back().recovery_key = false;
+  expect_refused(check(as_recovery.sign("GET", "/x", ByteView{}, kNow), "GET", "/x", ""),
+                 RequestRefusal::bad_signature);
+  enrolled_.back().recovery_key = true;
+  enrolled_.back().identity_key_spki_der = key_.public_key_spki_der();
+  const RequestSigner es256_as_recovery(key_, std::string(kAccount), "recovery");
+  expect_refused(check(es256_as_recovery.sign("GET", "/x", ByteView{}, kNow), "GET", "/x", ""),
+                 RequestRefusal::bad_signature);
 }
 
 TEST_F(RequestSignatureTest, ASignatureMovedToAnotherDeviceOrAccountIsRefused) {
