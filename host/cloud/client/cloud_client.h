@@ -54,6 +54,10 @@ struct CurlMulti;
 struct CloudClientOptions {
   std::string ca_file;  // PEM bundle to verify the server by; empty: the system's
   std::chrono::seconds timeout{30};
+  // The local IP address to connect from (e.g. 127.0.0.2); empty: the system's choice.
+  // Lets a load test stand for many devices on one host (the server caps connections
+  // per client address).
+  std::string local_address;
 };
 
 class CloudClient {
