@@ -30,6 +30,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -192,6 +193,20 @@ double loopback_floor(const std::vector<vault::ByteView>& pieces, const fs::path
   return ms;
 }
 
+std::string sha256_hex(vault::ByteView bytes) {
+  unsigned char digest[32];
+  unsigned int length = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("SHA-256");
+  static const char* const digits = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char byte : digest) {
+    hex.push_back(digits[byte >> 4]);
+    hex.push_back(digits[byte & 15]);
+  }
+  return hex;
+}
+
 void transfer(int rounds, int scans, int scan_mib) {
   TempDir dir("idvault-bench-cloud");
   CloudProcess server({"--data", (dir / "server").string()});
@@ -210,7 +225,7 @@ void transfer(int rounds, int scans, int scan_mib) {
   vault::HolderVault vault_a(*store_a, vk);
   vault_a.set_file_threads(2);
 
-  std::vector<double> up_ms, down_ms, floor_ms;
+  std::vector<double> up_ms, down_ms, floor_ms, files_up_ms, files_down_ms;
   double mib = 0;
   for (int round = 0; round < rounds; ++round) {
     vault::PlainElement element;
@@ -247,6 +262,22 @@ void transfer(int rounds, int scans, int scan_mib) {
     }
     mib = static_cast<double>(bytes) / (1 << 20);
     floor_ms.push_back(loopback_floor(pieces, dir / "floor"));
+
+    // The transport alone: the same files read back by B's client, and as many new
+    // random files of the same sizes sent by A's (new, so the server writes them).
+    start = Clock::now();
+    for (const auto& piece : pieces)
+      (void)devices.laptop_client.file(devices.account, sha256_hex(piece));
+    files_down_ms.push_back(ms_since(start));
+    std::vector<vault::Bytes> fresh;
+    for (const auto& piece : pieces) {
+      fresh.emplace_back(piece.size());
+      if (RAND_bytes(fresh.back().data(), static_cast<int>(piece.size())) != 1)
+        throw std::runtime_error("RAND_bytes");
+    }
+    start = Clock::now();
+    for (const auto& bytes : fresh) (void)devices.desk_client.put_file(devices.account, bytes);
+    files_up_ms.push_back(ms_since(start));
   }
   const double up = median(up_ms), down = median(down_ms), fl = median(floor_ms);
   std::printf("transfer: %d rounds, %d x %d MiB scans (%.2f MiB of ciphertext), SQLite server; ",
@@ -256,6 +287,11 @@ void transfer(int rounds, int scans, int scan_mib) {
   std::printf("  down (B pull: changes, item, files) %8.1f ms  %7.1f MiB/s\n", down,
               mib / down * 1000);
   std::printf("  floor (loopback TCP + fdatasync)    %8.1f ms  %7.1f MiB/s\n", fl, mib / fl * 1000);
+  std::printf(
+      "  of which the files alone through CloudClient: up %.1f ms (%.3f of the floor's rate), "
+      "down %.1f ms (%.3f)\n",
+      median(files_up_ms), fl / median(files_up_ms), median(files_down_ms),
+      fl / median(files_down_ms));
   std::printf("  ratio up/floor %.3f, down/floor %.3f (goal >= 0.7 each)\n", fl / up, fl / down);
   std::printf("  per round: up");
   for (double ms : up_ms) std::printf(" %.1f", ms);
