@@ -109,7 +109,9 @@ SecretBytes random_scan(std::size_t size) {
 // each device's client signs as it. local_address: where both connect from.
 struct TwoDevices {
   TwoDevices(const std::string& url, const std::string& local_address = "")
-      : desk_client(url, {"", 60s, local_address}), laptop_client(url, {"", 60s, local_address}) {
+      : desk_client(url, {"", 60s}), laptop_client(url, {"", 60s}) {
+    desk_client.connect_from(local_address);
+    laptop_client.connect_from(local_address);
     desk.slot_key = rsa_public("desk-slot");
     laptop.slot_key = rsa_public("laptop-slot");
     const std::string genesis = vault::AccountLog::genesis(
