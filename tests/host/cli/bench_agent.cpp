@@ -181,6 +181,7 @@ class CloudUnderTest {
     std::vector<std::string> args = {binary, "--data", (dir / "cloud").string(), "--listen",
                                      "127.0.0.1:0"};
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (auto& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);
     posix_spawn_file_actions_t actions;
@@ -211,6 +212,8 @@ class CloudUnderTest {
   }
   CloudUnderTest(const CloudUnderTest&) = delete;  // owns a process
   CloudUnderTest& operator=(const CloudUnderTest&) = delete;
+  CloudUnderTest(CloudUnderTest&&) = delete;
+  CloudUnderTest& operator=(CloudUnderTest&&) = delete;
   [[nodiscard]] const std::string& url() const { return url_; }
 
  private:
