@@ -32,6 +32,7 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -42,11 +43,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -90,6 +94,32 @@ double percentile(std::vector<double> values, double p) {
 }
 double median(std::vector<double> values) {
   return percentile(std::move(values), 0.5);
+}
+
+// CPU time (user + system, every thread) of this process, and of its children still
+// running (the server), in ms.
+double own_cpu_ms() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return (static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e3) +
+         (static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e3);
+}
+double children_cpu_ms() {
+  std::ifstream children("/proc/self/task/" + std::to_string(::getpid()) + "/children");
+  double ticks = 0;
+  long pid = 0;
+  while (children >> pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    const std::string text((std::istreambuf_iterator<char>(stat)),
+                           std::istreambuf_iterator<char>());
+    if (text.empty()) continue;
+    std::istringstream fields(text.substr(text.rfind(')') + 2));  // past "pid (comm) "
+    std::string field;
+    for (int i = 3; i <= 15 && fields >> field; ++i) {
+      if (i >= 14) ticks += std::stod(field);  // utime, stime
+    }
+  }
+  return ticks * 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 void print_load() {
@@ -228,6 +258,7 @@ void transfer(int rounds, int scans, int scan_mib) {
   vault_a.set_file_threads(2);
 
   std::vector<double> up_ms, down_ms, floor_ms, files_up_ms, files_down_ms;
+  double up_client_cpu = 0, up_server_cpu = 0, down_client_cpu = 0, down_server_cpu = 0;
   double mib = 0;
   for (int round = 0; round < rounds; ++round) {
     vault::PlainElement element;
@@ -236,19 +267,26 @@ void transfer(int rounds, int scans, int scan_mib) {
       element.files.push_back(random_scan(static_cast<std::size_t>(scan_mib) << 20));
     vault_a.put(std::move(element));
 
+    double client_before = own_cpu_ms(), server_before = children_cpu_ms();
     auto start = Clock::now();
     {
       agent::ElementSync sync(devices.desk_client, link_a, *store_a, vk);
       if (sync.push().pushed != 1) throw std::runtime_error("push: nothing pushed");
     }
     up_ms.push_back(ms_since(start));
+    up_client_cpu += own_cpu_ms() - client_before;
+    up_server_cpu += children_cpu_ms() - server_before;
 
+    client_before = own_cpu_ms();
+    server_before = children_cpu_ms();
     start = Clock::now();
     {
       agent::ElementSync sync(devices.laptop_client, link_b, *store_b, vk);
       if (sync.pull(link_b.changes_seen).pulled != 1) throw std::runtime_error("pull: nothing");
     }
     down_ms.push_back(ms_since(start));
+    down_client_cpu += own_cpu_ms() - client_before;
+    down_server_cpu += children_cpu_ms() - server_before;
 
     const auto sent = store_a->element(vault::ElementType::bank_statement, true);
     const auto got = store_b->element(vault::ElementType::bank_statement, true);
@@ -294,6 +332,11 @@ void transfer(int rounds, int scans, int scan_mib) {
       "down %.1f ms (%.3f)\n",
       median(files_up_ms), fl / median(files_up_ms), median(files_down_ms),
       fl / median(files_down_ms));
+  std::printf(
+      "  CPU per round (mean): up client %.1f ms + server %.1f ms, down client %.1f ms + server "
+      "%.1f ms (on 2 idle cores the wall time could approach the larger of each pair)\n",
+      up_client_cpu / rounds, up_server_cpu / rounds, down_client_cpu / rounds,
+      down_server_cpu / rounds);
   std::printf("  ratio up/floor %.3f, down/floor %.3f (goal >= 0.7 each)\n", fl / up, fl / down);
   std::printf("  per round: up");
   for (double ms : up_ms) std::printf(" %.1f", ms);
