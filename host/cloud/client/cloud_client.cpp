@@ -288,6 +288,8 @@ CloudAnswer CloudClient::perform(const CloudCall& call) {
   curl_easy_setopt(handle, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(handle, CURLOPT_SSL_VERIFYHOST, 2L);
   if (!options_.ca_file.empty()) curl_easy_setopt(handle, CURLOPT_CAINFO, options_.ca_file.c_str());
+  const std::string local = "host!" + local_address_;
+  if (!local_address_.empty()) curl_easy_setopt(handle, CURLOPT_INTERFACE, local.c_str());
   curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get());
   if (call.method == "GET") {
     curl_easy_setopt(handle, CURLOPT_HTTPGET, 1L);

@@ -71,6 +71,10 @@ class CloudClient {
   // The device requests are signed as; nullptr: unsigned requests. Not owned: it must
   // outlive every request made while it is set.
   void sign_as(const vault::RequestSigner* signer) noexcept { signer_ = signer; }
+  // The local IP address to connect from (e.g. 127.1.0.2); empty: the system's choice.
+  // Lets a load test stand for many devices on one host (the server caps connections
+  // per client address).
+  void connect_from(std::string local_address) { local_address_ = std::move(local_address); }
   // Thread-safe: the request in progress (e.g. a long poll) ends at once with CloudError
   // status 0, and so does every later one until reset_cancel().
   void cancel() noexcept;
@@ -161,6 +165,7 @@ class CloudClient {
   std::string base_url_;
   Options options_;
   const vault::RequestSigner* signer_ = nullptr;
+  std::string local_address_;
   std::atomic<bool> cancelled_{false};
   // libcurl's multi handle (kept out of this header): its connection cache, and what
   // cancel() wakes. Lives as long as the client.
