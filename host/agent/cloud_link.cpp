@@ -69,8 +69,9 @@ std::pair<std::string, vault::Bytes> cloud_link_setting(const CloudLink& link) {
       {"device_id", link.device_id},
       {"head_seq", link.head.seq},
       {"head_hash", link.head.hash},
-      {"changes_seen",
-       link.changes_seen}}.dump();
+      {"changes_seen", link.changes_seen},
+      {"vk_generation",
+       link.vk_generation}}.dump();
   return {kSetting, vault::Bytes(text.begin(), text.end())};
 }
 

@@ -158,6 +158,16 @@ nlohmann::json HolderAgent::cloud_join(const std::string& account_url_text, cons
                      "this agent already has a vault at " + config_.store_path.string() +
                          ": a device joins with a token and store that hold none");
     }
+    // The same join asked again (after --no-wait, or a CLI that was stopped while it
+    // waited): the request already made goes on, with the same digits.
+    if (pending_join_ && pending_join_->url.account == url.account &&
+        pending_join_->device_id == device_id) {
+      return nlohmann::json{{"device_id", device_id},
+                            {"request_id", pending_join_->request_id},
+                            {"code", pending_join_->code},
+                            {"expires", pending_join_->expires},
+                            {"resumed", true}};
+    }
     pending_join_.reset();
     auto token = resolve_token();
     auto login = p11::Login::open(token, pin, {allow_final_try});
@@ -167,10 +177,10 @@ nlohmann::json HolderAgent::cloud_join(const std::string& account_url_text, cons
       const std::string nonce = vault::new_join_nonce();
       const auto request = client.request_join(url.account, device_id, keys.identity_key_spki_der,
                                                keys.slot_public_key_spki_der, nonce);
-      pending_join_ = std::make_unique<PendingJoin>(
-          PendingJoin{token, std::move(login), url, device_id, request.id});
       const std::string code = vault::join_code(url.account, keys.identity_key_spki_der,
                                                 keys.slot_public_key_spki_der, nonce);
+      pending_join_ = std::make_unique<PendingJoin>(
+          PendingJoin{token, std::move(login), url, device_id, request.id, code, request.expires});
       log(LogLevel::info, "cloud: asked to join " + account_url(url) + " as device " + device_id);
       return nlohmann::json{{"device_id", device_id},
                             {"request_id", request.id},

@@ -2,6 +2,7 @@
 // token stays logged in, so the join can finish without asking for the PIN again.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -17,6 +18,8 @@ struct PendingJoin {
   AccountUrl url;
   std::string device_id;
   std::string request_id;
+  std::string code;  // the digits both devices show
+  std::int64_t expires = 0;
 };
 
 }  // namespace idvault::agent

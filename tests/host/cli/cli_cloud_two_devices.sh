@@ -15,7 +15,10 @@ LAPTOP_PID=
 PG_PID=
 BACKEND=${IDVAULT_CLOUD_BACKEND:-sqlite}
 
+PHONE_PID=
+
 stop_all() {
+  [ -z "$PHONE_PID" ] || { kill "$PHONE_PID" 2>/dev/null || true; wait "$PHONE_PID" 2>/dev/null || true; }
   [ -z "$LAPTOP_PID" ] || { kill "$LAPTOP_PID" 2>/dev/null || true; wait "$LAPTOP_PID" 2>/dev/null || true; }
   [ -z "$CLOUD_PID" ] || { kill "$CLOUD_PID" 2>/dev/null || true; wait "$CLOUD_PID" 2>/dev/null || true; }
   [ -z "$PG_PID" ] || { kill "$PG_PID" 2>/dev/null || true; wait "$PG_PID" 2>/dev/null || true; }
@@ -196,4 +199,47 @@ for folder, _, files in os.walk(root):
                 found += 1
 sys.exit(1 if found else 0)
 PYEOF
+# A third device joins; then the desk revokes the laptop. The server refuses the laptop
+# from then on; the phone follows the new vault key at its next sync and still opens
+# every element; what the phone puts reaches the desk under the new key.
+softhsm2-util --init-token --free --label phone --pin "$PIN" --so-pin 5678 >/dev/null
+PHONE_SOCK="$WORK/run/phone.sock"
+"$AGENT" --socket "$PHONE_SOCK" --store "$WORK/phone/vault.db" --module "$MODULE" \
+  --token pkcs11:token=phone --confirm-program "$WORK/consent-yes" --no-background-sync \
+  >>"$WORK/phone.out" 2>>"$WORK/phone.err" &
+PHONE_PID=$!
+i=0
+while ! IDVAULT_SOCK="$PHONE_SOCK" "$IDVAULT" status >/dev/null 2>&1; do
+  i=$((i + 1))
+  [ "$i" -lt 200 ] || fail "the phone's agent did not answer"
+  sleep 0.1
+done
+IDVAULT_SOCK="$PHONE_SOCK" expect_ok "$IDVAULT" cloud join "$ACCOUNT_URL" --pin-file "$WORK/pin" \
+  --device-name phone --no-wait --json
+expect_ok "$IDVAULT" devices --json
+REQUEST=$("$PY" -c 'import json,sys; print([q["id"] for q in json.load(open(sys.argv[1]))["requests"] if q["device_id"] == "phone"][0])' "$WORK/stdout") ||
+  fail "no request from the phone: $(cat "$WORK/stdout")"
+expect_ok "$IDVAULT" devices approve "$REQUEST"
+IDVAULT_SOCK="$PHONE_SOCK" expect_ok "$IDVAULT" cloud join "$ACCOUNT_URL" --pin-file "$WORK/pin" --device-name phone
+grep -q 'joined' "$WORK/stdout" || fail "the phone's join said: $(cat "$WORK/stdout")"
+
+expect_fail 1 'does not revoke itself' "$IDVAULT" devices revoke desk
+expect_ok "$IDVAULT" devices revoke laptop --json
+"$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["vk_generation"] == 2 and r["items"] >= 4, r' \
+  "$WORK/stdout" || fail "devices revoke printed: $(cat "$WORK/stdout")"
+IDVAULT_SOCK="$LAPTOP_SOCK" expect_fail 1 '403' "$IDVAULT" sync
+IDVAULT_SOCK="$PHONE_SOCK" expect_ok "$IDVAULT" sync
+rm -rf "$WORK/out3" && mkdir -p "$WORK/out3"
+IDVAULT_SOCK="$PHONE_SOCK" expect_ok "$IDVAULT" get passport --files-dir "$WORK/out3"
+cmp -s "$WORK/in/front.jpg" "$WORK/out3/front_side.jpg" || fail "the phone lost the front side after the rotation"
+IDVAULT_SOCK="$PHONE_SOCK" expect_ok "$IDVAULT" lock
+IDVAULT_SOCK="$PHONE_SOCK" expect_ok "$IDVAULT" unlock --pin-file "$WORK/pin"
+IDVAULT_SOCK="$PHONE_SOCK" expect_ok "$IDVAULT" put email --value phone@example.org
+IDVAULT_SOCK="$PHONE_SOCK" expect_ok "$IDVAULT" sync
+expect_ok "$IDVAULT" sync
+expect_ok "$IDVAULT" get email
+grep -q 'phone@example.org' "$WORK/stdout" || fail "the phone's put after the rotation: $(cat "$WORK/stdout")"
+expect_ok "$IDVAULT" devices --json
+"$PY" -c 'import json,sys; d={x["id"]: x["revoked"] for x in json.load(open(sys.argv[1]))["devices"]}; assert d == {"desk": False, "phone": False, "laptop": True}, d' \
+  "$WORK/stdout" || fail "devices after the revocation: $(cat "$WORK/stdout")"
 echo "cli cloud two devices: ok"
