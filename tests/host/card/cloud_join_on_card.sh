@@ -116,8 +116,8 @@ ok "the desk's passport and scan open on the card"
 head -c 20000 /dev/urandom > "$T/in/bill.jpg"
 run_ok card put utility_bill --file "$T/in/bill.jpg"
 run_ok card sync
+# (The agents also sync in the background: the bill may already be on the desk.)
 run_ok desk sync
-grep -q 'received 1' "$T/stdout" || fail "the desk's sync said: $(cat "$T/stdout")"
 run_ok desk get utility_bill --files-dir "$T/out2"
 cmp -s "$T/in/bill.jpg" "$T/out2/files-0.jpg" || fail "the bill differs on the desk"
 ok "a put on the card reaches the desk with its scan"
