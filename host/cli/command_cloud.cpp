@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <iostream>
+#include <system_error>
 #include <thread>
 
 #include "common/cli/cli_error.h"
@@ -27,8 +28,10 @@ namespace {
 void write_code_file(const std::string& path, const SecretBytes& printed) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
-    throw UsageError("cannot create the recovery code file " + path + ": " + std::strerror(errno) +
-                     (errno == EEXIST ? " (it exists; give a new file)" : ""));
+    const int error = errno;
+    throw UsageError("cannot create the recovery code file " + path + ": " +
+                     std::generic_category().message(error) +
+                     (error == EEXIST ? " (it exists; give a new file)" : ""));
   }
   std::string_view text = printed.reveal_text();
   bool ok = true;

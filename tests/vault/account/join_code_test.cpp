@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <regex>
 #include <set>
 #include <string>
@@ -13,18 +14,27 @@
 namespace idvault::vault {
 namespace {
 
-const std::string kAccount(64, 'a');
-const Bytes kIdentity{0x30, 0x59, 0x01, 0x02};
-const Bytes kSlot{0x30, 0x82, 0x01, 0x22, 0x05};
-const std::string kNonce = "00112233445566778899aabbccddeeff";
+constexpr std::string_view kAccountText =
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+constexpr std::array<std::uint8_t, 4> kIdentityBytes{0x30, 0x59, 0x01, 0x02};
+constexpr std::array<std::uint8_t, 5> kSlotBytes{0x30, 0x82, 0x01, 0x22, 0x05};
+constexpr std::string_view kNonceText = "00112233445566778899aabbccddeeff";
 
-TEST(JoinCode, IsEightDigitsInTwoGroupsAndTheSameForTheSameRequest) {
+class JoinCode : public ::testing::Test {
+ protected:
+  const std::string kAccount{kAccountText};
+  const Bytes kIdentity{kIdentityBytes.begin(), kIdentityBytes.end()};
+  const Bytes kSlot{kSlotBytes.begin(), kSlotBytes.end()};
+  const std::string kNonce{kNonceText};
+};
+
+TEST_F(JoinCode, IsEightDigitsInTwoGroupsAndTheSameForTheSameRequest) {
   const std::string code = join_code(kAccount, kIdentity, kSlot, kNonce);
   EXPECT_TRUE(std::regex_match(code, std::regex("[0-9]{4}-[0-9]{4}"))) << code;
   EXPECT_EQ(code, join_code(kAccount, kIdentity, kSlot, kNonce));
 }
 
-TEST(JoinCode, ChangesWithTheAccountTheKeysAndTheNonce) {
+TEST_F(JoinCode, ChangesWithTheAccountTheKeysAndTheNonce) {
   const std::string code = join_code(kAccount, kIdentity, kSlot, kNonce);
   std::string other_account = kAccount;
   other_account[63] = 'b';
@@ -40,14 +50,14 @@ TEST(JoinCode, ChangesWithTheAccountTheKeysAndTheNonce) {
   EXPECT_NE(code, join_code(kAccount, kIdentity, kSlot, other_nonce));
 }
 
-TEST(JoinCode, SpreadsOverTheDigits) {
+TEST_F(JoinCode, SpreadsOverTheDigits) {
   std::set<std::string> codes;
   for (int i = 0; i < 200; ++i)
     codes.insert(join_code(kAccount, kIdentity, kSlot, new_join_nonce()));
   EXPECT_GT(codes.size(), 195U);  // 200 draws from 10^8: a repeat is a bug, not luck
 }
 
-TEST(JoinCode, RefusesAMalformedAccountOrNonce) {
+TEST_F(JoinCode, RefusesAMalformedAccountOrNonce) {
   EXPECT_THROW((void)join_code(std::string(63, 'a'), kIdentity, kSlot, kNonce), FormatError);
   EXPECT_THROW((void)join_code(std::string(64, 'A'), kIdentity, kSlot, kNonce), FormatError);
   EXPECT_THROW((void)join_code(kAccount, kIdentity, kSlot, "0011"), FormatError);
@@ -55,7 +65,7 @@ TEST(JoinCode, RefusesAMalformedAccountOrNonce) {
   EXPECT_THROW((void)join_code(kAccount, kIdentity, kSlot, std::string(32, 'F')), FormatError);
 }
 
-TEST(JoinCode, NewNoncesAreFreshLowercaseHex) {
+TEST_F(JoinCode, NewNoncesAreFreshLowercaseHex) {
   const std::string a = new_join_nonce();
   EXPECT_TRUE(std::regex_match(a, std::regex("[0-9a-f]{32}"))) << a;
   EXPECT_NE(a, new_join_nonce());
