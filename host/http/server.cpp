@@ -378,6 +378,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     body_memory_.emplace(server_.body_budget_);
     const std::size_t already = std::min(body_length_, in_.size());
     request_.body = in_.substr(0, already);
+    body_filled_ = request_.body.size();
     in_.erase(0, already);
     if (!body_memory_->resize(request_.body.capacity())) return no_memory();
     if (request_.body.size() < body_length_ &&
@@ -401,18 +402,27 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   void continue_body() {
     std::string& body = request_.body;
-    if (body.size() == body_length_) return dispatch();
-    if (body.size() == body.capacity() && !grow_body_buffer(body, body_length_, *body_memory_))
-      return no_memory();
-    const std::size_t have = body.size();
-    const std::size_t room = std::min(body_length_, body.capacity()) - have;
-    body.resize(have + room);  // within the capacity charged: no allocation
+    if (body_filled_ == body_length_) {
+      body.resize(body_filled_);
+      return dispatch();
+    }
+    if (body_filled_ == body.size()) {
+      // The buffer is full: more room, zero-filled once here. Sizing it to the bytes read
+      // after every read made the next read zero-fill the whole rest of the buffer again,
+      // a fifth of the cloud server's CPU on a 16 MiB upload.
+      body.resize(body_filled_);
+      if (body.size() == body.capacity() && !grow_body_buffer(body, body_length_, *body_memory_))
+        return no_memory();
+      body.resize(std::min(body_length_, body.capacity()));  // within the capacity charged
+    }
+    const std::size_t have = body_filled_;
+    const std::size_t room = body.size() - have;
     arm(io_deadline(request_deadline_));
     stream_.async_read_some(
         asio::buffer(body.data() + have, room),
         [self = this->shared_from_this(), have](const ErrorCode& ec, std::size_t n) {
           self->disarm();
-          self->request_.body.resize(have + n);
+          self->body_filled_ = have + n;
           if (!ec) return self->continue_body();
           if (self->timed_out_) return self->refuse(408, "request body timed out");
           self->close_now();
@@ -552,6 +562,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   bool keep_alive_ = false;
   unsigned version_ = 11;
   std::size_t body_length_ = 0;
+  std::size_t body_filled_ = 0;  // bytes of the body read so far (the buffer may be longer)
   std::optional<BodyMemoryBudget::Share> body_memory_;
   std::unique_ptr<bhttp::response<bhttp::string_body>> response_;
   bool close_after_ = true;
