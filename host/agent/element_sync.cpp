@@ -202,11 +202,15 @@ SyncCounts ElementSync::pull(std::int64_t& changes_seen) {
 }
 
 void ElementSync::store_remote_files(vault::StoredElement& element,
-                                     const std::vector<std::string>& sha256) {
-  for (std::size_t i = 0; i < element.files.size(); ++i) {
-    vault::StoredFile& file = element.files[i];
+                                     const std::map<std::string, std::string>& sha_by_hash) {
+  for (vault::StoredFile& file : element.files) {
     if (!file.ciphertext.empty()) continue;
-    file.ciphertext = client_.file(link_.url.account, sha256.at(i));
+    const auto sha = sha_by_hash.find(hex_lower(file.file_hash));
+    if (sha == sha_by_hash.end()) {
+      throw vault::FormatError(std::string(vault::to_string(element.type)) + "." + file.slot,
+                               "a file neither this device nor the item has");
+    }
+    file.ciphertext = client_.file(link_.url.account, sha->second);
     if (file.ciphertext.size() != file.ciphertext_size) {
       throw vault::FormatError(std::string(vault::to_string(element.type)) + "." + file.slot,
                                "the file from the server is not the size its item names");
@@ -245,10 +249,7 @@ void ElementSync::pull_item(const std::string& item_id, SyncCounts& counts) {
     // Nothing changed here since the parent: the server's version is the element.
     if (remote_side.element) {
       vault::StoredElement element = *remote_side.element;
-      std::vector<std::string> shas;
-      for (const auto& file : element.files)
-        shas.push_back(remote_sha_by_hash[hex_lower(file.file_hash)]);
-      store_remote_files(element, shas);
+      store_remote_files(element, remote_sha_by_hash);
       store_.put_element(element);
     } else if (local) {
       (void)store_.remove_element(parsed_id.element);
@@ -265,12 +266,8 @@ void ElementSync::pull_item(const std::string& item_id, SyncCounts& counts) {
     vault::Reconciled merged =
         vault::reconcile_element(vault_key_, parent_side, local_side, remote_side);
     if (merged.element) {
-      vault::StoredElement& element = *merged.element;
-      std::vector<std::string> shas;
-      for (const auto& file : element.files)
-        shas.push_back(remote_sha_by_hash[hex_lower(file.file_hash)]);
-      store_remote_files(element, shas);
-      store_.put_element(element);
+      store_remote_files(*merged.element, remote_sha_by_hash);
+      store_.put_element(*merged.element);
     } else if (local) {
       (void)store_.remove_element(parsed_id.element);
     }
@@ -307,10 +304,7 @@ std::size_t ElementSync::resolve(vault::ElementType type, const std::optional<st
       vault::resolve_element(vault_key_, local, other, field, take, settled);
   if (settled == 0) return 0;
   if (resolved.element) {
-    std::vector<std::string> shas;
-    for (const auto& file : resolved.element->files)
-      shas.push_back(sha_by_hash[hex_lower(file.file_hash)]);
-    store_remote_files(*resolved.element, shas);
+    store_remote_files(*resolved.element, sha_by_hash);
     store_.put_element(*resolved.element);
   } else if (local.element) {
     (void)store_.remove_element(type);

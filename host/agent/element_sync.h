@@ -82,7 +82,10 @@ class ElementSync {
   bool push_element(vault::ElementType type, int retries, bool even_unchanged);
   // Reads one item from the server and brings this device in step with it.
   void pull_item(const std::string& item_id, SyncCounts& counts);
-  void store_remote_files(vault::StoredElement& element, const std::vector<std::string>& sha256);
+  // Fetches the ciphertext of each file of element that is not here (by the SHA-256 its
+  // item names for its file hash) and readies all of them to be stored in a new pack.
+  void store_remote_files(vault::StoredElement& element,
+                          const std::map<std::string, std::string>& sha_by_hash);
   [[nodiscard]] bool changed_here(const std::string& item_id,
                                   const std::optional<vault::StoredElement>& local) const;
 };

@@ -45,6 +45,16 @@ std::string server_of(std::string url) {
   return url;
 }
 
+// A client of the vault's account, every request signed as this device on its token.
+struct AccountClient {
+  AccountClient(const CloudLink& link, const vault::SigningKey& identity_key)
+      : client(link.url.server), signer(identity_key, link.url.account, link.device_id) {
+    client.sign_as(&signer);
+  }
+  cloud::CloudClient client;
+  vault::RequestSigner signer;
+};
+
 CloudLink require_link(vault::VaultStore& store) {
   auto link = load_cloud_link(store);
   if (!link) {
@@ -377,9 +387,8 @@ nlohmann::json HolderAgent::devices() {
   with_cloud_keys([&](const CloudKeys& keys) {
     cloud_errors([&] {
       CloudLink link = require_link(keys.store);
-      cloud::CloudClient client(link.url.server);
-      const vault::RequestSigner signer(keys.identity_key, link.url.account, link.device_id);
-      client.sign_as(&signer);
+      AccountClient account(link, keys.identity_key);
+      cloud::CloudClient& client = account.client;
       const vault::AccountState state = verified_log(client, link);
       save_cloud_link(keys.store, link);
       nlohmann::json devices = nlohmann::json::array();
@@ -414,9 +423,8 @@ nlohmann::json HolderAgent::approve_device(const std::string& request_id) {
   with_cloud_keys([&](const CloudKeys& keys) {
     cloud_errors([&] {
       CloudLink link = require_link(keys.store);
-      cloud::CloudClient client(link.url.server);
-      const vault::RequestSigner signer(keys.identity_key, link.url.account, link.device_id);
-      client.sign_as(&signer);
+      AccountClient account(link, keys.identity_key);
+      cloud::CloudClient& client = account.client;
       vault::AccountState state = verified_log(client, link);
       std::optional<cloud::CloudClient::JoinRequest> found;
       for (auto& request : client.join_requests(link.url.account)) {
@@ -455,9 +463,8 @@ nlohmann::json HolderAgent::cloud_sync() {
     }
     cloud_errors([&] {
       CloudLink link = require_link(store);
-      cloud::CloudClient client(link.url.server);
-      const vault::RequestSigner signer(*keys.identity_key, link.url.account, link.device_id);
-      client.sign_as(&signer);
+      AccountClient account(link, *keys.identity_key);
+      cloud::CloudClient& client = account.client;
       const vault::AccountState state = verified_log(client, link);
       if (!state.devices.contains(link.device_id)) {
         throw RpcError(RpcCode::bad_input,
@@ -495,9 +502,8 @@ nlohmann::json HolderAgent::revoke_device(const std::string& device_id) {
                            "a device does not revoke itself: revoke it from another device of the "
                            "account");
           }
-          cloud::CloudClient client(link.url.server);
-          const vault::RequestSigner signer(*keys.identity_key, link.url.account, link.device_id);
-          client.sign_as(&signer);
+          AccountClient account(link, *keys.identity_key);
+          cloud::CloudClient& client = account.client;
           vault::AccountState state = verified_log(client, link);
           if (!state.devices.contains(device_id))
             throw RpcError(RpcCode::not_found, "no enrolled device " + device_id);
@@ -561,9 +567,8 @@ nlohmann::json HolderAgent::resolve(vault::ElementType type,
   with_cloud_keys([&](const CloudKeys& keys) {
     cloud_errors([&] {
       CloudLink link = require_link(keys.store);
-      cloud::CloudClient client(link.url.server);
-      const vault::RequestSigner signer(keys.identity_key, link.url.account, link.device_id);
-      client.sign_as(&signer);
+      AccountClient account(link, keys.identity_key);
+      cloud::CloudClient& client = account.client;
       ElementSync sync(client, link, keys.store, keys.vault_key);
       const std::size_t settled = sync.resolve(type, field, take);
       if (settled == 0) {
