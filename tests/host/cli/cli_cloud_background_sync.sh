@@ -7,30 +7,7 @@
 # change reaches the other device by itself.
 # Called as: SCRIPT IDVAULT AGENT IDVAULT_CLOUD
 . "$(dirname "$0")/cli_test_lib.sh"
-CLOUD_BIN=$3
-CLOUD_PID=
-LAPTOP_PID=
-LISTENER_PID=
-
-stop_all() {
-  [ -z "$LISTENER_PID" ] || { kill "$LISTENER_PID" 2>/dev/null || true; wait "$LISTENER_PID" 2>/dev/null || true; }
-  [ -z "$LAPTOP_PID" ] || { kill "$LAPTOP_PID" 2>/dev/null || true; wait "$LAPTOP_PID" 2>/dev/null || true; }
-  [ -z "$CLOUD_PID" ] || { kill "$CLOUD_PID" 2>/dev/null || true; wait "$CLOUD_PID" 2>/dev/null || true; }
-}
-trap 'status=$?; stop_all; (exit "$status"); cleanup' EXIT
-
-# start_cloud ADDRESS: the server on ADDRESS (127.0.0.1:0 picks a port), on $WORK/cloud/data.
-start_cloud() {
-  : >"$WORK/cloud.out"
-  "$CLOUD_BIN" --data "$WORK/cloud/data" --listen "$1" >"$WORK/cloud.out" 2>>"$WORK/cloud.err" &
-  CLOUD_PID=$!
-  i=0
-  while ! grep -q 'listening on' "$WORK/cloud.out"; do
-    i=$((i + 1))
-    [ "$i" -lt 100 ] || fail "idvault-cloud did not start: $(cat "$WORK/cloud.err")"
-    sleep 0.1
-  done
-}
+. "$(dirname "$0")/cloud_test_lib.sh"
 
 # wait_for SECONDS DESCRIPTION COMMAND...: until COMMAND succeeds.
 wait_for() {
@@ -45,9 +22,7 @@ wait_for() {
   done
 }
 
-mkdir -p "$WORK/cloud"
-start_cloud 127.0.0.1:0
-URL=$(sed -n 's/^idvault-cloud: listening on //p' "$WORK/cloud.out")
+start_cloud
 ADDRESS=${URL#http://}
 
 # The desk: a vault put in the account.
@@ -55,24 +30,18 @@ start_agent
 expect_ok "$IDVAULT" init --pin-file "$WORK/pin"
 expect_ok "$IDVAULT" put phone_number --value +441234567890
 expect_ok "$IDVAULT" cloud init "$URL" --recovery-code-file "$WORK/code" --device-name desk --json
-ACCOUNT_URL=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["account_url"])' "$WORK/stdout") ||
+ACCOUNT_URL=$(account_url_of "$WORK/stdout") ||
   fail "cloud init printed: $(cat "$WORK/stdout")"
 
 # The laptop joins; the desk approves.
-softhsm2-util --init-token --free --label laptop --pin "$PIN" --so-pin 5678 >/dev/null
+start_device laptop
 LAPTOP_SOCK="$WORK/run/laptop.sock"
-"$AGENT" --socket "$LAPTOP_SOCK" --store "$WORK/laptop/vault.db" --module "$MODULE" \
-  --token pkcs11:token=laptop --confirm-program "$WORK/consent-yes" >>"$WORK/laptop.out" 2>>"$WORK/laptop.err" &
-LAPTOP_PID=$!
-laptop() { IDVAULT_SOCK="$LAPTOP_SOCK" "$IDVAULT" "$@"; }
-wait_for 20 "the laptop's agent answering" laptop status
+laptop() { device laptop "$@"; }
 laptop cloud join "$ACCOUNT_URL" --pin-file "$WORK/pin" --device-name laptop >"$WORK/join.out" 2>"$WORK/join.err" &
 JOIN_PID=$!
 wait_for 10 "cloud join asking" grep -q 'this device shows' "$WORK/join.out"
 expect_ok "$IDVAULT" devices --json
-REQUEST=$("$PY" -c '
-import json, sys
-print([q for q in json.load(open(sys.argv[1]))["requests"] if q["device_id"] == "laptop"][0]["id"])' "$WORK/stdout") ||
+REQUEST=$(request_of laptop "$WORK/stdout") ||
   fail "devices did not list the laptop: $(cat "$WORK/stdout")"
 expect_ok "$IDVAULT" devices approve "$REQUEST"
 wait "$JOIN_PID" || fail "cloud join failed: $(cat "$WORK/join.err")"
@@ -86,7 +55,7 @@ s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"events.subscribe"}\n')
 for line in s.makefile("r"):
     print(line.strip(), flush=True)
 PYEOF
-LISTENER_PID=$!
+OTHER_PIDS=$!
 wait_for 5 "the event subscription" grep -q subscribed "$WORK/events"
 
 # A put on the desk reaches the laptop with no 'idvault sync', and the laptop says so.

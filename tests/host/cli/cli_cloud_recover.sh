@@ -6,26 +6,9 @@
 # has a vault are refused, and the refusals change nothing on the server.
 # Called as: SCRIPT IDVAULT AGENT IDVAULT_CLOUD
 . "$(dirname "$0")/cli_test_lib.sh"
-CLOUD_BIN=$3
-CLOUD_PID=
-FRESH_PID=
+. "$(dirname "$0")/cloud_test_lib.sh"
 
-stop_all() {
-  [ -z "$FRESH_PID" ] || { kill "$FRESH_PID" 2>/dev/null || true; wait "$FRESH_PID" 2>/dev/null || true; }
-  [ -z "$CLOUD_PID" ] || { kill "$CLOUD_PID" 2>/dev/null || true; wait "$CLOUD_PID" 2>/dev/null || true; }
-}
-trap 'status=$?; stop_all; (exit "$status"); cleanup' EXIT
-
-mkdir -p "$WORK/cloud"
-"$CLOUD_BIN" --data "$WORK/cloud/data" --listen 127.0.0.1:0 >"$WORK/cloud.out" 2>"$WORK/cloud.err" &
-CLOUD_PID=$!
-i=0
-while ! grep -q 'listening on' "$WORK/cloud.out"; do
-  i=$((i + 1))
-  [ "$i" -lt 100 ] || fail "idvault-cloud did not start: $(cat "$WORK/cloud.err")"
-  sleep 0.1
-done
-URL=$(sed -n 's/^idvault-cloud: listening on //p' "$WORK/cloud.out")
+start_cloud
 
 # The desk: documents with scans, put in an account, the code written to a file.
 start_agent
@@ -87,18 +70,8 @@ expect_fail 1 'already has a vault' "$IDVAULT" recover --cloud "$ACCOUNT_URL" \
   --recovery-code-file "$WORK/code" --pin-file "$WORK/pin"
 
 # The new device: its own empty token, store and agent.
-softhsm2-util --init-token --free --label fresh --pin "$PIN" --so-pin 5678 >/dev/null
+start_device fresh
 FRESH_SOCK="$WORK/run/fresh.sock"
-"$AGENT" --socket "$FRESH_SOCK" --store "$WORK/fresh/vault.db" --module "$MODULE" \
-  --token pkcs11:token=fresh --confirm-program "$WORK/consent-yes" >>"$WORK/fresh.out" 2>>"$WORK/fresh.err" &
-FRESH_PID=$!
-fresh() { IDVAULT_SOCK="$FRESH_SOCK" "$IDVAULT" "$@"; }
-i=0
-while ! fresh status >/dev/null 2>&1; do
-  i=$((i + 1))
-  [ "$i" -lt 200 ] || fail "the new device's agent did not answer"
-  sleep 0.1
-done
 
 # A typo is named before anything is sent; a wrong code opens nothing and changes nothing.
 IDVAULT_SOCK="$FRESH_SOCK" expect_fail 2 'group 3' "$IDVAULT" recover --cloud "$ACCOUNT_URL" \

@@ -9,24 +9,10 @@
 # PostgreSQL (tests/support/postgres_server.py) and its dump is what is searched.
 # Called as: SCRIPT IDVAULT AGENT IDVAULT_CLOUD
 . "$(dirname "$0")/cli_test_lib.sh"
-CLOUD_BIN=$3
-CLOUD_PID=
-LAPTOP_PID=
-PG_PID=
+. "$(dirname "$0")/cloud_test_lib.sh"
 BACKEND=${IDVAULT_CLOUD_BACKEND:-sqlite}
 
-PHONE_PID=
-
-stop_all() {
-  [ -z "$PHONE_PID" ] || { kill "$PHONE_PID" 2>/dev/null || true; wait "$PHONE_PID" 2>/dev/null || true; }
-  [ -z "$LAPTOP_PID" ] || { kill "$LAPTOP_PID" 2>/dev/null || true; wait "$LAPTOP_PID" 2>/dev/null || true; }
-  [ -z "$CLOUD_PID" ] || { kill "$CLOUD_PID" 2>/dev/null || true; wait "$CLOUD_PID" 2>/dev/null || true; }
-  [ -z "$PG_PID" ] || { kill "$PG_PID" 2>/dev/null || true; wait "$PG_PID" 2>/dev/null || true; }
-}
-trap 'status=$?; stop_all; (exit "$status"); cleanup' EXIT
-
 # The server, on a port of its own choosing.
-mkdir -p "$WORK/cloud"
 if [ "$BACKEND" = postgresql ]; then
   "$PY" - "$HERE/../../support" "$WORK/pg.uri" <<'PYEOF' &
 import signal, sys, time
@@ -44,6 +30,7 @@ with PostgresServer() as pg:
         time.sleep(1)
 PYEOF
   PG_PID=$!
+  OTHER_PIDS=$PG_PID
   i=0
   while [ ! -f "$WORK/pg.uri" ]; do
     [ ! -f "$WORK/pg.uri.missing" ] || { echo "SKIP: no PostgreSQL binaries"; exit 77; }
@@ -52,20 +39,9 @@ PYEOF
     kill -0 "$PG_PID" 2>/dev/null || fail "PostgreSQL did not start"
     sleep 0.1
   done
-  STORE_ARGS="--db $(cat "$WORK/pg.uri")"
-else
-  STORE_ARGS="--data $WORK/cloud/data"
+  CLOUD_STORE_ARGS="--db $(cat "$WORK/pg.uri")"
 fi
-# shellcheck disable=SC2086 # two words: the option and its value
-"$CLOUD_BIN" $STORE_ARGS --listen 127.0.0.1:0 >"$WORK/cloud.out" 2>"$WORK/cloud.err" &
-CLOUD_PID=$!
-i=0
-while ! grep -q 'listening on' "$WORK/cloud.out"; do
-  i=$((i + 1))
-  [ "$i" -lt 100 ] || fail "idvault-cloud did not start: $(cat "$WORK/cloud.err")"
-  sleep 0.1
-done
-URL=$(sed -n 's/^idvault-cloud: listening on //p' "$WORK/cloud.out")
+start_cloud
 
 # Device 1 (desk): a vault with documents, then put in the account. Both agents sync
 # only when asked, so the edits below are offline edits (background sync:
@@ -90,19 +66,8 @@ expect_fail 2 'exists' "$IDVAULT" cloud init "$URL" --recovery-code-file "$WORK/
 expect_fail 1 'already in the cloud account' "$IDVAULT" cloud init "$URL" --recovery-code-file "$WORK/code2"
 
 # Device 2 (laptop): its own token and store, no vault; asks to join and waits.
-softhsm2-util --init-token --free --label laptop --pin "$PIN" --so-pin 5678 >/dev/null
+start_device laptop --no-background-sync
 LAPTOP_SOCK="$WORK/run/laptop.sock"
-"$AGENT" --socket "$LAPTOP_SOCK" --store "$WORK/laptop/vault.db" --module "$MODULE" \
-  --token pkcs11:token=laptop --confirm-program "$WORK/consent-yes" --no-background-sync \
-  >>"$WORK/laptop.out" 2>>"$WORK/laptop.err" &
-LAPTOP_PID=$!
-laptop() { IDVAULT_SOCK="$LAPTOP_SOCK" "$IDVAULT" "$@"; }
-i=0
-while ! laptop status >/dev/null 2>&1; do
-  i=$((i + 1))
-  [ "$i" -lt 200 ] || fail "the laptop's agent did not answer"
-  sleep 0.1
-done
 IDVAULT_SOCK="$LAPTOP_SOCK" "$IDVAULT" cloud join "$ACCOUNT_URL" --pin-file "$WORK/pin" --device-name laptop \
   >"$WORK/join.out" 2>"$WORK/join.err" &
 JOIN_PID=$!
@@ -202,22 +167,12 @@ PYEOF
 # A third device joins; then the desk revokes the laptop. The server refuses the laptop
 # from then on; the phone follows the new vault key at its next sync and still opens
 # every element; what the phone puts reaches the desk under the new key.
-softhsm2-util --init-token --free --label phone --pin "$PIN" --so-pin 5678 >/dev/null
+start_device phone --no-background-sync
 PHONE_SOCK="$WORK/run/phone.sock"
-"$AGENT" --socket "$PHONE_SOCK" --store "$WORK/phone/vault.db" --module "$MODULE" \
-  --token pkcs11:token=phone --confirm-program "$WORK/consent-yes" --no-background-sync \
-  >>"$WORK/phone.out" 2>>"$WORK/phone.err" &
-PHONE_PID=$!
-i=0
-while ! IDVAULT_SOCK="$PHONE_SOCK" "$IDVAULT" status >/dev/null 2>&1; do
-  i=$((i + 1))
-  [ "$i" -lt 200 ] || fail "the phone's agent did not answer"
-  sleep 0.1
-done
 IDVAULT_SOCK="$PHONE_SOCK" expect_ok "$IDVAULT" cloud join "$ACCOUNT_URL" --pin-file "$WORK/pin" \
   --device-name phone --no-wait --json
 expect_ok "$IDVAULT" devices --json
-REQUEST=$("$PY" -c 'import json,sys; print([q["id"] for q in json.load(open(sys.argv[1]))["requests"] if q["device_id"] == "phone"][0])' "$WORK/stdout") ||
+REQUEST=$(request_of phone "$WORK/stdout") ||
   fail "no request from the phone: $(cat "$WORK/stdout")"
 expect_ok "$IDVAULT" devices approve "$REQUEST"
 IDVAULT_SOCK="$PHONE_SOCK" expect_ok "$IDVAULT" cloud join "$ACCOUNT_URL" --pin-file "$WORK/pin" --device-name phone

@@ -1,0 +1,71 @@
+# Shared by the cli_cloud_*.sh tests, sourced after cli_test_lib.sh: an idvault-cloud
+# server on loopback, more devices each on a SoftHSM2 token, agent, socket and store of
+# its own, and what every test stops at its end. The desk is cli_test_lib's agent.
+# The sourcing script is called as: SCRIPT IDVAULT AGENT IDVAULT_CLOUD
+CLOUD_BIN=$3
+CLOUD_PID=
+DEVICE_PIDS=
+OTHER_PIDS=  # a test's own background processes, stopped with the rest
+CLOUD_STORE_ARGS=${CLOUD_STORE_ARGS:-"--data $WORK/cloud/data"}
+mkdir -p "$WORK/cloud"
+
+stop_pid() {
+  [ -z "$1" ] || { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+}
+stop_cloud_test() {
+  for pid in $DEVICE_PIDS $CLOUD_PID $OTHER_PIDS; do stop_pid "$pid"; done
+}
+trap 'status=$?; stop_cloud_test; (exit "$status"); cleanup' EXIT
+
+# start_cloud [ADDRESS]: the server on ADDRESS (default 127.0.0.1:0, a port of its
+# choosing), storing as $CLOUD_STORE_ARGS says; sets URL.
+start_cloud() {
+  : >"$WORK/cloud.out"
+  # shellcheck disable=SC2086 # an option and its value
+  "$CLOUD_BIN" $CLOUD_STORE_ARGS --listen "${1:-127.0.0.1:0}" >"$WORK/cloud.out" 2>>"$WORK/cloud.err" &
+  CLOUD_PID=$!
+  i=0
+  while ! grep -q 'listening on' "$WORK/cloud.out"; do
+    i=$((i + 1))
+    [ "$i" -lt 100 ] || fail "idvault-cloud did not start: $(cat "$WORK/cloud.err")"
+    kill -0 "$CLOUD_PID" 2>/dev/null || fail "idvault-cloud exited: $(cat "$WORK/cloud.err")"
+    sleep 0.1
+  done
+  URL=$(sed -n 's/^idvault-cloud: listening on //p' "$WORK/cloud.out")
+}
+
+# start_device NAME [AGENT OPTIONS...]: a new token NAME and an agent for it on
+# $WORK/run/NAME.sock with its own store, waited for; `device NAME ARGS...` runs idvault
+# against it.
+start_device() {
+  name=$1
+  shift
+  softhsm2-util --init-token --free --label "$name" --pin "$PIN" --so-pin 5678 >/dev/null
+  "$AGENT" --socket "$WORK/run/$name.sock" --store "$WORK/$name/vault.db" --module "$MODULE" \
+    --token "pkcs11:token=$name" --confirm-program "$WORK/consent-yes" "$@" \
+    >>"$WORK/$name.out" 2>>"$WORK/$name.err" &
+  DEVICE_PIDS="$DEVICE_PIDS $!"
+  i=0
+  while ! device "$name" status >/dev/null 2>&1; do
+    i=$((i + 1))
+    [ "$i" -lt 200 ] || fail "the $name's agent did not answer: $(tail -n 3 "$WORK/$name.err")"
+    sleep 0.1
+  done
+}
+
+device() {
+  name=$1
+  shift
+  IDVAULT_SOCK="$WORK/run/$name.sock" "$IDVAULT" "$@"
+}
+
+# account_url_of FILE: the account_url of a `cloud init --json` answer.
+account_url_of() {
+  "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["account_url"])' "$1"
+}
+
+# request_of DEVICE_ID FILE: the id of DEVICE_ID's join request in a `devices --json` answer.
+request_of() {
+  "$PY" -c 'import json,sys; print([q["id"] for q in json.load(open(sys.argv[2]))["requests"] if q["device_id"] == sys.argv[1]][0])' \
+    "$1" "$2"
+}
