@@ -13,6 +13,7 @@
 #include "common/base64.h"
 #include "common/pem.h"
 #include "common/utf8.h"
+#include "vault/keys/rsa_oaep.h"
 #include "vault/model/errors.h"
 #include "vault/signed/signed_statement.h"
 
@@ -24,7 +25,6 @@ using openssl::check;
 constexpr std::size_t kSaltSize = 16;
 constexpr std::size_t kNonceSize = aes_gcm::kIvBytes;
 constexpr int kRecoveryBits = 3072;
-constexpr int kPssSaltBytes = 32;  // as PS256 everywhere here (signed_statement.h)
 
 Bytes random_bytes(std::size_t size) {
   Bytes bytes(size);
@@ -285,21 +285,9 @@ SecretBytes RecoveryOpener::unseal(ByteView sealed, std::string_view label) cons
 }
 
 SecretBytes RecoveryOpener::unseal_slot(ByteView sealed) const {
-  auto ctx = openssl::make_pkey_ctx(key_.get());
-  SecretBytes out(static_cast<std::size_t>(EVP_PKEY_get_size(key_.get())));
-  std::size_t size = out.size();
-  const bool ok = EVP_PKEY_decrypt_init(ctx.get()) == 1 &&
-                  EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING) == 1 &&
-                  EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), openssl::sha1()) == 1 &&
-                  EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), openssl::sha1()) == 1 &&
-                  EVP_PKEY_decrypt(ctx.get(), out.reveal_mutable().data(), &size, sealed.data(),
-                                   sealed.size()) == 1;
-  if (!ok) {
-    ERR_clear_error();
-    throw DecryptError("recovery: the key slot could not be opened");
-  }
-  out.resize(size);
-  return out;
+  auto vault_key = rsa_oaep_sha1_decrypt(key_.get(), sealed);
+  if (!vault_key) throw DecryptError("recovery: the key slot could not be opened");
+  return std::move(*vault_key);
 }
 
 RecoveryEnvelope RecoveryOpener::reseal(const SecretBytes& password, const RecoveryEnvelope& old,
@@ -308,23 +296,7 @@ RecoveryEnvelope RecoveryOpener::reseal(const SecretBytes& password, const Recov
 }
 
 Bytes RecoveryOpener::sign_pss_sha256(ByteView message) const {
-  openssl::DigestCtx ctx = openssl::make_digest_ctx();
-  EVP_PKEY_CTX* pkey_ctx = nullptr;  // owned by ctx
-  check(EVP_DigestSignInit(ctx.get(), &pkey_ctx, openssl::sha256(), nullptr, key_.get()),
-        "EVP_DigestSignInit");
-  check(EVP_PKEY_CTX_set_rsa_padding(pkey_ctx, RSA_PKCS1_PSS_PADDING),
-        "EVP_PKEY_CTX_set_rsa_padding");
-  check(EVP_PKEY_CTX_set_rsa_mgf1_md(pkey_ctx, openssl::sha256()), "EVP_PKEY_CTX_set_rsa_mgf1_md");
-  check(EVP_PKEY_CTX_set_rsa_pss_saltlen(pkey_ctx, kPssSaltBytes),
-        "EVP_PKEY_CTX_set_rsa_pss_saltlen");
-  std::size_t size = 0;
-  check(EVP_DigestSign(ctx.get(), nullptr, &size, message.data(), message.size()),
-        "EVP_DigestSign");
-  Bytes signature(size);
-  check(EVP_DigestSign(ctx.get(), signature.data(), &size, message.data(), message.size()),
-        "EVP_DigestSign");
-  signature.resize(size);
-  return signature;
+  return sign_ps256(key_.get(), message);
 }
 
 Bytes RecoveryOpener::public_key_spki_der() const {

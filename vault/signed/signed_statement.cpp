@@ -126,6 +126,27 @@ bool verify_es256(ByteView spki_der, ByteView message, ByteView raw_signature) n
   }
 }
 
+Bytes sign_ps256(EVP_PKEY* key, ByteView message) {
+  openssl::DigestCtx ctx = openssl::make_digest_ctx();
+  EVP_PKEY_CTX* pkey_ctx = nullptr;  // owned by ctx
+  openssl::check(EVP_DigestSignInit(ctx.get(), &pkey_ctx, openssl::sha256(), nullptr, key),
+                 "EVP_DigestSignInit");
+  openssl::check(EVP_PKEY_CTX_set_rsa_padding(pkey_ctx, RSA_PKCS1_PSS_PADDING),
+                 "EVP_PKEY_CTX_set_rsa_padding");
+  openssl::check(EVP_PKEY_CTX_set_rsa_mgf1_md(pkey_ctx, openssl::sha256()),
+                 "EVP_PKEY_CTX_set_rsa_mgf1_md");
+  openssl::check(EVP_PKEY_CTX_set_rsa_pss_saltlen(pkey_ctx, kPssSaltBytes),
+                 "EVP_PKEY_CTX_set_rsa_pss_saltlen");
+  std::size_t size = 0;
+  openssl::check(EVP_DigestSign(ctx.get(), nullptr, &size, message.data(), message.size()),
+                 "EVP_DigestSign");
+  Bytes signature(size);
+  openssl::check(EVP_DigestSign(ctx.get(), signature.data(), &size, message.data(), message.size()),
+                 "EVP_DigestSign");
+  signature.resize(size);
+  return signature;
+}
+
 bool verify_ps256(ByteView spki_der, ByteView message, ByteView signature) noexcept {
   try {
     const unsigned char* der = spki_der.data();

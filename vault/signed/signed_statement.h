@@ -7,6 +7,8 @@
 // apart in how they canonicalise, read or verify.
 #pragma once
 
+#include <openssl/types.h>
+
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -42,6 +44,9 @@ struct SignedStatement {
 // PS256: an RSA key (SPKI DER), RSASSA-PSS with SHA-256, MGF1-SHA-256 and a 32-byte salt.
 // Never throws: a malformed key or signature is just not valid.
 [[nodiscard]] bool verify_ps256(ByteView spki_der, ByteView message, ByteView signature) noexcept;
+// The signing half, with an RSA private key in this process (the opened recovery key;
+// tests' keys): throws OpenSslError naming the call that failed.
+[[nodiscard]] Bytes sign_ps256(EVP_PKEY* key, ByteView message);
 
 [[nodiscard]] std::string sha256_hex(ByteView bytes);
 [[nodiscard]] inline ByteView bytes_of(std::string_view text) noexcept {

@@ -25,6 +25,7 @@
 #include "common/openssl_owners.h"
 #include "vault/keys/keys.h"
 #include "vault/keys/software_keys.h"
+#include "vault/signed/signed_statement.h"
 
 namespace idvault::testing {
 
@@ -62,20 +63,7 @@ class TestPssKey final : public vault::PssSigningKey {
     EXPECT_TRUE(key_) << name;
   }
   [[nodiscard]] vault::Bytes sign_pss_sha256(vault::ByteView message) const override {
-    openssl::DigestCtx ctx = openssl::make_digest_ctx();
-    EVP_PKEY_CTX* pkey_ctx = nullptr;
-    openssl::check(EVP_DigestSignInit(ctx.get(), &pkey_ctx, openssl::sha256(), nullptr, key_.get()),
-                   "EVP_DigestSignInit");
-    openssl::check(EVP_PKEY_CTX_set_rsa_padding(pkey_ctx, RSA_PKCS1_PSS_PADDING), "pss");
-    openssl::check(EVP_PKEY_CTX_set_rsa_pss_saltlen(pkey_ctx, 32), "saltlen");
-    std::size_t size = 0;
-    openssl::check(EVP_DigestSign(ctx.get(), nullptr, &size, message.data(), message.size()),
-                   "sign");
-    vault::Bytes signature(size);
-    openssl::check(
-        EVP_DigestSign(ctx.get(), signature.data(), &size, message.data(), message.size()), "sign");
-    signature.resize(size);
-    return signature;
+    return vault::sign_ps256(key_.get(), message);
   }
   [[nodiscard]] vault::Bytes public_key_spki_der() const override {
     unsigned char* der = nullptr;

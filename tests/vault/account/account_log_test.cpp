@@ -21,6 +21,7 @@
 #include "common/openssl_owners.h"
 #include "vault/keys/recovery_key.h"
 #include "vault/keys/software_keys.h"
+#include "vault/signed/signed_statement.h"
 
 namespace idvault::vault {
 namespace {
@@ -46,21 +47,7 @@ class TestPssKey final : public PssSigningKey {
     EXPECT_TRUE(key_);
   }
   [[nodiscard]] Bytes sign_pss_sha256(ByteView message) const override {
-    openssl::DigestCtx ctx = openssl::make_digest_ctx();
-    EVP_PKEY_CTX* pkey_ctx = nullptr;
-    openssl::check(EVP_DigestSignInit(ctx.get(), &pkey_ctx, openssl::sha256(), nullptr, key_.get()),
-                   "EVP_DigestSignInit");
-    openssl::check(EVP_PKEY_CTX_set_rsa_padding(pkey_ctx, RSA_PKCS1_PSS_PADDING), "padding");
-    openssl::check(EVP_PKEY_CTX_set_rsa_pss_saltlen(pkey_ctx, 32), "saltlen");
-    std::size_t size = 0;
-    openssl::check(EVP_DigestSign(ctx.get(), nullptr, &size, message.data(), message.size()),
-                   "EVP_DigestSign");
-    Bytes signature(size);
-    openssl::check(
-        EVP_DigestSign(ctx.get(), signature.data(), &size, message.data(), message.size()),
-        "EVP_DigestSign");
-    signature.resize(size);
-    return signature;
+    return sign_ps256(key_.get(), message);
   }
   [[nodiscard]] Bytes public_key_spki_der() const override { return spki_of(key_.get()); }
 
