@@ -142,8 +142,11 @@ SyncCounts ElementSync::push(bool everything) {
 
 bool ElementSync::push_element(vault::ElementType type, int retries, bool even_unchanged) {
   const std::string id = vault::element_item_id(type);
-  std::optional<vault::StoredElement> local = store_.element(type, true);
+  // The scans are read only for an element that goes up, not for every element at
+  // every push.
+  std::optional<vault::StoredElement> local = store_.element(type, false);
   if (!changed_here(id, local) && !(even_unchanged && local)) return false;
+  if (local) local = store_.element(type, true);
   const auto known = states_.find(id);
   const bool has_state = known != states_.end();
   ItemState state = has_state ? known->second : ItemState{};
@@ -244,7 +247,7 @@ void ElementSync::pull_item(const std::string& item_id, SyncCounts& counts) {
     remote_side.conflicts = item.conflicts;
   }
 
-  std::optional<vault::StoredElement> local = store_.element(parsed_id.element, true);
+  std::optional<vault::StoredElement> local = store_.element(parsed_id.element, false);
   if (!changed_here(item_id, local)) {
     // Nothing changed here since the parent: the server's version is the element.
     if (remote_side.element) {
@@ -262,6 +265,8 @@ void ElementSync::pull_item(const std::string& item_id, SyncCounts& counts) {
       parent_side.element = parent.item.element;
       parent_side.conflicts = parent.conflicts;
     }
+    // A merge may keep this device's files: their bytes go into the merged element's pack.
+    if (local) local = store_.element(parsed_id.element, true);
     vault::StoredSide local_side{local, state.conflicts};
     vault::Reconciled merged =
         vault::reconcile_element(vault_key_, parent_side, local_side, remote_side);
