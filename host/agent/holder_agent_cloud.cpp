@@ -74,6 +74,24 @@ vault::AccountState verified_log(cloud::CloudClient& client, CloudLink& link) {
   return state;
 }
 
+// Moves the vault to the VK sealed in own_slot (rotate_vault_key), and in the same
+// transaction the sync states' parents (their secrets re-wrapped) and the link at the
+// new generation. Returns how many secrets moved; link is the new one after.
+std::size_t move_to_vault_key(const std::shared_ptr<p11::Token>& token, vault::VaultStore& store,
+                              HolderKeys& keys, CloudLink& link, std::uint64_t generation,
+                              vault::ByteView own_slot) {
+  const vault::MasterKey& old_key = *keys.vault_key;
+  CloudLink moved = link;
+  moved.vk_generation = generation;
+  const std::size_t secrets =
+      rotate_vault_key(token, store, keys, own_slot, [&](const vault::MasterKey& to) {
+        return std::vector<std::pair<std::string, vault::Bytes>>{
+            rewrapped_sync_states(store, old_key, to), cloud_link_setting(moved)};
+      });
+  link = moved;
+  return secrets;
+}
+
 // Another device rotated the account's VK (it revoked a device): this device's slot now
 // holds the new one. The vault moves to it, with the sync states' parents, in one
 // transaction. False when the slot is not sealed again yet (the rotating device is
@@ -84,20 +102,13 @@ bool follow_rotation(HolderKeys& keys, const std::shared_ptr<p11::Token>& token,
   if (state.vk_generation <= link.vk_generation) return true;
   const auto sealed = client.slot(link.url.account, link.device_id);
   if (!sealed) return false;
-  const vault::MasterKey& old_key = *keys.vault_key;
-  CloudLink moved = link;
-  moved.vk_generation = state.vk_generation;
   try {
-    (void)rotate_vault_key(token, store, keys, *sealed, [&](const vault::MasterKey& to) {
-      return std::vector<std::pair<std::string, vault::Bytes>>{
-          rewrapped_sync_states(store, old_key, to), cloud_link_setting(moved)};
-    });
+    (void)move_to_vault_key(token, store, keys, link, state.vk_generation, *sealed);
   } catch (const VaultKeyUnchanged&) {
     log(LogLevel::info,
         "cloud: the account's vault key is being rotated; not yet sealed to this device");
     return false;
   }
-  link = moved;
   log(LogLevel::info, "cloud: moved to vault key generation " + std::to_string(link.vk_generation));
   return true;
 }
@@ -537,15 +548,8 @@ nlohmann::json HolderAgent::revoke_device(const std::string& device_id) {
             client.delete_slot(link.url.account, device_id);
           } catch (const cloud::CloudError&) {
           }
-          const vault::MasterKey& old_key = *keys.vault_key;
-          CloudLink moved = link;
-          moved.vk_generation = state.vk_generation;
           const std::size_t secrets =
-              rotate_vault_key(token, store, keys, own_slot, [&](const vault::MasterKey& to) {
-                return std::vector<std::pair<std::string, vault::Bytes>>{
-                    rewrapped_sync_states(store, old_key, to), cloud_link_setting(moved)};
-              });
-          link = moved;
+              move_to_vault_key(token, store, keys, link, state.vk_generation, own_slot);
           // Every item sealed again under the new key (files are not re-encrypted: their
           // secrets are in the items).
           ElementSync sync(client, link, store, *keys.vault_key);
