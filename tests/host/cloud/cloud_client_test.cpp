@@ -230,7 +230,9 @@ TEST_F(CloudClientTest, ALongPollAnswersWhenAnotherClientWrites) {
   other.sign_as(account_.signer.get());
   ASSERT_TRUE(other.put_item(account_.id, "address", bytes_of("x"), std::nullopt).stored);
   const CloudClient::Changes woken = poll.get();
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  // Woken by the put, not by the 20 s wait running out (a bound far from both, so a
+  // loaded machine cannot fail it).
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 12s);
   ASSERT_EQ(woken.changes.size(), 1u);
   EXPECT_EQ(woken.changes[0].kind, "item");
   EXPECT_EQ(woken.changes[0].id, "address");
@@ -253,7 +255,9 @@ TEST_F(CloudClientTest, CancelEndsALongPollAtOnce) {
   }
   const auto took = std::chrono::steady_clock::now() - cancelled_at;
   EXPECT_EQ(status, 0);
-  EXPECT_LT(took, 500ms);
+  // Ended by the cancel, not by the 20 s wait: the bound only has to tell those apart
+  // (CI's loaded cores once took longer than the half second this used to allow).
+  EXPECT_LT(took, 10s);
   // Cancelled until reset.
   try {
     (void)client_.slots(account_.id);

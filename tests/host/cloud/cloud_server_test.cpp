@@ -362,7 +362,7 @@ TEST_P(CloudServer, ChangesAndALongPollWokenByAWrite) {
           .status,
       200);
   const HttpAnswer woken = poll.get();
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(12));
   ASSERT_EQ(woken.status, 200);
   const Json changes = Json::parse(woken.body)["changes"];
   ASSERT_EQ(changes.size(), 1u);
@@ -761,7 +761,7 @@ TEST(CloudServerPostgres, TwoProcessesOnOneDatabaseSeeEachOther) {
   Device laptop{"laptop"};
   ASSERT_EQ(via_one.add_device(laptop).status, 201);
   const HttpAnswer woken = poll.get();
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(12));
   ASSERT_EQ(woken.status, 200);
   ASSERT_EQ(Json::parse(woken.body)["changes"].size(), 1u) << woken.body;
   EXPECT_EQ(Json::parse(woken.body)["changes"][0]["kind"], "log");
@@ -783,7 +783,7 @@ TEST(CloudServerStop, SigtermAnswersWaitingPollsAndExits) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   server.reset();  // SIGTERM, and waits for exit status 0
   const HttpAnswer answer = poll.get();
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(12));
   EXPECT_EQ(answer.status, 200);
 }
 
