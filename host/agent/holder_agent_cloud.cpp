@@ -126,7 +126,15 @@ nlohmann::json HolderAgent::cloud_init(const std::string& server_url,
       [&] { return device_id_from_name(device_name.empty() ? host_name() : device_name); });
   // Its own transaction: a cloud init that fails after it leaves a vault under VK with
   // no account, which works as before and can try again.
-  if (!vault_key_in_use()) (void)adopt_vault_key();
+  // A vault made since VK comes at init has it already: nothing is re-wrapped then.
+  std::size_t rewrapped = 0;
+  if (!vault_key_in_use()) {
+    rewrapped = adopt_vault_key().value("secrets", std::size_t{0});
+    log(LogLevel::info, "cloud: vault key adopted, " + std::to_string(rewrapped) +
+                            " secrets re-wrapped from the master key");
+  } else {
+    log(LogLevel::info, "cloud: the vault has its vault key since init: nothing re-wrapped");
+  }
   nlohmann::json result;
   with_cloud_keys([&](const CloudKeys& keys) {
     if (auto link = load_cloud_link(keys.store)) {
@@ -160,7 +168,8 @@ nlohmann::json HolderAgent::cloud_init(const std::string& server_url,
       result = {{"account_url", account_url(link.url)},
                 {"account", account},
                 {"device_id", device_id},
-                {"elements", counts.pushed}};
+                {"elements", counts.pushed},
+                {"secrets_rewrapped", rewrapped}};
     });
   });
   start_cloud_watch();
