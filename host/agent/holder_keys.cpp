@@ -454,7 +454,7 @@ JoiningDevice prepare_join(const std::shared_ptr<p11::Token>& token, vault::Vaul
 }
 
 HolderKeys complete_join(const std::shared_ptr<p11::Token>& token, vault::VaultStore& store,
-                         vault::ByteView sealed) {
+                         vault::ByteView sealed, const AcceptVaultKey& accept) {
   if (vault_initialised(store))
     throw std::runtime_error("this store already holds a vault: a device joins with none");
   if (!store.elements(false).empty())
@@ -473,6 +473,7 @@ HolderKeys complete_join(const std::shared_ptr<p11::Token>& token, vault::VaultS
       p11::find_object(token, p11::Uri::parse(setting_text(store, kSlotKeyUri)), CKO_PRIVATE_KEY);
   // Opened before anything is written: a slot that does not open leaves the join pending.
   hold_vault_key(keys, open_vault_key_slot(keys.mode, slot_key, sealed), facts_of(slot_key));
+  if (accept) accept(*keys.vault_key);
   vault::VaultStore::SecretsChange change;
   change.settings = {{kVaultKeySlot, vault::Bytes(sealed.begin(), sealed.end())},
                      {"mode", text_bytes(to_string(keys.mode))}};

@@ -152,10 +152,14 @@ struct JoiningDevice {
                                          vault::VaultStore& store, bool force_asymmetric);
 
 // Second: sealed is VK sealed to this device's slot key by an enrolled device. Opens it
-// (vault::SlotError when it does not), records the slot and the vault's mode in one
-// transaction, and returns the keys, open. Throws std::runtime_error if the store holds
-// a vault or elements, or prepare_join did not run for this token.
+// (vault::SlotError when it does not), lets accept refuse it (by throwing: a VK the
+// account's devices do not vouch for, vault_key_check.h), records the slot and the
+// vault's mode in one transaction, and returns the keys, open. Throws std::runtime_error
+// if the store holds a vault or elements, or prepare_join did not run for this token.
+// Nothing is written when it throws.
+using AcceptVaultKey = std::function<void(const vault::MasterKey& vault_key)>;
 [[nodiscard]] HolderKeys complete_join(const std::shared_ptr<p11::Token>& token,
-                                       vault::VaultStore& store, vault::ByteView sealed);
+                                       vault::VaultStore& store, vault::ByteView sealed,
+                                       const AcceptVaultKey& accept = {});
 
 }  // namespace idvault::agent
