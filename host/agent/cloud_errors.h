@@ -8,6 +8,7 @@
 #include "host/cloud/client/cloud_client.h"
 #include "host/rpc/json_rpc.h"
 #include "vault/account/account_log.h"
+#include "vault/account/vault_key_check.h"
 #include "vault/sync/cloud_item.h"
 
 namespace idvault::agent {
@@ -26,6 +27,8 @@ auto cloud_errors(Fn&& fn) -> decltype(fn()) {
   } catch (const vault::CloudItemError& error) {
     throw rpc::RpcError(rpc::RpcCode::bad_input,
                         std::string("an item the server sent is refused: ") + error.what());
+  } catch (const vault::VaultKeyCheckError& error) {
+    throw rpc::RpcError(rpc::RpcCode::bad_input, error.what());
   }
 }
 

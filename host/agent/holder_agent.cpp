@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -396,7 +397,9 @@ nlohmann::json HolderAgent::init(const SecretBytes& pin, bool allow_final_try,
     if (recovery_password) vault::check_recovery_password(*recovery_password);
     auto token = resolve_token();
     auto login = p11::Login::open(token, pin, {allow_final_try});
-    HolderKeys keys = create_holder_keys(token, config_.force_asymmetric);
+    HolderKeys keys = create_holder_keys(
+        token, config_.force_asymmetric, {},
+        config_.init_without_vault_key ? Hierarchy::master_key : Hierarchy::vault_key);
     // The envelope names and is signed by the identity key just made (so it comes after).
     std::optional<vault::RecoveryEnvelope> envelope;
     try {
@@ -412,6 +415,7 @@ nlohmann::json HolderAgent::init(const SecretBytes& pin, bool allow_final_try,
     }
     nlohmann::json result = {
         {"mode", to_string(keys.mode)},
+        {"vault_key", keys.vault_key != nullptr},
         {"token", token->label()},
         {"token_uri", token->uri()},
         {"recovery", envelope.has_value()},
@@ -480,9 +484,15 @@ nlohmann::json HolderAgent::recover(const SecretBytes& pin, const SecretBytes& r
       // The same recovery key and password, now vouched for by the new identity key.
       settings.emplace_back("recovery", json_bytes(vault::to_json(opener.reseal(
                                             recovery_password, *envelope, *keys.identity_key))));
-      // The new token has a master key of its own: a vault key the vault had (and this
-      // token holds no slot for) is left behind with the old token's settings.
-      std::vector<std::string> removed = vault_key_setting_names();
+      // The new token has a vault key of its own: the keys the vault had (a VK this token
+      // holds no slot for, or an older vault's master key) are left behind with the old
+      // token's settings, except the names the new keys write again.
+      std::vector<std::string> removed;
+      for (std::string& name : key_setting_names()) {
+        if (std::none_of(settings.begin(), settings.end(),
+                         [&](const auto& setting) { return setting.first == name; }))
+          removed.push_back(std::move(name));
+      }
       removed.emplace_back(kRecoveryPending);
       moved = vault::rewrap_with_recovery(store(), opener, *keys.master_key, std::move(settings),
                                           std::move(removed));

@@ -34,6 +34,9 @@ struct AgentConfig {
   std::chrono::seconds confirm_timeout{120};
   std::chrono::seconds idle_timeout{0};  // 0: no idle lock
   bool force_asymmetric = false;
+  // Make new vaults in the layout of before VK came at init (holder_keys.h, Hierarchy):
+  // what upgrade tests need, a vault that `cloud init` must convert.
+  bool init_without_vault_key = false;
   unsigned file_threads = 2;  // files of one put encrypted at once (HolderVault::set_file_threads)
   // Sync with the cloud account in the background while unlocked (cloud_watch.h), not
   // only on cloud_sync. idvault-agent turns it on unless --no-background-sync.

@@ -6,6 +6,7 @@
 
 #include <climits>
 #include <ctime>
+#include <optional>
 
 #include "common/base64.h"
 #include "common/pem.h"
@@ -20,8 +21,10 @@
 #include "vault/account/join_code.h"
 #include "vault/account/recovery_code.h"
 #include "vault/account/request_signature.h"
+#include "vault/account/vault_key_check.h"
 #include "vault/keys/token_keys.h"
 #include "vault/signed/share_receipt.h"
+#include "vault/signed/signed_statement.h"
 
 namespace idvault::agent {
 
@@ -74,17 +77,31 @@ vault::AccountState verified_log(cloud::CloudClient& client, CloudLink& link) {
   return state;
 }
 
+// What accepts a VK this device did not seal itself (from a join's slot, the recovery
+// slot, a rotation's): only the VK whose check (vault_key_check.h) an enrolled device of
+// state signed for state's generation. The check is read from the server now.
+AcceptVaultKey vouched_for_by_a_device(cloud::CloudClient& client,
+                                       const vault::AccountState& state) {
+  std::optional<cloud::CloudClient::Item> check =
+      client.item(state.account_id, vault::vault_key_check_id(state.vk_generation));
+  return [check = std::move(check), &state](const vault::MasterKey& vault_key) {
+    if (!check || check->deleted) throw vault::VaultKeyCheckError("no check on the server");
+    vault::verify_vault_key_check(check->bytes, vault_key, state);
+  };
+}
+
 // Moves the vault to the VK sealed in own_slot (rotate_vault_key), and in the same
 // transaction the sync states' parents (their secrets re-wrapped) and the link at the
 // new generation. Returns how many secrets moved; link is the new one after.
 std::size_t move_to_vault_key(const std::shared_ptr<p11::Token>& token, vault::VaultStore& store,
                               HolderKeys& keys, CloudLink& link, std::uint64_t generation,
-                              vault::ByteView own_slot) {
+                              vault::ByteView own_slot, const AcceptVaultKey& accept = {}) {
   const vault::MasterKey& old_key = *keys.vault_key;
   CloudLink moved = link;
   moved.vk_generation = generation;
   const std::size_t secrets =
       rotate_vault_key(token, store, keys, own_slot, [&](const vault::MasterKey& to) {
+        if (accept) accept(to);
         return std::vector<std::pair<std::string, vault::Bytes>>{
             rewrapped_sync_states(store, old_key, to), cloud_link_setting(moved)};
       });
@@ -102,8 +119,10 @@ bool follow_rotation(HolderKeys& keys, const std::shared_ptr<p11::Token>& token,
   if (state.vk_generation <= link.vk_generation) return true;
   const auto sealed = client.slot(link.url.account, link.device_id);
   if (!sealed) return false;
+  // The slot was sealed by the device that rotated, or by the server.
   try {
-    (void)move_to_vault_key(token, store, keys, link, state.vk_generation, *sealed);
+    (void)move_to_vault_key(token, store, keys, link, state.vk_generation, *sealed,
+                            vouched_for_by_a_device(client, state));
   } catch (const VaultKeyUnchanged&) {
     log(LogLevel::info,
         "cloud: the account's vault key is being rotated; not yet sealed to this device");
@@ -126,7 +145,15 @@ nlohmann::json HolderAgent::cloud_init(const std::string& server_url,
       [&] { return device_id_from_name(device_name.empty() ? host_name() : device_name); });
   // Its own transaction: a cloud init that fails after it leaves a vault under VK with
   // no account, which works as before and can try again.
-  if (!vault_key_in_use()) (void)adopt_vault_key();
+  // A vault made since VK comes at init has it already: nothing is re-wrapped then.
+  std::size_t rewrapped = 0;
+  if (!vault_key_in_use()) {
+    rewrapped = adopt_vault_key().value("secrets", std::size_t{0});
+    log(LogLevel::info, "cloud: vault key adopted, " + std::to_string(rewrapped) +
+                            " secrets re-wrapped from the master key");
+  } else {
+    log(LogLevel::info, "cloud: the vault has its vault key since init: nothing re-wrapped");
+  }
   nlohmann::json result;
   with_cloud_keys([&](const CloudKeys& keys) {
     if (auto link = load_cloud_link(keys.store)) {
@@ -146,6 +173,11 @@ nlohmann::json HolderAgent::cloud_init(const std::string& server_url,
       const vault::RequestSigner signer(keys.identity_key, account, device_id);
       client.sign_as(&signer);
       (void)client.create_account(genesis);
+      // What a device that joins or recovers checks its VK against, before any slot.
+      const std::string check =
+          vault::sign_vault_key_check(keys.vault_key, account, 1, keys.identity_key);
+      (void)client.put_item(account, vault::vault_key_check_id(1), vault::bytes_of(check),
+                            std::nullopt);
       // The two ways to unlock, on the server before any document is.
       client.put_slot(account, device_id, keys.vault_key.seal_to(keys.slot_public_key_spki_der));
       client.put_slot(account, "recovery", keys.vault_key.seal_to(recovery_key));
@@ -160,7 +192,8 @@ nlohmann::json HolderAgent::cloud_init(const std::string& server_url,
       result = {{"account_url", account_url(link.url)},
                 {"account", account},
                 {"device_id", device_id},
-                {"elements", counts.pushed}};
+                {"elements", counts.pushed},
+                {"secrets_rewrapped", rewrapped}};
     });
   });
   start_cloud_watch();
@@ -260,7 +293,9 @@ nlohmann::json HolderAgent::finish_join_locked() {
       link.head = state.head();
       const auto sealed = client.slot(link.url.account, join.device_id);
       if (!sealed) return nlohmann::json{{"status", "pending"}};  // the slot comes after the entry
-      HolderKeys keys = complete_join(join.token, store(), *sealed);
+      // The server could have sealed a key of its own to this device's slot key.
+      HolderKeys keys =
+          complete_join(join.token, store(), *sealed, vouched_for_by_a_device(client, state));
       save_cloud_link(store(), link);
       std::shared_ptr<p11::Token> token = join.token;
       p11::Login login = std::move(join.login);
@@ -375,6 +410,8 @@ nlohmann::json HolderAgent::recover_locked(const std::string& account_url_text,
       try {
         const vault::MemoryVaultKey vault_key =
             vault::open_recovery_slot(*recovery_key, *recovery_sealed);
+        // The recovery key is public too: the server could have sealed a key of its own.
+        vouched_for_by_a_device(client, state)(vault_key);
         sealed = vault_key.seal_to(keys.slot_public_key_spki_der);
       } catch (const vault::SlotError&) {
         throw RpcError(RpcCode::bad_input,
@@ -537,6 +574,12 @@ nlohmann::json HolderAgent::revoke_device(const std::string& device_id) {
             throw RpcError(RpcCode::busy, "the account log changed meanwhile: try again");
           link.head = state.head();
           save_cloud_link(store, link);
+          // The new key's check first, so a device that finds its slot sealed again also
+          // finds what it must check the key against.
+          const std::string check = vault::sign_vault_key_check(
+              *new_key, link.url.account, state.vk_generation, *keys.identity_key);
+          (void)client.put_item(link.url.account, vault::vault_key_check_id(state.vk_generation),
+                                vault::bytes_of(check), std::nullopt);
           // Every remaining slot gets the new key, this device's too.
           vault::Bytes own_slot;
           for (const auto& [id, slot] : state.slots) {

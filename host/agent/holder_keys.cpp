@@ -209,7 +209,8 @@ bool vault_initialised(vault::VaultStore& store) {
 
 HolderKeys create_holder_keys(
     const std::shared_ptr<p11::Token>& token, bool force_asymmetric,
-    const std::function<void(const std::vector<vault::Bytes>&)>& before_making) {
+    const std::function<void(const std::vector<vault::Bytes>&)>& before_making,
+    Hierarchy hierarchy) {
   const p11::Capabilities caps = token->capabilities();
   // Every CKA_ID is chosen, and handed to the caller, before the first object is made: a
   // process killed while the token makes a key leaves nothing the caller could not name.
@@ -225,7 +226,21 @@ HolderKeys create_holder_keys(
   settings.emplace_back("identity_key_uri", text_bytes(keys.identity_key_uri));
   keys.identity_key = std::make_unique<vault::TokenSigningKey>(std::move(identity));
 
-  if (keys.mode == KeyMode::token_aes) {
+  if (hierarchy == Hierarchy::vault_key) {
+    // The vault key slot, as a device joining an account gets it: VK sealed to this
+    // device's slot key and opened again from that slot (what every unlock will do has
+    // worked once before anything is written).
+    p11::Object slot_key = keys.mode == KeyMode::token_aes
+                               ? made_slot_key(token, vault_key_id, keys)
+                               : card_rsa_key_for(token, caps, vault_key_id, keys);
+    SlotKeyFacts slot = facts_of(slot_key);
+    vault::Bytes sealed = generate_vault_key(token, keys.mode)->seal_to(slot.spki_der);
+    std::unique_ptr<vault::VaultKey> vault_key = open_vault_key_slot(keys.mode, slot_key, sealed);
+    settings.emplace_back(kSlotKeyUri, text_bytes(slot.uri));
+    settings.emplace_back(kVaultKeySlot, std::move(sealed));
+    settings.emplace_back(kKeyHierarchy, text_bytes(kVaultKeyHierarchy));
+    hold_vault_key(keys, std::move(vault_key), std::move(slot));
+  } else if (keys.mode == KeyMode::token_aes) {
     p11::Object master = p11::generate_aes256_key(token, {kMasterLabel, vault_key_id});
     keys.made_ids.push_back(vault_key_id);
     keys.made_objects.push_back(master);
@@ -312,8 +327,9 @@ bool vault_key_adopted(vault::VaultStore& store) {
   return hierarchy && std::string(hierarchy->begin(), hierarchy->end()) == kVaultKeyHierarchy;
 }
 
-std::vector<std::string> vault_key_setting_names() {
-  return {kKeyHierarchy, kSlotKeyUri, kVaultKeySlot, kRetiredMasterKeyUri, kJoinMode};
+std::vector<std::string> key_setting_names() {
+  return {kKeyHierarchy, kSlotKeyUri,      kVaultKeySlot,  kRetiredMasterKeyUri,
+          kJoinMode,     "master_key_uri", "card_key_uri", "sealed_vault_key"};
 }
 
 std::size_t adopt_vault_key(const std::shared_ptr<p11::Token>& token, vault::VaultStore& store,
@@ -438,7 +454,7 @@ JoiningDevice prepare_join(const std::shared_ptr<p11::Token>& token, vault::Vaul
 }
 
 HolderKeys complete_join(const std::shared_ptr<p11::Token>& token, vault::VaultStore& store,
-                         vault::ByteView sealed) {
+                         vault::ByteView sealed, const AcceptVaultKey& accept) {
   if (vault_initialised(store))
     throw std::runtime_error("this store already holds a vault: a device joins with none");
   if (!store.elements(false).empty())
@@ -457,6 +473,7 @@ HolderKeys complete_join(const std::shared_ptr<p11::Token>& token, vault::VaultS
       p11::find_object(token, p11::Uri::parse(setting_text(store, kSlotKeyUri)), CKO_PRIVATE_KEY);
   // Opened before anything is written: a slot that does not open leaves the join pending.
   hold_vault_key(keys, open_vault_key_slot(keys.mode, slot_key, sealed), facts_of(slot_key));
+  if (accept) accept(*keys.vault_key);
   vault::VaultStore::SecretsChange change;
   change.settings = {{kVaultKeySlot, vault::Bytes(sealed.begin(), sealed.end())},
                      {"mode", text_bytes(to_string(keys.mode))}};

@@ -52,6 +52,14 @@ struct HolderKeys {
   std::vector<vault::Bytes> made_ids;
 };
 
+// Which key hierarchy create_holder_keys makes. vault_key (every new vault, design.md "The
+// cloud"): a vault key VK from the start, sealed to this device's slot key (an RSA-2048
+// key made on an AES token; the card's RSA key, 9D on a PIV card, in asymmetric mode),
+// so `cloud init` later re-wraps nothing. master_key: the layout vaults had before VK
+// came at init (value secrets under the token's master key or a card-sealed key), which
+// older stores hold and `cloud init` still converts (adopt_vault_key); tests make one.
+enum class Hierarchy { vault_key, master_key };
+
 // On a logged-in token: makes (or, on read-only cards, picks) the keys and returns them
 // ready to use, with the settings that say which token and keys the vault belongs to.
 // The caller writes those settings (store.put_settings) once everything else that must
@@ -62,7 +70,8 @@ struct HolderKeys {
 // recovery records them, so an attempt killed half way can be cleaned up by the next).
 [[nodiscard]] HolderKeys create_holder_keys(
     const std::shared_ptr<p11::Token>& token, bool force_asymmetric,
-    const std::function<void(const std::vector<vault::Bytes>&)>& before_making = {});
+    const std::function<void(const std::vector<vault::Bytes>&)>& before_making = {},
+    Hierarchy hierarchy = Hierarchy::vault_key);
 
 // On a logged-in token: finds the keys the store names and opens the vault key (for a
 // cloud-keyed vault: VK from its slot in the store, with the slot key). Throws
@@ -86,9 +95,10 @@ void destroy_keys_with_ids(const std::shared_ptr<p11::Token>& token,
 // Whether the vault is cloud-keyed (its secrets are wrapped by a vault key VK).
 [[nodiscard]] bool vault_key_adopted(vault::VaultStore& store);
 
-// The settings that belong to a cloud-keyed vault: what a recovery onto a new token (which
-// goes back to a master key of its own) removes.
-[[nodiscard]] std::vector<std::string> vault_key_setting_names();
+// The settings that name a vault's keys on its token, in either hierarchy (a join in
+// progress included): what a recovery onto a new token, which makes keys of its own,
+// removes unless its new keys write them again.
+[[nodiscard]] std::vector<std::string> key_setting_names();
 
 // Makes the vault of `keys` (open on this logged-in token) cloud-keyed: a slot key for this
 // device (made on the token in token_aes mode; the card's RSA key in asymmetric mode), a
@@ -142,10 +152,14 @@ struct JoiningDevice {
                                          vault::VaultStore& store, bool force_asymmetric);
 
 // Second: sealed is VK sealed to this device's slot key by an enrolled device. Opens it
-// (vault::SlotError when it does not), records the slot and the vault's mode in one
-// transaction, and returns the keys, open. Throws std::runtime_error if the store holds
-// a vault or elements, or prepare_join did not run for this token.
+// (vault::SlotError when it does not), lets accept refuse it (by throwing: a VK the
+// account's devices do not vouch for, vault_key_check.h), records the slot and the
+// vault's mode in one transaction, and returns the keys, open. Throws std::runtime_error
+// if the store holds a vault or elements, or prepare_join did not run for this token.
+// Nothing is written when it throws.
+using AcceptVaultKey = std::function<void(const vault::MasterKey& vault_key)>;
 [[nodiscard]] HolderKeys complete_join(const std::shared_ptr<p11::Token>& token,
-                                       vault::VaultStore& store, vault::ByteView sealed);
+                                       vault::VaultStore& store, vault::ByteView sealed,
+                                       const AcceptVaultKey& accept = {});
 
 }  // namespace idvault::agent

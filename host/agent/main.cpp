@@ -84,6 +84,9 @@ int main(int argc, char** argv) {
       "file-threads", po::value(&file_threads)->default_value(2),
       "files of one put encrypted at the same time (each written to disk as soon as it is ready)")(
       "asymmetric", "use the card key hierarchy even if the token can do AES (at init)")(
+      "init-without-vault-key",
+      "make a new vault as before the vault key came at init (for testing upgrades: 'cloud "
+      "init' then re-wraps its secrets)")(
       "no-background-sync",
       "sync with the cloud account only on 'idvault sync' (default: follow it while unlocked)")(
       "foreground", "stay in the foreground (the default; kept for ssh-agent habits)");
@@ -122,6 +125,7 @@ int main(int argc, char** argv) {
     config.confirm_program = confirm_program;
     config.idle_timeout = std::chrono::seconds(idle_timeout);
     config.force_asymmetric = vm.count("asymmetric") > 0;
+    config.init_without_vault_key = vm.count("init-without-vault-key") > 0;
     config.background_sync = vm.count("no-background-sync") == 0;
     if (idle_timeout < 0) throw std::runtime_error("--idle-timeout must not be negative");
     if (token_poll_ms <= 0) throw std::runtime_error("--token-poll-ms must be positive");

@@ -1,7 +1,8 @@
-// The device side of a cloud account's vault key VK (holder_keys.h, holder_agent.h): a
-// vault adopts VK (every value secret re-wrapped, no file touched), unlocks from its key
-// slot, and a joining device opens VK from a slot another device sealed to it. On
-// throwaway SoftHSM2 tokens, in both key modes; each test is its own process.
+// The device side of a cloud account's vault key VK (holder_keys.h, holder_agent.h): a new
+// vault has VK from init; an older vault adopts VK (every value secret re-wrapped, no
+// file touched); both unlock from their key slot, and a joining device opens VK from a
+// slot another device sealed to it. On throwaway SoftHSM2 tokens, in both key modes;
+// each test is its own process.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -178,8 +179,10 @@ class HolderVaultKeyTest : public ::testing::Test {
   fs::path path = dir / "desk.db";
   std::unique_ptr<vault::VaultStore> store = vault::VaultStore::open(path, true);
 
-  agent::HolderKeys init(bool asymmetric) {
-    agent::HolderKeys keys = agent::create_holder_keys(desk, asymmetric);
+  // A vault as init makes it (VK from the start), or as it was made before (legacy).
+  agent::HolderKeys init(bool asymmetric, bool legacy = true) {
+    agent::HolderKeys keys = agent::create_holder_keys(
+        desk, asymmetric, {}, legacy ? agent::Hierarchy::master_key : agent::Hierarchy::vault_key);
     store->put_settings(keys.settings);
     keys.made_objects.clear();
     put_all(*store, *keys.master_key);
@@ -199,6 +202,48 @@ class HolderVaultKeyTest : public ::testing::Test {
     return p11::Module::load(idvault::testing::softhsm_module_path());
   }
 };
+
+// A new vault: VK from the start, sealed to its slot key, and nothing for adoption to do.
+void has_vault_key_from_init(agent::HolderKeys& keys, vault::VaultStore& store,
+                             const fs::path& path, const std::shared_ptr<p11::Token>& desk) {
+  ASSERT_NE(keys.vault_key, nullptr);
+  EXPECT_EQ(keys.master_key.get(), keys.vault_key);
+  EXPECT_EQ(keys.slot_public_key_spki_der.size(), 294u);  // RSA-2048 SPKI
+  EXPECT_TRUE(agent::vault_key_adopted(store));
+  EXPECT_TRUE(store.setting("vault_key_slot"));
+  for (const char* name : {"master_key_uri", "card_key_uri", "sealed_vault_key"})
+    EXPECT_FALSE(store.setting(name)) << name;
+  const json before = contents(store, *keys.master_key);
+  const auto secrets_before = wrapped_secrets(store);
+  const auto files_before = packs(path);
+  EXPECT_THROW((void)agent::adopt_vault_key(desk, store, keys), std::runtime_error);
+  EXPECT_EQ(wrapped_secrets(store), secrets_before);
+
+  agent::HolderKeys reopened = agent::open_holder_keys(desk, store);
+  EXPECT_EQ(reopened.slot_public_key_spki_der, keys.slot_public_key_spki_der);
+  EXPECT_EQ(contents(store, *reopened.master_key), before);
+  EXPECT_EQ(packs(path), files_before);
+}
+
+TEST_F(HolderVaultKeyTest, ANewVaultOnAnAesTokenHasItsVaultKeyAsASessionObjectFromInit) {
+  agent::HolderKeys keys = init(false, false);
+  ASSERT_EQ(keys.mode, agent::KeyMode::token_aes);
+  auto* on_token = dynamic_cast<vault::TokenVaultKey*>(keys.vault_key);
+  ASSERT_NE(on_token, nullptr);
+  EXPECT_FALSE(on_token->object().flag(CKA_TOKEN));
+  EXPECT_TRUE(on_token->object().flag(CKA_SENSITIVE));
+  EXPECT_EQ(objects_labelled(CKO_SECRET_KEY, "idvault-master"), 0u);  // no master key made
+  EXPECT_EQ(objects_labelled(CKO_PRIVATE_KEY, "idvault-slot"), 1u);
+  has_vault_key_from_init(keys, *store, path, desk);
+}
+
+TEST_F(HolderVaultKeyTest, ANewVaultInAsymmetricModeHasItsVaultKeySealedToTheCardKey) {
+  agent::HolderKeys keys = init(true, false);
+  ASSERT_EQ(keys.mode, agent::KeyMode::asymmetric);
+  ASSERT_NE(dynamic_cast<vault::MemoryVaultKey*>(keys.vault_key), nullptr);
+  EXPECT_EQ(objects_labelled(CKO_PRIVATE_KEY, "idvault-vault-key"), 1u);  // the card key
+  has_vault_key_from_init(keys, *store, path, desk);
+}
 
 TEST_F(HolderVaultKeyTest, AesTokenAdoptsVaultKeyAsSessionObjectAndDropsTheMasterKey) {
   agent::HolderKeys keys = init(false);
@@ -318,8 +363,9 @@ class AgentVaultKeyTest : public ::testing::Test {
   fs::path store_path_ = dir_ / "data" / "vault.db";
   std::unique_ptr<agent::HolderAgent> agent_;
 
-  void start(bool asymmetric) {
+  void start(bool asymmetric, bool legacy = false) {
     agent::AgentConfig config;
+    config.init_without_vault_key = legacy;
     config.store_path = store_path_;
     config.module_path = idvault::testing::softhsm_module_path();
     config.token_uri = token_.uri();
@@ -339,7 +385,7 @@ class AgentVaultKeyTest : public ::testing::Test {
     return all;
   }
   void adopts_and_unlocks_again(bool asymmetric) {
-    start(asymmetric);
+    start(asymmetric, true);
     (void)agent_->init(pin(), false, std::nullopt);
     put_all_through_agent();
     const json before = got();
@@ -384,12 +430,32 @@ TEST_F(AgentVaultKeyTest, AdoptsVaultKeyAndUnlocksFromTheSlotInAsymmetricMode) {
   adopts_and_unlocks_again(true);
 }
 
+TEST_F(AgentVaultKeyTest, ANewVaultHasItsVaultKeyFromInitAndUnlocksFromItsSlot) {
+  for (const bool asymmetric : {false, true}) {
+    SCOPED_TRACE(asymmetric ? "asymmetric" : "token_aes");
+    fs::remove_all(store_path_.parent_path());
+    start(asymmetric);
+    EXPECT_EQ(agent_->init(pin(), false, std::nullopt)["vault_key"], true);
+    put_all_through_agent();
+    const json before = got();
+    vault::Bytes slot_key;
+    agent_->with_cloud_keys([&](const agent::HolderAgent::CloudKeys& keys) {
+      slot_key = keys.slot_public_key_spki_der;
+    });
+    EXPECT_EQ(slot_key.size(), 294u);
+    EXPECT_THROW((void)agent_->adopt_vault_key(), rpc::RpcError);
+    (void)agent_->lock(agent::LockReason::requested);
+    EXPECT_EQ(agent_->unlock(pin(), false)["unlocked"], true);
+    EXPECT_EQ(got(), before);
+    agent_.reset();
+  }
+}
+
 TEST_F(AgentVaultKeyTest, AnAlteredSlotFailsUnlockClearlyAndChangesNothing) {
   start(false);
-  (void)agent_->init(pin(), false, std::nullopt);
+  (void)agent_->init(pin(), false, std::nullopt);  // VK from init, in its slot
   put_all_through_agent();
   const json before = got();
-  (void)agent_->adopt_vault_key();
   agent_.reset();
 
   const auto settings_now = [&] {
@@ -431,11 +497,11 @@ TEST_F(AgentVaultKeyTest, AnAlteredSlotFailsUnlockClearlyAndChangesNothing) {
 }
 
 TEST_F(AgentVaultKeyTest, RecoveryOntoANewTokenLeavesTheVaultKeyBehind) {
-  start(false);
+  start(false, true);
   (void)agent_->init(pin(), false, SecretBytes::from_string("correct horse battery"));
   put_all_through_agent();
   const json before = got();
-  (void)agent_->adopt_vault_key();
+  const json adopted = agent_->adopt_vault_key();
   agent_.reset();
 
   token_.environment().add_token("spare");
@@ -450,9 +516,11 @@ TEST_F(AgentVaultKeyTest, RecoveryOntoANewTokenLeavesTheVaultKeyBehind) {
   EXPECT_EQ(recovered["secrets"], kSecrets);
   EXPECT_EQ(got(), before);
   (void)agent_->lock(agent::LockReason::requested);
-  ASSERT_EQ(agent_->unlock(pin(), false)["unlocked"], true);  // with its own master key
+  ASSERT_EQ(agent_->unlock(pin(), false)["unlocked"], true);  // with a vault key of its own
   EXPECT_EQ(got(), before);
-  EXPECT_THROW(agent_->with_cloud_keys([](const auto&) {}), rpc::RpcError);
+  agent_->with_cloud_keys([&](const agent::HolderAgent::CloudKeys& keys) {
+    EXPECT_NE(vault::key_fingerprint(keys.slot_public_key_spki_der), adopted["slot_key_sha256"]);
+  });
 }
 
 }  // namespace

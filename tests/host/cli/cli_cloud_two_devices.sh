@@ -48,6 +48,12 @@ start_cloud
 # cli_cloud_background_sync.sh).
 start_agent --no-background-sync
 expect_ok "$IDVAULT" init --pin-file "$WORK/pin"
+# A new vault has its vault key from init: VK sealed to the token's slot key (256 bytes
+# of RSA-OAEP), no master key.
+setting() { sqlite3 "$WORK/data/vault.db" "SELECT $2 FROM settings WHERE name = '$1'"; }
+[ "$(setting key_hierarchy 'CAST(value AS TEXT)')" = vault_key ] || fail "init made no vault key"
+[ "$(setting vault_key_slot 'length(value)')" = 256 ] || fail "the vault key slot: $(setting vault_key_slot 'hex(value)')"
+[ -z "$(setting master_key_uri name)" ] || fail "init still made a master key"
 make_scan "$WORK/in/front.jpg" 40000
 make_scan "$WORK/in/selfie.jpg" 25000
 expect_ok "$IDVAULT" put personal_details --field first_name=Ada --field last_name=Lovelace \
@@ -58,8 +64,10 @@ expect_ok "$IDVAULT" put phone_number --value +441234567890
 
 expect_fail 2 'no terminal to show the recovery code on' "$IDVAULT" cloud init "$URL" </dev/null
 expect_ok "$IDVAULT" cloud init "$URL" --recovery-code-file "$WORK/code" --device-name desk --json
-ACCOUNT_URL=$("$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["elements"] == 3, r; print(r["account_url"])' "$WORK/stdout") ||
+ACCOUNT_URL=$("$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["elements"] == 3 and r["secrets_rewrapped"] == 0, r; print(r["account_url"])' "$WORK/stdout") ||
   fail "cloud init printed: $(cat "$WORK/stdout")"
+grep -q 'cloud: the vault has its vault key since init: nothing re-wrapped' "$WORK/agent.err" ||
+  fail "the agent did not say cloud init re-wrapped nothing: $(tail -n 5 "$WORK/agent.err")"
 [ "$(stat -c %a "$WORK/code")" = 600 ] || fail "the recovery code file is not 0600"
 grep -Eq '^([0-9A-Z]{5}-){7}[0-9A-Z]{5}$' "$WORK/code" || fail "the recovery code file holds: $(cat "$WORK/code")"
 expect_fail 2 'exists' "$IDVAULT" cloud init "$URL" --recovery-code-file "$WORK/code"

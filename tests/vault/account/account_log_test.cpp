@@ -19,6 +19,7 @@
 
 #include "common/base64.h"
 #include "common/openssl_owners.h"
+#include "vault/account/vault_key_check.h"
 #include "vault/keys/recovery_key.h"
 #include "vault/keys/software_keys.h"
 #include "vault/signed/signed_statement.h"
@@ -531,6 +532,50 @@ TEST(AccountLogRecovery, TheOpenedRecoveryKeySignsEntries) {
   EXPECT_EQ(verified.devices.at("phone").approved_by, "recovery");
   EXPECT_TRUE(verified.revoked.contains("desk"));
   EXPECT_EQ(verified.head_hash, state.head_hash);
+}
+
+// ---- the vault key check (vault_key_check.h) ---------------------------------------------
+
+// check is refused against state with vault_key, saying says.
+void expect_check_refused(const std::string& check, const MasterKey& vault_key,
+                          const AccountState& state, std::string_view says) {
+  try {
+    verify_vault_key_check(bytes_of(check), vault_key, state);
+    ADD_FAILURE() << "accepted; expected: " << says;
+  } catch (const VaultKeyCheckError& error) {
+    EXPECT_NE(std::string(error.what()).find(says), std::string::npos) << error.what();
+  }
+}
+
+TEST_F(AccountLogTest, AVaultKeyIsTakenOnlyWithTheCheckAnEnrolledDeviceSigned) {
+  // After entry 8: generation 3, desk and drawer enrolled, laptop revoked.
+  const AccountState& state = state_at(8);
+  ASSERT_EQ(state.vk_generation, 3u);
+  const auto vault_key = SoftwareMasterKey::generate();
+  const std::string check = sign_vault_key_check(vault_key, state.account_id, 3, keys().drawer);
+  EXPECT_NO_THROW(verify_vault_key_check(bytes_of(check), vault_key, state));
+  EXPECT_EQ(vault_key_check_id(3), "vault-key.3");
+
+  // A key the server made (sealed to the device's public slot key) is not the one checked.
+  expect_check_refused(check, SoftwareMasterKey::generate(), state, "another key than");
+  // Moved to another generation or account.
+  expect_check_refused(check, vault_key, state_at(2), "another account or key generation");
+  expect_check_refused(sign_vault_key_check(vault_key, state.account_id, 2, keys().drawer),
+                       vault_key, state, "another account or key generation");
+  expect_check_refused(sign_vault_key_check(vault_key, std::string(64, 'f'), 3, keys().drawer),
+                       vault_key, state, "another account or key generation");
+  // Signed by a revoked device, or by a key no device has (the server's own).
+  expect_check_refused(sign_vault_key_check(vault_key, state.account_id, 3, keys().laptop),
+                       vault_key, state, "signed by no enrolled device");
+  expect_check_refused(sign_vault_key_check(vault_key, state.account_id, 3, keys().stranger),
+                       vault_key, state, "signed by no enrolled device");
+  // An enrolled device's key named, the signature not its own.
+  Json forged = Json::parse(check);
+  forged["public_key"] = base64_encode(keys().desk.public_key_spki_der());
+  expect_check_refused(forged.dump(), vault_key, state, "signature is invalid");
+  // Not a check at all.
+  expect_check_refused("{not json", vault_key, state, "malformed");
+  expect_check_refused(std::string(), vault_key, state, "malformed");
 }
 
 }  // namespace
