@@ -58,9 +58,16 @@ void NoteSync::load_revisions() {
       nlohmann::json::parse(value->begin(), value->end()).get<std::map<std::string, std::string>>();
 }
 
+void NoteSync::record(const std::string& id, const std::string& revision) {
+  revisions_[id] = revision;
+  unsaved_ = true;
+}
+
 void NoteSync::save_revisions() {
+  if (!unsaved_) return;  // a sync with nothing new writes nothing
   const std::string text = nlohmann::json(revisions_).dump();
   store_.put_setting(kRevisionsSetting, vault::Bytes(text.begin(), text.end()));
+  unsaved_ = false;
 }
 
 NoteCounts NoteSync::push(bool everything) {
@@ -103,7 +110,7 @@ bool NoteSync::push_note(const std::string& id, const nlohmann::json& plaintext,
     if (current && !current->deleted) {
       try {
         if (vault::open_item(vault_key_, account, id, current->bytes) == plaintext) {
-          revisions_[id] = current->revision;
+          record(id, current->revision);
           return false;
         }
       } catch (const vault::CloudItemError&) {
@@ -117,7 +124,7 @@ bool NoteSync::push_note(const std::string& id, const nlohmann::json& plaintext,
     throw std::runtime_error("the cloud item " + id +
                              " kept changing while this device pushed; try 'idvault sync' again");
   }
-  revisions_[id] = written.revision;
+  record(id, written.revision);
   return true;
 }
 
@@ -154,6 +161,7 @@ NoteCounts NoteSync::pull(const std::vector<std::string>& item_ids) {
 }
 
 void NoteSync::keep_receipts(std::vector<Pulled> receipts, NoteCounts& counts) {
+  if (receipts.empty()) return;
   std::set<std::string> held;
   for (const vault::StoredReceipt& stored : store_.receipts())
     held.emplace(stored.entry_hash.begin(), stored.entry_hash.end());
@@ -176,7 +184,7 @@ void NoteSync::keep_receipts(std::vector<Pulled> receipts, NoteCounts& counts) {
         continue;
       }
       if (held.contains(candidate.entry_hash)) {
-        revisions_[candidate.pulled.id] = candidate.pulled.revision;
+        record(candidate.pulled.id, candidate.pulled.revision);
         continue;
       }
       waiting.push_back(std::move(candidate));
@@ -205,7 +213,7 @@ void NoteSync::keep_receipts(std::vector<Pulled> receipts, NoteCounts& counts) {
             {0, candidate->text, vault::Bytes(previous.begin(), previous.end()),
              vault::Bytes(candidate->entry_hash.begin(), candidate->entry_hash.end())});
         held.insert(candidate->entry_hash);
-        revisions_[candidate->pulled.id] = candidate->pulled.revision;
+        record(candidate->pulled.id, candidate->pulled.revision);
         ++counts.pulled;
       }
       candidate = waiting.erase(candidate);
@@ -270,7 +278,7 @@ bool NoteSync::keep_note(const Pulled& pulled, NoteCounts& counts) {
       (void)store_.add_element_error(type, text);
     }
   }
-  revisions_[pulled.id] = pulled.revision;
+  record(pulled.id, pulled.revision);
   return !already;
 }
 

@@ -59,6 +59,9 @@ class NoteSync {
   const vault::MasterKey& vault_key_;
   ReceiptSigners signers_;
   std::map<std::string, std::string> revisions_;  // item id -> revision on the server
+  bool unsaved_ = false;
+
+  void record(const std::string& id, const std::string& revision);
 
   void load_revisions();
   void save_revisions();
