@@ -268,6 +268,9 @@ nlohmann::json HolderAgent::finish_join_locked() {
                                                join.device_id + " (yet)");
       }
       link.head = state.head();
+      // The slot holds the account's current VK: a device joining after a rotation is at
+      // that generation from the start, not following a rotation it never saw.
+      link.vk_generation = state.vk_generation;
       const auto sealed = client.slot(link.url.account, join.device_id);
       if (!sealed) return nlohmann::json{{"status", "pending"}};  // the slot comes after the entry
       HolderKeys keys = complete_join(join.token, store(), *sealed);
@@ -393,6 +396,7 @@ nlohmann::json HolderAgent::recover_locked(const std::string& account_url_text,
       client.put_slot(url.account, device_id, sealed);
       HolderKeys opened = complete_join(token, store(), sealed);
       CloudLink link{url, device_id, state.head(), 0};
+      link.vk_generation = state.vk_generation;  // what the recovery slot held (checked above)
       save_cloud_link(store(), link);
       become_unlocked(token, std::move(login), std::move(opened));
       log(LogLevel::info, "cloud: recovered " + account_url(url) +
