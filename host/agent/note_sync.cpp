@@ -53,9 +53,12 @@ NoteSync::NoteSync(cloud::CloudClient& client, const CloudLink& link, vault::Vau
 void NoteSync::load_revisions() {
   revisions_.clear();
   auto value = store_.setting(kRevisionsSetting);
+  // A device that starts keeping notes now takes them in under the current key.
+  sealed_at_ = link_.vk_generation;
   if (!value) return;
-  revisions_ =
-      nlohmann::json::parse(value->begin(), value->end()).get<std::map<std::string, std::string>>();
+  const auto json = nlohmann::json::parse(value->begin(), value->end());
+  sealed_at_ = json.at("sealed_at").get<std::uint64_t>();
+  revisions_ = json.at("items").get<std::map<std::string, std::string>>();
 }
 
 void NoteSync::record(const std::string& id, const std::string& revision) {
@@ -65,30 +68,38 @@ void NoteSync::record(const std::string& id, const std::string& revision) {
 
 void NoteSync::save_revisions() {
   if (!unsaved_) return;  // a sync with nothing new writes nothing
-  const std::string text = nlohmann::json(revisions_).dump();
+  const std::string text = nlohmann::json{{"sealed_at", sealed_at_}, {"items", revisions_}}.dump();
   store_.put_setting(kRevisionsSetting, vault::Bytes(text.begin(), text.end()));
   unsaved_ = false;
 }
 
 NoteCounts NoteSync::push(bool everything) {
   NoteCounts counts;
+  // The account moved to another vault key since this device last sealed its notes
+  // (another device revoked one): every note it holds goes up again under the new key,
+  // so that one only this device holds still opens on the others.
+  const bool resealing = everything || sealed_at_ != link_.vk_generation;
   // Receipts in the order they were kept: a parent goes up before what follows it.
   try {
     for (const vault::StoredReceipt& receipt : store_.receipts()) {
-      if (push_note(receipt_id(receipt), {{kReceipt, receipt.receipt_json}}, everything))
+      if (push_note(receipt_id(receipt), {{kReceipt, receipt.receipt_json}}, resealing))
         ++counts.pushed;
     }
     for (const vault::StoredNote& note : store_.attestations()) {
-      if (push_note(vault::attestation_item_id(note.json), note_plaintext(note), everything))
+      if (push_note(vault::attestation_item_id(note.json), note_plaintext(note), resealing))
         ++counts.pushed;
     }
     for (const vault::StoredNote& note : store_.element_errors()) {
-      if (push_note(vault::error_item_id(note.json), note_plaintext(note), everything))
+      if (push_note(vault::error_item_id(note.json), note_plaintext(note), resealing))
         ++counts.pushed;
     }
   } catch (...) {
     save_revisions();  // what went up before the failure is not sent again
     throw;
+  }
+  if (sealed_at_ != link_.vk_generation) {
+    sealed_at_ = link_.vk_generation;
+    unsaved_ = true;
   }
   save_revisions();
   return counts;

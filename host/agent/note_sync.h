@@ -7,6 +7,11 @@
 // The store keeps (setting "cloud.notes") the revision of every such item this device
 // wrote or took in, so each goes up once and comes down once; a note this device later
 // dropped (an element replaced clears its attestations and errors) is not taken in again.
+// It also keeps the VK generation its notes were last sealed under: after a rotation
+// (devices revoke, here or on another device) every note this device holds is sealed
+// again under the new key at its next push, so a note that only one device held still
+// opens everywhere; one that no device holds any more stays under the old key and is
+// skipped, with a warning, by a device that pulls it.
 //
 // A pulled item is checked before it is kept, and one that fails is not kept (the log
 // says why): a receipt must pass vault::receipt_fault (signed by one of the account's
@@ -16,6 +21,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -59,6 +65,7 @@ class NoteSync {
   const vault::MasterKey& vault_key_;
   ReceiptSigners signers_;
   std::map<std::string, std::string> revisions_;  // item id -> revision on the server
+  std::uint64_t sealed_at_ = 0;  // the VK generation every note here was last sealed under
   bool unsaved_ = false;
 
   void record(const std::string& id, const std::string& revision);

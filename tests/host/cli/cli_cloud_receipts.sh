@@ -6,7 +6,8 @@
 # an attestation added on one device and an element error on the other show on both; a
 # receipt signed by a key of no device, planted in one device's store, is pushed by it
 # but not kept by the other, and that device's own verify names it; recover --cloud onto
-# a fresh token brings every share back and the tree verifies there.
+# a fresh token brings every share back and the tree verifies there, and so does one
+# after a device was revoked and every note sealed again under the new vault key.
 # With IDVAULT_CLOUD_BACKEND=postgresql the server keeps everything in a private
 # PostgreSQL. Called as: SCRIPT IDVAULT AGENT IDVAULT_CLOUD
 . "$(dirname "$0")/cli_test_lib.sh"
@@ -186,4 +187,24 @@ IDVAULT_SOCK="$WORK/run/fresh.sock" expect_ok "$IDVAULT" attestation list --json
 IDVAULT_SOCK="$WORK/run/fresh.sock" expect_ok "$IDVAULT" authorize "$(make_link 9 email "$WORK/pub.pem" fresh-1)" \
   --yes --out "$WORK/fresh-1.json"
 shares_are "$WORK/run/fresh.sock" "mine == ['fresh-1'] and j['verified']['valid'] and j['verified']['count'] == 4"
+IDVAULT_SOCK="$WORK/run/fresh.sock" expect_ok "$IDVAULT" sync
+
+# The desk revokes the laptop: a new vault key, and every note the desk holds sealed
+# again under it (the planted receipt too). fresh-1, which only the fresh device holds,
+# is sealed again by it when it follows the rotation. A device recovered after that gets
+# every share, still naming the revoked laptop's, and the attestation.
+expect_ok "$IDVAULT" devices revoke laptop --json
+"$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["items"] == 7, r' "$WORK/stdout" ||
+  fail "devices revoke did not seal the notes again: $(cat "$WORK/stdout")"
+IDVAULT_SOCK="$WORK/run/fresh.sock" expect_ok "$IDVAULT" sync --json
+"$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["notes_pushed"] >= 1, r' "$WORK/stdout" ||
+  fail "the fresh device did not seal its notes again: $(cat "$WORK/stdout")"
+start_device later --no-background-sync
+IDVAULT_SOCK="$WORK/run/later.sock" expect_ok "$IDVAULT" recover --cloud "$ACCOUNT_URL" \
+  --recovery-code-file "$WORK/code" --pin-file "$WORK/pin" --device-name later
+shares_are "$WORK/run/later.sock" "by == dict($ALL, **{'fresh-1': 'fresh'}) and j['verified']['valid'] and j['verified']['heads'] == 2"
+IDVAULT_SOCK="$WORK/run/later.sock" expect_ok "$IDVAULT" attestation list --json
+"$PY" -c 'import json,sys; assert len(json.load(open(sys.argv[1]))) == 1' "$WORK/stdout" ||
+  fail "the attestation after the key rotation: $(cat "$WORK/stdout")"
+if grep -q "does not open" "$WORK/later.err"; then fail "a note was left under the old key: $(cat "$WORK/later.err")"; fi
 echo "cli cloud receipts: ok"
