@@ -187,15 +187,21 @@ bool ElementSync::push_element(vault::ElementType type, int retries, bool even_u
   return true;
 }
 
-SyncCounts ElementSync::pull(std::int64_t& changes_seen) {
+SyncCounts ElementSync::pull(std::int64_t& changes_seen, std::vector<std::string>* notes) {
   SyncCounts counts;
+  std::set<std::string> noted;
   for (;;) {
     const cloud::CloudClient::Changes changes =
         client_.changes(link_.url.account, changes_seen, std::chrono::seconds(0));
     if (changes.changes.empty()) break;
     std::set<std::string> items;  // each item once, however often it changed
     for (const auto& change : changes.changes) {
-      if (change.kind == "item" && change.id.starts_with("element.")) items.insert(change.id);
+      if (change.kind != "item") continue;
+      if (change.id.starts_with("element.")) {
+        items.insert(change.id);
+      } else if (notes != nullptr && noted.insert(change.id).second) {
+        notes->push_back(change.id);
+      }
     }
     for (const std::string& id : items) pull_item(id, counts);
     changes_seen = changes.counter;

@@ -55,8 +55,9 @@ class ElementSync {
   // everything, every element (sealed again: after a key rotation).
   SyncCounts push(bool everything = false);
   // Reads the account's changes after link.changes_seen and applies them; returns the
-  // counter reached (to store in the link).
-  SyncCounts pull(std::int64_t& changes_seen);
+  // counter reached (to store in the link). The other items that changed (receipts,
+  // attestations, errors: note_sync.h's) are added to notes, each once, in feed order.
+  SyncCounts pull(std::int64_t& changes_seen, std::vector<std::string>* notes = nullptr);
 
   // The conflicts kept beside an element on this device.
   [[nodiscard]] std::vector<vault::FieldConflict> conflicts(vault::ElementType type);

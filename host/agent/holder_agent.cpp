@@ -16,6 +16,7 @@
 #include "host/agent/element_sync.h"
 #include "host/agent/known_service_keys.h"
 #include "host/agent/pending_join.h"
+#include "host/agent/receipt_signers.h"
 #include "host/agent/rpc_errors.h"
 #include "host/agent/share_consent.h"
 #include "host/rpc/compact_json.h"
@@ -96,7 +97,7 @@ std::size_t write_bundle(int fd, const nlohmann::ordered_json& bundle) {
 }
 
 constexpr const char* kRecoveryPending = "recovery_pending";
-constexpr const char* kIdentityKeyHistory = "identity_key_history";
+constexpr const char* kIdentityKeyHistory = kIdentityKeyHistorySetting;
 
 vault::Bytes text_bytes(std::string_view text) {
   return vault::Bytes(text.begin(), text.end());
@@ -744,10 +745,28 @@ nlohmann::json HolderAgent::authorize(const std::string& link, int out) {
 nlohmann::json HolderAgent::shares(bool verify) {
   std::lock_guard lock(mutex_);
   return translating_errors([&] {
+    // Which device made each share needs the identity key on the token (this vault's)
+    // and the account log kept at the last sync (the others'); locked, it is not said.
+    std::optional<ReceiptSigners> signers;
+    if (unlocked_) signers = receipt_signers(store(), *unlocked_->keys.identity_key);
     nlohmann::json list = nlohmann::json::array();
     for (const auto& stored : store().receipts()) {
       nlohmann::json receipt = nlohmann::json::parse(stored.receipt_json);
-      list.push_back({{"sequence", stored.sequence}, {"receipt", receipt}});
+      nlohmann::json share = {
+          {"sequence", stored.sequence},
+          {"id", std::string(stored.entry_hash.begin(), stored.entry_hash.end())},
+          {"previous", std::string(stored.previous_hash.begin(), stored.previous_hash.end())},
+          {"receipt", receipt}};
+      if (signers) {
+        const ReceiptSigner* signer = nullptr;
+        try {
+          signer = signers->find(vault::receipt_from_json(receipt).public_key_spki_der);
+        } catch (const vault::FormatError&) {  // unreadable: --verify says so
+        }
+        share["this_device"] = signer != nullptr && signer->this_vault;
+        if (signer != nullptr && !signer->device_id.empty()) share["device_id"] = signer->device_id;
+      }
+      list.push_back(std::move(share));
     }
     nlohmann::json result = {{"shares", list}};
     if (unlocked_) {
@@ -757,23 +776,29 @@ nlohmann::json HolderAgent::shares(bool verify) {
     if (verify) {
       // The log is in the store, which anyone with the user's files can rewrite: every
       // receipt must be signed by the identity key the token holds (or one it had before
-      // recovery, listed in a history that key signed), not just by the key inside it.
-      if (!unlocked_) {
+      // recovery, listed in a history that key signed) or, in an account, by a device the
+      // account log lists, not just by the key inside it.
+      if (!signers) {
         throw RpcError(
             RpcCode::locked,
             "verifying the receipt log needs the identity key on the token: run 'idvault unlock'");
       }
-      const vault::Bytes current = unlocked_->keys.identity_key->public_key_spki_der();
-      std::vector<vault::Bytes> keys{current};
-      if (auto history = json_setting(store(), kIdentityKeyHistory)) {
-        for (auto& key : vault::earlier_identity_keys(*history, current))
-          keys.push_back(std::move(key));
-      }
+      const std::vector<vault::Bytes> keys = signers->keys();
       vault::ReceiptChainReport report = vault::verify_receipt_chain(store(), keys);
+      nlohmann::json problems = nlohmann::json::array();
+      for (const auto& problem : report.problems)
+        problems.push_back({{"sequence", problem.sequence}, {"reason", problem.reason}});
+      const auto own = std::count_if(signers->signers.begin(), signers->signers.end(),
+                                     [](const ReceiptSigner& signer) { return signer.this_vault; });
       result["verified"] = {{"valid", report.valid},
                             {"count", report.count},
+                            {"heads", report.heads},
                             {"reason", report.reason},
-                            {"identity_keys", keys.size()}};
+                            {"problems", problems},
+                            {"identity_keys", own},
+                            {"device_keys", keys.size() - static_cast<std::size_t>(own)}};
+      if (!signers->account_problem.empty())
+        result["verified"]["account_problem"] = signers->account_problem;
       if (report.first_bad_sequence)
         result["verified"]["first_bad_sequence"] = *report.first_bad_sequence;
     }

@@ -15,7 +15,9 @@
 #include "host/agent/cloud_link.h"
 #include "host/agent/element_sync.h"
 #include "host/agent/holder_agent.h"
+#include "host/agent/note_sync.h"
 #include "host/agent/pending_join.h"
+#include "host/agent/receipt_signers.h"
 #include "host/agent/rpc_errors.h"
 #include "host/cloud/client/cloud_client.h"
 #include "vault/account/join_code.h"
@@ -69,11 +71,14 @@ CloudLink require_link(vault::VaultStore& store) {
 }
 
 // The whole log, verified from the genesis the account id names and against the head
-// this vault saw last; the link's head moves to its end.
-vault::AccountState verified_log(cloud::CloudClient& client, CloudLink& link) {
+// this vault saw last; the link's head moves to its end. The log is kept in the store,
+// so shares can name the device of each receipt without the server.
+vault::AccountState verified_log(cloud::CloudClient& client, CloudLink& link,
+                                 vault::VaultStore& store) {
   const std::vector<std::string> entries = client.log(link.url.account, 0);
   vault::AccountState state = vault::AccountLog::verify(entries, link.url.account, &link.head);
   link.head = state.head();
+  keep_account_log(store, entries);
   return state;
 }
 
@@ -187,13 +192,18 @@ nlohmann::json HolderAgent::cloud_init(const std::string& server_url,
       save_cloud_link(keys.store, link);
       ElementSync sync(client, link, keys.store, keys.vault_key);
       const SyncCounts counts = sync.push();
+      // The receipts, attestations and errors this vault already has go up with it.
+      NoteSync notes(client, link, keys.store, keys.vault_key,
+                     receipt_signers(keys.store, keys.identity_key));
+      const NoteCounts noted = notes.push();
       log(LogLevel::info,
           "cloud: vault put in account " + account_url(link.url) + " as device " + device_id);
       result = {{"account_url", account_url(link.url)},
                 {"account", account},
                 {"device_id", device_id},
                 {"elements", counts.pushed},
-                {"secrets_rewrapped", rewrapped}};
+                {"secrets_rewrapped", rewrapped},
+                {"notes", noted.pushed}};
     });
   });
   start_cloud_watch();
@@ -291,6 +301,9 @@ nlohmann::json HolderAgent::finish_join_locked() {
                                                join.device_id + " (yet)");
       }
       link.head = state.head();
+      // The slot holds the account's current VK: a device joining after a rotation is at
+      // that generation from the start, not following a rotation it never saw.
+      link.vk_generation = state.vk_generation;
       const auto sealed = client.slot(link.url.account, join.device_id);
       if (!sealed) return nlohmann::json{{"status", "pending"}};  // the slot comes after the entry
       // The server could have sealed a key of its own to this device's slot key.
@@ -420,6 +433,7 @@ nlohmann::json HolderAgent::recover_locked(const std::string& account_url_text,
       client.put_slot(url.account, device_id, sealed);
       HolderKeys opened = complete_join(token, store(), sealed);
       CloudLink link{url, device_id, state.head(), 0};
+      link.vk_generation = state.vk_generation;  // what the recovery slot held (checked above)
       save_cloud_link(store(), link);
       become_unlocked(token, std::move(login), std::move(opened));
       log(LogLevel::info, "cloud: recovered " + account_url(url) +
@@ -437,7 +451,7 @@ nlohmann::json HolderAgent::devices() {
       CloudLink link = require_link(keys.store);
       AccountClient account(link, keys.identity_key);
       cloud::CloudClient& client = account.client;
-      const vault::AccountState state = verified_log(client, link);
+      const vault::AccountState state = verified_log(client, link, keys.store);
       save_cloud_link(keys.store, link);
       nlohmann::json devices = nlohmann::json::array();
       for (const auto* list : {&state.devices, &state.revoked}) {
@@ -473,7 +487,7 @@ nlohmann::json HolderAgent::approve_device(const std::string& request_id) {
       CloudLink link = require_link(keys.store);
       AccountClient account(link, keys.identity_key);
       cloud::CloudClient& client = account.client;
-      vault::AccountState state = verified_log(client, link);
+      vault::AccountState state = verified_log(client, link, keys.store);
       std::optional<cloud::CloudClient::JoinRequest> found;
       for (auto& request : client.join_requests(link.url.account)) {
         if (request.id == request_id) found = std::move(request);
@@ -513,7 +527,7 @@ nlohmann::json HolderAgent::cloud_sync() {
       CloudLink link = require_link(store);
       AccountClient account(link, *keys.identity_key);
       cloud::CloudClient& client = account.client;
-      const vault::AccountState state = verified_log(client, link);
+      const vault::AccountState state = verified_log(client, link, store);
       if (!state.devices.contains(link.device_id)) {
         throw RpcError(RpcCode::bad_input,
                        "this device (" + link.device_id + ") is no longer enrolled in the account");
@@ -524,14 +538,26 @@ nlohmann::json HolderAgent::cloud_sync() {
         return;
       }
       ElementSync sync(client, link, store, *keys.vault_key);
-      SyncCounts pulled = sync.pull(link.changes_seen);
+      std::vector<std::string> note_ids;
+      SyncCounts pulled = sync.pull(link.changes_seen, &note_ids);
+      // After the elements: storing an element clears its attestations and errors, so
+      // notes about it that arrived with it are taken in once it is there.
+      NoteSync notes(client, link, store, *keys.vault_key,
+                     receipt_signers(store, *keys.identity_key, state, link.device_id));
+      const NoteCounts notes_pulled = notes.pull(note_ids);
       save_cloud_link(store, link);
       const SyncCounts pushed = sync.push();  // what changed here, merges included
-      result = {
-          {"pushed", pushed.pushed}, {"pulled", pulled.pulled}, {"conflicts", pushed.conflicts}};
+      const NoteCounts notes_pushed = notes.push();
+      result = {{"pushed", pushed.pushed},
+                {"pulled", pulled.pulled},
+                {"conflicts", pushed.conflicts},
+                {"notes_pushed", notes_pushed.pushed},
+                {"notes_pulled", notes_pulled.pulled},
+                {"notes_refused", notes_pulled.refused}};
     });
   });
-  if (result.value("pulled", 0) > 0) emit("cloud.synced", result);
+  if (result.value("pulled", 0) > 0 || result.value("notes_pulled", 0) > 0)
+    emit("cloud.synced", result);
   return result;
 }
 
@@ -552,7 +578,7 @@ nlohmann::json HolderAgent::revoke_device(const std::string& device_id) {
           }
           AccountClient account(link, *keys.identity_key);
           cloud::CloudClient& client = account.client;
-          vault::AccountState state = verified_log(client, link);
+          vault::AccountState state = verified_log(client, link, store);
           if (!state.devices.contains(device_id))
             throw RpcError(RpcCode::not_found, "no enrolled device " + device_id);
           if (!follow_rotation(keys, token, store, client, link, state)) {
@@ -597,12 +623,15 @@ nlohmann::json HolderAgent::revoke_device(const std::string& device_id) {
           // secrets are in the items).
           ElementSync sync(client, link, store, *keys.vault_key);
           const SyncCounts pushed = sync.push(true);
+          NoteSync notes(client, link, store, *keys.vault_key,
+                         receipt_signers(store, *keys.identity_key, state, link.device_id));
+          const NoteCounts notes_pushed = notes.push(true);
           log(LogLevel::info, "cloud: revoked device " + device_id + "; vault key generation " +
                                   std::to_string(link.vk_generation));
           result = {{"device_id", device_id},
                     {"vk_generation", link.vk_generation},
                     {"secrets", secrets},
-                    {"items", pushed.pushed}};
+                    {"items", pushed.pushed + notes_pushed.pushed}};
         });
       });
   return result;

@@ -243,7 +243,15 @@ int run_sync(const Args& args) {
     return kExitOk;
   }
   std::cout << "sent " << result.value("pushed", 0) << ", received " << result.value("pulled", 0)
-            << ", conflicts " << result.value("conflicts", 0) << "\n";
+            << ", conflicts " << result.value("conflicts", 0);
+  // Receipts, attestations and element errors; refused ones are in the agent's log.
+  if (result.contains("notes_pushed")) {
+    std::cout << "; shares and notes sent " << result.value("notes_pushed", 0) << ", received "
+              << result.value("notes_pulled", 0);
+    if (result.value("notes_refused", 0) > 0)
+      std::cout << ", refused " << result.value("notes_refused", 0) << " (see the agent's log)";
+  }
+  std::cout << "\n";
   return kExitOk;
 }
 

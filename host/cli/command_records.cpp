@@ -30,10 +30,13 @@ nlohmann::json json_file(const std::string& path) {
 int run_shares(const Args& args) {
   CommandLine command(
       "idvault shares [--verify] [--json]",
-      "Lists every share from the agent's signed, hash-chained receipt log. --verify checks\n"
-      "the chain and that every receipt is signed by the identity key on the token (or one\n"
-      "it had before a recovery), and fails naming the first broken entry. It needs the\n"
-      "vault unlocked. It cannot tell that the newest receipts, or all of them, were deleted.");
+      "Lists every share from the agent's signed, hash-chained receipt log, and (unlocked)\n"
+      "which device made it: in a cloud account every device's shares sync to every device.\n"
+      "--verify checks that every receipt's signature is valid, that it follows a receipt\n"
+      "the log holds (or starts a branch: two devices that shared while offline leave two),\n"
+      "and that it is signed by the identity key on the token (or one it had before a\n"
+      "recovery) or by a device the account log lists; it fails naming every broken entry.\n"
+      "It needs the vault unlocked. It cannot tell that receipts were deleted.");
   command.options.add_options()("verify", "check the chain and the signatures");
   add_json_option(command);
   auto vm = command.parse(args);
@@ -58,7 +61,15 @@ int run_shares(const Args& args) {
         for (const auto& [type, hash] : hashes->items())
           elements += (elements.empty() ? "" : ", ") + type;
       }
-      std::cout << "#" << share.value("sequence", 0) << "  "
+      std::string device;
+      if (share.value("this_device", false)) {
+        device = "  this device";
+      } else if (share.contains("device_id")) {
+        device = "  device " + one_line(share["device_id"].get<std::string>(), 64);
+      } else if (share.contains("this_device")) {
+        device = "  unknown device";
+      }
+      std::cout << "#" << share.value("sequence", 0) << device << "  "
                 << utc_date_time(signed_fields.value("time", std::int64_t{0})) << "  service "
                 << one_line(signed_fields.value("service_id", std::string()), 80) << "  key "
                 << signed_fields.value("service_key_sha256", std::string()).substr(0, 16) << "  "
@@ -68,16 +79,24 @@ int run_shares(const Args& args) {
   if (!verify) return kExitOk;
   const nlohmann::json& verified = result.at("verified");
   if (!verified.value("valid", false)) {
-    std::string where = verified.contains("first_bad_sequence")
-                            ? "share #" + verified["first_bad_sequence"].dump()
-                            : std::string("an entry");
-    throw OperationFailed("receipt log broken at " + where + ": " +
-                          one_line(verified.value("reason", std::string())));
+    // Every receipt at fault, the first as before ("at share #N: why").
+    std::string what;
+    for (const auto& problem : verified.value("problems", nlohmann::json::array())) {
+      what += std::string(what.empty() ? "at " : "; ") + "share #" +
+              problem.value("sequence", nlohmann::json(0)).dump() + ": " +
+              one_line(problem.value("reason", std::string()));
+    }
+    if (what.empty()) what = "at an entry: " + one_line(verified.value("reason", std::string()));
+    if (verified.contains("account_problem"))
+      what += " (" + one_line(verified["account_problem"].get<std::string>()) + ")";
+    throw OperationFailed("receipt log broken " + what);
   }
   if (!wants_json(*vm)) {
-    std::cout << "receipt log verified: " << verified.value("count", 0)
-              << " share(s), chain and signatures intact, all by this vault's identity key"
+    std::cout << "receipt log verified: " << verified.value("count", 0) << " share(s) in "
+              << verified.value("heads", 0)
+              << " branch(es), chains and signatures intact, all by this vault's identity key"
               << (verified.value("identity_keys", 1) > 1 ? " or its keys before recovery" : "")
+              << (verified.value("device_keys", 0) > 0 ? " or a device of the account" : "")
               << "\n";
   }
   return kExitOk;

@@ -16,8 +16,26 @@
 namespace idvault::vault {
 namespace {
 
-constexpr const char* kZeroHash =
-    "0000000000000000000000000000000000000000000000000000000000000000";
+// The receipt a new one follows: this device's own latest (one signed by its identity
+// key), so each device extends a line of its own and never forks it, whatever order the
+// other devices' receipts arrived in by sync; a device with none yet (new, or recovered
+// onto a fresh token) follows the newest receipt it holds, joining the account's history
+// rather than starting a root of its own. Scanned from the newest: a device's own latest
+// is normally among the last few.
+std::string chain_point(VaultStore& store, const Bytes& identity_key) {
+  const std::vector<StoredReceipt> receipts = store.receipts();
+  for (auto stored = receipts.rbegin(); stored != receipts.rend(); ++stored) {
+    try {
+      if (receipt_from_json(nlohmann::json::parse(stored->receipt_json)).public_key_spki_der ==
+          identity_key) {
+        return {stored->entry_hash.begin(), stored->entry_hash.end()};
+      }
+    } catch (const std::exception&) {  // an unreadable receipt is shares --verify's to report
+    }
+  }
+  if (receipts.empty()) return std::string(kZeroEntryHash);
+  return {receipts.back().entry_hash.begin(), receipts.back().entry_hash.end()};
+}
 
 SecretBytes unwrap_secret(const MasterKey& key, const Bytes& wrapped) {
   return key.unwrap(wrapped);
@@ -381,9 +399,7 @@ ShareBundle HolderVault::share(const AuthorizationRequest& request, const ShareO
   fields.nonce = request.nonce;
   fields.credentials_hash = bundle.passport_data.credentials.hash;
   fields.time = now;
-  auto last = store_.last_receipt();
-  fields.previous =
-      last ? std::string(last->entry_hash.begin(), last->entry_hash.end()) : kZeroHash;
+  fields.previous = chain_point(store_, identity_key.public_key_spki_der());
   bundle.receipt = sign_receipt(std::move(fields), identity_key);
 
   const std::string entry_hash = receipt_entry_hash(bundle.receipt);
@@ -517,47 +533,6 @@ std::size_t seal_for_recovery(VaultStore& store, const MasterKey& master_key,
                                      recovery_seal_label(type, file->slot, file->file_id));
                                }
                              });
-}
-
-ReceiptChainReport verify_receipt_chain(VaultStore& store,
-                                        const std::vector<Bytes>& identity_keys) {
-  ReceiptChainReport report;
-  std::string previous = kZeroHash;
-  for (const StoredReceipt& stored : store.receipts()) {
-    ++report.count;
-    const auto fail = [&](std::string reason) {
-      report.valid = false;
-      report.first_bad_sequence = stored.sequence;
-      report.reason = std::move(reason);
-    };
-    ShareReceipt receipt;
-    try {
-      receipt = receipt_from_json(nlohmann::json::parse(stored.receipt_json));
-    } catch (const std::exception&) {
-      fail("receipt is not readable");
-      break;
-    }
-    if (receipt.fields.previous != previous) {
-      fail("chain broken: receipt does not follow the one before it");
-      break;
-    }
-    if (std::find(identity_keys.begin(), identity_keys.end(), receipt.public_key_spki_der) ==
-        identity_keys.end()) {
-      fail("signed by a key that is not this vault's identity key");
-      break;
-    }
-    if (!verify_receipt(receipt)) {
-      fail("signature does not verify");
-      break;
-    }
-    const std::string entry_hash = receipt_entry_hash(receipt);
-    if (Bytes(entry_hash.begin(), entry_hash.end()) != stored.entry_hash) {
-      fail("entry hash does not match the receipt");
-      break;
-    }
-    previous = entry_hash;
-  }
-  return report;
 }
 
 nlohmann::ordered_json ShareBundle::to_json() const& {

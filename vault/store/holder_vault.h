@@ -18,6 +18,7 @@
 #include "vault/keys/recovery_key.h"
 #include "vault/model/auth_link.h"
 #include "vault/signed/share_receipt.h"
+#include "vault/store/receipt_tree.h"
 #include "vault/store/vault_store.h"
 #include "vault/wire/passport_data.h"
 #include "vault/wire/passport_encryptor.h"
@@ -58,13 +59,6 @@ struct ShareBundle {
   [[nodiscard]] nlohmann::ordered_json to_json() const&;
   // The same, moving the files' base64 (megabytes) into the JSON instead of copying it.
   [[nodiscard]] nlohmann::ordered_json to_json() &&;
-};
-
-struct ReceiptChainReport {
-  bool valid = true;
-  std::size_t count = 0;
-  std::optional<std::int64_t> first_bad_sequence;
-  std::string reason;
 };
 
 class HolderVault {
@@ -147,12 +141,5 @@ std::size_t rewrap_secrets(VaultStore& store, const MasterKey& from, const Maste
 std::size_t seal_for_recovery(VaultStore& store, const MasterKey& master_key,
                               const RecoverySealer& sealer,
                               std::vector<std::pair<std::string, Bytes>> settings);
-
-// Walks the receipt log: each receipt follows the previous one's entry hash, is signed
-// by one of identity_keys (SPKI DER: the vault's key, from its token, and the keys it
-// had before recovery), its signature verifies, and its stored entry hash matches. A
-// log whose tail or whole was deleted is not detected here (nothing anchors its length).
-[[nodiscard]] ReceiptChainReport verify_receipt_chain(VaultStore& store,
-                                                      const std::vector<Bytes>& identity_keys);
 
 }  // namespace idvault::vault

@@ -1404,7 +1404,9 @@ TEST_F(AgentTest, SharesVerifyPinsTheIdentityKeyOnTheToken) {
   json forged = call("shares", {{"verify", true}})["result"]["verified"];
   EXPECT_EQ(forged["valid"], false) << forged.dump();
   EXPECT_EQ(forged["first_bad_sequence"], 1);
-  EXPECT_EQ(forged["reason"], "signed by a key that is not this vault's identity key");
+  EXPECT_EQ(forged["reason"],
+            "signed by a key that is neither this vault's identity key nor a device key of the "
+            "account");
 
   // Verifying needs the key from the token.
   call("lock");

@@ -69,3 +69,34 @@ request_of() {
   "$PY" -c 'import json,sys; print([q["id"] for q in json.load(open(sys.argv[2]))["requests"] if q["device_id"] == sys.argv[1]][0])' \
     "$1" "$2"
 }
+
+# use_postgresql: the server keeps everything in a private PostgreSQL
+# (tests/support/postgres_server.py), started here and stopped with the rest; exits 77
+# (skip) without PostgreSQL's binaries. Call before start_cloud.
+use_postgresql() {
+  "$PY" - "$HERE/../../support" "$WORK/pg.uri" <<'PYEOF' &
+import os, signal, sys, time
+sys.path.insert(0, sys.argv[1])
+from postgres_server import PostgresServer, available
+if not available():
+    open(sys.argv[2] + ".missing", "w").close()
+    sys.exit(0)
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+with PostgresServer() as pg:
+    open(sys.argv[2] + ".tmp", "w").write(pg.create_database("cloud"))
+    os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+    while True:
+        time.sleep(1)
+PYEOF
+  pg_pid=$!
+  OTHER_PIDS="$OTHER_PIDS $pg_pid"
+  i=0
+  while [ ! -f "$WORK/pg.uri" ]; do
+    [ ! -f "$WORK/pg.uri.missing" ] || { echo "SKIP: no PostgreSQL binaries"; exit 77; }
+    i=$((i + 1))
+    [ "$i" -lt 300 ] || fail "PostgreSQL did not start"
+    kill -0 "$pg_pid" 2>/dev/null || fail "PostgreSQL did not start"
+    sleep 0.1
+  done
+  CLOUD_STORE_ARGS="--db $(cat "$WORK/pg.uri")"
+}
