@@ -66,12 +66,22 @@ CloudLink require_link(vault::VaultStore& store) {
 }
 
 // The whole log, verified from the genesis the account id names and against the head
-// this vault saw last; the link's head moves to its end.
-vault::AccountState verified_log(cloud::CloudClient& client, CloudLink& link) {
+// this vault saw last; the link's head moves to its end, and the store keeps the entries
+// for the account proof every share carries.
+vault::AccountState verified_log(cloud::CloudClient& client, CloudLink& link,
+                                 vault::VaultStore& store) {
   const std::vector<std::string> entries = client.log(link.url.account, 0);
   vault::AccountState state = vault::AccountLog::verify(entries, link.url.account, &link.head);
   link.head = state.head();
+  save_account_log(store, entries);
   return state;
+}
+
+// An entry this device appended (and the server took) joins the kept log.
+void keep_appended(vault::VaultStore& store, const std::string& entry) {
+  std::vector<std::string> entries = load_account_log(store);
+  entries.push_back(entry);
+  save_account_log(store, entries);
 }
 
 // Moves the vault to the VK sealed in own_slot (rotate_vault_key), and in the same
@@ -152,6 +162,7 @@ nlohmann::json HolderAgent::cloud_init(const std::string& server_url,
       const std::string envelope_text = vault::to_json(envelope).dump();
       client.put_recovery_key(account, vault::Bytes(envelope_text.begin(), envelope_text.end()));
       CloudLink link{{server, account}, device_id, {0, account}, 0};
+      save_account_log(keys.store, {genesis});
       save_cloud_link(keys.store, link);
       ElementSync sync(client, link, keys.store, keys.vault_key);
       const SyncCounts counts = sync.push();
@@ -249,8 +260,9 @@ nlohmann::json HolderAgent::finish_join_locked() {
       const vault::RequestSigner signer(identity, join.url.account, join.device_id);
       client.sign_as(&signer);
       CloudLink link{join.url, join.device_id, {}, 0};
+      const std::vector<std::string> entries = client.log(link.url.account, 0);
       const vault::AccountState state =
-          vault::AccountLog::verify(client.log(link.url.account, 0), link.url.account, nullptr);
+          vault::AccountLog::verify(entries, link.url.account, nullptr);
       const vault::AccountDevice* me =
           state.device_with_identity_key(identity.public_key_spki_der());
       if (me == nullptr || me->id != join.device_id) {
@@ -261,6 +273,7 @@ nlohmann::json HolderAgent::finish_join_locked() {
       const auto sealed = client.slot(link.url.account, join.device_id);
       if (!sealed) return nlohmann::json{{"status", "pending"}};  // the slot comes after the entry
       HolderKeys keys = complete_join(join.token, store(), *sealed);
+      save_account_log(store(), entries);
       save_cloud_link(store(), link);
       std::shared_ptr<p11::Token> token = join.token;
       p11::Login login = std::move(join.login);
@@ -332,8 +345,8 @@ nlohmann::json HolderAgent::recover_locked(const std::string& account_url_text,
       // the genesis the account id names; the key must be the one the log names.
       const vault::RequestSigner as_recovery(*recovery_key, url.account, "recovery");
       client.sign_as(&as_recovery);
-      vault::AccountState state =
-          vault::AccountLog::verify(client.log(url.account, 0), url.account, nullptr);
+      std::vector<std::string> entries = client.log(url.account, 0);
+      vault::AccountState state = vault::AccountLog::verify(entries, url.account, nullptr);
       client.sign_as(nullptr);
       const auto slot = state.slots.find("recovery");
       if (slot == state.slots.end() || slot->second.slot_for != vault::SlotFor::recovery ||
@@ -364,6 +377,7 @@ nlohmann::json HolderAgent::recover_locked(const std::string& account_url_text,
           throw RpcError(RpcCode::busy,
                          "the account log changed meanwhile: run 'idvault recover --cloud' again");
         }
+        entries.push_back(entry);
       }
       // Enrolled: from here on, requests are this device's own.
       const vault::RequestSigner signer(identity, url.account, device_id);
@@ -383,6 +397,7 @@ nlohmann::json HolderAgent::recover_locked(const std::string& account_url_text,
       client.put_slot(url.account, device_id, sealed);
       HolderKeys opened = complete_join(token, store(), sealed);
       CloudLink link{url, device_id, state.head(), 0};
+      save_account_log(store(), entries);
       save_cloud_link(store(), link);
       become_unlocked(token, std::move(login), std::move(opened));
       log(LogLevel::info, "cloud: recovered " + account_url(url) +
@@ -400,7 +415,7 @@ nlohmann::json HolderAgent::devices() {
       CloudLink link = require_link(keys.store);
       AccountClient account(link, keys.identity_key);
       cloud::CloudClient& client = account.client;
-      const vault::AccountState state = verified_log(client, link);
+      const vault::AccountState state = verified_log(client, link, keys.store);
       save_cloud_link(keys.store, link);
       nlohmann::json devices = nlohmann::json::array();
       for (const auto* list : {&state.devices, &state.revoked}) {
@@ -436,7 +451,7 @@ nlohmann::json HolderAgent::approve_device(const std::string& request_id) {
       CloudLink link = require_link(keys.store);
       AccountClient account(link, keys.identity_key);
       cloud::CloudClient& client = account.client;
-      vault::AccountState state = verified_log(client, link);
+      vault::AccountState state = verified_log(client, link, keys.store);
       std::optional<cloud::CloudClient::JoinRequest> found;
       for (auto& request : client.join_requests(link.url.account)) {
         if (request.id == request_id) found = std::move(request);
@@ -455,6 +470,7 @@ nlohmann::json HolderAgent::approve_device(const std::string& request_id) {
             "the account log changed meanwhile: run 'idvault devices' and approve again");
       }
       link.head = state.head();
+      keep_appended(keys.store, entry);
       save_cloud_link(keys.store, link);
       client.put_slot(link.url.account, found->device_id, keys.vault_key.seal_to(found->slot_key));
       log(LogLevel::info, "cloud: approved device " + found->device_id);
@@ -476,7 +492,7 @@ nlohmann::json HolderAgent::cloud_sync() {
       CloudLink link = require_link(store);
       AccountClient account(link, *keys.identity_key);
       cloud::CloudClient& client = account.client;
-      const vault::AccountState state = verified_log(client, link);
+      const vault::AccountState state = verified_log(client, link, store);
       if (!state.devices.contains(link.device_id)) {
         throw RpcError(RpcCode::bad_input,
                        "this device (" + link.device_id + ") is no longer enrolled in the account");
@@ -515,7 +531,7 @@ nlohmann::json HolderAgent::revoke_device(const std::string& device_id) {
           }
           AccountClient account(link, *keys.identity_key);
           cloud::CloudClient& client = account.client;
-          vault::AccountState state = verified_log(client, link);
+          vault::AccountState state = verified_log(client, link, store);
           if (!state.devices.contains(device_id))
             throw RpcError(RpcCode::not_found, "no enrolled device " + device_id);
           if (!follow_rotation(keys, token, store, client, link, state)) {
@@ -528,6 +544,7 @@ nlohmann::json HolderAgent::revoke_device(const std::string& device_id) {
               state, vault::DeviceRevoke{device_id}, *keys.identity_key, unix_now());
           if (!client.append_log(link.url.account, revoke).appended)
             throw RpcError(RpcCode::busy, "the account log changed meanwhile: try again");
+          keep_appended(store, revoke);
           std::vector<std::string> slot_ids;
           for (const auto& [id, slot] : state.slots) slot_ids.push_back(id);
           const std::string rotate =
@@ -535,6 +552,7 @@ nlohmann::json HolderAgent::revoke_device(const std::string& device_id) {
                                         *keys.identity_key, unix_now());
           if (!client.append_log(link.url.account, rotate).appended)
             throw RpcError(RpcCode::busy, "the account log changed meanwhile: try again");
+          keep_appended(store, rotate);
           link.head = state.head();
           save_cloud_link(store, link);
           // Every remaining slot gets the new key, this device's too.

@@ -561,7 +561,7 @@ ReceiptChainReport verify_receipt_chain(VaultStore& store,
 }
 
 nlohmann::ordered_json ShareBundle::to_json() const& {
-  ShareBundle copy{passport_data, files, receipt, attestations};
+  ShareBundle copy{passport_data, files, receipt, attestations, account};
   return std::move(copy).to_json();
 }
 
@@ -572,6 +572,7 @@ nlohmann::ordered_json ShareBundle::to_json() && {
   for (auto& [id, text] : files) file_map[id] = std::move(text);
   json["files"] = std::move(file_map);
   json["receipt"] = vault::to_json(receipt);
+  if (account) json["account"] = vault::to_json(*account);
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
   for (const auto& attestation : attestations)
     list.push_back(nlohmann::ordered_json::parse(attestation.dump()));
