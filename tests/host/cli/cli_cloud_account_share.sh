@@ -6,7 +6,8 @@
 # account's log as proof and the desk's attestation, which `idvault-rp decrypt` reports
 # valid. A share whose proof is stripped, names another account, carries an altered entry
 # or does not enrol the signing key is refused with its reason (or, stripped, falls back to
-# the per-device rule); after the desk revokes the laptop, the laptop's share with the
+# the per-device rule); an attestation issued to the desk's key before the cloud is not
+# the laptop's to add; after the desk revokes the laptop, the laptop's share with the
 # account's log as it now stands is refused, and python-telegram-bot still reads a share
 # that carries a proof.
 # Called as: SCRIPT IDVAULT AGENT IDVAULT_CLOUD IDVAULT_RP IDVAULT_VERIFIER
@@ -36,9 +37,6 @@ make_scan "$WORK/in/front.jpg" 30000
 expect_ok "$IDVAULT" put personal_details --field first_name=Ada --field last_name=Lovelace \
   --field birth_date=10.12.1815 --field gender=female --field country_code=GB --field residence_country_code=GB
 expect_ok "$IDVAULT" put passport --field document_no=PX-42 --field expiry_date=1.1.2030 --front-side "$WORK/in/front.jpg"
-expect_ok "$IDVAULT" cloud init "$URL" --recovery-code-file "$WORK/code" --device-name desk --json
-ACCOUNT_URL=$(account_url_of "$WORK/stdout")
-ACCOUNT=${ACCOUNT_URL##*/}
 
 # rp_request KEY_URI NONCE SERVICE_ID: a request link for personal_details and passport.
 rp_request() {
@@ -46,6 +44,18 @@ rp_request() {
     --scope '{"data":["personal_details","passport"],"v":1}' --nonce "$2" --service-id "$3"
   cat "$WORK/stdout"
 }
+
+# Before the cloud: a share without a proof, attested to the desk's own key.
+LINK=$(rp_request "pkcs11:token=provider;object=inbox" check-0 900)
+expect_ok "$IDVAULT" authorize "$LINK" --yes --out "$WORK/before-cloud.json"
+grep -q '"account"' "$WORK/before-cloud.json" && fail "a share of a vault in no account carries a proof"
+expect_ok "$VERIFIER" attest --module "$MODULE" --decrypt-key "pkcs11:token=provider;object=inbox" \
+  --sign-key "pkcs11:token=provider;object=sign" --pin-file "$WORK/pin" --nonce check-0 "$WORK/before-cloud.json"
+cp "$WORK/stdout" "$WORK/desk-key-attestations.json"
+
+expect_ok "$IDVAULT" cloud init "$URL" --recovery-code-file "$WORK/code" --device-name desk --json
+ACCOUNT_URL=$(account_url_of "$WORK/stdout")
+ACCOUNT=${ACCOUNT_URL##*/}
 
 # The desk shares with the provider; the bundle carries the account's proof.
 LINK=$(rp_request "pkcs11:token=provider;object=inbox" check-1 900)
@@ -83,6 +93,9 @@ done
 expect_ok "$IDVAULT" devices --json
 expect_ok "$IDVAULT" devices approve "$(request_of laptop "$WORK/stdout")"
 wait "$JOIN_PID" || fail "cloud join failed: $(cat "$WORK/join.err")"
+# One issued to the desk's key alone is not the laptop's; the account's are.
+expect_fail 1 "attestation: issued to neither this account nor this device's key" \
+  device laptop attestation add "$WORK/desk-key-attestations.json"
 # The holder carries the account's attestations to the laptop (sync may have already).
 expect_ok device laptop attestation list --json
 grep -q passport "$WORK/stdout" || expect_ok device laptop attestation add "$WORK/attestations.json"
