@@ -27,7 +27,7 @@ namespace idvault::vault {
 
 // The most entries a proof may carry: a bound on what one share costs a service to check
 // (an ES256 or PS256 verification each).
-inline constexpr std::size_t kMaxAccountProofEntries = 1024;
+inline constexpr std::size_t kMaxAccountProofEntries = 256;
 
 struct AccountProof {
   std::string account_id;        // 64 lowercase hex digits: the genesis entry's SHA-256
