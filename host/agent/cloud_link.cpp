@@ -1,5 +1,6 @@
 #include "host/agent/cloud_link.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "vault/model/errors.h"
@@ -9,6 +10,7 @@ namespace {
 
 constexpr std::string_view kAccountsPath = "/v1/accounts/";
 constexpr const char* kSetting = "cloud";
+constexpr const char* kLogSetting = "account_log";
 
 bool is_lower_hex(std::string_view text) {
   for (char c : text) {
@@ -78,6 +80,21 @@ std::pair<std::string, vault::Bytes> cloud_link_setting(const CloudLink& link) {
 void save_cloud_link(vault::VaultStore& store, const CloudLink& link) {
   auto [name, value] = cloud_link_setting(link);
   store.put_setting(name, value);
+}
+
+std::vector<std::string> load_account_log(vault::VaultStore& store) {
+  auto value = store.setting(kLogSetting);
+  if (!value) return {};
+  const auto json = nlohmann::json::parse(value->begin(), value->end(), nullptr, false);
+  if (!json.is_array() ||
+      !std::all_of(json.begin(), json.end(), [](const auto& entry) { return entry.is_string(); }))
+    throw vault::FormatError(kLogSetting, "the store's kept account log is unreadable");
+  return json.get<std::vector<std::string>>();
+}
+
+void save_account_log(vault::VaultStore& store, const std::vector<std::string>& entries) {
+  const std::string text = nlohmann::json(entries).dump();
+  store.put_setting(kLogSetting, vault::Bytes(text.begin(), text.end()));
 }
 
 std::string device_id_from_name(std::string_view name) {

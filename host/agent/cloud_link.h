@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "vault/account/account_log.h"
 #include "vault/store/vault_store.h"
@@ -38,6 +39,14 @@ struct CloudLink {
 // The setting as one value, to write with other settings in one transaction.
 [[nodiscard]] std::pair<std::string, vault::Bytes> cloud_link_setting(const CloudLink& link);
 void save_cloud_link(vault::VaultStore& store, const CloudLink& link);
+
+// The account log as this device last verified it (each entry's exact text; the store's
+// "account_log" setting), kept so every share can carry the proof that this device is the
+// account's (vault/account/account_proof.h) without asking the server, offline too.
+// Empty when none is kept: a vault linked before logs were kept gets one at its next sync.
+// load throws vault::FormatError for a setting that does not read as a list of entries.
+[[nodiscard]] std::vector<std::string> load_account_log(vault::VaultStore& store);
+void save_account_log(vault::VaultStore& store, const std::vector<std::string>& entries);
 
 // A device id from a name a person gave (or the host name): the characters the log
 // allows, at most 64; FormatError("device_name", ...) when nothing is left.

@@ -26,6 +26,7 @@
 #include "pkcs11/token_info.h"
 #include "pkcs11/token_resolver.h"
 #include "pkcs11/uri.h"
+#include "vault/account/account_proof.h"
 #include "vault/keys/recovery_key.h"
 #include "vault/model/auth_link.h"
 #include "vault/model/element_error.h"
@@ -111,6 +112,31 @@ std::optional<nlohmann::json> json_setting(vault::VaultStore& store, const std::
   auto value = store.setting(name);
   if (!value) return std::nullopt;
   return nlohmann::json::parse(value->begin(), value->end());
+}
+
+// What a share of a vault in a cloud account carries so a service knows the holder as the
+// account: the log this device last verified, checked again here (the store is a file
+// anyone with the user's files can rewrite) to prove this device's identity key. None,
+// with a warning, when the kept log proves nothing (not kept yet, unreadable, or this
+// device revoked in it): the share then binds to this device's key, as a vault without a
+// cloud does, which a service still accepts.
+std::optional<vault::AccountProof> account_proof(vault::VaultStore& store,
+                                                 vault::ByteView identity_key) {
+  const std::optional<CloudLink> link = load_cloud_link(store);
+  if (!link) return std::nullopt;
+  vault::AccountProof proof{link->url.account, {}};
+  try {
+    proof.log = load_account_log(store);
+    if (proof.log.empty())
+      throw vault::AccountProofError("no account log kept yet ('idvault sync' keeps it)");
+    (void)vault::verify_account_proof(proof, identity_key);
+  } catch (const std::runtime_error& error) {  // AccountProofError, FormatError
+    log(LogLevel::warning,
+        std::string("share: sent without the account's proof, as this device only: ") +
+            error.what());
+    return std::nullopt;
+  }
+  return proof;
 }
 
 std::optional<vault::RecoveryEnvelope> recovery_envelope(vault::VaultStore& store) {
@@ -719,8 +745,11 @@ nlohmann::json HolderAgent::authorize(const std::string& link, int out) {
   }
   cloud_watch_->changed();  // the receipt, once the share below is made
   return with_vault([&](Unlocked& state) {
+    std::optional<vault::AccountProof> proof =
+        account_proof(store(), state.keys.identity_key->public_key_spki_der());
     vault::ShareBundle bundle =
         state.vault->share(request, offer, *state.keys.identity_key, unix_now());
+    bundle.account = std::move(proof);
     // The holder said yes to this key for this service: later links are compared with it.
     const std::string key = key_facts["service_key_sha256"];
     try {
@@ -811,14 +840,18 @@ nlohmann::json HolderAgent::add_attestation(const nlohmann::json& attestation) {
   return with_vault([&](Unlocked& state) -> nlohmann::json {
     // Checked before it is kept, so the holder never carries a forged or foreign one
     // along with their documents: it must read, be signed, name this holder's identity
-    // key and an element the vault holds.
+    // key (or, in a cloud account, the account) and an element the vault holds.
     vault::Attestation parsed = vault::attestation_from_json(attestation);
     if (!vault::verify_attestation_signature(parsed)) {
       throw RpcError(RpcCode::bad_input, "attestation: the signature does not verify");
     }
+    const std::optional<CloudLink> link = load_cloud_link(store());
     if (parsed.claims.holder_key_sha256 !=
-        vault::key_fingerprint(state.keys.identity_key->public_key_spki_der())) {
-      throw RpcError(RpcCode::bad_input, "attestation: issued to another holder's identity key");
+            vault::key_fingerprint(state.keys.identity_key->public_key_spki_der()) &&
+        (!link || parsed.claims.holder_key_sha256 != link->url.account)) {
+      throw RpcError(RpcCode::bad_input,
+                     link ? "attestation: issued to neither this account nor this device's key"
+                          : "attestation: issued to another holder's identity key");
     }
     if (!store().element(parsed.claims.element_type, false)) {
       throw RpcError(RpcCode::not_found,

@@ -71,15 +71,22 @@ CloudLink require_link(vault::VaultStore& store) {
 }
 
 // The whole log, verified from the genesis the account id names and against the head
-// this vault saw last; the link's head moves to its end. The log is kept in the store,
-// so shares can name the device of each receipt without the server.
+// this vault saw last; the link's head moves to its end, and the store keeps the entries
+// for the account proof every share carries.
 vault::AccountState verified_log(cloud::CloudClient& client, CloudLink& link,
                                  vault::VaultStore& store) {
   const std::vector<std::string> entries = client.log(link.url.account, 0);
   vault::AccountState state = vault::AccountLog::verify(entries, link.url.account, &link.head);
   link.head = state.head();
-  keep_account_log(store, entries);
+  save_account_log(store, entries);
   return state;
+}
+
+// An entry this device appended (and the server took) joins the kept log.
+void keep_appended(vault::VaultStore& store, const std::string& entry) {
+  std::vector<std::string> entries = load_account_log(store);
+  entries.push_back(entry);
+  save_account_log(store, entries);
 }
 
 // What accepts a VK this device did not seal itself (from a join's slot, the recovery
@@ -189,6 +196,7 @@ nlohmann::json HolderAgent::cloud_init(const std::string& server_url,
       const std::string envelope_text = vault::to_json(envelope).dump();
       client.put_recovery_key(account, vault::Bytes(envelope_text.begin(), envelope_text.end()));
       CloudLink link{{server, account}, device_id, {0, account}, 0};
+      save_account_log(keys.store, {genesis});
       save_cloud_link(keys.store, link);
       ElementSync sync(client, link, keys.store, keys.vault_key);
       const SyncCounts counts = sync.push();
@@ -292,8 +300,9 @@ nlohmann::json HolderAgent::finish_join_locked() {
       const vault::RequestSigner signer(identity, join.url.account, join.device_id);
       client.sign_as(&signer);
       CloudLink link{join.url, join.device_id, {}, 0};
+      const std::vector<std::string> entries = client.log(link.url.account, 0);
       const vault::AccountState state =
-          vault::AccountLog::verify(client.log(link.url.account, 0), link.url.account, nullptr);
+          vault::AccountLog::verify(entries, link.url.account, nullptr);
       const vault::AccountDevice* me =
           state.device_with_identity_key(identity.public_key_spki_der());
       if (me == nullptr || me->id != join.device_id) {
@@ -309,6 +318,7 @@ nlohmann::json HolderAgent::finish_join_locked() {
       // The server could have sealed a key of its own to this device's slot key.
       HolderKeys keys =
           complete_join(join.token, store(), *sealed, vouched_for_by_a_device(client, state));
+      save_account_log(store(), entries);
       save_cloud_link(store(), link);
       std::shared_ptr<p11::Token> token = join.token;
       p11::Login login = std::move(join.login);
@@ -380,8 +390,8 @@ nlohmann::json HolderAgent::recover_locked(const std::string& account_url_text,
       // the genesis the account id names; the key must be the one the log names.
       const vault::RequestSigner as_recovery(*recovery_key, url.account, "recovery");
       client.sign_as(&as_recovery);
-      vault::AccountState state =
-          vault::AccountLog::verify(client.log(url.account, 0), url.account, nullptr);
+      std::vector<std::string> entries = client.log(url.account, 0);
+      vault::AccountState state = vault::AccountLog::verify(entries, url.account, nullptr);
       client.sign_as(nullptr);
       const auto slot = state.slots.find("recovery");
       if (slot == state.slots.end() || slot->second.slot_for != vault::SlotFor::recovery ||
@@ -412,6 +422,7 @@ nlohmann::json HolderAgent::recover_locked(const std::string& account_url_text,
           throw RpcError(RpcCode::busy,
                          "the account log changed meanwhile: run 'idvault recover --cloud' again");
         }
+        entries.push_back(entry);
       }
       // Enrolled: from here on, requests are this device's own.
       const vault::RequestSigner signer(identity, url.account, device_id);
@@ -434,6 +445,7 @@ nlohmann::json HolderAgent::recover_locked(const std::string& account_url_text,
       HolderKeys opened = complete_join(token, store(), sealed);
       CloudLink link{url, device_id, state.head(), 0};
       link.vk_generation = state.vk_generation;  // what the recovery slot held (checked above)
+      save_account_log(store(), entries);
       save_cloud_link(store(), link);
       become_unlocked(token, std::move(login), std::move(opened));
       log(LogLevel::info, "cloud: recovered " + account_url(url) +
@@ -506,6 +518,7 @@ nlohmann::json HolderAgent::approve_device(const std::string& request_id) {
             "the account log changed meanwhile: run 'idvault devices' and approve again");
       }
       link.head = state.head();
+      keep_appended(keys.store, entry);
       save_cloud_link(keys.store, link);
       client.put_slot(link.url.account, found->device_id, keys.vault_key.seal_to(found->slot_key));
       log(LogLevel::info, "cloud: approved device " + found->device_id);
@@ -591,6 +604,7 @@ nlohmann::json HolderAgent::revoke_device(const std::string& device_id) {
               state, vault::DeviceRevoke{device_id}, *keys.identity_key, unix_now());
           if (!client.append_log(link.url.account, revoke).appended)
             throw RpcError(RpcCode::busy, "the account log changed meanwhile: try again");
+          keep_appended(store, revoke);
           std::vector<std::string> slot_ids;
           for (const auto& [id, slot] : state.slots) slot_ids.push_back(id);
           const std::string rotate =
@@ -598,6 +612,7 @@ nlohmann::json HolderAgent::revoke_device(const std::string& device_id) {
                                         *keys.identity_key, unix_now());
           if (!client.append_log(link.url.account, rotate).appended)
             throw RpcError(RpcCode::busy, "the account log changed meanwhile: try again");
+          keep_appended(store, rotate);
           link.head = state.head();
           save_cloud_link(store, link);
           // The new key's check first, so a device that finds its slot sealed again also

@@ -262,13 +262,17 @@ bool NoteSync::keep_note(const Pulled& pulled, NoteCounts& counts) {
         refuse(pulled.id, "the attestation's signature does not verify", counts);
         return false;
       }
-      const bool ours = std::any_of(signers_.signers.begin(), signers_.signers.end(),
+      // Issued to the account itself (a share that carried the account proof), or to
+      // one device's key (a share made before the vault joined an account).
+      const bool ours = attestation.claims.holder_key_sha256 == link_.url.account ||
+                        std::any_of(signers_.signers.begin(), signers_.signers.end(),
                                     [&](const ReceiptSigner& signer) {
                                       return vault::key_fingerprint(signer.identity_key) ==
                                              attestation.claims.holder_key_sha256;
                                     });
       if (!ours) {
-        refuse(pulled.id, "the attestation is issued to a key of no device of the account", counts);
+        refuse(pulled.id,
+               "the attestation is issued to neither the account nor a key of its devices", counts);
         return false;
       }
     } else if (vault::parse_element_error(json).type != type) {

@@ -10,8 +10,6 @@
 namespace idvault::agent {
 namespace {
 
-constexpr const char* kAccountLogSetting = "cloud.log";
-
 ReceiptSigners own_keys(vault::VaultStore& store, const vault::SigningKey& identity_key,
                         const std::string& this_device) {
   ReceiptSigners signers;
@@ -51,24 +49,16 @@ const ReceiptSigner* ReceiptSigners::find(vault::ByteView identity_key) const {
   return found == signers.end() ? nullptr : &*found;
 }
 
-void keep_account_log(vault::VaultStore& store, std::span<const std::string> entries) {
-  const std::string text =
-      nlohmann::json(std::vector<std::string>(entries.begin(), entries.end())).dump();
-  store.put_setting(kAccountLogSetting, vault::Bytes(text.begin(), text.end()));
-}
-
 ReceiptSigners receipt_signers(vault::VaultStore& store, const vault::SigningKey& identity_key) {
   const std::optional<CloudLink> link = load_cloud_link(store);
   if (!link) return own_keys(store, identity_key, {});
   ReceiptSigners signers = own_keys(store, identity_key, link->device_id);
-  const auto kept = store.setting(kAccountLogSetting);
-  if (!kept) {
-    signers.account_problem = "no account log kept yet: run 'idvault sync'";
-    return signers;
-  }
   try {
-    const auto entries =
-        nlohmann::json::parse(kept->begin(), kept->end()).get<std::vector<std::string>>();
+    const std::vector<std::string> entries = load_account_log(store);
+    if (entries.empty()) {
+      signers.account_problem = "no account log kept yet: run 'idvault sync'";
+      return signers;
+    }
     // From the genesis the account id names; not against the link's head, which moves
     // past the kept log when this device appends an entry (approve, revoke) until the
     // next sync keeps the log again.

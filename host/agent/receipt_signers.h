@@ -4,8 +4,8 @@
 // too: what they shared before they were revoked is the account's history). Each is
 // known by the device that holds it, so a listing can say which device made a share.
 //
-// The account log is kept in the store at each sync (setting "cloud.log", every entry's
-// exact text) and verified again when read, from the genesis the account id names, so
+// The account log is the one the store keeps for the account proof (cloud_link.h,
+// load_account_log), verified again when read, from the genesis the account id names, so
 // the devices are known without the server.
 #pragma once
 
@@ -37,9 +37,6 @@ struct ReceiptSigners {
   [[nodiscard]] std::vector<vault::Bytes> keys() const;
   [[nodiscard]] const ReceiptSigner* find(vault::ByteView identity_key) const;
 };
-
-// Keeps a log just verified, for receipt_signers to read offline.
-void keep_account_log(vault::VaultStore& store, std::span<const std::string> entries);
 
 // This vault's keys and, when it is in an account, the devices of the kept log.
 [[nodiscard]] ReceiptSigners receipt_signers(vault::VaultStore& store,

@@ -117,7 +117,9 @@ int run_attest(const std::vector<std::string>& args) {
   rp::ShareIntake intake(decrypt_key);
   (void)intake.accept(share, intake_options);
 
-  const std::string holder_key = vault::key_fingerprint(share.receipt->public_key_spki_der);
+  // The account when the share proves its device is one of a cloud account's (the
+  // attestation then holds on every device of it), else the receipt's key.
+  const std::string holder_key = intake.last_holder();
   nlohmann::ordered_json attestations = nlohmann::ordered_json::array();
   for (const vault::DecryptedElement& element : intake.last().elements) {
     refuse_unseen_parts(element, bundle_path);

@@ -3,6 +3,9 @@
 // as the decrypted credentials give them; for phone_number/email the SHA-256 of the
 // value), to the holder's identity key (the public key of the share receipt), a level and
 // an expiry. Signed ES256 by the provider's attestation key, which lives on its token.
+// For a vault in a cloud account the holder is the account instead: holder_key_sha256 is
+// the account id (the SHA-256 of its log's genesis entry), and each share proves its
+// device belongs to the account (vault/account/account_proof.h).
 //
 // A holder re-putting an element re-encrypts it under fresh secrets, so every hash
 // changes: an attestation then no longer matches, and a relying party reports it invalid
@@ -48,7 +51,7 @@ struct AttestationClaims {
   std::string data_hash;                           // base64; empty for types without data
   std::map<std::string, std::string> file_hashes;  // "front_side", "files[0]" -> base64
   std::string value_sha256;                        // hex, phone_number/email only
-  std::string holder_key_sha256;                   // hex SHA-256 of the identity key's SPKI
+  std::string holder_key_sha256;  // hex SHA-256 of the identity key's SPKI, or the account id
   AttestationLevel level = AttestationLevel::basic;
   std::int64_t issued_at = 0;   // Unix seconds
   std::int64_t expires_at = 0;  // Unix seconds
@@ -103,6 +106,14 @@ struct AttestationCheck {
 [[nodiscard]] AttestationCheck check_attestation(const nlohmann::json& json,
                                                  const DecryptedPassport& share,
                                                  std::string_view holder_key_sha256,
+                                                 std::span<const Bytes> trusted_keys,
+                                                 std::int64_t now) noexcept;
+// The same for a holder known by more than one name: a share with a valid account proof
+// (vault/account/account_proof.h) is the account's, by its id, and its device's, by the
+// receipt key's fingerprint; an attestation issued to any of holder_ids is bound to it.
+[[nodiscard]] AttestationCheck check_attestation(const nlohmann::json& json,
+                                                 const DecryptedPassport& share,
+                                                 std::span<const std::string> holder_ids,
                                                  std::span<const Bytes> trusted_keys,
                                                  std::int64_t now) noexcept;
 

@@ -536,7 +536,7 @@ std::size_t seal_for_recovery(VaultStore& store, const MasterKey& master_key,
 }
 
 nlohmann::ordered_json ShareBundle::to_json() const& {
-  ShareBundle copy{passport_data, files, receipt, attestations};
+  ShareBundle copy{passport_data, files, receipt, attestations, account};
   return std::move(copy).to_json();
 }
 
@@ -547,6 +547,7 @@ nlohmann::ordered_json ShareBundle::to_json() && {
   for (auto& [id, text] : files) file_map[id] = std::move(text);
   json["files"] = std::move(file_map);
   json["receipt"] = vault::to_json(receipt);
+  if (account) json["account"] = vault::to_json(*account);
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
   for (const auto& attestation : attestations)
     list.push_back(nlohmann::ordered_json::parse(attestation.dump()));

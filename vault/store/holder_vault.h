@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "vault/account/account_proof.h"
 #include "vault/keys/keys.h"
 #include "vault/keys/recovery_key.h"
 #include "vault/model/auth_link.h"
@@ -55,6 +56,9 @@ struct ShareBundle {
   std::map<std::string, std::string> files;  // file_id -> base64 of the ciphertext
   ShareReceipt receipt;
   std::vector<nlohmann::json> attestations;
+  // For a vault in a cloud account: the log showing the receipt's key is one of its
+  // devices (vault/account/account_proof.h), sent as "account" beside the receipt.
+  std::optional<AccountProof> account;
   // The bundle as design.md gives it; passport_data is exactly Bot API PassportData.
   [[nodiscard]] nlohmann::ordered_json to_json() const&;
   // The same, moving the files' base64 (megabytes) into the JSON instead of copying it.

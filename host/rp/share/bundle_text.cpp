@@ -98,6 +98,7 @@ BundleText split_bundle_text(std::string_view text) {
   bool seen_passport_data = false;
   bool seen_receipt = false;
   bool seen_attestations = false;
+  bool seen_account = false;
   scanner.skip_space();
   if (scanner.peek() == '}') {
     scanner.expect('}', where);
@@ -124,6 +125,9 @@ BundleText split_bundle_text(std::string_view text) {
         } else if (key == "attestations") {
           once(seen_attestations);
           out.attestations = value;
+        } else if (key == "account") {
+          once(seen_account);
+          out.account = value;
         }
       }
       scanner.skip_space();

@@ -22,6 +22,7 @@ struct BundleText {
   std::string_view passport_data;  // the value's JSON text
   std::string_view receipt;        // empty when absent
   std::string_view attestations;   // empty when absent
+  std::string_view account;        // the account proof; empty when absent
   // file_id -> base64 text; views into the input, or into `unescaped` for strings that
   // had escapes.
   std::vector<std::pair<std::string, std::string_view>> files;

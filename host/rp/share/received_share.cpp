@@ -128,6 +128,9 @@ const ReceivedShare& ShareReader::read(std::string_view json_text,
     if (parts.receipt.empty())
       throw FormatError("bundle.receipt", "missing: a bundle carries the holder's receipt");
     share_.receipt = vault::receipt_from_json(json_fields::parse(parts.receipt, "receipt"));
+    if (!parts.account.empty()) {
+      share_.account = vault::account_proof_from_json(json_fields::parse(parts.account, "account"));
+    }
     if (!parts.attestations.empty()) {
       nlohmann::json list = json_fields::parse(parts.attestations, "attestations");
       if (!list.is_array()) throw FormatError("attestations", "must be an array");

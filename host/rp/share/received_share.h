@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "vault/account/account_proof.h"
 #include "vault/signed/share_receipt.h"
 #include "vault/wire/passport_data.h"
 #include "vault/wire/passport_decryptor.h"
@@ -23,6 +24,9 @@ struct ReceivedShare {
   vault::PassportData passport_data;
   bool is_bundle = false;
   std::optional<vault::ShareReceipt> receipt;  // bundles carry one; bare PassportData none
+  // A cloud account's proof that the receipt's key is one of its devices (bundles of a
+  // vault in an account; vault/account/account_proof.h). Read here, verified on intake.
+  std::optional<vault::AccountProof> account;
   std::vector<nlohmann::json> attestations;
   // file_id -> ciphertext; views into the ShareReader (or whoever filled it).
   std::map<std::string, std::span<const std::uint8_t>, std::less<>> files;

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "host/rp/share/file_kind.h"
+#include "vault/account/account_proof.h"
 #include "vault/model/errors.h"
 #include "vault/signed/attestation.h"
 #include "vault/signed/share_receipt.h"
@@ -140,15 +141,34 @@ nlohmann::ordered_json ShareIntake::accept(const ReceivedShare& share,
   decrypt_options.allow_missing_files = true;
   last_ = decryptor_.decrypt(share.passport_data, share.lookup(), decrypt_options);
 
-  std::string holder_key;
+  // Who the holder is: the receipt's key, and with a valid account proof also the account,
+  // which is then the name attestations are bound to.
+  std::vector<std::string> holder_ids;
+  last_holder_.clear();
   nlohmann::ordered_json receipt_json = nullptr;
   if (share.receipt) {
     check_receipt(*share.receipt, share, last_, service_key_sha256_);
-    holder_key = vault::key_fingerprint(share.receipt->public_key_spki_der);
+    const std::string holder_key = vault::key_fingerprint(share.receipt->public_key_spki_der);
     receipt_json = {{"valid", true},
                     {"holder_key", holder_key},
                     {"service_id", share.receipt->fields.service_id},
                     {"time", share.receipt->fields.time}};
+    if (share.account) {
+      vault::ProvenDevice proven;
+      try {
+        proven = vault::verify_account_proof(*share.account, share.receipt->public_key_spki_der);
+      } catch (const vault::AccountProofError& error) {
+        throw ShareRejected(error.what());
+      }
+      receipt_json["account"] = {{"id", proven.account_id},
+                                 {"device_id", proven.device_id},
+                                 {"log_entries", proven.log_length}};
+      holder_ids.push_back(proven.account_id);
+    }
+    holder_ids.push_back(holder_key);
+    last_holder_ = holder_ids.front();
+  } else if (share.account) {
+    throw ShareRejected("account: a proof without a receipt proves no key");
   }
 
   // The credentials hash differs for every share (fresh secret) and was checked on
@@ -167,7 +187,7 @@ nlohmann::ordered_json ShareIntake::accept(const ReceivedShare& share,
   nlohmann::ordered_json attestations = nlohmann::ordered_json::array();
   for (const auto& attestation : share.attestations) {
     const vault::AttestationCheck check = vault::check_attestation(
-        attestation, last_, holder_key, options.trusted_verifiers, options.now);
+        attestation, last_, holder_ids, options.trusted_verifiers, options.now);
     nlohmann::ordered_json item;
     item["verifier"] = check.verifier_key_sha256;
     item["type"] = check.element_type
@@ -185,6 +205,7 @@ nlohmann::ordered_json ShareIntake::accept(const ReceivedShare& share,
 
 void ShareIntake::wipe() noexcept {
   last_ = vault::DecryptedPassport{};
+  last_holder_.clear();
   decryptor_.wipe();
 }
 

@@ -43,8 +43,12 @@ class ShareIntake {
   //   {"nonce", "elements": [{"type", "data"?, "phone_number"?, "email"?,
   //     "front_side"|"reverse_side"|"selfie": {"file_id","sha256","size"[,"path"]} or
   //     {"file_id","missing":true}, "files"|"translation": [...]}],
-  //    "receipt": {"valid", "holder_key", "service_id", "time"} (null for bare PassportData),
+  //    "receipt": {"valid", "holder_key", "service_id", "time",
+  //                "account"?: {"id", "device_id", "log_entries"}} (null for bare PassportData),
   //    "attestations": [{"verifier", "type", "level", "valid", "reason"?}]}
+  // "account" is there when the bundle carried an account proof that verified
+  // (vault/account/account_proof.h); one that does not is ShareRejected with its reason.
+  // Attestations then hold when issued to the account id or to the receipt's key.
   // Throws vault::FormatError, vault::DecryptError, ShareRejected, or the PKCS#11
   // layer's token errors (token gone, not logged in), which are about the HSM, not the input.
   [[nodiscard]] nlohmann::ordered_json accept(const ReceivedShare& share,
@@ -52,6 +56,9 @@ class ShareIntake {
 
   // The last accepted share, decrypted; its plaintexts live until the next accept().
   [[nodiscard]] const vault::DecryptedPassport& last() const noexcept { return last_; }
+  // Whom the last accepted share binds attestations to: the account id when it carried a
+  // valid account proof, else the hex SHA-256 of its receipt's key; empty without a receipt.
+  [[nodiscard]] const std::string& last_holder() const noexcept { return last_holder_; }
   // Overwrites the plaintexts now.
   void wipe() noexcept;
 
@@ -59,6 +66,7 @@ class ShareIntake {
   std::string service_key_sha256_;
   vault::PassportDecryptor decryptor_;
   vault::DecryptedPassport last_;
+  std::string last_holder_;
 };
 
 }  // namespace idvault::rp
