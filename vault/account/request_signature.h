@@ -91,7 +91,7 @@ struct ReceivedRequest {
   ByteView body;
   // When set, the body's SHA-256 (lowercase hex) as the server computed it while the
   // body streamed elsewhere (to disk); body is then not read.
-  std::optional<std::string_view> body_sha256;
+  std::optional<std::string_view> body_sha256 = std::nullopt;
 };
 
 // What the server knows about the device the header names: the account it is enrolled
