@@ -27,7 +27,9 @@
 //    plan or its sink throws;
 //  - 500 when the handler throws.
 // Answers carry Content-Length, Cache-Control: no-store and X-Content-Type-Options:
-// nosniff; HEAD answers have the head (Content-Length included) without the body.
+// nosniff; HEAD answers have the head (Content-Length included) without the body. An
+// answer with Response::file is sent from that file as it is read (sendfile over plain
+// TCP, one reused buffer over TLS), never copied whole into memory.
 // Keep-alive as HTTP/1.1 says (HTTP/1.0 with "Connection: keep-alive"); after any
 // refusal above, and after a POST, PUT or PATCH without Content-Length (read as an empty
 // body), the connection is closed. TLS (1.2 and up) when tls_cert and tls_key are given;
