@@ -557,7 +557,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       if (is_token(name) && is_safe_value(value) && !is_framing_header(name))
         out.insert(to_beast(name), to_beast(value));
     }
-    arm(std::max(request_deadline_, Clock::now() + server_.options_.io_timeout));
+    // The whole answer, a file's too, has one deadline (a client reading slowly cannot
+    // hold the connection by taking a little at a time).
+    answer_deadline_ = std::max(request_deadline_, Clock::now() + server_.options_.io_timeout);
+    arm(answer_deadline_);
     if (file_) {
       // The head, then the file from disk through one reused buffer.
       serializer_ = std::make_unique<bhttp::response_serializer<bhttp::string_body>>(out);
@@ -592,7 +595,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     // The head promised the length: a file that cannot give it ends the connection.
     if (got <= 0) return close_now();
     const auto sent = static_cast<std::size_t>(got);
-    arm(Clock::now() + server_.options_.io_timeout);
+    arm(answer_deadline_);
     asio::async_write(
         stream_, asio::buffer(stream_buffer_.data(), sent),
         [self = this->shared_from_this(), offset, sent](const ErrorCode& ec, std::size_t) {
@@ -620,7 +623,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       if (sent < 0 && errno == EINTR) continue;
       // 0: the file is shorter than the head promised; the connection ends early.
       if (sent == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return close_now();
-      arm(Clock::now() + server_.options_.io_timeout);
+      arm(answer_deadline_);
       return socket().async_wait(tcp::socket::wait_write,
                                  [self = this->shared_from_this(), offset](const ErrorCode& error) {
                                    self->disarm();
@@ -716,6 +719,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   std::unique_ptr<bhttp::response<bhttp::string_body>> response_;
   std::unique_ptr<bhttp::response_serializer<bhttp::string_body>> serializer_;
   std::shared_ptr<const FileContent> file_;  // the answer's body, when it is a file
+  Clock::time_point answer_deadline_;
   bool close_after_ = true;
   Clock::time_point drain_deadline_;
   std::vector<char> drain_buffer_;
