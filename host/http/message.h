@@ -21,6 +21,8 @@ class BodySink {
   BodySink() = default;
   BodySink(const BodySink&) = delete;  // one body goes to one sink
   BodySink& operator=(const BodySink&) = delete;
+  BodySink(BodySink&&) = delete;
+  BodySink& operator=(BodySink&&) = delete;
   virtual ~BodySink() = default;
   // The body's next bytes, in order. Runs on a socket thread: it may write to a local
   // disk but never waits on anything else. Throws to refuse the body (the client gets a
@@ -36,6 +38,8 @@ class FileContent {
   FileContent(int descriptor, std::uint64_t size) noexcept : descriptor_(descriptor), size_(size) {}
   FileContent(const FileContent&) = delete;  // closes its descriptor exactly once
   FileContent& operator=(const FileContent&) = delete;
+  FileContent(FileContent&&) = delete;
+  FileContent& operator=(FileContent&&) = delete;
   ~FileContent();
   [[nodiscard]] int descriptor() const noexcept { return descriptor_; }
   [[nodiscard]] std::uint64_t size() const noexcept { return size_; }

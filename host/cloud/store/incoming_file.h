@@ -32,6 +32,8 @@ class IncomingFile {
   IncomingFile();
   IncomingFile(const IncomingFile&) = delete;  // removes its temporary exactly once
   IncomingFile& operator=(const IncomingFile&) = delete;
+  IncomingFile(IncomingFile&&) = delete;
+  IncomingFile& operator=(IncomingFile&&) = delete;
   ~IncomingFile();
 
   // The next bytes; throws std::runtime_error when they cannot be written (disk full).

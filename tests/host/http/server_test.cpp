@@ -42,6 +42,8 @@ class KeepingSink final : public BodySink {
   explicit KeepingSink(std::atomic<int>& alive) : alive_(alive) { ++alive_; }
   KeepingSink(const KeepingSink&) = delete;
   KeepingSink& operator=(const KeepingSink&) = delete;
+  KeepingSink(KeepingSink&&) = delete;
+  KeepingSink& operator=(KeepingSink&&) = delete;
   ~KeepingSink() override { --alive_; }
   void write(std::span<const std::uint8_t> bytes) override {
     kept.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
