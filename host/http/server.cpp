@@ -65,7 +65,7 @@ constexpr std::size_t kMaxDrainBytes = 1 << 20;
 constexpr std::chrono::milliseconds kAcceptBackoff{100};
 constexpr unsigned kDefaultHandlerThreads = 32;
 // A streamed body is read, and a file answer sent, this many bytes at a time.
-constexpr std::size_t kStreamBuffer = 256 * 1024;
+constexpr std::size_t kStreamBuffer = std::size_t{256} << 10;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 bool is_descriptor_shortage(const ErrorCode& ec) {
