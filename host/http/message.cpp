@@ -1,5 +1,7 @@
 #include "host/http/message.h"
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "common/hex.h"
@@ -26,6 +28,10 @@ std::string percent_decode(std::string_view text) {
 }
 
 }  // namespace
+
+FileContent::~FileContent() {
+  if (descriptor_ >= 0) ::close(descriptor_);
+}
 
 std::string Request::header(const std::string& lowercase_name) const {
   auto it = headers.find(lowercase_name);

@@ -4,6 +4,7 @@
 #include <malloc.h>
 #include <openssl/ssl.h>
 #include <sys/resource.h>
+#include <sys/sendfile.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +22,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <cctype>
@@ -30,6 +32,7 @@
 #include <limits>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <thread>
 #include <type_traits>
@@ -61,6 +64,8 @@ constexpr std::chrono::milliseconds kDrainTime{500};
 constexpr std::size_t kMaxDrainBytes = 1 << 20;
 constexpr std::chrono::milliseconds kAcceptBackoff{100};
 constexpr unsigned kDefaultHandlerThreads = 32;
+// A streamed body is read, and a file answer sent, this many bytes at a time.
+constexpr std::size_t kStreamBuffer = std::size_t{256} << 10;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 bool is_descriptor_shortage(const ErrorCode& ec) {
@@ -373,16 +378,50 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
           413, "body larger than " + std::to_string(server_.options_.max_body_bytes) + " bytes");
     }
     body_length_ = static_cast<std::size_t>(length);
-    // The body's buffer grows as bytes arrive, charged to the budget all connections
-    // share: a declared length alone costs nothing.
+    if (body_length_ > 0 && server_.options_.plan_body) return plan_body();
+    read_body();
+  }
+
+  // The plan may block (a database asked for the account's quota), so it runs on the
+  // handler pool like a handler; the connection reads nothing meanwhile.
+  void plan_body() {
+    auto executor = stream_.get_executor();
+    asio::post(server_.workers_, [self = this->shared_from_this(), executor,
+                                  work = asio::make_work_guard(server_.io_)]() mutable {
+      BodyPlan plan;
+      try {
+        plan = self->server_.options_.plan_body(self->request_, self->body_length_);
+      } catch (...) {
+        plan.refusal = Response::error(500, "internal error");
+      }
+      asio::post(executor, [self = std::move(self), plan = std::move(plan)]() mutable {
+        if (plan.refusal) return self->send(std::move(*plan.refusal), true);
+        self->sink_ = std::move(plan.sink);
+        self->read_body();
+      });
+      work.reset();
+    });
+  }
+
+  void read_body() {
     body_memory_.emplace(server_.body_budget_);
     const std::size_t already = std::min(body_length_, in_.size());
-    request_.body = in_.substr(0, already);
-    body_filled_ = request_.body.size();
+    if (sink_) {
+      // One buffer for the connection's streamed bodies, charged while a body uses it.
+      if (stream_buffer_.empty()) stream_buffer_.resize(kStreamBuffer);
+      if (!body_memory_->resize(stream_buffer_.size())) return no_memory();
+      if (!feed_sink(std::span(reinterpret_cast<const std::uint8_t*>(in_.data()), already))) return;
+      body_filled_ = already;
+    } else {
+      // The body's buffer grows as bytes arrive, charged to the budget all connections
+      // share: a declared length alone costs nothing.
+      request_.body = in_.substr(0, already);
+      body_filled_ = request_.body.size();
+      if (!body_memory_->resize(request_.body.capacity())) return no_memory();
+    }
     in_.erase(0, already);
-    if (!body_memory_->resize(request_.body.capacity())) return no_memory();
-    if (request_.body.size() < body_length_ &&
-        lowercase(request_.header("expect")) == "100-continue" && version_ == 11) {
+    if (body_filled_ < body_length_ && lowercase(request_.header("expect")) == "100-continue" &&
+        version_ == 11) {
       arm(io_deadline(request_deadline_));
       return asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
                                [self = this->shared_from_this()](const ErrorCode& ec, std::size_t) {
@@ -394,6 +433,37 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     continue_body();
   }
 
+  // false: the sink refused (or failed to store) the bytes, and the client has its 500.
+  bool feed_sink(std::span<const std::uint8_t> bytes) {
+    try {
+      if (!bytes.empty()) sink_->write(bytes);
+      return true;
+    } catch (...) {
+      sink_.reset();
+      refuse(500, "the request body could not be stored");
+      return false;
+    }
+  }
+
+  void continue_stream() {
+    if (body_filled_ == body_length_) {
+      request_.body_sink = std::move(sink_);
+      return dispatch();
+    }
+    const std::size_t room = std::min(stream_buffer_.size(), body_length_ - body_filled_);
+    arm(io_deadline(request_deadline_));
+    stream_.async_read_some(
+        asio::buffer(stream_buffer_.data(), room),
+        [self = this->shared_from_this()](const ErrorCode& ec, std::size_t n) {
+          self->disarm();
+          if (n > 0 && !self->feed_sink(std::span(self->stream_buffer_.data(), n))) return;
+          self->body_filled_ += n;
+          if (!ec) return self->continue_stream();
+          if (self->timed_out_) return self->refuse(408, "request body timed out");
+          self->close_now();
+        });
+  }
+
   void no_memory() {
     Response response =
         busy("the server is receiving too much at once; retry", std::chrono::seconds(5));
@@ -401,6 +471,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void continue_body() {
+    if (sink_) return continue_stream();
     std::string& body = request_.body;
     if (body_filled_ == body_length_) {
       body.resize(body_filled_);
@@ -461,6 +532,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     // The request is done with (answered, or refused): its body's memory goes back to
     // the budget before the answer is written.
     std::string().swap(request_.body);
+    request_.body_sink.reset();
+    sink_.reset();
     body_memory_.reset();
     close_after_ = close || stop_requested_ || server_.stopping_.load();
     if (answer.status < 100 || answer.status > 999) answer = Response::error(500, "bad status");
@@ -474,7 +547,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     out.set(bhttp::field::content_type, is_safe_value(answer.content_type)
                                             ? to_beast(answer.content_type)
                                             : beast::string_view("application/octet-stream"));
-    out.set(bhttp::field::content_length, std::to_string(answer.body.size()));
+    file_ = std::move(answer.file);
+    out.set(bhttp::field::content_length,
+            std::to_string(file_ ? file_->size() : answer.body.size()));
     out.set(bhttp::field::connection, close_after_ ? "close" : "keep-alive");
     out.set(bhttp::field::cache_control, "no-store");
     out.set("X-Content-Type-Options", "nosniff");
@@ -482,17 +557,90 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       if (is_token(name) && is_safe_value(value) && !is_framing_header(name))
         out.insert(to_beast(name), to_beast(value));
     }
+    // The whole answer, a file's too, has one deadline (a client reading slowly cannot
+    // hold the connection by taking a little at a time).
+    answer_deadline_ = std::max(request_deadline_, Clock::now() + server_.options_.io_timeout);
+    arm(answer_deadline_);
+    if (file_) {
+      // The head, then the file from disk through one reused buffer.
+      serializer_ = std::make_unique<bhttp::response_serializer<bhttp::string_body>>(out);
+      return bhttp::async_write_header(
+          stream_, *serializer_,
+          [self = this->shared_from_this()](const ErrorCode& ec, std::size_t) {
+            self->disarm();
+            if (ec) return self->answer_sent(ec);
+            if (self->head_request_) return self->answer_sent({});
+            self->send_file_from(0);
+          });
+    }
     // A HEAD answer is the GET answer's head: its Content-Length, no body.
     if (!head_request_) out.body() = std::move(answer.body);
-    arm(std::max(request_deadline_, Clock::now() + server_.options_.io_timeout));
     bhttp::async_write(stream_, out,
                        [self = this->shared_from_this()](const ErrorCode& ec, std::size_t) {
                          self->disarm();
-                         self->response_.reset();
-                         if (ec) return self->close_now();
-                         if (self->close_after_) return self->close_gracefully();
-                         self->begin_request();
+                         self->answer_sent(ec);
                        });
+  }
+
+  void send_file_from(std::uint64_t offset) {
+    if (offset == file_->size()) return answer_sent({});
+    if constexpr (!kTls) return sendfile_from(offset);
+    if (stream_buffer_.empty()) stream_buffer_.resize(kStreamBuffer);
+    const auto want = static_cast<std::size_t>(
+        std::min<std::uint64_t>(stream_buffer_.size(), file_->size() - offset));
+    ssize_t got = -1;
+    do {
+      got = ::pread(file_->descriptor(), stream_buffer_.data(), want, static_cast<off_t>(offset));
+    } while (got < 0 && errno == EINTR);
+    // The head promised the length: a file that cannot give it ends the connection.
+    if (got <= 0) return close_now();
+    const auto sent = static_cast<std::size_t>(got);
+    arm(answer_deadline_);
+    asio::async_write(
+        stream_, asio::buffer(stream_buffer_.data(), sent),
+        [self = this->shared_from_this(), offset, sent](const ErrorCode& ec, std::size_t) {
+          self->disarm();
+          if (ec) return self->answer_sent(ec);
+          self->send_file_from(offset + sent);
+        });
+  }
+
+  // Plain TCP: the kernel hands the file's pages to the socket (sendfile), none of them
+  // copied through this process; whenever the socket is full, wait until it drains.
+  void sendfile_from(std::uint64_t offset) {
+    ErrorCode ec;
+    socket().native_non_blocking(true, ec);
+    if (ec) return close_now();
+    while (offset < file_->size()) {
+      auto at = static_cast<off_t>(offset);
+      const std::size_t want =
+          static_cast<std::size_t>(std::min<std::uint64_t>(file_->size() - offset, 1U << 30));
+      const ssize_t sent = ::sendfile(socket().native_handle(), file_->descriptor(), &at, want);
+      if (sent > 0) {
+        offset += static_cast<std::uint64_t>(sent);
+        continue;
+      }
+      if (sent < 0 && errno == EINTR) continue;
+      // 0: the file is shorter than the head promised; the connection ends early.
+      if (sent == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return close_now();
+      arm(answer_deadline_);
+      return socket().async_wait(tcp::socket::wait_write,
+                                 [self = this->shared_from_this(), offset](const ErrorCode& error) {
+                                   self->disarm();
+                                   if (error) return self->answer_sent(error);
+                                   self->sendfile_from(offset);
+                                 });
+    }
+    answer_sent({});
+  }
+
+  void answer_sent(const ErrorCode& ec) {
+    serializer_.reset();
+    response_.reset();
+    file_.reset();
+    if (ec) return close_now();
+    if (close_after_) return close_gracefully();
+    begin_request();
   }
 
   // Closing with unread input would send a reset that can destroy the answer before the
@@ -564,7 +712,14 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   std::size_t body_length_ = 0;
   std::size_t body_filled_ = 0;  // bytes of the body read so far (the buffer may be longer)
   std::optional<BodyMemoryBudget::Share> body_memory_;
+  std::shared_ptr<BodySink> sink_;  // where the body being read goes, when it streams
+  // Streamed bodies and file answers pass through this, one connection's, kept between
+  // requests (a fresh multi-MiB buffer per request cost more in page faults than its bytes).
+  std::vector<std::uint8_t> stream_buffer_;
   std::unique_ptr<bhttp::response<bhttp::string_body>> response_;
+  std::unique_ptr<bhttp::response_serializer<bhttp::string_body>> serializer_;
+  std::shared_ptr<const FileContent> file_;  // the answer's body, when it is a file
+  Clock::time_point answer_deadline_;
   bool close_after_ = true;
   Clock::time_point drain_deadline_;
   std::vector<char> drain_buffer_;

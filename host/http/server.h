@@ -22,9 +22,14 @@
 //  - 503 + Retry-After when the bodies being received at once would pass
 //    body_memory_bytes (a body's buffer grows as bytes arrive: a declared length reserves
 //    nothing), 408 when the body stalls for io_timeout or is not in by request_deadline;
+//  - what ServerOptions::plan_body answers for the head, before any byte of the body is
+//    read (a 507, say, for a declared length over an account's quota), or 500 when the
+//    plan or its sink throws;
 //  - 500 when the handler throws.
 // Answers carry Content-Length, Cache-Control: no-store and X-Content-Type-Options:
-// nosniff; HEAD answers have the head (Content-Length included) without the body.
+// nosniff; HEAD answers have the head (Content-Length included) without the body. An
+// answer with Response::file is sent from that file as it is read (sendfile over plain
+// TCP, one reused buffer over TLS), never copied whole into memory.
 // Keep-alive as HTTP/1.1 says (HTTP/1.0 with "Connection: keep-alive"); after any
 // refusal above, and after a POST, PUT or PATCH without Content-Length (read as an empty
 // body), the connection is closed. TLS (1.2 and up) when tls_cert and tls_key are given;
@@ -36,6 +41,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -48,6 +54,16 @@
 namespace idvault::http {
 
 class MetricsRegistry;
+
+// What to do with a request's body, decided from its head and declared length.
+struct BodyPlan {
+  std::optional<Response> refusal;  // answered instead; the body is not read
+  // The body goes here as it arrives, one reused buffer at a time (charged to
+  // body_memory_bytes; the body itself is not), and the handler finds it in
+  // Request::body_sink. None: the body is read into Request::body.
+  std::shared_ptr<BodySink> sink;
+};
+using BodyPlanner = std::function<BodyPlan(const Request& head, std::uint64_t content_length)>;
 
 struct ServerOptions {
   std::size_t max_head_bytes = 16 * 1024;
@@ -74,6 +90,10 @@ struct ServerOptions {
   // registry by inventing paths.
   MetricsRegistry* metrics = nullptr;
   std::set<std::string> metric_routes;
+  // Asked on the handler pool for every request that declares a body (its length within
+  // max_body_bytes), before the body is read; it may block like a handler. None: every
+  // body is read into Request::body.
+  BodyPlanner plan_body;
 };
 
 using Handler = std::function<Response(const Request&)>;

@@ -167,6 +167,13 @@ RequestSigner::RequestSigner(const PssSigningKey& recovery_key, std::string acco
 
 std::string RequestSigner::sign(std::string_view method, std::string_view target, ByteView body,
                                 std::int64_t now) const {
+  return sign_hashed(method, target, sha256_hex(body), now);
+}
+
+std::string RequestSigner::sign_hashed(std::string_view method, std::string_view target,
+                                       std::string_view body_sha256_hex, std::int64_t now) const {
+  if (body_sha256_hex.size() != kSha256Hex || !is_lower_hex(body_sha256_hex))
+    throw FormatError("body_sha256", "must be 64 lowercase hex digits");
   if (!is_method(method)) throw FormatError("method", "not an HTTP method");
   if (!is_target(target)) throw FormatError("target", "not an origin-form request target");
   if (now < 0) throw FormatError("time", "before 1970");
@@ -174,7 +181,7 @@ std::string RequestSigner::sign(std::string_view method, std::string_view target
   openssl::check(RAND_bytes(nonce_bytes.data(), static_cast<int>(nonce_bytes.size())),
                  "RAND_bytes");
   const std::string nonce = hex_lower(nonce_bytes);
-  const std::string body_sha256 = sha256_hex(body);
+  const std::string body_sha256(body_sha256_hex);
   const std::string statement =
       statement_bytes(method, target, body_sha256, now, nonce, device_, account_);
   const Bytes signature = key_ != nullptr ? key_->sign_es256(bytes_of(statement))
@@ -222,7 +229,8 @@ RequestVerdict check_request_signature(const RequestSignatureHeader& header,
   if (header.method != request.method) return refuse(RequestRefusal::wrong_method);
   if (header.path_sha256 != sha256_hex(bytes_of(request.target)))
     return refuse(RequestRefusal::wrong_path);
-  const std::string body_sha256 = sha256_hex(request.body);
+  const std::string body_sha256 =
+      request.body_sha256 ? std::string(*request.body_sha256) : sha256_hex(request.body);
   if (header.body_sha256 != body_sha256) return refuse(RequestRefusal::body_mismatch);
   // time is at most 12 digits and now a server clock: no overflow either way.
   if (clock.now - header.time > clock.skew_seconds) return refuse(RequestRefusal::stale_time);

@@ -72,6 +72,10 @@ class RequestSigner {
   // fresh nonce.
   [[nodiscard]] std::string sign(std::string_view method, std::string_view target, ByteView body,
                                  std::int64_t now) const;
+  // The same for a body whose SHA-256 (lowercase hex) the caller already has: a file
+  // named by it is not hashed twice.
+  [[nodiscard]] std::string sign_hashed(std::string_view method, std::string_view target,
+                                        std::string_view body_sha256, std::int64_t now) const;
 
  private:
   const SigningKey* key_ = nullptr;
@@ -85,6 +89,9 @@ struct ReceivedRequest {
   std::string_view method;
   std::string_view target;  // exactly as on the request line
   ByteView body;
+  // When set, the body's SHA-256 (lowercase hex) as the server computed it while the
+  // body streamed elsewhere (to disk); body is then not read.
+  std::optional<std::string_view> body_sha256 = std::nullopt;
 };
 
 // What the server knows about the device the header names: the account it is enrolled

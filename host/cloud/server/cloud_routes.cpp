@@ -1,9 +1,15 @@
 #include "host/cloud/server/cloud_routes.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <charconv>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <span>
+#include <stdexcept>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -11,8 +17,10 @@
 #include "common/base64.h"
 #include "common/format_error.h"
 #include "common/json_fields.h"
+#include "host/cloud/server/file_upload.h"
 #include "host/cloud/server/slot_ciphertext.h"
 #include "vault/account/account_log.h"
+#include "vault/account/request_signature.h"
 
 namespace idvault::cloud {
 
@@ -29,6 +37,21 @@ http::Response bytes_answer(int status, const std::vector<std::uint8_t>& bytes) 
   response.status = status;
   response.content_type = "application/octet-stream";
   response.body.assign(bytes.begin(), bytes.end());
+  return response;
+}
+
+// A stored file sent from disk as it is read, never copied whole into the answer.
+http::Response file_answer(const std::filesystem::path& path) {
+  const int descriptor = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (descriptor < 0) throw std::runtime_error("cannot open the stored file " + path.string());
+  struct stat status {};
+  const int stated = ::fstat(descriptor, &status);
+  auto content = std::make_shared<const http::FileContent>(
+      descriptor, stated == 0 ? static_cast<std::uint64_t>(status.st_size) : 0);
+  if (stated != 0) throw std::runtime_error("cannot read the stored file " + path.string());
+  http::Response response;
+  response.content_type = "application/octet-stream";
+  response.file = std::move(content);
   return response;
 }
 
@@ -95,32 +118,112 @@ http::Response CloudService::handle(const http::Request& request) {
   http::Response response;
   try {
     response = dispatch(request, route);
+  } catch (...) {
+    response = failure_answer();
+  }
+  count(route, response.status);
+  return response;
+}
+
+http::Response CloudService::failure_answer() {
+  try {
+    throw;
   } catch (const StoreUnavailable&) {
-    response = http::Response::error(503, "the store is unavailable: retry shortly");
+    http::Response response = http::Response::error(503, "the store is unavailable: retry shortly");
     response.headers.emplace_back("Retry-After", "1");
+    return response;
   } catch (const UnknownAccount&) {
-    response = http::Response::error(404, "no such account");
+    return http::Response::error(404, "no such account");
   } catch (const QuotaExceeded& e) {
-    response =
-        http::Response::error(507, "the account is over its quota: " + std::to_string(e.used) +
-                                       " of " + std::to_string(e.limit) + " bytes used, " +
-                                       std::to_string(e.needed) + " more asked");
+    return http::Response::error(507, "the account is over its quota: " + std::to_string(e.used) +
+                                          " of " + std::to_string(e.limit) + " bytes used, " +
+                                          std::to_string(e.needed) + " more asked");
   } catch (const FileHashMismatch&) {
-    response = http::Response::error(400, "the file's SHA-256 is not the name it was put under");
+    return http::Response::error(400, "the file's SHA-256 is not the name it was put under");
   } catch (const std::invalid_argument& e) {
-    response = http::Response::error(400, e.what());
+    return http::Response::error(400, e.what());
   } catch (const vault::AccountLogError& e) {
     // The stored log itself does not verify: the database was altered.
-    response = http::Response::error(500, std::string("stored account log refused: ") + e.what());
+    return http::Response::error(500, std::string("stored account log refused: ") + e.what());
   }
-  if (options_.metrics != nullptr) {
-    options_.metrics
-        ->counter("idvault_cloud_requests_total", "Requests answered, by route and status",
-                  {"route", "status"})
-        .with({route.label, std::to_string(response.status)})
-        .inc();
+}
+
+void CloudService::count(const Route& route, int status) {
+  if (options_.metrics == nullptr) return;
+  options_.metrics
+      ->counter("idvault_cloud_requests_total", "Requests answered, by route and status",
+                {"route", "status"})
+      .with({route.label, std::to_string(status)})
+      .inc();
+}
+
+http::BodyPlan CloudService::plan_body(const http::Request& head, std::uint64_t length) {
+  Route route;
+  route.parts = split_path(head.path);
+  const auto& parts = route.parts;
+  if (head.method != "PUT" || parts.size() != 5 || parts[0] != "v1" || parts[1] != "accounts" ||
+      parts[3] != "files")
+    return {};
+  route.label = "PUT /v1/accounts/{account}/files/{sha256}";
+  http::BodyPlan plan;
+  try {
+    plan = start_upload(head, length, route);
+  } catch (...) {
+    plan.refusal = failure_answer();
   }
-  return response;
+  if (plan.refusal) count(route, plan.refusal->status);
+  return plan;
+}
+
+http::BodyPlan CloudService::start_upload(const http::Request& head, std::uint64_t length,
+                                          const Route& route) {
+  const std::string& account = route.parts[2];
+  const std::string& sha256 = route.parts[4];
+  http::BodyPlan plan;
+  if (length > kMaxFileBytes) {
+    plan.refusal =
+        http::Response::error(413, "body over " + std::to_string(kMaxFileBytes) + " bytes");
+    return plan;
+  }
+  // The signature is checked now by the body hash it names; the body is then held to
+  // that hash when it is in (finish_upload), as a body read whole is.
+  std::string signed_body_sha256;
+  try {
+    signed_body_sha256 =
+        vault::parse_request_signature(head.header("idvault-signature")).body_sha256;
+  } catch (const FormatError&) {
+    // authenticate() says what is wrong with the header.
+  }
+  const AuthResult auth =
+      authenticate(head, states_, store_, options_.clock, std::string_view(signed_body_sha256));
+  if (!auth.who) {
+    plan.refusal = http::Response::error(auth.status, auth.message);
+  } else if (auth.who->account != account) {
+    plan.refusal = http::Response::error(403, "signed for another account than the path names");
+  } else if (auth.who->recovery_key) {
+    plan.refusal = http::Response::error(403, "the recovery key may only read the account log");
+  } else if (!valid_sha256_hex(sha256)) {
+    plan.refusal = http::Response::error(400, "a file's name is its SHA-256 hex");
+  } else {
+    plan.sink = std::make_shared<FileUpload>(store_.receive_file(account, sha256, length),
+                                             std::move(signed_body_sha256));
+  }
+  return plan;
+}
+
+http::Response CloudService::finish_upload(const http::Request& request, const std::string& account,
+                                           const std::string& sha256) {
+  auto* upload = dynamic_cast<FileUpload*>(request.body_sink.get());
+  if (upload == nullptr) throw std::logic_error("a file upload's body went to another sink");
+  IncomingFile& file = upload->file();
+  if (file.sha256_hex() != upload->signed_body_sha256())
+    return http::Response::error(
+        401, std::string(vault::describe(vault::RequestRefusal::body_mismatch)));
+  const bool fresh = file.kept();
+  store_.put_file(account, sha256, file);  // FileHashMismatch (400) when not its name
+  if (!fresh) return http::Response::json(200, Json{{"sha256", sha256}, {"stored", false}}.dump());
+  notifier_.changed(account);
+  return http::Response::json(201, Json{{"sha256", sha256}, {"stored", true}}.dump());
 }
 
 http::Response CloudService::dispatch(const http::Request& request, Route& route) {
@@ -202,6 +305,9 @@ http::Response CloudService::account_route(const http::Request& request, Route& 
   } else {
     return http::Response::error(404, "no such route");
   }
+  // Authenticated, weighed and streamed to disk before the handler (plan_body).
+  if (kind == "files" && method == "PUT" && request.body_sink)
+    return finish_upload(request, account, id);
   // Rate-limited before its body is even weighed.
   if (kind == "join-requests" && method == "POST") return join_.submit(request, account);
   const std::size_t limit = kind == "files"          ? kMaxFileBytes
@@ -341,6 +447,7 @@ http::Response CloudService::account_route(const http::Request& request, Route& 
 
   if (kind == "files") {
     if (method == "GET") {
+      if (const auto path = store_.file_on_disk(account, id)) return file_answer(*path);
       const auto bytes = store_.file(account, id);
       if (!bytes) return http::Response::error(404, "no such file");
       return bytes_answer(200, *bytes);

@@ -74,6 +74,7 @@
 #include "host/cloud/store/cloud_store.h"
 #include "host/http/message.h"
 #include "host/http/metrics.h"
+#include "host/http/server.h"
 
 namespace idvault::cloud {
 
@@ -95,6 +96,13 @@ class CloudService {
  public:
   CloudService(CloudStore& store, CloudServiceOptions options);
   [[nodiscard]] http::Response handle(const http::Request& request);
+  // For http::ServerOptions::plan_body: a file upload (PUT .../files/SHA256) is checked
+  // from its head before any byte of its body is read (the name, the length against the
+  // file limit and the account's quota, the signature by the body hash it names: the same
+  // refusals handle() would give) and then streams to disk while it is hashed (a file
+  // already stored is only hashed); handle() finishes it from Request::body_sink. Any
+  // other body is read into memory.
+  [[nodiscard]] http::BodyPlan plan_body(const http::Request& head, std::uint64_t length);
   // Long polls answer at once from now on (before the server stops).
   void shutdown() { notifier_.shutdown(); }
   // The periodic chore: drops what has lapsed (join requests one TTL after they expired).
@@ -105,6 +113,13 @@ class CloudService {
  private:
   struct Route;
   http::Response dispatch(const http::Request& request, Route& route);
+  // The answer for the exception being handled (inside a catch); rethrows what it does
+  // not know (the server answers 500).
+  static http::Response failure_answer();
+  void count(const Route& route, int status);
+  http::BodyPlan start_upload(const http::Request& head, std::uint64_t length, const Route& route);
+  http::Response finish_upload(const http::Request& request, const std::string& account,
+                               const std::string& sha256);
   http::Response create_account(const http::Request& request);
   http::Response account_route(const http::Request& request, Route& route);
   // One entry onto the log; unsigned_request: posted without a device's signature, so

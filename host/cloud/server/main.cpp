@@ -50,6 +50,9 @@ int serve(const idvault::cloud::CloudOptions& options) {
   server_options.tls_key = options.tls_key;
   server_options.metrics = &metrics;
   server_options.metric_routes = cloud::CloudService::fixed_routes();
+  server_options.plan_body = [&](const http::Request& head, std::uint64_t length) {
+    return service.plan_body(head, length);
+  };
   http::Server server(
       std::move(socket), [&](const http::Request& request) { return service.handle(request); },
       server_options);

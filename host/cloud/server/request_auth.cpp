@@ -56,7 +56,8 @@ void AccountStates::remember(const std::shared_ptr<const vault::AccountState>& s
 }
 
 AuthResult authenticate(const http::Request& request, const vault::AccountState& state,
-                        CloudStore& store, const AuthClock& clock) {
+                        CloudStore& store, const AuthClock& clock,
+                        std::optional<std::string_view> body_sha256) {
   const auto found = request.headers.find("idvault-signature");
   if (found == request.headers.end())
     return refuse(401, "no Idvault-Signature header: every request is signed by a device");
@@ -94,7 +95,8 @@ AuthResult authenticate(const http::Request& request, const vault::AccountState&
   const vault::ReceivedRequest received{
       request.method, request.target,
       vault::ByteView(reinterpret_cast<const std::uint8_t*>(request.body.data()),
-                      request.body.size())};
+                      request.body.size()),
+      body_sha256};
   const vault::RequestVerdict verdict =
       vault::check_request_signature(std::string_view(found->second), received, lookup,
                                      vault::RequestClock{now, clock.skew_seconds}, nonce_seen);
@@ -112,7 +114,7 @@ AuthResult authenticate(const http::Request& request, const vault::AccountState&
 }
 
 AuthResult authenticate(const http::Request& request, AccountStates& states, CloudStore& store,
-                        const AuthClock& clock) {
+                        const AuthClock& clock, std::optional<std::string_view> body_sha256) {
   const auto found = request.headers.find("idvault-signature");
   if (found == request.headers.end())
     return refuse(401, "no Idvault-Signature header: every request is signed by a device");
@@ -125,7 +127,7 @@ AuthResult authenticate(const http::Request& request, AccountStates& states, Clo
   if (!valid_account_id(account)) return refuse(401, "the signature names no known account");
   const auto state = states.current(account);
   if (!state) return refuse(401, "the signature names no known account");
-  return authenticate(request, *state, store, clock);
+  return authenticate(request, *state, store, clock, body_sha256);
 }
 
 }  // namespace idvault::cloud

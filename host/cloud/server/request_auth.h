@@ -22,6 +22,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "host/cloud/store/cloud_store.h"
 #include "host/http/message.h"
@@ -67,13 +68,18 @@ struct AuthClock {
 
 // Checks request's signature against the device record `lookup` gives (the account's
 // enrolled devices, or for POST /v1/accounts the genesis device) and remembers its nonce.
+// body_sha256: the body's hash when the body is not in request.body (a file upload,
+// authenticated from its head by the hash it was signed for before the body streams to
+// disk; the caller then holds the body to that hash).
 [[nodiscard]] AuthResult authenticate(const http::Request& request,
                                       const vault::AccountState& state, CloudStore& store,
-                                      const AuthClock& clock);
+                                      const AuthClock& clock,
+                                      std::optional<std::string_view> body_sha256 = std::nullopt);
 
 // For requests on an existing account: the account the header names, its state from
 // states, then authenticate().
 [[nodiscard]] AuthResult authenticate(const http::Request& request, AccountStates& states,
-                                      CloudStore& store, const AuthClock& clock);
+                                      CloudStore& store, const AuthClock& clock,
+                                      std::optional<std::string_view> body_sha256 = std::nullopt);
 
 }  // namespace idvault::cloud

@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <span>
@@ -23,6 +24,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "host/cloud/store/incoming_file.h"
 
 namespace idvault::cloud {
 
@@ -193,6 +196,25 @@ class CloudStore {
   [[nodiscard]] virtual bool has_file(const std::string& account, const std::string& sha256) = 0;
   [[nodiscard]] virtual std::optional<std::vector<std::uint8_t>> file(
       const std::string& account, const std::string& sha256) = 0;
+  // Where a stored file's bytes lie, for a back-end that keeps them in files (so they can
+  // be sent from disk); nullopt for a file not stored or a back-end that keeps files
+  // elsewhere (file() reads it then).
+  [[nodiscard]] virtual std::optional<std::filesystem::path> file_on_disk(
+      const std::string& account, const std::string& sha256) = 0;
+
+  // A file upload, before its first byte arrives: throws UnknownAccount, or QuotaExceeded
+  // when size more bytes would take the account past its quota (none are counted when a
+  // file by that name is stored already: the upload is then only hashed). The bytes go
+  // into the returned IncomingFile as they arrive; put_file(account, sha256, file) below
+  // then stores them.
+  [[nodiscard]] virtual std::unique_ptr<IncomingFile> receive_file(const std::string& account,
+                                                                   const std::string& sha256,
+                                                                   std::uint64_t size) = 0;
+  // What receive_file took in, stored under sha256 when it hashed to it (FileHashMismatch
+  // otherwise, and nothing kept), the quota checked again. A file already there is kept
+  // as it is.
+  virtual void put_file(const std::string& account, const std::string& sha256,
+                        IncomingFile& file) = 0;
 
   // What changed after `after` (a counter a device saw before; 0: everything), oldest
   // first, at most `limit` of them: a device pulls from the last counter listed.

@@ -326,6 +326,44 @@ void PostgresCloudStore::put_file(const std::string& account, const std::string&
   });
 }
 
+// PostgreSQL keeps a file in its row: the upload waits in a temporary (outside the
+// server's memory) until it is whole and checked, and is read back for the insert.
+std::unique_ptr<IncomingFile> PostgresCloudStore::receive_file(const std::string& account,
+                                                               const std::string& sha256,
+                                                               std::uint64_t size) {
+  rules::check_account(account);
+  if (!valid_sha256_hex(sha256))
+    throw std::invalid_argument("a file is named by the 64 lowercase hex digits of its SHA-256");
+  const bool stored = with_connection(*pool_, [&](pqxx::connection& c) {
+    pqxx::read_transaction transaction(c);
+    const pqxx::result row =
+        transaction.exec_params("SELECT bytes_used FROM accounts WHERE account = $1", account);
+    if (row.empty()) unknown(account);
+    if (!transaction
+             .exec_params("SELECT 1 FROM files WHERE account = $1 AND sha256 = $2", account, sha256)
+             .empty())
+      return true;
+    rules::check_quota(row[0][0].as<std::int64_t>(), static_cast<std::int64_t>(size), limits_);
+    return false;
+  });
+  if (stored) return std::make_unique<IncomingFile>();
+  return std::make_unique<IncomingFile>(std::filesystem::temp_directory_path());
+}
+
+void PostgresCloudStore::put_file(const std::string& account, const std::string& sha256,
+                                  IncomingFile& file) {
+  if (file.sha256_hex() != sha256)
+    throw FileHashMismatch("the file's bytes do not hash to the SHA-256 it was sent under");
+  if (!file.kept()) return;  // stored already when the upload began
+  const std::vector<std::uint8_t> bytes = file.read_back();
+  put_file(account, sha256, bytes);
+}
+
+std::optional<std::filesystem::path> PostgresCloudStore::file_on_disk(const std::string&,
+                                                                      const std::string&) {
+  return std::nullopt;
+}
+
 bool PostgresCloudStore::has_file(const std::string& account, const std::string& sha256) {
   rules::check_account(account);
   if (!valid_sha256_hex(sha256)) return false;

@@ -53,6 +53,12 @@ class PostgresCloudStore final : public CloudStore {
   [[nodiscard]] bool has_file(const std::string& account, const std::string& sha256) override;
   [[nodiscard]] std::optional<std::vector<std::uint8_t>> file(const std::string& account,
                                                               const std::string& sha256) override;
+  [[nodiscard]] std::optional<std::filesystem::path> file_on_disk(
+      const std::string& account, const std::string& sha256) override;
+  [[nodiscard]] std::unique_ptr<IncomingFile> receive_file(const std::string& account,
+                                                           const std::string& sha256,
+                                                           std::uint64_t size) override;
+  void put_file(const std::string& account, const std::string& sha256, IncomingFile& file) override;
   [[nodiscard]] std::vector<Change> changes_since(const std::string& account, std::int64_t after,
                                                   std::size_t limit) override;
   [[nodiscard]] std::int64_t counter(const std::string& account) override;

@@ -39,11 +39,6 @@ class Descriptor {
   int fd_;
 };
 
-void fsync_folder(const std::filesystem::path& folder) {
-  const Descriptor fd(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0 || ::fsync(fd.get()) != 0) fail_io("sync the folder", folder);
-}
-
 // A folder made 0700 (mkdir's mode, so never wider for a moment), or one that exists
 // tightened to 0700; a symbolic link in its place is refused. Returns whether it was new.
 bool private_folder(const std::filesystem::path& folder) {
@@ -64,66 +59,6 @@ std::filesystem::path prepared_database(const std::filesystem::path& data_dir) {
   if (fd.get() < 0) fail_io("open the database", path);
   if (::fchmod(fd.get(), 0600) != 0) fail_io("make private the database", path);
   return path;
-}
-
-void write_all(int fd, std::span<const std::uint8_t> bytes, const std::filesystem::path& path) {
-  while (!bytes.empty()) {
-    const ssize_t written = ::write(fd, bytes.data(), bytes.size());
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      fail_io("write", path);
-    }
-    bytes = bytes.subspan(static_cast<std::size_t>(written));
-  }
-}
-
-constexpr std::string_view kIncoming = ".incoming-";
-
-// A file's bytes in a temporary beside where it goes, made 0600 by mkostemp and synced:
-// the slow part, done before the store's lock is taken. Removed with the object unless
-// placed.
-class StagedFile {
- public:
-  StagedFile(const std::filesystem::path& folder, std::span<const std::uint8_t> bytes)
-      : folder_(folder), path_((folder / (std::string(kIncoming) + "XXXXXX")).string()) {
-    Descriptor fd(::mkostemp(path_.data(), O_CLOEXEC));
-    if (fd.get() < 0) fail_io("create a file in", folder);
-    made_ = true;
-    write_all(fd.get(), bytes, path_);
-    if (::fsync(fd.get()) != 0) fail_io("sync", path_);
-    if (::close(fd.release()) != 0) fail_io("close", path_);
-  }
-  ~StagedFile() {
-    if (made_) ::unlink(path_.c_str());
-  }
-  StagedFile(const StagedFile&) = delete;  // removed or placed exactly once
-  StagedFile& operator=(const StagedFile&) = delete;
-  StagedFile(StagedFile&&) = delete;
-  StagedFile& operator=(StagedFile&&) = delete;
-
-  // Renamed to its name and the folder synced: the name appears only for whole, durable
-  // bytes (a copy of the same file renamed over it holds the same bytes).
-  void place(const std::string& name) {
-    if (::rename(path_.c_str(), (folder_ / name).c_str()) != 0) fail_io("rename", path_);
-    made_ = false;
-    fsync_folder(folder_);
-  }
-
- private:
-  std::filesystem::path folder_;
-  std::string path_;
-  bool made_ = false;
-};
-
-// Temporaries a crash left behind (never listed, never acknowledged).
-void remove_staged_leftovers(const std::filesystem::path& files) {
-  for (const auto& account : std::filesystem::directory_iterator(files)) {
-    if (!account.is_directory()) continue;
-    for (const auto& entry : std::filesystem::directory_iterator(account.path())) {
-      if (entry.path().filename().string().starts_with(kIncoming))
-        std::filesystem::remove(entry.path());
-    }
-  }
 }
 
 std::vector<std::uint8_t> read_whole(const std::filesystem::path& path) {
@@ -153,7 +88,7 @@ ChangeKind kind_named(const std::string& name) {
 SqliteCloudStore::SqliteCloudStore(const std::filesystem::path& data_dir, const CloudLimits& limits)
     : files_(data_dir / "files"), limits_(limits), db_(prepared_database(data_dir), true) {
   private_folder(files_);
-  remove_staged_leftovers(files_);
+  remove_incoming_leftovers(files_);
   db_.execute(
       "CREATE TABLE IF NOT EXISTS accounts (account TEXT PRIMARY KEY, "
       "  log_length INTEGER NOT NULL, counter INTEGER NOT NULL, bytes_used INTEGER NOT NULL);"
@@ -384,19 +319,41 @@ std::optional<StoredItem> SqliteCloudStore::item(const std::string& account,
 void SqliteCloudStore::put_file(const std::string& account, const std::string& sha256,
                                 std::span<const std::uint8_t> bytes) {
   rules::check_account(account);
-  rules::check_file(sha256, bytes);  // before the lock: hashing megabytes blocks nobody
+  if (!valid_sha256_hex(sha256))
+    throw std::invalid_argument("a file is named by the 64 lowercase hex digits of its SHA-256");
+  const std::unique_ptr<IncomingFile> incoming = receive_file(account, sha256, bytes.size());
+  incoming->write(bytes);
+  put_file(account, sha256, *incoming);
+}
+
+std::unique_ptr<IncomingFile> SqliteCloudStore::receive_file(const std::string& account,
+                                                             const std::string& sha256,
+                                                             std::uint64_t size) {
+  rules::check_account(account);
+  if (!valid_sha256_hex(sha256))
+    throw std::invalid_argument("a file is named by the 64 lowercase hex digits of its SHA-256");
   {
     std::lock_guard lock(mutex_);
     const AccountRow row = account_row(account);  // no folder for an unknown account
     auto existing = db_.prepare("SELECT 1 FROM files WHERE account = ? AND sha256 = ?");
     existing.bind(1, account).bind(2, sha256);
-    if (existing.step()) return;
-    rules::check_quota(row.bytes_used, rules::size_of(bytes), limits_);
+    if (existing.step()) return std::make_unique<IncomingFile>();
+    rules::check_quota(row.bytes_used, static_cast<std::int64_t>(size), limits_);
   }
-  // Written and synced with no lock held: a 16 MiB upload does not stall other requests.
   const std::filesystem::path folder = files_ / account;
-  if (private_folder(folder)) fsync_folder(files_);
-  StagedFile staged(folder, bytes);
+  if (private_folder(folder)) sync_folder(files_);
+  return std::make_unique<IncomingFile>(folder);
+}
+
+void SqliteCloudStore::put_file(const std::string& account, const std::string& sha256,
+                                IncomingFile& file) {
+  rules::check_account(account);
+  if (file.sha256_hex() != sha256)
+    throw FileHashMismatch("the file's bytes do not hash to the SHA-256 it was sent under");
+  if (!file.kept()) return;  // stored already when the upload began
+  // Synced with no lock held: a 16 MiB upload does not stall other requests.
+  file.sync();
+  const auto size = static_cast<std::int64_t>(file.size());
 
   std::lock_guard lock(mutex_);
   vault::SqliteTransaction transaction(db_);
@@ -404,13 +361,13 @@ void SqliteCloudStore::put_file(const std::string& account, const std::string& s
   auto existing = db_.prepare("SELECT 1 FROM files WHERE account = ? AND sha256 = ?");
   existing.bind(1, account).bind(2, sha256);
   if (existing.step()) return;  // a copy racing this one landed first
-  rules::check_quota(row.bytes_used, rules::size_of(bytes), limits_);
-  staged.place(sha256);
-  (void)record_change(account, row, ChangeKind::file, sha256, rules::size_of(bytes), 0);
+  rules::check_quota(row.bytes_used, size, limits_);
+  file.place(sha256);
+  (void)record_change(account, row, ChangeKind::file, sha256, size, 0);
   db_.prepare("INSERT INTO files (account, sha256, size) VALUES (?, ?, ?)")
       .bind(1, account)
       .bind(2, sha256)
-      .bind(3, rules::size_of(bytes))
+      .bind(3, size)
       .run();
   transaction.commit();
 }
@@ -430,6 +387,12 @@ std::optional<std::vector<std::uint8_t>> SqliteCloudStore::file(const std::strin
   if (!has_file(account, sha256)) return std::nullopt;
   // Listed means renamed into place and synced: the name holds the whole file for good.
   return read_whole(file_path(account, sha256));
+}
+
+std::optional<std::filesystem::path> SqliteCloudStore::file_on_disk(const std::string& account,
+                                                                    const std::string& sha256) {
+  if (!has_file(account, sha256)) return std::nullopt;
+  return file_path(account, sha256);
 }
 
 std::vector<Change> SqliteCloudStore::changes_since(const std::string& account, std::int64_t after,

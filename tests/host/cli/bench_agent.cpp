@@ -18,6 +18,9 @@
 //            buffers: what a put cannot avoid doing; in one thread, and in T threads
 //            (each its own contexts, the files dealt out as the put deals them) so the
 //            put's ratio compares like with like
+//   disk     the same bytes written to a new file beside the store and fdatasync'ed, in
+//            the same rounds: what a durable put must also do and the floor leaves out;
+//            the put is also printed against max(floor in T threads, disk)
 //   --cloud  every agent's vault is made cloud-keyed first (`cloud init` to an
 //            idvault-cloud started from CLOUD_BINARY on loopback, SQLite in the temporary
 //            directory): the puts then wrap every secret under the vault key VK (a
@@ -312,6 +315,29 @@ struct Floor {
   }
 };
 
+// What the crypto floor leaves out and a durable put cannot: the same bytes written to a
+// new file beside the store and fdatasync'ed (the put writes its ciphertexts so, then
+// renames and commits). Returns milliseconds.
+double disk_floor(const std::vector<SecretBytes>& scans, const fs::path& file) {
+  const auto start = Clock::now();
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("disk floor: cannot create " + file.string());
+  for (const auto& scan : scans) {
+    const auto bytes = scan.reveal();
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+      const ssize_t put = ::write(fd, bytes.data() + done, bytes.size() - done);
+      if (put <= 0) throw std::runtime_error("disk floor: write");
+      done += static_cast<std::size_t>(put);
+    }
+  }
+  ::fdatasync(fd);
+  ::close(fd);
+  const double ms = ms_since(start);
+  fs::remove(file);
+  return ms;
+}
+
 // The floor in `threads` threads, each with its own contexts, file i to thread i % threads
 // (how the put's file threads share a put's files).
 struct ThreadedFloor {
@@ -451,7 +477,7 @@ int main(int argc, char** argv) {
     Floor floor;
     ThreadedFloor threaded_floor(file_threads);
     threaded_floor.deal(scans);
-    std::vector<double> floor_t_ms;
+    std::vector<double> floor_t_ms, disk_ms;
     int nonce = 0;
     double agent_cpu = 0, client_cpu = 0;  // summed over the timed puts
     for (int round = 0; round < rounds; ++round) {
@@ -487,6 +513,7 @@ int main(int argc, char** argv) {
         threaded_floor.run();
         floor_t_ms.push_back(ms_since(start));
       }
+      disk_ms.push_back(disk_floor(scans, process.dir() / "disk-floor"));
 
       // the agent's own steps, re-done here with its code: parse the line, take the
       // element out of it, encrypt it writing each ciphertext beside a store on the same
@@ -601,6 +628,17 @@ int main(int argc, char** argv) {
           "ratio put/floor throughput, like with like: %.3f (%d file threads against the floor "
           "in %d threads; goal >= 0.85); 1 file thread against the 1-thread floor: %.3f\n",
           fl_t / put, file_threads, file_threads, single ? fl / median(put1_ms) : 0.0);
+    }
+    {
+      // The crypto floor has no disk in it; a durable put writes and syncs every byte. Even
+      // perfectly overlapped with its crypto, a put takes at least the larger of the two.
+      const double disk = median(disk_ms);
+      const double crypto = file_threads > 1 ? median(floor_t_ms) : fl;
+      const double durable = std::max(crypto, disk);
+      std::printf(
+          "disk (the same bytes written beside the store + fdatasync, not in the floor) %.1f ms; "
+          "put against max(%d-thread floor, disk) = %.1f ms: %.3f\n",
+          disk, file_threads, durable, durable / put);
     }
     // This machine is a VM whose host now and then stalls a vCPU for tens of ms (seen
     // with perf sched: a sender on CPU for 53 ms moving 16 MiB while the receiver

@@ -8,6 +8,7 @@
 // fresh accounts, so the suite takes a few seconds.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -307,6 +308,91 @@ TEST_P(CloudServer, FilesAreStoredUnderTheirHash) {
             400);
   EXPECT_EQ(account->call(desk, {"GET", account->path("/files/" + other_hash), "", ""}).status,
             404);
+}
+
+// What an account's files folder holds (SQLite's back-end; none for PostgreSQL's).
+std::vector<std::string> files_folder(const std::string& backend, const Account& account) {
+  std::vector<std::string> names;
+  const std::filesystem::path folder = *data_folder() / "data" / "files" / account.id();
+  if (backend != "sqlite" || !std::filesystem::exists(folder)) return names;
+  for (const auto& entry : std::filesystem::directory_iterator(folder))
+    names.push_back(entry.path().filename().string());
+  return names;
+}
+
+bool is_incoming(const std::string& name) {
+  return name.starts_with(".incoming-");
+}
+
+// An upload streams to disk while it is hashed: one whose bytes are not its name, or not
+// the bytes it was signed for, is refused once in, and its temporary goes with it.
+TEST_P(CloudServer, AFileWhoseBytesAreNotItsNameIsRefusedAndLeavesNothing) {
+  auto account = new_account();
+  Device& desk = account->first();
+  std::string scan(2'000'000, '\0');
+  for (std::size_t i = 0; i < scan.size(); ++i) scan[i] = static_cast<char>(i * 13 + 1);
+  const std::string other_hash = idvault::cloud::sha256_hex(bytes_of("other"));
+  const Sent misnamed{"PUT", account->path("/files/" + other_hash), scan, ""};
+  const HttpAnswer refused = account->call(desk, misnamed);
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_NE(refused.body.find("SHA-256"), std::string::npos) << refused.body;
+  EXPECT_EQ(account->call(desk, {"GET", misnamed.target, "", ""}).status, 404);
+
+  // Signed for one body, another (of the same length, named by its own hash) sent.
+  std::string tampered = scan;
+  tampered[1'500'000] ^= 1;
+  const std::string tampered_path =
+      account->path("/files/" + idvault::cloud::sha256_hex(bytes_of(tampered)));
+  const std::string signature = account->sign(desk, {"PUT", tampered_path, scan, ""});
+  const HttpAnswer unsigned_body = send(port_, {"PUT", tampered_path, tampered, ""}, signature);
+  EXPECT_EQ(unsigned_body.status, 401) << unsigned_body.body;
+  EXPECT_EQ(account->call(desk, {"GET", tampered_path, "", ""}).status, 404);
+  EXPECT_TRUE(files_folder(GetParam(), *account).empty());
+}
+
+// A body that stops before its declared length: the connection ends, nothing is stored,
+// and the part already written to disk is removed.
+TEST_P(CloudServer, AnUploadCutShortStoresNothing) {
+  auto account = new_account();
+  Device& desk = account->first();
+  const std::string scan(1'000'000, 's');
+  const Sent upload{"PUT", account->path("/files/" + idvault::cloud::sha256_hex(bytes_of(scan))),
+                    scan, ""};
+  const std::string head =
+      upload.method + " " + upload.target +
+      " HTTP/1.1\r\nHost: 127.0.0.1\r\nIdvault-Signature: " + account->sign(desk, upload) +
+      "\r\nContent-Length: " + std::to_string(scan.size()) + "\r\n\r\n";
+  const std::string part = head + scan.substr(0, 300'000);
+  const int fd = idvault::testing::connect_local(port_);
+  std::size_t sent = 0;
+  while (sent < part.size()) {
+    const ssize_t n = ::send(fd, part.data() + sent, part.size() - sent, MSG_NOSIGNAL);
+    ASSERT_GT(n, 0);
+    sent += static_cast<std::size_t>(n);
+  }
+  const auto wait_for = [&](const auto& done) {
+    for (int i = 0; i < 1000 && !done(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return done();
+  };
+  if (GetParam() == "sqlite") {
+    // Streaming: the part sent is on disk in a temporary before the body ends.
+    EXPECT_TRUE(wait_for([&] {
+      for (const std::string& name : files_folder(GetParam(), *account)) {
+        if (is_incoming(name) && std::filesystem::file_size(*data_folder() / "data" / "files" /
+                                                            account->id() / name) == 300'000)
+          return true;
+      }
+      return false;
+    }));
+  }
+  ::shutdown(fd, SHUT_WR);
+  const HttpAnswer answer = idvault::testing::read_answer(fd);
+  ::close(fd);
+  EXPECT_NE(answer.status, 201) << answer.head;
+  EXPECT_TRUE(wait_for([&] { return files_folder(GetParam(), *account).empty(); }))
+      << "the temporary stays behind";
+  EXPECT_EQ(account->call(desk, {"GET", upload.target, "", ""}).status, 404);
 }
 
 TEST_P(CloudServer, SlotsArePutListedAndRemoved) {
@@ -707,6 +793,31 @@ TEST(CloudServerQuota, AWriteOverTheQuotaIs507) {
   EXPECT_EQ(refused.status, 507) << refused.body;
   EXPECT_EQ(account.call(account.first(), {"GET", account.path("/files/" + hash), "", ""}).status,
             404);
+}
+
+// The declared length is weighed against the quota before any byte of the body is read:
+// the 507 comes back to a client that has sent only the head.
+TEST(CloudServerQuota, AnUploadDeclaredOverTheQuotaIs507BeforeItsBody) {
+  TempDir folder("idvault-cloud-quota");
+  const CloudProcess server({"--data", (folder / "data").string(), "--quota-bytes", "8000"});
+  Account account(server.port(), "desk");
+  ASSERT_EQ(account.create().status, 201);
+  const std::string big(9000, 'q');
+  const Sent upload{"PUT", account.path("/files/" + idvault::cloud::sha256_hex(bytes_of(big))), big,
+                    ""};
+  const std::string head = upload.method + " " + upload.target +
+                           " HTTP/1.1\r\nHost: 127.0.0.1\r\nIdvault-Signature: " +
+                           account.sign(account.first(), upload) +
+                           "\r\nContent-Length: " + std::to_string(big.size()) + "\r\n\r\n";
+  // Only the head: a server waiting for the body would answer 408 after its read timeout.
+  const int fd = idvault::testing::connect_local(server.port());
+  ASSERT_EQ(::send(fd, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
+  const HttpAnswer refused = idvault::testing::read_answer(fd);
+  ::close(fd);
+  EXPECT_EQ(refused.status, 507) << refused.head << refused.body;
+  const std::filesystem::path files = folder / "data" / "files" / account.id();
+  EXPECT_TRUE(!std::filesystem::exists(files) || std::filesystem::is_empty(files));
+  EXPECT_EQ(account.call(account.first(), {"GET", upload.target, "", ""}).status, 404);
 }
 
 // PostgreSQL down: 503 with Retry-After, and service again once it is back.

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <memory>
 #include <pqxx/pqxx>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -308,6 +309,55 @@ TEST_P(CloudStoreBehaviour, AFileIsStoredOnlyUnderItsOwnHash) {
   EXPECT_FALSE(store_->file(kAlice, "../cloud.db").has_value());
   store_->put_file(kAlice, other, kAwkward);
   EXPECT_EQ(store_->file(kAlice, other), kAwkward);
+}
+
+// An upload as it arrives (receive_file, then put_file of what came in): the quota is
+// weighed by the declared size before any byte, bytes that do not hash to the name are
+// refused and leave nothing, and a file already stored is only hashed.
+TEST_P(CloudStoreBehaviour, AStreamedUploadIsWeighedFirstAndKeptOnlyWhenItIsItsName) {
+  CloudLimits limits;
+  limits.account_bytes = 100'000;
+  const auto small = open(limits);
+  small->create_account(kAlice, bytes("g"));
+  const Bytes scan(60'000, 0x3c);
+  const std::string name = idvault::cloud::sha256_hex(scan);
+  EXPECT_THROW((void)small->receive_file(kAlice, name, 100'000), idvault::cloud::QuotaExceeded);
+  EXPECT_THROW((void)small->receive_file(kBob, name, 10), idvault::cloud::UnknownAccount);
+
+  const std::int64_t counter = small->counter(kAlice);
+  {
+    auto wrong = small->receive_file(kAlice, name, scan.size());
+    ASSERT_TRUE(wrong->kept());
+    wrong->write(std::span(scan).first(30'000));
+    const Bytes other(30'000, 0x11);
+    wrong->write(other);
+    EXPECT_THROW(small->put_file(kAlice, name, *wrong), idvault::cloud::FileHashMismatch);
+  }
+  EXPECT_FALSE(small->has_file(kAlice, name));
+  EXPECT_EQ(small->counter(kAlice), counter);
+  if (GetParam() == "sqlite") {
+    EXPECT_TRUE(std::filesystem::is_empty(dir_ / "data" / "files" / kAlice))
+        << "a refused upload's temporary stays behind";
+  }
+
+  auto upload = small->receive_file(kAlice, name, scan.size());
+  upload->write(std::span(scan).first(1000));
+  upload->write(std::span(scan).subspan(1000));
+  small->put_file(kAlice, name, *upload);
+  EXPECT_EQ(small->file(kAlice, name), scan);
+  EXPECT_EQ(small->bytes_used(kAlice), 1 + 60'000);
+  // Stored already: the same upload again is only hashed, and costs no quota.
+  auto again = small->receive_file(kAlice, name, scan.size());
+  EXPECT_FALSE(again->kept());
+  again->write(scan);
+  small->put_file(kAlice, name, *again);
+  EXPECT_EQ(small->bytes_used(kAlice), 1 + 60'000);
+  if (GetParam() == "sqlite") {
+    ASSERT_TRUE(small->file_on_disk(kAlice, name).has_value());
+    EXPECT_EQ(std::filesystem::file_size(*small->file_on_disk(kAlice, name)), scan.size());
+  } else {
+    EXPECT_FALSE(small->file_on_disk(kAlice, name).has_value());
+  }
 }
 
 TEST_P(CloudStoreBehaviour, RacingUploadsOfOneFileStoreItOnce) {

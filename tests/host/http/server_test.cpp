@@ -4,15 +4,23 @@
 // framing attacks, each refused before the handler sees it.
 #include "host/http/server.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
+#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <numeric>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -28,19 +36,61 @@ using namespace std::string_literals;
 
 namespace {
 
-// Echoes what the handler saw; /throw throws; /fixed answers the same to every method.
+// A planned body's sink: keeps what it is fed; alive counts the sinks not yet dropped.
+class KeepingSink final : public BodySink {
+ public:
+  explicit KeepingSink(std::atomic<int>& alive) : alive_(alive) { ++alive_; }
+  KeepingSink(const KeepingSink&) = delete;
+  KeepingSink& operator=(const KeepingSink&) = delete;
+  KeepingSink(KeepingSink&&) = delete;
+  KeepingSink& operator=(KeepingSink&&) = delete;
+  ~KeepingSink() override { --alive_; }
+  void write(std::span<const std::uint8_t> bytes) override {
+    kept.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  }
+  std::string kept;
+
+ private:
+  std::atomic<int>& alive_;
+};
+
+// The file X-File names, as a file answer.
+Response file_answer(const Request& request) {
+  const int descriptor = ::open(request.header("x-file").c_str(), O_RDONLY | O_CLOEXEC);
+  if (descriptor < 0) return Response::error(404, "no such file");
+  struct stat status {};
+  ::fstat(descriptor, &status);
+  Response response;
+  response.content_type = "application/octet-stream";
+  response.file =
+      std::make_shared<const FileContent>(descriptor, static_cast<std::uint64_t>(status.st_size));
+  return response;
+}
+
+// Echoes what the handler saw; /throw throws; /fixed answers the same to every method;
+// /file answers with the file X-File names.
 Response echo(const Request& request, std::atomic<int>& calls) {
   ++calls;
   if (request.path == "/throw") throw std::runtime_error("handler failed");
   if (request.path == "/fixed") return Response::json(200, R"({"same":"for GET and HEAD"})");
-  nlohmann::json out{{"method", request.method},
-                     {"path", request.path},
-                     {"target", request.target},
-                     {"query", request.query},
-                     {"body_size", request.body.size()},
-                     {"client", request.client_address},
-                     {"tls", request.tls},
-                     {"x_test", request.header("x-test")}};
+  if (request.path == "/file") return file_answer(request);
+  const auto* sink = dynamic_cast<const KeepingSink*>(request.body_sink.get());
+  nlohmann::json out{
+      {"sink_size", sink != nullptr ? sink->kept.size() : 0},
+      {"sink_sum", sink != nullptr ? std::accumulate(sink->kept.begin(), sink->kept.end(), 0U,
+                                                     [](unsigned sum, char c) {
+                                                       return sum * 31 +
+                                                              static_cast<unsigned char>(c);
+                                                     })
+                                   : 0U},
+      {"method", request.method},
+      {"path", request.path},
+      {"target", request.target},
+      {"query", request.query},
+      {"body_size", request.body.size()},
+      {"client", request.client_address},
+      {"tls", request.tls},
+      {"x_test", request.header("x-test")}};
   Response response = Response::json(200, out.dump());
   response.headers.emplace_back("X-Extra", "yes");
   response.headers.emplace_back("X-Bad", "a\r\nInjected: 1");
@@ -125,6 +175,99 @@ TEST_P(HttpServerTest, APostBodyArrivesWholeWithAndWithoutExpectContinue) {
     EXPECT_EQ(response->status, 200);
     EXPECT_EQ(nlohmann::json::parse(response->body)["body_size"], body.size());
   }
+}
+
+// ServerOptions::plan_body: a body its plan names a sink for goes there as it arrives
+// (the handler finds it in body_sink), one it refuses is answered before any of it is
+// read, and a streamed body that stalls gets its 408 and its sink dropped.
+TEST_P(HttpServerTest, APlannedBodyStreamsToItsSinkOrIsRefusedBeforeItIsRead) {
+  std::atomic<int> alive{0};
+  ServerOptions options;
+  options.io_timeout = 400ms;
+  options.plan_body = [&alive](const Request& head, std::uint64_t length) {
+    BodyPlan plan;
+    if (head.path == "/full")
+      plan.refusal = Response::error(507, "full for " + std::to_string(length));
+    else if (head.path == "/stream")
+      plan.sink = std::make_shared<KeepingSink>(alive);
+    return plan;
+  };
+  start(options);
+  std::string body(3'000'000, '\0');
+  for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>(i * 7 + i / 1000);
+  const unsigned sum = std::accumulate(body.begin(), body.end(), 0U, [](unsigned total, char c) {
+    return total * 31 + static_cast<unsigned char>(c);
+  });
+  for (const char* expect : {"", "Expect: 100-continue\r\n"}) {
+    auto client = connect();
+    ASSERT_TRUE(client->send("POST /stream HTTP/1.1\r\nHost: h\r\n" + std::string(expect) +
+                             "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+                             body.substr(0, 1000)));
+    ASSERT_TRUE(client->send(std::string_view(body).substr(1000)));
+    const auto response = client->read_response();
+    ASSERT_TRUE(response) << expect;
+    EXPECT_EQ(response->status, 200);
+    const auto seen = nlohmann::json::parse(response->body);
+    EXPECT_EQ(seen["body_size"], 0);
+    EXPECT_EQ(seen["sink_size"], body.size());
+    EXPECT_EQ(seen["sink_sum"], sum);
+  }
+  {
+    // Refused on its head alone: the client never sent the body.
+    auto client = connect();
+    ASSERT_TRUE(client->send("PUT /full HTTP/1.1\r\nHost: h\r\nContent-Length: 5000000\r\n\r\n"));
+    const auto response = client->read_response();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 507);
+    EXPECT_NE(response->body.find("full for 5000000"), std::string::npos) << response->body;
+    EXPECT_TRUE(client->closed_by_server());
+  }
+  const int handled = calls_.load();
+  {
+    auto client = connect();
+    ASSERT_TRUE(client->send("POST /stream HTTP/1.1\r\nContent-Length: 100\r\n\r\n0123456789"));
+    const auto response = client->read_response();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 408);
+  }
+  EXPECT_EQ(calls_.load(), handled) << "the handler never sees a body that did not arrive";
+  for (int i = 0; i < 500 && alive.load() != 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(alive.load(), 0) << "a sink outlived its request";
+  // A body with no plan is read into memory as ever.
+  const auto plain = exchange("POST /plain HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(nlohmann::json::parse(plain->body)["body_size"], 5);
+}
+
+// Response::file: the answer's body read from disk as it is sent, its head the same as
+// for a body in memory, and the connection kept for the next request.
+TEST_P(HttpServerTest, AFileAnswerIsSentFromDisk) {
+  start();
+  const std::string path = ::testing::TempDir() + "/idvault-http-file-answer";
+  std::string bytes(1'048'583, '\0');
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i % 251);
+  {
+    std::ofstream out(path, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  auto client = connect();
+  ASSERT_TRUE(client->send("GET /file HTTP/1.1\r\nHost: h\r\nX-File: " + path + "\r\n\r\n"));
+  const auto got = client->read_response();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->status, 200);
+  EXPECT_EQ(got->header("content-type"), "application/octet-stream");
+  EXPECT_EQ(got->header("cache-control"), "no-store");
+  EXPECT_EQ(got->header("content-length"), std::to_string(bytes.size()));
+  EXPECT_TRUE(got->body == bytes);
+  ASSERT_TRUE(client->send("HEAD /file HTTP/1.1\r\nHost: h\r\nX-File: " + path + "\r\n\r\n"));
+  const auto head = client->read_response(true);
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->header("content-length"), std::to_string(bytes.size()));
+  ASSERT_TRUE(client->send("GET /next HTTP/1.1\r\nHost: h\r\n\r\n"));
+  const auto next = client->read_response();
+  ASSERT_TRUE(next);
+  EXPECT_EQ(nlohmann::json::parse(next->body)["path"], "/next");
+  std::remove(path.c_str());
 }
 
 TEST_P(HttpServerTest, KeepAliveServesThreeRequestsOnOneConnection) {

@@ -74,6 +74,35 @@ TEST_F(RequestSignatureTest, ASignedRequestIsAccepted) {
   EXPECT_TRUE(check(sign("GET", "/v1/log?since=0", ""), "GET", "/v1/log?since=0", "").ok());
 }
 
+// A file's upload is signed by the hash it is named by, and checked on the server by the
+// hash computed while the body streamed to disk: the same statement either way.
+TEST_F(RequestSignatureTest, ABodySignedOrCheckedByItsHashIsTheSameRequest) {
+  const std::string body = "ciphertext of a scan";
+  const std::string hash = sha256_hex(bytes_of(body));
+  const std::string header = signer_.sign_hashed("PUT", kTarget, hash, kNow);
+  EXPECT_EQ(parse_request_signature(header).body_sha256, hash);
+  EXPECT_TRUE(check(header, "PUT", kTarget, body).ok());
+
+  const auto streamed = [&](const std::string& signed_header, std::string_view computed) {
+    const EnrolledDeviceLookup lookup = [this](std::string_view, std::string_view) {
+      return std::optional<EnrolledDevice>(device_);
+    };
+    const NonceAlreadySeen seen = [this](const RequestSignatureHeader& h) {
+      return !nonces_.insert(h.nonce).second;
+    };
+    ReceivedRequest received{"PUT", kTarget, {}};
+    received.body_sha256 = computed;
+    return check_request_signature(signed_header, received, lookup,
+                                   RequestClock{kNow, kDefaultRequestSkewSeconds}, seen);
+  };
+  EXPECT_TRUE(streamed(sign("PUT", kTarget, body), hash).ok());
+  expect_refused(streamed(sign("PUT", kTarget, body), sha256_hex(bytes_of("another body"))),
+                 RequestRefusal::body_mismatch);
+  // What the signer cannot vouch for is not signed.
+  EXPECT_THROW((void)signer_.sign_hashed("PUT", kTarget, "not a hash", kNow), FormatError);
+  EXPECT_THROW((void)signer_.sign_hashed("PUT", kTarget, std::string(64, 'A'), kNow), FormatError);
+}
+
 TEST_F(RequestSignatureTest, TheHeaderParsesBackToWhatWasSigned) {
   const RequestSignatureHeader header = parse_request_signature(sign());
   EXPECT_EQ(header.account, kAccount);
