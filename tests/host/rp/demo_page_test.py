@@ -71,7 +71,10 @@ class Browser:
         self.next_id = 0
         self.events = []
 
-    def send(self, method, params=None, session=None, timeout=30):
+    # Limits far above what an answer takes, only there to end a hung run: on a loaded
+    # 2-core machine (clang-tidy on both cores beside it) an answer once took longer than
+    # the 30 s these used to be, and a fresh machine's first Chromium start builds caches.
+    def send(self, method, params=None, session=None, timeout=90):
         self.next_id += 1
         message = {"id": self.next_id, "method": method, "params": params or {}}
         if session:
@@ -86,7 +89,7 @@ class Browser:
                     return item.get("result", {})
                 self.events.append(item)
 
-    def wait_event(self, name, timeout=30):
+    def wait_event(self, name, timeout=90):
         deadline = time.time() + timeout
         while True:
             for i, event in enumerate(self.events):
@@ -180,7 +183,7 @@ def main():
                                                        "awaitPromise": True}, session=session)
             return result.get("result", {}).get("value")
 
-        def wait_for(expression, what, timeout=20):
+        def wait_for(expression, what, timeout=60):
             deadline = time.time() + timeout
             while time.time() < deadline:
                 value = js(expression)
