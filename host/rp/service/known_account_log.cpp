@@ -1,6 +1,7 @@
 #include "host/rp/service/known_account_log.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -20,12 +21,12 @@ void check_against_known_log(RequestStore& store, const vault::AccountProof& pro
   for (int round = 0; round < kMaxRounds; ++round) {
     const std::vector<std::string> known = store.known_account_log(proof.account_id);
     const std::size_t common = std::min(known.size(), proof.log.size());
-    const auto at =
-        std::mismatch(proof.log.begin(), proof.log.begin() + common, known.begin()).first;
-    if (at != proof.log.begin() + common) {
-      throw ShareRejected(
-          "account: the log differs from the one this service saw before at entry " +
-          std::to_string(at - proof.log.begin()));
+    for (std::size_t entry = 0; entry < common; ++entry) {
+      if (proof.log[entry] != known[entry]) {
+        throw ShareRejected(
+            "account: the log differs from the one this service saw before at entry " +
+            std::to_string(entry));
+      }
     }
     if (proof.log.size() > known.size()) {
       if (store.replace_account_log(proof.account_id, known.size(), proof.log)) return;
