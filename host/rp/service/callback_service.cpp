@@ -10,6 +10,7 @@
 #include "common/hex.h"
 #include "host/rp/commands/command_support.h"
 #include "host/rp/demo_page/demo_page.h"
+#include "host/rp/service/known_account_log.h"
 #include "host/rp/service/qr_svg.h"
 #include "host/rp/share/automatic_errors.h"
 #include "host/rp/share/file_kind.h"
@@ -468,6 +469,17 @@ http::Response RelyingPartyService::callback(const http::Request& request) {
     return hold.refuse(http::Response::error(400, e.what()));
   }
   metrics_.stage_seconds.with({"decrypt"}).observe(seconds_since(decrypting));
+  // accept() verified the proof on its own (or refused the share); now against the longest log of
+  // its account seen here, which may show the receipt's device revoked (known_account_log.h). A
+  // store call of its own, after the HSM and before the claim.
+  if (share->account) {
+    try {
+      check_against_known_log(store_, *share->account, share->receipt->public_key_spki_der);
+    } catch (const ShareRejected& e) {
+      metrics_.refused("rejected");
+      return hold.refuse(http::Response::error(400, e.what()));
+    }
+  }
   const vault::DecryptedPassport& passport = worker->intake.last();
   nlohmann::ordered_json errors_json = nullptr;
   if (auto errors = automatic_errors(passport, now); !errors.empty()) {

@@ -1,5 +1,6 @@
 #include "host/rp/service/postgres_request_store.h"
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <pqxx/pqxx>
 #include <stdexcept>
@@ -93,7 +94,9 @@ constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS bundles (credentials_sha256 TEXT PRIMARY KEY,"
     "  nonce TEXT NOT NULL, body_sha256 TEXT NOT NULL, lease_until BIGINT NOT NULL,"
     "  status INTEGER, answer TEXT);"
-    "CREATE INDEX IF NOT EXISTS bundles_nonce ON bundles (nonce);";
+    "CREATE INDEX IF NOT EXISTS bundles_nonce ON bundles (nonce);"
+    "CREATE TABLE IF NOT EXISTS account_logs (account_id TEXT PRIMARY KEY,"
+    "  length BIGINT NOT NULL, log TEXT NOT NULL);";
 
 }  // namespace
 
@@ -354,6 +357,40 @@ bool PostgresRequestStore::forget(const std::string& nonce, std::int64_t now) {
     transaction.exec_params0("DELETE FROM bundles WHERE nonce = $1", nonce);
     transaction.commit();
     return held;
+  });
+}
+
+std::vector<std::string> PostgresRequestStore::known_account_log(const std::string& account_id) {
+  return with_connection(*pool_, [&](pqxx::connection& c) -> std::vector<std::string> {
+    pqxx::read_transaction transaction(c);
+    const pqxx::result rows =
+        transaction.exec_params("SELECT log FROM account_logs WHERE account_id = $1", account_id);
+    if (rows.empty()) return {};
+    return nlohmann::json::parse(rows[0][0].as<std::string>()).get<std::vector<std::string>>();
+  });
+}
+
+bool PostgresRequestStore::replace_account_log(const std::string& account_id,
+                                               std::size_t held_length,
+                                               const std::vector<std::string>& log) {
+  const std::string text = nlohmann::json(log).dump();
+  const auto length = static_cast<std::int64_t>(log.size());
+  return with_connection(*pool_, [&](pqxx::connection& c) {
+    pqxx::work transaction(c);
+    // One statement each: the row's length is the compare, so a concurrent writer's
+    // longer log is never replaced by one read before it.
+    const pqxx::result changed =
+        held_length == 0
+            ? transaction.exec_params(
+                  "INSERT INTO account_logs (account_id, length, log) VALUES ($1, $2, $3) "
+                  "ON CONFLICT (account_id) DO NOTHING",
+                  account_id, length, text)
+            : transaction.exec_params(
+                  "UPDATE account_logs SET length = $2, log = $3 "
+                  "WHERE account_id = $1 AND length = $4",
+                  account_id, length, text, static_cast<std::int64_t>(held_length));
+    transaction.commit();
+    return changed.affected_rows() > 0;
   });
 }
 

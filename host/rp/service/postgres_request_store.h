@@ -58,6 +58,9 @@ class PostgresRequestStore final : public RequestStore {
                                                const std::string& file_id) override;
   std::size_t purge(std::int64_t now, const RetentionPolicy& policy) override;
   bool forget(const std::string& nonce, std::int64_t now) override;
+  [[nodiscard]] std::vector<std::string> known_account_log(const std::string& account_id) override;
+  bool replace_account_log(const std::string& account_id, std::size_t held_length,
+                           const std::vector<std::string>& log) override;
 
  private:
   std::unique_ptr<postgres::ConnectionPool> pool_;

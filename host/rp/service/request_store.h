@@ -153,6 +153,19 @@ class RequestStore {
   // land for it afterwards; the purge takes the request row. Returns whether a result was
   // still held.
   virtual bool forget(const std::string& nonce, std::int64_t now) = 0;
+
+  // The longest account log (vault/account/account_log.h) this service verified for an
+  // account id, its entries' exact texts; empty when none was seen. A revoked device never
+  // learns of its revocation and presents the log it last saw: the service compares every
+  // proof with this one (known_account_log.h). Kept for good: a log is no personal data.
+  [[nodiscard]] virtual std::vector<std::string> known_account_log(
+      const std::string& account_id) = 0;
+  // Replaces the known log by `log` only while the one held still has held_length entries
+  // (0: none yet), so of two workers extending it at once one wins and the other compares
+  // again: a longer log is never overwritten by one read before it. Returns whether
+  // `log` was kept. The caller checked that it verifies and extends the one held.
+  virtual bool replace_account_log(const std::string& account_id, std::size_t held_length,
+                                   const std::vector<std::string>& log) = 0;
 };
 
 // "postgresql://..." or "postgres://..." (a libpq URI): PostgreSQL; anything else is a

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 namespace idvault::rp {
@@ -57,7 +58,9 @@ SqliteRequestStore::SqliteRequestStore(const std::filesystem::path& path)
       "CREATE TABLE IF NOT EXISTS bundles (credentials_sha256 TEXT PRIMARY KEY, "
       "  nonce TEXT NOT NULL, body_sha256 TEXT NOT NULL, lease_until INTEGER NOT NULL, "
       "  status INTEGER, answer TEXT);"
-      "CREATE INDEX IF NOT EXISTS bundles_nonce ON bundles (nonce);");
+      "CREATE INDEX IF NOT EXISTS bundles_nonce ON bundles (nonce);"
+      "CREATE TABLE IF NOT EXISTS account_logs (account_id TEXT PRIMARY KEY, "
+      "  length INTEGER NOT NULL, log TEXT NOT NULL);");
   // A store from before read tokens: its rows get none, so no page can read them over HTTP.
   if (!has_column(db_, "requests", "read_token_sha256")) {
     db_.execute(
@@ -265,6 +268,37 @@ bool SqliteRequestStore::forget(const std::string& nonce, std::int64_t now) {
       .run();
   transaction.commit();
   return held;
+}
+
+std::vector<std::string> SqliteRequestStore::known_account_log(const std::string& account_id) {
+  std::lock_guard lock(mutex_);
+  auto statement = db_.prepare("SELECT log FROM account_logs WHERE account_id = ?");
+  statement.bind(1, account_id);
+  if (!statement.step()) return {};
+  return nlohmann::json::parse(statement.text(0)).get<std::vector<std::string>>();
+}
+
+bool SqliteRequestStore::replace_account_log(const std::string& account_id, std::size_t held_length,
+                                             const std::vector<std::string>& log) {
+  std::lock_guard lock(mutex_);
+  const std::string text = nlohmann::json(log).dump();
+  if (held_length == 0) {
+    db_.prepare(
+           "INSERT INTO account_logs (account_id, length, log) VALUES (?, ?, ?) "
+           "ON CONFLICT (account_id) DO NOTHING")
+        .bind(1, account_id)
+        .bind(2, static_cast<std::int64_t>(log.size()))
+        .bind(3, text)
+        .run();
+  } else {
+    db_.prepare("UPDATE account_logs SET length = ?, log = ? WHERE account_id = ? AND length = ?")
+        .bind(1, static_cast<std::int64_t>(log.size()))
+        .bind(2, text)
+        .bind(3, account_id)
+        .bind(4, static_cast<std::int64_t>(held_length))
+        .run();
+  }
+  return sqlite3_changes(db_.handle()) > 0;
 }
 
 }  // namespace idvault::rp

@@ -8,8 +8,9 @@
 # or does not enrol the signing key is refused with its reason (or, stripped, falls back to
 # the per-device rule); an attestation issued to the desk's key before the cloud is not
 # the laptop's to add; after the desk revokes the laptop, the laptop's share with the
-# account's log as it now stands is refused, and python-telegram-bot still reads a share
-# that carries a proof.
+# account's log as it now stands is refused, and so, by `idvault-rp serve` once it has seen
+# that log, is the laptop's share with the older log it last saw; python-telegram-bot
+# still reads a share that carries a proof.
 # Called as: SCRIPT IDVAULT AGENT IDVAULT_CLOUD IDVAULT_RP IDVAULT_VERIFIER
 . "$(dirname "$0")/cli_test_lib.sh"
 . "$(dirname "$0")/cloud_test_lib.sh"
@@ -210,4 +211,34 @@ r = json.loads(open(sys.argv[1]).readline())
 assert r["receipt"]["account"]["device_id"] == "desk", r["receipt"]
 assert all(a["valid"] for a in r["attestations"]), r["attestations"]' "$WORK/stdout" ||
   fail "the desk's share after the revocation: $(cat "$WORK/stdout")"
+
+# `idvault-rp serve` keeps each account's longest verified log: once it has seen the desk's
+# share carrying the revocation, the laptop's later share with the log it last saw (it
+# never learns of its revocation) is refused, which `idvault-rp decrypt` cannot tell.
+"$RP" serve --listen 127.0.0.1:0 --module "$MODULE" --key "$SERVICE_KEY" --pin-file "$WORK/pin" \
+  --db "$WORK/rp.db" --scope personal_details,passport --service-id 4242 \
+  >"$WORK/serve.out" 2>"$WORK/serve.err" &
+OTHER_PIDS="$OTHER_PIDS $!"
+i=0
+until grep -q 'listening on ' "$WORK/serve.out"; do
+  i=$((i + 1)); [ "$i" -lt 300 ] || fail "idvault-rp serve did not start: $(cat "$WORK/serve.err")"
+  sleep 0.1
+done
+SERVE=$(sed -n 's/^idvault-rp serve: listening on //p' "$WORK/serve.out")
+# serve_share DEVICE_COMMAND OUT: a share made on a link the service issued, posted to it;
+# prints the HTTP status, the answer in OUT.
+serve_share() {
+  curl -sf "$SERVE/request" >"$WORK/request.json" || fail "GET /request failed"
+  link=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["link"])' "$WORK/request.json")
+  $1 authorize "$link" --yes --out "$WORK/serve-bundle.json" >/dev/null 2>"$WORK/stderr" ||
+    fail "authorize for serve: $(cat "$WORK/stderr")"
+  curl -s -o "$2" -w '%{http_code}' -H 'Content-Type: application/json' \
+    --data-binary @"$WORK/serve-bundle.json" "$SERVE/callback"
+}
+[ "$(serve_share "$IDVAULT" "$WORK/serve-desk.json")" = 200 ] ||
+  fail "serve refused the desk's share: $(cat "$WORK/serve-desk.json")"
+[ "$(serve_share "device laptop" "$WORK/serve-laptop.json")" = 400 ] ||
+  fail "serve took the revoked laptop's share: $(cat "$WORK/serve-laptop.json")"
+grep -q "account: the receipt's key is device \\\\\"laptop\\\\\", revoked at log entry 2" \
+  "$WORK/serve-laptop.json" || fail "serve's refusal of the laptop: $(cat "$WORK/serve-laptop.json")"
 echo "PASS"

@@ -20,8 +20,10 @@
 #include <thread>
 #include <vector>
 
+#include "host/rp/service/known_account_log.h"
 #include "host/rp/service/postgres_request_store.h"
 #include "host/rp/service/sqlite_request_store.h"
+#include "host/rp/share/share_intake.h"
 #include "tests/support/missing_peer.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/temp_dir.h"
@@ -461,6 +463,74 @@ TEST_P(RequestStoreBehaviour, PurgeAndForgetTakeTheBundlesWithTheirRequest) {
   EXPECT_EQ(store_->purge(5000, idvault::rp::RetentionPolicy{600, 3600}), 2U);
   EXPECT_EQ(store_->begin_bundle(expiring, "expiring", 5001, 30).state, BundleState::leased);
   EXPECT_EQ(store_->begin_bundle(kept, "kept", 5001, 30).state, BundleState::settled);
+}
+
+// The longest verified account log per account (known_account_log.h): kept byte for byte,
+// replaced only from the length the writer read, so a stale writer loses.
+TEST_P(RequestStoreBehaviour, AnAccountLogIsReplacedOnlyFromTheLengthItsWriterRead) {
+  const std::vector<std::string> two{"genesis {\"a\": \"\\u0000\"}\n", "add laptop"};
+  const std::vector<std::string> three{two[0], two[1], "revoke laptop"};
+  const std::vector<std::string> stale{two[0], two[1], "add phone", "add tablet"};
+  EXPECT_TRUE(store_->known_account_log("acc").empty());
+  EXPECT_TRUE(store_->replace_account_log("acc", 0, two));
+  EXPECT_FALSE(store_->replace_account_log("acc", 0, three));  // one is there already
+  EXPECT_EQ(store_->known_account_log("acc"), two);
+  EXPECT_TRUE(store_->replace_account_log("acc", 2, three));
+  EXPECT_FALSE(store_->replace_account_log("acc", 2, stale));  // read before `three` landed
+  EXPECT_EQ(store_->known_account_log("acc"), three);
+  EXPECT_TRUE(store_->known_account_log("other").empty());
+  // purge and forget are about requests; the log stays, and a store opened again finds it.
+  (void)store_->purge(1'000'000'000, idvault::rp::RetentionPolicy{});
+  store_.reset();
+  EXPECT_EQ(idvault::rp::open_request_store(db_)->known_account_log("acc"), three);
+}
+
+TEST_P(RequestStoreBehaviour, OfTwoWritersFromOneLengthExactlyOneWins) {
+  ASSERT_TRUE(store_->replace_account_log("acc", 0, {"g"}));
+  for (int round = 0; round < 8; ++round) {
+    const auto held = store_->known_account_log("acc");
+    std::vector<std::string> shorter = held;
+    shorter.emplace_back("s");
+    std::vector<std::string> longer = held;
+    longer.insert(longer.end(), {"l", "l"});
+    auto other = idvault::rp::open_request_store(db_);
+    std::atomic<int> won{0};
+    std::barrier start(2);
+    auto write = [&](RequestStore& store, const std::vector<std::string>& log) {
+      start.arrive_and_wait();
+      if (store.replace_account_log("acc", held.size(), log)) ++won;
+    };
+    std::thread first(write, std::ref(*store_), std::cref(shorter));
+    write(*other, longer);
+    first.join();
+    EXPECT_EQ(won.load(), 1);
+    const auto now = store_->known_account_log("acc");
+    EXPECT_TRUE(now == shorter || now == longer);
+  }
+}
+
+// The rule on top of the store (known_account_log.h), for the cases that need no signed
+// log: an extension is kept, the same log passes, a fork is refused at its entry and
+// changes nothing. (A prefix is checked against the known log's revocations: that needs a
+// real account, tests/host/cli/cli_cloud_account_share.sh.)
+TEST_P(RequestStoreBehaviour, AProofThatForksFromTheKnownLogIsRefusedAtItsEntry) {
+  const std::string id(64, 'a');
+  const idvault::vault::AccountProof first{id, {"g", "add laptop"}};
+  idvault::rp::check_against_known_log(*store_, first, {});
+  EXPECT_EQ(store_->known_account_log(id), first.log);
+  const idvault::vault::AccountProof longer{id, {"g", "add laptop", "revoke laptop"}};
+  idvault::rp::check_against_known_log(*store_, longer, {});
+  EXPECT_EQ(store_->known_account_log(id), longer.log);
+  idvault::rp::check_against_known_log(*store_, longer, {});  // the same log again
+  const idvault::vault::AccountProof fork{id, {"g", "add laptop", "add phone", "add tablet"}};
+  try {
+    idvault::rp::check_against_known_log(*store_, fork, {});
+    ADD_FAILURE() << "a fork was accepted";
+  } catch (const idvault::rp::ShareRejected& e) {
+    EXPECT_STREQ(e.what(),
+                 "account: the log differs from the one this service saw before at entry 2");
+  }
+  EXPECT_EQ(store_->known_account_log(id), longer.log);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RequestStoreBehaviour,
