@@ -81,19 +81,7 @@ expect_ok "$IDVAULT" attestation add "$WORK/attestations.json"
 
 # The laptop joins after the attestations were issued.
 start_device laptop --no-background-sync
-device laptop cloud join "$ACCOUNT_URL" --pin-file "$WORK/pin" --device-name laptop \
-  >"$WORK/join.out" 2>"$WORK/join.err" &
-JOIN_PID=$!
-i=0
-while ! grep -q 'this device shows' "$WORK/join.out"; do
-  i=$((i + 1))
-  [ "$i" -lt 100 ] || fail "cloud join did not ask: $(cat "$WORK/join.err")"
-  kill -0 "$JOIN_PID" 2>/dev/null || fail "cloud join ended: $(cat "$WORK/join.err")"
-  sleep 0.1
-done
-expect_ok "$IDVAULT" devices --json
-expect_ok "$IDVAULT" devices approve "$(request_of laptop "$WORK/stdout")"
-wait "$JOIN_PID" || fail "cloud join failed: $(cat "$WORK/join.err")"
+join_device laptop "$ACCOUNT_URL"
 # One issued to the desk's key alone is not the laptop's; the account's are.
 expect_fail 1 "attestation: issued to neither this account nor this device's key" \
   device laptop attestation add "$WORK/desk-key-attestations.json"

@@ -37,14 +37,7 @@ ACCOUNT_URL=$(account_url_of "$WORK/stdout") ||
 start_device laptop
 LAPTOP_SOCK="$WORK/run/laptop.sock"
 laptop() { device laptop "$@"; }
-laptop cloud join "$ACCOUNT_URL" --pin-file "$WORK/pin" --device-name laptop >"$WORK/join.out" 2>"$WORK/join.err" &
-JOIN_PID=$!
-wait_for 10 "cloud join asking" grep -q 'this device shows' "$WORK/join.out"
-expect_ok "$IDVAULT" devices --json
-REQUEST=$(request_of laptop "$WORK/stdout") ||
-  fail "devices did not list the laptop: $(cat "$WORK/stdout")"
-expect_ok "$IDVAULT" devices approve "$REQUEST"
-wait "$JOIN_PID" || fail "cloud join failed: $(cat "$WORK/join.err")"
+join_device laptop "$ACCOUNT_URL"
 
 # A client of the laptop's agent that listens for events.
 "$PY" - "$LAPTOP_SOCK" >"$WORK/events" 2>"$WORK/events.err" <<'PYEOF' &

@@ -25,18 +25,7 @@ expect_ok "$IDVAULT" cloud init "$URL" --recovery-code-file "$WORK/code" --devic
 ACCOUNT_URL=$(account_url_of "$WORK/stdout") || fail "cloud init printed: $(cat "$WORK/stdout")"
 
 start_device laptop --no-background-sync
-device laptop cloud join "$ACCOUNT_URL" --pin-file "$WORK/pin" --device-name laptop >"$WORK/join.out" 2>"$WORK/join.err" &
-JOIN_PID=$!
-i=0
-until grep -q 'this device shows' "$WORK/join.out"; do
-  i=$((i + 1))
-  [ "$i" -lt 100 ] || fail "cloud join did not ask: $(cat "$WORK/join.err")"
-  sleep 0.1
-done
-expect_ok "$IDVAULT" devices --json
-REQUEST=$(request_of laptop "$WORK/stdout") || fail "devices did not list the laptop: $(cat "$WORK/stdout")"
-expect_ok "$IDVAULT" devices approve "$REQUEST"
-wait "$JOIN_PID" || fail "cloud join failed: $(cat "$WORK/join.err")"
+join_device laptop "$ACCOUNT_URL"
 
 "$PY" "$(dirname "$0")/cloud_edit_fuzz.py" "$WORK/run/agent.sock" "$WORK/run/laptop.sock" \
   "$ROUNDS" "$EDITS" "$SEED" >"$WORK/fuzz.out" 2>&1 ||

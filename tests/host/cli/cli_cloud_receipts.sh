@@ -40,18 +40,7 @@ ACCOUNT_URL=$("$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); assert 
 
 # Device 2 (laptop) joins and gets the email and the desk's share.
 start_device laptop --no-background-sync
-IDVAULT_SOCK="$LAPTOP_SOCK" "$IDVAULT" cloud join "$ACCOUNT_URL" --pin-file "$WORK/pin" --device-name laptop \
-  >"$WORK/join.out" 2>"$WORK/join.err" &
-JOIN_PID=$!
-i=0
-while ! grep -q 'this device shows' "$WORK/join.out" 2>/dev/null; do
-  i=$((i + 1))
-  [ "$i" -lt 200 ] || fail "cloud join did not ask: $(cat "$WORK/join.err")"
-  sleep 0.1
-done
-expect_ok "$IDVAULT" devices --json
-expect_ok "$IDVAULT" devices approve "$(request_of laptop "$WORK/stdout")"
-wait "$JOIN_PID" || fail "cloud join failed: $(cat "$WORK/join.err")"
+join_device laptop "$ACCOUNT_URL"
 shares_are "$LAPTOP_SOCK" 'by == {"desk-1": "desk"} and mine == [] and j["verified"]["heads"] == 1'
 
 # The server goes away; each device shares on its own meanwhile.

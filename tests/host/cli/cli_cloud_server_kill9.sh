@@ -20,18 +20,7 @@ expect_ok "$IDVAULT" init --pin-file "$WORK/pin"
 expect_ok "$IDVAULT" cloud init "$URL" --recovery-code-file "$WORK/code" --device-name desk --json
 ACCOUNT_URL=$(account_url_of "$WORK/stdout")
 start_device laptop --no-background-sync
-device laptop cloud join "$ACCOUNT_URL" --pin-file "$WORK/pin" --device-name laptop \
-  >"$WORK/join.out" 2>"$WORK/join.err" &
-JOIN_PID=$!
-i=0
-while ! grep -q 'this device shows' "$WORK/join.out"; do
-  i=$((i + 1))
-  [ "$i" -lt 100 ] || fail "cloud join did not ask: $(cat "$WORK/join.err")"
-  sleep 0.1
-done
-expect_ok "$IDVAULT" devices --json
-expect_ok "$IDVAULT" devices approve "$(request_of laptop "$WORK/stdout")"
-wait "$JOIN_PID" || fail "cloud join failed: $(cat "$WORK/join.err")"
+join_device laptop "$ACCOUNT_URL"
 
 # The killer: waits for the server to stage a file and kills it -9 then.
 "$PY" - "$FILES" "$CLOUD_PID" "$WORK/killed" <<'PYEOF' &

@@ -13,34 +13,7 @@
 BACKEND=${IDVAULT_CLOUD_BACKEND:-sqlite}
 
 # The server, on a port of its own choosing.
-if [ "$BACKEND" = postgresql ]; then
-  "$PY" - "$HERE/../../support" "$WORK/pg.uri" <<'PYEOF' &
-import signal, sys, time
-sys.path.insert(0, sys.argv[1])
-from postgres_server import PostgresServer, available
-if not available():
-    open(sys.argv[2] + ".missing", "w").close()
-    sys.exit(0)
-signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-with PostgresServer() as pg:
-    open(sys.argv[2] + ".tmp", "w").write(pg.create_database("cloud"))
-    import os
-    os.rename(sys.argv[2] + ".tmp", sys.argv[2])
-    while True:
-        time.sleep(1)
-PYEOF
-  PG_PID=$!
-  OTHER_PIDS=$PG_PID
-  i=0
-  while [ ! -f "$WORK/pg.uri" ]; do
-    [ ! -f "$WORK/pg.uri.missing" ] || { echo "SKIP: no PostgreSQL binaries"; exit 77; }
-    i=$((i + 1))
-    [ "$i" -lt 300 ] || fail "PostgreSQL did not start"
-    kill -0 "$PG_PID" 2>/dev/null || fail "PostgreSQL did not start"
-    sleep 0.1
-  done
-  CLOUD_STORE_ARGS="--db $(cat "$WORK/pg.uri")"
-fi
+[ "$BACKEND" != postgresql ] || use_postgresql
 start_cloud
 
 # Device 1 (desk): a vault with documents, then put in the account. Both agents sync

@@ -70,6 +70,26 @@ request_of() {
     "$1" "$2"
 }
 
+# join_device NAME ACCOUNT_URL: NAME's agent (start_device) asks to join the account
+# under the device name NAME, the desk (cli_test_lib's agent) approves the request and
+# the join finishes; what the join printed stays in $WORK/join.out and join.err.
+join_device() {
+  device "$1" cloud join "$2" --pin-file "$WORK/pin" --device-name "$1" >"$WORK/join.out" 2>"$WORK/join.err" &
+  join_pid=$!
+  i=0
+  until grep -q 'this device shows' "$WORK/join.out" 2>/dev/null; do
+    i=$((i + 1))
+    [ "$i" -lt 200 ] || fail "cloud join on $1 did not ask: $(cat "$WORK/join.err")"
+    kill -0 "$join_pid" 2>/dev/null || grep -q 'this device shows' "$WORK/join.out" ||
+      fail "cloud join on $1 ended: $(cat "$WORK/join.err")"
+    sleep 0.1
+  done
+  expect_ok "$IDVAULT" devices --json
+  join_request=$(request_of "$1" "$WORK/stdout") || fail "devices did not list $1: $(cat "$WORK/stdout")"
+  expect_ok "$IDVAULT" devices approve "$join_request"
+  wait "$join_pid" || fail "cloud join on $1 failed: $(cat "$WORK/join.err")"
+}
+
 # use_postgresql: the server keeps everything in a private PostgreSQL
 # (tests/support/postgres_server.py), started here and stopped with the rest; exits 77
 # (skip) without PostgreSQL's binaries. Call before start_cloud.
