@@ -22,10 +22,7 @@ constexpr const char* kElementType = "element_type";
 constexpr const char* kJson = "json";
 
 std::string receipt_id(const vault::StoredReceipt& receipt) {
-  return vault::to_string(
-      vault::ItemId{vault::ItemKind::receipt,
-                    {},
-                    std::string(receipt.entry_hash.begin(), receipt.entry_hash.end())});
+  return vault::receipt_item_id(std::string(receipt.entry_hash.begin(), receipt.entry_hash.end()));
 }
 
 nlohmann::json note_plaintext(const vault::StoredNote& note) {

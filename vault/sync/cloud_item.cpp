@@ -69,11 +69,11 @@ std::string element_item_id(ElementType type) {
   return std::string(prefix_of(ItemKind::element)) + std::string(to_string(type));
 }
 
-std::string receipt_item_id(ByteView entry_hash) {
-  if (entry_hash.size() != kHashHexDigits / 2) {
-    throw std::invalid_argument("a receipt's entry hash is 32 bytes");
+std::string receipt_item_id(std::string_view entry_hash_hex) {
+  if (!is_lower_hex_hash(entry_hash_hex)) {
+    throw std::invalid_argument("a receipt's entry hash is 64 lowercase hex digits");
   }
-  return std::string(prefix_of(ItemKind::receipt)) + hex_lower(entry_hash);
+  return std::string(prefix_of(ItemKind::receipt)) + std::string(entry_hash_hex);
 }
 
 std::string attestation_item_id(std::string_view json) {

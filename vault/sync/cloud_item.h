@@ -49,9 +49,10 @@ struct ItemId {
 };
 
 [[nodiscard]] std::string element_item_id(ElementType type);
-// entry_hash: the receipt's 32-byte entry hash (StoredReceipt::entry_hash).
-// std::invalid_argument for another size.
-[[nodiscard]] std::string receipt_item_id(ByteView entry_hash);
+// entry_hash_hex: the receipt's entry hash as receipt_entry_hash gives it and the store
+// keeps it (StoredReceipt::entry_hash holds those 64 characters). std::invalid_argument
+// for anything but 64 lowercase hex digits.
+[[nodiscard]] std::string receipt_item_id(std::string_view entry_hash_hex);
 // json: the attestation or element error exactly as kept (StoredNote::json).
 [[nodiscard]] std::string attestation_item_id(std::string_view json);
 [[nodiscard]] std::string error_item_id(std::string_view json);

@@ -105,12 +105,14 @@ TEST_F(CloudItemTest, AmbiguousPlacesAreNotSealed) {
 
 TEST(CloudItemId, MadeAndParsed) {
   EXPECT_EQ(element_item_id(ElementType::driver_license), "element.driver_license");
-  const Bytes hash(32, 0xAB);
-  const std::string receipt = receipt_item_id(hash);
   std::string hex;
   for (int i = 0; i < 32; ++i) hex += "ab";
+  const std::string receipt = receipt_item_id(hex);
   EXPECT_EQ(receipt, "receipt." + hex);
-  EXPECT_THROW((void)receipt_item_id(Bytes(31, 0)), std::invalid_argument);
+  EXPECT_THROW((void)receipt_item_id(hex.substr(1)), std::invalid_argument);
+  std::string upper_hex = hex;
+  upper_hex[0] = 'A';
+  EXPECT_THROW((void)receipt_item_id(upper_hex), std::invalid_argument);
   const std::string attestation = attestation_item_id(R"({"a":1})");
   EXPECT_EQ(attestation, "attestation." + sha256_hex(bytes_of(R"({"a":1})")));
   const std::string error = error_item_id("{}");
