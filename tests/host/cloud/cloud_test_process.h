@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/openssl_owners.h"
+#include "tests/support/account_log_keys.h"
 #include "vault/keys/keys.h"
 #include "vault/keys/software_keys.h"
 #include "vault/signed/signed_statement.h"
@@ -37,17 +38,7 @@ inline std::int64_t unix_now() {
 
 // The SPKI DER of a build-time RSA key (tests/vault/CMakeLists.txt makes them).
 inline vault::Bytes rsa_public(const std::string& name) {
-  std::ifstream in(std::filesystem::path(IDVAULT_ACCOUNT_LOG_TEST_KEYS) / (name + ".pem"));
-  std::stringstream text;
-  text << in.rdbuf();
-  const std::string pem = text.str();
-  openssl::Bio bio = openssl::make_memory_bio(pem.data(), pem.size());
-  openssl::PKey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-  EXPECT_TRUE(key) << name;
-  unsigned char* der = nullptr;
-  const int size = i2d_PUBKEY(key.get(), &der);
-  openssl::Buffer owned(der);
-  return {der, der + size};
+  return test::account_log_key_spki(IDVAULT_ACCOUNT_LOG_TEST_KEYS, name);
 }
 
 // A build-time RSA key signing PS256, as the recovery key does once opened.

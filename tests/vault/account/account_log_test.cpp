@@ -19,6 +19,7 @@
 
 #include "common/base64.h"
 #include "common/openssl_owners.h"
+#include "tests/support/account_log_keys.h"
 #include "vault/account/vault_key_check.h"
 #include "vault/keys/recovery_key.h"
 #include "vault/keys/software_keys.h"
@@ -60,13 +61,7 @@ class TestPssKey final : public PssSigningKey {
 // (tests/vault/CMakeLists.txt): an RSA-3072 key in each of this test's processes would
 // cost more than all the checks, and keys are never committed.
 std::string test_key_pem(const std::string& name) {
-  const std::filesystem::path path =
-      std::filesystem::path(IDVAULT_ACCOUNT_LOG_TEST_KEYS) / (name + ".pem");
-  std::ifstream in(path);
-  EXPECT_TRUE(in) << "no test key " << path;
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return test::account_log_key_pem(IDVAULT_ACCOUNT_LOG_TEST_KEYS, name);
 }
 
 // The SPKI DER of a slot key: the public half of a build-time RSA-2048 key.

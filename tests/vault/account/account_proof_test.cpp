@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "common/openssl_owners.h"
+#include "tests/support/account_log_keys.h"
 #include "vault/account/account_log.h"
 #include "vault/keys/software_keys.h"
 #include "vault/model/errors.h"
@@ -29,21 +30,7 @@ constexpr std::int64_t kTime = 1'700'000'000;
 
 // The SPKI DER of a build-time RSA key's public half.
 Bytes public_key_of(const std::string& name) {
-  const std::filesystem::path path =
-      std::filesystem::path(IDVAULT_ACCOUNT_LOG_TEST_KEYS) / (name + ".pem");
-  std::ifstream in(path);
-  EXPECT_TRUE(in) << "no test key " << path;
-  std::stringstream text;
-  text << in.rdbuf();
-  const std::string pem = text.str();
-  openssl::Bio bio = openssl::make_memory_bio(pem.data(), pem.size());
-  openssl::PKey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-  EXPECT_TRUE(key) << name;
-  unsigned char* der = nullptr;
-  const int size = i2d_PUBKEY(key.get(), &der);
-  EXPECT_GT(size, 0);
-  openssl::Buffer owned(der);
-  return {der, der + size};
+  return test::account_log_key_spki(IDVAULT_ACCOUNT_LOG_TEST_KEYS, name);
 }
 
 struct Account {
