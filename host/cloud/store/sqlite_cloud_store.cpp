@@ -318,9 +318,7 @@ std::optional<StoredItem> SqliteCloudStore::item(const std::string& account,
 
 void SqliteCloudStore::put_file(const std::string& account, const std::string& sha256,
                                 std::span<const std::uint8_t> bytes) {
-  rules::check_account(account);
-  if (!valid_sha256_hex(sha256))
-    throw std::invalid_argument("a file is named by the 64 lowercase hex digits of its SHA-256");
+  // receive_file checks the account and the name.
   const std::unique_ptr<IncomingFile> incoming = receive_file(account, sha256, bytes.size());
   incoming->write(bytes);
   put_file(account, sha256, *incoming);
